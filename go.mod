@@ -1,0 +1,3 @@
+module shadowproxy
+
+go 1.26.8

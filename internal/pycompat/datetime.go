@@ -1,0 +1,241 @@
+package pycompat
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DateTime is a Python datetime as fromisoformat builds it: microsecond precision and, when
+// aware, the UTC offset exactly as written (isoformat prints it back unchanged).
+type DateTime struct {
+	Time  time.Time // in a fixed zone carrying the written offset; UTC location when naive
+	Aware bool
+}
+
+// FromISOFormat mirrors datetime.fromisoformat (Python 3.11+) for calendar dates: YYYY-MM-DD or
+// YYYYMMDD, any single separator character, HH[:MM[:SS[.f+]]] or their basic forms, and an
+// offset of Z or ±HH[:MM[:SS[.ffffff]]]. Fractions are truncated to microseconds. ISO week dates
+// are refused (Python accepts them; no credential uses them). The error text is Python's.
+func FromISOFormat(s string) (DateTime, error) {
+	bad := fmt.Errorf("Invalid isoformat string: %s", Repr(s))
+	date, rest, ok := splitISODate(s)
+	if !ok {
+		return DateTime{}, bad
+	}
+	year, month, day := date[0], date[1], date[2]
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || year < 1 {
+		return DateTime{}, bad
+	}
+	var clock [4]int
+	offset, aware := 0, false
+	if rest != "" {
+		var err error
+		// rest[0] is the separator; Python accepts any single character there.
+		_, size := firstRune(rest)
+		clock, offset, aware, err = parseISOTime(rest[size:])
+		if err != nil {
+			return DateTime{}, bad
+		}
+	}
+	loc := time.UTC
+	if aware {
+		loc = time.FixedZone("", offset)
+	}
+	t := time.Date(year, time.Month(month), day, clock[0], clock[1], clock[2], clock[3]*1000, loc)
+	return DateTime{Time: t, Aware: aware}, nil
+}
+
+func firstRune(s string) (rune, int) {
+	for _, r := range s {
+		return r, len(string(r))
+	}
+	return 0, 0
+}
+
+func splitISODate(s string) ([3]int, string, bool) {
+	var out [3]int
+	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
+		y, e1 := atoiDigits(s[0:4])
+		m, e2 := atoiDigits(s[5:7])
+		d, e3 := atoiDigits(s[8:10])
+		if e1 && e2 && e3 {
+			return [3]int{y, m, d}, s[10:], true
+		}
+		return out, "", false
+	}
+	if len(s) >= 8 {
+		y, e1 := atoiDigits(s[0:4])
+		m, e2 := atoiDigits(s[4:6])
+		d, e3 := atoiDigits(s[6:8])
+		if e1 && e2 && e3 && (len(s) == 8 || s[8] < '0' || s[8] > '9') {
+			return [3]int{y, m, d}, s[8:], true
+		}
+	}
+	return out, "", false
+}
+
+func atoiDigits(s string) (int, bool) {
+	if s == "" || !allDigits(s) {
+		return 0, false
+	}
+	v, err := strconv.Atoi(s)
+	return v, err == nil
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// parseISOTime parses the time and optional offset; clock is hour, minute, second, microsecond.
+func parseISOTime(s string) (clock [4]int, offset int, aware bool, err error) {
+	fail := fmt.Errorf("bad time")
+	tzAt := strings.IndexAny(s, "Z+-")
+	timePart, tzPart := s, ""
+	if tzAt >= 0 {
+		timePart, tzPart = s[:tzAt], s[tzAt:]
+	}
+	if clock, err = parseHMSF(timePart); err != nil {
+		return clock, 0, false, fail
+	}
+	if clock[0] > 23 || clock[1] > 59 || clock[2] > 59 {
+		return clock, 0, false, fail
+	}
+	if tzPart == "" {
+		return clock, 0, false, nil
+	}
+	if tzPart == "Z" {
+		return clock, 0, true, nil
+	}
+	sign := 1
+	if tzPart[0] == '-' {
+		sign = -1
+	}
+	tz, err := parseHMSF(tzPart[1:])
+	if err != nil || tz[0] > 23 || tz[1] > 59 || tz[2] > 59 {
+		return clock, 0, false, fail
+	}
+	return clock, sign * (tz[0]*3600 + tz[1]*60 + tz[2]), true, nil
+}
+
+// parseHMSF parses HH[:MM[:SS[.f+]]] or HH[MM[SS[.f+]]], for clocks and offsets alike.
+func parseHMSF(s string) ([4]int, error) {
+	var out [4]int
+	fail := fmt.Errorf("bad time")
+	frac := ""
+	if i := strings.IndexAny(s, ".,"); i >= 0 {
+		s, frac = s[:i], s[i+1:]
+		if frac == "" || !allDigits(frac) {
+			return out, fail
+		}
+	}
+	var parts []string
+	if strings.Contains(s, ":") {
+		parts = strings.Split(s, ":")
+	} else {
+		for len(s) > 2 {
+			parts = append(parts, s[:2])
+			s = s[2:]
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) > 3 {
+		return out, fail
+	}
+	for i, p := range parts {
+		if len(p) != 2 {
+			return out, fail
+		}
+		v, ok := atoiDigits(p)
+		if !ok {
+			return out, fail
+		}
+		out[i] = v
+	}
+	if frac != "" {
+		if len(parts) != 3 {
+			return out, fail
+		}
+		if len(frac) > 6 {
+			frac = frac[:6]
+		}
+		v, _ := strconv.Atoi(frac + strings.Repeat("0", 6-len(frac)))
+		out[3] = v
+	}
+	return out, nil
+}
+
+// ISOFormat mirrors datetime.isoformat(): microseconds printed as 6 digits only when non-zero,
+// the offset as ±HH:MM (with :SS when needed) when aware.
+func (d DateTime) ISOFormat() string {
+	t := d.Time
+	var b strings.Builder
+	fmt.Fprintf(&b, "%04d-%02d-%02dT%02d:%02d:%02d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second())
+	if us := t.Nanosecond() / 1000; us != 0 {
+		fmt.Fprintf(&b, ".%06d", us)
+	}
+	if d.Aware {
+		_, off := t.Zone()
+		sign := '+'
+		if off < 0 {
+			sign, off = '-', -off
+		}
+		fmt.Fprintf(&b, "%c%02d:%02d", sign, off/3600, off/60%60)
+		if off%60 != 0 {
+			fmt.Fprintf(&b, ":%02d", off%60)
+		}
+	}
+	return b.String()
+}
+
+// UTCDateTime wraps an instant as Python's datetime.now(timezone.utc) would hold it.
+func UTCDateTime(t time.Time) DateTime {
+	return DateTime{Time: t.UTC().Truncate(time.Microsecond), Aware: true}
+}
+
+// DjangoJSON mirrors DjangoJSONEncoder for datetimes: isoformat cut to milliseconds and a
+// +00:00 offset written as Z.
+func (d DateTime) DjangoJSON() string {
+	r := d.ISOFormat()
+	if d.Time.Nanosecond()/1000 != 0 {
+		r = r[:23] + r[26:]
+	}
+	if strings.HasSuffix(r, "+00:00") {
+		r = strings.TrimSuffix(r, "+00:00") + "Z"
+	}
+	return r
+}
+
+// Repr mirrors repr(str) for the error texts Python builds with !r.
+func Repr(s string) string {
+	quote := byte('\'')
+	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(quote)
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == rune(quote):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(quote)
+	return b.String()
+}

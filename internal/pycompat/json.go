@@ -1,0 +1,115 @@
+package pycompat
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf16"
+)
+
+// JSONWriter builds JSON text byte-for-byte as Python's json.dumps does with its defaults
+// (", " and ": " separators, ensure_ascii), which is what Django-Ninja sends. Callers write
+// keys in the order Python's dict would hold them.
+type JSONWriter struct {
+	b        strings.Builder
+	first    []bool // one entry per open container: no member written yet
+	afterKey bool   // a key was just written: its value takes no separator
+}
+
+// Bytes returns the text written so far.
+func (w *JSONWriter) Bytes() []byte { return []byte(w.b.String()) }
+
+func (w *JSONWriter) sep() {
+	if w.afterKey {
+		w.afterKey = false
+		return
+	}
+	if n := len(w.first); n > 0 {
+		if !w.first[n-1] {
+			w.b.WriteString(", ")
+		}
+		w.first[n-1] = false
+	}
+}
+
+// BeginObject opens an object (as a value in the current container).
+func (w *JSONWriter) BeginObject() { w.sep(); w.b.WriteByte('{'); w.first = append(w.first, true) }
+
+// EndObject closes the innermost object.
+func (w *JSONWriter) EndObject() { w.first = w.first[:len(w.first)-1]; w.b.WriteByte('}') }
+
+// BeginArray opens an array.
+func (w *JSONWriter) BeginArray() { w.sep(); w.b.WriteByte('['); w.first = append(w.first, true) }
+
+// EndArray closes the innermost array.
+func (w *JSONWriter) EndArray() { w.first = w.first[:len(w.first)-1]; w.b.WriteByte(']') }
+
+// Key writes an object key; the next call writes its value.
+func (w *JSONWriter) Key(k string) {
+	w.sep()
+	writeJSONString(&w.b, k)
+	w.b.WriteString(": ")
+	w.afterKey = true
+}
+
+// String writes a string value.
+func (w *JSONWriter) String(s string) { w.value(); writeJSONString(&w.b, s) }
+
+// NullableString writes a string, or null when s is nil.
+func (w *JSONWriter) NullableString(s *string) {
+	if s == nil {
+		w.Null()
+		return
+	}
+	w.String(*s)
+}
+
+// Bool writes true or false.
+func (w *JSONWriter) Bool(v bool) {
+	w.value()
+	if v {
+		w.b.WriteString("true")
+	} else {
+		w.b.WriteString("false")
+	}
+}
+
+// Null writes null.
+func (w *JSONWriter) Null() { w.value(); w.b.WriteString("null") }
+
+// Raw writes already-encoded JSON text as a value.
+func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
+
+func (w *JSONWriter) value() { w.sep() }
+
+func writeJSONString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			switch {
+			case r < 0x20 || (r > 0x7f && r < 0x10000):
+				fmt.Fprintf(b, `\u%04x`, r)
+			case r >= 0x10000:
+				hi, lo := utf16.EncodeRune(r)
+				fmt.Fprintf(b, `\u%04x\u%04x`, hi, lo)
+			default:
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+}

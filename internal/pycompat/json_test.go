@@ -1,0 +1,28 @@
+package pycompat
+
+import "testing"
+
+// Expected text is CPython's json.dumps({"a": "é\n😀\"", "b": [True, None, {}], "c": {"d": 1.5}}).
+func TestJSONWriterMatchesPythonDumps(t *testing.T) {
+	var w JSONWriter
+	w.BeginObject()
+	w.Key("a")
+	w.String("é\n😀\"")
+	w.Key("b")
+	w.BeginArray()
+	w.Bool(true)
+	w.Null()
+	w.BeginObject()
+	w.EndObject()
+	w.EndArray()
+	w.Key("c")
+	w.BeginObject()
+	w.Key("d")
+	w.Raw(FloatRepr(1.5))
+	w.EndObject()
+	w.EndObject()
+	want := `{"a": "\u00e9\n\ud83d\ude00\"", "b": [true, null, {}], "c": {"d": 1.5}}`
+	if got := string(w.Bytes()); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
