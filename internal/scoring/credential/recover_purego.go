@@ -1,0 +1,23 @@
+//go:build !cgo
+
+package credential
+
+import (
+	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+)
+
+// recoverBackend names the secp256k1 implementation this build uses.
+const recoverBackend = "decred (pure Go)"
+
+// recoverPublicKey returns the 65-byte uncompressed public key that signed digest with
+// r ‖ s ‖ recid (recid 0 or 1).
+func recoverPublicKey(digest, sig []byte) ([]byte, error) {
+	compact := make([]byte, 65)
+	compact[0] = 27 + sig[64]
+	copy(compact[1:], sig[:64])
+	pub, _, err := ecdsa.RecoverCompact(compact, digest)
+	if err != nil {
+		return nil, err
+	}
+	return pub.SerializeUncompressed(), nil
+}

@@ -1,0 +1,443 @@
+package credential
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Signature-check failures. Their texts are what `shadowproxy credential verify` prints.
+var (
+	ErrNoApplicableProof  = errors.New("no applicable proof")
+	ErrVMMismatch         = errors.New("verification method mismatch")
+	ErrSignatureMismatch  = errors.New("signature does not match the issuer")
+	ErrNonCanonicalProof  = errors.New("proofValue is not canonical (strict mode wants 0x + 130 lower-case hex, v 27 or 28, low S)")
+	ErrProofArray         = errors.New("proof must be a single object (strict mode)")
+	ErrUnsupportedDID     = errors.New("issuer is not a did:ethr address DID")
+	ErrLegacyEd25519Proof = errors.New("unsupported proof type Ed25519Signature2018 (legacy did:key stamps are no longer issued)")
+)
+
+const (
+	credentialsV1    = "https://www.w3.org/2018/credentials/v1"
+	credentialsV1Alt = "https://w3.org/2018/credentials/v1"
+	eip712Suite      = "EthereumEip712Signature2021"
+)
+
+var knownSuites = map[string]bool{
+	eip712Suite: true, "Ed25519Signature2018": true, "Ed25519Signature2020": true,
+	"EcdsaSecp256k1Signature2019": true, "EcdsaSecp256k1RecoverySignature2020": true,
+	"JsonWebSignature2020": true, "EcdsaSecp256r1Signature2019": true, "Eip712Signature2021": true,
+	"EthereumPersonalSignature2021": true, "SolanaSignature2021": true, "TezosSignature2021": true,
+	"TezosJcsSignature2021": true, "AleoSignature2021": true, "P256Signature2021": true,
+}
+
+var knownPurposes = map[string]bool{
+	"assertionMethod": true, "authentication": true, "keyAgreement": true,
+	"contractAgreement": true, "capabilityInvocation": true, "capabilityDelegation": true,
+}
+
+// Optional members that ssi drops when they are JSON null.
+var (
+	optionalCredentialMembers = []string{"id", "issuer", "issuanceDate", "expirationDate", "proof",
+		"credentialStatus", "termsOfUse", "evidence", "credentialSchema", "refreshService"}
+	optionalProofMembers = []string{"@context", "proofPurpose", "proofValue", "challenge", "creator",
+		"verificationMethod", "created", "domain", "nonce", "jws", "eip712Domain", "eip712"}
+)
+
+// VerifySignature answers "is this a correctly signed credential" as didkit's
+// verifyCredential(vc, {"proofPurpose":"assertionMethod"}) does for did:ethr issuers, in strict
+// mode: the only proofValue accepted is the canonical one the IAM emits, and the proof must be a
+// single object. It does not check expiry, trust or subject; see Checker for those.
+func VerifySignature(cred *Value, now time.Time) error {
+	if cred.Kind != Object {
+		return fmt.Errorf("credential is not a JSON object")
+	}
+	doc := dropNulls(cred, optionalCredentialMembers)
+	if err := validateUnsigned(&doc); err != nil {
+		return err
+	}
+	proof := doc.Get("proof")
+	if proof == nil {
+		return ErrNoApplicableProof
+	}
+	if proof.Kind == Array {
+		return ErrProofArray
+	}
+	if proof.Kind != Object {
+		return fmt.Errorf("proof must be an object")
+	}
+	p := dropNulls(proof, optionalProofMembers)
+	if err := validateProofShape(&p); err != nil {
+		return err
+	}
+	issuer := issuerID(doc.Get("issuer"))
+	did, err := resolveEthr(issuer)
+	if err != nil {
+		return err
+	}
+	if err := applicable(&p, did, now); err != nil {
+		return err
+	}
+	return verifyEIP712Proof(&doc, &p, did)
+}
+
+func dropNulls(v *Value, optional []string) Value {
+	out := Value{Kind: Object, Members: make([]Member, 0, len(v.Members))}
+	for _, m := range v.Members {
+		if m.Value.Kind == Null && contains(optional, m.Key) {
+			continue
+		}
+		out.Members = append(out.Members, m)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isURI(v *Value) bool { return v != nil && v.Kind == String && strings.Contains(v.Str, ":") }
+
+// validateUnsigned mirrors ssi's Credential parsing and validate_unsigned.
+func validateUnsigned(doc *Value) error {
+	ctx := doc.Get("@context")
+	switch {
+	case ctx == nil:
+		return fmt.Errorf("missing @context")
+	case ctx.Kind == String:
+		if ctx.Str != credentialsV1 && ctx.Str != credentialsV1Alt {
+			return fmt.Errorf("invalid @context: first entry must be %s", credentialsV1)
+		}
+	case ctx.Kind == Array:
+		if len(ctx.Items) == 0 || ctx.Items[0].Kind != String || (ctx.Items[0].Str != credentialsV1 && ctx.Items[0].Str != credentialsV1Alt) {
+			return fmt.Errorf("invalid @context: first entry must be %s", credentialsV1)
+		}
+		for i := range ctx.Items {
+			if it := &ctx.Items[i]; !isURI(it) && it.Kind != Object {
+				return fmt.Errorf("invalid @context entry")
+			}
+		}
+	default:
+		return fmt.Errorf("invalid @context")
+	}
+	if !hasVCType(doc.Get("type")) {
+		return fmt.Errorf("type must include VerifiableCredential")
+	}
+	iss := doc.Get("issuer")
+	if iss == nil {
+		return fmt.Errorf("missing issuer")
+	}
+	if !isURI(iss) && !(iss.Kind == Object && isURI(iss.Get("id"))) {
+		return fmt.Errorf("invalid issuer")
+	}
+	if err := validateSubjects(doc.Get("credentialSubject")); err != nil {
+		return err
+	}
+	issued := doc.Get("issuanceDate")
+	if issued == nil {
+		return fmt.Errorf("missing issuanceDate")
+	}
+	if _, err := normalizeVCDate(issued); err != nil {
+		return fmt.Errorf("invalid issuanceDate: %w", err)
+	}
+	if exp := doc.Get("expirationDate"); exp != nil {
+		if _, err := normalizeVCDate(exp); err != nil {
+			return fmt.Errorf("invalid expirationDate: %w", err)
+		}
+	}
+	return nil
+}
+
+func hasVCType(t *Value) bool {
+	switch {
+	case t == nil:
+		return false
+	case t.Kind == String:
+		return t.Str == "VerifiableCredential"
+	case t.Kind == Array:
+		found := false
+		for i := range t.Items {
+			if t.Items[i].Kind != String {
+				return false
+			}
+			found = found || t.Items[i].Str == "VerifiableCredential"
+		}
+		return found
+	}
+	return false
+}
+
+func validateSubjects(cs *Value) error {
+	if cs == nil {
+		return fmt.Errorf("missing credentialSubject")
+	}
+	subjects := []Value{*cs}
+	if cs.Kind == Array {
+		if len(cs.Items) == 0 {
+			return fmt.Errorf("empty credentialSubject")
+		}
+		subjects = cs.Items
+	}
+	for i := range subjects {
+		s := &subjects[i]
+		if s.Kind != Object || len(s.Members) == 0 {
+			return fmt.Errorf("invalid credentialSubject")
+		}
+		if id := s.Get("id"); id != nil && !isURI(id) {
+			return fmt.Errorf("invalid credentialSubject.id")
+		}
+	}
+	return nil
+}
+
+func validateProofShape(p *Value) error {
+	typ := p.Get("type")
+	if typ == nil || typ.Kind != String || !knownSuites[typ.Str] {
+		return fmt.Errorf("unknown proof type")
+	}
+	if typ.Str == "Ed25519Signature2018" {
+		return ErrLegacyEd25519Proof
+	}
+	if typ.Str != eip712Suite {
+		return fmt.Errorf("unsupported proof type %s", typ.Str)
+	}
+	if pp := p.Get("proofPurpose"); pp != nil && (pp.Kind != String || !knownPurposes[pp.Str]) {
+		return fmt.Errorf("unknown proofPurpose")
+	}
+	if c := p.Get("created"); c != nil {
+		if _, err := normalizeCreated(c); err != nil {
+			return fmt.Errorf("invalid proof.created: %w", err)
+		}
+	}
+	return nil
+}
+
+func issuerID(iss *Value) string {
+	if iss.Kind == Object {
+		iss = iss.Get("id")
+	}
+	return iss.Str
+}
+
+// ethrDID is a resolved did:ethr address DID.
+type ethrDID struct {
+	id      string
+	address string // "0x" + 40 hex, as written in the DID
+}
+
+func (d ethrDID) controller() string { return d.id + "#controller" }
+
+var ethrNetworks = map[string]bool{"mainnet": true, "morden": true, "ropsten": true, "rinkeby": true, "goerli": true, "kovan": true}
+
+// resolveEthr resolves did:ethr:[network:]0x<40 hex> offline, as did-ethr does.
+func resolveEthr(did string) (ethrDID, error) {
+	rest, ok := strings.CutPrefix(did, "did:ethr:")
+	if !ok {
+		return ethrDID{}, ErrUnsupportedDID
+	}
+	if network, addr, found := strings.Cut(rest, ":"); found {
+		if !ethrNetworks[network] && !(strings.HasPrefix(network, "0x") && isHex(network[2:]) && len(network) > 2) {
+			return ethrDID{}, ErrUnsupportedDID
+		}
+		rest = addr
+	}
+	if len(rest) != 42 || !strings.HasPrefix(rest, "0x") || !isHex(rest[2:]) {
+		return ethrDID{}, ErrUnsupportedDID
+	}
+	return ethrDID{id: did, address: rest}, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// applicable mirrors ssi's filter_proofs for the single proof.
+func applicable(p *Value, did ethrDID, now time.Time) error {
+	created := p.Get("created")
+	if created == nil {
+		return ErrNoApplicableProof
+	}
+	t, err := time.Parse(time.RFC3339Nano, created.Str)
+	if err != nil || t.After(now) {
+		return ErrNoApplicableProof
+	}
+	if pp := p.Get("proofPurpose"); pp == nil || pp.Str != "assertionMethod" {
+		return ErrNoApplicableProof
+	}
+	if vm := p.Get("verificationMethod"); vm != nil {
+		if vm.Kind != String || (vm.Str != did.controller() && vm.Str != did.id+"#Eip712Method2021") {
+			return ErrNoApplicableProof
+		}
+	}
+	return nil
+}
+
+func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
+	vm, pv := p.Get("verificationMethod"), p.Get("proofValue")
+	if vm == nil || pv == nil || pv.Kind != String {
+		return fmt.Errorf("proof is missing proofValue or verificationMethod")
+	}
+	if vm.Str != did.controller() {
+		return ErrVMMismatch
+	}
+	sig, err := canonicalSignature(pv.Str)
+	if err != nil {
+		return err
+	}
+	digest, err := signingDigest(doc, p)
+	if err != nil {
+		return err
+	}
+	pub, err := recoverPublicKey(digest, sig)
+	if err != nil {
+		return ErrSignatureMismatch
+	}
+	if !addressMatches(did.address, keccak(pub[1:])[12:]) {
+		return ErrSignatureMismatch
+	}
+	return nil
+}
+
+func firstOf(v *Value, keys ...string) *Value {
+	for _, k := range keys {
+		if x := v.Get(k); x != nil {
+			return x
+		}
+	}
+	return nil
+}
+
+// SigningDigest returns the EIP-712 digest that the credential's proof signs (its proofValue
+// is ignored), after the same null-dropping and date re-serialisation that verification does.
+func SigningDigest(cred *Value) ([]byte, error) {
+	if cred.Kind != Object {
+		return nil, fmt.Errorf("credential is not a JSON object")
+	}
+	doc := dropNulls(cred, optionalCredentialMembers)
+	proof := doc.Get("proof")
+	if proof == nil || proof.Kind != Object {
+		return nil, fmt.Errorf("proof must be an object")
+	}
+	p := dropNulls(proof, optionalProofMembers)
+	return signingDigest(&doc, &p)
+}
+
+func signingDigest(doc, p *Value) ([]byte, error) {
+	message, info, err := signingInput(doc, p)
+	if err != nil {
+		return nil, err
+	}
+	types, err := parseTypes(firstOf(info, "types", "messageSchema"))
+	if err != nil {
+		return nil, err
+	}
+	primary, domain := info.Get("primaryType"), info.Get("domain")
+	if primary == nil || primary.Kind != String || domain == nil {
+		return nil, fmt.Errorf("eip712: missing primaryType or domain")
+	}
+	return types.digest(domain, primary.Str, &message)
+}
+
+// canonicalSignature accepts only "0x" + 130 lower-case hex with v 27 or 28 and s ≤ n/2, and
+// returns r ‖ s ‖ recid.
+func canonicalSignature(pv string) ([]byte, error) {
+	if len(pv) != 132 || !strings.HasPrefix(pv, "0x") || strings.ToLower(pv) != pv {
+		return nil, ErrNonCanonicalProof
+	}
+	raw, err := hex.DecodeString(pv[2:])
+	if err != nil {
+		return nil, ErrNonCanonicalProof
+	}
+	v := raw[64]
+	if v != 27 && v != 28 {
+		return nil, ErrNonCanonicalProof
+	}
+	r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:64])
+	if r.Sign() == 0 || r.Cmp(secpN) >= 0 || s.Sign() == 0 || s.Cmp(secpHalfN) > 0 {
+		return nil, ErrNonCanonicalProof
+	}
+	raw[64] = v - 27
+	return raw, nil
+}
+
+// signingInput rebuilds the document ssi hashes: dates re-serialised, the proof replaced by this
+// proof without proofValue and without its EIP-712 info object, which it returns.
+func signingInput(doc, p *Value) (Value, *Value, error) {
+	var info *Value
+	proof := Value{Kind: Object, Members: make([]Member, 0, len(p.Members))}
+	infoKey := "eip712"
+	if p.Get("eip712") == nil {
+		infoKey = "eip712Domain"
+	}
+	for _, m := range p.Members {
+		switch m.Key {
+		case "proofValue":
+			continue
+		case infoKey:
+			info = &m.Value
+			continue
+		case "created":
+			s, _ := normalizeCreated(&m.Value)
+			m.Value = Value{Kind: String, Str: s}
+		}
+		proof.Members = append(proof.Members, m)
+	}
+	if info == nil || info.Kind != Object {
+		return Value{}, nil, fmt.Errorf("eip712: proof has no eip712Domain")
+	}
+	for _, m := range info.Members {
+		if !contains([]string{"types", "messageSchema", "primaryType", "domain"}, m.Key) {
+			return Value{}, nil, fmt.Errorf("eip712: unknown key %q in eip712Domain", m.Key)
+		}
+	}
+	msg := Value{Kind: Object, Members: make([]Member, 0, len(doc.Members))}
+	for _, m := range doc.Members {
+		switch m.Key {
+		case "proof":
+			m.Value = proof
+		case "issuanceDate", "expirationDate":
+			s, _ := normalizeVCDate(&m.Value)
+			m.Value = Value{Kind: String, Str: s}
+		}
+		msg.Members = append(msg.Members, m)
+	}
+	return msg, info, nil
+}
+
+// addressMatches compares a recovered address with the one in the DID: by EIP-55 spelling when
+// the DID has an upper-case letter, otherwise as lower-case hex.
+func addressMatches(written string, recovered []byte) bool {
+	lower := "0x" + hex.EncodeToString(recovered)
+	if strings.ToLower(written) == written {
+		return lower == written
+	}
+	return ChecksumAddress(recovered) == written
+}
+
+// ChecksumAddress is the EIP-55 spelling of a 20-byte address.
+func ChecksumAddress(addr []byte) string {
+	h := hex.EncodeToString(addr)
+	hash := keccak([]byte(h))
+	out := []byte("0x" + h)
+	for i := 0; i < len(h); i++ {
+		nibble := hash[i/2] >> (4 * (1 - uint(i%2))) & 0x0f
+		if h[i] >= 'a' && nibble >= 8 {
+			out[i+2] = h[i] - 32
+		}
+	}
+	return string(out)
+}
