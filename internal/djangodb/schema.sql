@@ -1,6 +1,6 @@
--- Django's PostgreSQL schema for the tables shadowproxy reads and writes (pg_dump --schema-only of a
--- fresh 'manage.py migrate' of passport-scorer's api/, PostgreSQL 15). Kept equivalent to
--- ../shared/reference/django-schema.sql by internal/pgtest's schema test.
+-- Django's PostgreSQL schema for the tables shadowproxy reads and writes: pg_dump --schema-only of a
+-- fresh `manage.py migrate` of passport-scorer's api/ on PostgreSQL 15. TestSchemaMatchesReference keeps it
+-- equivalent to ../shared/reference/django-schema.sql when that file is present.
 
 SET statement_timeout = 0;
 SET lock_timeout = 0;

@@ -1,0 +1,254 @@
+// Package pgtest gives tests a real PostgreSQL loaded with Django's schema. It uses
+// DATABASE_URL when set (a role that may create databases); otherwise it starts a private
+// throwaway cluster (initdb and pg_ctl from Debian's postgresql package) on a free port, once
+// per test binary, and removes it when the tests end.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/djangodb"
+)
+
+
+var (
+	mu        sync.Mutex
+	adminURL  string // server URL with the maintenance database
+	stop      func()
+	templated bool
+	counter   atomic.Int64
+	// templateDB is named after the schema's content, so a changed schema never reuses an old
+	// template on a shared server.
+	templateDB = func() string {
+		sum := sha256.Sum256([]byte(djangodb.SchemaSQL))
+		return "shadowproxy_django_" + hex.EncodeToString(sum[:6])
+	}()
+)
+
+// Main runs the tests of a package and stops a cluster it started. Use it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	mu.Lock()
+	if stop != nil {
+		stop()
+	}
+	mu.Unlock()
+	os.Exit(code)
+}
+
+// NewDB creates an empty database with Django's schema and seed rows and returns a pool on it.
+// The database is dropped when the test ends.
+func NewDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	dbURL := NewDBURL(t)
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// NewDBURL is NewDB returning the database's URL instead of a pool.
+func NewDBURL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := server(ctx)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), counter.Add(1))
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateDB); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return withDatabase(admin, name)
+}
+
+// ServerURL returns the URL of the server's maintenance database, starting it if needed.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	u, err := server(context.Background())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+func withDatabase(serverURL, db string) string {
+	u, _ := url.Parse(serverURL)
+	u.Path = "/" + db
+	return u.String()
+}
+
+func server(ctx context.Context) (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if adminURL == "" {
+		if env := os.Getenv("DATABASE_URL"); env != "" {
+			adminURL = env
+		} else {
+			u, s, err := startCluster()
+			if err != nil {
+				return "", err
+			}
+			adminURL, stop = u, s
+		}
+	}
+	if !templated {
+		if err := makeTemplate(ctx, adminURL); err != nil {
+			return "", err
+		}
+		templated = true
+	}
+	return adminURL, nil
+}
+
+func makeTemplate(ctx context.Context, admin string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", redact(admin), err)
+	}
+	defer conn.Close(ctx)
+	// Another test binary may be building the template concurrently: serialise with an
+	// advisory lock and reuse a complete template.
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(774411)"); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer func() { _, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock(774411)") }()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", templateDB).Scan(&exists); err != nil {
+		return fmt.Errorf("check template: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+templateDB); err != nil {
+		return fmt.Errorf("create template: %w", err)
+	}
+	tc, err := pgx.Connect(ctx, withDatabase(admin, templateDB))
+	if err != nil {
+		return fmt.Errorf("connect to template: %w", err)
+	}
+	defer tc.Close(ctx)
+	return djangodb.Load(ctx, tc)
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// pgBinDir finds the PostgreSQL server binaries.
+func pgBinDir() (string, error) {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	if len(matches) == 0 {
+		return "", fmt.Errorf("no PostgreSQL server binaries (pg_ctl) found: install Debian's postgresql package or set DATABASE_URL")
+	}
+	return filepath.Dir(matches[len(matches)-1]), nil
+}
+
+// startCluster runs initdb and pg_ctl start in a temporary directory. initdb refuses to run as
+// root, so as root the cluster belongs to the "postgres" user.
+func startCluster() (string, func(), error) {
+	bin, err := pgBinDir()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "shadowproxy-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	run := func(name string, args ...string) *exec.Cmd {
+		return exec.Command(filepath.Join(bin, name), args...)
+	}
+	if os.Geteuid() == 0 {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			return "", nil, fmt.Errorf("running as root needs a postgres user for initdb: %w", err)
+		}
+		if out, err := exec.Command("chown", pg.Uid+":"+pg.Gid, dir).CombinedOutput(); err != nil {
+			return "", nil, fmt.Errorf("chown %s: %v: %s", dir, err, out)
+		}
+		run = func(name string, args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	opts := strings.Join([]string{"-p " + strconv.Itoa(port), "-k " + dir, "-c listen_addresses=127.0.0.1",
+		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300"}, " ")
+	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		return "", nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	stopFn := func() {
+		_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
+		_ = os.RemoveAll(dir)
+	}
+	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := pgx.Connect(context.Background(), u)
+		if err == nil {
+			c.Close(context.Background())
+			return u, stopFn, nil
+		}
+		if time.Now().After(deadline) {
+			stopFn()
+			return "", nil, fmt.Errorf("cluster did not accept connections: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

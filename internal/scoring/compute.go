@@ -1,0 +1,57 @@
+package scoring
+
+import (
+	"strconv"
+
+	"shadowproxy/internal/pycompat"
+)
+
+// scoredStamp is one registry_stamp row as the weighted scorer reads it back.
+type scoredStamp struct {
+	provider string            // the ceramic-cache provider column
+	expires  pycompat.DateTime // fromisoformat(credential.expirationDate)
+}
+
+// weightedScore is the result of Django's acalculate_weighted_score and its binary mixin.
+type weightedScore struct {
+	sum         pycompat.Decimal
+	passing     bool // sum >= threshold, on the full-precision sum
+	stampScores []providerFloat
+	expiries    map[string]pycompat.DateTime // first counted stamp per provider
+	earliest    *pycompat.DateTime
+}
+
+type providerFloat struct {
+	provider string
+	value    float64
+}
+
+// computeScore mirrors acalculate_weighted_score: the first row per provider adds
+// Decimal(weight) in the 28-digit context and records float(weight); a later row with the same
+// provider adds nothing and records 0.0; the earliest expiry of counted stamps wins.
+func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Decimal) (weightedScore, error) {
+	ws := weightedScore{sum: pycompat.DecimalFromInt(0), expiries: map[string]pycompat.DateTime{}}
+	index := map[string]int{}
+	for _, s := range stamps {
+		if i, seen := index[s.provider]; seen {
+			ws.stampScores[i].value = 0
+			continue
+		}
+		w, err := weights.weight(s.provider)
+		if err != nil {
+			return ws, err
+		}
+		ws.sum = ws.sum.Add(w)
+		index[s.provider] = len(ws.stampScores)
+		ws.stampScores = append(ws.stampScores, providerFloat{provider: s.provider, value: w.Float()})
+		ws.expiries[s.provider] = s.expires
+		if ws.earliest == nil || s.expires.Time.Before(ws.earliest.Time) {
+			e := s.expires
+			ws.earliest = &e
+		}
+	}
+	ws.passing = ws.sum.Cmp(threshold) >= 0
+	return ws, nil
+}
+
+func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

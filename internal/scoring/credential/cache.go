@@ -1,0 +1,104 @@
+package credential
+
+import (
+	"hash/maphash"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Cache remembers signature verdicts by the credential's exact bytes, so a passport scored
+// again does not pay for the elliptic-curve work twice. It holds at most Size entries and
+// evicts the oldest first. Verdicts that depend on the clock (a proof created in the future)
+// are never stored. A nil *Cache verifies every time.
+type Cache struct {
+	mu      sync.Mutex
+	entries map[cacheKey]error
+	order   []cacheKey // ring of keys in insertion order
+	next    int
+	seedA   maphash.Seed
+	seedB   maphash.Seed
+}
+
+// cacheKey is two independent 64-bit hashes with secret random seeds: an attacker who cannot
+// see the seeds cannot build two credentials with the same key.
+type cacheKey struct{ a, b uint64 }
+
+// NewCache returns a cache of at most size verdicts.
+func NewCache(size int) *Cache {
+	if size < 1 {
+		size = 1
+	}
+	return &Cache{
+		entries: make(map[cacheKey]error, size),
+		order:   make([]cacheKey, 0, size),
+		seedA:   maphash.MakeSeed(),
+		seedB:   maphash.MakeSeed(),
+	}
+}
+
+func (c *Cache) key(raw []byte) cacheKey {
+	return cacheKey{maphash.Bytes(c.seedA, raw), maphash.Bytes(c.seedB, raw)}
+}
+
+// Verify returns VerifySignature's verdict for the credential, from the cache when known.
+func (c *Cache) Verify(s *Stamp, now time.Time) error {
+	if c == nil {
+		return VerifySignature(&s.Credential, now)
+	}
+	k := c.key(s.Raw)
+	c.mu.Lock()
+	verdict, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok {
+		return verdict
+	}
+	verdict = VerifySignature(&s.Credential, now)
+	if verdict == ErrNoApplicableProof {
+		return verdict // may change as the clock passes proof.created
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; ok {
+		return verdict
+	}
+	if len(c.order) < cap(c.order) {
+		c.order = append(c.order, k)
+	} else {
+		delete(c.entries, c.order[c.next])
+		c.order[c.next] = k
+		c.next = (c.next + 1) % len(c.order)
+	}
+	c.entries[k] = verdict
+	return verdict
+}
+
+// VerifyAll verifies several stamps, spreading the work over all cores, and returns one
+// verdict per stamp in order.
+func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
+	out := make([]error, len(stamps))
+	workers := min(runtime.GOMAXPROCS(0), len(stamps))
+	if workers <= 1 {
+		for i, s := range stamps {
+			out[i] = c.Verify(s, now)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, len(stamps))
+	for i := range stamps {
+		next <- i
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = c.Verify(stamps[i], now)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}

@@ -1,0 +1,169 @@
+package scoring
+
+import (
+	"strings"
+	"time"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/scoring/credential"
+)
+
+// ceramicRow is one ceramic_cache_ceramiccache row: the provider column and the stamp JSON.
+type ceramicRow struct {
+	Provider  string
+	Stamp     []byte
+	UpdatedAt time.Time
+}
+
+// latestPerProvider mirrors aget_passport: rows grouped by the provider column in order of first
+// appearance, keeping the row with the greatest updated_at (the first one on ties).
+func latestPerProvider(rows []ceramicRow) []ceramicRow {
+	var out []ceramicRow
+	index := map[string]int{}
+	for _, r := range rows {
+		i, seen := index[r.Provider]
+		switch {
+		case !seen:
+			index[r.Provider] = len(out)
+			out = append(out, r)
+		case r.UpdatedAt.After(out[i].UpdatedAt):
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// validStamp is a stamp that passed Django's avalidate_credentials.
+type validStamp struct {
+	provider string // ceramic-cache column
+	raw      []byte
+	cred     credential.Value
+	lifo     lifoStamp
+	expires  pycompat.DateTime
+}
+
+// validateStamps mirrors avalidate_credentials: per stamp, issuer trust and the expiry (whose
+// parse failure aborts the run with that text), then, for trusted unexpired stamps only, the
+// field checks and the signature. Signatures are checked in parallel.
+func validateStamps(rows []ceramicRow, address string, st *Settings, cache *credential.Cache, now time.Time) ([]validStamp, string) {
+	did := strings.ToLower("did:pkh:eip155:1:" + address)
+	var candidates []validStamp
+	var toVerify []*credential.Stamp
+	for _, r := range rows {
+		cred, err := credential.ParseJSON(r.Stamp)
+		if err != nil {
+			return nil, "stamp is not valid JSON: " + err.Error()
+		}
+		exp, err := credential.Expiry(&cred)
+		if err != nil {
+			return nil, err.Error()
+		}
+		if exp.Time.Before(now) || !credential.TrustedIssuer(&cred, st.TrustedIssuers) {
+			continue
+		}
+		if credential.SubjectErrors(&cred, did) != "" {
+			continue
+		}
+		candidates = append(candidates, validStamp{provider: r.Provider, raw: r.Stamp, cred: cred, expires: exp})
+		toVerify = append(toVerify, &credential.Stamp{Raw: r.Stamp, Credential: cred})
+	}
+	verdicts := cache.VerifyAll(toVerify, now)
+	var out []validStamp
+	for i, c := range candidates {
+		if verdicts[i] != nil {
+			continue
+		}
+		cs := c.cred.Get("credentialSubject")
+		c.lifo = lifoStamp{provider: cs.Get("provider").Str, nullifiers: nullifiers(cs, st.MultiNullifier), expires: c.expires.Time}
+		out = append(out, c)
+	}
+	return out, ""
+}
+
+// nullifiers mirrors get_nullifiers: [hash] when the subject has a hash, otherwise its
+// nullifiers; without FF_MULTI_NULLIFIER only those starting with "v0".
+func nullifiers(cs *credential.Value, multi bool) []string {
+	var all []string
+	if h := cs.Get("hash"); h != nil {
+		all = []string{h.Str}
+	} else if ns := cs.Get("nullifiers"); ns != nil {
+		for _, n := range ns.Items {
+			all = append(all, n.Str)
+		}
+	}
+	if multi {
+		return all
+	}
+	var v0 []string
+	for _, n := range all {
+		if strings.HasPrefix(n, "v0") {
+			v0 = append(v0, n)
+		}
+	}
+	return v0
+}
+
+// stampEntry is one value of registry_score.stamps and of the response's stamps.
+type stampEntry struct {
+	provider   string
+	score      string
+	dedup      bool
+	expiration string
+}
+
+// scoreOutcome is the Score row Django saves at the end of the request, in Python's terms.
+type scoreOutcome struct {
+	errMsg      string // in-band error (status ERROR) when non-empty
+	rawScore    pycompat.Decimal
+	threshold   string // str(Decimal(str(scorer.threshold)))
+	passing     bool
+	stampScores []providerFloat
+	stamps      []stampEntry
+	timestamp   pycompat.DateTime
+	expiration  *pycompat.DateTime
+}
+
+// scoreStamps runs Django's acalculate_score on the kept stamps and the clashing ones.
+func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
+	threshold, err := pycompat.ParseDecimal(thresholdText)
+	if err != nil {
+		return scoreOutcome{errMsg: err.Error()}
+	}
+	rows := make([]scoredStamp, len(kept))
+	for i, k := range kept {
+		rows[i] = scoredStamp{provider: k.provider, expires: k.expires}
+	}
+	ws, err := computeScore(rows, weights, threshold)
+	if err != nil {
+		return scoreOutcome{errMsg: err.Error()}
+	}
+	out := scoreOutcome{
+		rawScore:    ws.sum,
+		threshold:   threshold.String(),
+		passing:     ws.passing,
+		stampScores: ws.stampScores,
+		timestamp:   pycompat.UTCDateTime(now),
+		expiration:  ws.earliest,
+	}
+	clashByProvider := map[string]*validStamp{}
+	for _, c := range clashing {
+		clashByProvider[c.provider] = &all[c.index]
+	}
+	for _, s := range ws.stampScores {
+		d, _ := pycompat.DecimalFromFloat(s.value)
+		e := stampEntry{provider: s.provider, score: d.Fixed(5)}
+		if c, ok := clashByProvider[s.provider]; ok {
+			e.dedup, e.expiration = true, c.cred.Get("expirationDate").Str
+		} else {
+			e.expiration = ws.expiries[s.provider].ISOFormat()
+		}
+		out.stamps = append(out.stamps, e)
+	}
+	for _, c := range clashing {
+		if _, counted := ws.expiries[c.provider]; counted {
+			continue
+		}
+		out.stamps = append(out.stamps, stampEntry{provider: c.provider, score: "0.00000", dedup: true, expiration: all[c.index].cred.Get("expirationDate").Str})
+	}
+	return out
+}

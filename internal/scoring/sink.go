@@ -1,0 +1,180 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Sink receives the WriteSet of a scoring request.
+type Sink interface {
+	// Apply makes (or records) the writes. ErrConflict means a concurrent request changed the
+	// rows this request read; the scorer then reloads and plans again.
+	Apply(ctx context.Context, ws *WriteSet) error
+}
+
+// ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.
+var ErrConflict = errors.New("hash links changed by a concurrent request")
+
+// conflictMarker is the text of the error the link check raises inside the transaction.
+const conflictMarker = "shadowproxy: hash links changed concurrently"
+
+// CommitSink applies a WriteSet in one transaction, sent in one round trip: BEGIN, every write,
+// a check that the requester owns the links it wrote, and COMMIT.
+type CommitSink struct {
+	Pool *pgxpool.Pool
+}
+
+// Apply implements Sink.
+func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	queueWrites(b, ws)
+	b.Queue("COMMIT")
+	err = conn.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	if _, rbErr := conn.Exec(ctx, "ROLLBACK"); rbErr != nil {
+		conn.Hijack().Close(ctx) // the connection's state is unknown: do not return it to the pool
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker)) {
+		return ErrConflict
+	}
+	return fmt.Errorf("apply write set: %w", err)
+}
+
+const (
+	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
+	sqlPassport   = `INSERT INTO registry_passport (address, community_id, requires_calculation)
+VALUES ($1, $2, NULL)
+ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address`
+	sqlInsertLinks = `INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at)
+SELECT u.hash, u.address, $1, u.expires_at
+FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(hash, address, expires_at, n)
+ORDER BY u.n`
+	sqlUpdateLinks = `UPDATE registry_hashscorerlink l SET address = u.address, expires_at = u.expires_at
+FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, address, expires_at)
+WHERE l.id = u.id`
+	sqlCheckLinks = `SELECT (CASE WHEN count(*) = $4 THEN '0' ELSE '` + conflictMarker + `' END)::int
+FROM registry_hashscorerlink WHERE community_id = $1 AND address = $2 AND hash = ANY($3)`
+	sqlInsertEvents = `INSERT INTO registry_event (action, address, community_id, created_at, data)
+SELECT u.action, u.address, u.community_id, u.created_at, u.data::jsonb
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) WITH ORDINALITY
+  AS u(action, address, community_id, created_at, data, n)
+ORDER BY u.n`
+	sqlDeleteStamps = `DELETE FROM registry_stamp
+WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
+	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
+SELECT p.id, u.provider, u.credential::jsonb
+FROM registry_passport p, unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(provider, credential, n)
+WHERE p.address = $1 AND p.community_id = $2
+ORDER BY u.n`
+	sqlUpsertScore = `INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error,
+  evidence, stamp_scores, stamps, expiration_date)
+SELECT p.id, $3::numeric, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10
+FROM registry_passport p WHERE p.address = $1 AND p.community_id = $2
+ON CONFLICT (passport_id) DO UPDATE SET score = EXCLUDED.score,
+  last_score_timestamp = EXCLUDED.last_score_timestamp, status = EXCLUDED.status, error = EXCLUDED.error,
+  evidence = EXCLUDED.evidence, stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
+  expiration_date = EXCLUDED.expiration_date
+RETURNING id, passport_id`
+	sqlUpsertScoreWithEvent = `WITH s AS (` + sqlUpsertScore + `)
+INSERT INTO registry_event (action, address, community_id, created_at, data)
+SELECT 'SCU', $1, $2, $11,
+  jsonb_set(jsonb_set($12::jsonb, '{pk}', to_jsonb(s.id)), '{fields,passport}', to_jsonb(s.passport_id))
+FROM s`
+)
+
+// queueWrites queues a WriteSet's statements in Django's order.
+func queueWrites(b *pgx.Batch, ws *WriteSet) {
+	if m := ws.APIKeyMigration; m != nil {
+		b.Queue(sqlMigrateKey, m.KeyID, m.HashedKeySHA256)
+	}
+	p := ws.Passport
+	if p == nil {
+		return
+	}
+	b.Queue(sqlPassport, p.Address, p.CommunityID)
+	queueLinks(b, ws.HashLinks, p)
+	if len(ws.LDPEvents) > 0 {
+		queueEvents(b, ws.LDPEvents)
+	}
+	if st := ws.Stamps; st != nil {
+		b.Queue(sqlDeleteStamps, p.Address, p.CommunityID)
+		if len(st.Stamps) > 0 {
+			providers := make([]string, len(st.Stamps))
+			creds := make([]string, len(st.Stamps))
+			for i, s := range st.Stamps {
+				providers[i], creds[i] = s.Provider, string(s.Credential)
+			}
+			b.Queue(sqlInsertStamps, p.Address, p.CommunityID, providers, creds)
+		}
+	}
+	if sc := ws.Score; sc != nil {
+		args := []any{p.Address, p.CommunityID, sc.Score, sc.LastScoreTimestamp, sc.Status, sc.Error,
+			jsonArg(sc.Evidence), jsonArg(sc.StampScores), jsonArg(sc.Stamps), sc.ExpirationDate}
+		if ev := sc.UpdateEvent; ev != nil {
+			b.Queue(sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, string(ev.Data))...)
+		} else {
+			b.Queue(sqlUpsertScore, args...)
+		}
+	}
+}
+
+func queueLinks(b *pgx.Batch, links []HashLinkWrite, p *PassportRow) {
+	var insHash, insAddr, updAddr []string
+	var insExp, updExp []time.Time
+	var updID []int64
+	var owned []string
+	for _, l := range links {
+		if l.ID == 0 {
+			insHash, insAddr, insExp = append(insHash, l.Hash), append(insAddr, l.Address), append(insExp, l.ExpiresAt)
+		} else {
+			updID, updAddr, updExp = append(updID, l.ID), append(updAddr, l.Address), append(updExp, l.ExpiresAt)
+		}
+		if l.Address == p.Address {
+			owned = append(owned, l.Hash)
+		}
+	}
+	if len(insHash) > 0 {
+		b.Queue(sqlInsertLinks, p.CommunityID, insHash, insAddr, insExp)
+	}
+	if len(updID) > 0 {
+		b.Queue(sqlUpdateLinks, updID, updAddr, updExp)
+	}
+	if len(owned) > 0 {
+		b.Queue(sqlCheckLinks, p.CommunityID, p.Address, owned, len(owned))
+	}
+}
+
+func queueEvents(b *pgx.Batch, events []EventRow) {
+	n := len(events)
+	actions, addrs, datas := make([]string, n), make([]string, n), make([]string, n)
+	communities, created := make([]int64, n), make([]time.Time, n)
+	for i, e := range events {
+		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, string(e.Data)
+	}
+	b.Queue(sqlInsertEvents, actions, addrs, communities, created, datas)
+}
+
+// jsonArg passes JSON text as a text parameter, or NULL.
+func jsonArg(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}

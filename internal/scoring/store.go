@@ -1,0 +1,187 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Querier is what the store needs from PostgreSQL: a pool, a connection or a transaction.
+type Querier interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// apiKeyRow is the usable (not revoked) account_accountapikey row with the presented prefix.
+type apiKeyRow struct {
+	ID              string
+	HashedKey       string
+	HashedKeySHA256 string
+	AccountID       int64
+}
+
+// communityRow is a candidate account_community of the key's account with its scorer.
+type communityRow struct {
+	ID               int64
+	ExternalScorerID *string
+	Rule             string
+	ScorerType       *string // nil: scorer row missing
+	Weights          string  // subtype weights jsonb text, "" for NULL
+	Threshold        *string // subtype threshold text, nil: subtype row missing
+}
+
+// firstLoad is everything read in the first round trip.
+type firstLoad struct {
+	key         *apiKeyRow
+	communities []communityRow
+	stamps      []ceramicRow
+}
+
+// Queries of the first round trip. The community query joins the key's account by prefix, so
+// it needs no second trip; the key's hash is still checked before any of it is used.
+const (
+	sqlAPIKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), account_id
+FROM account_accountapikey WHERE prefix = $1 AND NOT revoked`
+
+	sqlCommunities = `SELECT c.id, c.external_scorer_id, c.rule, s.type,
+  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END,
+  CASE s.type WHEN 'WEIGHTED' THEN w.threshold::text WHEN 'WEIGHTED_BINARY' THEN b.threshold::text END
+FROM account_community c
+JOIN account_accountapikey k ON k.account_id = c.account_id AND k.prefix = $1 AND NOT k.revoked
+LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
+LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
+LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
+WHERE c.external_scorer_id = $2 OR c.id = $3`
+
+	sqlStamps = `SELECT cc.provider, cc.stamp::text, cc.updated_at
+FROM ceramic_cache_ceramiccache cc
+WHERE cc.address = $1 AND cc.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
+ORDER BY cc.id`
+)
+
+func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *int64, address string) (firstLoad, error) {
+	var out firstLoad
+	b := &pgx.Batch{}
+	b.Queue(sqlAPIKey, prefix)
+	b.Queue(sqlCommunities, prefix, externalID, id)
+	b.Queue(sqlStamps, address)
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+
+	var k apiKeyRow
+	err := res.QueryRow().Scan(&k.ID, &k.HashedKey, &k.HashedKeySHA256, &k.AccountID)
+	switch {
+	case err == nil:
+		out.key = &k
+	case !errors.Is(err, pgx.ErrNoRows):
+		return out, fmt.Errorf("load api key: %w", err)
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load community: %w", err)
+	}
+	for rows.Next() {
+		var c communityRow
+		var weights *string
+		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.ScorerType, &weights, &c.Threshold); err != nil {
+			return out, fmt.Errorf("scan community: %w", err)
+		}
+		if weights != nil {
+			c.Weights = *weights
+		}
+		out.communities = append(out.communities, c)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load community: %w", err)
+	}
+	rows, err = res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load stamps: %w", err)
+	}
+	for rows.Next() {
+		var r ceramicRow
+		var stamp string
+		if err := rows.Scan(&r.Provider, &stamp, &r.UpdatedAt); err != nil {
+			return out, fmt.Errorf("scan stamp: %w", err)
+		}
+		r.Stamp = []byte(stamp)
+		out.stamps = append(out.stamps, r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load stamps: %w", err)
+	}
+	return out, nil
+}
+
+// Queries of the second round trip: customization weights and the hash links of the validated
+// stamps' nullifiers.
+const (
+	sqlCustomization = `SELECT part, key, weight FROM (
+  SELECT 0 AS part, cu.id AS row_id, '' AS key, '' AS weight
+    FROM account_customization cu WHERE cu.scorer_id = $1
+  UNION ALL
+  SELECT 1, al.id, 'AllowList#' || l.name, al.weight::text
+    FROM account_customization cu
+    JOIN account_allowlist al ON al.customization_id = cu.id
+    JOIN account_addresslist l ON l.id = al.address_list_id
+   WHERE cu.scorer_id = $1
+  UNION ALL
+  SELECT 2, cc.id, rs.provider_id, cc.weight::text
+    FROM account_customization cu
+    JOIN account_customcredential cc ON cc.customization_id = cu.id
+    JOIN account_customcredentialruleset rs ON rs.id = cc.ruleset_id
+   WHERE cu.scorer_id = $1
+) parts ORDER BY part, row_id`
+
+	sqlHashLinks = `SELECT id, hash, address, expires_at FROM registry_hashscorerlink
+WHERE community_id = $1 AND hash = ANY($2) ORDER BY id`
+)
+
+// secondLoad is the customization (nil when the community has none) and the hash links.
+type secondLoad struct {
+	custom           []customWeight
+	hasCustomization bool
+	links            []hashLink
+}
+
+func loadSecond(ctx context.Context, q Querier, community int64, hashes []string) (secondLoad, error) {
+	var out secondLoad
+	b := &pgx.Batch{}
+	b.Queue(sqlCustomization, community)
+	b.Queue(sqlHashLinks, community, hashes)
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load customization: %w", err)
+	}
+	for rows.Next() {
+		var part int
+		var c customWeight
+		if err := rows.Scan(&part, &c.Key, &c.Weight); err != nil {
+			return out, fmt.Errorf("scan customization: %w", err)
+		}
+		if part == 0 {
+			out.hasCustomization = true
+			continue
+		}
+		out.custom = append(out.custom, c)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load customization: %w", err)
+	}
+	rows, err = res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load hash links: %w", err)
+	}
+	for rows.Next() {
+		var l hashLink
+		if err := rows.Scan(&l.ID, &l.Hash, &l.Address, &l.ExpiresAt); err != nil {
+			return out, fmt.Errorf("scan hash link: %w", err)
+		}
+		out.links = append(out.links, l)
+	}
+	return out, rows.Err()
+}

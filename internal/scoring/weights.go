@@ -1,0 +1,93 @@
+package scoring
+
+import (
+	"fmt"
+	"strings"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/scoring/credential"
+)
+
+// Weights is a scorer's weights dict after Django merges the community's customization into
+// it: provider → the JSON value as json.loads returned it. Values are converted to Decimal only
+// when a stamp needs them, as Django does, so a bad value fails only when it is used.
+type Weights struct {
+	null   bool // scorer.weights is NULL (Python None)
+	values map[string]credential.Value
+}
+
+// parseWeights reads the scorer's weights jsonb text ("" for NULL).
+func parseWeights(text string) (Weights, error) {
+	if text == "" {
+		return Weights{null: true}, nil
+	}
+	v, err := credential.ParseJSON([]byte(text))
+	if err != nil {
+		return Weights{}, fmt.Errorf("scorer weights: %w", err)
+	}
+	if v.Kind != credential.Object {
+		return Weights{}, fmt.Errorf("scorer weights are not a JSON object")
+	}
+	w := Weights{values: make(map[string]credential.Value, len(v.Members))}
+	for _, m := range v.Members {
+		w.values[m.Key] = m.Value
+	}
+	return w, nil
+}
+
+// customWeight is one customization weight: "AllowList#<name>" or a custom credential's
+// provider id, with the numeric(7,4) weight as text (Django uses str(Decimal)).
+type customWeight struct {
+	Key    string
+	Weight string
+}
+
+// merge mirrors weights.update(customization dynamic weights); it fails like Python when the
+// scorer's weights are None.
+func (w *Weights) merge(custom []customWeight) error {
+	if w.null {
+		return fmt.Errorf("'NoneType' object has no attribute 'update'")
+	}
+	for _, c := range custom {
+		w.values[c.Key] = credential.Value{Kind: credential.String, Str: c.Weight}
+	}
+	return nil
+}
+
+// weight mirrors Decimal(weights.get(provider, 0)).
+func (w *Weights) weight(provider string) (pycompat.Decimal, error) {
+	if w.null {
+		return pycompat.Decimal{}, fmt.Errorf("'NoneType' object has no attribute 'get'")
+	}
+	v, ok := w.values[provider]
+	if !ok {
+		return pycompat.DecimalFromInt(0), nil
+	}
+	switch v.Kind {
+	case credential.Number:
+		if strings.ContainsAny(v.Str, ".eE") { // json.loads gives a float
+			f, err := parseFloat(v.Str)
+			if err != nil {
+				return pycompat.Decimal{}, err
+			}
+			d, ok := pycompat.DecimalFromFloat(f)
+			if !ok {
+				return pycompat.Decimal{}, fmt.Errorf("cannot convert %s to a finite Decimal", v.Str)
+			}
+			return d, nil
+		}
+		return pycompat.ParseDecimal(v.Str)
+	case credential.String:
+		return pycompat.ParseDecimal(v.Str)
+	case credential.Bool:
+		if v.Str == "true" {
+			return pycompat.DecimalFromInt(1), nil
+		}
+		return pycompat.DecimalFromInt(0), nil
+	case credential.Array:
+		return pycompat.Decimal{}, fmt.Errorf("conversion from list to Decimal is not supported")
+	case credential.Object:
+		return pycompat.Decimal{}, fmt.Errorf("conversion from dict to Decimal is not supported")
+	}
+	return pycompat.Decimal{}, fmt.Errorf("conversion from NoneType to Decimal is not supported")
+}

@@ -1,0 +1,79 @@
+package scoring
+
+import "time"
+
+// WriteSet is every row change one scoring request makes in Django's tables. A CommitSink
+// applies it in one transaction; a capture sink only records it. Fields left nil or empty
+// mean Django does not touch that table for this request.
+type WriteSet struct {
+	APIKeyMigration *APIKeyMigration
+	Passport        *PassportRow
+	HashLinks       []HashLinkWrite
+	LDPEvents       []EventRow
+	Stamps          *StampReplacement
+	Score           *ScoreRow
+}
+
+// APIKeyMigration back-fills hashed_key_sha256 after a PBKDF2 key matched.
+type APIKeyMigration struct {
+	KeyID           string
+	HashedKeySHA256 string
+}
+
+// PassportRow is the registry_passport row Django gets-or-creates (never modified if present).
+type PassportRow struct {
+	Address     string
+	CommunityID int64
+}
+
+// HashLinkWrite is one registry_hashscorerlink change: an insert when ID is 0, otherwise an
+// update of address and expires_at on the row with that id.
+type HashLinkWrite struct {
+	ID          int64
+	Hash        string
+	Address     string
+	CommunityID int64
+	ExpiresAt   time.Time
+}
+
+// EventRow is one registry_event insert.
+type EventRow struct {
+	Action      string
+	Address     string
+	CommunityID int64
+	CreatedAt   time.Time
+	Data        []byte // JSON
+}
+
+// StampReplacement deletes every registry_stamp row of the passport and inserts these, in order.
+type StampReplacement struct {
+	Stamps []StampRow
+}
+
+// StampRow is one registry_stamp row.
+type StampRow struct {
+	Provider   string
+	Credential []byte // the ceramic-cache credential JSON, unchanged
+}
+
+// ScoreRow is the registry_score row as Django saves it at the end of the request.
+type ScoreRow struct {
+	Score              *string // numeric text ("1", "0"), nil for NULL
+	Status             string
+	LastScoreTimestamp *time.Time
+	Error              *string
+	Evidence           []byte // JSON, nil for NULL
+	StampScores        []byte
+	Stamps             []byte
+	ExpirationDate     *time.Time
+	// UpdateEvent is the SCU event Django's pre_save signal writes when the status is DONE; its
+	// data is completed by the sink with the score and passport ids (nil when not DONE).
+	UpdateEvent *ScoreUpdateEvent
+}
+
+// ScoreUpdateEvent is the SCU registry_event for a DONE score. Data is Django's serialized
+// score with "pk" and "fields.passport" still to be set to the rows' ids.
+type ScoreUpdateEvent struct {
+	CreatedAt time.Time
+	Data      []byte
+}
