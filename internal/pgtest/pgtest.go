@@ -28,7 +28,6 @@ import (
 	"shadowproxy/internal/djangodb"
 )
 
-
 var (
 	mu        sync.Mutex
 	adminURL  string // server URL with the maintenance database
