@@ -19,6 +19,7 @@ type DateTime struct {
 // offset of Z or ±HH[:MM[:SS[.ffffff]]]. Fractions are truncated to microseconds. ISO week dates
 // are refused (Python accepts them; no credential uses them). The error text is Python's.
 func FromISOFormat(s string) (DateTime, error) {
+	//lint:ignore ST1005 this is Python's exact message, which Django returns to clients
 	bad := fmt.Errorf("Invalid isoformat string: %s", Repr(s))
 	date, rest, ok := splitISODate(s)
 	if !ok {

@@ -44,8 +44,8 @@ func keyPrefix(key string) string {
 	return prefix
 }
 
-// sha256KeyHash is the "sha256$<hex>" form stored in hashed_key_sha256.
-func sha256KeyHash(key string) string {
+// HashAPIKey is the "sha256$<hex>" form Django stores in hashed_key_sha256 for a full key.
+func HashAPIKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return "sha256$" + hex.EncodeToString(sum[:])
 }
@@ -55,10 +55,10 @@ func sha256KeyHash(key string) string {
 // needs migration when it matches.
 func verifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
 	if hashedKeySHA256 != "" {
-		return sha256KeyHash(key) == hashedKeySHA256, false
+		return HashAPIKey(key) == hashedKeySHA256, false
 	}
 	if strings.HasPrefix(hashedKey, "sha256$") {
-		return sha256KeyHash(key) == hashedKey, false
+		return HashAPIKey(key) == hashedKey, false
 	}
 	if strings.HasPrefix(hashedKey, "pbkdf2_sha256$") {
 		ok := checkDjangoPBKDF2(key, hashedKey)

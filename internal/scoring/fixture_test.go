@@ -17,7 +17,7 @@ import (
 	"shadowproxy/internal/pgtest"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -25,7 +25,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // Fixed instants of the scenarios: "now" and the default stamp expiries around it.
 var (
 	fixedNow = time.Date(2026, 3, 4, 16, 35, 23, 938006000, time.UTC)
-	inDays   = func(d int) time.Time { return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond) }
+	inDays   = func(d int) time.Time {
+		return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond)
+	}
 )
 
 // fixture is one isolated database with an account, an API key and a scorer behind a real
@@ -34,7 +36,7 @@ type fixture struct {
 	t       *testing.T
 	ctx     context.Context
 	pool    *pgxpool.Pool
-	issuer  *credentialtest.Issuer
+	issuer  *stampissuer.Issuer
 	scorer  *scoring.Scorer
 	srv     *httptest.Server
 	key     string // the full API key
@@ -46,7 +48,7 @@ var seq atomic.Int64
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: credentialtest.NewIssuer("trusted-iam")}
+	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: stampissuer.NewIssuer("trusted-iam")}
 	now := fixedNow
 	f.now.Store(&now)
 	f.account, f.key = f.newAccount("owner")
@@ -143,7 +145,7 @@ VALUES ($1, now(), 'LIFO', 'test', $2, $3, false) RETURNING id`, fmt.Sprintf("co
 const defaultWeights = `{"Ens": 0.208, "Google": 0.525, "Linkedin": 1.531, "githubContributionActivityGte#30": 1.02}`
 
 // stamp issues a signed stamp and stores it in the ceramic cache for address.
-func (f *fixture) stamp(address string, s credentialtest.Stamp) []byte {
+func (f *fixture) stamp(address string, s stampissuer.Stamp) []byte {
 	f.t.Helper()
 	s.Address = address
 	if s.Nullifiers == nil && s.Hash == "" {
@@ -198,5 +200,5 @@ func (f *fixture) score(community int64, address string) reply {
 }
 
 func sha256Hash(key string) string {
-	return scoring.SHA256KeyHash(key)
+	return scoring.HashAPIKey(key)
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 const (
@@ -103,11 +103,11 @@ func TestAPIKeyHashFormats(t *testing.T) {
 	url := fmt.Sprintf("/v2/stamps/%d/score/%s", c, addrA)
 	for key, want := range map[string]int{
 		"s6x1cGkx.nB0WG3WarKxCEPqg8xZ224g5q7TlfanC": 200, // sha256$ in hashed_key
-		"s6x1cGkx.wrong":                             401,
-		"test1234.abcdefghijklmnopqrstuvwxyz123456":  200, // hashed_key_sha256 fast path
-		"test1234.abcdefghijklmnopqrstuvwxyz12345":   401,
-		"pbkdf2ke.wrongwrong":                        401,
-		"argon2ke.anything":                          401,
+		"s6x1cGkx.wrong": 401,
+		"test1234.abcdefghijklmnopqrstuvwxyz123456": 200, // hashed_key_sha256 fast path
+		"test1234.abcdefghijklmnopqrstuvwxyz12345":  401,
+		"pbkdf2ke.wrongwrong":                       401,
+		"argon2ke.anything":                         401,
 	} {
 		if r := f.get(url, "X-API-Key", key); r.status != want {
 			t.Errorf("%s: %d %s", key, r.status, r.body)
@@ -133,7 +133,7 @@ func TestDemoKeyAliasAndNegativeScorerID(t *testing.T) {
 	f.scorer.Settings.DemoAPIKey = &f.key
 	f.scorer.Settings.DemoAPIKeyAlias = []string{"public-demo-key"}
 	f.scorer.Settings.DemoScorerID = &demoID
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	r := f.get("/v2/stamps/-5/score/"+addrA, "X-API-Key", "public-demo-key")
 	if r.status != 200 || r.json["score"] != "0.52500" {
 		t.Fatalf("%d %s", r.status, r.body)

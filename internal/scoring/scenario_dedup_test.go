@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 type link struct {
@@ -60,14 +60,14 @@ func (f *fixture) events(action string) []map[string]any {
 func TestDedupAcrossWallets(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Linkedin", Nullifiers: []string{"v0:H"}, Expires: inDays(5)})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "githubContributionActivityGte#30", Expires: inDays(-1)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Linkedin", Nullifiers: []string{"v0:H"}, Expires: inDays(5)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "githubContributionActivityGte#30", Expires: inDays(-1)})
 	first := f.score(c, addrA)
 	if first.json["score"] != "1.53100" || len(first.json["stamps"].(map[string]any)) != 1 {
 		t.Fatalf("wallet A: %s", first.body)
 	}
 	bExpiry := inDays(9).Format("2006-01-02T15:04:05.000Z")
-	f.stamp(addrB, credentialtest.Stamp{Provider: "Linkedin", Nullifiers: []string{"v0:H"}, Expires: inDays(9)})
+	f.stamp(addrB, stampissuer.Stamp{Provider: "Linkedin", Nullifiers: []string{"v0:H"}, Expires: inDays(9)})
 	second := f.score(c, addrB)
 	wantStamps := `"stamps": {"Linkedin": {"score": "0.00000", "dedup": true, "expiration_date": "` + bExpiry + `"}}`
 	if second.json["score"] != "0.00000" || second.json["expiration_timestamp"] != nil || second.json["error"] != nil || !contains(second.body, wantStamps) {
@@ -109,8 +109,8 @@ func TestLIFOAcrossAndWithinCommunities(t *testing.T) {
 	weights := `{"test_provider": 10}`
 	c1 := f.community(f.account, "WEIGHTED", weights, "20")
 	c2 := f.community(f.account, "WEIGHTED", weights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:n"}, Expires: inDays(4)})
-	f.stamp(addrB, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:n"}, Expires: inDays(4)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:n"}, Expires: inDays(4)})
+	f.stamp(addrB, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:n"}, Expires: inDays(4)})
 	f.score(c1, addrA)
 	if r := f.score(c2, addrB); r.json["score"] != "10.00000" {
 		t.Fatalf("other community deduplicated: %s", r.body)
@@ -139,8 +139,8 @@ func TestLIFOAcrossAndWithinCommunities(t *testing.T) {
 func TestRetryExhaustionIsInBandError(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Nullifiers: []string{"v0:same"}})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens", Nullifiers: []string{"v0:same"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:same"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens", Nullifiers: []string{"v0:same"}})
 	r := f.score(c, addrA)
 	want := `{"address": "` + addrA + `", "score": "0.00000", "passing_score": false, "last_score_timestamp": null, "expiration_timestamp": null, ` +
 		`"threshold": "20.00000", "error": "Failed to save HashScorerLinks", "stamps": {}, "points_data": null, "possible_points_data": null, "linked_score": null}`
@@ -174,9 +174,9 @@ func TestMultiNullifierFlag(t *testing.T) {
 			f := newFixture(t)
 			f.scorer.Settings.MultiNullifier = tc.multi
 			c := f.community(f.account, "WEIGHTED", `{"test_provider": 10}`, "20")
-			f.stamp(addrA, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:test_hash", "v1:test_hash", "v2:test_hash"}})
+			f.stamp(addrA, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"v0:test_hash", "v1:test_hash", "v2:test_hash"}})
 			f.score(c, addrA)
-			f.stamp(addrB, credentialtest.Stamp{Provider: "test_provider", Nullifiers: tc.second})
+			f.stamp(addrB, stampissuer.Stamp{Provider: "test_provider", Nullifiers: tc.second})
 			r := f.score(c, addrB)
 			if dedup := r.json["stamps"].(map[string]any)["test_provider"].(map[string]any)["dedup"]; dedup != tc.wantDedup {
 				t.Fatalf("dedup %v: %s", dedup, r.body)
@@ -203,9 +203,9 @@ func TestVariableNullifiersAndBackfill(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", `{"test_provider": 10}`, "20")
 	exp1 := inDays(3)
-	f.stamp(addrA, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A"}, Expires: exp1})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A"}, Expires: exp1})
 	f.score(c, addrA)
-	f.stamp(addrB, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A", "hash-B"}, Expires: inDays(6)})
+	f.stamp(addrB, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A", "hash-B"}, Expires: inDays(6)})
 	if r := f.score(c, addrB); r.json["score"] != "0.00000" || r.json["error"] != nil {
 		t.Fatalf("B with [A, B]: %s", r.body)
 	}
@@ -214,7 +214,7 @@ func TestVariableNullifiersAndBackfill(t *testing.T) {
 		t.Fatalf("backfill: %+v", links)
 	}
 	f.exec(`DELETE FROM ceramic_cache_ceramiccache WHERE address = $1`, addrB)
-	f.stamp(addrB, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-B"}, Expires: inDays(9)})
+	f.stamp(addrB, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-B"}, Expires: inDays(9)})
 	if r := f.score(c, addrB); r.json["score"] != "0.00000" {
 		t.Fatalf("B with [B]: %s", r.body)
 	}
@@ -224,7 +224,7 @@ func TestVariableNullifiersAndBackfill(t *testing.T) {
 	if n := len(f.events("LDP")); n != 2 {
 		t.Fatalf("%d LDP events, want one per deduplicated request", n)
 	}
-	f.stamp(addrC, credentialtest.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A", "random"}})
+	f.stamp(addrC, stampissuer.Stamp{Provider: "test_provider", Nullifiers: []string{"hash-A", "random"}})
 	if r := f.score(c, addrC); r.json["score"] != "0.00000" {
 		t.Fatalf("C with [A, random]: %s", r.body)
 	}
@@ -237,9 +237,9 @@ func TestTakeoverOwnedAndPartialClash(t *testing.T) {
 	c := f.community(f.account, "WEIGHTED", `{"Ens": 1.0, "Google": 2.0, "Gitcoin": 3.0}`, "20")
 	f.exec(`INSERT INTO registry_hashscorerlink (hash, community_id, address, expires_at) VALUES
  ('ens-hash', $1, $2, $4), ('google-old', $1, $3, $5), ('gitcoin-own', $1, $6, $5)`, c, addrB, addrC, inDays(5), inDays(-1), addrA)
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens", Nullifiers: []string{"ens-hash"}})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Nullifiers: []string{"google-old"}, Expires: inDays(7)})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Gitcoin", Nullifiers: []string{"gitcoin-own"}, Expires: inDays(8)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens", Nullifiers: []string{"ens-hash"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"google-old"}, Expires: inDays(7)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Gitcoin", Nullifiers: []string{"gitcoin-own"}, Expires: inDays(8)})
 	r := f.score(c, addrA)
 	if got := f.text(`SELECT evidence->>'rawScore' FROM registry_score`); got != "5" {
 		t.Fatalf("rawScore %s (%s)", got, r.body)
@@ -264,7 +264,7 @@ func TestConcurrentClaimsOfOneNullifier(t *testing.T) {
 		c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 		addrs := []string{addrA, addrB, addrC}
 		for _, a := range addrs {
-			f.stamp(a, credentialtest.Stamp{Provider: "Google", Nullifiers: []string{"v0:contested"}})
+			f.stamp(a, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:contested"}})
 		}
 		var wg sync.WaitGroup
 		replies := make([]reply, len(addrs))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 // Spec 7.2 and 12.M #61, #62: the SCU event is Django's serialized Score object (not an
@@ -15,7 +15,7 @@ import (
 func TestScoreUpdateEventIsDjangoSerializerObject(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", `{"Google": 25, "Ens": 0.5}`, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Expires: inDays(2)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Expires: inDays(2)})
 	f.score(c, addrA)
 	var data, address string
 	var community int64
@@ -62,7 +62,7 @@ func TestInBandErrors(t *testing.T) {
 		stamps    int64 // registry_stamp rows left
 	}{
 		{"unparsable expirationDate aborts the run", func(f *fixture, c int64) {
-			raw := strings.Replace(string(f.issuer.Issue(credentialtest.Stamp{Address: addrA, Provider: "Ens", Nullifiers: []string{"v0:e"}})), "2099-08-30T12:00:00.123Z", "someday", 1)
+			raw := strings.Replace(string(f.issuer.Issue(stampissuer.Stamp{Address: addrA, Provider: "Ens", Nullifiers: []string{"v0:e"}})), "2099-08-30T12:00:00.123Z", "someday", 1)
 			f.cache(addrA, "Ens", []byte(raw))
 		}, "Invalid isoformat string: 'someday'", 0},
 		{"missing expirationDate", func(f *fixture, c int64) {
@@ -88,7 +88,7 @@ func TestInBandErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-			f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
+			f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 			tc.setup(f, c)
 			r := f.score(c, addrA)
 			if r.status != 200 || r.json["error"] != tc.wantError || r.json["threshold"] != "20.00000" || r.json["last_score_timestamp"] != nil {
@@ -118,9 +118,9 @@ func TestCustomizationWeights(t *testing.T) {
 	platform := f.int64(`INSERT INTO account_customplatform (platform_type, name, is_evm) VALUES ('NFT', 'Custom', false) RETURNING id`)
 	ruleset := f.int64(`INSERT INTO account_customcredentialruleset (credential_type, definition, name, provider_id) VALUES ('NFT', '{}', 'r', 'NFTHolder#X#1') RETURNING id`)
 	f.exec(`INSERT INTO account_customcredential (customization_id, platform_id, ruleset_id, weight, display_name) VALUES ($1, $2, $3, 0.1234, 'd')`, cust, platform, ruleset)
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "AllowList#VIPs"})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "NFTHolder#X#1"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "AllowList#VIPs"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "NFTHolder#X#1"})
 	r := f.score(c, addrA)
 	if r.json["score"] != "3.14840" {
 		t.Fatalf("%s", r.body)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 const (
@@ -19,8 +19,8 @@ const (
 func TestSameAddressTwiceGivesDjangoBody(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED_BINARY", defaultWeights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens", Expires: inDays(3)})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Expires: inDays(2)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens", Expires: inDays(3)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Expires: inDays(2)})
 	ens := inDays(3).Format("2006-01-02T15:04:05.000000+00:00")
 	google := inDays(2).Format("2006-01-02T15:04:05.000000+00:00")
 	want := `{"address": "` + addrA + `", "score": "0.73300", "passing_score": false, ` +
@@ -54,8 +54,8 @@ func TestBasicScoringStoresLowerCaseRows(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	checksummed := "0x8EA987b3d09c582EF572a453e6680fd036457D45"
-	ens := f.stamp(addrA, credentialtest.Stamp{Provider: "Ens"})
-	google := f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
+	ens := f.stamp(addrA, stampissuer.Stamp{Provider: "Ens"})
+	google := f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	if r := f.score(c, checksummed); r.status != 200 || r.json["address"] != addrA {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
@@ -78,9 +78,9 @@ func TestBasicScoringStoresLowerCaseRows(t *testing.T) {
 func TestScorerTypesAndThresholds(t *testing.T) {
 	cases := []struct {
 		name, typ, weights, threshold string
-		wantScore, wantThreshold     string
-		wantPassing                  bool
-		wantStamp                    string
+		wantScore, wantThreshold      string
+		wantPassing                   bool
+		wantStamp                     string
 	}{
 		{"binary passing", "WEIGHTED_BINARY", `{"FirstEthTxnProvider": 1.0, "Google": 1, "Ens": 1.0}`, "2", "2.00000", "2.00000", true, "1.00000"},
 		{"binary failing", "WEIGHTED_BINARY", `{"FirstEthTxnProvider": 1.0, "Google": 1, "Ens": 1.0}`, "20", "2.00000", "20.00000", false, "1.00000"},
@@ -91,8 +91,8 @@ func TestScorerTypesAndThresholds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			c := f.community(f.account, tc.typ, tc.weights, tc.threshold)
-			f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
-			f.stamp(addrA, credentialtest.Stamp{Provider: "Ens"})
+			f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
+			f.stamp(addrA, stampissuer.Stamp{Provider: "Ens"})
 			r := f.score(c, addrA)
 			if r.status != 200 || r.json["score"] != tc.wantScore || r.json["threshold"] != tc.wantThreshold || r.json["passing_score"] != tc.wantPassing {
 				t.Fatalf("%d %s", r.status, r.body)
@@ -113,8 +113,8 @@ func TestScorerTypesAndThresholds(t *testing.T) {
 func TestFloatSumBelowThresholdDoesNotPass(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED_BINARY", `{"Google": 19.7, "Ens": 0.3}`, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens"})
 	r := f.score(c, addrA)
 	if r.json["score"] != "20.00000" || r.json["passing_score"] != false {
 		t.Fatalf("%s", r.body)
@@ -146,14 +146,14 @@ func TestNoStampsScoresZero(t *testing.T) {
 func TestInvalidAndExpiredStampsAreDropped(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google"})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens"})
-	bad := strings.Replace(string(f.issuer.Issue(credentialtest.Stamp{Address: addrA, Provider: "Linkedin", Nullifiers: []string{"v0:x"}})), `"Linkedin"`, `"Linkedln"`, 1)
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens"})
+	bad := strings.Replace(string(f.issuer.Issue(stampissuer.Stamp{Address: addrA, Provider: "Linkedin", Nullifiers: []string{"v0:x"}})), `"Linkedin"`, `"Linkedln"`, 1)
 	f.cache(addrA, "Linkedin", []byte(bad))
-	f.stamp(addrA, credentialtest.Stamp{Provider: "githubContributionActivityGte#30", Expires: inDays(-1)})
-	untrusted := credentialtest.NewIssuer("someone-else")
-	f.cache(addrA, "Discord", untrusted.Issue(credentialtest.Stamp{Address: addrA, Provider: "Discord", Nullifiers: []string{"v0:d"}}))
-	otherSubject := f.issuer.Issue(credentialtest.Stamp{Address: addrB, Provider: "Twitter", Nullifiers: []string{"v0:t"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "githubContributionActivityGte#30", Expires: inDays(-1)})
+	untrusted := stampissuer.NewIssuer("someone-else")
+	f.cache(addrA, "Discord", untrusted.Issue(stampissuer.Stamp{Address: addrA, Provider: "Discord", Nullifiers: []string{"v0:d"}}))
+	otherSubject := f.issuer.Issue(stampissuer.Stamp{Address: addrB, Provider: "Twitter", Nullifiers: []string{"v0:t"}})
 	f.cache(addrA, "Twitter", otherSubject)
 	r := f.score(c, addrA)
 	stamps := r.json["stamps"].(map[string]any)
@@ -172,10 +172,10 @@ func TestInvalidAndExpiredStampsAreDropped(t *testing.T) {
 func TestStampRowsAloneDoNotDeduplicate(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Nullifiers: []string{"v0:shared"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:shared"}})
 	f.score(c, addrA)
 	f.exec(`DELETE FROM registry_hashscorerlink`)
-	f.stamp(addrB, credentialtest.Stamp{Provider: "Google", Nullifiers: []string{"v0:shared"}})
+	f.stamp(addrB, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:shared"}})
 	r := f.score(c, addrB)
 	if g := r.json["stamps"].(map[string]any)["Google"].(map[string]any); g["dedup"] != false {
 		t.Fatalf("%s", r.body)
@@ -186,9 +186,9 @@ func TestStampRowsAloneDoNotDeduplicate(t *testing.T) {
 func TestNewerCredentialReplacesStamp(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
-	id := f.cache(addrA, "Google", f.issuer.Issue(credentialtest.Stamp{Address: addrA, Provider: "Google", Nullifiers: []string{"v0:g"}, Expires: inDays(1)}))
+	id := f.cache(addrA, "Google", f.issuer.Issue(stampissuer.Stamp{Address: addrA, Provider: "Google", Nullifiers: []string{"v0:g"}, Expires: inDays(1)}))
 	f.score(c, addrA)
-	later := f.issuer.Issue(credentialtest.Stamp{Address: addrA, Provider: "Google", Nullifiers: []string{"v0:g"}, Expires: inDays(30)})
+	later := f.issuer.Issue(stampissuer.Stamp{Address: addrA, Provider: "Google", Nullifiers: []string{"v0:g"}, Expires: inDays(30)})
 	f.exec(`UPDATE ceramic_cache_ceramiccache SET stamp = $2::jsonb, updated_at = clock_timestamp() WHERE id = $1`, id, string(later))
 	r := f.score(c, addrA)
 	if n := f.int64(`SELECT count(*) FROM registry_stamp WHERE provider = 'Google'`); n != 1 {
@@ -208,9 +208,9 @@ func TestNewerCredentialReplacesStamp(t *testing.T) {
 func TestStampScoresExpiryAndRescoreAfterExpiry(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", `{"Ens": 1.0, "Google": 2.0, "Gitcoin": 3.0}`, "20")
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Ens", Expires: inDays(2)})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Google", Expires: inDays(1)})
-	f.stamp(addrA, credentialtest.Stamp{Provider: "Gitcoin", Expires: inDays(3)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Ens", Expires: inDays(2)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Expires: inDays(1)})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Gitcoin", Expires: inDays(3)})
 	f.score(c, addrA)
 	if got := f.text(`SELECT stamp_scores::text FROM registry_score`); got != `{"Ens": 1.0, "Google": 2.0, "Gitcoin": 3.0}` {
 		t.Fatalf("stamp_scores %s", got)
@@ -239,7 +239,7 @@ func TestBinaryScoresForGrowingPassports(t *testing.T) {
 	for n := 0; n <= 3; n++ {
 		addr := fmt.Sprintf("0x%040d", 9000+n)
 		for i := 0; i < n; i++ {
-			f.stamp(addr, credentialtest.Stamp{Provider: providers[i], Expires: inDays(10 - i)})
+			f.stamp(addr, stampissuer.Stamp{Provider: providers[i], Expires: inDays(10 - i)})
 		}
 		f.score(c, addr)
 		got := f.text(`SELECT s.score::text || ' ' || coalesce(s.expiration_date::date::text, 'null') FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1`, addr)

@@ -79,7 +79,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 	}
 	ws := &WriteSet{}
 	if migrate {
-		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: sha256KeyHash(key)}
+		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
 	answer := func(r Response) (Result, error) {
 		if ws.APIKeyMigration == nil && ws.Passport == nil {

@@ -6,8 +6,8 @@ import (
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 )
 
-// recoverBackend names the secp256k1 implementation this build uses.
-const recoverBackend = "decred (pure Go)"
+// Backend names the secp256k1 implementation this build verifies signatures with.
+const Backend = "decred (pure Go)"
 
 // recoverPublicKey returns the 65-byte uncompressed public key that signed digest with
 // r ‖ s ‖ recid (recid 0 or 1).

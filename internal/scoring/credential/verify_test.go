@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/scoring/credential"
-	"shadowproxy/internal/scoring/credential/credentialtest"
+	"shadowproxy/internal/stampissuer"
 )
 
 var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -21,8 +21,8 @@ func parse(t testing.TB, raw []byte) credential.Value {
 }
 
 func TestIssuedStampVerifiesAndTamperingFails(t *testing.T) {
-	is := credentialtest.NewIssuer("issuer-1")
-	raw := is.Issue(credentialtest.Stamp{Address: "0x8ea987b3d09c582ef572a453e6680fd036457d45", Provider: "Google", Nullifiers: []string{"v0.0.0:abc"}})
+	is := stampissuer.NewIssuer("issuer-1")
+	raw := is.Issue(stampissuer.Stamp{Address: "0x8ea987b3d09c582ef572a453e6680fd036457d45", Provider: "Google", Nullifiers: []string{"v0.0.0:abc"}})
 	v := parse(t, raw)
 	if err := credential.VerifySignature(&v, testNow); err != nil {
 		t.Fatalf("fresh stamp refused: %v", err)

@@ -1,7 +1,7 @@
-// Package credentialtest issues Passport stamps in tests: the IAM's document shape and
+// Package stampissuer issues Passport stamps for tests, the demo and benchmarks: the IAM's document shape and
 // EIP-712 types, signed with a deterministic secp256k1 key (RFC 6979 nonces, low S, v 27/28),
 // so that a credential issued here verifies exactly as one issued by didkit.
-package credentialtest
+package stampissuer
 
 import (
 	"crypto/sha256"
@@ -111,7 +111,7 @@ func (is *Issuer) Sign(doc map[string]any) []byte {
 	}
 	digest, err := credential.SigningDigest(&v)
 	if err != nil {
-		panic(fmt.Sprintf("credentialtest: %v", err))
+		panic(fmt.Sprintf("stampissuer: %v", err))
 	}
 	compact := ecdsa.SignCompact(is.key, digest, false) // v ‖ r ‖ s, v = 27 + recid
 	sig := append(append([]byte{}, compact[1:]...), compact[0])

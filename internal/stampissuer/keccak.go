@@ -1,4 +1,4 @@
-package credentialtest
+package stampissuer
 
 import "golang.org/x/crypto/sha3"
 

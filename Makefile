@@ -1,0 +1,28 @@
+# shadowproxy: run `make demo` to see it work and `make test` to check it.
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+BIN := bin/shadowproxy
+
+.PHONY: build demo test lint vectors bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shadowproxy
+
+demo: build
+	$(GO) run ./cmd/demo -binary $(BIN) $(DEMO_FLAGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+test: lint
+	$(GO) test -count=1 ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
+
+# Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
+vectors:
+	cd testdata/credentials/generator && npm ci --no-audit --no-fund && node generate.js ../vectors.json
+
+clean:
+	rm -rf bin .tmp

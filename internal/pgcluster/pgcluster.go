@@ -1,0 +1,122 @@
+// Package pgcluster starts a private, throwaway PostgreSQL cluster (initdb and pg_ctl from
+// Debian's postgresql package) in a temporary directory, for tests, the demo and benchmarks.
+package pgcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Cluster is a running private PostgreSQL server.
+type Cluster struct {
+	// URL connects as the superuser "postgres" to the maintenance database.
+	URL  string
+	stop func()
+}
+
+// Stop shuts the server down at once and removes its directory.
+func (c *Cluster) Stop() { c.stop() }
+
+// Start initialises and starts a cluster on a free loopback port. extraSettings are added as
+// "-c name=value" server options.
+func Start(extraSettings ...string) (*Cluster, error) {
+	u, stop, err := startCluster(extraSettings)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{URL: u, stop: stop}, nil
+}
+
+// pgBinDir finds the PostgreSQL server binaries.
+func pgBinDir() (string, error) {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	if len(matches) == 0 {
+		return "", fmt.Errorf("no PostgreSQL server binaries (pg_ctl) found: install Debian's postgresql package or set DATABASE_URL")
+	}
+	return filepath.Dir(matches[len(matches)-1]), nil
+}
+
+// startCluster runs initdb and pg_ctl start in a temporary directory. initdb refuses to run as
+// root, so as root the cluster belongs to the "postgres" user.
+func startCluster(extra []string) (string, func(), error) {
+	bin, err := pgBinDir()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "shadowproxy-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	run := func(name string, args ...string) *exec.Cmd {
+		return exec.Command(filepath.Join(bin, name), args...)
+	}
+	if os.Geteuid() == 0 {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			return "", nil, fmt.Errorf("running as root needs a postgres user for initdb: %w", err)
+		}
+		if out, err := exec.Command("chown", pg.Uid+":"+pg.Gid, dir).CombinedOutput(); err != nil {
+			return "", nil, fmt.Errorf("chown %s: %v: %s", dir, err, out)
+		}
+		run = func(name string, args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	opts := strings.Join([]string{"-p " + strconv.Itoa(port), "-k " + dir, "-c listen_addresses=127.0.0.1",
+		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300"}, " ")
+	for _, s := range extra {
+		opts += " -c " + s
+	}
+	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		return "", nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	stopFn := func() {
+		_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
+		_ = os.RemoveAll(dir)
+	}
+	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := pgx.Connect(context.Background(), u)
+		if err == nil {
+			c.Close(context.Background())
+			return u, stopFn, nil
+		}
+		if time.Now().After(deadline) {
+			stopFn()
+			return "", nil, fmt.Errorf("cluster did not accept connections: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
