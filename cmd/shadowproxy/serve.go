@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,29 +15,41 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 )
 
-// serveConfig is the environment `serve` reads.
-type serveConfig struct {
+// processConfig is what `serve` reads once at start: listeners, database, secrets and the
+// Django settings. The rollout configuration (config.Config) is the hot-reloaded part.
+type processConfig struct {
+	configPath  string
 	databaseURL string
 	listen      string
 	adminListen string
+	adminToken  string
 	settings    scoring.Settings
 }
 
-func loadServeConfig(getenv func(string) string) (serveConfig, error) {
-	c := serveConfig{
+func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", getenv("SHADOWPROXY_CONFIG"), "rollout configuration file (YAML), hot-reloaded; default $SHADOWPROXY_CONFIG")
+	if err := fs.Parse(args); err != nil {
+		return processConfig{}, err
+	}
+	if fs.NArg() > 0 {
+		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	c := processConfig{
+		configPath:  *path,
 		databaseURL: getenv("DATABASE_URL"),
 		listen:      envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
 		adminListen: envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-	}
-	if c.databaseURL == "" {
-		return c, errors.New("DATABASE_URL is not set (the Django database)")
+		adminToken:  getenv("SHADOWPROXY_ADMIN_TOKEN"),
 	}
 	s, err := scoring.SettingsFromEnv(getenv)
 	if err != nil {
@@ -54,58 +67,102 @@ func envOr(getenv func(string) string, name, def string) string {
 }
 
 func serve(args []string, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "usage: shadowproxy serve (configuration comes from the environment)")
-		return 2
-	}
 	logger, err := zap.NewProduction()
 	if err != nil {
 		fmt.Fprintf(stderr, "shadowproxy: logger: %v\n", err)
 		return 1
 	}
 	defer func() { _ = logger.Sync() }()
-	cfg, err := loadServeConfig(os.Getenv)
+	pc, err := loadProcessConfig(args, os.Getenv, stderr)
 	if err != nil {
-		logger.Error("invalid configuration", zap.Error(err))
+		logger.Error("invalid arguments or environment", zap.Error(err))
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runServer(ctx, cfg, logger); err != nil {
+	if err := runServer(ctx, pc, logger); err != nil {
 		logger.Error("server stopped", zap.Error(err))
 		return 1
 	}
 	return 0
 }
 
-func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
-	pool, err := pgxpool.New(ctx, cfg.databaseURL)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
+func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error {
+	cfg, cfgErr := config.Load(pc.configPath, os.Getenv)
+	if cfgErr != nil {
+		// Fail closed: Django answers everything until a valid configuration arrives.
+		logger.Error("configuration refused: serving every request from Django", zap.Error(cfgErr))
+		cfg = config.Defaults()
+		if u := os.Getenv(config.EnvName("django_url")); u != "" {
+			cfg.DjangoURL = u
+		}
 	}
-	defer pool.Close()
+	rollout := proxy.NewRollout(cfg, cfgErr)
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := newHTTPMetrics(registry)
+	metrics := proxy.NewMetrics(registry)
+	breaker := &proxy.Breaker{}
+	admin := &proxy.Admin{Rollout: rollout, Breaker: breaker, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
+	handler := &proxy.Handler{Rollout: rollout, Django: proxy.NewDjangoProxy(rollout, logger), Breaker: breaker, Metrics: metrics, Log: logger}
 
-	scorer := &scoring.Scorer{DB: pool, Settings: cfg.settings, Cache: credential.NewCache(100_000)}
-	public := &http.Server{
-		Addr:              cfg.listen,
-		Handler:           metrics.wrap(&scoring.Handler{Scorer: scorer, Sink: scoring.CommitSink{Pool: pool}, Log: logger}),
-		ReadHeaderTimeout: 10 * time.Second,
+	if pc.databaseURL == "" {
+		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
+	} else {
+		pool, err := pgxpool.New(ctx, pc.databaseURL)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		defer pool.Close()
+		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
+		handler.Sink = scoring.CommitSink{Pool: pool}
+		admin.Ping = pool.Ping
 	}
-	admin := &http.Server{Addr: cfg.adminListen, Handler: adminMux(pool, registry), ReadHeaderTimeout: 10 * time.Second}
+	admin.Metrics.ObserveSnapshot(rollout.Load())
+	logSnapshot(logger, "configuration applied", rollout.Load())
 
+	if pc.configPath != "" {
+		first, _ := os.ReadFile(pc.configPath)
+		watcher := config.NewWatcher(pc.configPath, os.Getenv,
+			func(c config.Config) {
+				metrics.ConfigReload("ok")
+				s := rollout.ApplyConfig(c)
+				metrics.ObserveSnapshot(s)
+				logSnapshot(logger, "configuration applied", s)
+			},
+			func(err error) {
+				metrics.ConfigReload("rejected")
+				rollout.RejectConfig(err)
+				logger.Error("configuration rejected: the last good one stays in force", zap.Error(err), zap.String("config_version", rollout.Load().Version))
+			})
+		watcher.Interval = 500 * time.Millisecond
+		go watcher.Run(ctx, first)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					watcher.Reload()
+				}
+			}
+		}()
+	}
+
+	public := &http.Server{Addr: pc.listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	adminSrv := &http.Server{Addr: pc.adminListen, Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 2)
-	for _, srv := range []*http.Server{public, admin} {
+	for _, srv := range []*http.Server{public, adminSrv} {
 		go func() {
 			if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 				errs <- fmt.Errorf("listen %s: %w", srv.Addr, err)
 			}
 		}()
 	}
-	logger.Info("serving", zap.String("listen", cfg.listen), zap.String("admin_listen", cfg.adminListen), zap.String("version", version))
+	logger.Info("serving", zap.String("listen", pc.listen), zap.String("admin_listen", pc.adminListen),
+		zap.String("django_url", cfg.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
 	select {
 	case <-ctx.Done():
 	case err := <-errs:
@@ -114,63 +171,13 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = public.Shutdown(shutdown)
-	_ = admin.Shutdown(shutdown)
+	_ = adminSrv.Shutdown(shutdown)
 	logger.Info("stopped")
 	return nil
 }
 
-func adminMux(pool *pgxpool.Pool, registry *prometheus.Registry) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := pool.Ping(ctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	return mux
-}
-
-// httpMetrics counts and times requests on the public listener.
-type httpMetrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-}
-
-func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
-	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_requests_total", Help: "Requests by route class, backend and status code.",
-		}, []string{"route", "backend", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "shadowproxy_request_duration_seconds", Help: "Request latency by backend.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"backend"}),
-	}
-	reg.MustRegister(m.requests, m.latency)
-	return m
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusRecorder) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
-
-func (m *httpMetrics) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := "other"
-		if _, _, ok := scoring.ParseRoute(r.URL.Path); ok {
-			route = "score"
-		}
-		m.requests.WithLabelValues(route, "go", fmt.Sprint(rec.code)).Inc()
-		m.latency.WithLabelValues("go").Observe(time.Since(start).Seconds())
-	})
+func logSnapshot(logger *zap.Logger, msg string, s *proxy.Snapshot) {
+	logger.Info(msg, zap.String("config_version", s.Version), zap.String("config_source", s.Config.Source),
+		zap.String("mode", s.Mode()), zap.Float64("go_percent", s.GoPercent), zap.Float64("shadow_percent", s.ShadowPercent),
+		zap.Bool("kill_switch", s.KillSwitch), zap.String("django_url", s.Config.DjangoURL))
 }

@@ -15,6 +15,9 @@ type Response struct {
 // ContentType is the Content-Type Django-Ninja sends with every JSON body.
 const ContentType = "application/json; charset=utf-8"
 
+// InternalError is Django's 500 answer for an unexpected failure while scoring.
+func InternalError() Response { return respInternal }
+
 // Error bodies and their statuses (Django-Ninja's {"detail": ...} shape).
 var (
 	respUnauthorized = errorResponse(401, "Invalid API Key.")

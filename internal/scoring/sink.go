@@ -22,6 +22,11 @@ type Sink interface {
 // ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.
 var ErrConflict = errors.New("hash links changed by a concurrent request")
 
+// ErrOutcomeUnknown marks failures after which the transaction may have committed (the
+// connection broke while the batch with its COMMIT was in flight). Every other error from a
+// scoring run means nothing was committed, so the request can safely go to Django instead.
+var ErrOutcomeUnknown = errors.New("commit outcome unknown")
+
 // conflictMarker is the text of the error the link check raises inside the transaction.
 const conflictMarker = "shadowproxy: hash links changed concurrently"
 
@@ -50,7 +55,10 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		conn.Hijack().Close(ctx) // the connection's state is unknown: do not return it to the pool
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker)) {
+	if !errors.As(err, &pgErr) {
+		return fmt.Errorf("apply write set: %w: %w", ErrOutcomeUnknown, err)
+	}
+	if pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker) {
 		return ErrConflict
 	}
 	return fmt.Errorf("apply write set: %w", err)
@@ -59,9 +67,11 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 const (
 	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
 	sqlPassport   = `INSERT INTO registry_passport (address, community_id, requires_calculation)
-VALUES ($1, $2, NULL)
-ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address`
-	sqlInsertLinks = `INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at)
+VALUES ($1, $2, NULL) ON CONFLICT (address, community_id) DO NOTHING`
+	// sqlLockPassport serialises requests for one passport until commit, as Django's
+	// update_or_create does with SELECT ... FOR UPDATE, without rewriting the row.
+	sqlLockPassport = `SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2 FOR UPDATE`
+	sqlInsertLinks  = `INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at)
 SELECT u.hash, u.address, $1, u.expires_at
 FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(hash, address, expires_at, n)
 ORDER BY u.n`
@@ -108,6 +118,7 @@ func queueWrites(b *pgx.Batch, ws *WriteSet) {
 		return
 	}
 	b.Queue(sqlPassport, p.Address, p.CommunityID)
+	b.Queue(sqlLockPassport, p.Address, p.CommunityID)
 	queueLinks(b, ws.HashLinks, p)
 	if len(ws.LDPEvents) > 0 {
 		queueEvents(b, ws.LDPEvents)

@@ -1,0 +1,215 @@
+// Package config loads shadowproxy's rollout configuration: a flat YAML file whose every key
+// can be overridden by an environment variable SHADOWPROXY_<KEY>, validated as a whole.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Route pins a scorer to one backend.
+type Route string
+
+// Backends a scorer can be pinned to.
+const (
+	RouteGo     Route = "go"
+	RouteDjango Route = "django"
+)
+
+// Config is one complete, validated configuration.
+type Config struct {
+	// DjangoURL is where Django listens (the sidecar's upstream).
+	DjangoURL string `yaml:"django_url"`
+	// GoPercent is the share of scoring traffic Go serves, 0–100 with at most two decimals.
+	GoPercent float64 `yaml:"go_percent"`
+	// ShadowPercent is the share of Django-served scoring requests that Go also runs in shadow.
+	ShadowPercent float64 `yaml:"shadow_percent"`
+	// KillSwitch sends every scoring request to Django and runs no Go scoring code.
+	KillSwitch bool `yaml:"kill_switch"`
+	// Salt keys the address bucketing; changing it reshuffles every address.
+	Salt string `yaml:"salt"`
+	// HeaderOverride honours X-Shadowproxy-Route: go|django on requests.
+	HeaderOverride bool `yaml:"header_override"`
+	// ScorerOverrides pins scorer ids (as written in the path) to a backend.
+	ScorerOverrides map[string]Route `yaml:"scorer_overrides"`
+	// Fallback sends a request to Django when Go fails before committing.
+	Fallback bool `yaml:"fallback"`
+	// GoTimeout bounds one Go scoring run.
+	GoTimeout time.Duration `yaml:"go_timeout"`
+	// BreakerFailures consecutive Go failures open the circuit breaker (0 disables it).
+	BreakerFailures int `yaml:"breaker_failures"`
+	// BreakerCooldown is how long an open breaker keeps Go out before one trial request.
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+
+	// Version identifies this configuration's content (logged and shown by the admin API).
+	Version string `yaml:"-"`
+	// Source says where it came from: a file path, "defaults", or "fail-closed".
+	Source string `yaml:"-"`
+}
+
+// Defaults is the configuration when no file is given: Django only, fallback on.
+func Defaults() Config {
+	return Config{
+		DjangoURL:       "http://127.0.0.1:8000",
+		Salt:            "shadowproxy-v1",
+		Fallback:        true,
+		GoTimeout:       2 * time.Second,
+		BreakerFailures: 5,
+		BreakerCooldown: 10 * time.Second,
+	}
+}
+
+// Buckets converts a percentage to the number of the 10,000 buckets it covers.
+func Buckets(percent float64) int { return int(math.Round(percent * 100)) }
+
+// ValidPercent reports whether p is a share between 0 and 100 with at most two decimals.
+func ValidPercent(p float64) bool {
+	return p >= 0 && p <= 100 && math.Abs(p*100-math.Round(p*100)) <= 1e-6
+}
+
+// Load reads the file (empty path: defaults only), applies SHADOWPROXY_* overrides from getenv
+// and validates the result. Any error leaves the caller with nothing half-applied.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	c.Source = "defaults"
+	var raw []byte
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("parse %s: %w", path, err)
+		}
+		raw = b
+		c.Source = path
+	}
+	env, err := applyEnv(&c, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	sum := sha256.New()
+	sum.Write(raw)
+	sum.Write([]byte(env))
+	c.Version = hex.EncodeToString(sum.Sum(nil))[:12]
+	return c, nil
+}
+
+// Validate checks the configuration as a whole and returns every problem at once.
+func (c *Config) Validate() error {
+	var problems []string
+	u, err := url.Parse(c.DjangoURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("django_url %q must be an http(s) URL", c.DjangoURL))
+	}
+	for name, p := range map[string]float64{"go_percent": c.GoPercent, "shadow_percent": c.ShadowPercent} {
+		if !ValidPercent(p) {
+			problems = append(problems, fmt.Sprintf("%s %v must be between 0 and 100 with at most two decimals", name, p))
+		}
+	}
+	if c.Salt == "" {
+		problems = append(problems, "salt must not be empty")
+	}
+	for id, r := range c.ScorerOverrides {
+		if r != RouteGo && r != RouteDjango {
+			problems = append(problems, fmt.Sprintf("scorer_overrides[%s] %q must be go or django", id, r))
+		}
+	}
+	if c.GoTimeout <= 0 {
+		problems = append(problems, "go_timeout must be positive")
+	}
+	if c.BreakerFailures < 0 || c.BreakerCooldown < 0 {
+		problems = append(problems, "breaker_failures and breaker_cooldown must not be negative")
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// envKeys maps each YAML key to its setter from an environment value.
+var envKeys = map[string]func(c *Config, v string) error{
+	"django_url":     func(c *Config, v string) error { c.DjangoURL = v; return nil },
+	"go_percent":     func(c *Config, v string) error { return parseFloat(v, &c.GoPercent) },
+	"shadow_percent": func(c *Config, v string) error { return parseFloat(v, &c.ShadowPercent) },
+	"kill_switch":    func(c *Config, v string) error { return parseBool(v, &c.KillSwitch) },
+	"salt":           func(c *Config, v string) error { c.Salt = v; return nil },
+	"header_override": func(c *Config, v string) error {
+		return parseBool(v, &c.HeaderOverride)
+	},
+	"scorer_overrides": func(c *Config, v string) error {
+		c.ScorerOverrides = nil
+		return json.Unmarshal([]byte(v), &c.ScorerOverrides)
+	},
+	"fallback":         func(c *Config, v string) error { return parseBool(v, &c.Fallback) },
+	"go_timeout":       func(c *Config, v string) error { return parseDuration(v, &c.GoTimeout) },
+	"breaker_failures": func(c *Config, v string) error { return parseInt(v, &c.BreakerFailures) },
+	"breaker_cooldown": func(c *Config, v string) error { return parseDuration(v, &c.BreakerCooldown) },
+}
+
+// EnvName is the environment variable that overrides a YAML key.
+func EnvName(key string) string { return "SHADOWPROXY_" + strings.ToUpper(key) }
+
+func applyEnv(c *Config, getenv func(string) string) (string, error) {
+	keys := make([]string, 0, len(envKeys))
+	for k := range envKeys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var applied strings.Builder
+	for _, k := range keys {
+		v := getenv(EnvName(k))
+		if v == "" {
+			continue
+		}
+		if err := envKeys[k](c, v); err != nil {
+			return "", fmt.Errorf("%s=%q: %w", EnvName(k), v, err)
+		}
+		fmt.Fprintf(&applied, "%s=%s\n", k, v)
+	}
+	return applied.String(), nil
+}
+
+func parseFloat(v string, dst *float64) error {
+	f, err := strconv.ParseFloat(v, 64)
+	*dst = f
+	return err
+}
+
+func parseInt(v string, dst *int) error {
+	n, err := strconv.Atoi(v)
+	*dst = n
+	return err
+}
+
+func parseBool(v string, dst *bool) error {
+	b, err := strconv.ParseBool(v)
+	*dst = b
+	return err
+}
+
+func parseDuration(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	*dst = d
+	return err
+}

@@ -1,0 +1,138 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// Admin is the admin listener: health, metrics and the rollout API.
+type Admin struct {
+	Rollout *Rollout
+	Breaker *Breaker
+	Metrics *Metrics
+	// Registry is served on /metrics.
+	Registry *prometheus.Registry
+	// Ping checks the database for /healthz; nil means there is no database to check.
+	Ping func(context.Context) error
+	// Token guards the write endpoints (bearer); empty makes the API read-only.
+	Token string
+	Log   *zap.Logger
+}
+
+// RolloutStatus is GET /admin/rollout's answer.
+type RolloutStatus struct {
+	Mode          string       `json:"mode"`
+	GoPercent     float64      `json:"go_percent"`
+	ShadowPercent float64      `json:"shadow_percent"`
+	KillSwitch    bool         `json:"kill_switch"`
+	ConfigVersion string       `json:"config_version"`
+	ConfigSource  string       `json:"config_source"`
+	ConfigError   string       `json:"config_error,omitempty"`
+	Overrides     Overrides    `json:"admin_overrides"`
+	Breaker       BreakerState `json:"breaker"`
+	Salt          string       `json:"salt"`
+	Fallback      bool         `json:"fallback"`
+}
+
+// Handler returns the admin mux.
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
+	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
+	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(func(w http.ResponseWriter, r *http.Request) {
+		s := a.Rollout.ClearOverrides()
+		a.changed(s, "admin overrides cleared")
+		a.writeStatus(w, s)
+	}))
+	return mux
+}
+
+func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
+	if a.Ping != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (a *Admin) status(s *Snapshot) RolloutStatus {
+	return RolloutStatus{
+		Mode: s.Mode(), GoPercent: s.GoPercent, ShadowPercent: s.ShadowPercent, KillSwitch: s.KillSwitch,
+		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError,
+		Overrides: s.Overrides, Breaker: a.Breaker.State(), Salt: s.Config.Salt, Fallback: s.Config.Fallback,
+	}
+}
+
+func (a *Admin) writeStatus(w http.ResponseWriter, s *Snapshot) {
+	writeJSON(w, http.StatusOK, a.status(s))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.Token == "" {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is read-only: set SHADOWPROXY_ADMIN_TOKEN to allow changes"})
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
+	var o Overrides
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON object with any of go_percent, shadow_percent, kill_switch: " + err.Error()})
+		return
+	}
+	if o.GoPercent == nil && o.ShadowPercent == nil && o.KillSwitch == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to change: give go_percent, shadow_percent or kill_switch"})
+		return
+	}
+	s, err := a.Rollout.SetOverrides(o)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	body, _ := json.Marshal(o)
+	a.changed(s, "admin override applied: "+string(bytes.TrimSpace(body)))
+	a.writeStatus(w, s)
+}
+
+// changed logs and exports a newly published snapshot.
+func (a *Admin) changed(s *Snapshot, what string) {
+	a.Metrics.ObserveSnapshot(s)
+	if a.Log != nil {
+		a.Log.Info(what, zap.String("config_version", s.Version), zap.String("mode", s.Mode()),
+			zap.Float64("go_percent", s.GoPercent), zap.Float64("shadow_percent", s.ShadowPercent), zap.Bool("kill_switch", s.KillSwitch))
+	}
+}

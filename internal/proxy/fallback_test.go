@@ -1,0 +1,289 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/demo"
+	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+)
+
+const djangoBody = `{"answered_by": "stand-in django"}`
+
+// countingDB counts the scorer's database round trips and can be made to fail or panic.
+type countingDB struct {
+	inner scoring.Querier
+	calls atomic.Int64
+	panic atomic.Bool
+}
+
+func (c *countingDB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	c.calls.Add(1)
+	if c.panic.Load() {
+		panic("injected panic")
+	}
+	return c.inner.SendBatch(ctx, b)
+}
+
+type goFixture struct {
+	*harness
+	ds      demo.Dataset
+	db      *countingDB
+	pool    *pgxpool.Pool
+	dead    *pgxpool.Pool // a pool whose server does not exist
+	scorer  *scoring.Scorer
+	scoreAt string
+}
+
+func newGoFixture(t *testing.T, cfg config.Config) *goFixture {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.NewDB(t)
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := demo.Seed(ctx, conn.Conn(), time.Now())
+	conn.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := pgxpool.New(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dead.Close)
+	db := &countingDB{inner: pool}
+	scorer := &scoring.Scorer{DB: db, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(djangoBody))
+	})
+	f := &goFixture{ds: ds, db: db, pool: pool, dead: dead, scorer: scorer}
+	f.harness = newHarness(t, upstream, cfg, scorer, scoring.CommitSink{Pool: pool})
+	f.scoreAt = "/v2/stamps/" + strconv.FormatInt(ds.Communities[1].ID, 10) + "/score/" + ds.Addresses[0].Address
+	return f
+}
+
+
+func (f *goFixture) score(headers ...string) (*http.Response, string) {
+	return f.do("GET", f.scoreAt, nil, append([]string{"X-API-Key", f.ds.APIKey}, headers...)...)
+}
+
+func allGo() config.Config {
+	c := config.Defaults()
+	c.GoPercent = 100
+	return c
+}
+
+func TestGoServesAndFallsBackWhenTheDatabaseIsDown(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	resp, body := f.score()
+	if resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" || !strings.Contains(body, `"score": "16.00000"`) || resp.Header.Get("X-Request-Id") == "" {
+		t.Fatalf("Go answer: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	f.db.inner = f.dead
+	resp, body = f.score()
+	if resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" || body != djangoBody {
+		t.Fatalf("fallback: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if got := f.fallbacks("error"); got != 1 {
+		t.Fatalf("fallbacks %v", got)
+	}
+	c := allGo()
+	c.Fallback = false
+	c.DjangoURL = f.upstream.URL
+	f.rollout.ApplyConfig(c)
+	resp, body = f.score()
+	if resp.StatusCode != 500 || body != `{"detail": "Unexpected error while submitting passport"}` {
+		t.Fatalf("fallback off: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestPanicFallsBack(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	f.db.panic.Store(true)
+	resp, body := f.score()
+	if resp.Header.Get(BackendHeader) != "django" || body != djangoBody || f.fallbacks("panic") != 1 {
+		t.Fatalf("%v %s", resp.Header, body)
+	}
+}
+
+func TestBreakerOpensAndCloses(t *testing.T) {
+	c := allGo()
+	c.BreakerFailures, c.BreakerCooldown = 3, 300*time.Millisecond
+	f := newGoFixture(t, c)
+	f.db.inner = f.dead
+	for range 3 {
+		f.score()
+	}
+	if st := f.handler.Breaker.State(); st.State != "open" || st.Trips != 1 {
+		t.Fatalf("after 3 failures: %+v", st)
+	}
+	before := f.db.calls.Load()
+	for range 5 {
+		if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "django" {
+			t.Fatal("served by Go while the breaker is open")
+		}
+	}
+	if f.db.calls.Load() != before {
+		t.Fatal("the Go scorer ran while the breaker was open")
+	}
+	f.db.inner = f.pool
+	time.Sleep(350 * time.Millisecond)
+	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
+		t.Fatal("trial request after the cool-down did not go to Go")
+	}
+	if st := f.handler.Breaker.State(); st.State != "closed" {
+		t.Fatalf("after a good trial: %+v", st)
+	}
+}
+
+func (h *harness) adminCall(method, path, token, body string) (int, map[string]any) {
+	h.t.Helper()
+	req, _ := http.NewRequest(method, h.adminSrv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestKillSwitchFromEachInput(t *testing.T) {
+	t.Run("admin API", func(t *testing.T) {
+		f := newGoFixture(t, allGo())
+		if code, st := f.adminCall("PUT", "/admin/rollout", "s3cret", `{"kill_switch": true}`); code != 200 || st["kill_switch"] != true || st["mode"] != "django" {
+			t.Fatalf("%d %v", code, st)
+		}
+		before := f.db.calls.Load()
+		if resp, body := f.score(); resp.Header.Get(BackendHeader) != "django" || body != djangoBody {
+			t.Fatalf("%v %s", resp.Header, body)
+		}
+		if f.db.calls.Load() != before {
+			t.Fatal("Go scoring code ran under the kill switch")
+		}
+		f.adminCall("DELETE", "/admin/rollout/overrides", "s3cret", "")
+		if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
+			t.Fatal("clearing the override did not restore Go")
+		}
+	})
+	t.Run("config file, within one second", func(t *testing.T) {
+		f := newGoFixture(t, allGo())
+		path := filepath.Join(t.TempDir(), "rollout.yaml")
+		write := func(s string) {
+			if err := os.WriteFile(path, []byte("django_url: "+f.upstream.URL+"\n"+s), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("go_percent: 100\n")
+		first, _ := os.ReadFile(path)
+		w := config.NewWatcher(path, func(string) string { return "" }, func(c config.Config) { f.rollout.ApplyConfig(c) }, func(err error) { f.rollout.RejectConfig(err) })
+		w.Interval = 200 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go w.Run(ctx, first)
+		write("go_percent: 100\nkill_switch: true\n")
+		start := time.Now()
+		for time.Since(start) < time.Second {
+			if resp, _ := f.score(); resp.Header.Get(BackendHeader) == "django" {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("kill switch in the file not effective within one second")
+	})
+	t.Run("environment", func(t *testing.T) {
+		c, err := config.Load("", func(k string) string {
+			return map[string]string{"SHADOWPROXY_GO_PERCENT": "100", "SHADOWPROXY_KILL_SWITCH": "1"}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newGoFixture(t, c)
+		if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "django" || f.db.calls.Load() != 0 {
+			t.Fatalf("%v, %d scorer round trips", resp.Header, f.db.calls.Load())
+		}
+	})
+}
+
+func TestInvalidConfigIsRejectedAndTheOldOneServes(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	_ = os.WriteFile(path, []byte("go_percent: 250\n"), 0o600)
+	_, err := config.Load(path, func(string) string { return "" })
+	if err == nil {
+		t.Fatal("invalid file accepted")
+	}
+	f.rollout.RejectConfig(err)
+	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
+		t.Fatal("the last good configuration stopped serving")
+	}
+	if _, st := f.adminCall("GET", "/admin/rollout", "", ""); !strings.Contains(st["config_error"].(string), "go_percent") || st["go_percent"] != 100.0 {
+		t.Fatalf("admin status %v", st)
+	}
+	// Fail closed: a proxy that starts without a valid configuration serves from Django.
+	closed := NewRollout(config.Defaults(), err)
+	if s := closed.Load(); !s.KillSwitch || s.Mode() != "django" || s.Config.Source != "fail-closed" {
+		t.Fatalf("fail-closed snapshot %+v", s)
+	}
+}
+
+func TestAdminAPI(t *testing.T) {
+	f := newGoFixture(t, config.Defaults())
+	code, st := f.adminCall("GET", "/admin/rollout", "", "")
+	for _, k := range []string{"mode", "go_percent", "shadow_percent", "kill_switch", "config_version", "breaker"} {
+		if _, ok := st[k]; !ok || code != 200 {
+			t.Fatalf("GET /admin/rollout lacks %s: %d %v", k, code, st)
+		}
+	}
+	if code, _ := f.adminCall("PUT", "/admin/rollout", "", `{"go_percent": 5}`); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := f.adminCall("PUT", "/admin/rollout", "wrong", `{"go_percent": 5}`); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	for _, bad := range []string{`{"go_percent": 101}`, `{"go_percent": 1.001}`, `{"salt": "x"}`, `{}`, `not json`} {
+		if code, _ := f.adminCall("PUT", "/admin/rollout", "s3cret", bad); code != 400 {
+			t.Fatalf("%s: %d", bad, code)
+		}
+	}
+	code, st = f.adminCall("PUT", "/admin/rollout", "s3cret", `{"go_percent": 12.5, "shadow_percent": 3}`)
+	if code != 200 || st["go_percent"] != 12.5 || st["shadow_percent"] != 3.0 || st["mode"] != "canary" || !strings.Contains(st["config_version"].(string), "+admin") {
+		t.Fatalf("%d %v", code, st)
+	}
+	f.admin.Token = ""
+	if code, _ := f.adminCall("PUT", "/admin/rollout", "s3cret", `{"go_percent": 5}`); code != 403 {
+		t.Fatalf("read-only admin: %d", code)
+	}
+	resp, err := http.Get(f.adminSrv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(buf.String(), "shadowproxy_go_percent") {
+		t.Fatal("metrics lack shadowproxy_go_percent")
+	}
+}

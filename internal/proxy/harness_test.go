@@ -1,0 +1,72 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/scoring"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// harness is a proxy in front of an upstream standing in for Django.
+type harness struct {
+	t        *testing.T
+	rollout  *Rollout
+	handler  *Handler
+	admin    *Admin
+	metrics  *Metrics
+	registry *prometheus.Registry
+	proxy    *httptest.Server
+	adminSrv *httptest.Server
+	upstream *httptest.Server
+}
+
+func newHarness(t *testing.T, upstream http.Handler, cfg config.Config, scorer *scoring.Scorer, sink scoring.Sink) *harness {
+	t.Helper()
+	h := &harness{t: t, upstream: httptest.NewServer(upstream), registry: prometheus.NewRegistry()}
+	t.Cleanup(h.upstream.Close)
+	cfg.DjangoURL = h.upstream.URL
+	if cfg.Salt == "" {
+		cfg.Salt = "shadowproxy-v1"
+	}
+	h.rollout = NewRollout(cfg, nil)
+	h.metrics = NewMetrics(h.registry)
+	breaker := &Breaker{}
+	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, nil), Breaker: breaker, Metrics: h.metrics}
+	h.admin = &Admin{Rollout: h.rollout, Breaker: breaker, Metrics: h.metrics, Registry: h.registry, Token: "s3cret"}
+	h.proxy = httptest.NewServer(h.handler)
+	h.adminSrv = httptest.NewServer(h.admin.Handler())
+	t.Cleanup(h.proxy.Close)
+	t.Cleanup(h.adminSrv.Close)
+	return h
+}
+
+func (h *harness) do(method, path string, body io.Reader, headers ...string) (*http.Response, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.proxy.URL+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (h *harness) fallbacks(reason string) float64 {
+	return testutil.ToFloat64(h.metrics.fallbacks.WithLabelValues(reason))
+}
