@@ -14,9 +14,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/djangodb"
 	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/standin"
 )
 
 // Options configure a demo run.
@@ -55,7 +59,31 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("   Django schema loaded, %d communities and %d addresses seeded with stamps signed by %s", len(ds.Communities), len(ds.Addresses), ds.IssuerDID)
 
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	settings := scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}
+	django := &http.Server{Handler: &standin.Server{
+		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
+		Sink:    scoring.CommitSink{Pool: pool},
+		Latency: 25 * time.Millisecond,
+	}}
+	djangoLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = django.Serve(djangoLn) }()
+	defer django.Close()
+	djangoURL := "http://" + djangoLn.Addr().String()
+	say("   stand-in Django (not Django: shadowproxy's scorer plus ~25 ms of latency) on %s", djangoURL)
+
 	listen, admin := freeAddr(), freeAddr()
+	cfgPath := filepath.Join(o.WorkDir, "rollout.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(rolloutYAML, djangoURL)), 0o644); err != nil {
+		return err
+	}
 	logPath := filepath.Join(o.WorkDir, "shadowproxy.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -63,16 +91,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer logFile.Close()
 	trusted, _ := json.Marshal([]string{ds.IssuerDID})
-	cmd := exec.Command(o.Binary, "serve")
+	cmd := exec.Command(o.Binary, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dbURL,
 		"SHADOWPROXY_LISTEN="+listen,
 		"SHADOWPROXY_ADMIN_LISTEN="+admin,
+		"SHADOWPROXY_ADMIN_TOKEN="+adminToken,
 		"TRUSTED_IAM_ISSUERS="+string(trusted),
 		"FF_MULTI_NULLIFIER=on",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	say("== starting %s serve on http://%s (admin http://%s)", o.Binary, listen, admin)
+	say("== starting %s serve --config %s on http://%s (admin http://%s)", o.Binary, cfgPath, listen, admin)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start shadowproxy: %w", err)
 	}
@@ -83,45 +112,70 @@ func Run(ctx context.Context, o Options) error {
 	if err := waitHealthy("http://"+admin+"/healthz", 15*time.Second); err != nil {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
 	}
+	base, adminBase := "http://"+listen, "http://"+admin
+	c := ds.Communities[0]
 
-	say("\n== example requests (X-API-Key: %s)", ds.APIKey)
-	base := "http://" + listen
-	ok := 0
-	total := 0
-	show := func(path, key, note string) {
-		total++
-		status, body, err := get(base+path, key)
-		if err != nil {
-			say("GET %s\n   error: %v", path, err)
-			return
-		}
-		if status == http.StatusOK {
-			ok++
-		}
-		say("\nGET %s   # %s\n-> %d %s", path, note, status, body)
+	say("\n== example requests through the proxy (X-API-Key: %s), go_percent 50", ds.APIKey)
+	for _, a := range ds.Addresses {
+		path := fmt.Sprintf("/v2/stamps/%d/score/%s", c.ID, a.Address)
+		r := get(base+path, ds.APIKey, nil)
+		say("\nGET %s   # %s\n-> %d backend=%s %s", path, a.Note, r.status, r.backend, r.body)
 	}
-	for _, c := range ds.Communities[:1] {
-		for _, a := range ds.Addresses {
-			show(fmt.Sprintf("/v2/stamps/%d/score/%s", c.ID, a.Address), ds.APIKey, a.Note+" ["+c.Name+"]")
-		}
+	for _, e := range []struct{ path, key, note string }{
+		{fmt.Sprintf("/v2/stamps/%d/score/%s", c.ID, ds.Addresses[0].Address), "demo0001.wrong", "wrong API key"},
+		{fmt.Sprintf("/v2/stamps/999/score/%s", ds.Addresses[0].Address), ds.APIKey, "unknown scorer"},
+		{fmt.Sprintf("/v2/stamps/%d/score/0x123", c.ID), ds.APIKey, "invalid address"},
+		{"/v2/stamps/metadata", ds.APIKey, "any other route passes through to Django"},
+	} {
+		r := get(base+e.path, e.key, nil)
+		say("\nGET %s   # %s\n-> %d backend=%s %s", e.path, e.note, r.status, r.backend, strings.TrimSpace(r.body))
 	}
-	second := ds.Communities[1]
-	show(fmt.Sprintf("/v2/stamps/%d/score/%s", second.ID, ds.Addresses[0].Address), ds.APIKey, "the same address on the "+second.Description+" community")
-	show(fmt.Sprintf("/v2/stamps/%d/score/%s", second.ID, ds.Addresses[0].Address), "demo0001.wrong", "wrong API key")
-	show(fmt.Sprintf("/v2/stamps/999/score/%s", ds.Addresses[0].Address), ds.APIKey, "unknown scorer")
-	show(fmt.Sprintf("/v2/stamps/%d/score/0x123", second.ID), ds.APIKey, "invalid address")
+
+	say("\n== traffic: 400 scoring requests over 400 addresses at go_percent 50")
+	split := traffic(base, c.ID, ds.APIKey, 400)
+	say("   served by go: %d, by django: %d (sticky: the same address always lands on the same side)", split["go"], split["django"])
+
+	say("\n== changing the share and flipping the kill switch (admin API, bearer token)")
+	say("   curl -X PUT -H 'Authorization: Bearer %s' -d '{\"go_percent\": 100}' %s/admin/rollout", adminToken, adminBase)
+	put(adminBase+"/admin/rollout", `{"go_percent": 100}`)
+	split = traffic(base, c.ID, ds.APIKey, 100)
+	say("   -> go: %d, django: %d", split["go"], split["django"])
+	say("   curl -X PUT -H 'Authorization: Bearer %s' -d '{\"kill_switch\": true}' %s/admin/rollout", adminToken, adminBase)
+	start := time.Now()
+	put(adminBase+"/admin/rollout", `{"kill_switch": true}`)
+	first := get(fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, c.ID, ds.Addresses[0].Address), ds.APIKey, nil)
+	took := time.Since(start).Round(time.Millisecond)
+	split = traffic(base, c.ID, ds.APIKey, 100)
+	say("   -> go: %d, django: %d (the first request after the call, %s later, went to %s)", split["go"], split["django"], took, first.backend)
+	say("   also: kill_switch: true in %s (reloaded within a second, or on SIGHUP), or SHADOWPROXY_KILL_SWITCH=1", cfgPath)
+	say("   undo the admin overrides: curl -X DELETE -H 'Authorization: Bearer %s' %s/admin/rollout/overrides", adminToken, adminBase)
+	put(adminBase+"/admin/rollout/overrides", "")
+	status := get(adminBase+"/admin/rollout", "", nil)
+	say("   GET %s/admin/rollout -> %s", adminBase, compact(status.body))
 
 	say("\n== where to look")
-	say("   metrics:  http://%s/metrics   health: http://%s/healthz", admin, admin)
-	say("   log:      %s", logPath)
+	say("   metrics:  %s/metrics   health: %s/healthz   rollout: %s/admin/rollout", adminBase, adminBase, adminBase)
+	say("   log:      %s (one JSON line per scoring request: bucket, rule, backend, request id)", logPath)
 	say("   database: %s (removed when the demo ends; make demo DEMO_FLAGS=-keep keeps it serving)", dbURL)
-	say("\ndemo: %d requests, %d answered 200, %d Django-format errors", total, ok, total-ok)
+	say("\ndemo: proxy in front of a stand-in Django; 600 scoring requests, split at 50%% then 100%% Go, kill switch back to Django")
 	if o.Keep {
 		say("serving until interrupted (Ctrl-C)")
 		<-ctx.Done()
 	}
 	return nil
 }
+
+const adminToken = "demo-admin-token"
+
+// rolloutYAML is the demo's configuration file (its django_url is the stand-in's).
+const rolloutYAML = `# shadowproxy rollout configuration written by make demo
+django_url: %s
+go_percent: 50
+shadow_percent: 0
+kill_switch: false
+header_override: true
+fallback: true
+`
 
 func createDemoDB(ctx context.Context, serverURL string) (string, error) {
 	conn, err := pgx.Connect(ctx, serverURL)
@@ -165,17 +219,52 @@ func waitHealthy(url string, within time.Duration) error {
 	return fmt.Errorf("shadowproxy did not become healthy within %s", within)
 }
 
-func get(url, key string) (int, string, error) {
+type reply struct {
+	status  int
+	backend string
+	body    string
+}
+
+func get(url, key string, header http.Header) reply {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return 0, "", err
+		return reply{body: err.Error()}
 	}
-	req.Header.Set("X-API-Key", key)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, "", err
+		return reply{body: err.Error()}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
+	body, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, backend: resp.Header.Get("X-Shadowproxy-Backend"), body: string(body)}
 }
+
+func put(url, body string) {
+	method := http.MethodPut
+	if body == "" {
+		method = http.MethodDelete
+	}
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// traffic scores n addresses (seeded or not) and counts who answered.
+func traffic(base string, community int64, key string, n int) map[string]int {
+	out := map[string]int{}
+	for i := range n {
+		r := get(fmt.Sprintf("%s/v2/stamps/%d/score/0x%040x", base, community, i+1), key, nil)
+		out[r.backend]++
+	}
+	return out
+}
+
+func compact(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -80,7 +80,6 @@ func newGoFixture(t *testing.T, cfg config.Config) *goFixture {
 	return f
 }
 
-
 func (f *goFixture) score(headers ...string) (*http.Response, string) {
 	return f.do("GET", f.scoreAt, nil, append([]string{"X-API-Key", f.ds.APIKey}, headers...)...)
 }
