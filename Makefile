@@ -20,6 +20,12 @@ test: lint
 	$(GO) test -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
 
+# Benchmarks with their reported figures (verification per core, pass-through floors).
+bench:
+	$(GO) test ./internal/scoring/credential/ -run XXX -bench . -cpu 1 -count 3
+	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
+	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3
+
 # Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
 vectors:
 	cd testdata/credentials/generator && npm ci --no-audit --no-fund && node generate.js ../vectors.json

@@ -91,3 +91,16 @@ func TestWatcherAppliesChangesAndRejectsBadFiles(t *testing.T) {
 	write(t, path, "go_percent: 25\n")
 	wait(func() bool { return len(applied) == 2 && applied[1] == 25 })
 }
+
+// The shipped example must load as it stands and keep the documented defaults.
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "config", "shadowproxy.yaml"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Defaults()
+	if c.DjangoURL != d.DjangoURL || c.GoPercent != 0 || c.KillSwitch || c.Salt != d.Salt || c.GoTimeout != d.GoTimeout ||
+		c.BreakerFailures != d.BreakerFailures || c.BreakerCooldown != d.BreakerCooldown || !c.Fallback {
+		t.Fatalf("example config %+v differs from the defaults %+v", c, d)
+	}
+}
