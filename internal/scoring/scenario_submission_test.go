@@ -252,3 +252,18 @@ func TestBinaryScoresForGrowingPassports(t *testing.T) {
 		}
 	}
 }
+
+// Spec 12.I #50: stale registry_stamp rows of the passport are replaced.
+func TestStaleStampRowsAreReplaced(t *testing.T) {
+	f := newFixture(t)
+	c := f.community(f.account, "WEIGHTED", `{"Ens": 1.0, "Google": 2.0, "Gitcoin": 3.0}`, "20")
+	passport := f.int64(`INSERT INTO registry_passport (address, community_id) VALUES ($1, $2) RETURNING id`, addrA, c)
+	f.exec(`INSERT INTO registry_stamp (passport_id, provider, credential) VALUES ($1, 'Gitcoin', '{"stale": true}')`, passport)
+	for _, p := range []string{"Ens", "Google", "Gitcoin"} {
+		f.stamp(addrA, stampissuer.Stamp{Provider: p})
+	}
+	f.score(c, addrA)
+	if got := f.text(`SELECT count(*)::text || ' ' || count(*) FILTER (WHERE provider = 'Gitcoin')::text || ' ' || count(*) FILTER (WHERE credential ? 'stale')::text FROM registry_stamp`); got != "3 1 0" {
+		t.Fatalf("stamps: %s", got)
+	}
+}

@@ -1,0 +1,56 @@
+package scoring
+
+import (
+	"testing"
+	"time"
+
+	"shadowproxy/internal/pycompat"
+)
+
+// Spec 12.J #56 and 6.2: a second row with the same provider adds nothing to the sum and
+// records 0.0 in stamp_scores; the first row's expiry stays. (Unreachable through the ceramic
+// cache, which yields one stamp per provider, so it is tested here directly.)
+func TestDuplicateProviderCountsOnce(t *testing.T) {
+	w, err := parseWeights(`{"FirstEthTxnProvider": 1, "Google": 1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := func(d int) pycompat.DateTime {
+		return pycompat.DateTime{Time: time.Date(2030, 1, d, 0, 0, 0, 0, time.UTC), Aware: true}
+	}
+	rows := []scoredStamp{{"FirstEthTxnProvider", exp(5)}, {"FirstEthTxnProvider", exp(1)}}
+	threshold, _ := pycompat.ParseDecimal("2")
+	ws, err := computeScore(rows, &w, threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.sum.String() != "1" || ws.passing || len(ws.stampScores) != 1 || ws.stampScores[0].value != 0 || !ws.earliest.Time.Equal(exp(5).Time) {
+		t.Fatalf("%+v", ws)
+	}
+}
+
+// The LIFO simulation's Python quirks: the same owned nullifier in two stamps makes every
+// attempt's count check fail; the same new nullifier twice makes every insert fail.
+func TestLIFOSimulationQuirks(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	later := now.Add(24 * time.Hour)
+	owned := []hashLink{{ID: 7, Hash: "n", Address: "0xa", ExpiresAt: later}}
+	twice := []lifoStamp{{provider: "A", nullifiers: []string{"n"}, expires: later}, {provider: "B", nullifiers: []string{"n"}, expires: later}}
+	if out := planLIFO(twice, owned, "0xa", 1, now, maxLIFOAttempts); out.err != msgLinkCount {
+		t.Fatalf("owned twice: %+v", out)
+	}
+	if out := planLIFO(twice, nil, "0xa", 1, now, maxLIFOAttempts); out.err != msgLinkSaveFailed || len(out.links) != 0 {
+		t.Fatalf("new twice: %+v", out)
+	}
+	// A backfill costs Django one failed count check; the second attempt succeeds.
+	clash := []hashLink{{ID: 1, Hash: "a", Address: "0xb", ExpiresAt: later}}
+	partial := []lifoStamp{{provider: "P", nullifiers: []string{"a", "b"}, expires: later.Add(time.Hour)}}
+	out := planLIFO(partial, clash, "0xa", 1, now, maxLIFOAttempts)
+	if out.err != "" || len(out.kept) != 0 || len(out.clashing) != 1 || len(out.links) != 1 || out.links[0].Address != "0xb" || !out.links[0].ExpiresAt.Equal(later) {
+		t.Fatalf("backfill: %+v", out)
+	}
+	// With a single attempt left the backfill's count check exhausts the budget.
+	if out := planLIFO(partial, clash, "0xa", 1, now, 1); out.err != msgLinkCount || len(out.links) != 1 {
+		t.Fatalf("backfill with one attempt: %+v", out)
+	}
+}
