@@ -32,6 +32,7 @@ type processConfig struct {
 	adminListen string
 	adminToken  string
 	settings    scoring.Settings
+	shadow      proxy.ShadowOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -56,6 +57,9 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	c.settings = s
+	if c.shadow, err = proxy.ShadowOptionsFromEnv(getenv); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -117,6 +121,12 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
 		handler.Sink = scoring.CommitSink{Pool: pool}
 		admin.Ping = pool.Ping
+		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, handler.Scorer, pc.shadow, registry, logger)
+		if err != nil {
+			return err
+		}
+		defer shadow.Pool.Close()
+		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())

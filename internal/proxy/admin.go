@@ -5,13 +5,17 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"shadowproxy/internal/diff"
 )
 
 // Admin is the admin listener: health, metrics and the rollout API.
@@ -23,6 +27,8 @@ type Admin struct {
 	Registry *prometheus.Registry
 	// Ping checks the database for /healthz; nil means there is no database to check.
 	Ping func(context.Context) error
+	// Recorder holds the shadow comparisons; nil when shadow mode is unavailable.
+	Recorder *diff.Recorder
 	// Token guards the write endpoints (bearer); empty makes the API read-only.
 	Token string
 	Log   *zap.Logger
@@ -55,7 +61,63 @@ func (a *Admin) Handler() http.Handler {
 		a.changed(s, "admin overrides cleared")
 		a.writeStatus(w, s)
 	}))
+	mux.HandleFunc("GET /admin/diffs", a.diffs)
+	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
+	mux.HandleFunc("GET /admin/report", a.report)
 	return mux
+}
+
+func (a *Admin) exemplars(ctx context.Context) []diff.Exemplar {
+	if a.Recorder == nil || a.Recorder.Store == nil {
+		return nil
+	}
+	ex, err := a.Recorder.Store.Recent(ctx, 20)
+	if err != nil && a.Log != nil {
+		a.Log.Warn("could not list diff exemplars", zap.Error(err))
+	}
+	return ex
+}
+
+func (a *Admin) diffs(w http.ResponseWriter, r *http.Request) {
+	if a.Recorder == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "shadow mode needs DATABASE_URL"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"summary": a.Recorder.Stats.Summary(), "exemplars": a.exemplars(r.Context())})
+}
+
+func (a *Admin) diffByID(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "diff id must be an integer"})
+		return
+	}
+	if a.Recorder == nil || a.Recorder.Store == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no diff store"})
+		return
+	}
+	run, err := a.Recorder.Store.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, diff.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, run)
+	}
+}
+
+func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
+	data := diff.ReportData{Generated: time.Now()}
+	if a.Recorder != nil {
+		data.Summary = a.Recorder.Stats.Summary()
+		data.Exemplars = a.exemplars(r.Context())
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	if err := diff.WriteReport(w, data); err != nil && a.Log != nil {
+		a.Log.Warn("report", zap.Error(err))
+	}
 }
 
 func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
 )
 
@@ -31,6 +33,8 @@ type Handler struct {
 	Django  http.Handler
 	Breaker *Breaker
 	Metrics *Metrics
+	// Shadow runs Go beside Django-served requests that the decision marks; nil: no shadows.
+	Shadow *Shadow
 	// Log receives one line per scoring request; nil logs nothing.
 	Log *zap.Logger
 }
@@ -85,10 +89,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if backend == BackendDjango {
+		var job *shadowJob
+		if d.Shadow && fallback == "" && h.Shadow != nil && h.Scorer != nil {
+			job = h.Shadow.begin(address)
+		}
 		w.Header().Set(BackendHeader, string(BackendDjango))
 		rec := &statusRecorder{ResponseWriter: w}
+		if job != nil {
+			rec.capture = &bytes.Buffer{}
+		}
+		djangoStart := time.Now()
 		h.Django.ServeHTTP(rec, r)
 		status = rec.status()
+		if job != nil {
+			if r.Context().Err() != nil || rec.overflow {
+				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
+			} else {
+				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone()}
+				h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+			}
+		}
 	}
 	elapsed := time.Since(start)
 	h.Metrics.observe("score", backend, status, elapsed.Seconds())

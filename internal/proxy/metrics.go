@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 
@@ -71,11 +72,16 @@ func (m *Metrics) observe(route string, backend Backend, code int, seconds float
 	m.latency.WithLabelValues(route, string(backend)).Observe(seconds)
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it and, when capture is set,
+// keeps a copy of the body (up to maxCapture bytes) for a shadow comparison.
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code     int
+	capture  *bytes.Buffer
+	overflow bool
 }
+
+const maxCapture = 1 << 20
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.code == 0 {
@@ -87,6 +93,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.code == 0 {
 		s.code = http.StatusOK
+	}
+	if s.capture != nil && !s.overflow {
+		if s.capture.Len()+len(b) > maxCapture {
+			s.overflow = true
+		} else {
+			s.capture.Write(b)
+		}
 	}
 	return s.ResponseWriter.Write(b)
 }

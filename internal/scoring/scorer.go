@@ -159,6 +159,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		lifo[i] = st.lifo
 		hashes = append(hashes, st.lifo.nullifiers...)
 	}
+	ws.LinkDomain = hashes
 	second, err := loadSecond(ctx, s.DB, c.ID, hashes)
 	if err != nil {
 		return scoreOutcome{}, err

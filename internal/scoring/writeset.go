@@ -12,6 +12,9 @@ type WriteSet struct {
 	LDPEvents       []EventRow
 	Stamps          *StampReplacement
 	Score           *ScoreRow
+	// LinkDomain lists the hashes whose registry_hashscorerlink rows this request read and may
+	// change (every validated stamp's nullifiers). It is not written; diffs use it.
+	LinkDomain []string
 }
 
 // APIKeyMigration back-fills hashed_key_sha256 after a PBKDF2 key matched.

@@ -1,0 +1,189 @@
+// Package diff compares Django with the Go scorer: their HTTP answers and the rows each would
+// leave in the database, with noise rules for fields that legitimately differ between two
+// runs. It records the outcomes, keeps statistics and divergent exemplars, and renders the
+// report.
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Class is how one compared field came out.
+type Class string
+
+// Classes of a compared field.
+const (
+	Equal     Class = "equal"
+	Noise     Class = "noise"
+	Divergent Class = "divergent"
+)
+
+// Field is one compared leaf. Pattern aggregates Path for statistics: provider names and
+// hashes are replaced by "*".
+type Field struct {
+	Path    string `json:"path"`
+	Pattern string `json:"pattern"`
+	Class   Class  `json:"class"`
+	Django  any    `json:"django,omitempty"`
+	Go      any    `json:"go,omitempty"`
+	Rule    string `json:"rule,omitempty"` // the noise rule that applied
+}
+
+// NoiseRule makes differences at Pattern noise: timestamps at most Tolerance apart, or any
+// difference when Tolerance is zero. Every rule says why.
+type NoiseRule struct {
+	Pattern   string        `json:"pattern"`
+	Tolerance time.Duration `json:"tolerance"`
+	Reason    string        `json:"reason"`
+}
+
+// DefaultNoiseRules are the differences expected between two correct runs of one request.
+func DefaultNoiseRules() []NoiseRule {
+	const why = "each run stamps its own clock; the Go shadow runs after Django answered"
+	return []NoiseRule{
+		{Pattern: "body.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "writes.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "writes.events.scu.fields.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
+	}
+}
+
+// decodeJSON parses JSON keeping numbers as their literal text, so 25.0 and 25 differ as
+// they do in jsonb and on the wire.
+func decodeJSON(b []byte) (any, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// compareValues compares two decoded JSON values under prefix and returns every leaf, equal
+// or not, classified with the noise rules.
+func compareValues(prefix string, django, goValue any, rules []NoiseRule) []Field {
+	c := &collector{prefix: prefix}
+	cmp.Equal(django, goValue, cmp.Reporter(c))
+	for i := range c.fields {
+		classify(&c.fields[i], rules)
+	}
+	return c.fields
+}
+
+// collector is a go-cmp reporter that records every leaf with its path.
+type collector struct {
+	prefix string
+	path   cmp.Path
+	fields []Field
+}
+
+func (c *collector) PushStep(ps cmp.PathStep) { c.path = append(c.path, ps) }
+func (c *collector) PopStep()                 { c.path = c.path[:len(c.path)-1] }
+
+func (c *collector) Report(r cmp.Result) {
+	vx, vy := c.path.Last().Values()
+	f := Field{Path: c.render(false), Pattern: c.render(true), Class: Equal}
+	if !r.Equal() {
+		f.Class, f.Django, f.Go = Divergent, valueOf(vx), valueOf(vy)
+	}
+	c.fields = append(c.fields, f)
+}
+
+func valueOf(v reflect.Value) any {
+	if !v.IsValid() {
+		return "(absent)"
+	}
+	return v.Interface()
+}
+
+// render writes the path as prefix.key.key[i]; with wildcard, keys of the maps whose keys are
+// data (stamps, stamp_scores, hash links) become "*".
+func (c *collector) render(wildcard bool) string {
+	var b strings.Builder
+	b.WriteString(c.prefix)
+	parent := ""
+	for _, step := range c.path {
+		switch s := step.(type) {
+		case cmp.MapIndex:
+			key := fmt.Sprint(s.Key().Interface())
+			if wildcard && dataKeyed[parent] {
+				key = "*"
+			}
+			b.WriteString(".")
+			b.WriteString(key)
+			parent = key
+		case cmp.SliceIndex:
+			fmt.Fprintf(&b, "[%d]", s.Key())
+		}
+	}
+	return b.String()
+}
+
+// dataKeyed names the objects whose keys are data rather than schema.
+var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true}
+
+func classify(f *Field, rules []NoiseRule) {
+	if f.Class == Equal {
+		return
+	}
+	for _, r := range rules {
+		if r.Pattern != f.Pattern {
+			continue
+		}
+		if r.Tolerance == 0 || withinTolerance(f.Django, f.Go, r.Tolerance) {
+			f.Class, f.Rule = Noise, r.Pattern+": "+r.Reason
+		}
+		return
+	}
+}
+
+func withinTolerance(a, b any, tol time.Duration) bool {
+	ta, okA := parseTime(a)
+	tb, okB := parseTime(b)
+	if !okA || !okB {
+		return false
+	}
+	d := ta.Sub(tb)
+	return d <= tol && d >= -tol
+}
+
+func parseTime(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// Response is an HTTP answer as compared: status and body.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// CompareResponses compares Django's answer with Go's: the status, then the bodies as parsed
+// JSON (key order ignored; stamps compared by provider).
+func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
+	fields := []Field{{Path: "status", Pattern: "status", Class: Equal}}
+	if django.Status != goResp.Status {
+		fields[0] = Field{Path: "status", Pattern: "status", Class: Divergent, Django: django.Status, Go: goResp.Status}
+	}
+	dv, errD := decodeJSON(django.Body)
+	gv, errG := decodeJSON(goResp.Body)
+	if errD != nil || errG != nil {
+		f := Field{Path: "body", Pattern: "body", Class: Equal}
+		if !bytes.Equal(django.Body, goResp.Body) {
+			f.Class, f.Django, f.Go = Divergent, string(django.Body), string(goResp.Body)
+		}
+		return append(fields, f)
+	}
+	return append(fields, compareValues("body", dv, gv, rules)...)
+}

@@ -1,0 +1,57 @@
+package diff
+
+import (
+	"testing"
+)
+
+func divergent(fields []Field) []Field {
+	var out []Field
+	for _, f := range fields {
+		if f.Class != Equal {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+const djangoBody = `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": true, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
+
+func TestOneChangedFieldGivesOnePath(t *testing.T) {
+	goBody := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Google": {"score": "0.00000", "dedup": false, "expiration_date": "2026-03-10T00:00:00.000Z"}, "Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
+	fields := CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(goBody)}, DefaultNoiseRules())
+	d := divergent(fields)
+	if len(d) != 1 || d[0].Path != "body.stamps.Google.dedup" || d[0].Pattern != "body.stamps.*.dedup" || d[0].Class != Divergent || d[0].Django != true || d[0].Go != false {
+		t.Fatalf("%+v", d)
+	}
+	if len(fields) < 15 {
+		t.Fatalf("only %d leaves compared", len(fields))
+	}
+}
+
+func TestTimestampOnlyDifferenceIsNoise(t *testing.T) {
+	later := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:24.100000+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": true, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
+	d := divergent(CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(later)}, DefaultNoiseRules()))
+	if len(d) != 1 || d[0].Class != Noise || d[0].Rule == "" {
+		t.Fatalf("%+v", d)
+	}
+	// Beyond the window it is a divergence.
+	muchLater := []byte(`{"last_score_timestamp": "2026-03-05T16:35:24+00:00"}`)
+	d = divergent(CompareResponses(Response{200, []byte(`{"last_score_timestamp": "2026-03-04T16:35:23+00:00"}`)}, Response{200, muchLater}, DefaultNoiseRules()))
+	if len(d) != 1 || d[0].Class != Divergent {
+		t.Fatalf("%+v", d)
+	}
+}
+
+func TestStatusAndMissingKeys(t *testing.T) {
+	d := divergent(CompareResponses(Response{404, []byte(`{"detail": "No scorer matches the given criteria."}`)}, Response{400, []byte(`{"detail": "Invalid address.", "extra": 1}`)}, nil))
+	paths := map[string]Class{}
+	for _, f := range d {
+		paths[f.Path] = f.Class
+	}
+	if len(d) != 3 || paths["status"] != Divergent || paths["body.detail"] != Divergent || paths["body.extra"] != Divergent {
+		t.Fatalf("%+v", d)
+	}
+	if d := divergent(CompareResponses(Response{200, []byte(`{"a": 25.0}`)}, Response{200, []byte(`{"a": 25}`)}, nil)); len(d) != 1 {
+		t.Fatalf("25.0 and 25 must differ as jsonb text does: %+v", d)
+	}
+}

@@ -1,0 +1,230 @@
+package diff
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Outcome is how one shadow run ended.
+type Outcome string
+
+// Shadow run outcomes.
+const (
+	OutcomeEqual     Outcome = "equal"
+	OutcomeNoise     Outcome = "noise"
+	OutcomeDivergent Outcome = "divergent"
+	OutcomeRace      Outcome = "race"
+	OutcomeError     Outcome = "error"
+	OutcomeDropped   Outcome = "dropped"
+)
+
+// Run is one shadow comparison. Nothing in it is secret: requests are identified by their id,
+// scorer and address, never by headers.
+type Run struct {
+	ID            int64           `json:"id,omitempty"`
+	At            time.Time       `json:"at"`
+	RequestID     string          `json:"request_id"`
+	ScorerID      string          `json:"scorer_id"`
+	Address       string          `json:"address"`
+	Outcome       Outcome         `json:"outcome"`
+	Race          string          `json:"race,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	Fields        []Field         `json:"fields"` // the non-equal ones
+	DjangoStatus  int             `json:"django_status"`
+	GoStatus      int             `json:"go_status"`
+	DjangoBody    json.RawMessage `json:"django_response,omitempty"`
+	GoBody        json.RawMessage `json:"go_response,omitempty"`
+	DjangoWrites  *Rows           `json:"django_writes,omitempty"`
+	GoWrites      any             `json:"go_writes,omitempty"`
+	DjangoLatency time.Duration   `json:"django_latency_ns"`
+	GoLatency     time.Duration   `json:"go_latency_ns"`
+}
+
+// Classify sets the run's outcome from its compared fields (all leaves) and keeps only the
+// non-equal ones in the run.
+func (r *Run) Classify(all []Field) {
+	outcome := OutcomeEqual
+	r.Fields = r.Fields[:0]
+	for _, f := range all {
+		switch f.Class {
+		case Divergent:
+			outcome = OutcomeDivergent
+		case Noise:
+			if outcome == OutcomeEqual {
+				outcome = OutcomeNoise
+			}
+		}
+		if f.Class != Equal {
+			r.Fields = append(r.Fields, f)
+		}
+	}
+	switch {
+	case r.Error != "":
+		r.Outcome = OutcomeError
+	case r.Race != "":
+		r.Outcome = OutcomeRace
+	default:
+		r.Outcome = outcome
+	}
+}
+
+// PathCounts are a field pattern's counts over all compared runs.
+type PathCounts struct {
+	Pattern   string `json:"pattern"`
+	Equal     int64  `json:"equal"`
+	Noise     int64  `json:"noise"`
+	Divergent int64  `json:"divergent"`
+}
+
+// Minute is one minute of outcomes, for the diff rate over time.
+type Minute struct {
+	At       time.Time         `json:"at"`
+	Outcomes map[Outcome]int64 `json:"outcomes"`
+}
+
+// Stats aggregate shadow runs in memory.
+type Stats struct {
+	mu       sync.Mutex
+	paths    map[string]*PathCounts
+	outcomes map[Outcome]int64
+	minutes  []Minute // the last hour
+	pairs    []latencyPair
+	next     int
+}
+
+type latencyPair struct{ django, goLatency time.Duration }
+
+const maxPairs = 10_000
+
+// NewStats returns empty statistics.
+func NewStats() *Stats {
+	return &Stats{paths: map[string]*PathCounts{}, outcomes: map[Outcome]int64{}}
+}
+
+// Add counts one run: its outcome, each compared leaf's class, and its latency pair.
+func (s *Stats) Add(r *Run, all []Field) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outcomes[r.Outcome]++
+	minute := r.At.Truncate(time.Minute)
+	if n := len(s.minutes); n == 0 || !s.minutes[n-1].At.Equal(minute) {
+		s.minutes = append(s.minutes, Minute{At: minute, Outcomes: map[Outcome]int64{}})
+		if len(s.minutes) > 60 {
+			s.minutes = s.minutes[1:]
+		}
+	}
+	s.minutes[len(s.minutes)-1].Outcomes[r.Outcome]++
+	if r.Outcome == OutcomeDropped || r.Outcome == OutcomeError {
+		return
+	}
+	if r.Outcome != OutcomeRace {
+		for _, f := range all {
+			pc := s.paths[f.Pattern]
+			if pc == nil {
+				pc = &PathCounts{Pattern: f.Pattern}
+				s.paths[f.Pattern] = pc
+			}
+			switch f.Class {
+			case Equal:
+				pc.Equal++
+			case Noise:
+				pc.Noise++
+			case Divergent:
+				pc.Divergent++
+			}
+		}
+	}
+	p := latencyPair{r.DjangoLatency, r.GoLatency}
+	if len(s.pairs) < maxPairs {
+		s.pairs = append(s.pairs, p)
+	} else {
+		s.pairs[s.next] = p
+		s.next = (s.next + 1) % maxPairs
+	}
+}
+
+// Summary is the statistics as the admin API and the report show them.
+type Summary struct {
+	Outcomes     map[Outcome]int64 `json:"outcomes"`
+	Compared     int64             `json:"compared"`
+	DivergeRate  float64           `json:"divergence_rate"`
+	Paths        []PathCounts      `json:"paths"`
+	Minutes      []Minute          `json:"minutes"`
+	Latency      LatencySummary    `json:"latency"`
+	djangoLatency, goLatency []time.Duration
+}
+
+// LatencySummary is the paired latency of shadowed requests: Go's time over Django's for the
+// same request.
+type LatencySummary struct {
+	Pairs        int     `json:"pairs"`
+	RatioMedian  float64 `json:"go_django_ratio_median"`
+	RatioP99     float64 `json:"go_django_ratio_p99"`
+	DjangoMedian float64 `json:"django_median_ms"`
+	GoMedian     float64 `json:"go_median_ms"`
+}
+
+// Summary returns a copy of the statistics, divergent patterns first.
+func (s *Stats) Summary() Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Summary{Outcomes: map[Outcome]int64{}}
+	for k, v := range s.outcomes {
+		out.Outcomes[k] = v
+	}
+	out.Compared = out.Outcomes[OutcomeEqual] + out.Outcomes[OutcomeNoise] + out.Outcomes[OutcomeDivergent]
+	if out.Compared > 0 {
+		out.DivergeRate = float64(out.Outcomes[OutcomeDivergent]) / float64(out.Compared)
+	}
+	for _, pc := range s.paths {
+		out.Paths = append(out.Paths, *pc)
+	}
+	sort.Slice(out.Paths, func(i, j int) bool {
+		if out.Paths[i].Divergent != out.Paths[j].Divergent {
+			return out.Paths[i].Divergent > out.Paths[j].Divergent
+		}
+		return out.Paths[i].Pattern < out.Paths[j].Pattern
+	})
+	for _, m := range s.minutes {
+		c := Minute{At: m.At, Outcomes: map[Outcome]int64{}}
+		for k, v := range m.Outcomes {
+			c.Outcomes[k] = v
+		}
+		out.Minutes = append(out.Minutes, c)
+	}
+	ratios := make([]float64, 0, len(s.pairs))
+	for _, p := range s.pairs {
+		out.djangoLatency = append(out.djangoLatency, p.django)
+		out.goLatency = append(out.goLatency, p.goLatency)
+		if p.django > 0 {
+			ratios = append(ratios, float64(p.goLatency)/float64(p.django))
+		}
+	}
+	out.Latency.Pairs = len(s.pairs)
+	out.Latency.RatioMedian, out.Latency.RatioP99 = quantile(ratios, 0.5), quantile(ratios, 0.99)
+	out.Latency.DjangoMedian = ms(quantileD(out.djangoLatency, 0.5))
+	out.Latency.GoMedian = ms(quantileD(out.goLatency, 0.5))
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[int(q*float64(len(s)-1))]
+}
+
+func quantileD(xs []time.Duration, q float64) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(q*float64(len(s)-1))]
+}

@@ -1,0 +1,94 @@
+package diff
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Recorder takes finished shadow runs: it updates the statistics and metrics and stores
+// divergent exemplars.
+type Recorder struct {
+	Stats *Stats
+	Store *Store // nil: exemplars are not kept
+	Log   *zap.Logger
+	m     recorderMetrics
+}
+
+type recorderMetrics struct {
+	runs        *prometheus.CounterVec
+	divergences *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+}
+
+// NewRecorder registers the shadow metrics on reg.
+func NewRecorder(reg prometheus.Registerer, store *Store, log *zap.Logger) *Recorder {
+	r := &Recorder{Stats: NewStats(), Store: store, Log: log}
+	r.m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_shadow_runs_total", Help: "Shadow runs by outcome (equal, noise, divergent, race, error, dropped).",
+	}, []string{"outcome"})
+	r.m.divergences = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_shadow_divergences_total", Help: "Divergent fields found by shadow runs, by field pattern.",
+	}, []string{"field"})
+	r.m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "shadowproxy_shadow_latency_seconds", Help: "Latency of shadowed requests by backend: Django's answer and Go's capture run of the same request.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"backend"})
+	reg.MustRegister(r.m.runs, r.m.divergences, r.m.latency)
+	for _, q := range []struct {
+		label string
+		pick  func(LatencySummary) float64
+	}{{"0.5", func(l LatencySummary) float64 { return l.RatioMedian }}, {"0.99", func(l LatencySummary) float64 { return l.RatioP99 }}} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shadowproxy_shadow_latency_ratio", Help: "Go/Django latency ratio of paired shadow samples over the last 10,000 pairs, by quantile.",
+			ConstLabels: prometheus.Labels{"quantile": q.label},
+		}, func() float64 { return q.pick(r.Stats.Summary().Latency) }))
+	}
+	for _, o := range []Outcome{OutcomeEqual, OutcomeNoise, OutcomeDivergent, OutcomeRace, OutcomeError, OutcomeDropped} {
+		r.m.runs.WithLabelValues(string(o))
+	}
+	return r
+}
+
+// Dropped counts a shadow run that could not be started (queue full, address in flight).
+func (r *Recorder) Dropped(reason string) {
+	r.m.runs.WithLabelValues(string(OutcomeDropped)).Inc()
+	r.Stats.Add(&Run{At: time.Now(), Outcome: OutcomeDropped}, nil)
+	if r.Log != nil {
+		r.Log.Debug("shadow dropped", zap.String("reason", reason))
+	}
+}
+
+// Record takes a classified run and all its compared fields.
+func (r *Recorder) Record(ctx context.Context, run *Run, all []Field) {
+	r.m.runs.WithLabelValues(string(run.Outcome)).Inc()
+	if run.Outcome != OutcomeError && run.Outcome != OutcomeDropped {
+		r.m.latency.WithLabelValues("django").Observe(run.DjangoLatency.Seconds())
+		r.m.latency.WithLabelValues("go").Observe(run.GoLatency.Seconds())
+	}
+	if run.Outcome == OutcomeDivergent {
+		for _, f := range run.Fields {
+			if f.Class == Divergent {
+				r.m.divergences.WithLabelValues(f.Pattern).Inc()
+			}
+		}
+	}
+	if r.Store != nil && (run.Outcome == OutcomeDivergent || run.Outcome == OutcomeError) {
+		id, err := r.Store.Save(ctx, run)
+		if err != nil && r.Log != nil {
+			r.Log.Warn("could not store a diff exemplar", zap.Error(err))
+		}
+		run.ID = id
+	}
+	r.Stats.Add(run, all) // last: a counted run is a stored run
+	if r.Log != nil && run.Outcome != OutcomeEqual {
+		paths := make([]string, 0, len(run.Fields))
+		for _, f := range run.Fields {
+			paths = append(paths, f.Path)
+		}
+		r.Log.Info("shadow", zap.String("request_id", run.RequestID), zap.String("outcome", string(run.Outcome)),
+			zap.Strings("fields", paths), zap.String("race", run.Race), zap.String("error", run.Error), zap.Int64("diff_id", run.ID))
+	}
+}

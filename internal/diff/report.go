@@ -1,0 +1,142 @@
+package diff
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ReportData is what the report page shows.
+type ReportData struct {
+	Generated time.Time
+	Summary   Summary
+	Exemplars []Exemplar
+	Extra     template.HTML // more sections (the gates), rendered by their owner
+}
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"pct":  func(v float64) string { return fmt.Sprintf("%.3f%%", v*100) },
+	"join": func(p []string) string { return strings.Join(p, ", ") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>shadowproxy report</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}
+.div{color:#b00020;font-weight:600}.muted{color:#777}
+svg{background:#fafafa;border:1px solid #ddd}
+</style></head><body>
+<h1>shadowproxy: Go vs Django</h1>
+<p class="muted">generated {{.Generated.Format "2006-01-02 15:04:05 MST"}}</p>
+<p id="summary">{{.Summary.Compared}} shadow runs compared: {{index .Summary.Outcomes "equal"}} equal,
+{{index .Summary.Outcomes "noise"}} noise only, <span class="div">{{index .Summary.Outcomes "divergent"}} divergent</span>
+(divergence rate {{pct .Summary.DivergeRate}}); {{index .Summary.Outcomes "race"}} races,
+{{index .Summary.Outcomes "error"}} errors, {{index .Summary.Outcomes "dropped"}} dropped.</p>
+{{.Extra}}
+<h2>Diff rate over time (per minute)</h2>
+{{.RateChart}}
+<h2>Top divergent fields</h2>
+<table id="fields"><tr><th>field</th><th>divergent</th><th>noise</th><th>equal</th></tr>
+{{range .TopFields}}<tr><td{{if .Divergent}} class="div"{{end}}>{{.Pattern}}</td><td>{{.Divergent}}</td><td>{{.Noise}}</td><td>{{.Equal}}</td></tr>
+{{else}}<tr><td colspan="4" class="muted">no comparisons yet</td></tr>{{end}}
+</table>
+<h2>Paired latency</h2>
+<p>{{.Summary.Latency.Pairs}} pairs; median Django {{printf "%.2f" .Summary.Latency.DjangoMedian}} ms,
+Go {{printf "%.2f" .Summary.Latency.GoMedian}} ms; Go/Django ratio median {{printf "%.3f" .Summary.Latency.RatioMedian}},
+p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
+{{.LatencyChart}}
+<h2>Recent divergent exemplars</h2>
+<table id="exemplars"><tr><th>id</th><th>time</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
+{{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
+{{else}}<tr><td colspan="6" class="muted">none stored</td></tr>{{end}}
+</table>
+</body></html>
+`))
+
+type reportView struct {
+	ReportData
+	RateChart    template.HTML
+	LatencyChart template.HTML
+	TopFields    []PathCounts
+}
+
+// WriteReport renders the report page: server-side HTML with inline SVG charts, no scripts
+// and no external assets.
+func WriteReport(w io.Writer, d ReportData) error {
+	v := reportView{ReportData: d, RateChart: rateChart(d.Summary.Minutes), LatencyChart: latencyChart(d.Summary)}
+	for _, p := range d.Summary.Paths {
+		if p.Divergent > 0 || p.Noise > 0 {
+			v.TopFields = append(v.TopFields, p)
+		}
+		if len(v.TopFields) == 20 {
+			break
+		}
+	}
+	return reportTemplate.Execute(w, v)
+}
+
+func rateChart(minutes []Minute) template.HTML {
+	const w, h = 600, 120
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="rate" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="divergence rate per minute">`, w, h, w, h)
+	if len(minutes) == 0 {
+		b.WriteString(`<text x="10" y="60" fill="#777">no data yet</text></svg>`)
+		return template.HTML(b.String())
+	}
+	bw := float64(w) / 60
+	for i, m := range minutes {
+		compared := m.Outcomes[OutcomeEqual] + m.Outcomes[OutcomeNoise] + m.Outcomes[OutcomeDivergent]
+		rate := 0.0
+		if compared > 0 {
+			rate = float64(m.Outcomes[OutcomeDivergent]) / float64(compared)
+		}
+		bh := math.Max(1, rate*float64(h-20))
+		x := float64(60-len(minutes)+i) * bw
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#b00020"><title>%s: %d of %d divergent</title></rect>`,
+			x, float64(h)-bh, bw-1, bh, m.At.Format("15:04"), m.Outcomes[OutcomeDivergent], compared)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// latencyChart draws the two latency distributions as log-scale histograms.
+func latencyChart(s Summary) template.HTML {
+	const w, h, bins = 600, 140, 30
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="latency" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="latency histograms">`, w, h, w, h)
+	all := append(append([]time.Duration(nil), s.djangoLatency...), s.goLatency...)
+	if len(all) == 0 {
+		b.WriteString(`<text x="10" y="70" fill="#777">no pairs yet</text></svg>`)
+		return template.HTML(b.String())
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	lo, hi := math.Log(float64(max(all[0], time.Microsecond))), math.Log(float64(max(all[len(all)-1], 2*time.Microsecond)))
+	if hi <= lo {
+		hi = lo + 1
+	}
+	for series, data := range map[string][]time.Duration{"#1f77b4": s.djangoLatency, "#ff7f0e": s.goLatency} {
+		var counts [bins]int
+		peak := 1
+		for _, d := range data {
+			i := int((math.Log(float64(max(d, time.Microsecond))) - lo) / (hi - lo) * (bins - 1))
+			counts[min(max(i, 0), bins-1)]++
+		}
+		for _, c := range counts {
+			peak = max(peak, c)
+		}
+		var pts []string
+		for i, c := range counts {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", float64(i)*float64(w)/(bins-1), float64(h-15)-float64(c)/float64(peak)*float64(h-25)))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, series, strings.Join(pts, " "))
+	}
+	fmt.Fprintf(&b, `<text x="5" y="%d" font-size="11" fill="#1f77b4">Django</text><text x="60" y="%d" font-size="11" fill="#ff7f0e">Go</text>`, h-2, h-2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#555">%s … %s (log scale)</text></svg>`,
+		w-5, h-2, time.Duration(math.Exp(lo)).Round(10*time.Microsecond), time.Duration(math.Exp(hi)).Round(10*time.Microsecond))
+	return template.HTML(b.String())
+}

@@ -1,0 +1,127 @@
+package diff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/scoring"
+)
+
+// ScoreRow is a registry_score row as read back.
+type ScoreRow struct {
+	Score              *string    `json:"score"`
+	Status             *string    `json:"status"`
+	LastScoreTimestamp *time.Time `json:"last_score_timestamp"`
+	Error              *string    `json:"error"`
+	Evidence           *string    `json:"evidence"`
+	StampScores        *string    `json:"stamp_scores"`
+	Stamps             *string    `json:"stamps"`
+	ExpirationDate     *time.Time `json:"expiration_date"`
+}
+
+// StampRow is a registry_stamp row.
+type StampRow struct {
+	Provider   string `json:"provider"`
+	Credential string `json:"credential"`
+}
+
+// Link is a registry_hashscorerlink row's values.
+type Link struct {
+	Address   string    `json:"address"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// EventRow is a registry_event row written for the request.
+type EventRow struct {
+	Action string `json:"action"`
+	Data   string `json:"data"`
+}
+
+// Rows are the rows of one passport that a scoring request writes, as read at one moment.
+type Rows struct {
+	Score     *ScoreRow       `json:"score"`
+	Stamps    []StampRow      `json:"stamps"`
+	Links     map[string]Link `json:"hash_links"`
+	MaxEvent  int64           `json:"-"` // highest registry_event id (in the snapshot)
+	Events    []EventRow      `json:"events,omitempty"`
+	ReadAt    time.Time       `json:"read_at"`
+	Committed bool            `json:"-"`
+}
+
+const (
+	sqlScoreRow = `SELECT s.score::text, s.status, s.last_score_timestamp, s.error, s.evidence::text, s.stamp_scores::text,
+  s.stamps::text, s.expiration_date
+FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1 AND p.community_id = $2`
+	sqlStampRows = `SELECT st.provider, st.credential::text FROM registry_stamp st
+JOIN registry_passport p ON p.id = st.passport_id WHERE p.address = $1 AND p.community_id = $2 ORDER BY st.id`
+	sqlLinkRows  = `SELECT hash, address, expires_at FROM registry_hashscorerlink
+WHERE community_id = $1 AND (hash = ANY($2) OR address = $3)`
+	sqlMaxEvent  = `SELECT coalesce(max(id), 0) FROM registry_event`
+	sqlNewEvents = `SELECT action, data::text FROM registry_event
+WHERE id > $1 AND address = $2 AND community_id = $3 ORDER BY id`
+)
+
+// ReadRows reads the passport's rows in one round trip: its score and stamps, the links of the
+// given hashes and every link the address holds in the community. With sinceEvent >= 0 it also reads
+// the events written for the passport after that event id.
+func ReadRows(ctx context.Context, q scoring.Querier, address string, community int64, hashes []string, sinceEvent int64) (Rows, error) {
+	rows := Rows{Links: map[string]Link{}, ReadAt: time.Now()}
+	b := &pgx.Batch{}
+	b.Queue(sqlScoreRow, address, community)
+	b.Queue(sqlStampRows, address, community)
+	b.Queue(sqlLinkRows, community, hashes, address)
+	b.Queue(sqlMaxEvent)
+	if sinceEvent >= 0 {
+		b.Queue(sqlNewEvents, sinceEvent, address, community)
+	}
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	var s ScoreRow
+	err := res.QueryRow().Scan(&s.Score, &s.Status, &s.LastScoreTimestamp, &s.Error, &s.Evidence, &s.StampScores, &s.Stamps, &s.ExpirationDate)
+	switch {
+	case err == nil:
+		rows.Score = &s
+	case !errors.Is(err, pgx.ErrNoRows):
+		return rows, fmt.Errorf("read score row: %w", err)
+	}
+	stamps, err := res.Query()
+	if err != nil {
+		return rows, fmt.Errorf("read stamps: %w", err)
+	}
+	rows.Stamps, err = pgx.CollectRows(stamps, pgx.RowToStructByPos[StampRow])
+	if err != nil {
+		return rows, fmt.Errorf("read stamps: %w", err)
+	}
+	links, err := res.Query()
+	if err != nil {
+		return rows, fmt.Errorf("read hash links: %w", err)
+	}
+	for links.Next() {
+		var h string
+		var l Link
+		if err := links.Scan(&h, &l.Address, &l.ExpiresAt); err != nil {
+			return rows, fmt.Errorf("read hash links: %w", err)
+		}
+		rows.Links[h] = l
+	}
+	if err := links.Err(); err != nil {
+		return rows, fmt.Errorf("read hash links: %w", err)
+	}
+	if err := res.QueryRow().Scan(&rows.MaxEvent); err != nil {
+		return rows, fmt.Errorf("read max event: %w", err)
+	}
+	if sinceEvent >= 0 {
+		events, err := res.Query()
+		if err != nil {
+			return rows, fmt.Errorf("read events: %w", err)
+		}
+		if rows.Events, err = pgx.CollectRows(events, pgx.RowToStructByPos[EventRow]); err != nil {
+			return rows, fmt.Errorf("read events: %w", err)
+		}
+	}
+	return rows, nil
+}

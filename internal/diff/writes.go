@@ -1,0 +1,243 @@
+package diff
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"shadowproxy/internal/scoring"
+)
+
+// CompareWrites compares what Go would write (ws, planned on the snapshot pre) with what
+// Django did: the rows read back after Django answered (post), against the same rows in the
+// snapshot. It returns every compared leaf, and a non-empty race when the rows show that
+// something other than this request changed them, so the comparison says nothing about Go.
+func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, rules []NoiseRule) ([]Field, string) {
+	race := detectRace(pre, post, djangoScoreTime)
+	var fields []Field
+	fields = append(fields, compareScore(ws, pre, post, rules)...)
+	fields = append(fields, compareStamps(ws, pre, post)...)
+	fields = append(fields, compareLinks(ws, pre, post)...)
+	fields = append(fields, compareEvents(ws, post, rules)...)
+	return fields, race
+}
+
+func detectRace(pre, post Rows, djangoScoreTime *time.Time) string {
+	scu := 0
+	for _, e := range post.Events {
+		if e.Action == "SCU" {
+			scu++
+		}
+	}
+	switch {
+	case scu > 1:
+		return "another scoring request for this passport committed meanwhile"
+	case post.Score == nil || djangoScoreTime == nil || post.Score.LastScoreTimestamp == nil:
+		return ""
+	case !post.Score.LastScoreTimestamp.Equal(*djangoScoreTime):
+		return "the score row changed again after Django answered"
+	case pre.Score != nil && pre.Score.LastScoreTimestamp != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime):
+		return "the snapshot was taken after Django's write"
+	}
+	return ""
+}
+
+func timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func strValue(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func jsonValue(s *string) any {
+	if s == nil {
+		return nil
+	}
+	v, err := decodeJSON([]byte(*s))
+	if err != nil {
+		return *s
+	}
+	return v
+}
+
+// numericValue prints a numeric without trailing zeros: "1.000000000" and "1" are one value.
+func numericValue(s *string) any {
+	if s == nil {
+		return nil
+	}
+	v := *s
+	if strings.Contains(v, ".") {
+		v = strings.TrimRight(strings.TrimRight(v, "0"), ".")
+	}
+	return v
+}
+
+func scoreMap(s *ScoreRow) map[string]any {
+	return map[string]any{
+		"score": numericValue(s.Score), "status": strValue(s.Status), "error": strValue(s.Error),
+		"evidence": jsonValue(s.Evidence), "stamp_scores": jsonValue(s.StampScores), "stamps": jsonValue(s.Stamps),
+		"expiration_date": timeValue(s.ExpirationDate), "last_score_timestamp": timeValue(s.LastScoreTimestamp),
+	}
+}
+
+func goScoreRow(r *scoring.ScoreRow) *ScoreRow {
+	str := func(b []byte) *string {
+		if b == nil {
+			return nil
+		}
+		s := string(b)
+		return &s
+	}
+	status := r.Status
+	return &ScoreRow{Score: r.Score, Status: &status, LastScoreTimestamp: r.LastScoreTimestamp, Error: r.Error,
+		Evidence: str(r.Evidence), StampScores: str(r.StampScores), Stamps: str(r.Stamps), ExpirationDate: r.ExpirationDate}
+}
+
+func compareScore(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Field {
+	var goRow *ScoreRow
+	if ws != nil && ws.Score != nil {
+		goRow = goScoreRow(ws.Score)
+	} else {
+		goRow = pre.Score // Go leaves the row as it was
+	}
+	switch {
+	case goRow == nil && post.Score == nil:
+		return nil
+	case goRow == nil || post.Score == nil:
+		return []Field{{Path: "writes.score", Pattern: "writes.score", Class: Divergent, Django: post.Score != nil, Go: goRow != nil}}
+	}
+	return compareValues("writes.score", scoreMap(post.Score), scoreMap(goRow), rules)
+}
+
+// canonicalJSON re-encodes JSON text with sorted keys.
+func canonicalJSON(s string) string {
+	v, err := decodeJSON([]byte(s))
+	if err != nil {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func stampMap(rows []StampRow) map[string]any {
+	m := map[string]any{}
+	for _, r := range rows {
+		key := r.Provider
+		for n := 2; m[key] != nil; n++ {
+			key = fmt.Sprintf("%s#%d", r.Provider, n)
+		}
+		m[key] = canonicalJSON(r.Credential)
+	}
+	return m
+}
+
+func compareStamps(ws *scoring.WriteSet, pre, post Rows) []Field {
+	goRows := pre.Stamps
+	if ws != nil && ws.Stamps != nil {
+		goRows = make([]StampRow, len(ws.Stamps.Stamps))
+		for i, s := range ws.Stamps.Stamps {
+			goRows[i] = StampRow{Provider: s.Provider, Credential: string(s.Credential)}
+		}
+	}
+	return compareValues("writes", map[string]any{"stamps": stampMap(post.Stamps)}, map[string]any{"stamps": stampMap(goRows)}, nil)
+}
+
+func linkText(l Link) string {
+	return l.Address + " until " + l.ExpiresAt.UTC().Format(time.RFC3339Nano)
+}
+
+func compareLinks(ws *scoring.WriteSet, pre, post Rows) []Field {
+	goFinal := map[string]any{}
+	djangoFinal := map[string]any{}
+	domain := map[string]bool{}
+	if ws != nil {
+		for _, h := range ws.LinkDomain {
+			domain[h] = true
+		}
+	}
+	goWrites := map[string]Link{}
+	if ws != nil {
+		for _, w := range ws.HashLinks {
+			goWrites[w.Hash] = Link{Address: w.Address, ExpiresAt: w.ExpiresAt}
+			domain[w.Hash] = true
+		}
+	}
+	for h, l := range post.Links {
+		if pre.Links[h] != l {
+			domain[h] = true // Django changed it
+		}
+	}
+	for h := range domain {
+		if l, ok := goWrites[h]; ok {
+			goFinal[h] = linkText(l)
+		} else if l, ok := pre.Links[h]; ok {
+			goFinal[h] = linkText(l)
+		}
+		if l, ok := post.Links[h]; ok {
+			djangoFinal[h] = linkText(l)
+		}
+	}
+	return compareValues("writes", map[string]any{"hash_links": djangoFinal}, map[string]any{"hash_links": goFinal}, nil)
+}
+
+func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
+	var djangoSCU []string
+	djangoLDP := map[string]any{}
+	for _, e := range post.Events {
+		switch e.Action {
+		case "SCU":
+			djangoSCU = append(djangoSCU, e.Data)
+		case "LDP":
+			djangoLDP[ldpKey(e.Data)] = canonicalJSON(e.Data)
+		}
+	}
+	goLDP := map[string]any{}
+	var goSCU []string
+	if ws != nil {
+		for _, e := range ws.LDPEvents {
+			goLDP[ldpKey(string(e.Data))] = canonicalJSON(string(e.Data))
+		}
+		if ws.Score != nil && ws.Score.UpdateEvent != nil {
+			goSCU = append(goSCU, string(ws.Score.UpdateEvent.Data))
+		}
+	}
+	fields := compareValues("writes.events", map[string]any{"ldp": djangoLDP}, map[string]any{"ldp": goLDP}, nil)
+	if len(djangoSCU) != len(goSCU) {
+		return append(fields, Field{Path: "writes.events.scu", Pattern: "writes.events.scu", Class: Divergent, Django: len(djangoSCU), Go: len(goSCU)})
+	}
+	if len(goSCU) == 1 {
+		fields = append(fields, compareValues("writes.events.scu", scuWithoutIDs(djangoSCU[0]), scuWithoutIDs(goSCU[0]), rules)...)
+	}
+	return fields
+}
+
+func ldpKey(data string) string {
+	var v struct {
+		Provider string `json:"provider"`
+	}
+	_ = json.Unmarshal([]byte(data), &v)
+	return v.Provider
+}
+
+// scuWithoutIDs drops the row ids Django's serializer embeds (pk and fields.passport).
+func scuWithoutIDs(data string) any {
+	v, err := decodeJSON([]byte(data))
+	if err != nil {
+		return data
+	}
+	if m, ok := v.(map[string]any); ok {
+		delete(m, "pk")
+		if f, ok := m["fields"].(map[string]any); ok {
+			delete(f, "passport")
+		}
+	}
+	return v
+}

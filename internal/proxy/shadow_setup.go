@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/scoring"
+)
+
+// ShadowOptions size the shadow pool (process settings, read once).
+type ShadowOptions struct {
+	Workers   int           // SHADOWPROXY_SHADOW_WORKERS, default 2
+	Queue     int           // SHADOWPROXY_SHADOW_QUEUE, default 64
+	Timeout   time.Duration // SHADOWPROXY_SHADOW_TIMEOUT, default 10s
+	MaxDiffs  int           // SHADOWPROXY_DIFF_MAX_ROWS, default 10000
+	Retention time.Duration // SHADOWPROXY_DIFF_RETENTION, default 168h
+}
+
+// ShadowOptionsFromEnv reads the shadow settings.
+func ShadowOptionsFromEnv(getenv func(string) string) (ShadowOptions, error) {
+	o := ShadowOptions{Workers: 2, Queue: 64, Timeout: 10 * time.Second, MaxDiffs: 10_000, Retention: 7 * 24 * time.Hour}
+	for name, dst := range map[string]*int{"SHADOWPROXY_SHADOW_WORKERS": &o.Workers, "SHADOWPROXY_SHADOW_QUEUE": &o.Queue, "SHADOWPROXY_DIFF_MAX_ROWS": &o.MaxDiffs} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return o, fmt.Errorf("%s=%q must be a positive integer", name, v)
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*time.Duration{"SHADOWPROXY_SHADOW_TIMEOUT": &o.Timeout, "SHADOWPROXY_DIFF_RETENTION": &o.Retention} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return o, fmt.Errorf("%s=%q must be a positive duration", name, v)
+			}
+			*dst = d
+		}
+	}
+	return o, nil
+}
+
+// NewShadow builds the shadow runner with its own connection pool and diff store (creating
+// shadowproxy_diff if needed) and starts its workers.
+func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("shadow pool: %w", err)
+	}
+	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
+	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("shadow pool: %w", err)
+	}
+	store := &diff.Store{Pool: pool, MaxRows: o.MaxDiffs, Retention: o.Retention}
+	if err := store.Init(ctx); err != nil && log != nil {
+		log.Warn("diff store not ready yet; retried on the next shadow run", zap.Error(err))
+	}
+	s := &Shadow{Pool: pool, Scorer: scorer, Recorder: diff.NewRecorder(reg, store, log), Rules: diff.DefaultNoiseRules(),
+		Workers: o.Workers, Queue: o.Queue, Timeout: o.Timeout}
+	s.Run(ctx, reg)
+	return s, nil
+}

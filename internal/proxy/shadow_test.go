@@ -1,0 +1,311 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/standin"
+)
+
+// shadowFixture is a proxy with shadow at 100 % in front of a stand-in Django, on a real
+// database seeded with the demo dataset.
+type shadowFixture struct {
+	*goFixture
+	shadow *Shadow
+}
+
+func allShadow() config.Config {
+	c := config.Defaults()
+	c.ShadowPercent = 100
+	return c
+}
+
+// newShadowFixture uses django as the stand-in; nil means a stand-in that runs the scorer
+// and commits like Django.
+func newShadowFixture(t *testing.T, django func(f *goFixture) http.Handler) *shadowFixture {
+	t.Helper()
+	f := newGoFixture(t, allShadow())
+	// Django takes a while to answer; the shadow's snapshot is taken meanwhile.
+	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
+	if django != nil {
+		upstream = django(f)
+	}
+	f.upstream.Config.Handler = upstream
+	shadowPool, err := pgxpool.New(context.Background(), f.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(shadowPool.Close)
+	store := &diff.Store{Pool: shadowPool}
+	reg := prometheus.NewRegistry()
+	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rules: diff.DefaultNoiseRules()}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s.Run(ctx, reg)
+	f.handler.Shadow = s
+	f.admin.Recorder = s.Recorder
+	return &shadowFixture{goFixture: f, shadow: s}
+}
+
+// waitRuns waits until n shadow runs have finished (with any outcome).
+func (f *shadowFixture) waitRuns(n int64) diff.Summary {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := f.shadow.Recorder.Stats.Summary()
+		total := int64(0)
+		for _, v := range s.Outcomes {
+			total += v
+		}
+		if total >= n {
+			return s
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("only %d of %d shadow runs finished: %+v", total, n, s.Outcomes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (f *shadowFixture) scoreAddr(community int64, address string) (*http.Response, string) {
+	return f.do("GET", fmt.Sprintf("/v2/stamps/%d/score/%s", community, address), nil, "X-API-Key", f.ds.APIKey)
+}
+
+// With the stand-in writing like Django, Go's answers and write-sets match: every run is
+// equal or timestamp noise, and nothing is divergent.
+func TestShadowAgreesWithDjango(t *testing.T) {
+	f := newShadowFixture(t, nil)
+	n := int64(0)
+	for _, c := range f.ds.Communities {
+		for _, a := range f.ds.Addresses {
+			if resp, _ := f.scoreAddr(c.ID, a.Address); resp.Header.Get(BackendHeader) != "django" {
+				t.Fatal("shadow mode must keep Django answering")
+			}
+			n++
+			f.waitRuns(n) // one at a time: requests for one address must not overlap
+		}
+	}
+	s := f.waitRuns(n)
+	if s.Outcomes[diff.OutcomeDivergent] != 0 || s.Outcomes[diff.OutcomeError] != 0 || s.Outcomes[diff.OutcomeRace] != 0 || s.Outcomes[diff.OutcomeEqual]+s.Outcomes[diff.OutcomeNoise] != n {
+		var ex []string
+		for _, e := range f.admin.exemplars(context.Background()) {
+			run, _ := f.shadow.Recorder.Store.Get(context.Background(), e.ID)
+			ex = append(ex, fmt.Sprintf("%s %s %+v", run.Outcome, run.Error, run.Fields))
+		}
+		t.Fatalf("outcomes %+v\n%s", s.Outcomes, strings.Join(ex, "\n"))
+	}
+	if s.Latency.Pairs != int(n) || s.Latency.RatioMedian <= 0 {
+		t.Fatalf("latency pairs %+v", s.Latency)
+	}
+}
+
+// Shadow runs never write: with a stand-in that answers without touching the database, the
+// row count of every Django table and every sequence's value stay as they were.
+func TestShadowWritesNothing(t *testing.T) {
+	f := newShadowFixture(t, func(*goFixture) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"detail": "canned answer"}`))
+		})
+	})
+	_ = f.shadow.Recorder.Store.Init(context.Background()) // the proxy's own table exists before we count
+	before := f.databaseState()
+	n := int64(0)
+	for _, c := range f.ds.Communities {
+		for _, a := range f.ds.Addresses {
+			f.scoreAddr(c.ID, a.Address)
+			n++
+		}
+	}
+	s := f.waitRuns(n)
+	if s.Outcomes[diff.OutcomeDivergent] == 0 {
+		t.Fatalf("canned answers should diverge: %+v", s.Outcomes)
+	}
+	if after := f.databaseState(); after != before {
+		t.Fatalf("shadow runs changed Django's tables or sequences:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// databaseState lists every Django table's row count and every sequence's value (the proxy's
+// own shadowproxy_diff excluded).
+func (f *goFixture) databaseState() string {
+	ctx := context.Background()
+	rows, err := f.pool.Query(ctx, `SELECT table_name FROM information_schema.tables
+WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'shadowproxy_diff' ORDER BY 1`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		_ = rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var b strings.Builder
+	for _, tbl := range tables {
+		var n int64
+		if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
+			f.t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s=%d ", tbl, n)
+	}
+	seqs, err := f.pool.Query(ctx, `SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences
+WHERE schemaname = 'public' AND sequencename NOT LIKE 'shadowproxy_diff%' ORDER BY 1`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer seqs.Close()
+	for seqs.Next() {
+		var name string
+		var v int64
+		_ = seqs.Scan(&name, &v)
+		fmt.Fprintf(&b, "%s:%d ", name, v)
+	}
+	if len(tables) < 30 {
+		f.t.Fatalf("only %d tables counted", len(tables))
+	}
+	return b.String()
+}
+
+// A Django answer that differs from Go's in one field gives exactly that divergent path.
+func TestShadowFindsOneChangedField(t *testing.T) {
+	f := newShadowFixture(t, func(g *goFixture) http.Handler {
+		real := &standin.Server{Scorer: g.scorer, Sink: scoring.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &bodyRecorder{header: http.Header{}}
+			real.ServeHTTP(rec, r)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.code)
+			_, _ = w.Write([]byte(strings.Replace(rec.body.String(), `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)))
+		})
+	})
+	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[1].Address)
+	s := f.waitRuns(1)
+	if s.Outcomes[diff.OutcomeDivergent] != 1 {
+		t.Fatalf("%+v", s.Outcomes)
+	}
+	var div []string
+	for _, p := range s.Paths {
+		if p.Divergent > 0 {
+			div = append(div, p.Pattern)
+		}
+	}
+	if len(div) != 1 || div[0] != "body.threshold" {
+		t.Fatalf("divergent paths %v", div)
+	}
+}
+
+// A wrong WriteSet (fault injection: Go forgets the LDP event and backfills with a wrong
+// expiry) is caught by the write-set diff although the answers are identical.
+func TestShadowCatchesWrongWriteSetWithIdenticalAnswers(t *testing.T) {
+	f := newShadowFixture(t, nil)
+	f.shadow.Mutate = func(ws *scoring.WriteSet) {
+		ws.LDPEvents = nil
+		for i := range ws.HashLinks {
+			ws.HashLinks[i].ExpiresAt = ws.HashLinks[i].ExpiresAt.Add(time.Hour)
+		}
+	}
+	c := f.ds.Communities[0].ID
+	f.scoreAddr(c, f.ds.Addresses[0].Address) // claims the Google nullifier
+	f.waitRuns(1)
+	f.scoreAddr(c, f.ds.Addresses[2].Address) // deduplicated on it
+	s := f.waitRuns(2)
+	patterns := map[string]int64{}
+	for _, p := range s.Paths {
+		patterns[p.Pattern] = p.Divergent
+	}
+	for _, p := range []string{"body.score", "body.stamps.*.dedup"} {
+		if patterns[p] != 0 {
+			t.Fatalf("answers should be identical, %s diverged", p)
+		}
+	}
+	if patterns["writes.events.ldp.*"] == 0 || patterns["writes.hash_links.*"] == 0 {
+		t.Fatalf("write-set faults not caught: %v outcomes %v", patterns, s.Outcomes)
+	}
+	ex := f.admin.exemplars(context.Background())
+	if len(ex) == 0 {
+		t.Fatal("no exemplar stored")
+	}
+	run, err := f.shadow.Recorder.Store.Get(context.Background(), ex[0].ID)
+	if err != nil || run.Outcome != diff.OutcomeDivergent || len(run.DjangoBody) == 0 || run.GoWrites == nil {
+		t.Fatalf("exemplar %+v %v", run, err)
+	}
+}
+
+// The client gets Django's answer while the shadow is still running: the shadow blocks until
+// the test has the answer in hand.
+func TestShadowNeverDelaysTheClient(t *testing.T) {
+	f := newShadowFixture(t, nil)
+	release := make(chan struct{})
+	f.shadow.Mutate = func(*scoring.WriteSet) { <-release }
+	answered := make(chan int, 1)
+	go func() {
+		resp, _ := f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[1].Address)
+		answered <- resp.StatusCode
+	}()
+	select {
+	case code := <-answered:
+		if code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		close(release)
+		t.Fatal("the client waited for the shadow")
+	}
+	close(release)
+	f.waitRuns(1)
+}
+
+// Secrets never reach stored diffs: the stored record has no API key anywhere.
+func TestStoredDiffsHoldNoSecrets(t *testing.T) {
+	f := newShadowFixture(t, func(*goFixture) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"detail": "x"}`)) })
+	})
+	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[0].Address)
+	f.waitRuns(1)
+	var n int64
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM shadowproxy_diff WHERE record::text LIKE '%' || $1 || '%' OR record::text LIKE '%demo0001%'`, f.ds.APIKey).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d stored diffs mention the API key (%v)", n, err)
+	}
+	if total := f.int64Query(`SELECT count(*) FROM shadowproxy_diff`); total == 0 {
+		t.Fatal("nothing stored")
+	}
+}
+
+func (f *goFixture) int64Query(sql string) int64 {
+	var n int64
+	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// bodyRecorder captures a handler's answer.
+type bodyRecorder struct {
+	header http.Header
+	code   int
+	body   strings.Builder
+}
+
+func (b *bodyRecorder) Header() http.Header { return b.header }
+func (b *bodyRecorder) WriteHeader(c int)    { b.code = c }
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	if b.code == 0 {
+		b.code = 200
+	}
+	return b.body.Write(p)
+}
+
+var _ = pgtest.NewDB

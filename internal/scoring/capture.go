@@ -1,0 +1,64 @@
+package scoring
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CaptureSink records the WriteSet instead of writing it: shadow runs never write.
+type CaptureSink struct {
+	Writes *WriteSet
+}
+
+// Apply implements Sink.
+func (c *CaptureSink) Apply(_ context.Context, ws *WriteSet) error {
+	cp := *ws
+	c.Writes = &cp
+	return nil
+}
+
+// Snapshot is a READ ONLY, REPEATABLE READ transaction on one connection: every read made
+// through it sees the database as it was when the snapshot was taken, and nothing can be
+// written, no sequence consumed and no lock taken that could block Django.
+type Snapshot struct {
+	conn *pgx.Conn
+	done func()
+}
+
+// BeginSnapshot takes a snapshot on conn (which the snapshot owns until Close; release is
+// called then).
+func BeginSnapshot(ctx context.Context, conn *pgx.Conn, release func()) (*Snapshot, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	b.Queue("SET LOCAL statement_timeout = '5s'")
+	b.Queue("SELECT 1") // the snapshot is taken by the first statement after BEGIN
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		release()
+		return nil, fmt.Errorf("begin snapshot: %w", err)
+	}
+	return &Snapshot{conn: conn, done: release}, nil
+}
+
+// DB is the snapshot as a Querier for the scorer and for diff reads.
+func (s *Snapshot) DB() Querier { return s.conn }
+
+// Close ends the transaction and releases the connection.
+func (s *Snapshot) Close(ctx context.Context) {
+	_, _ = s.conn.Exec(ctx, "ROLLBACK")
+	s.done()
+}
+
+// Capture runs the scorer on the snapshot with a CaptureSink: the answer and the WriteSet
+// Django's rows would be compared with, and nothing written.
+func (s *Scorer) Capture(ctx context.Context, snap *Snapshot, in Input) (Result, *WriteSet, error) {
+	shadow := *s
+	shadow.DB = snap.DB()
+	sink := &CaptureSink{}
+	res, err := shadow.Score(ctx, in, sink)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	return res, sink.Writes, nil
+}
