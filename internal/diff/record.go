@@ -147,12 +147,12 @@ func (s *Stats) Add(r *Run, all []Field) {
 
 // Summary is the statistics as the admin API and the report show them.
 type Summary struct {
-	Outcomes     map[Outcome]int64 `json:"outcomes"`
-	Compared     int64             `json:"compared"`
-	DivergeRate  float64           `json:"divergence_rate"`
-	Paths        []PathCounts      `json:"paths"`
-	Minutes      []Minute          `json:"minutes"`
-	Latency      LatencySummary    `json:"latency"`
+	Outcomes                 map[Outcome]int64 `json:"outcomes"`
+	Compared                 int64             `json:"compared"`
+	DivergeRate              float64           `json:"divergence_rate"`
+	Paths                    []PathCounts      `json:"paths"`
+	Minutes                  []Minute          `json:"minutes"`
+	Latency                  LatencySummary    `json:"latency"`
 	djangoLatency, goLatency []time.Duration
 }
 

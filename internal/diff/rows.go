@@ -58,7 +58,7 @@ const (
 FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1 AND p.community_id = $2`
 	sqlStampRows = `SELECT st.provider, st.credential::text FROM registry_stamp st
 JOIN registry_passport p ON p.id = st.passport_id WHERE p.address = $1 AND p.community_id = $2 ORDER BY st.id`
-	sqlLinkRows  = `SELECT hash, address, expires_at FROM registry_hashscorerlink
+	sqlLinkRows = `SELECT hash, address, expires_at FROM registry_hashscorerlink
 WHERE community_id = $1 AND (hash = ANY($2) OR address = $3)`
 	sqlMaxEvent  = `SELECT coalesce(max(id), 0) FROM registry_event`
 	sqlNewEvents = `SELECT action, data::text FROM registry_event

@@ -300,7 +300,7 @@ type bodyRecorder struct {
 }
 
 func (b *bodyRecorder) Header() http.Header { return b.header }
-func (b *bodyRecorder) WriteHeader(c int)    { b.code = c }
+func (b *bodyRecorder) WriteHeader(c int)   { b.code = c }
 func (b *bodyRecorder) Write(p []byte) (int, error) {
 	if b.code == 0 {
 		b.code = 200
