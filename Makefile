@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := bin/shadowproxy
 
-.PHONY: build demo test lint vectors bench clean
+.PHONY: build demo deps test lint vectors bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -16,7 +16,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-test: lint
+# Debian packages the tests use: PostgreSQL server binaries (private clusters) and chromium
+# (the report page is checked in a real headless browser). Installed only when missing.
+deps:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  { echo "installing postgresql"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@test -x /usr/bin/chromium || \
+	  { echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: deps lint
 	$(GO) test -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
 

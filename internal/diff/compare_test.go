@@ -1,7 +1,9 @@
 package diff
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 func divergent(fields []Field) []Field {
@@ -53,5 +55,26 @@ func TestStatusAndMissingKeys(t *testing.T) {
 	}
 	if d := divergent(CompareResponses(Response{200, []byte(`{"a": 25.0}`)}, Response{200, []byte(`{"a": 25}`)}, nil)); len(d) != 1 {
 		t.Fatalf("25.0 and 25 must differ as jsonb text does: %+v", d)
+	}
+}
+
+func TestReportRendersEmptyAndFull(t *testing.T) {
+	var buf strings.Builder
+	if err := WriteReport(&buf, ReportData{}); err != nil || !strings.Contains(buf.String(), "no comparisons yet") {
+		t.Fatalf("empty report: %v", err)
+	}
+	s := NewStats()
+	run := &Run{At: time.Now(), DjangoLatency: 30 * time.Millisecond, GoLatency: 5 * time.Millisecond}
+	all := CompareResponses(Response{200, []byte(`{"a": 1}`)}, Response{200, []byte(`{"a": 2}`)}, nil)
+	run.Classify(all)
+	s.Add(run, all)
+	buf.Reset()
+	if err := WriteReport(&buf, ReportData{Summary: s.Summary(), Exemplars: []Exemplar{{ID: 7, Paths: []string{"body.a"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"body.a", `href="/admin/diffs/7"`, "1 divergent", "<polyline"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }

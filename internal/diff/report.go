@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"io"
@@ -33,10 +34,10 @@ svg{background:#fafafa;border:1px solid #ddd}
 </style></head><body>
 <h1>shadowproxy: Go vs Django</h1>
 <p class="muted">generated {{.Generated.Format "2006-01-02 15:04:05 MST"}}</p>
-<p id="summary">{{.Summary.Compared}} shadow runs compared: {{index .Summary.Outcomes "equal"}} equal,
-{{index .Summary.Outcomes "noise"}} noise only, <span class="div">{{index .Summary.Outcomes "divergent"}} divergent</span>
-(divergence rate {{pct .Summary.DivergeRate}}); {{index .Summary.Outcomes "race"}} races,
-{{index .Summary.Outcomes "error"}} errors, {{index .Summary.Outcomes "dropped"}} dropped.</p>
+<p id="summary">{{.Summary.Compared}} shadow runs compared: {{index .Counts "equal"}} equal,
+{{index .Counts "noise"}} noise only, <span class="div">{{index .Counts "divergent"}} divergent</span>
+(divergence rate {{pct .Summary.DivergeRate}}); {{index .Counts "race"}} races,
+{{index .Counts "error"}} errors, {{index .Counts "dropped"}} dropped.</p>
 {{.Extra}}
 <h2>Diff rate over time (per minute)</h2>
 {{.RateChart}}
@@ -63,12 +64,16 @@ type reportView struct {
 	RateChart    template.HTML
 	LatencyChart template.HTML
 	TopFields    []PathCounts
+	Counts       map[string]int64
 }
 
 // WriteReport renders the report page: server-side HTML with inline SVG charts, no scripts
-// and no external assets.
+// and no external assets. Nothing is written when rendering fails.
 func WriteReport(w io.Writer, d ReportData) error {
-	v := reportView{ReportData: d, RateChart: rateChart(d.Summary.Minutes), LatencyChart: latencyChart(d.Summary)}
+	v := reportView{ReportData: d, RateChart: rateChart(d.Summary.Minutes), LatencyChart: latencyChart(d.Summary), Counts: map[string]int64{}}
+	for o, n := range d.Summary.Outcomes {
+		v.Counts[string(o)] = n
+	}
 	for _, p := range d.Summary.Paths {
 		if p.Divergent > 0 || p.Noise > 0 {
 			v.TopFields = append(v.TopFields, p)
@@ -77,7 +82,12 @@ func WriteReport(w io.Writer, d ReportData) error {
 			break
 		}
 	}
-	return reportTemplate.Execute(w, v)
+	var buf bytes.Buffer
+	if err := reportTemplate.Execute(&buf, v); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 func rateChart(minutes []Minute) template.HTML {

@@ -113,11 +113,14 @@ func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
 		data.Summary = a.Recorder.Stats.Summary()
 		data.Exemplars = a.exemplars(r.Context())
 	}
+	var page bytes.Buffer
+	if err := diff.WriteReport(&page, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	if err := diff.WriteReport(w, data); err != nil && a.Log != nil {
-		a.Log.Warn("report", zap.Error(err))
-	}
+	_, _ = page.WriteTo(w)
 }
 
 func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
