@@ -69,6 +69,7 @@ func Run(ctx context.Context, o Options) error {
 		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
 		Sink:    scoring.CommitSink{Pool: pool},
 		Latency: 25 * time.Millisecond,
+		Quirk:   demoQuirks(ds),
 	}}
 	djangoLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,6 +79,8 @@ func Run(ctx context.Context, o Options) error {
 	defer django.Close()
 	djangoURL := "http://" + djangoLn.Addr().String()
 	say("   stand-in Django (not Django: shadowproxy's scorer plus ~25 ms of latency) on %s", djangoURL)
+	say("   it diverges on purpose for two addresses: %s gets a Rust-style expiration_timestamp,", ds.Addresses[1].Address)
+	say("   and for %s it forgets the LDP event of its deduplicated stamp", ds.Addresses[2].Address)
 
 	listen, admin := freeAddr(), freeAddr()
 	cfgPath := filepath.Join(o.WorkDir, "rollout.yaml")
@@ -115,7 +118,30 @@ func Run(ctx context.Context, o Options) error {
 	base, adminBase := "http://"+listen, "http://"+admin
 	c := ds.Communities[0]
 
-	say("\n== example requests through the proxy (X-API-Key: %s), go_percent 50", ds.APIKey)
+	say("\n== shadow mode: Django answers, Go runs beside it without writing, every difference is measured")
+	say("   curl -X PUT -H 'Authorization: Bearer %s' -d '{\"go_percent\": 0, \"shadow_percent\": 100}' %s/admin/rollout", adminToken, adminBase)
+	put(adminBase+"/admin/rollout", `{"go_percent": 0, "shadow_percent": 100}`)
+	shadowed := 0
+	for _, comm := range ds.Communities {
+		for _, a := range ds.Addresses {
+			get(fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, comm.ID, a.Address), ds.APIKey, nil)
+			shadowed++
+			time.Sleep(60 * time.Millisecond) // one shadow per address at a time
+		}
+	}
+	shadowed += traffic(base, c.ID, ds.APIKey, 100)["django"]
+	summary := waitShadows(adminBase, shadowed)
+	say("   %d requests shadowed: %d equal, %d noise only (timestamps), %d divergent, %d races, %d dropped",
+		shadowed, summary.Outcomes["equal"], summary.Outcomes["noise"], summary.Outcomes["divergent"], summary.Outcomes["race"], summary.Outcomes["dropped"])
+	for _, p := range summary.Paths {
+		if p.Divergent > 0 {
+			say("   divergent field %-40s %d", p.Pattern, p.Divergent)
+		}
+	}
+	say("   report: %s/admin/report   diffs: %s/admin/diffs", adminBase, adminBase)
+
+	say("\n== example requests at go_percent 50 (X-API-Key: %s)", ds.APIKey)
+	put(adminBase+"/admin/rollout", `{"go_percent": 50, "shadow_percent": 0}`)
 	for _, a := range ds.Addresses {
 		path := fmt.Sprintf("/v2/stamps/%d/score/%s", c.ID, a.Address)
 		r := get(base+path, ds.APIKey, nil)
@@ -132,21 +158,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	say("\n== traffic: 400 scoring requests over 400 addresses at go_percent 50")
-	split := traffic(base, c.ID, ds.APIKey, 400)
-	say("   served by go: %d, by django: %d (sticky: the same address always lands on the same side)", split["go"], split["django"])
+	split50 := traffic(base, c.ID, ds.APIKey, 400)
+	say("   served by go: %d, by django: %d (sticky: the same address always lands on the same side)", split50["go"], split50["django"])
 
 	say("\n== changing the share and flipping the kill switch (admin API, bearer token)")
 	say("   curl -X PUT -H 'Authorization: Bearer %s' -d '{\"go_percent\": 100}' %s/admin/rollout", adminToken, adminBase)
 	put(adminBase+"/admin/rollout", `{"go_percent": 100}`)
-	split = traffic(base, c.ID, ds.APIKey, 100)
-	say("   -> go: %d, django: %d", split["go"], split["django"])
+	split100 := traffic(base, c.ID, ds.APIKey, 100)
+	say("   -> go: %d, django: %d", split100["go"], split100["django"])
 	say("   curl -X PUT -H 'Authorization: Bearer %s' -d '{\"kill_switch\": true}' %s/admin/rollout", adminToken, adminBase)
 	start := time.Now()
 	put(adminBase+"/admin/rollout", `{"kill_switch": true}`)
 	first := get(fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, c.ID, ds.Addresses[0].Address), ds.APIKey, nil)
 	took := time.Since(start).Round(time.Millisecond)
-	split = traffic(base, c.ID, ds.APIKey, 100)
-	say("   -> go: %d, django: %d (the first request after the call, %s later, went to %s)", split["go"], split["django"], took, first.backend)
+	killed := traffic(base, c.ID, ds.APIKey, 100)
+	say("   -> go: %d, django: %d (the first request after the call, %s later, went to %s)", killed["go"], killed["django"], took, first.backend)
 	say("   also: kill_switch: true in %s (reloaded within a second, or on SIGHUP), or SHADOWPROXY_KILL_SWITCH=1", cfgPath)
 	say("   undo the admin overrides: curl -X DELETE -H 'Authorization: Bearer %s' %s/admin/rollout/overrides", adminToken, adminBase)
 	put(adminBase+"/admin/rollout/overrides", "")
@@ -157,7 +183,8 @@ func Run(ctx context.Context, o Options) error {
 	say("   metrics:  %s/metrics   health: %s/healthz   rollout: %s/admin/rollout", adminBase, adminBase, adminBase)
 	say("   log:      %s (one JSON line per scoring request: bucket, rule, backend, request id)", logPath)
 	say("   database: %s (removed when the demo ends; make demo DEMO_FLAGS=-keep keeps it serving)", dbURL)
-	say("\ndemo: proxy in front of a stand-in Django; 600 scoring requests, split at 50%% then 100%% Go, kill switch back to Django")
+	say("\ndemo: shadow compared %d requests (%d divergent, all from the stand-in's deliberate quirks); Go served %d of 400 at 50%% and %d of 100 at 100%%; kill switch sent %d of 100 back to Django; report %s/admin/report",
+		summary.Compared, summary.Outcomes["divergent"], split50["go"], split100["go"], killed["django"], adminBase)
 	if o.Keep {
 		say("serving until interrupted (Ctrl-C)")
 		<-ctx.Done()
@@ -268,3 +295,47 @@ func traffic(base string, community int64, key string, n int) map[string]int {
 }
 
 func compact(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// shadowSummary is the part of GET /admin/diffs the demo prints.
+type shadowSummary struct {
+	Outcomes map[string]int64 `json:"outcomes"`
+	Compared int64            `json:"compared"`
+	Paths    []struct {
+		Pattern   string `json:"pattern"`
+		Divergent int64  `json:"divergent"`
+	} `json:"paths"`
+}
+
+// waitShadows waits (at most 30 s) until n shadow runs have finished and returns the summary.
+func waitShadows(adminBase string, n int) shadowSummary {
+	var s struct {
+		Summary shadowSummary `json:"summary"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		_ = json.Unmarshal([]byte(get(adminBase+"/admin/diffs", "", nil).body), &s)
+		total := int64(0)
+		for _, v := range s.Summary.Outcomes {
+			total += v
+		}
+		if total >= int64(n) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s.Summary
+}
+
+// demoQuirks makes the stand-in diverge on purpose: a Rust-style expiration_timestamp for the
+// second address, and no LDP event for the third one's deduplicated stamp.
+func demoQuirks(ds Dataset) func(string, *scoring.WriteSet, *scoring.Response) {
+	rustStyle, forgetsLDP := ds.Addresses[1].Address, ds.Addresses[2].Address
+	return func(address string, ws *scoring.WriteSet, res *scoring.Response) {
+		switch {
+		case res != nil && strings.EqualFold(address, rustStyle):
+			res.Body = []byte(strings.Replace(string(res.Body), `000+00:00", "threshold"`, `Z", "threshold"`, 1))
+		case ws != nil && strings.EqualFold(address, forgetsLDP):
+			ws.LDPEvents = nil
+		}
+	}
+}

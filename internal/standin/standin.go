@@ -5,6 +5,7 @@
 package standin
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"math/rand/v2"
@@ -20,6 +21,9 @@ type Server struct {
 	Sink   scoring.Sink
 	// Latency is added to every answer, with ±25 % jitter, to look like Django's.
 	Latency time.Duration
+	// Quirk, when set, may alter the rows (before they are written) and the answer of a
+	// scoring request, so that the demo has divergences to show. Nil: none.
+	Quirk func(address string, ws *scoring.WriteSet, res *scoring.Response)
 }
 
 // ServeHTTP implements http.Handler.
@@ -30,9 +34,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Served-By", "stand-in-django")
 	if scorerID, address, ok := scoring.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
-		res, err := s.Scorer.Score(r.Context(), scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header}, s.Sink)
+		sink := s.Sink
+		if s.Quirk != nil {
+			sink = quirkSink{inner: s.Sink, apply: func(ws *scoring.WriteSet) { s.Quirk(address, ws, nil) }}
+		}
+		res, err := s.Scorer.Score(r.Context(), scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header}, sink)
 		if err != nil {
 			res.Response = scoring.InternalError()
+		}
+		if s.Quirk != nil {
+			s.Quirk(address, nil, &res.Response)
 		}
 		w.Header().Set("Content-Type", scoring.ContentType)
 		w.WriteHeader(res.Response.Status)
@@ -42,4 +53,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>stand-in Django</title><p>stand-in Django answered %s %s</p>\n",
 		html.EscapeString(r.Method), html.EscapeString(r.URL.Path))
+}
+
+type quirkSink struct {
+	inner scoring.Sink
+	apply func(*scoring.WriteSet)
+}
+
+func (q quirkSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
+	q.apply(ws)
+	return q.inner.Apply(ctx, ws)
 }
