@@ -33,6 +33,7 @@ bench:
 	$(GO) test ./internal/scoring/credential/ -run XXX -bench . -cpu 1 -count 3
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3
+	$(GO) test ./internal/proxy/ -run XXX -bench ShadowClientCost -benchtime 1x
 
 # Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
 vectors:

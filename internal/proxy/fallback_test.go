@@ -50,7 +50,7 @@ type goFixture struct {
 	scoreAt string
 }
 
-func newGoFixture(t *testing.T, cfg config.Config) *goFixture {
+func newGoFixture(t testing.TB, cfg config.Config) *goFixture {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewDB(t)

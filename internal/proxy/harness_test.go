@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // harness is a proxy in front of an upstream standing in for Django.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	rollout  *Rollout
 	handler  *Handler
 	admin    *Admin
@@ -29,7 +29,7 @@ type harness struct {
 	upstream *httptest.Server
 }
 
-func newHarness(t *testing.T, upstream http.Handler, cfg config.Config, scorer *scoring.Scorer, sink scoring.Sink) *harness {
+func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *scoring.Scorer, sink scoring.Sink) *harness {
 	t.Helper()
 	h := &harness{t: t, upstream: httptest.NewServer(upstream), registry: prometheus.NewRegistry()}
 	t.Cleanup(h.upstream.Close)

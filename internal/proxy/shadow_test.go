@@ -33,7 +33,7 @@ func allShadow() config.Config {
 
 // newShadowFixture uses django as the stand-in; nil means a stand-in that runs the scorer
 // and commits like Django.
-func newShadowFixture(t *testing.T, django func(f *goFixture) http.Handler) *shadowFixture {
+func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *shadowFixture {
 	t.Helper()
 	f := newGoFixture(t, allShadow())
 	// Django takes a while to answer; the shadow's snapshot is taken meanwhile.
