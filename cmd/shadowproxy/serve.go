@@ -121,7 +121,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
 		handler.Sink = scoring.CommitSink{Pool: pool}
 		admin.Ping = pool.Ping
-		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, handler.Scorer, pc.shadow, registry, logger)
+		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, handler.Scorer, rollout, pc.shadow, registry, logger)
 		if err != nil {
 			return err
 		}

@@ -54,11 +54,21 @@ type Config struct {
 	BreakerFailures int `yaml:"breaker_failures"`
 	// BreakerCooldown is how long an open breaker keeps Go out before one trial request.
 	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+	// NoiseRules are the shadow comparison's allowed differences; nil keeps the defaults.
+	NoiseRules []NoiseRule `yaml:"noise_rules"`
 
 	// Version identifies this configuration's content (logged and shown by the admin API).
 	Version string `yaml:"-"`
 	// Source says where it came from: a file path, "defaults", or "fail-closed".
 	Source string `yaml:"-"`
+}
+
+// NoiseRule lets a field pattern differ between Django and Go: timestamps up to Tolerance
+// apart, or any difference when Tolerance is zero. Reason is required.
+type NoiseRule struct {
+	Pattern   string        `yaml:"pattern" json:"pattern"`
+	Tolerance time.Duration `yaml:"tolerance" json:"tolerance"`
+	Reason    string        `yaml:"reason" json:"reason"`
 }
 
 // Defaults is the configuration when no file is given: Django only, fallback on.
@@ -137,6 +147,11 @@ func (c *Config) Validate() error {
 	if c.GoTimeout <= 0 {
 		problems = append(problems, "go_timeout must be positive")
 	}
+	for i, r := range c.NoiseRules {
+		if r.Pattern == "" || strings.TrimSpace(r.Reason) == "" || r.Tolerance < 0 {
+			problems = append(problems, fmt.Sprintf("noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", i))
+		}
+	}
 	if c.BreakerFailures < 0 || c.BreakerCooldown < 0 {
 		problems = append(problems, "breaker_failures and breaker_cooldown must not be negative")
 	}
@@ -165,6 +180,10 @@ var envKeys = map[string]func(c *Config, v string) error{
 	"go_timeout":       func(c *Config, v string) error { return parseDuration(v, &c.GoTimeout) },
 	"breaker_failures": func(c *Config, v string) error { return parseInt(v, &c.BreakerFailures) },
 	"breaker_cooldown": func(c *Config, v string) error { return parseDuration(v, &c.BreakerCooldown) },
+	"noise_rules": func(c *Config, v string) error {
+		c.NoiseRules = nil
+		return yaml.Unmarshal([]byte(v), &c.NoiseRules)
+	},
 }
 
 // EnvName is the environment variable that overrides a YAML key.

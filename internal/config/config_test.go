@@ -104,3 +104,16 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatalf("example config %+v differs from the defaults %+v", c, d)
 	}
 }
+
+func TestNoiseRulesNeedAReason(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	write(t, path, "noise_rules:\n  - pattern: body.score\n    tolerance: 0s\n")
+	if _, err := Load(path, env(nil)); err == nil || !strings.Contains(err.Error(), "noise_rules[0]") {
+		t.Fatalf("rule without a reason accepted: %v", err)
+	}
+	write(t, path, "noise_rules:\n  - pattern: body.stamps.*.expiration_date\n    tolerance: 1s\n    reason: clock skew between Django and the IAM\n")
+	c, err := Load(path, env(nil))
+	if err != nil || len(c.NoiseRules) != 1 || c.NoiseRules[0].Tolerance != time.Second {
+		t.Fatalf("%+v %v", c.NoiseRules, err)
+	}
+}

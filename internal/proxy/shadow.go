@@ -25,7 +25,9 @@ type Shadow struct {
 	Pool     *pgxpool.Pool
 	Scorer   *scoring.Scorer
 	Recorder *diff.Recorder
-	Rules    []diff.NoiseRule
+	// Rollout supplies the noise rules of the current configuration; nil (or a configuration
+	// without noise_rules) uses diff.DefaultNoiseRules.
+	Rollout  *Rollout
 	Workers  int           // zero means 2
 	Queue    int           // jobs waiting beyond the workers; zero means 64
 	Timeout  time.Duration // per run; zero means 10 s
@@ -198,7 +200,8 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 		s.Mutate(ws)
 	}
 	run.GoStatus, run.GoBody = res.Response.Status, rawJSON(res.Response.Body)
-	fields := diff.CompareResponses(job.django, diff.Response{Status: res.Response.Status, Body: res.Response.Body}, s.Rules)
+	rules := s.rules()
+	fields := diff.CompareResponses(job.django, diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
 	if ws == nil || ws.Passport == nil {
 		return fields, nil
 	}
@@ -218,9 +221,20 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 		return nil, err
 	}
 	run.DjangoWrites = &post
-	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(job.django.Body), s.Rules)
+	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(job.django.Body), rules)
 	run.Race = race
 	return append(fields, writes...), nil
+}
+
+func (s *Shadow) rules() []diff.NoiseRule {
+	if s.Rollout == nil || s.Rollout.Load().Config.NoiseRules == nil {
+		return diff.DefaultNoiseRules()
+	}
+	var out []diff.NoiseRule
+	for _, r := range s.Rollout.Load().Config.NoiseRules {
+		out = append(out, diff.NoiseRule{Pattern: r.Pattern, Tolerance: r.Tolerance, Reason: r.Reason})
+	}
+	return out
 }
 
 // scoreTime is the last_score_timestamp of Django's answer, if any.

@@ -49,7 +49,7 @@ func ShadowOptionsFromEnv(getenv func(string) string) (ShadowOptions, error) {
 
 // NewShadow builds the shadow runner with its own connection pool and diff store (creating
 // shadowproxy_diff if needed) and starts its workers.
-func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
+func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("shadow pool: %w", err)
@@ -64,7 +64,7 @@ func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, 
 	if err := store.Init(ctx); err != nil && log != nil {
 		log.Warn("diff store not ready yet; retried on the next shadow run", zap.Error(err))
 	}
-	s := &Shadow{Pool: pool, Scorer: scorer, Recorder: diff.NewRecorder(reg, store, log), Rules: diff.DefaultNoiseRules(),
+	s := &Shadow{Pool: pool, Scorer: scorer, Recorder: diff.NewRecorder(reg, store, log), Rollout: rollout,
 		Workers: o.Workers, Queue: o.Queue, Timeout: o.Timeout}
 	s.Run(ctx, reg)
 	return s, nil

@@ -49,7 +49,7 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 	t.Cleanup(shadowPool.Close)
 	store := &diff.Store{Pool: shadowPool}
 	reg := prometheus.NewRegistry()
-	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rules: diff.DefaultNoiseRules()}
+	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s.Run(ctx, reg)
@@ -204,6 +204,14 @@ func TestShadowFindsOneChangedField(t *testing.T) {
 	}
 	if len(div) != 1 || div[0] != "body.threshold" {
 		t.Fatalf("divergent paths %v", div)
+	}
+	// A configured noise rule (hot-reloaded with the configuration) turns it into noise.
+	c := f.rollout.Load().Config
+	c.NoiseRules = []config.NoiseRule{{Pattern: "body.threshold", Reason: "test: thresholds are formatted differently"}}
+	f.rollout.ApplyConfig(c)
+	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[3].Address)
+	if s := f.waitRuns(2); s.Outcomes[diff.OutcomeDivergent] != 1 || s.Outcomes[diff.OutcomeNoise] != 1 {
+		t.Fatalf("with the rule: %+v", s.Outcomes)
 	}
 }
 
