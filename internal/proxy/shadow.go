@@ -27,10 +27,10 @@ type Shadow struct {
 	Recorder *diff.Recorder
 	// Rollout supplies the noise rules of the current configuration; nil (or a configuration
 	// without noise_rules) uses diff.DefaultNoiseRules.
-	Rollout  *Rollout
-	Workers  int           // zero means 2
-	Queue    int           // jobs waiting beyond the workers; zero means 64
-	Timeout  time.Duration // per run; zero means 10 s
+	Rollout *Rollout
+	Workers int           // zero means 2
+	Queue   int           // jobs waiting beyond the workers; zero means 64
+	Timeout time.Duration // per run; zero means 10 s
 	// Mutate, when set, alters each captured WriteSet before the comparison. It exists for
 	// fault-injection tests and is nil in production.
 	Mutate func(*scoring.WriteSet)
