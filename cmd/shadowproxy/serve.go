@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
@@ -119,6 +120,15 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		defer pool.Close()
 		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
+		if pc.settings.RateLimitEnabled {
+			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
+			if err != nil {
+				return fmt.Errorf("CELERY_BROKER_URL: %w", err)
+			}
+			rdb := redis.NewClient(opts)
+			defer rdb.Close()
+			handler.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+		}
 		handler.Sink = scoring.CommitSink{Pool: pool}
 		admin.Ping = pool.Ping
 		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, handler.Scorer, rollout, pc.shadow, registry, logger)

@@ -105,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if r.Context().Err() != nil || rec.overflow {
 				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
 			} else {
-				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone()}
+				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
 				h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 			}
 		}
@@ -130,7 +130,7 @@ func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address strin
 			err = fmt.Errorf("%w: %v", errPanic, p)
 		}
 	}()
-	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header}, h.Sink)
+	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
 }
 
 var errPanic = errors.New("go scorer panicked")

@@ -7,9 +7,11 @@ import (
 )
 
 // JSONWriter builds JSON text byte-for-byte as Python's json.dumps does with its defaults
-// (", " and ": " separators, ensure_ascii), which is what Django-Ninja sends. Callers write
-// keys in the order Python's dict would hold them.
+// (", " and ": " separators, ensure_ascii), which is what Django-Ninja sends; with Compact, as
+// pydantic's model_dump_json does (no spaces, UTF-8 kept). Callers write keys in the order
+// Python's dict would hold them.
 type JSONWriter struct {
+	Compact  bool
 	b        strings.Builder
 	first    []bool // one entry per open container: no member written yet
 	afterKey bool   // a key was just written: its value takes no separator
@@ -25,7 +27,11 @@ func (w *JSONWriter) sep() {
 	}
 	if n := len(w.first); n > 0 {
 		if !w.first[n-1] {
-			w.b.WriteString(", ")
+			if w.Compact {
+				w.b.WriteByte(',')
+			} else {
+				w.b.WriteString(", ")
+			}
 		}
 		w.first[n-1] = false
 	}
@@ -46,13 +52,17 @@ func (w *JSONWriter) EndArray() { w.first = w.first[:len(w.first)-1]; w.b.WriteB
 // Key writes an object key; the next call writes its value.
 func (w *JSONWriter) Key(k string) {
 	w.sep()
-	writeJSONString(&w.b, k)
-	w.b.WriteString(": ")
+	writeJSONString(&w.b, k, !w.Compact)
+	if w.Compact {
+		w.b.WriteByte(':')
+	} else {
+		w.b.WriteString(": ")
+	}
 	w.afterKey = true
 }
 
 // String writes a string value.
-func (w *JSONWriter) String(s string) { w.value(); writeJSONString(&w.b, s) }
+func (w *JSONWriter) String(s string) { w.value(); writeJSONString(&w.b, s, !w.Compact) }
 
 // NullableString writes a string, or null when s is nil.
 func (w *JSONWriter) NullableString(s *string) {
@@ -81,7 +91,7 @@ func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
 
 func (w *JSONWriter) value() { w.sep() }
 
-func writeJSONString(b *strings.Builder, s string) {
+func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
@@ -101,9 +111,9 @@ func writeJSONString(b *strings.Builder, s string) {
 			b.WriteString(`\f`)
 		default:
 			switch {
-			case r < 0x20 || (r > 0x7f && r < 0x10000):
+			case r < 0x20 || (ensureASCII && r > 0x7f && r < 0x10000):
 				fmt.Fprintf(b, `\u%04x`, r)
-			case r >= 0x10000:
+			case ensureASCII && r >= 0x10000:
 				hi, lo := utf16.EncodeRune(r)
 				fmt.Fprintf(b, `\u%04x\u%04x`, hi, lo)
 			default:

@@ -26,3 +26,20 @@ func TestJSONWriterMatchesPythonDumps(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// pydantic's model_dump_json: no spaces, non-ASCII kept, control characters escaped.
+func TestJSONWriterCompact(t *testing.T) {
+	w := JSONWriter{Compact: true}
+	w.BeginObject()
+	w.Key("a")
+	w.String("é\n")
+	w.Key("b")
+	w.BeginArray()
+	w.Null()
+	w.Bool(false)
+	w.EndArray()
+	w.EndObject()
+	if got, want := string(w.Bytes()), `{"a":"é\n","b":[null,false]}`; got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+}

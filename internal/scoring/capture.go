@@ -55,6 +55,7 @@ func (s *Snapshot) Close(ctx context.Context) {
 func (s *Scorer) Capture(ctx context.Context, snap *Snapshot, in Input) (Result, *WriteSet, error) {
 	shadow := *s
 	shadow.DB = snap.DB()
+	shadow.RateLimit = nil // shadow runs never count against a key's budget
 	sink := &CaptureSink{}
 	res, err := shadow.Score(ctx, in, sink)
 	if err != nil {

@@ -33,7 +33,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	res, err := h.Scorer.Score(ctx, Input{ScorerID: scorerID, Address: address, Header: r.Header}, h.Sink)
+	res, err := h.Scorer.Score(ctx, Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
 	if err != nil {
 		if h.Log != nil {
 			h.Log.Error("scoring failed", zap.Error(err))

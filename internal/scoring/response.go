@@ -24,6 +24,7 @@ var (
 	respNoScorer     = errorResponse(404, "No scorer matches the given criteria.")
 	respBadAddress   = errorResponse(400, "Invalid address.")
 	respInternal     = errorResponse(500, "Unexpected error while submitting passport")
+	respRateLimited  = errorResponse(429, "You have been rate limited!")
 	respBadScorerID  = validationResponse()
 )
 
@@ -103,14 +104,21 @@ func render(f func(w *pycompat.JSONWriter)) []byte {
 	return w.Bytes()
 }
 
-// scoreResponse mirrors format_v2_score_response for the saved Score.
+// scoreResponse mirrors format_v2_score_response for the saved Score, rendered as
+// Django-Ninja sends it.
 func scoreResponse(address string, o *scoreOutcome) Response {
+	var w pycompat.JSONWriter
+	writeScoreResponse(&w, address, o)
+	return Response{Status: 200, Body: w.Bytes()}
+}
+
+// writeScoreResponse writes V2ScoreResponse's fields in their order.
+func writeScoreResponse(w *pycompat.JSONWriter, address string, o *scoreOutcome) {
 	raw, threshold := pycompat.DecimalFromInt(0), pycompat.DecimalFromInt(20)
 	if o.errMsg == "" {
 		raw = o.rawScore
 		threshold, _ = pycompat.ParseDecimal(o.threshold)
 	}
-	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("address")
 	w.String(address)
@@ -140,7 +148,7 @@ func scoreResponse(address string, o *scoreOutcome) Response {
 	}
 	w.Key("stamps")
 	if o.errMsg == "" {
-		o.stampsJSON(&w)
+		o.stampsJSON(w)
 	} else {
 		w.BeginObject()
 		w.EndObject()
@@ -150,7 +158,6 @@ func scoreResponse(address string, o *scoreOutcome) Response {
 		w.Null()
 	}
 	w.EndObject()
-	return Response{Status: 200, Body: w.Bytes()}
 }
 
 // scoreRow translates the outcome into the registry_score row and, for DONE, its SCU event.

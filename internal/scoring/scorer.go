@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
@@ -19,6 +22,9 @@ type Scorer struct {
 	Settings Settings
 	Cache    *credential.Cache // nil verifies every signature
 	Clock    func() time.Time  // nil means time.Now
+	// RateLimit counts requests against the API key's rate_limit; nil disables it
+	// (RATELIMIT_ENABLE off). Shadow runs never count.
+	RateLimit RateLimiter
 }
 
 // Input is what the scorer takes from one HTTP request.
@@ -26,6 +32,10 @@ type Input struct {
 	ScorerID string // the scorer_id path segment, percent-decoded
 	Address  string // the address path segment, percent-decoded
 	Header   http.Header
+	// Path, Query and Host are what analytics rows record; Path defaults to the route.
+	Path  string
+	Query url.Values
+	Host  string
 }
 
 // Result is the HTTP answer and the writes behind it (nil when Django writes nothing).
@@ -81,8 +91,18 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 	if migrate {
 		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
+	// answer ends the request with r. Django's analytics wrapper sits inside authentication and
+	// validation, so every answer from here on but the 422 gets a row.
 	answer := func(r Response) (Result, error) {
-		if ws.APIKeyMigration == nil && ws.Passport == nil {
+		if s.Settings.APIAnalytics && r.Status != respBadScorerID.Status {
+			errText := errorDetail(r)
+			if r.Status == respRateLimited.Status {
+				empty := "" // str(Ratelimited()) is empty
+				errText = &empty
+			}
+			ws.Analytics = analyticsRow(in, first.key.ID, r.Status, errText, nil, now)
+		}
+		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
 			return Result{Response: r}, nil
 		}
 		if err := sink.Apply(ctx, ws); err != nil {
@@ -92,6 +112,9 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 	}
 	if !isInt {
 		return answer(respBadScorerID)
+	}
+	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" && s.RateLimit.Limited(ctx, keyPrefix(key), *rate, now) {
+		return answer(respRateLimited)
 	}
 	community := pickCommunity(first.communities, lookupID, idCandidate)
 	if community == nil {
@@ -111,15 +134,22 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		if err != nil {
 			return Result{}, err
 		}
-		ws.Score = scoreRow(&outcome)
+		s.finish(ws, &outcome, in, first.key.ID, address, now)
 		err = sink.Apply(ctx, ws)
 		if errors.Is(err, ErrConflict) && attemptsLeft > 1 {
 			continue
 		}
-		if errors.Is(err, ErrConflict) { // Django's fifth failure becomes an in-band error
-			ws.HashLinks, ws.LDPEvents, ws.Stamps = nil, nil, nil
+		var hpErr *HumanPointsError
+		switch {
+		case errors.Is(err, ErrConflict): // Django's fifth failure becomes an in-band error
+			ws.HashLinks, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, nil, nil, nil
 			outcome = scoreOutcome{errMsg: msgLinkSaveFailed}
-			ws.Score = scoreRow(&outcome)
+			s.finish(ws, &outcome, in, first.key.ID, address, now)
+			err = sink.Apply(ctx, ws)
+		case errors.As(err, &hpErr): // so does a failure while awarding human points
+			ws.HumanPoints = nil
+			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
+			s.finish(ws, &outcome, in, first.key.ID, address, now)
 			err = sink.Apply(ctx, ws)
 		}
 		if err != nil {
@@ -127,6 +157,23 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		}
 		return Result{Response: scoreResponse(address, &outcome), Writes: ws}, nil
 	}
+}
+
+// finish sets the score row and the analytics row from the outcome.
+func (s *Scorer) finish(ws *WriteSet, o *scoreOutcome, in Input, keyID, address string, now time.Time) {
+	ws.Score = scoreRow(o)
+	if s.Settings.APIAnalytics {
+		ws.Analytics = analyticsRow(in, keyID, 200, nil, compactScoreResponse(address, o), now)
+	}
+}
+
+// pgMessage is the text of a database error as psycopg's str() gives it (its message).
+func pgMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message
+	}
+	return err.Error()
 }
 
 // pickCommunity mirrors aget_scorer_by_id: external_scorer_id first, then the numeric id.
@@ -146,7 +193,7 @@ func pickCommunity(rows []communityRow, externalID string, id *int64) *community
 
 // decide runs ascore_passport on the validated stamps and fills ws with its writes.
 func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
-	ws.HashLinks, ws.LDPEvents, ws.Stamps = nil, nil, nil
+	ws.HashLinks, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, nil, nil, nil
 	if abort != "" {
 		return scoreOutcome{errMsg: abort}, nil
 	}
@@ -160,7 +207,11 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		hashes = append(hashes, st.lifo.nullifiers...)
 	}
 	ws.LinkDomain = hashes
-	second, err := loadSecond(ctx, s.DB, c.ID, hashes)
+	humanPointsFor := ""
+	if s.Settings.HumanPointsWrite && c.HumanPoints {
+		humanPointsFor = ws.Passport.Address
+	}
+	second, err := loadSecond(ctx, s.DB, c.ID, hashes, humanPointsFor)
 	if err != nil {
 		return scoreOutcome{}, err
 	}
@@ -187,7 +238,14 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 			return scoreOutcome{errMsg: err.Error()}, nil
 		}
 	}
-	return scoreStamps(kept, plan.clashing, stamps, &weights, *c.Threshold, now), nil
+	outcome := scoreStamps(kept, plan.clashing, stamps, &weights, *c.Threshold, now)
+	if outcome.errMsg == "" && humanPointsDue(&s.Settings, c.HumanPoints, outcome.passing, now) {
+		if second.humanPointsErr != nil {
+			return scoreOutcome{errMsg: pgMessage(second.humanPointsErr)}, nil
+		}
+		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.humanPoints, &s.Settings)
+	}
+	return outcome, nil
 }
 
 // ldpEvent is the LDP registry_event for a deduplicated stamp.

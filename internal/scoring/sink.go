@@ -43,11 +43,15 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		return fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	queueWrites(b, ws)
-	b.Queue("COMMIT")
-	err = conn.SendBatch(ctx, b).Close()
+	q := &labelledBatch{}
+	q.queue("begin", "BEGIN")
+	queueWrites(q, ws)
+	q.queue("commit", "COMMIT")
+	if a := ws.Analytics; a != nil {
+		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
+			string(a.Headers), string(a.Response), a.Error, a.StatusCode)
+	}
+	section, err := q.send(ctx, conn.Conn())
 	if err == nil {
 		return nil
 	}
@@ -55,13 +59,51 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		conn.Hijack().Close(ctx) // the connection's state is unknown: do not return it to the pool
 	}
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	switch {
+	case !errors.As(err, &pgErr):
 		return fmt.Errorf("apply write set: %w: %w", ErrOutcomeUnknown, err)
-	}
-	if pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker) {
+	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
 		return ErrConflict
+	case section == humanPointsSection:
+		return &HumanPointsError{Err: err}
 	}
-	return fmt.Errorf("apply write set: %w", err)
+	return fmt.Errorf("apply write set (%s): %w", section, err)
+}
+
+// labelledBatch is a pgx.Batch whose statements carry the section they belong to, so that a
+// failure can be traced to it.
+type labelledBatch struct {
+	b      pgx.Batch
+	labels []string
+}
+
+func (q *labelledBatch) queue(label, sql string, args ...any) {
+	q.b.Queue(sql, args...)
+	q.labels = append(q.labels, label)
+}
+
+const analyticsSection = "analytics"
+
+// send runs the batch in one round trip and returns the section of the first statement that
+// failed. A failure after COMMIT (the analytics row) is ignored, as Django ignores it.
+func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (string, error) {
+	br := conn.SendBatch(ctx, &q.b)
+	committed := false
+	var failed string
+	var ferr error
+	for _, label := range q.labels {
+		_, err := br.Exec()
+		switch {
+		case err != nil && ferr == nil && !(committed && label == analyticsSection):
+			failed, ferr = label, err
+		case err == nil && label == "commit":
+			committed = true
+		}
+	}
+	if err := br.Close(); ferr == nil && err != nil && !committed {
+		failed, ferr = "batch", err
+	}
+	return failed, ferr
 }
 
 const (
@@ -85,6 +127,9 @@ SELECT u.action, u.address, u.community_id, u.created_at, u.data::jsonb
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) WITH ORDINALITY
   AS u(action, address, community_id, created_at, data, n)
 ORDER BY u.n`
+	sqlAnalytics = `INSERT INTO account_accountapikeyanalytics (api_key_id, created_at, path, base_path, path_segments,
+  query_params, payload, headers, response, response_skipped, error, status_code)
+VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, NULL, $6::jsonb, $7::jsonb, false, $8, $9)`
 	sqlDeleteStamps = `DELETE FROM registry_stamp
 WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
 	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
@@ -109,43 +154,46 @@ FROM s`
 )
 
 // queueWrites queues a WriteSet's statements in Django's order.
-func queueWrites(b *pgx.Batch, ws *WriteSet) {
+func queueWrites(q *labelledBatch, ws *WriteSet) {
 	if m := ws.APIKeyMigration; m != nil {
-		b.Queue(sqlMigrateKey, m.KeyID, m.HashedKeySHA256)
+		q.queue("api_key", sqlMigrateKey, m.KeyID, m.HashedKeySHA256)
 	}
 	p := ws.Passport
 	if p == nil {
 		return
 	}
-	b.Queue(sqlPassport, p.Address, p.CommunityID)
-	b.Queue(sqlLockPassport, p.Address, p.CommunityID)
-	queueLinks(b, ws.HashLinks, p)
+	q.queue("passport", sqlPassport, p.Address, p.CommunityID)
+	q.queue("passport", sqlLockPassport, p.Address, p.CommunityID)
+	queueLinks(q, ws.HashLinks, p)
 	if len(ws.LDPEvents) > 0 {
-		queueEvents(b, ws.LDPEvents)
+		queueEvents(q, ws.LDPEvents)
 	}
 	if st := ws.Stamps; st != nil {
-		b.Queue(sqlDeleteStamps, p.Address, p.CommunityID)
+		q.queue("stamps", sqlDeleteStamps, p.Address, p.CommunityID)
 		if len(st.Stamps) > 0 {
 			providers := make([]string, len(st.Stamps))
 			creds := make([]string, len(st.Stamps))
 			for i, s := range st.Stamps {
 				providers[i], creds[i] = s.Provider, string(s.Credential)
 			}
-			b.Queue(sqlInsertStamps, p.Address, p.CommunityID, providers, creds)
+			q.queue("stamps", sqlInsertStamps, p.Address, p.CommunityID, providers, creds)
 		}
+	}
+	if ws.HumanPoints != nil && ws.Score != nil && ws.Score.LastScoreTimestamp != nil {
+		queueHumanPoints(q, ws.HumanPoints, *ws.Score.LastScoreTimestamp)
 	}
 	if sc := ws.Score; sc != nil {
 		args := []any{p.Address, p.CommunityID, sc.Score, sc.LastScoreTimestamp, sc.Status, sc.Error,
 			jsonArg(sc.Evidence), jsonArg(sc.StampScores), jsonArg(sc.Stamps), sc.ExpirationDate}
 		if ev := sc.UpdateEvent; ev != nil {
-			b.Queue(sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, string(ev.Data))...)
+			q.queue("score", sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, string(ev.Data))...)
 		} else {
-			b.Queue(sqlUpsertScore, args...)
+			q.queue("score", sqlUpsertScore, args...)
 		}
 	}
 }
 
-func queueLinks(b *pgx.Batch, links []HashLinkWrite, p *PassportRow) {
+func queueLinks(q *labelledBatch, links []HashLinkWrite, p *PassportRow) {
 	var insHash, insAddr, updAddr []string
 	var insExp, updExp []time.Time
 	var updID []int64
@@ -161,24 +209,24 @@ func queueLinks(b *pgx.Batch, links []HashLinkWrite, p *PassportRow) {
 		}
 	}
 	if len(insHash) > 0 {
-		b.Queue(sqlInsertLinks, p.CommunityID, insHash, insAddr, insExp)
+		q.queue("hash_links", sqlInsertLinks, p.CommunityID, insHash, insAddr, insExp)
 	}
 	if len(updID) > 0 {
-		b.Queue(sqlUpdateLinks, updID, updAddr, updExp)
+		q.queue("hash_links", sqlUpdateLinks, updID, updAddr, updExp)
 	}
 	if len(owned) > 0 {
-		b.Queue(sqlCheckLinks, p.CommunityID, p.Address, owned, len(owned))
+		q.queue("hash_links", sqlCheckLinks, p.CommunityID, p.Address, owned, len(owned))
 	}
 }
 
-func queueEvents(b *pgx.Batch, events []EventRow) {
+func queueEvents(q *labelledBatch, events []EventRow) {
 	n := len(events)
 	actions, addrs, datas := make([]string, n), make([]string, n), make([]string, n)
 	communities, created := make([]int64, n), make([]time.Time, n)
 	for i, e := range events {
 		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, string(e.Data)
 	}
-	b.Queue(sqlInsertEvents, actions, addrs, communities, created, datas)
+	q.queue("events", sqlInsertEvents, actions, addrs, communities, created, datas)
 }
 
 // jsonArg passes JSON text as a text parameter, or NULL.

@@ -19,6 +19,7 @@ type apiKeyRow struct {
 	HashedKey       string
 	HashedKeySHA256 string
 	AccountID       int64
+	RateLimit       *string
 }
 
 // communityRow is a candidate account_community of the key's account with its scorer.
@@ -26,6 +27,7 @@ type communityRow struct {
 	ID               int64
 	ExternalScorerID *string
 	Rule             string
+	HumanPoints      bool    // human_points_program
 	ScorerType       *string // nil: scorer row missing
 	Weights          string  // subtype weights jsonb text, "" for NULL
 	Threshold        *string // subtype threshold text, nil: subtype row missing
@@ -41,10 +43,10 @@ type firstLoad struct {
 // Queries of the first round trip. The community query joins the key's account by prefix, so
 // it needs no second trip; the key's hash is still checked before any of it is used.
 const (
-	sqlAPIKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), account_id
+	sqlAPIKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), account_id, rate_limit
 FROM account_accountapikey WHERE prefix = $1 AND NOT revoked`
 
-	sqlCommunities = `SELECT c.id, c.external_scorer_id, c.rule, s.type,
+	sqlCommunities = `SELECT c.id, c.external_scorer_id, c.rule, c.human_points_program, s.type,
   CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END,
   CASE s.type WHEN 'WEIGHTED' THEN w.threshold::text WHEN 'WEIGHTED_BINARY' THEN b.threshold::text END
 FROM account_community c
@@ -71,7 +73,7 @@ func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *in
 	defer res.Close()
 
 	var k apiKeyRow
-	err := res.QueryRow().Scan(&k.ID, &k.HashedKey, &k.HashedKeySHA256, &k.AccountID)
+	err := res.QueryRow().Scan(&k.ID, &k.HashedKey, &k.HashedKeySHA256, &k.AccountID, &k.RateLimit)
 	switch {
 	case err == nil:
 		out.key = &k
@@ -85,7 +87,7 @@ func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *in
 	for rows.Next() {
 		var c communityRow
 		var weights *string
-		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.ScorerType, &weights, &c.Threshold); err != nil {
+		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.HumanPoints, &c.ScorerType, &weights, &c.Threshold); err != nil {
 			return out, fmt.Errorf("scan community: %w", err)
 		}
 		if weights != nil {
@@ -139,18 +141,24 @@ const (
 WHERE community_id = $1 AND hash = ANY($2) ORDER BY id`
 )
 
-// secondLoad is the customization (nil when the community has none) and the hash links.
+// secondLoad is the customization, the hash links and, when asked for, what the human-points
+// award reads (its failure is kept apart: Django turns it into an in-band error).
 type secondLoad struct {
 	custom           []customWeight
 	hasCustomization bool
 	links            []hashLink
+	humanPoints      humanPointsState
+	humanPointsErr   error
 }
 
-func loadSecond(ctx context.Context, q Querier, community int64, hashes []string) (secondLoad, error) {
+func loadSecond(ctx context.Context, q Querier, community int64, hashes []string, humanPointsFor string) (secondLoad, error) {
 	var out secondLoad
 	b := &pgx.Batch{}
 	b.Queue(sqlCustomization, community)
 	b.Queue(sqlHashLinks, community, hashes)
+	if humanPointsFor != "" {
+		queueHumanPointsReads(b, humanPointsFor)
+	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 	rows, err := res.Query()
@@ -183,5 +191,11 @@ func loadSecond(ctx context.Context, q Querier, community int64, hashes []string
 		}
 		out.links = append(out.links, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load hash links: %w", err)
+	}
+	if humanPointsFor != "" {
+		out.humanPoints, out.humanPointsErr = readHumanPoints(res)
+	}
+	return out, nil
 }

@@ -11,7 +11,11 @@ type WriteSet struct {
 	HashLinks       []HashLinkWrite
 	LDPEvents       []EventRow
 	Stamps          *StampReplacement
+	HumanPoints     *HumanPointsWrites
 	Score           *ScoreRow
+	// Analytics is the account_accountapikeyanalytics row (FF_API_ANALYTICS); it is written
+	// after the transaction, and its failure is ignored, as in Django.
+	Analytics *AnalyticsRow
 	// LinkDomain lists the hashes whose registry_hashscorerlink rows this request read and may
 	// change (every validated stamp's nullifiers). It is not written; diffs use it.
 	LinkDomain []string
@@ -79,4 +83,35 @@ type ScoreRow struct {
 type ScoreUpdateEvent struct {
 	CreatedAt time.Time
 	Data      []byte
+}
+
+// HumanPointsWrites are the human-points rows Django writes for a passing score.
+type HumanPointsWrites struct {
+	Address string
+	// QualifiedCommunity is the community to record as qualified; 0 when it already is.
+	QualifiedCommunity int64
+	Rows               []HumanPointsRow
+}
+
+// HumanPointsRow is one registry_humanpoints row (chain 0). IfAbsent rows are Django's
+// get_or_create: written only when the address has no row with that action yet; the others
+// are bulk-inserted ignoring conflicts.
+type HumanPointsRow struct {
+	Action   string
+	TxHash   string
+	Provider string
+	IfAbsent bool
+}
+
+// AnalyticsRow is the account_accountapikeyanalytics row Django writes for this route.
+type AnalyticsRow struct {
+	APIKeyID     string
+	Path         string
+	PathSegments []byte // JSON list
+	QueryParams  []byte // JSON object of lists
+	Headers      []byte // JSON object, secrets replaced by "***"
+	Response     []byte // JSON: the response as a JSON string, or null
+	Error        *string
+	StatusCode   int
+	CreatedAt    time.Time
 }

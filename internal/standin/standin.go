@@ -38,7 +38,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.Quirk != nil {
 			sink = quirkSink{inner: s.Sink, apply: func(ws *scoring.WriteSet) { s.Quirk(address, ws, nil) }}
 		}
-		res, err := s.Scorer.Score(r.Context(), scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header}, sink)
+		res, err := s.Scorer.Score(r.Context(), scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, sink)
 		if err != nil {
 			res.Response = scoring.InternalError()
 		}
