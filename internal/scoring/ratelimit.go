@@ -51,17 +51,18 @@ func splitRate(rate string) (count, seconds int64, ok bool) {
 	return count, seconds, true
 }
 
-// rateWindow mirrors _get_window: the end of the key's current window, offset per key by
-// crc32(value) mod period.
+// rateWindow mirrors _get_window: the end of the key's current window, which is the start of
+// the aligned period plus a per-key offset of crc32(value) mod period, moved one period on
+// when that has passed.
 func rateWindow(value string, period, ts int64) int64 {
 	if period == 1 {
 		return ts
 	}
-	w := ts - int64(crc32.ChecksumIEEE([]byte(value)))%period
-	if w < 0 {
+	w := ts - ts%period + int64(crc32.ChecksumIEEE([]byte(value)))%period
+	if w < ts {
 		return w + period
 	}
-	return w + period
+	return w
 }
 
 // RateLimitKey is django-ratelimit's cache key for a request, before Django's cache prefix.
