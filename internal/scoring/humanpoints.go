@@ -168,10 +168,11 @@ const (
 	sqlQualifyUser = `INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id) VALUES ($1, $2)
 ON CONFLICT (address, community_id) DO NOTHING`
 	sqlHumanPointsRows = `INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider)
-SELECT $1, u.action, $2, u.tx_hash, 0, u.provider FROM unnest($3::text[], $4::text[], $5::text[]) AS u(action, tx_hash, provider)
+SELECT $1::varchar, u.action, $2::timestamptz, u.tx_hash, 0, u.provider FROM unnest($3::text[], $4::text[], $5::text[]) AS u(action, tx_hash, provider)
 ON CONFLICT DO NOTHING`
 	sqlHumanPointsIfAbsent = `INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider)
-SELECT $1, $2, $3, '', 0, '' WHERE NOT EXISTS (SELECT 1 FROM registry_humanpoints WHERE address = $1 AND action = $2)
+SELECT $1::varchar, $2::varchar, $3::timestamptz, '', 0, ''
+WHERE NOT EXISTS (SELECT 1 FROM registry_humanpoints WHERE address = $1::varchar AND action = $2::varchar)
 ON CONFLICT DO NOTHING`
 )
 
