@@ -153,10 +153,19 @@ func writeScoreResponse(w *pycompat.JSONWriter, address string, o *scoreOutcome)
 		w.BeginObject()
 		w.EndObject()
 	}
-	for _, k := range []string{"points_data", "possible_points_data", "linked_score"} {
-		w.Key(k)
+	if o.points != nil {
+		w.Key("points_data")
+		o.points.points.write(w)
+		w.Key("possible_points_data")
+		o.points.possible.write(w)
+	} else {
+		w.Key("points_data")
+		w.Null()
+		w.Key("possible_points_data")
 		w.Null()
 	}
+	w.Key("linked_score")
+	w.Null()
 	w.EndObject()
 }
 

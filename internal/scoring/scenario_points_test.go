@@ -171,3 +171,26 @@ func TestHumanPointsFailureIsInBandError(t *testing.T) {
 		t.Fatalf("%d SCU events", n)
 	}
 }
+
+// Spec 8.6 (the deliberate extension): with SHADOWPROXY_POINTS_IN_RESPONSE and
+// HUMAN_POINTS_ENABLED, points_data and possible_points_data come back in Django's former
+// format: raw points summed (the multiplier is not applied), per-chain keys, eligibility.
+func TestPointsInResponseExtension(t *testing.T) {
+	f, c := pointsFixture(t)
+	f.scorer.Settings.PointsInResponse, f.scorer.Settings.HumanPointsRead = true, true
+	f.exec(`INSERT INTO registry_humanpointsmultiplier (address, multiplier) VALUES ($1, 2)`, addrA)
+	f.exec(`INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider) VALUES
+ ($1, 'PMT', now(), 'a', 1, ''), ($1, 'PMT', now(), 'b', 2, ''), ($1, 'PMT', now(), 'c', 3, ''), ($1, 'HIM', now(), '', 0, '')`, addrA)
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:g"}})
+	r := f.score(c, addrA)
+	// PMT is worth 300 per row in the seeded configuration, so three chains give 900.
+	want := `"points_data": {"total_points": 1000, "is_eligible": true, "multiplier": 2, "breakdown": {"HKY": 100, "PMT_1": 300, "PMT": 900, "PMT_2": 300, "PMT_3": 300}}, ` +
+		`"possible_points_data": {"total_points": 0, "is_eligible": false, "multiplier": 2, "breakdown": {"SCB": 500, "HKY": 100, "ISB": 100, "ISS": 200, "ISG": 500, "CSB": 100, "CSE": 200, "CST": 500, "PMT": 300, "HIM": 1000}}`
+	if !strings.Contains(r.body, want) {
+		t.Fatalf("%s\nwant %s", r.body, want)
+	}
+	f.scorer.Settings.PointsInResponse = false
+	if r := f.score(c, addrA); r.json["points_data"] != nil || r.json["possible_points_data"] != nil {
+		t.Fatalf("extension off: %s", r.body)
+	}
+}

@@ -155,6 +155,11 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		if err != nil {
 			return Result{}, err
 		}
+		if s.Settings.PointsInResponse && s.Settings.HumanPointsRead && community.HumanPoints && outcome.errMsg == "" {
+			if outcome.points, err = loadPoints(ctx, s.DB, address); err != nil {
+				return Result{}, err
+			}
+		}
 		return Result{Response: scoreResponse(address, &outcome), Writes: ws}, nil
 	}
 }
