@@ -1,0 +1,118 @@
+package gate
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Verdict of a gate.
+type Verdict string
+
+// Verdicts: too little data holds, never passes.
+const (
+	Pass Verdict = "pass"
+	Hold Verdict = "hold"
+	Red  Verdict = "red"
+)
+
+// Settings parameterise the gates.
+type Settings struct {
+	Alpha         float64       // false-alarm probability per gate and window
+	Window        time.Duration // evidence is judged per window of this length
+	MinSamples    int64         // below this a gate holds
+	ErrorMargin   float64       // Go's error rate may exceed Django's by this much
+	MaxDivergence float64       // share of shadow comparisons allowed to diverge
+	LatencyMargin float64       // Go's median and p99 may exceed Django's by this factor
+}
+
+// DefaultSettings are the documented defaults (see the README for their error rates).
+func DefaultSettings() Settings {
+	return Settings{Alpha: 1e-5, Window: 10 * time.Minute, MinSamples: 200, ErrorMargin: 0.01, MaxDivergence: 0.001, LatencyMargin: 0.10}
+}
+
+// Result is one gate's state as the admin API and the report show it.
+type Result struct {
+	Gate       string  `json:"gate"`
+	Verdict    Verdict `json:"verdict"`
+	Value      float64 `json:"value"`
+	Threshold  float64 `json:"threshold"`
+	Samples    int64   `json:"samples"`
+	MinSamples int64   `json:"min_samples"`
+	Evidence   float64 `json:"log_evidence"` // red at log(1/alpha)
+	Detail     string  `json:"detail"`
+}
+
+// Evaluate judges a window's evidence: every gate compares Go with Django on the same
+// traffic, and each is a sequential test of "the share of bad outcomes is at most θ0".
+func Evaluate(c Counters, s Settings) []Result {
+	djangoRate := 0.0
+	if c.DjangoRequests > 0 {
+		djangoRate = float64(c.DjangoErrors) / float64(c.DjangoRequests)
+	}
+	errTheta := math.Min(djangoRate+s.ErrorMargin, 0.999)
+	out := []Result{
+		judge("error_rate", c.GoRequests, c.GoErrors, errTheta, s,
+			fmt.Sprintf("Go errors (5xx and fallbacks) vs Django's rate %.4f plus a margin of %.4f", djangoRate, s.ErrorMargin)),
+		judge("divergence", c.ShadowCompared, c.ShadowDivergent, s.MaxDivergence, s,
+			"shadow comparisons that diverged beyond the noise rules"),
+	}
+	for _, q := range []struct {
+		name  string
+		level float64
+	}{{"latency_p50", 0.5}, {"latency_p99", 0.99}} {
+		dq := quantile(c.DjangoLatency, q.level)
+		limit := dq * (1 + s.LatencyMargin)
+		n, above := int64(0), int64(0)
+		for i, k := range c.GoLatency {
+			n += k
+			if bucketStart(i) >= limit {
+				above += k
+			}
+		}
+		theta0 := 1 - q.level
+		r := judge(q.name, n, above, theta0, s, fmt.Sprintf("paired shadow samples where Go took longer than Django's %s × %.2f", q.name[len("latency_"):], 1+s.LatencyMargin))
+		if dq > 0 {
+			r.Value = quantile(c.GoLatency, q.level) / dq
+		}
+		r.Threshold = 1 + s.LatencyMargin
+		out = append(out, r)
+	}
+	return out
+}
+
+func judge(name string, n, bad int64, theta0 float64, s Settings, detail string) Result {
+	r := Result{Gate: name, Verdict: Hold, Samples: n, MinSamples: s.MinSamples, Threshold: theta0, Detail: detail}
+	if n > 0 {
+		r.Value = float64(bad) / float64(n)
+	}
+	if n < s.MinSamples {
+		return r
+	}
+	r.Evidence = LogEvidence(n, bad, theta0)
+	r.Verdict = Pass
+	if r.Evidence >= math.Log(1/s.Alpha) {
+		r.Verdict = Red
+	}
+	return r
+}
+
+// quantile of a latency histogram, in nanoseconds (bucket start); 0 when empty.
+func quantile(h []int64, q float64) float64 {
+	var total int64
+	for _, k := range h {
+		total += k
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(total)))
+	var seen int64
+	for i, k := range h {
+		seen += k
+		if seen >= rank {
+			return bucketStart(i)
+		}
+	}
+	return bucketStart(len(h) - 1)
+}

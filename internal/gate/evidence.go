@@ -1,0 +1,119 @@
+package gate
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// latencyBuckets is the resolution of the latency histograms: bucket i holds durations in
+// [50 µs · 1.05^i, 50 µs · 1.05^(i+1)); the last one holds everything from about 12 s up.
+const latencyBuckets = 256
+
+func latencyBucket(d time.Duration) int {
+	if d <= 50*time.Microsecond {
+		return 0
+	}
+	i := int(math.Log(float64(d)/float64(50*time.Microsecond)) / math.Log(1.05))
+	return min(i, latencyBuckets-1)
+}
+
+func bucketStart(i int) float64 { return float64(50*time.Microsecond) * math.Pow(1.05, float64(i)) }
+
+// Counters are the evidence of one evaluation window: requests served by each backend and
+// how many failed, shadow comparisons and how many diverged, and the paired latencies of
+// shadowed requests as histograms.
+type Counters struct {
+	GoRequests      int64   `json:"go_requests"`
+	GoErrors        int64   `json:"go_errors"` // 5xx answers and fallbacks to Django
+	DjangoRequests  int64   `json:"django_requests"`
+	DjangoErrors    int64   `json:"django_errors"`
+	ShadowCompared  int64   `json:"shadow_compared"` // equal, noise or divergent
+	ShadowDivergent int64   `json:"shadow_divergent"`
+	GoLatency       []int64 `json:"go_latency"`
+	DjangoLatency   []int64 `json:"django_latency"`
+}
+
+func (c *Counters) add(o Counters) {
+	c.GoRequests += o.GoRequests
+	c.GoErrors += o.GoErrors
+	c.DjangoRequests += o.DjangoRequests
+	c.DjangoErrors += o.DjangoErrors
+	c.ShadowCompared += o.ShadowCompared
+	c.ShadowDivergent += o.ShadowDivergent
+	c.GoLatency = addHist(c.GoLatency, o.GoLatency)
+	c.DjangoLatency = addHist(c.DjangoLatency, o.DjangoLatency)
+}
+
+func addHist(a, b []int64) []int64 {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		a = make([]int64, latencyBuckets)
+	}
+	for i := range b {
+		a[i] += b[i]
+	}
+	return a
+}
+
+// Evidence collects this replica's counters for the current window. Its methods are called on
+// the request path and cost a mutex and a few additions.
+type Evidence struct {
+	mu    sync.Mutex
+	cur   Counters
+	epoch time.Time
+}
+
+// Go records a request Go served (or tried to: a fallback counts as an error).
+func (e *Evidence) Go(status int, fellBack bool) {
+	e.mu.Lock()
+	e.cur.GoRequests++
+	if status >= 500 || fellBack {
+		e.cur.GoErrors++
+	}
+	e.mu.Unlock()
+}
+
+// Django records a request Django served (not counting fallbacks).
+func (e *Evidence) Django(status int) {
+	e.mu.Lock()
+	e.cur.DjangoRequests++
+	if status >= 500 {
+		e.cur.DjangoErrors++
+	}
+	e.mu.Unlock()
+}
+
+// Shadow records a shadow comparison: compared says it was equal, noise or divergent.
+func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Duration) {
+	if !compared {
+		return
+	}
+	e.mu.Lock()
+	e.cur.ShadowCompared++
+	if divergent {
+		e.cur.ShadowDivergent++
+	}
+	if e.cur.GoLatency == nil {
+		e.cur.GoLatency, e.cur.DjangoLatency = make([]int64, latencyBuckets), make([]int64, latencyBuckets)
+	}
+	e.cur.GoLatency[latencyBucket(goLatency)]++
+	e.cur.DjangoLatency[latencyBucket(django)]++
+	e.mu.Unlock()
+}
+
+// take returns the counters of the window starting at epoch, starting afresh when the window
+// (or the evidence generation) changed.
+func (e *Evidence) take(epoch time.Time) Counters {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.epoch.Equal(epoch) {
+		e.epoch, e.cur = epoch, Counters{}
+	}
+	c := e.cur
+	c.GoLatency = append([]int64(nil), e.cur.GoLatency...)
+	c.DjangoLatency = append([]int64(nil), e.cur.DjangoLatency...)
+	return c
+}
