@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/diff"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -137,6 +138,15 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		defer shadow.Pool.Close()
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
+		controller, evidence, err := startGates(ctx, pool, rollout, registry, logger)
+		if err != nil {
+			return err
+		}
+		admin.Gates, handler.Evidence = controller, evidence
+		shadow.Recorder.OnRun = func(r *diff.Run) {
+			compared := r.Outcome == diff.OutcomeEqual || r.Outcome == diff.OutcomeNoise || r.Outcome == diff.OutcomeDivergent
+			evidence.Shadow(compared, r.Outcome == diff.OutcomeDivergent, r.DjangoLatency, r.GoLatency)
+		}
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())

@@ -57,6 +57,24 @@ type Config struct {
 	// NoiseRules are the shadow comparison's allowed differences; nil keeps the defaults.
 	NoiseRules []NoiseRule `yaml:"noise_rules"`
 
+	// Gates turns on the automatic safety gates (they need DATABASE_URL).
+	Gates bool `yaml:"gates"`
+	// GateWindow is the length of the windows the gates judge evidence over.
+	GateWindow time.Duration `yaml:"gate_window"`
+	// GateAlpha is each gate's false-alarm probability per window.
+	GateAlpha float64 `yaml:"gate_alpha"`
+	// GateMinSamples is the sample count below which a gate holds.
+	GateMinSamples int64 `yaml:"gate_min_samples"`
+	// GateErrorMargin is how far Go's error rate may exceed Django's.
+	GateErrorMargin float64 `yaml:"gate_error_margin"`
+	// GateMaxDivergence is the share of shadow comparisons allowed to diverge.
+	GateMaxDivergence float64 `yaml:"gate_max_divergence"`
+	// GateLatencyMargin is the factor by which Go's median and p99 may exceed Django's.
+	GateLatencyMargin float64 `yaml:"gate_latency_margin"`
+	// RampLadder, when set, replaces go_percent: Go's share climbs one step each time every
+	// gate has passed for the step's hold time.
+	RampLadder []RampStep `yaml:"ramp_ladder"`
+
 	// Version identifies this configuration's content (logged and shown by the admin API).
 	Version string `yaml:"-"`
 	// Source says where it came from: a file path, "defaults", or "fail-closed".
@@ -71,6 +89,12 @@ type NoiseRule struct {
 	Reason    string        `yaml:"reason" json:"reason"`
 }
 
+// RampStep is one rung of the ramp ladder.
+type RampStep struct {
+	Percent float64       `yaml:"percent" json:"percent"`
+	Hold    time.Duration `yaml:"hold" json:"hold"`
+}
+
 // Defaults is the configuration when no file is given: Django only, fallback on.
 func Defaults() Config {
 	return Config{
@@ -80,6 +104,13 @@ func Defaults() Config {
 		GoTimeout:       2 * time.Second,
 		BreakerFailures: 5,
 		BreakerCooldown: 10 * time.Second,
+
+		GateWindow:        10 * time.Minute,
+		GateAlpha:         1e-5,
+		GateMinSamples:    200,
+		GateErrorMargin:   0.01,
+		GateMaxDivergence: 0.001,
+		GateLatencyMargin: 0.10,
 	}
 }
 
@@ -152,6 +183,15 @@ func (c *Config) Validate() error {
 			problems = append(problems, fmt.Sprintf("noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", i))
 		}
 	}
+	if c.GateWindow < time.Second || c.GateAlpha <= 0 || c.GateAlpha >= 1 || c.GateMinSamples < 1 ||
+		c.GateErrorMargin < 0 || c.GateMaxDivergence <= 0 || c.GateMaxDivergence >= 1 || c.GateLatencyMargin < 0 {
+		problems = append(problems, "gate settings: gate_window ≥ 1s, 0 < gate_alpha < 1, gate_min_samples ≥ 1, margins ≥ 0, 0 < gate_max_divergence < 1")
+	}
+	for i, st := range c.RampLadder {
+		if !ValidPercent(st.Percent) || st.Hold < 0 || (i > 0 && st.Percent < c.RampLadder[i-1].Percent) {
+			problems = append(problems, fmt.Sprintf("ramp_ladder[%d]: percent must be valid and not below the previous step, hold ≥ 0", i))
+		}
+	}
 	if c.BreakerFailures < 0 || c.BreakerCooldown < 0 {
 		problems = append(problems, "breaker_failures and breaker_cooldown must not be negative")
 	}
@@ -176,10 +216,21 @@ var envKeys = map[string]func(c *Config, v string) error{
 		c.ScorerOverrides = nil
 		return json.Unmarshal([]byte(v), &c.ScorerOverrides)
 	},
-	"fallback":         func(c *Config, v string) error { return parseBool(v, &c.Fallback) },
-	"go_timeout":       func(c *Config, v string) error { return parseDuration(v, &c.GoTimeout) },
-	"breaker_failures": func(c *Config, v string) error { return parseInt(v, &c.BreakerFailures) },
-	"breaker_cooldown": func(c *Config, v string) error { return parseDuration(v, &c.BreakerCooldown) },
+	"fallback":            func(c *Config, v string) error { return parseBool(v, &c.Fallback) },
+	"go_timeout":          func(c *Config, v string) error { return parseDuration(v, &c.GoTimeout) },
+	"breaker_failures":    func(c *Config, v string) error { return parseInt(v, &c.BreakerFailures) },
+	"breaker_cooldown":    func(c *Config, v string) error { return parseDuration(v, &c.BreakerCooldown) },
+	"gates":               func(c *Config, v string) error { return parseBool(v, &c.Gates) },
+	"gate_window":         func(c *Config, v string) error { return parseDuration(v, &c.GateWindow) },
+	"gate_alpha":          func(c *Config, v string) error { return parseFloat(v, &c.GateAlpha) },
+	"gate_min_samples":    func(c *Config, v string) error { return parseInt64(v, &c.GateMinSamples) },
+	"gate_error_margin":   func(c *Config, v string) error { return parseFloat(v, &c.GateErrorMargin) },
+	"gate_max_divergence": func(c *Config, v string) error { return parseFloat(v, &c.GateMaxDivergence) },
+	"gate_latency_margin": func(c *Config, v string) error { return parseFloat(v, &c.GateLatencyMargin) },
+	"ramp_ladder": func(c *Config, v string) error {
+		c.RampLadder = nil
+		return yaml.Unmarshal([]byte(v), &c.RampLadder)
+	},
 	"noise_rules": func(c *Config, v string) error {
 		c.NoiseRules = nil
 		return yaml.Unmarshal([]byte(v), &c.NoiseRules)
@@ -217,6 +268,12 @@ func parseFloat(v string, dst *float64) error {
 
 func parseInt(v string, dst *int) error {
 	n, err := strconv.Atoi(v)
+	*dst = n
+	return err
+}
+
+func parseInt64(v string, dst *int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
 	*dst = n
 	return err
 }

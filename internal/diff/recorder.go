@@ -14,6 +14,8 @@ type Recorder struct {
 	Stats *Stats
 	Store *Store // nil: exemplars are not kept
 	Log   *zap.Logger
+	// OnRun, when set, receives every recorded run (the gates' evidence).
+	OnRun func(*Run)
 	m     recorderMetrics
 }
 
@@ -81,6 +83,9 @@ func (r *Recorder) Record(ctx context.Context, run *Run, all []Field) {
 			r.Log.Warn("could not store a diff exemplar", zap.Error(err))
 		}
 		run.ID = id
+	}
+	if r.OnRun != nil {
+		r.OnRun(run)
 	}
 	r.Stats.Add(run, all) // last: a counted run is a stored run
 	if r.Log != nil && run.Outcome != OutcomeEqual {

@@ -61,9 +61,9 @@ func addHist(a, b []int64) []int64 {
 // Evidence collects this replica's counters for the current window. Its methods are called on
 // the request path and cost a mutex and a few additions.
 type Evidence struct {
-	mu    sync.Mutex
-	cur   Counters
-	epoch time.Time
+	mu     sync.Mutex
+	cur    Counters
+	window string // the window the counters belong to
 }
 
 // Go records a request Go served (or tried to: a fallback counts as an error).
@@ -104,13 +104,16 @@ func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Durat
 	e.mu.Unlock()
 }
 
-// take returns the counters of the window starting at epoch, starting afresh when the window
-// (or the evidence generation) changed.
-func (e *Evidence) take(epoch time.Time) Counters {
+// take returns the counters of the named window, starting afresh when the window (or the
+// evidence generation) changed.
+func (e *Evidence) take(window string) Counters {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.epoch.Equal(epoch) {
-		e.epoch, e.cur = epoch, Counters{}
+	if e.window != window {
+		if e.window != "" { // counts made before the first look belong to the current window
+			e.cur = Counters{}
+		}
+		e.window = window
 	}
 	c := e.cur
 	c.GoLatency = append([]int64(nil), e.cur.GoLatency...)

@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/gate"
 )
 
 // Admin is the admin listener: health, metrics and the rollout API.
@@ -29,6 +31,8 @@ type Admin struct {
 	Ping func(context.Context) error
 	// Recorder holds the shadow comparisons; nil when shadow mode is unavailable.
 	Recorder *diff.Recorder
+	// Gates is the gate controller; nil when the gates are off.
+	Gates *gate.Controller
 	// Token guards the write endpoints (bearer); empty makes the API read-only.
 	Token string
 	Log   *zap.Logger
@@ -64,7 +68,62 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/diffs", a.diffs)
 	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
 	mux.HandleFunc("GET /admin/report", a.report)
+	mux.HandleFunc("GET /admin/gates", a.gates)
+	mux.HandleFunc("POST /admin/gates/reset", a.authorized(a.resetGates))
 	return mux
+}
+
+// GatesStatus is GET /admin/gates' answer.
+type GatesStatus struct {
+	Enabled bool              `json:"enabled"`
+	State   gate.State        `json:"state"`
+	Gates   []gate.Result     `json:"gates"`
+	Ladder  []config.RampStep `json:"ramp_ladder,omitempty"`
+}
+
+func (a *Admin) gatesStatus() GatesStatus {
+	st := GatesStatus{Enabled: a.Gates != nil, Ladder: a.Rollout.Load().Config.RampLadder}
+	if a.Gates != nil {
+		st.Gates, st.State = a.Gates.Status()
+	}
+	return st
+}
+
+func (a *Admin) gates(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.gatesStatus())
+}
+
+// resetGates is the operator's acknowledgement after a trip: body {"step": n} optionally
+// moves the ladder.
+func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
+	if a.Gates == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the gates are off (gates: true and DATABASE_URL)"})
+		return
+	}
+	var body struct {
+		Step *int `json:"step"`
+	}
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be empty or {\"step\": n}: " + err.Error()})
+			return
+		}
+	}
+	if body.Step != nil && (*body.Step < 0 || *body.Step >= max(1, len(a.Rollout.Load().Config.RampLadder))) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "step is outside the ramp ladder"})
+		return
+	}
+	state, err := a.Gates.Reset(r.Context(), body.Step)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	if a.Log != nil {
+		a.Log.Warn("gates reset by an operator", zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
+	}
+	writeJSON(w, http.StatusOK, a.gatesStatus())
 }
 
 func (a *Admin) exemplars(ctx context.Context) []diff.Exemplar {
@@ -108,7 +167,7 @@ func (a *Admin) diffByID(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
-	data := diff.ReportData{Generated: time.Now()}
+	data := diff.ReportData{Generated: time.Now(), Extra: gatesHTML(a.gatesStatus())}
 	if a.Recorder != nil {
 		data.Summary = a.Recorder.Stats.Summary()
 		data.Exemplars = a.exemplars(r.Context())

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/gate"
 	"shadowproxy/internal/scoring"
 )
 
@@ -35,6 +36,8 @@ type Handler struct {
 	Metrics *Metrics
 	// Shadow runs Go beside Django-served requests that the decision marks; nil: no shadows.
 	Shadow *Shadow
+	// Evidence collects what the gates judge; nil when the gates are off.
+	Evidence *gate.Evidence
 	// Log receives one line per scoring request; nil logs nothing.
 	Log *zap.Logger
 }
@@ -112,6 +115,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	elapsed := time.Since(start)
 	h.Metrics.observe("score", backend, status, elapsed.Seconds())
+	if h.Evidence != nil {
+		switch {
+		case fallback != "":
+			h.Evidence.Go(status, true)
+		case backend == BackendGo:
+			h.Evidence.Go(status, false)
+		default:
+			h.Evidence.Django(status)
+		}
+	}
 	if h.Log != nil {
 		h.Log.Info("score",
 			zap.String("request_id", id), zap.String("scorer_id", scorerID), zap.String("address", address),

@@ -45,6 +45,8 @@ type Snapshot struct {
 	Config        config.Config
 	Overrides     Overrides
 	ConfigError   string // why the last configuration was refused, if it was
+	GateTripped   string // why a red gate holds Go's share at 0; empty when none does
+	RampStep      int    // the ladder's current rung, -1 without a ladder
 	GoPercent     float64
 	ShadowPercent float64
 	KillSwitch    bool
@@ -76,12 +78,20 @@ type Rollout struct {
 	cfgErr     string
 	overrides  Overrides
 	generation int
+	gate       gateState
+}
+
+// gateState is what the gate controller last decided.
+type gateState struct {
+	tripped string   // reason; empty when no gate is red
+	step    int      // -1 without a ladder
+	percent *float64 // the ladder's share at that step
 }
 
 // NewRollout starts from cfg. When loadErr is set the configuration could not be loaded: the
 // rollout fails closed (kill switch on, every request to Django) until a valid one arrives.
 func NewRollout(cfg config.Config, loadErr error) *Rollout {
-	r := &Rollout{cfg: cfg}
+	r := &Rollout{cfg: cfg, gate: gateState{step: -1}}
 	if loadErr != nil {
 		r.cfg.KillSwitch = true
 		r.cfg.Source = "fail-closed"
@@ -133,6 +143,22 @@ func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
 	return r.publish(), nil
 }
 
+// SetGate applies the gate controller's decision: tripped (with its reason) holds Go's share
+// at 0; otherwise, with a ladder (step ≥ 0), the step's percent replaces go_percent. Nothing
+// is published when nothing changed.
+func (r *Rollout) SetGate(tripped string, step int, percent *float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := gateState{tripped: tripped, step: step, percent: percent}
+	old := r.gate
+	if old.tripped == g.tripped && old.step == g.step && (old.percent == nil) == (g.percent == nil) &&
+		(old.percent == nil || *old.percent == *g.percent) {
+		return
+	}
+	r.gate = g
+	r.publish()
+}
+
 // ClearOverrides drops the admin layer.
 func (r *Rollout) ClearOverrides() *Snapshot {
 	r.mu.Lock()
@@ -148,8 +174,15 @@ func (r *Rollout) publish() *Snapshot {
 	if o := r.overrides; o.GoPercent != nil || o.ShadowPercent != nil || o.KillSwitch != nil {
 		s.Version = fmt.Sprintf("%s+admin%d", r.cfg.Version, r.generation)
 	}
+	if p := r.gate.percent; p != nil {
+		s.GoPercent = *p
+	}
 	if p := r.overrides.GoPercent; p != nil {
 		s.GoPercent = *p
+	}
+	s.RampStep, s.GateTripped = r.gate.step, r.gate.tripped
+	if s.GateTripped != "" {
+		s.GoPercent = 0 // a red gate wins over every other source until an operator resets it
 	}
 	if p := r.overrides.ShadowPercent; p != nil {
 		s.ShadowPercent = *p

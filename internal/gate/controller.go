@@ -1,0 +1,270 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Step is one rung of the ramp ladder: Go's share, and how long every gate must pass before
+// the next rung.
+type Step struct {
+	Percent float64       `json:"percent"`
+	Hold    time.Duration `json:"hold"`
+}
+
+// State is the decision every replica applies, kept in shadowproxy_gate_state.
+type State struct {
+	Generation   int64      `json:"generation"` // evidence generation; an operator reset starts a new one
+	Tripped      bool       `json:"tripped"`
+	TripGate     string     `json:"trip_gate,omitempty"`
+	TripReason   string     `json:"trip_reason,omitempty"`
+	TrippedAt    *time.Time `json:"tripped_at,omitempty"`
+	Step         int        `json:"step"`
+	PassingSince *time.Time `json:"passing_since,omitempty"`
+}
+
+// Controller evaluates the gates every Interval from the evidence of all replicas, trips
+// them and climbs the ladder through compare-and-set updates of the shared state, and hands
+// the state to Apply.
+type Controller struct {
+	Pool     *pgxpool.Pool
+	Replica  string
+	Evidence *Evidence
+	// Config returns the current gate settings and ladder (they are hot-reloaded) and
+	// whether the gates are on; while they are off nothing is judged and nothing tripped.
+	Config   func() (Settings, []Step, bool)
+	Apply    func(State)
+	Interval time.Duration // zero means one second
+	Log      *zap.Logger
+
+	mu      sync.Mutex
+	results []Result
+	state   State
+	m       controllerMetrics
+}
+
+type controllerMetrics struct {
+	verdict, value, samples *prometheus.GaugeVec
+	tripped, step           prometheus.Gauge
+	trips                   prometheus.Counter
+}
+
+const sqlGateTables = `CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
+  id int PRIMARY KEY CHECK (id = 1),
+  generation bigint NOT NULL DEFAULT 0,
+  tripped boolean NOT NULL DEFAULT false,
+  trip_gate text,
+  trip_reason text,
+  tripped_at timestamptz,
+  step int NOT NULL DEFAULT 0,
+  passing_since timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO shadowproxy_gate_state (id) VALUES (1) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
+  generation bigint NOT NULL,
+  epoch timestamptz NOT NULL,
+  replica text NOT NULL,
+  counters jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (generation, epoch, replica)
+)`
+
+// Init creates the proxy's gate tables and registers the metrics.
+func (c *Controller) Init(ctx context.Context, reg prometheus.Registerer) error {
+	if _, err := c.Pool.Exec(ctx, sqlGateTables); err != nil {
+		return fmt.Errorf("create gate tables: %w", err)
+	}
+	c.m = controllerMetrics{
+		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_verdict", Help: "Each gate's verdict: 0 pass, 1 hold (too little data), 2 red."}, []string{"gate"}),
+		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each gate's current value (a rate, or Go/Django for latency)."}, []string{"gate"}),
+		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_samples", Help: "Samples each gate has in the current window."}, []string{"gate"}),
+		tripped: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_gate_tripped", Help: "1 while a red gate holds Go's share at 0."}),
+		step:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_ramp_step", Help: "Current rung of the ramp ladder (0-based)."}),
+		trips:   prometheus.NewCounter(prometheus.CounterOpts{Name: "shadowproxy_gate_trips_total", Help: "Times a red gate dropped Go's share to 0 (counted by the replica that tripped it)."}),
+	}
+	reg.MustRegister(c.m.verdict, c.m.value, c.m.samples, c.m.tripped, c.m.step, c.m.trips)
+	return nil
+}
+
+// Run ticks until ctx ends.
+func (c *Controller) Run(ctx context.Context) {
+	interval := c.Interval
+	if interval == 0 {
+		interval = time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := c.Tick(ctx, now); err != nil && c.Log != nil {
+				c.Log.Warn("gate evaluation failed; the current state stays", zap.Error(err))
+			}
+		}
+	}
+}
+
+// Status returns the last evaluation and state.
+func (c *Controller) Status() ([]Result, State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Result(nil), c.results...), c.state
+}
+
+func (c *Controller) readState(ctx context.Context) (State, error) {
+	var s State
+	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, passing_since
+FROM shadowproxy_gate_state WHERE id = 1`).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.PassingSince)
+	if err != nil {
+		return s, fmt.Errorf("read gate state: %w", err)
+	}
+	return s, nil
+}
+
+// Tick publishes this replica's evidence, judges the evidence of all replicas, updates the
+// shared state and applies it.
+func (c *Controller) Tick(ctx context.Context, now time.Time) error {
+	settings, ladder, enabled := c.Config()
+	if !enabled {
+		c.publish(nil, State{}, false)
+		return nil
+	}
+	state, err := c.readState(ctx)
+	if err != nil {
+		return err
+	}
+	epoch := now.Truncate(settings.Window)
+	local := c.Evidence.take(fmt.Sprintf("%d/%d", state.Generation, epoch.UnixNano()))
+	body, _ := json.Marshal(local)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO shadowproxy_gate_evidence (generation, epoch, replica, counters, updated_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (generation, epoch, replica) DO UPDATE SET counters = EXCLUDED.counters, updated_at = EXCLUDED.updated_at`,
+		state.Generation, epoch, c.Replica, body, now)
+	b.Queue(`SELECT counters FROM shadowproxy_gate_evidence WHERE generation = $1 AND epoch = $2`, state.Generation, epoch)
+	b.Queue(`DELETE FROM shadowproxy_gate_evidence WHERE updated_at < $1`, now.Add(-3*settings.Window))
+	res := c.Pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
+		return fmt.Errorf("publish evidence: %w", err)
+	}
+	rows, err := res.Query()
+	if err != nil {
+		res.Close()
+		return fmt.Errorf("read evidence: %w", err)
+	}
+	var sum Counters
+	for rows.Next() {
+		var raw []byte
+		var cnt Counters
+		if err := rows.Scan(&raw); err == nil && json.Unmarshal(raw, &cnt) == nil {
+			sum.add(cnt)
+		}
+	}
+	rows.Close()
+	res.Close()
+
+	results := Evaluate(sum, settings)
+	if err := c.decide(ctx, now, state, results, ladder); err != nil {
+		return err
+	}
+	if state, err = c.readState(ctx); err != nil {
+		return err
+	}
+	c.publish(results, state, len(ladder) > 0)
+	return nil
+}
+
+// decide trips a red gate and climbs the ladder; each update is a compare-and-set on the
+// shared row, so replicas that judge alike write once.
+func (c *Controller) decide(ctx context.Context, now time.Time, state State, results []Result, ladder []Step) error {
+	allPass := true
+	for _, r := range results {
+		if r.Verdict == Red && !state.Tripped {
+			reason := fmt.Sprintf("%s is red: value %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Value, r.Threshold, r.Samples, r.Detail)
+			tag, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET tripped = true, trip_gate = $1, trip_reason = $2,
+  tripped_at = $3, passing_since = NULL, updated_at = $3 WHERE id = 1 AND NOT tripped AND generation = $4`, r.Gate, reason, now, state.Generation)
+			if err != nil {
+				return fmt.Errorf("trip gate: %w", err)
+			}
+			if tag.RowsAffected() == 1 {
+				c.m.trips.Inc()
+				if c.Log != nil {
+					c.Log.Error("gate tripped: Go's share is now 0 until an operator resets the gates", zap.String("gate", r.Gate), zap.String("reason", reason))
+				}
+			}
+			return nil
+		}
+		allPass = allPass && r.Verdict == Pass
+	}
+	if state.Tripped || len(ladder) == 0 {
+		return nil
+	}
+	var err error
+	switch {
+	case !allPass && state.PassingSince != nil:
+		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = NULL, updated_at = $1 WHERE id = 1 AND NOT tripped`, now)
+	case allPass && state.PassingSince == nil:
+		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE id = 1 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step)
+	case allPass && state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
+		var tag interface{ RowsAffected() int64 }
+		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, passing_since = NULL, updated_at = $1 WHERE id = 1 AND step = $2 AND NOT tripped`, now, state.Step)
+		if err == nil && tag.RowsAffected() == 1 && c.Log != nil {
+			c.Log.Info("ramp: every gate passed for the hold time, next step", zap.Int("step", state.Step+1), zap.Float64("go_percent", ladder[state.Step+1].Percent))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("update ramp: %w", err)
+	}
+	return nil
+}
+
+func (c *Controller) publish(results []Result, state State, ladder bool) {
+	c.mu.Lock()
+	c.results, c.state = results, state
+	c.mu.Unlock()
+	for _, r := range results {
+		v := map[Verdict]float64{Pass: 0, Hold: 1, Red: 2}[r.Verdict]
+		c.m.verdict.WithLabelValues(r.Gate).Set(v)
+		c.m.value.WithLabelValues(r.Gate).Set(r.Value)
+		c.m.samples.WithLabelValues(r.Gate).Set(float64(r.Samples))
+	}
+	tripped := 0.0
+	if state.Tripped {
+		tripped = 1
+	}
+	c.m.tripped.Set(tripped)
+	c.m.step.Set(float64(state.Step))
+	if c.Apply != nil {
+		if !ladder {
+			state.Step = -1
+		}
+		c.Apply(state)
+	}
+}
+
+// Reset is the operator's acknowledgement of a trip: it clears it, starts a fresh evidence
+// generation and, when step is not nil, moves the ladder to that rung.
+func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
+	_, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET generation = generation + 1, tripped = false, trip_gate = NULL,
+  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), updated_at = now() WHERE id = 1`, step)
+	if err != nil {
+		return State{}, fmt.Errorf("reset gates: %w", err)
+	}
+	s, err := c.readState(ctx)
+	if err == nil {
+		_, ladder, _ := c.Config()
+		c.publish(nil, s, len(ladder) > 0)
+	}
+	return s, err
+}
