@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,11 +66,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer pool.Close()
 	settings := scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}
+	var divergeAll atomic.Bool // the demo switch: the stand-in answers differently from Go for everyone
 	django := &http.Server{Handler: &standin.Server{
 		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
 		Sink:    scoring.CommitSink{Pool: pool},
 		Latency: 25 * time.Millisecond,
-		Quirk:   demoQuirks(ds),
+		Quirk:   demoQuirks(ds, &divergeAll),
 	}}
 	djangoLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -179,12 +181,45 @@ func Run(ctx context.Context, o Options) error {
 	status := get(adminBase+"/admin/rollout", "", nil)
 	say("   GET %s/admin/rollout -> %s", adminBase, compact(status.body))
 
+	say("\n== automatic rollback: a red gate drops Go's share to 0 by itself")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(rolloutYAML, djangoURL)+gatesYAML), 0o644); err != nil {
+		return err
+	}
+	say("   gates: true added to %s (reloaded within a second)", cfgPath)
+	waitConfig(adminBase, "gates")
+	post(adminBase + "/admin/gates/reset")
+	put(adminBase+"/admin/rollout", `{"go_percent": 50, "shadow_percent": 100}`)
+	say("   go_percent 50, shadow_percent 100; the demo switch now makes the stand-in answer every request differently from Go")
+	divergeAll.Store(true)
+	sent, tripped := 0, ""
+	for sent < 1500 && tripped == "" {
+		get(fmt.Sprintf("%s/v2/stamps/%d/score/0x%040x", base, c.ID, 100000+sent), ds.APIKey, nil)
+		sent++
+		if sent%25 == 0 {
+			tripped = gateTrip(adminBase)
+		}
+	}
+	if tripped == "" {
+		time.Sleep(2 * time.Second)
+		tripped = gateTrip(adminBase)
+	}
+	after := traffic(base, c.ID, ds.APIKey, 100)
+	say("   after %d requests: %s", sent, tripped)
+	say("   next 100 requests: go %d, django %d (shadow keeps running, so evidence keeps coming)", after["go"], after["django"])
+	say("   the share stays at 0 until an operator resets: curl -X POST -H 'Authorization: Bearer %s' %s/admin/gates/reset", adminToken, adminBase)
+	say("   gates: %s/admin/gates", adminBase)
+	divergeAll.Store(false)
+
 	say("\n== where to look")
 	say("   metrics:  %s/metrics   health: %s/healthz   rollout: %s/admin/rollout", adminBase, adminBase, adminBase)
 	say("   log:      %s (one JSON line per scoring request: bucket, rule, backend, request id)", logPath)
 	say("   database: %s (removed when the demo ends; make demo DEMO_FLAGS=-keep keeps it serving)", dbURL)
-	say("\ndemo: shadow compared %d requests (%d divergent, all from the stand-in's deliberate quirks); Go served %d of 400 at 50%% and %d of 100 at 100%%; kill switch sent %d of 100 back to Django; report %s/admin/report",
-		summary.Compared, summary.Outcomes["divergent"], split50["go"], split100["go"], killed["django"], adminBase)
+	rolledBack := "no gate tripped"
+	if tripped != "" {
+		rolledBack = fmt.Sprintf("a red gate rolled Go back to 0%% after %d diverging requests (%d of the next 100 went to Go)", sent, after["go"])
+	}
+	say("\ndemo: shadow compared %d requests (%d divergent, all from the stand-in's deliberate quirks); Go served %d of 400 at 50%% and %d of 100 at 100%%; kill switch sent %d of 100 back to Django; %s; report %s/admin/report",
+		summary.Compared, summary.Outcomes["divergent"], split50["go"], split100["go"], killed["django"], rolledBack, adminBase)
 	if o.Keep {
 		say("serving until interrupted (Ctrl-C)")
 		<-ctx.Done()
@@ -193,6 +228,12 @@ func Run(ctx context.Context, o Options) error {
 }
 
 const adminToken = "demo-admin-token"
+
+// gatesYAML turns the gates on for the rollback scene, with a small minimum sample size.
+const gatesYAML = `gates: true
+gate_window: 1m
+gate_min_samples: 50
+`
 
 // rolloutYAML is the demo's configuration file (its django_url is the stand-in's).
 const rolloutYAML = `# shadowproxy rollout configuration written by make demo
@@ -296,6 +337,47 @@ func traffic(base string, community int64, key string, n int) map[string]int {
 
 func compact(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+func post(url string) {
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// waitConfig waits (at most 5 s) until the rollout configuration mentions key.
+func waitConfig(adminBase, key string) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var st struct {
+			Enabled bool `json:"enabled"`
+			State   struct {
+				Generation int64 `json:"generation"`
+			} `json:"state"`
+			Gates []any `json:"gates"`
+		}
+		_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates", "", nil).body), &st)
+		if len(st.Gates) > 0 {
+			return
+		}
+	}
+	_ = key
+}
+
+// gateTrip returns the trip reason shown by the admin API, or "".
+func gateTrip(adminBase string) string {
+	var st struct {
+		State struct {
+			Tripped    bool   `json:"tripped"`
+			TripReason string `json:"trip_reason"`
+		} `json:"state"`
+	}
+	_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates", "", nil).body), &st)
+	if !st.State.Tripped {
+		return ""
+	}
+	return st.State.TripReason
+}
+
 // shadowSummary is the part of GET /admin/diffs the demo prints.
 type shadowSummary struct {
 	Outcomes map[string]int64 `json:"outcomes"`
@@ -327,11 +409,14 @@ func waitShadows(adminBase string, n int) shadowSummary {
 }
 
 // demoQuirks makes the stand-in diverge on purpose: a Rust-style expiration_timestamp for the
-// second address, and no LDP event for the third one's deduplicated stamp.
-func demoQuirks(ds Dataset) func(string, *scoring.WriteSet, *scoring.Response) {
+// second address, no LDP event for the third one's deduplicated stamp, and, while divergeAll
+// is set, another threshold in every answer.
+func demoQuirks(ds Dataset, divergeAll *atomic.Bool) func(string, *scoring.WriteSet, *scoring.Response) {
 	rustStyle, forgetsLDP := ds.Addresses[1].Address, ds.Addresses[2].Address
 	return func(address string, ws *scoring.WriteSet, res *scoring.Response) {
 		switch {
+		case res != nil && divergeAll.Load():
+			res.Body = []byte(strings.Replace(string(res.Body), `"threshold": "20.00000"`, `"threshold": "19.00000"`, 1))
 		case res != nil && strings.EqualFold(address, rustStyle):
 			res.Body = []byte(strings.Replace(string(res.Body), `000+00:00", "threshold"`, `Z", "threshold"`, 1))
 		case ws != nil && strings.EqualFold(address, forgetsLDP):
