@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/tracing"
 )
 
 // processConfig is what `serve` reads once at start: listeners, database, secrets and the
@@ -94,6 +95,15 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error {
+	shutdownTracing, err := tracing.Setup(ctx, os.Getenv, version)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(flush)
+	}()
 	cfg, cfgErr := config.Load(pc.configPath, os.Getenv)
 	if cfgErr != nil {
 		// Fail closed: Django answers everything until a valid configuration arrives.
@@ -115,7 +125,14 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	if pc.databaseURL == "" {
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
 	} else {
-		pool, err := pgxpool.New(ctx, pc.databaseURL)
+		poolCfg, err := pgxpool.ParseConfig(pc.databaseURL)
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		if tracing.Enabled(os.Getenv) {
+			poolCfg.ConnConfig.Tracer = tracing.PGX{} // one span per database round trip
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 		if err != nil {
 			return fmt.Errorf("database: %w", err)
 		}

@@ -57,7 +57,7 @@ type RolloutStatus struct {
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
 	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
 	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(func(w http.ResponseWriter, r *http.Request) {

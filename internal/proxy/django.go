@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"go.uber.org/zap"
 )
 
@@ -39,6 +41,8 @@ func NewDjangoProxy(rollout *Rollout, log *zap.Logger) *httputil.ReverseProxy {
 			pr.SetURL(target())
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
+			// Django's own spans join the trace of the request (W3C traceparent).
+			otel.GetTextMapPropagator().Inject(pr.In.Context(), propagation.HeaderCarrier(pr.Out.Header))
 		},
 		Transport:  transport,
 		BufferPool: bufferPool{},

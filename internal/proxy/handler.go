@@ -12,9 +12,15 @@ import (
 
 	"go.uber.org/zap"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/tracing"
 )
 
 const (
@@ -58,7 +64,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(requestIDHeader, id)
 	}
 	w.Header().Set(requestIDHeader, id)
+	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := tracer.Start(ctx, "shadowproxy.score", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("scorer_id", scorerID), attribute.String("request_id", id)))
+	defer span.End()
+	r = r.WithContext(ctx)
 	snap := h.Rollout.Load()
+	_, decisionSpan := tracer.Start(ctx, "route.decision")
 	d := Decide(snap, scorerID, address, r.Header.Get(RouteHeader))
 	if h.Scorer == nil && d.Backend == BackendGo {
 		d.Backend, d.Rule = BackendDjango, "no_database"
@@ -66,6 +78,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.Backend == BackendGo && !h.Breaker.Allow(snap.Config.BreakerCooldown) {
 		d.Backend, d.Rule = BackendDjango, "breaker_open"
 	}
+	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
+		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
+	decisionSpan.End()
 	backend, status, fallback := d.Backend, 0, ""
 	if d.Backend == BackendGo {
 		res, err := h.runGo(r, snap, scorerID, address)
@@ -78,11 +93,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(res.Response.Body)
 			status = res.Response.Status
 		case snap.Config.Fallback && !errors.Is(err, scoring.ErrOutcomeUnknown):
-			h.goFailed(snap, err, id)
+			h.goFailed(snap, err, id, span)
 			fallback, backend = fallbackReason(err), BackendDjango
 			h.Metrics.fallbacks.WithLabelValues(fallback).Inc()
 		default:
-			h.goFailed(snap, err, id)
+			h.goFailed(snap, err, id, span)
 			w.Header().Set(BackendHeader, string(BackendGo))
 			resp := scoring.InternalError()
 			w.Header().Set("Content-Type", scoring.ContentType)
@@ -102,19 +117,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.capture = &bytes.Buffer{}
 		}
 		djangoStart := time.Now()
-		h.Django.ServeHTTP(rec, r)
+		djangoCtx, djangoSpan := tracer.Start(ctx, "django", trace.WithSpanKind(trace.SpanKindClient))
+		h.Django.ServeHTTP(rec, r.WithContext(djangoCtx))
 		status = rec.status()
+		djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
+		djangoSpan.End()
 		if job != nil {
 			if r.Context().Err() != nil || rec.overflow {
 				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
 			} else {
 				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
+				job.link = span.SpanContext()
 				h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 			}
 		}
 	}
 	elapsed := time.Since(start)
-	h.Metrics.observe("score", backend, status, elapsed.Seconds())
+	span.SetAttributes(attribute.String("backend", string(backend)), attribute.Int("http.status_code", status), attribute.String("fallback", fallback))
+	if fallback != "" {
+		tracing.Keep(span)
+	}
+	h.Metrics.observeTraced("score", backend, status, elapsed.Seconds(), span.SpanContext())
 	if h.Evidence != nil {
 		switch {
 		case fallback != "":
@@ -130,7 +153,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			zap.String("request_id", id), zap.String("scorer_id", scorerID), zap.String("address", address),
 			zap.Int("bucket", d.Bucket), zap.String("rule", d.Rule), zap.String("decided", string(d.Backend)),
 			zap.String("backend", string(backend)), zap.Bool("shadow", d.Shadow), zap.String("fallback", fallback),
-			zap.Int("status", status), zap.Duration("duration", elapsed), zap.String("config_version", snap.Version))
+			zap.Int("status", status), zap.Duration("duration", elapsed), zap.String("config_version", snap.Version),
+			zap.String("trace_id", traceID(span)))
 	}
 }
 
@@ -148,7 +172,8 @@ func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address strin
 
 var errPanic = errors.New("go scorer panicked")
 
-func (h *Handler) goFailed(snap *Snapshot, err error, id string) {
+func (h *Handler) goFailed(snap *Snapshot, err error, id string, span trace.Span) {
+	span.RecordError(err)
 	if h.Breaker.Failure(snap.Config.BreakerFailures) {
 		h.Metrics.breakerTrips.Inc()
 		if h.Log != nil {
@@ -156,8 +181,18 @@ func (h *Handler) goFailed(snap *Snapshot, err error, id string) {
 		}
 	}
 	if h.Log != nil {
-		h.Log.Warn("go scorer failed", zap.String("request_id", id), zap.Error(err))
+		h.Log.Warn("go scorer failed", zap.String("request_id", id), zap.String("trace_id", traceID(span)), zap.Error(err))
 	}
+}
+
+var tracer = tracing.Tracer("shadowproxy/proxy")
+
+// traceID is the span's trace id, or "" while tracing is off.
+func traceID(span trace.Span) string {
+	if sc := span.SpanContext(); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
 }
 
 func fallbackReason(err error) string {

@@ -37,6 +37,9 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	if cfg.Salt == "" {
 		cfg.Salt = "shadowproxy-v1"
 	}
+	if cfg.Version == "" {
+		cfg.Version = "test-config"
+	}
 	h.rollout = NewRollout(cfg, nil)
 	h.metrics = NewMetrics(h.registry)
 	breaker := &Breaker{}

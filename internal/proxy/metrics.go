@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Metrics are the proxy's Prometheus series.
@@ -68,8 +69,19 @@ func (m *Metrics) ObserveSnapshot(s *Snapshot) {
 }
 
 func (m *Metrics) observe(route string, backend Backend, code int, seconds float64) {
+	m.observeTraced(route, backend, code, seconds, trace.SpanContext{})
+}
+
+// observeTraced records a request and, when it is traced, puts its trace id on the latency
+// histogram as an exemplar, so a slow bucket in Grafana leads to a trace.
+func (m *Metrics) observeTraced(route string, backend Backend, code int, seconds float64, sc trace.SpanContext) {
 	m.requests.WithLabelValues(route, string(backend), strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route, string(backend)).Observe(seconds)
+	h := m.latency.WithLabelValues(route, string(backend))
+	if sc.IsValid() && sc.IsSampled() {
+		h.(prometheus.ExemplarObserver).ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": sc.TraceID().String()})
+		return
+	}
+	h.Observe(seconds)
 }
 
 // statusRecorder remembers the status code written through it and, when capture is set,

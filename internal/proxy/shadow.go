@@ -10,9 +10,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/tracing"
 )
 
 // Shadow runs the Go scorer in capture mode beside Django-served scoring requests and
@@ -44,6 +47,7 @@ type Shadow struct {
 }
 
 type shadowJob struct {
+	link          trace.SpanContext // the request's span: the shadow trace links to it
 	key           string
 	snap          chan snapshotResult
 	in            scoring.Input
@@ -159,6 +163,9 @@ func (s *Shadow) run(job *shadowJob) {
 	// not cut a comparison short.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	ctx, span := shadowTracer.Start(ctx, "shadow.run", trace.WithLinks(trace.Link{SpanContext: job.link}),
+		trace.WithAttributes(attribute.String("request_id", job.requestID)))
+	defer span.End()
 	run := &diff.Run{At: job.at, RequestID: job.requestID, ScorerID: job.in.ScorerID, Address: job.in.Address,
 		DjangoStatus: job.django.Status, DjangoBody: rawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
 	fields, err := s.compare(ctx, job, run)
@@ -166,8 +173,14 @@ func (s *Shadow) run(job *shadowJob) {
 		run.Error = err.Error()
 	}
 	run.Classify(fields)
+	span.SetAttributes(attribute.String("shadow.outcome", string(run.Outcome)), attribute.Int("shadow.divergent_fields", len(run.Fields)))
+	if run.Outcome == diff.OutcomeDivergent || run.Outcome == diff.OutcomeError {
+		tracing.Keep(span)
+	}
 	s.Recorder.Record(ctx, run, fields)
 }
+
+var shadowTracer = tracing.Tracer("shadowproxy/shadow")
 
 func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]diff.Field, error) {
 	var sr snapshotResult
@@ -201,6 +214,8 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	}
 	run.GoStatus, run.GoBody = res.Response.Status, rawJSON(res.Response.Body)
 	rules := s.rules()
+	_, diffSpan := shadowTracer.Start(ctx, "shadow.diff")
+	defer diffSpan.End()
 	fields := diff.CompareResponses(job.django, diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
 	if ws == nil || ws.Passport == nil {
 		return fields, nil

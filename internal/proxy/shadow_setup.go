@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -47,6 +48,14 @@ func ShadowOptionsFromEnv(getenv func(string) string) (ShadowOptions, error) {
 	return o, nil
 }
 
+// scorerTracer gives the shadow pool the same pgx tracer as the scorer's pool, if any.
+func scorerTracer(s *scoring.Scorer) pgx.QueryTracer {
+	if p, ok := s.DB.(*pgxpool.Pool); ok {
+		return p.Config().ConnConfig.Tracer
+	}
+	return nil
+}
+
 // NewShadow builds the shadow runner with its own connection pool and diff store (creating
 // shadowproxy_diff if needed) and starts its workers.
 func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
@@ -55,6 +64,7 @@ func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, 
 		return nil, fmt.Errorf("shadow pool: %w", err)
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
+	cfg.ConnConfig.Tracer = scorerTracer(scorer)
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -10,9 +10,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/tracing"
 )
 
 // Scorer answers GET /v2/stamps/{scorer_id}/score/{address} as Django does and produces the
@@ -54,7 +58,16 @@ func (s *Scorer) now() time.Time {
 // Score runs one request: Load, Decide, Plan, and Apply through sink. A non-nil error means
 // the scorer could not answer (database unreachable, timeout): nothing was committed and the
 // caller decides what the client sees.
-func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error) {
+func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, err error) {
+	ctx, span := tracer.Start(ctx, "scoring.score")
+	defer func() {
+		span.SetAttributes(attribute.Int("http.status_code", res.Response.Status))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	now := s.now()
 	key, ok := presentedKey(in.Header, &s.Settings)
 	if !ok {
@@ -76,7 +89,9 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		idCandidate = &id
 	}
 	address := strings.ToLower(in.Address)
-	first, err := loadFirst(ctx, s.DB, keyPrefix(key), lookupID, idCandidate, address)
+	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
+	first, err := loadFirst(loadCtx, s.DB, keyPrefix(key), lookupID, idCandidate, address)
+	loadSpan.End()
 	if err != nil {
 		return Result{}, err
 	}
@@ -105,7 +120,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
 			return Result{Response: r}, nil
 		}
-		if err := sink.Apply(ctx, ws); err != nil {
+		if err := apply(ctx, sink, ws); err != nil {
 			return Result{}, err
 		}
 		return Result{Response: r, Writes: ws}, nil
@@ -128,14 +143,20 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		return answer(respInternal) // Django: aget_scorer returns None or raises DoesNotExist
 	}
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
+	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(first.stamps))))
 	stamps, abort := validateStamps(latestPerProvider(first.stamps), address, &s.Settings, s.Cache, now)
+	verifySpan.End()
 	for attemptsLeft := maxLIFOAttempts; ; attemptsLeft-- {
-		outcome, err := s.decide(ctx, ws, community, stamps, abort, attemptsLeft, now)
+		decideCtx, decideSpan := tracer.Start(ctx, "scoring.decide")
+		outcome, err := s.decide(decideCtx, ws, community, stamps, abort, attemptsLeft, now)
+		decideSpan.End()
 		if err != nil {
 			return Result{}, err
 		}
+		_, planSpan := tracer.Start(ctx, "scoring.plan")
 		s.finish(ws, &outcome, in, first.key.ID, address, now)
-		err = sink.Apply(ctx, ws)
+		planSpan.End()
+		err = apply(ctx, sink, ws)
 		if errors.Is(err, ErrConflict) && attemptsLeft > 1 {
 			continue
 		}
@@ -145,12 +166,12 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 			ws.HashLinks, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, nil, nil, nil
 			outcome = scoreOutcome{errMsg: msgLinkSaveFailed}
 			s.finish(ws, &outcome, in, first.key.ID, address, now)
-			err = sink.Apply(ctx, ws)
+			err = apply(ctx, sink, ws)
 		case errors.As(err, &hpErr): // so does a failure while awarding human points
 			ws.HumanPoints = nil
 			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
 			s.finish(ws, &outcome, in, first.key.ID, address, now)
-			err = sink.Apply(ctx, ws)
+			err = apply(ctx, sink, ws)
 		}
 		if err != nil {
 			return Result{}, err
@@ -162,6 +183,19 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (Result, error)
 		}
 		return Result{Response: scoreResponse(address, &outcome), Writes: ws}, nil
 	}
+}
+
+var tracer = tracing.Tracer("shadowproxy/scoring")
+
+// apply hands the WriteSet to the sink inside its own span.
+func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
+	ctx, span := tracer.Start(ctx, "scoring.apply")
+	defer span.End()
+	err := sink.Apply(ctx, ws)
+	if err != nil {
+		span.RecordError(err)
+	}
+	return err
 }
 
 // finish sets the score row and the analytics row from the outcome.
@@ -216,7 +250,9 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 	if s.Settings.HumanPointsWrite && c.HumanPoints {
 		humanPointsFor = ws.Passport.Address
 	}
-	second, err := loadSecond(ctx, s.DB, c.ID, hashes, humanPointsFor)
+	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
+	second, err := loadSecond(loadCtx, s.DB, c.ID, hashes, humanPointsFor)
+	loadSpan.End()
 	if err != nil {
 		return scoreOutcome{}, err
 	}
