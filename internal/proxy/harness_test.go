@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/pgtest"
@@ -27,6 +29,7 @@ type harness struct {
 	proxy    *httptest.Server
 	adminSrv *httptest.Server
 	upstream *httptest.Server
+	logs     *observer.ObservedLogs
 }
 
 func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *scoring.Scorer, sink scoring.Sink) *harness {
@@ -43,7 +46,9 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	h.rollout = NewRollout(cfg, nil)
 	h.metrics = NewMetrics(h.registry)
 	breaker := &Breaker{}
-	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, nil), Breaker: breaker, Metrics: h.metrics}
+	core, logs := observer.New(zap.InfoLevel)
+	h.logs = logs
+	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, nil), Breaker: breaker, Metrics: h.metrics, Log: zap.New(core)}
 	h.admin = &Admin{Rollout: h.rollout, Breaker: breaker, Metrics: h.metrics, Registry: h.registry, Token: "s3cret"}
 	h.proxy = httptest.NewServer(h.handler)
 	h.adminSrv = httptest.NewServer(h.admin.Handler())

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
 
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/tracing"
@@ -126,6 +128,23 @@ func TestGoServedSpanTree(t *testing.T) {
 	}
 	if attr(root, "backend") != "go" || attr(root, "http.status_code") != "200" {
 		t.Errorf("root attributes %v", root.Attributes)
+	}
+	// The trace id is in the request's log line and on the latency histogram as an exemplar.
+	id := root.SpanContext.TraceID().String()
+	entries := f.logs.FilterMessage("score").FilterField(zap.String("trace_id", id)).Len()
+	if entries != 1 {
+		t.Errorf("%d log lines carry the trace id", entries)
+	}
+	req, _ := http.NewRequest("GET", f.adminSrv.URL+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	mresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(body), `trace_id="`+id+`"`) {
+		t.Errorf("no exemplar with trace id %s on the latency histogram", id)
 	}
 }
 

@@ -33,7 +33,7 @@ var (
 // fixture is one isolated database with an account, an API key and a scorer behind a real
 // HTTP server running the Go scorer.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	pool    *pgxpool.Pool
 	issuer  *stampissuer.Issuer
@@ -46,7 +46,7 @@ type fixture struct {
 
 var seq atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: stampissuer.NewIssuer("trusted-iam")}
 	now := fixedNow

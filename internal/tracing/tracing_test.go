@@ -58,7 +58,9 @@ func TestOffByDefault(t *testing.T) {
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if Enabled(func(k string) string { return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x", "OTEL_SDK_DISABLED": "true"}[k] }) {
+	if Enabled(func(k string) string {
+		return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x", "OTEL_SDK_DISABLED": "true"}[k]
+	}) {
 		t.Fatal("OTEL_SDK_DISABLED ignored")
 	}
 	if !Enabled(func(k string) string { return map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://x"}[k] }) {
