@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := bin/shadowproxy
 
-.PHONY: build demo deps test lint vectors bench clean
+.PHONY: build demo deps test lint vectors bench capture-demo clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -37,6 +37,11 @@ bench:
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench ShadowClientCost -benchtime 1x
+
+# Record the shipped demo capture (testdata/capture/demo.jsonl) that CI replays.
+capture-demo: build
+	mkdir -p testdata/capture
+	$(GO) run ./cmd/demo -binary $(BIN) -write-capture testdata/capture/demo.jsonl
 
 # Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
 vectors:

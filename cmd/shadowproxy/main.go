@@ -5,8 +5,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"shadowproxy/internal/scoring/credential"
 )
@@ -19,6 +21,8 @@ const usage = `usage: shadowproxy <command> [arguments]
 commands:
   serve                 run the scorer (configuration from the environment; see README)
   credential verify     explain whether a stamp credential is accepted
+  replay FILE           score captured requests again and compare with Django's answers
+  healthcheck           exit 0 when the admin listener's /healthz answers 200 (container probes)
   version               print the version
 `
 
@@ -40,6 +44,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return credentialVerify(args[2:], stdin, stdout, stderr)
+	case "replay":
+		return replayCommand(args[1:], stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -49,6 +57,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "shadowproxy: unknown command %q\n\n%s", args[0], usage)
 	return 2
+}
+
+// healthcheck probes the admin listener (SHADOWPROXY_ADMIN_LISTEN) for container health checks.
+func healthcheck(stderr io.Writer) int {
+	addr := os.Getenv("SHADOWPROXY_ADMIN_LISTEN")
+	if addr == "" {
+		addr = "127.0.0.1:9090"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		fmt.Fprintf(stderr, "unhealthy: %v\n", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "unhealthy: /healthz answered %d\n", resp.StatusCode)
+		return 1
+	}
+	return 0
 }
 
 func versionString() string {

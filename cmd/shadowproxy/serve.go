@@ -198,6 +198,21 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}()
 	}
 
+	if path := os.Getenv("SHADOWPROXY_CAPTURE_FILE"); path != "" {
+		maxBytes := int64(100 << 20)
+		if v := os.Getenv("SHADOWPROXY_CAPTURE_MAX_BYTES"); v != "" {
+			if _, err := fmt.Sscan(v, &maxBytes); err != nil || maxBytes <= 0 {
+				return fmt.Errorf("SHADOWPROXY_CAPTURE_MAX_BYTES=%q must be a positive number of bytes", v)
+			}
+		}
+		capture, err := proxy.OpenCapture(path, maxBytes)
+		if err != nil {
+			return err
+		}
+		defer capture.Close()
+		handler.Capture = capture
+		logger.Info("capturing Django-served scoring requests", zap.String("file", path), zap.Int64("max_bytes", maxBytes))
+	}
 	public := &http.Server{Addr: pc.listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	adminSrv := &http.Server{Addr: pc.adminListen, Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 2)

@@ -34,11 +34,19 @@ type Address struct {
 	Note    string
 }
 
-// demoKey is the demo API key: prefix "demo0001", stored as Django stores keys (sha256 form).
-const demoKey = "demo0001.shadowproxyDemoKeyNotASecret000"
+// demoKey is the demo API key, stored as Django stores keys (sha256 form); keyPrefix is its
+// public part.
+const (
+	demoKey   = "demo0001.shadowproxyDemoKeyNotASecret000"
+	keyPrefix = "demo0001"
+)
+
+// issued is when the demo stamps were issued; their expiries are absolute too, so the dataset
+// (and the shipped capture recorded from it) scores the same whenever it is used.
+var issued = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // Seed inserts the demo dataset with conn into a database that has Django's schema.
-func Seed(ctx context.Context, conn *pgx.Conn, now time.Time) (Dataset, error) {
+func Seed(ctx context.Context, conn *pgx.Conn) (Dataset, error) {
 	issuer := stampissuer.NewIssuer("shadowproxy-demo-iam")
 	ds := Dataset{APIKey: demoKey, IssuerDID: issuer.DID}
 	exec := func(sql string, args ...any) error {
@@ -80,29 +88,29 @@ SELECT $4, now(), 'LIFO', $5, $6, id, false FROM s RETURNING id`, c.typ, c.weigh
 	type stamp struct {
 		provider  string
 		nullifier string
-		expiresIn time.Duration
+		expires   time.Time
 	}
-	day := 24 * time.Hour
+	on := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 123_000_000, time.UTC) }
 	people := []struct {
 		addr, note string
 		stamps     []stamp
 	}{
 		{"0x8ea987b3d09c582ef572a453e6680fd036457d45", "seven stamps, passes the low threshold", []stamp{
-			{"Google", "v0:google-alice", 90 * day}, {"Ens", "v0:ens-alice", 60 * day}, {"Linkedin", "v0:linkedin-alice", 80 * day},
-			{"Discord", "v0:discord-alice", 70 * day}, {"Github", "v0:github-alice", 30 * day},
-			{"twitterAccountAgeGte#180", "v0:twitter-alice", 50 * day}, {"SelfStakingBronze", "v0:stake-alice", 40 * day}}},
+			{"Google", "v0:google-alice", on(2099, 3, 1)}, {"Ens", "v0:ens-alice", on(2099, 1, 30)}, {"Linkedin", "v0:linkedin-alice", on(2099, 2, 19)},
+			{"Discord", "v0:discord-alice", on(2099, 2, 9)}, {"Github", "v0:github-alice", on(2098, 12, 31)},
+			{"twitterAccountAgeGte#180", "v0:twitter-alice", on(2099, 1, 20)}, {"SelfStakingBronze", "v0:stake-alice", on(2099, 1, 10)}}},
 		{"0x1234567890abcdef1234567890abcdef12345678", "Google and Ens only (0.733 on the default weights)", []stamp{
-			{"Google", "v0:google-bob", 90 * day}, {"Ens", "v0:ens-bob", 45 * day}}},
+			{"Google", "v0:google-bob", on(2099, 3, 1)}, {"Ens", "v0:ens-bob", on(2099, 1, 15)}}},
 		{"0xabcdefabcdefabcdefabcdefabcdefabcdefabcd", "re-uses Alice's Google nullifier: deduplicated", []stamp{
-			{"Google", "v0:google-alice", 90 * day}, {"Linkedin", "v0:linkedin-carol", 20 * day}}},
+			{"Google", "v0:google-alice", on(2099, 3, 1)}, {"Linkedin", "v0:linkedin-carol", on(2098, 12, 21)}}},
 		{"0x9999999999999999999999999999999999999999", "one stamp expired, one valid", []stamp{
-			{"Github", "v0:github-dave", -2 * day}, {"Discord", "v0:discord-dave", 10 * day}}},
+			{"Github", "v0:github-dave", on(2025, 9, 1)}, {"Discord", "v0:discord-dave", on(2098, 12, 11)}}},
 		{"0x5555555555555555555555555555555555555555", "no stamps at all", nil},
 	}
 	for _, p := range people {
 		for _, s := range p.stamps {
 			raw := issuer.Issue(stampissuer.Stamp{Address: p.addr, Provider: s.provider, Nullifiers: []string{s.nullifier},
-				Issued: now.Add(-30 * day), Expires: now.Add(s.expiresIn), Created: now.Add(-30 * day)})
+				Issued: issued, Expires: s.expires, Created: issued})
 			if err := exec(`INSERT INTO ceramic_cache_ceramiccache (address, provider, stamp, created_at, updated_at, proof_value, type,
   compose_db_save_status, compose_db_stream_id) VALUES ($1, $2, $3::jsonb, now(), now(), $4, 1, '', '')`,
 				p.addr, s.provider, string(raw), s.provider+"-"+p.addr); err != nil {

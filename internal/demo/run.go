@@ -53,7 +53,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ds, err := Seed(ctx, conn, time.Now().UTC())
+	ds, err := Seed(ctx, conn)
 	conn.Close(ctx)
 	if err != nil {
 		return err

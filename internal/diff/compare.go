@@ -54,6 +54,17 @@ func DefaultNoiseRules() []NoiseRule {
 	}
 }
 
+// ReplayNoiseRules are the noise rules of a replay: the request is scored again long after
+// Django answered, so last_score_timestamp differs by any amount.
+func ReplayNoiseRules() []NoiseRule {
+	rules := DefaultNoiseRules()
+	for i := range rules {
+		rules[i].Tolerance = 0
+		rules[i].Reason = "a replay scores again long after Django answered"
+	}
+	return rules
+}
+
 // decodeJSON parses JSON keeping numbers as their literal text, so 25.0 and 25 differ as
 // they do in jsonb and on the wire.
 func decodeJSON(b []byte) (any, error) {

@@ -28,6 +28,7 @@ type Run struct {
 	RequestID     string          `json:"request_id"`
 	ScorerID      string          `json:"scorer_id"`
 	Address       string          `json:"address"`
+	APIKeyPrefix  string          `json:"api_key_prefix,omitempty"` // the key's public part, for replays
 	Outcome       Outcome         `json:"outcome"`
 	Race          string          `json:"race,omitempty"`
 	Error         string          `json:"error,omitempty"`

@@ -58,7 +58,7 @@ func newGoFixture(t testing.TB, cfg config.Config) *goFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := demo.Seed(ctx, conn.Conn(), time.Now())
+	ds, err := demo.Seed(ctx, conn.Conn())
 	conn.Release()
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,8 @@ type Handler struct {
 	Shadow *Shadow
 	// Evidence collects what the gates judge; nil when the gates are off.
 	Evidence *gate.Evidence
+	// Capture records Django-served scoring requests with Django's answers; nil: none.
+	Capture *Capture
 	// Log receives one line per scoring request; nil logs nothing.
 	Log *zap.Logger
 }
@@ -113,7 +115,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set(BackendHeader, string(BackendDjango))
 		rec := &statusRecorder{ResponseWriter: w}
-		if job != nil {
+		if job != nil || h.Capture != nil {
 			rec.capture = &bytes.Buffer{}
 		}
 		djangoStart := time.Now()
@@ -122,6 +124,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = rec.status()
 		djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
 		djangoSpan.End()
+		if h.Capture != nil && !rec.overflow && fallback == "" {
+			h.Capture.Record(CaptureRecord{At: start, RequestID: id, ScorerID: scorerID, Address: address, Path: r.URL.Path,
+				Query: r.URL.Query(), APIKeyPrefix: keyPrefixOf(r.Header),
+				Django: CapturedAnswer{Status: status, Body: rawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
+		}
 		if job != nil {
 			if r.Context().Err() != nil || rec.overflow {
 				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)

@@ -166,7 +166,7 @@ func (s *Shadow) run(job *shadowJob) {
 	ctx, span := shadowTracer.Start(ctx, "shadow.run", trace.WithLinks(trace.Link{SpanContext: job.link}),
 		trace.WithAttributes(attribute.String("request_id", job.requestID)))
 	defer span.End()
-	run := &diff.Run{At: job.at, RequestID: job.requestID, ScorerID: job.in.ScorerID, Address: job.in.Address,
+	run := &diff.Run{At: job.at, RequestID: job.requestID, ScorerID: job.in.ScorerID, Address: job.in.Address, APIKeyPrefix: keyPrefixOf(job.in.Header),
 		DjangoStatus: job.django.Status, DjangoBody: rawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
 	fields, err := s.compare(ctx, job, run)
 	if err != nil {

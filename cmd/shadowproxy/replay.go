@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/replay"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+)
+
+// replayCommand implements `shadowproxy replay`: exit 0 when every answer matched (noise
+// allowed), 1 when any diverged or failed, 2 on a usage or read error.
+func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the database to score against (default $DATABASE_URL)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: shadowproxy replay [--database-url URL] [--quiet] FILE|-\n  FILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id}\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || *dbURL == "" {
+		fs.Usage()
+		return 2
+	}
+	settings, err := scoring.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "shadowproxy: %v\n", err)
+		return 2
+	}
+	in, err := openInput(fs.Arg(0), stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "shadowproxy: %v\n", err)
+		return 2
+	}
+	defer in.Close()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, *dbURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "shadowproxy: database: %v\n", err)
+		return 2
+	}
+	defer pool.Close()
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+	sum, err := replay.Run(ctx, in, pool, scorer, progress)
+	if err != nil {
+		fmt.Fprintf(stderr, "shadowproxy: %v\n", err)
+		return 2
+	}
+	sum.WriteTable(stdout)
+	if sum.Diverged() {
+		return 1
+	}
+	return 0
+}
+
+func openInput(name string, stdin io.Reader) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open replay input: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CaptureRecord is one captured scoring request with Django's answer: one JSON line. No
+// secret is recorded: the API key is reduced to its prefix (the public part Django stores in
+// clear), and no header is kept.
+type CaptureRecord struct {
+	At           time.Time      `json:"at"`
+	RequestID    string         `json:"request_id"`
+	ScorerID     string         `json:"scorer_id"`
+	Address      string         `json:"address"`
+	Path         string         `json:"path"`
+	Query        url.Values     `json:"query,omitempty"`
+	APIKeyPrefix string         `json:"api_key_prefix,omitempty"`
+	Django       CapturedAnswer `json:"django"`
+}
+
+// CapturedAnswer is Django's answer to a captured request.
+type CapturedAnswer struct {
+	Status    int             `json:"status"`
+	Body      json.RawMessage `json:"body"`
+	LatencyMS float64         `json:"latency_ms"`
+}
+
+// Capture appends records to a JSONL file until it holds MaxBytes; later records are counted
+// as dropped.
+type Capture struct {
+	mu       sync.Mutex
+	f        *os.File
+	w        *bufio.Writer
+	written  int64
+	MaxBytes int64
+	Dropped  int64
+}
+
+// OpenCapture opens (appends to) a capture file bounded to maxBytes.
+func OpenCapture(path string, maxBytes int64) (*Capture, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open capture file: %w", err)
+	}
+	st, _ := f.Stat()
+	return &Capture{f: f, w: bufio.NewWriter(f), written: st.Size(), MaxBytes: maxBytes}, nil
+}
+
+// Record writes one record (and flushes it).
+func (c *Capture) Record(r CaptureRecord) {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.MaxBytes > 0 && c.written+int64(len(line))+1 > c.MaxBytes {
+		c.Dropped++
+		return
+	}
+	c.w.Write(line)
+	c.w.WriteByte('\n')
+	c.w.Flush()
+	c.written += int64(len(line)) + 1
+}
+
+// Close flushes and closes the file.
+func (c *Capture) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.w.Flush()
+	return c.f.Close()
+}
+
+// keyPrefix is the API key's prefix from X-API-Key or Authorization, as Django reads it.
+func keyPrefixOf(h map[string][]string) string {
+	get := func(k string) string {
+		if v := h[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	key := get("X-Api-Key")
+	if key == "" {
+		if f := strings.Fields(get("Authorization")); len(f) >= 2 {
+			key = f[1]
+		}
+	}
+	prefix, _, _ := strings.Cut(key, ".")
+	return prefix
+}

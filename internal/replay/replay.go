@@ -1,0 +1,157 @@
+// Package replay runs captured scoring requests (the proxy's capture file, or divergent
+// exemplars from /admin/diffs/{id}) through the Go scorer in capture mode against a database
+// and compares Go's answers with Django's recorded ones, with the shadow comparator.
+package replay
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/scoring"
+)
+
+// record is what replay reads from a line: a capture record or a stored diff run.
+type record struct {
+	RequestID    string          `json:"request_id"`
+	ScorerID     string          `json:"scorer_id"`
+	Address      string          `json:"address"`
+	Path         string          `json:"path"`
+	APIKeyPrefix string          `json:"api_key_prefix"`
+	Django       *capturedAnswer `json:"django"`
+	// diff.Run's spelling of Django's answer
+	DjangoStatus   int             `json:"django_status"`
+	DjangoResponse json.RawMessage `json:"django_response"`
+}
+
+type capturedAnswer struct {
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body"`
+}
+
+func (r record) answer() diff.Response {
+	if r.Django != nil {
+		return diff.Response{Status: r.Django.Status, Body: r.Django.Body}
+	}
+	return diff.Response{Status: r.DjangoStatus, Body: r.DjangoResponse}
+}
+
+// Summary counts a replay's outcomes.
+type Summary struct {
+	Total, Equal, Noise, Divergent, Errors int
+	Fields                                 map[string]int // divergent field patterns
+	Examples                               []string       // request ids of divergent records
+}
+
+// Diverged reports whether anything diverged or failed.
+func (s Summary) Diverged() bool { return s.Divergent > 0 || s.Errors > 0 }
+
+// Run replays every line of in. Progress goes to progress (a bar redrawn in place), nothing
+// else is printed; errors reading in end the replay.
+func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.Scorer, progress io.Writer) (Summary, error) {
+	// One JSON object after another: JSON lines, or a pretty-printed exemplar.
+	var records []record
+	dec := json.NewDecoder(bufio.NewReader(in))
+	for {
+		var rec record
+		err := dec.Decode(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Summary{}, fmt.Errorf("record %d: %w", len(records)+1, err)
+		}
+		records = append(records, rec)
+	}
+	s := Summary{Fields: map[string]int{}}
+	rules := diff.ReplayNoiseRules()
+	for i, rec := range records {
+		s.Total++
+		outcome, fields, err := one(ctx, pool, scorer, rec, rules)
+		switch {
+		case err != nil:
+			s.Errors++
+			s.Examples = append(s.Examples, fmt.Sprintf("%s: error: %v", rec.RequestID, err))
+		case outcome == diff.OutcomeDivergent:
+			s.Divergent++
+			var paths []string
+			for _, f := range fields {
+				if f.Class == diff.Divergent {
+					s.Fields[f.Pattern]++
+					paths = append(paths, f.Path)
+				}
+			}
+			s.Examples = append(s.Examples, fmt.Sprintf("%s: %s", rec.RequestID, strings.Join(paths, ", ")))
+		case outcome == diff.OutcomeNoise:
+			s.Noise++
+		default:
+			s.Equal++
+		}
+		bar(progress, i+1, len(records))
+	}
+	if progress != nil && len(records) > 0 {
+		fmt.Fprintln(progress)
+	}
+	return s, nil
+}
+
+func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec record, rules []diff.NoiseRule) (diff.Outcome, []diff.Field, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+	if err != nil {
+		return "", nil, err
+	}
+	defer snap.Close(context.Background())
+	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix}
+	res, _, err := scorer.Capture(ctx, snap, in)
+	if err != nil {
+		return "", nil, err
+	}
+	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
+	run := &diff.Run{}
+	run.Classify(fields)
+	return run.Outcome, fields, nil
+}
+
+func bar(w io.Writer, done, total int) {
+	if w == nil {
+		return
+	}
+	const width = 30
+	filled := done * width / total
+	fmt.Fprintf(w, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total)
+}
+
+// WriteTable prints the summary table.
+func (s Summary) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "replayed %d requests: %d equal, %d noise only, %d divergent, %d errors\n", s.Total, s.Equal, s.Noise, s.Divergent, s.Errors)
+	if len(s.Fields) > 0 {
+		var patterns []string
+		for p := range s.Fields {
+			patterns = append(patterns, p)
+		}
+		sort.Slice(patterns, func(i, j int) bool { return s.Fields[patterns[i]] > s.Fields[patterns[j]] })
+		fmt.Fprintf(w, "\n%-50s %s\n", "divergent field", "count")
+		for _, p := range patterns {
+			fmt.Fprintf(w, "%-50s %d\n", p, s.Fields[p])
+		}
+	}
+	for i, e := range s.Examples {
+		if i == 10 {
+			fmt.Fprintf(w, "... and %d more\n", len(s.Examples)-10)
+			break
+		}
+		fmt.Fprintln(w, "  "+e)
+	}
+}
