@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := bin/shadowproxy
 
-.PHONY: build demo deps test lint vectors bench capture-demo clean
+.PHONY: build demo deps test lint vectors bench capture-demo lambda clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -37,6 +37,12 @@ bench:
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench ShadowClientCost -benchtime 1x
+
+# The Go scorer as an AWS Lambda function behind an ALB (provided.al2023 runtime): bin/lambda.zip.
+lambda:
+	mkdir -p bin/lambda
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w" -o bin/lambda/bootstrap ./cmd/lambda
+	cd bin/lambda && rm -f ../lambda.zip && $(GO) run ../../internal/tools/zipfile ../lambda.zip bootstrap
 
 # Record the shipped demo capture (testdata/capture/demo.jsonl) that CI replays.
 capture-demo: build
