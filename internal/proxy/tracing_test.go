@@ -64,7 +64,7 @@ func (tr tree) parentOf(t *testing.T, child, parent string) {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
