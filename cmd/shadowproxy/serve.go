@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -129,8 +130,9 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		if tracing.Enabled(os.Getenv) {
-			poolCfg.ConnConfig.Tracer = tracing.PGX{} // one span per database round trip
+		poolCfg.ConnConfig.Tracer = scoring.RoundTripTracer{}
+		if tracing.Enabled(os.Getenv) { // and one span per database round trip
+			poolCfg.ConnConfig.Tracer = multitracer.New(scoring.RoundTripTracer{}, tracing.PGX{})
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 		if err != nil {

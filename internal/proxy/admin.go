@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,10 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
 	mux.HandleFunc("GET /admin/report", a.report)
 	mux.HandleFunc("GET /admin/gates", a.gates)
+	// Profiles behind the admin token: they expose internals.
+	mux.HandleFunc("GET /debug/pprof/", a.authorized(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/profile", a.authorized(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/trace", a.authorized(pprof.Trace))
 	mux.HandleFunc("POST /admin/gates/reset", a.authorized(a.resetGates))
 	return mux
 }

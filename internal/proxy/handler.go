@@ -169,9 +169,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address string) (res scoring.Result, err error) {
 	ctx, cancel := context.WithTimeout(r.Context(), snap.Config.GoTimeout)
 	defer cancel()
+	ctx, trips := scoring.CountRoundTrips(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", errPanic, p)
+		}
+		if n := trips.Load(); n > 0 {
+			h.Metrics.roundTrips.Observe(float64(n))
 		}
 	}()
 	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)

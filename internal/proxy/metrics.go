@@ -19,6 +19,7 @@ type Metrics struct {
 	killSwitch    prometheus.Gauge
 	goPercent     prometheus.Gauge
 	shadowPercent prometheus.Gauge
+	roundTrips    prometheus.Histogram
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -50,7 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shadowproxy_shadow_percent", Help: "Share of Django-served scoring traffic run in shadow by Go, in percent.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent)
+	m.roundTrips = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served scoring request (retries included).",
+		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
+	})
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
 	return m
 }
 
