@@ -31,8 +31,10 @@ test: deps lint
 	$(GO) test -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
 
-# Benchmarks with their reported figures (verification per core, pass-through floors).
-bench:
+# The load harness (database floor, scoring, pass-through, shadow, memory, soak) and the
+# micro-benchmarks, with their figures. BENCH_FLAGS=-soak=10m for the full soak.
+bench: build
+	$(GO) run ./cmd/bench -binary $(BIN) $(BENCH_FLAGS)
 	$(GO) test ./internal/scoring/credential/ -run XXX -bench . -cpu 1 -count 3
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3

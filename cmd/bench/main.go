@@ -1,0 +1,40 @@
+// Command bench is the load harness behind `make bench`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"shadowproxy/internal/bench"
+)
+
+func main() {
+	binary := flag.String("binary", "bin/shadowproxy", "shadowproxy binary")
+	addresses := flag.Int("addresses", 2000, "addresses in the dataset (at least 400)")
+	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
+	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
+	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
+	flag.Parse()
+	if err := os.MkdirAll(*workDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	rep.WriteTable(os.Stdout)
+	out := filepath.Join(*workDir, "results.json")
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nresults also in %s\n", out)
+}

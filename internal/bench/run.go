@@ -1,0 +1,315 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/djangodb"
+	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/standin"
+)
+
+// Options configure a bench run.
+type Options struct {
+	Binary    string
+	Addresses int
+	Duration  time.Duration // per load scenario
+	Soak      time.Duration
+	WorkDir   string
+	Out       io.Writer
+}
+
+// Target is one performance goal and whether this run met it.
+type Target struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Goal  string  `json:"goal"`
+	Met   bool    `json:"met"`
+}
+
+// Report is everything a run measured.
+type Report struct {
+	When      time.Time          `json:"when"`
+	Machine   string             `json:"machine"`
+	Dataset   map[string]int     `json:"dataset"`
+	Results   []Result           `json:"results"`
+	Figures   map[string]float64 `json:"figures"`
+	Targets   []Target           `json:"targets"`
+	SoakNotes string             `json:"soak_notes"`
+}
+
+const adminToken = "bench-admin-token"
+
+// Run sets everything up, runs every scenario and returns the report.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	rep := &Report{When: time.Now().UTC(), Figures: map[string]float64{},
+		Machine: fmt.Sprintf("%d CPU, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())}
+	say := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+	say("== PostgreSQL and a dataset of %d addresses", o.Addresses)
+	cluster, err := pgcluster.Start("shared_buffers=256MB")
+	if err != nil {
+		return nil, err
+	}
+	defer cluster.Stop()
+	admin, err := pgx.Connect(ctx, cluster.URL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE bench"); err != nil {
+		return nil, err
+	}
+	admin.Close(ctx)
+	dbURL := strings.Replace(cluster.URL, "/postgres?", "/bench?", 1)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := djangodb.Load(ctx, conn); err != nil {
+		return nil, err
+	}
+	ds, err := Seed(ctx, conn, o.Addresses)
+	conn.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Dataset = map[string]int{"addresses": len(ds.Addresses), "stamps": ds.Stamps, "dedup_clashes": ds.Clashes}
+	say("   %d stamps (5–40 per address), %d addresses with a dedup clash", ds.Stamps, ds.Clashes)
+
+	// A stand-in Django for pass-through and shadow scenarios (it scores and commits like Django).
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
+	django := httptest.NewServer(&standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}})
+	defer django.Close()
+
+	listen, adminAddr := freeAddr(), freeAddr()
+	trusted, _ := json.Marshal([]string{ds.Issuer})
+	cmd := exec.Command(o.Binary, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
+		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on")
+	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	ready := waitReady("http://" + adminAddr + "/healthz")
+	rep.Figures["startup_ms"] = float64(ready.Sub(start).Microseconds()) / 1000
+	pid := cmd.Process.Pid
+	base, adminBase := "http://"+listen, "http://"+adminAddr
+	key := http.Header{"X-Api-Key": {ds.APIKey}}
+	score := func(addrs []string) target {
+		return func(n int64) string {
+			return fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, ds.Community, addrs[int(n)%len(addrs)])
+		}
+	}
+	add := func(r Result) Result { rep.Results = append(rep.Results, r); return r }
+
+	say("== scoring through shadowproxy (Go serves 100%%)")
+	drive(loadOptions{name: "warm-up: 20-stamp cohort", clients: 1, count: int64(len(ds.Warm)), header: key}, score(ds.Warm))
+	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
+	warm1 := add(drive(loadOptions{name: "scoring, 1 client, warm, 20 stamps", clients: 1, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
+	trips1, reqs1 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
+	if reqs1 > reqs0 {
+		rep.Figures["db_round_trips_per_request"] = (trips1 - trips0) / (reqs1 - reqs0)
+	}
+	warm8 := add(drive(loadOptions{name: "scoring, 8 clients, warm, 20 stamps", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
+	add(drive(loadOptions{name: "scoring, fixed 100 req/s, warm", rate: 100, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
+	cold := add(drive(loadOptions{name: "scoring, 1 client, cold cache, 20 stamps", clients: 1, count: int64(len(ds.Cold)), header: key, pid: pid}, score(ds.Cold)))
+	add(drive(loadOptions{name: "scoring, 8 clients, whole dataset", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Addresses)))
+
+	say("== database floor")
+	floor1, err := floor(dbURL, ds.Community, 1, o.Duration, o.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	floor8, err := floor(dbURL, ds.Community, 8, o.Duration, o.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	add(floor1)
+	add(floor8)
+
+	say("== pass-through (a route that is not scoring)")
+	djangoURL, _ := url.Parse(django.URL)
+	bare := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(djangoURL); pr.SetXForwarded() },
+		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024},
+	})
+	defer bare.Close()
+	path := func(b string) target { return func(int64) string { return b + "/v2/stamps/metadata" } }
+	var pass [3][2]Result
+	for round := 0; round < 2; round++ {
+		for i, b := range []string{django.URL, bare.URL, base} {
+			pass[i][0] = best(pass[i][0], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 16 clients", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 16, duration: o.Duration / 2}, path(b)), true)
+			pass[i][1] = best(pass[i][1], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 1 client", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 1, duration: o.Duration / 2}, path(b)), false)
+		}
+	}
+	for i := range pass {
+		add(pass[i][0])
+		add(pass[i][1])
+	}
+
+	say("== shadow at 100%% against shadow off (Django answers)")
+	adminPut(adminBase, `{"go_percent": 0, "shadow_percent": 0}`)
+	var off, on []Result
+	for round := 0; round < 3; round++ {
+		adminPut(adminBase, `{"shadow_percent": 0}`)
+		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 1, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+		adminPut(adminBase, `{"shadow_percent": 100}`)
+		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 1, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+	}
+	shadowOff, shadowOn := merge("Django serves, shadow off", off), merge("Django serves, shadow 100%", on)
+	add(shadowOff)
+	add(shadowOn)
+
+	say("== memory at 200 concurrent connections, then a soak")
+	conns := add(drive(loadOptions{name: "200 concurrent connections (pass-through)", clients: 200, duration: 3 * time.Second, pid: pid}, path(base)))
+	goroutines0, rss0 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
+	adminPut(adminBase, `{"go_percent": 100, "shadow_percent": 10}`)
+	add(drive(loadOptions{name: fmt.Sprintf("soak, 50 req/s for %s", o.Soak), rate: 50, duration: o.Soak, header: key, pid: pid}, score(ds.Addresses)))
+	time.Sleep(2 * time.Second)
+	goroutines1, rss1 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
+	rep.SoakNotes = fmt.Sprintf("goroutines %.0f → %.0f, RSS %.1f → %.1f MB over %s", goroutines0, goroutines1, rss0, rss1, o.Soak)
+
+	// Ratios, each against its denominator from this run.
+	rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
+	rep.Figures["p50_vs_floor_1_client"] = warm1.P50 / floor1.P50
+	rep.Figures["go_cpu_ms_warm"] = warm8.CPUPerReq
+	rep.Figures["go_cpu_ms_cold"] = cold.CPUPerReq
+	rep.Figures["passthrough_throughput_vs_bare"] = pass[2][0].Throughput / pass[1][0].Throughput
+	directP50 := pass[0][1].P50
+	rep.Figures["passthrough_added_p50_vs_bare"] = (pass[2][1].P50 - directP50) / (pass[1][1].P50 - directP50)
+	rep.Figures["shadow_p99_vs_off"] = shadowOn.P99 / shadowOff.P99
+	rep.Figures["rss_mb_200_connections"] = conns.RSSMB
+	rep.Figures["soak_goroutine_growth"] = goroutines1 - goroutines0
+	rep.Figures["soak_rss_growth_mb"] = rss1 - rss0
+	f := rep.Figures
+	rep.Targets = []Target{
+		{"DB round trips per scoring request (no clash)", f["db_round_trips_per_request"], "≤ 5", f["db_round_trips_per_request"] <= 5},
+		{"scoring throughput / database floor, 8 clients", f["throughput_vs_floor_8_clients"], "≥ 0.75", f["throughput_vs_floor_8_clients"] >= 0.75},
+		{"Go CPU per request, warm cache (ms)", f["go_cpu_ms_warm"], "≤ 1", f["go_cpu_ms_warm"] <= 1},
+		{"Go CPU per request, cold cache (ms)", f["go_cpu_ms_cold"], "≤ 4", f["go_cpu_ms_cold"] <= 4},
+		{"scoring p50 / database floor p50, 1 client", f["p50_vs_floor_1_client"], "≤ 1.25", f["p50_vs_floor_1_client"] <= 1.25},
+		{"pass-through throughput / bare proxy", f["passthrough_throughput_vs_bare"], "≥ 0.90", f["passthrough_throughput_vs_bare"] >= 0.9},
+		{"pass-through added p50 / bare proxy's", f["passthrough_added_p50_vs_bare"], "≤ 1.10", f["passthrough_added_p50_vs_bare"] <= 1.1},
+		{"client p99, shadow 100% / off", f["shadow_p99_vs_off"], "≤ 1.05", f["shadow_p99_vs_off"] <= 1.05},
+		{"start-up to healthz 200 (ms)", f["startup_ms"], "≤ 100", f["startup_ms"] <= 100},
+		{"RSS at 200 connections (MB)", f["rss_mb_200_connections"], "< 64", f["rss_mb_200_connections"] < 64},
+		{"goroutine growth over the soak", f["soak_goroutine_growth"], "≤ 0 (settled)", f["soak_goroutine_growth"] <= 2},
+	}
+	return rep, nil
+}
+
+func best(cur, r Result, throughput bool) Result {
+	switch {
+	case cur.Requests == 0:
+		return r
+	case throughput && r.Throughput > cur.Throughput, !throughput && r.P50 < cur.P50:
+		return r
+	}
+	return cur
+}
+
+func merge(name string, rs []Result) Result {
+	out := Result{Scenario: name}
+	for _, r := range rs {
+		out.Requests += r.Requests
+		out.Errors += r.Errors
+		out.Throughput += r.Throughput / float64(len(rs))
+		out.P50 += r.P50 / float64(len(rs))
+		out.P95 += r.P95 / float64(len(rs))
+		out.P99 += r.P99 / float64(len(rs))
+	}
+	return out
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(url string) time.Time {
+	c := &http.Client{Timeout: 100 * time.Millisecond}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Now()
+			}
+		}
+	}
+	return time.Now()
+}
+
+func adminPut(base, body string) {
+	req, _ := http.NewRequest(http.MethodPut, base+"/admin/rollout", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+func scrape(base string) string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metricValue is the value of an unlabelled metric in the text exposition.
+func metricValue(base, name string) float64 {
+	for _, line := range strings.Split(scrape(base), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func metricSumCount(base, name string) (float64, float64) {
+	text := scrape(base)
+	get := func(n string) float64 {
+		for _, line := range strings.Split(text, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == n {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				return v
+			}
+		}
+		return 0
+	}
+	return get(name + "_sum"), get(name + "_count")
+}
