@@ -19,7 +19,13 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
+	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")
+	bareTarget := flag.String("bare-target", "", "internal: the bare proxy's upstream")
 	flag.Parse()
+	if *bareListen != "" {
+		fmt.Fprintln(os.Stderr, bench.BareProxy(*bareListen, *bareTarget))
+		os.Exit(1)
+	}
 	if err := os.MkdirAll(*workDir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

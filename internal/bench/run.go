@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,9 @@ type Report struct {
 
 const adminToken = "bench-admin-token"
 
+// memLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
+const memLimit = "48MiB"
+
 // Run sets everything up, runs every scenario and returns the report.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{When: time.Now().UTC(), Figures: map[string]float64{},
@@ -101,7 +105,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer pool.Close()
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
-	django := httptest.NewServer(&standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}})
+	// Like Django, the stand-in takes its time on the scoring route (20 ms, spent waiting, as
+	// Django's time is spent in another process); other routes answer at once.
+	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
 	defer django.Close()
 
 	listen, adminAddr := freeAddr(), freeAddr()
@@ -109,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
 		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on")
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+memLimit)
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -156,12 +162,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(floor8)
 
 	say("== pass-through (a route that is not scoring)")
-	djangoURL, _ := url.Parse(django.URL)
-	bare := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(djangoURL); pr.SetXForwarded() },
-		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024},
-	})
-	defer bare.Close()
+	// The bare floor runs in a process of its own, as shadowproxy does.
+	bareAddr := freeAddr()
+	self, _ := os.Executable()
+	bareCmd := exec.Command(self, "-bare-proxy", bareAddr, "-bare-target", django.URL)
+	if err := bareCmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the bare proxy: %w", err)
+	}
+	defer func() { _ = bareCmd.Process.Kill(); _ = bareCmd.Wait() }()
+	waitReady("http://" + bareAddr + "/v2/stamps/metadata")
+	bare := struct{ URL string }{"http://" + bareAddr}
 	path := func(b string) target { return func(int64) string { return b + "/v2/stamps/metadata" } }
 	var pass [3][2]Result
 	for round := 0; round < 2; round++ {
@@ -225,6 +235,39 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+type slowScoring struct {
+	next  http.Handler
+	delay time.Duration
+}
+
+func (s slowScoring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := scoring.ParseRoute(r.URL.Path); ok {
+		time.Sleep(s.delay)
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+// BareProxy serves a bare httputil.ReverseProxy with a tuned transport and a buffer pool: the
+// pass-through floor, run by `bench -bare-proxy` in its own process.
+func BareProxy(listen, target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	return http.ListenAndServe(listen, &httputil.ReverseProxy{
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
+		Transport:  &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024},
+		BufferPool: bufferPool{},
+	})
+}
+
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 func best(cur, r Result, throughput bool) Result {
 	switch {
