@@ -60,6 +60,9 @@ type Report struct {
 
 const adminToken = "bench-admin-token"
 
+// floorRequests is how many recorded requests (distinct addresses) the database floor replays.
+const floorRequests = 40
+
 // memLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
 const memLimit = "48MiB"
 
@@ -149,12 +152,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	cold := add(drive(loadOptions{name: "scoring, 1 client, cold cache, 20 stamps", clients: 1, count: int64(len(ds.Cold)), header: key, pid: pid}, score(ds.Cold)))
 	add(drive(loadOptions{name: "scoring, 8 clients, whole dataset", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Addresses)))
 
-	say("== database floor")
-	floor1, err := floor(dbURL, ds.Community, 1, o.Duration, o.WorkDir)
+	say("== database floor (pgbench replays the statements of %d recorded warm requests)", floorRequests)
+	var inputs []scoring.Input
+	for _, a := range ds.Warm[:floorRequests] {
+		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: key})
+	}
+	scripts, err := recordScripts(ctx, dbURL, settings, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("record the floor's statements: %w", err)
+	}
+	floor1, err := floor(dbURL, scripts, 1, o.Duration, o.WorkDir)
 	if err != nil {
 		return nil, err
 	}
-	floor8, err := floor(dbURL, ds.Community, 8, o.Duration, o.WorkDir)
+	floor8, err := floor(dbURL, scripts, 8, o.Duration, o.WorkDir)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,12 @@ func (c *Cache) Verify(s *Stamp, now time.Time) error {
 	if ok {
 		return verdict
 	}
-	verdict = VerifySignature(&s.Credential, now)
+	return c.verifyAndStore(s, k, now)
+}
+
+// verifyAndStore verifies a credential the cache does not know and remembers the verdict.
+func (c *Cache) verifyAndStore(s *Stamp, k cacheKey, now time.Time) error {
+	verdict := VerifySignature(&s.Credential, now)
 	if verdict == ErrNoApplicableProof {
 		return verdict // may change as the clock passes proof.created
 	}
@@ -73,20 +78,37 @@ func (c *Cache) Verify(s *Stamp, now time.Time) error {
 	return verdict
 }
 
-// VerifyAll verifies several stamps, spreading the work over all cores, and returns one
-// verdict per stamp in order.
+// VerifyAll verifies several stamps and returns one verdict per stamp in order. Known
+// verdicts are looked up under one lock; the rest are verified spread over all cores.
 func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 	out := make([]error, len(stamps))
-	workers := min(runtime.GOMAXPROCS(0), len(stamps))
+	if c == nil {
+		c = NewCache(len(stamps)) // a throwaway cache: every stamp is a miss
+	}
+	keys := make([]cacheKey, len(stamps))
+	for i, s := range stamps {
+		keys[i] = c.key(s.Raw)
+	}
+	var misses []int
+	c.mu.Lock()
+	for i, k := range keys {
+		verdict, ok := c.entries[k]
+		if !ok {
+			misses = append(misses, i)
+		}
+		out[i] = verdict
+	}
+	c.mu.Unlock()
+	workers := min(runtime.GOMAXPROCS(0), len(misses))
 	if workers <= 1 {
-		for i, s := range stamps {
-			out[i] = c.Verify(s, now)
+		for _, i := range misses {
+			out[i] = c.verifyAndStore(stamps[i], keys[i], now)
 		}
 		return out
 	}
 	var wg sync.WaitGroup
-	next := make(chan int, len(stamps))
-	for i := range stamps {
+	next := make(chan int, len(misses))
+	for _, i := range misses {
 		next <- i
 	}
 	close(next)
@@ -95,7 +117,7 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = c.Verify(stamps[i], now)
+				out[i] = c.verifyAndStore(stamps[i], keys[i], now)
 			}
 		}()
 	}

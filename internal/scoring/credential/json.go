@@ -78,7 +78,7 @@ const maxDepth = 64
 // escapes and trailing data are refused (serde, which didkit uses, refuses them too, while
 // encoding/json silently accepts them).
 func ParseJSON(data []byte) (Value, error) {
-	p := parser{data: data}
+	p := parser{data: data, text: string(data), members: make([]Member, 0, 32), items: make([]Value, 0, 16)}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -91,9 +91,15 @@ func ParseJSON(data []byte) (Value, error) {
 	return v, nil
 }
 
+// parser reads data; unescaped strings and numbers are substrings of text, a single copy of
+// the document, and the members and items of open containers wait on two shared stacks, so
+// that each container gets one exactly-sized slice.
 type parser struct {
-	data []byte
-	pos  int
+	data    []byte
+	text    string
+	pos     int
+	members []Member
+	items   []Value
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -155,6 +161,8 @@ func (p *parser) object(depth int) (Value, error) {
 		p.pos++
 		return v, nil
 	}
+	mark := len(p.members)
+	defer func() { p.members = p.members[:mark] }()
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -164,8 +172,8 @@ func (p *parser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		for i := range v.Members {
-			if v.Members[i].Key == key {
+		for _, m := range p.members[mark:] {
+			if m.Key == key {
 				return Value{}, p.errorf("duplicate key %q", key)
 			}
 		}
@@ -179,13 +187,14 @@ func (p *parser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		v.Members = append(v.Members, Member{Key: key, Value: item})
+		p.members = append(p.members, Member{Key: key, Value: item})
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return Value{}, p.errorf("unexpected end in object")
 		}
 		if p.data[p.pos] == '}' {
 			p.pos++
+			v.Members = append([]Member(nil), p.members[mark:]...)
 			return v, nil
 		}
 		if p.data[p.pos] != ',' {
@@ -203,19 +212,22 @@ func (p *parser) array(depth int) (Value, error) {
 		p.pos++
 		return v, nil
 	}
+	mark := len(p.items)
+	defer func() { p.items = p.items[:mark] }()
 	for {
 		p.skipSpace()
 		item, err := p.value(depth + 1)
 		if err != nil {
 			return Value{}, err
 		}
-		v.Items = append(v.Items, item)
+		p.items = append(p.items, item)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return Value{}, p.errorf("unexpected end in array")
 		}
 		if p.data[p.pos] == ']' {
 			p.pos++
+			v.Items = append([]Value(nil), p.items[mark:]...)
 			return v, nil
 		}
 		if p.data[p.pos] != ',' {
@@ -250,7 +262,7 @@ func (p *parser) number() (Value, error) {
 			return Value{}, p.errorf("invalid number")
 		}
 	}
-	return Value{Kind: Number, Str: string(p.data[start:p.pos])}, nil
+	return Value{Kind: Number, Str: p.text[start:p.pos]}, nil
 }
 
 func (p *parser) digits() bool {
@@ -270,12 +282,12 @@ func (p *parser) string() (string, error) {
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if c == '"' {
-			s := p.data[start:p.pos]
-			if !utf8.Valid(s) {
+			s := p.text[start:p.pos]
+			if !utf8.ValidString(s) {
 				return "", p.errorf("invalid UTF-8")
 			}
 			p.pos++
-			return string(s), nil
+			return s, nil
 		}
 		if c == '\\' {
 			break

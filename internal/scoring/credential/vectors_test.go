@@ -128,9 +128,10 @@ func TestCacheKeepsVerdictsAndSkipsClockDependentOnes(t *testing.T) {
 	}
 	// Cached or not, the verdicts stay the same, and a future proof becomes valid once due.
 	again := cache.VerifyAll(stamps, now)
+	uncached := (*credential.Cache)(nil).VerifyAll(stamps, now)
 	for i := range verdicts {
-		if again[i] != verdicts[i] {
-			t.Fatalf("verdict %d changed: %v → %v", i, verdicts[i], again[i])
+		if again[i] != verdicts[i] || uncached[i] != verdicts[i] {
+			t.Fatalf("verdict %d changed: %v → cached %v, without a cache %v", i, verdicts[i], again[i], uncached[i])
 		}
 	}
 	if err := cache.Verify(stamps[2], time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {

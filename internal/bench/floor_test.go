@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/scoring"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestLiteralQuotesAndHidesColonsFromPgbench(t *testing.T) {
+	at := time.Date(2026, 11, 23, 1, 2, 3, 456000, time.UTC)
+	note := "it's"
+	cases := []struct {
+		in   any
+		want string
+	}{
+		{"did:key:z6Mk", `U&'did\003Akey\003Az6Mk'`},
+		{"it's \\ done", `U&'it''s \\ done'`},
+		{int64(42), `U&'42'`},
+		{(*string)(nil), "NULL"},
+		{&note, `U&'it''s'`},
+		{at, `U&'2026-11-23 01\003A02\003A03.000456Z'`},
+		{[]string{`a"b`, "c"}, `U&'{"a\\"b","c"}'`},
+		{[]int64{1, 2}, `U&'{"1","2"}'`},
+	}
+	for _, c := range cases {
+		if got := literal(c.in); got != c.want {
+			t.Errorf("literal(%#v) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// TestFloorReplaysRecordedRequests records real scoring requests and replays them with
+// pgbench: the scripts hold the request's three round trips and run without an error.
+func TestFloorReplaysRecordedRequests(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDBURL(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Seed(ctx, conn, 400)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
+	var inputs []scoring.Input
+	for _, a := range ds.Warm[:2] {
+		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: http.Header{"X-Api-Key": {ds.APIKey}}})
+	}
+	if _, err := recordScripts(ctx, dbURL, settings, inputs); err != nil { // first scoring: the warm-up
+		t.Fatal(err)
+	}
+	scripts, err := recordScripts(ctx, dbURL, settings, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scripts {
+		if n := strings.Count(s, "\\startpipeline"); n != 3 {
+			t.Errorf("script has %d round trips, want 3:\n%.2000s", n, s)
+		}
+		if !strings.Contains(s, "INSERT INTO registry_stamp") || !strings.Contains(s, "COMMIT") {
+			t.Errorf("script lacks the stamp writes or the commit:\n%.2000s", s)
+		}
+	}
+	r, err := floor(dbURL, scripts, 1, time.Second, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.P50 <= 0 {
+		t.Fatalf("pgbench ran no transaction: %+v", r)
+	}
+}

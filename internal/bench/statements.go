@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+)
+
+// roundTrip is the statements one database round trip sent, with their arguments.
+type roundTrip struct {
+	statements []statement
+}
+
+type statement struct {
+	sql  string
+	args []any
+}
+
+// recorder is a pgx tracer that keeps every statement, grouped by round trip, so that the
+// database floor replays exactly what a scoring request sends.
+type recorder struct {
+	mu    sync.Mutex
+	trips []roundTrip
+}
+
+func (r *recorder) take() []roundTrip {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.trips
+	r.trips = nil
+	return t
+}
+
+// TraceQueryStart implements pgx.QueryTracer.
+func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trips = append(r.trips, roundTrip{statements: []statement{{d.SQL, d.Args}}})
+	return ctx
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart implements pgx.BatchTracer.
+func (r *recorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trips = append(r.trips, roundTrip{})
+	return ctx
+}
+
+// TraceBatchQuery implements pgx.BatchTracer.
+func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last := &r.trips[len(r.trips)-1]
+	last.statements = append(last.statements, statement{d.SQL, d.Args})
+}
+
+// TraceBatchEnd implements pgx.BatchTracer.
+func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// pgbenchScript renders recorded round trips as a pgbench script: one pipeline per round
+// trip, arguments inlined as literals.
+func pgbenchScript(trips []roundTrip) (string, error) {
+	var sb strings.Builder
+	for _, t := range trips {
+		sb.WriteString("\\startpipeline\n")
+		for _, st := range t.statements {
+			var err error
+			sql := placeholder.ReplaceAllStringFunc(st.sql, func(m string) string {
+				n, _ := strconv.Atoi(m[1:])
+				if n < 1 || n > len(st.args) {
+					err = fmt.Errorf("statement refers to %s of %d arguments", m, len(st.args))
+					return m
+				}
+				return literal(st.args[n-1])
+			})
+			if err != nil {
+				return "", err
+			}
+			sb.WriteString(strings.TrimSpace(sql))
+			sb.WriteString(";\n")
+		}
+		sb.WriteString("\\endpipeline\n")
+	}
+	return sb.String(), nil
+}
+
+// literal renders an argument as an untyped SQL literal, which PostgreSQL types from its
+// context as it types a parameter. Colons are written as Unicode escapes: pgbench would read
+// ":name" inside a string as one of its variables.
+func literal(v any) string {
+	text, null := literalText(reflect.ValueOf(v))
+	if null {
+		return "NULL"
+	}
+	text = strings.ReplaceAll(text, `\`, `\\`)
+	text = strings.ReplaceAll(text, "'", "''")
+	return "U&'" + strings.ReplaceAll(text, ":", `\003A`) + "'"
+}
+
+// literalText is the text form of a value (arrays in PostgreSQL's array syntax).
+func literalText(v reflect.Value) (string, bool) {
+	if !v.IsValid() {
+		return "", true
+	}
+	if t, ok := v.Interface().(time.Time); ok {
+		return t.Format("2006-01-02 15:04:05.999999Z07:00"), false
+	}
+	if s, ok := v.Interface().(fmt.Stringer); ok && v.Kind() != reflect.Pointer {
+		return s.String(), false
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", true
+		}
+		return literalText(v.Elem())
+	case reflect.String:
+		return v.String(), false
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), false
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), false
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10), false
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64), false
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return string(v.Bytes()), false
+		}
+		if v.IsNil() {
+			return "", true
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			s, null := literalText(v.Index(i))
+			if null {
+				parts[i] = "NULL"
+				continue
+			}
+			parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+		}
+		return "{" + strings.Join(parts, ",") + "}", false
+	}
+	return fmt.Sprint(v.Interface()), false
+}
+
+// recordScripts scores each address once in this process, through a pool that records every
+// statement, and returns one pgbench script per request. The addresses are warm (scored
+// before), so each script is the steady state the floor replays again and again.
+func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Input) ([]string, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	rec := &recorder{}
+	cfg.ConnConfig.Tracer = rec
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	defer pool.Close()
+	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+	sink := scoring.CommitSink{Pool: pool}
+	var scripts []string
+	for _, input := range in {
+		res, err := scorer.Score(ctx, input, sink)
+		if err != nil {
+			return nil, fmt.Errorf("score %s: %w", input.Address, err)
+		}
+		if res.Response.Status != http.StatusOK {
+			return nil, fmt.Errorf("score %s: status %d", input.Address, res.Response.Status)
+		}
+		script, err := pgbenchScript(rec.take())
+		if err != nil {
+			return nil, err
+		}
+		scripts = append(scripts, script)
+	}
+	return scripts, nil
+}
