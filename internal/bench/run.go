@@ -185,7 +185,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	bare := struct{ URL string }{"http://" + bareAddr}
 	path := func(b string) target { return func(int64) string { return b + "/v2/stamps/metadata" } }
 	var pass [3][2]Result
-	for round := 0; round < 2; round++ {
+	for round := 0; round < 3; round++ {
 		for i, b := range []string{django.URL, bare.URL, base} {
 			pass[i][0] = best(pass[i][0], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 16 clients", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 16, duration: o.Duration / 2}, path(b)), true)
 			pass[i][1] = best(pass[i][1], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 1 client", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 1, duration: o.Duration / 2}, path(b)), false)
@@ -201,16 +201,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var off, on []Result
 	for round := 0; round < 3; round++ {
 		adminPut(adminBase, `{"shadow_percent": 0}`)
-		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 1, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 4, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
 		adminPut(adminBase, `{"shadow_percent": 100}`)
-		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 1, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 4, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
 	}
 	shadowOff, shadowOn := merge("Django serves, shadow off", off), merge("Django serves, shadow 100%", on)
 	add(shadowOff)
 	add(shadowOn)
 
 	say("== memory at 200 concurrent connections, then a soak")
-	conns := add(drive(loadOptions{name: "200 concurrent connections (pass-through)", clients: 200, duration: 3 * time.Second, pid: pid}, path(base)))
+	add(drive(loadOptions{name: "200 concurrent connections, bare proxy", clients: 200, duration: 3 * time.Second, pid: bareCmd.Process.Pid}, path(bare.URL)))
+	conns := add(drive(loadOptions{name: "200 concurrent connections, shadowproxy", clients: 200, duration: 3 * time.Second, pid: pid}, path(base)))
 	goroutines0, rss0 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
 	adminPut(adminBase, `{"go_percent": 100, "shadow_percent": 10}`)
 	add(drive(loadOptions{name: fmt.Sprintf("soak, 50 req/s for %s", o.Soak), rate: 50, duration: o.Soak, header: key, pid: pid}, score(ds.Addresses)))
