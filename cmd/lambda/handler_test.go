@@ -34,12 +34,7 @@ func event(t *testing.T, name string) events.ALBTargetGroupRequest {
 func TestALBEvents(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	ctx := context.Background()
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := demo.Seed(ctx, conn.Conn())
-	conn.Release()
+	ds, err := demo.SeedPool(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgcluster"
@@ -30,16 +29,7 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 		return err
 	}
 	defer cluster.Stop()
-	dbURL, err := createDemoDB(ctx, cluster.URL)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	ds, err := Seed(ctx, conn)
-	conn.Close(ctx)
+	dbURL, ds, err := seededDemoDB(ctx, cluster.URL)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
@@ -44,6 +45,16 @@ const (
 // issued is when the demo stamps were issued; their expiries are absolute too, so the dataset
 // (and the shipped capture recorded from it) scores the same whenever it is used.
 var issued = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// SeedPool is Seed on a connection of the pool.
+func SeedPool(ctx context.Context, pool *pgxpool.Pool) (Dataset, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return Dataset{}, fmt.Errorf("acquire a connection: %w", err)
+	}
+	defer conn.Release()
+	return Seed(ctx, conn.Conn())
+}
 
 // Seed inserts the demo dataset with conn into a database that has Django's schema.
 func Seed(ctx context.Context, conn *pgx.Conn) (Dataset, error) {

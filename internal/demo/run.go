@@ -45,16 +45,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer cluster.Stop()
-	dbURL, err := createDemoDB(ctx, cluster.URL)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	ds, err := Seed(ctx, conn)
-	conn.Close(ctx)
+	dbURL, ds, err := seededDemoDB(ctx, cluster.URL)
 	if err != nil {
 		return err
 	}
@@ -245,22 +236,28 @@ header_override: true
 fallback: true
 `
 
-func createDemoDB(ctx context.Context, serverURL string) (string, error) {
+// seededDemoDB creates the demo database on the server, with Django's schema and the demo
+// dataset, and returns its URL.
+func seededDemoDB(ctx context.Context, serverURL string) (string, Dataset, error) {
 	conn, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
-		return "", err
+		return "", Dataset{}, err
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE passport"); err != nil {
-		return "", fmt.Errorf("create demo database: %w", err)
+		return "", Dataset{}, fmt.Errorf("create demo database: %w", err)
 	}
 	dbURL := strings.Replace(serverURL, "/postgres?", "/passport?", 1)
 	c, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return "", err
+		return "", Dataset{}, err
 	}
 	defer c.Close(ctx)
-	return dbURL, djangodb.Load(ctx, c)
+	if err := djangodb.Load(ctx, c); err != nil {
+		return "", Dataset{}, err
+	}
+	ds, err := Seed(ctx, c)
+	return dbURL, ds, err
 }
 
 func freeAddr() string {

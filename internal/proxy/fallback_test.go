@@ -54,12 +54,7 @@ func newGoFixture(t testing.TB, cfg config.Config) *goFixture {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewDB(t)
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := demo.Seed(ctx, conn.Conn())
-	conn.Release()
+	ds, err := demo.SeedPool(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,12 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func demoDB(t *testing.T) (*pgxpool.Pool, *scoring.Scorer) {
 	pool := pgtest.NewDB(t)
 	ctx := context.Background()
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := demo.Seed(ctx, conn.Conn())
-	conn.Release()
+	ds, err := demo.SeedPool(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
