@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -56,12 +57,14 @@ type Report struct {
 	Figures   map[string]float64 `json:"figures"`
 	Targets   []Target           `json:"targets"`
 	SoakNotes string             `json:"soak_notes"`
+	// MemoryNotes splits the resident memory at 200 connections into the Go runtime's parts.
+	MemoryNotes string `json:"memory_notes"`
 }
 
 const adminToken = "bench-admin-token"
 
 // floorRequests is how many recorded requests (distinct addresses) the database floor replays.
-const floorRequests = 40
+const floorRequests = 100 // pgbench takes at most 128 scripts
 
 // memLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
 const memLimit = "48MiB"
@@ -139,36 +142,53 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	add := func(r Result) Result { rep.Results = append(rep.Results, r); return r }
 
-	say("== scoring through shadowproxy (Go serves 100%%)")
+	say("== scoring through shadowproxy (Go serves 100%%) beside the database floor")
 	drive(loadOptions{name: "warm-up: 20-stamp cohort", clients: 1, count: int64(len(ds.Warm)), header: key}, score(ds.Warm))
-	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
-	warm1 := add(drive(loadOptions{name: "scoring, 1 client, warm, 20 stamps", clients: 1, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
-	trips1, reqs1 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
-	if reqs1 > reqs0 {
-		rep.Figures["db_round_trips_per_request"] = (trips1 - trips0) / (reqs1 - reqs0)
-	}
-	warm8 := add(drive(loadOptions{name: "scoring, 8 clients, warm, 20 stamps", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
-	add(drive(loadOptions{name: "scoring, fixed 100 req/s, warm", rate: 100, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
-	cold := add(drive(loadOptions{name: "scoring, 1 client, cold cache, 20 stamps", clients: 1, count: int64(len(ds.Cold)), header: key, pid: pid}, score(ds.Cold)))
-	add(drive(loadOptions{name: "scoring, 8 clients, whole dataset", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Addresses)))
-
-	say("== database floor (pgbench replays the statements of %d recorded warm requests)", floorRequests)
+	// The floor replays recorded warm requests with pgbench; the Go scenarios score the same
+	// addresses, and each run starts from a vacuumed database, so both see the same data.
+	same := ds.Warm[:floorRequests]
 	var inputs []scoring.Input
-	for _, a := range ds.Warm[:floorRequests] {
+	for _, a := range same {
 		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: key})
 	}
 	scripts, err := recordScripts(ctx, dbURL, settings, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("record the floor's statements: %w", err)
 	}
-	floor1, err := floor(dbURL, scripts, 1, o.Duration, o.WorkDir)
+	side := func(clients int) (goSide, floorSide Result, err error) {
+		if err := vacuum(ctx, dbURL); err != nil {
+			return goSide, floorSide, err
+		}
+		if floorSide, err = floor(dbURL, scripts, clients, o.Duration, o.WorkDir); err != nil {
+			return goSide, floorSide, err
+		}
+		if err := vacuum(ctx, dbURL); err != nil {
+			return goSide, floorSide, err
+		}
+		// pgbench picks a script at random for each transaction; so does this side.
+		random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
+		goSide = drive(loadOptions{name: fmt.Sprintf("scoring, %d client(s), warm, 20 stamps", clients), clients: clients, duration: o.Duration, header: key, pid: pid}, random)
+		return goSide, floorSide, nil
+	}
+	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
+	warm1, floor1, err := side(1)
 	if err != nil {
 		return nil, err
 	}
-	floor8, err := floor(dbURL, scripts, 8, o.Duration, o.WorkDir)
+	trips1, reqs1 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
+	if reqs1 > reqs0 {
+		rep.Figures["db_round_trips_per_request"] = (trips1 - trips0) / (reqs1 - reqs0)
+	}
+	warm8, floor8, err := side(8)
 	if err != nil {
 		return nil, err
 	}
+	add(warm1)
+	add(warm8)
+	profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration)
+	add(drive(loadOptions{name: "scoring, fixed 100 req/s, warm (profiled)", rate: 100, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
+	cold := add(drive(loadOptions{name: "scoring, 1 client, cold cache, 20 stamps", clients: 1, count: int64(len(ds.Cold)), header: key, pid: pid}, score(ds.Cold)))
+	add(drive(loadOptions{name: "scoring, 8 clients, whole dataset", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Addresses)))
 	add(floor1)
 	add(floor8)
 
@@ -201,9 +221,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var off, on []Result
 	for round := 0; round < 3; round++ {
 		adminPut(adminBase, `{"shadow_percent": 0}`)
-		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 4, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 1, duration: o.Duration / 2, header: key}, score(ds.Addresses)))
 		adminPut(adminBase, `{"shadow_percent": 100}`)
-		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 4, duration: o.Duration / 3, header: key}, score(ds.Addresses)))
+		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 1, duration: o.Duration / 2, header: key}, score(ds.Addresses)))
 	}
 	shadowOff, shadowOn := merge("Django serves, shadow off", off), merge("Django serves, shadow 100%", on)
 	add(shadowOff)
@@ -213,6 +233,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(drive(loadOptions{name: "200 concurrent connections, bare proxy", clients: 200, duration: 3 * time.Second, pid: bareCmd.Process.Pid}, path(bare.URL)))
 	conns := add(drive(loadOptions{name: "200 concurrent connections, shadowproxy", clients: 200, duration: 3 * time.Second, pid: pid}, path(base)))
 	goroutines0, rss0 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
+	mb := func(name string) float64 { return metricValue(adminBase, name) / (1 << 20) }
+	saveProfile(adminBase+"/debug/pprof/heap", filepath.Join(o.WorkDir, "heap.pprof"))
+	rep.MemoryNotes = fmt.Sprintf("RSS %.1f MB; Go runtime holds %.1f MB from the OS (heap in use %.1f, heap idle not yet returned %.1f, stacks %.1f) for %.0f goroutines",
+		rss0, mb("go_memstats_sys_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes")-mb("go_memstats_heap_released_bytes"),
+		mb("go_memstats_stack_inuse_bytes"), goroutines0)
 	adminPut(adminBase, `{"go_percent": 100, "shadow_percent": 10}`)
 	add(drive(loadOptions{name: fmt.Sprintf("soak, 50 req/s for %s", o.Soak), rate: 50, duration: o.Soak, header: key, pid: pid}, score(ds.Addresses)))
 	time.Sleep(2 * time.Second)
@@ -367,4 +392,42 @@ func metricSumCount(base, name string) (float64, float64) {
 		return 0
 	}
 	return get(name + "_sum"), get(name + "_count")
+}
+
+// vacuum brings the tables scoring rewrites back to a steady state (dead rows removed,
+// statistics fresh), so that no scenario pays for the one before it.
+func vacuum(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) registry_passport, registry_stamp, registry_score, registry_event, registry_hashscorerlink"); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	return nil
+}
+
+// profileCPU starts a CPU profile of shadowproxy for d in the background, saved to path.
+func profileCPU(adminBase, path string, d time.Duration) {
+	go saveProfile(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adminBase, int(d.Seconds())), path)
+}
+
+// saveProfile fetches a pprof profile from the admin listener into path (best effort: a
+// missing profile is reported, not fatal).
+func saveProfile(url, path string) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "profile %s: %v\n", path, err)
+	}
 }

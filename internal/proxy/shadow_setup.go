@@ -65,6 +65,7 @@ func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, 
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
 	cfg.ConnConfig.Tracer = scorerTracer(scorer)
+	cfg.ConnConfig.StatementCacheCapacity = scoring.StatementCacheCapacity
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -8,6 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// StatementCacheCapacity bounds each connection's prepared-statement cache: the scorer, the
+// shadow runner and the diff store use a few dozen statements, while pgx's default (512)
+// reserves room for ten times that on every connection.
+const StatementCacheCapacity = 64
+
 // Querier is what the store needs from PostgreSQL: a pool, a connection or a transaction.
 type Querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults

@@ -14,7 +14,8 @@ import (
 type Cache struct {
 	mu      sync.Mutex
 	entries map[cacheKey]error
-	order   []cacheKey // ring of keys in insertion order
+	order   []cacheKey // ring of keys in insertion order, grown up to size
+	size    int
 	next    int
 	seedA   maphash.Seed
 	seedB   maphash.Seed
@@ -29,9 +30,9 @@ func NewCache(size int) *Cache {
 	if size < 1 {
 		size = 1
 	}
-	return &Cache{
-		entries: make(map[cacheKey]error, size),
-		order:   make([]cacheKey, 0, size),
+	return &Cache{ // grown on demand: an idle cache costs no memory
+		entries: map[cacheKey]error{},
+		size:    size,
 		seedA:   maphash.MakeSeed(),
 		seedB:   maphash.MakeSeed(),
 	}
@@ -67,7 +68,7 @@ func (c *Cache) verifyAndStore(s *Stamp, k cacheKey, now time.Time) error {
 	if _, ok := c.entries[k]; ok {
 		return verdict
 	}
-	if len(c.order) < cap(c.order) {
+	if len(c.order) < c.size {
 		c.order = append(c.order, k)
 	} else {
 		delete(c.entries, c.order[c.next])
