@@ -17,6 +17,7 @@ func main() {
 	binary := flag.String("binary", "bin/shadowproxy", "shadowproxy binary")
 	addresses := flag.Int("addresses", 2000, "addresses in the dataset (at least 400)")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
+	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
 	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")
@@ -30,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir})
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -38,6 +38,8 @@ type Options struct {
 	Soak      time.Duration
 	WorkDir   string
 	Out       io.Writer
+	// MemLimit is the GOMEMLIMIT shadowproxy runs with ("off": none).
+	MemLimit string
 }
 
 // Target is one performance goal and whether this run met it.
@@ -66,8 +68,8 @@ const adminToken = "bench-admin-token"
 // floorRequests is how many recorded requests (distinct addresses) the database floor replays.
 const floorRequests = 100 // pgbench takes at most 128 scripts
 
-// memLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
-const memLimit = "48MiB"
+// DefaultMemLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
+const DefaultMemLimit = "48MiB"
 
 // Run sets everything up, runs every scenario and returns the report.
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -121,7 +123,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
 		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+memLimit)
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit)
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
