@@ -109,11 +109,9 @@ func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *in
 	}
 	for rows.Next() {
 		var r ceramicRow
-		var stamp string
-		if err := rows.Scan(&r.Provider, &stamp, &r.UpdatedAt); err != nil {
+		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt); err != nil {
 			return out, fmt.Errorf("scan stamp: %w", err)
 		}
-		r.Stamp = []byte(stamp)
 		out.stamps = append(out.stamps, r)
 	}
 	if err := rows.Err(); err != nil {

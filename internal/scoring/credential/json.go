@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -78,7 +79,10 @@ const maxDepth = 64
 // escapes and trailing data are refused (serde, which didkit uses, refuses them too, while
 // encoding/json silently accepts them).
 func ParseJSON(data []byte) (Value, error) {
-	p := parser{data: data, text: string(data), members: make([]Member, 0, 32), items: make([]Value, 0, 16)}
+	st := stacks.Get().(*parseStacks)
+	defer st.release()
+	p := parser{data: data, text: string(data), members: st.members[:0], items: st.items[:0]}
+	defer func() { st.members, st.items = p.members, p.items }() // keep what grew
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -89,6 +93,22 @@ func ParseJSON(data []byte) (Value, error) {
 		return Value{}, p.errorf("trailing data")
 	}
 	return v, nil
+}
+
+// parseStacks are a parser's member and item stacks, reused across documents: a parse then
+// allocates only the values it returns.
+type parseStacks struct {
+	members []Member
+	items   []Value
+}
+
+var stacks = sync.Pool{New: func() any { return &parseStacks{members: make([]Member, 0, 32), items: make([]Value, 0, 16)} }}
+
+// release clears the stacks (they must not keep a document alive) and returns them to the pool.
+func (st *parseStacks) release() {
+	clear(st.members[:cap(st.members)])
+	clear(st.items[:cap(st.items)])
+	stacks.Put(st)
 }
 
 // parser reads data; unescaped strings and numbers are substrings of text, a single copy of
