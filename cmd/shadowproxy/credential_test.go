@@ -7,35 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-type vectorFile struct {
-	Subject       string `json:"subject"`
-	TrustedIssuer string `json:"trusted_issuer"`
-	ScorerTime    string `json:"scorer_time"`
-	Vectors       []struct {
-		Name   string `json:"name"`
-		Raw    string `json:"raw"`
-		Strict struct {
-			Valid bool `json:"valid"`
-		} `json:"strict"`
-		Scorer struct {
-			Valid bool `json:"valid"`
-		} `json:"scorer"`
-	} `json:"vectors"`
-}
+	"shadowproxy/internal/scoring/credential/credtest"
+)
 
 // Every vector through the CLI: --signature-only gives the strict verdict, the scorer mode
 // (subject and trusted issuer given) the scorer's, with the documented exit codes.
 func TestCredentialVerifyCLIOnVectors(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "credentials", "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vs vectorFile
-	if err := json.Unmarshal(b, &vs); err != nil {
-		t.Fatal(err)
-	}
+	vs := credtest.Load(t)
 	dir := t.TempDir()
 	for _, v := range vs.Vectors {
 		file := filepath.Join(dir, v.Name+".json")

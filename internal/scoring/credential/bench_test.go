@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/scoring/credential/credtest"
 )
 
 func baseVector(b *testing.B) (*credential.Stamp, time.Time) {
-	vs := LoadVectors(b)
+	vs := credtest.Load(b)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	for _, v := range vs.Vectors {
 		if v.Name == "base" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/scoring/credential/credtest"
 )
 
 // FuzzVerifySignature mutates signed credentials. The verifier must never panic, and whatever
@@ -13,7 +14,7 @@ import (
 // proofValue as a vector didkit signed (white space, key order and date spellings may change;
 // nothing that is hashed may).
 func FuzzVerifySignature(f *testing.F) {
-	vs := LoadVectors(f)
+	vs := credtest.Load(f)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	type signed struct{ digest, proofValue string }
 	var accepted []signed

@@ -104,8 +104,15 @@ type parseStacks struct {
 
 var stacks = sync.Pool{New: func() any { return &parseStacks{members: make([]Member, 0, 32), items: make([]Value, 0, 16)} }}
 
+// maxPooledStack is the largest stack kept for reuse: an unusually large document's stacks
+// are left to the collector rather than cleared on every later parse.
+const maxPooledStack = 1024
+
 // release clears the stacks (they must not keep a document alive) and returns them to the pool.
 func (st *parseStacks) release() {
+	if cap(st.members) > maxPooledStack || cap(st.items) > maxPooledStack {
+		return
+	}
 	clear(st.members[:cap(st.members)])
 	clear(st.items[:cap(st.items)])
 	stacks.Put(st)

@@ -1,55 +1,13 @@
 package credential_test
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/scoring/credential/credtest"
 )
-
-// Vectors is testdata/credentials/vectors.json, made by `make vectors` with the didkit build the
-// Passport IAM signs with.
-type Vectors struct {
-	Generator     string `json:"generator"`
-	Subject       string `json:"subject"`
-	TrustedIssuer string `json:"trusted_issuer"`
-	ScorerTime    string `json:"scorer_time"`
-	Vectors       []struct {
-		Name   string `json:"name"`
-		Raw    string `json:"raw"`
-		Didkit struct {
-			Valid  bool     `json:"valid"`
-			Errors []string `json:"errors"`
-		} `json:"didkit"`
-		Strict struct {
-			Valid bool `json:"valid"`
-		} `json:"strict"`
-		Scorer struct {
-			Valid bool `json:"valid"`
-		} `json:"scorer"`
-	} `json:"vectors"`
-}
-
-// LoadVectors reads the committed vectors.
-func LoadVectors(t testing.TB) Vectors {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "credentials", "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v Vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Vectors) < 40 {
-		t.Fatalf("only %d vectors", len(v.Vectors))
-	}
-	return v
-}
 
 // strictRefusals are the vectors didkit accepts and strict mode refuses on purpose.
 var strictRefusals = map[string]string{
@@ -63,7 +21,7 @@ var strictRefusals = map[string]string{
 }
 
 func TestVerifierAgreesWithDidkit(t *testing.T) {
-	vs := LoadVectors(t)
+	vs := credtest.Load(t)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	for _, v := range vs.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
@@ -87,7 +45,7 @@ func TestVerifierAgreesWithDidkit(t *testing.T) {
 }
 
 func TestScorerChecksOnVectors(t *testing.T) {
-	vs := LoadVectors(t)
+	vs := credtest.Load(t)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	for _, v := range vs.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
@@ -110,7 +68,7 @@ func TestScorerChecksOnVectors(t *testing.T) {
 }
 
 func TestCacheKeepsVerdictsAndSkipsClockDependentOnes(t *testing.T) {
-	vs := LoadVectors(t)
+	vs := credtest.Load(t)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	cache := credential.NewCache(2)
 	var stamps []*credential.Stamp
