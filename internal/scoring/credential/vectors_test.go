@@ -2,6 +2,7 @@ package credential_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,48 @@ func TestVerifierAgreesWithDidkit(t *testing.T) {
 	}
 }
 
+// didkitErrorClasses maps the start of didkit's error text to the verifier's error for the same
+// refusal.
+var didkitErrorClasses = []struct {
+	prefix string
+	want   error
+}{
+	{"No applicable proof", credential.ErrNoApplicableProof},
+	{"Verification method mismatch", credential.ErrVMMismatch},
+	{"Key does not match account id", credential.ErrSignatureMismatch}, // #controller
+	{"Key mismatch", credential.ErrSignatureMismatch},                  // #controllerKey
+}
+
+// Where didkit refuses a vector for one of the classes above, the verifier refuses it for the
+// same reason, unless strict mode refused the proof's form first.
+func TestVerifierRefusesForDidkitsReason(t *testing.T) {
+	vs := credtest.Load(t)
+	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
+	checked := 0
+	for _, v := range vs.Vectors {
+		if v.Didkit.Valid || len(v.Didkit.Errors) != 1 {
+			continue
+		}
+		for _, class := range didkitErrorClasses {
+			if !strings.HasPrefix(v.Didkit.Errors[0], class.prefix) {
+				continue
+			}
+			checked++
+			cred, err := credential.ParseJSON([]byte(v.Raw))
+			if err != nil {
+				t.Fatalf("%s: %v", v.Name, err)
+			}
+			err = credential.VerifySignature(&cred, now)
+			if err != class.want && err != credential.ErrProofArray {
+				t.Errorf("%s: got %v, want %v (didkit: %s)", v.Name, err, class.want, v.Didkit.Errors[0])
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d vectors checked", checked)
+	}
+}
+
 func TestScorerChecksOnVectors(t *testing.T) {
 	vs := credtest.Load(t)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
@@ -54,7 +97,7 @@ func TestScorerChecksOnVectors(t *testing.T) {
 			if err != nil {
 				reason = err.Error()
 			} else {
-				reason, err = credential.Check(&cred, credential.CheckOptions{TrustedIssuers: []string{vs.TrustedIssuer}, SubjectDID: vs.Subject, Now: now})
+				reason, err = credential.Check(&cred, credential.CheckOptions{TrustedIssuers: vs.TrustedIssuers, SubjectDID: vs.Subject, Now: now})
 				var abort *credential.Abort
 				if errors.As(err, &abort) {
 					reason = abort.Message

@@ -16,7 +16,7 @@ var (
 	ErrSignatureMismatch  = errors.New("signature does not match the issuer")
 	ErrNonCanonicalProof  = errors.New("proofValue is not canonical (strict mode wants 0x + 130 lower-case hex, v 27 or 28, low S)")
 	ErrProofArray         = errors.New("proof must be a single object (strict mode)")
-	ErrUnsupportedDID     = errors.New("issuer is not a did:ethr address DID")
+	ErrUnsupportedDID     = errors.New("issuer is not a did:ethr DID (address or compressed public key)")
 	ErrLegacyEd25519Proof = errors.New("unsupported proof type Ed25519Signature2018 (legacy did:key stamps are no longer issued)")
 )
 
@@ -227,44 +227,6 @@ func issuerID(iss *Value) string {
 	return iss.Str
 }
 
-// ethrDID is a resolved did:ethr address DID.
-type ethrDID struct {
-	id      string
-	address string // "0x" + 40 hex, as written in the DID
-}
-
-func (d ethrDID) controller() string { return d.id + "#controller" }
-
-var ethrNetworks = map[string]bool{"mainnet": true, "morden": true, "ropsten": true, "rinkeby": true, "goerli": true, "kovan": true}
-
-// resolveEthr resolves did:ethr:[network:]0x<40 hex> offline, as did-ethr does.
-func resolveEthr(did string) (ethrDID, error) {
-	rest, ok := strings.CutPrefix(did, "did:ethr:")
-	if !ok {
-		return ethrDID{}, ErrUnsupportedDID
-	}
-	if network, addr, found := strings.Cut(rest, ":"); found {
-		if !ethrNetworks[network] && !(strings.HasPrefix(network, "0x") && isHex(network[2:]) && len(network) > 2) {
-			return ethrDID{}, ErrUnsupportedDID
-		}
-		rest = addr
-	}
-	if len(rest) != 42 || !strings.HasPrefix(rest, "0x") || !isHex(rest[2:]) {
-		return ethrDID{}, ErrUnsupportedDID
-	}
-	return ethrDID{id: did, address: rest}, nil
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
 // applicable mirrors ssi's filter_proofs for the single proof.
 func applicable(p *Value, did ethrDID, now time.Time) error {
 	created := p.Get("created")
@@ -279,7 +241,7 @@ func applicable(p *Value, did ethrDID, now time.Time) error {
 		return ErrNoApplicableProof
 	}
 	if vm := p.Get("verificationMethod"); vm != nil {
-		if vm.Kind != String || (vm.Str != did.controller() && vm.Str != did.id+"#Eip712Method2021") {
+		if vm.Kind != String || !did.isAssertionMethod(vm.Str) {
 			return ErrNoApplicableProof
 		}
 	}
@@ -291,8 +253,9 @@ func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
 	if vm == nil || pv == nil || pv.Kind != String {
 		return fmt.Errorf("proof is missing proofValue or verificationMethod")
 	}
-	if vm.Str != did.controller() {
-		return ErrVMMismatch
+	signedBy, err := did.signerCheck(vm.Str)
+	if err != nil {
+		return err
 	}
 	sig, err := canonicalSignature(pv.Str)
 	if err != nil {
@@ -306,7 +269,7 @@ func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
 	if err != nil {
 		return ErrSignatureMismatch
 	}
-	if !addressMatches(did.address, keccak(pub[1:])[12:]) {
+	if !signedBy(pub) {
 		return ErrSignatureMismatch
 	}
 	return nil

@@ -84,8 +84,17 @@ function document({ issuer, provider = 'Google', nullifiers, hash, issued = '202
   return doc;
 }
 
-async function issue(key, doc, { types = NULLIFIER_TYPES, created = '2025-06-01T12:00:00.130Z', proofPurpose } = {}) {
-  const vm = await DIDKit.keyToVerificationMethod('ethr', JSON.stringify(key));
+// did:ethr with the key's compressed public key in place of its address, which didkit resolves
+// to #controller (the key's address) and #controllerKey (the key).
+function publicKeyDID(key, { network, upperCase = false } = {}) {
+  const y = Buffer.from(key.y, 'base64url');
+  const hex = Buffer.concat([Buffer.from([2 + (y[31] & 1)]), Buffer.from(key.x, 'base64url')]).toString('hex');
+  return 'did:ethr:' + (network ? network + ':' : '') + '0x' + (upperCase ? hex.toUpperCase() : hex);
+}
+
+// issue signs with key; vm defaults to didkit's own method for the key's address DID.
+async function issue(key, doc, { types = NULLIFIER_TYPES, created = '2025-06-01T12:00:00.130Z', proofPurpose, vm } = {}) {
+  vm = vm || await DIDKit.keyToVerificationMethod('ethr', JSON.stringify(key));
   const options = {
     type: 'EthereumEip712Signature2021', verificationMethod: vm, created,
     eip712Domain: { domain: { name: 'VerifiableCredential' }, primaryType: 'Document', types },
@@ -218,12 +227,46 @@ async function main() {
   const legacy = JSON.parse(await DIDKit.issueCredential(JSON.stringify(edDoc), JSON.stringify({ type: 'Ed25519Signature2018', verificationMethod: edVM, created: '2025-01-01T00:00:00Z', proofPurpose: 'assertionMethod' }), JSON.stringify(edKey)));
   add('legacy-ed25519', 'a legacy Ed25519Signature2018 stamp from a did:key issuer: didkit accepts, shadowproxy refuses the suite', legacy, { strict: false });
 
+  // Public-key DIDs. The trusted key's compressed form starts with 0x03, the "even" key's with 0x02.
+  const even = secpKey('shadowproxy-vectors-pubkey-even');
+  const trustedKeyDID = publicKeyDID(trusted);
+  const evenKeyDID = publicKeyDID(even);
+  const issueAs = (key, did, fragment) => issue(key, document({ issuer: did }), { vm: did + fragment });
+  const pkController = await issueAs(trusted, trustedKeyDID, '#controller');
+  add('pubkey-did-03-controller', 'issuer did:ethr:0x03… (the trusted key as a compressed public key), #controller: the recovered address must be the key\'s',
+    pkController);
+  add('pubkey-did-03-controller-key', 'the same DID with #controllerKey: the recovered key must be the DID\'s key',
+    await issueAs(trusted, trustedKeyDID, '#controllerKey'));
+  add('pubkey-did-02-controller', 'issuer did:ethr:0x02… (another key), #controller: correctly signed, not trusted',
+    await issueAs(even, evenKeyDID, '#controller'), { scorer: false });
+  add('pubkey-did-02-controller-key', 'issuer did:ethr:0x02…, #controllerKey: correctly signed, not trusted',
+    await issueAs(even, evenKeyDID, '#controllerKey'), { scorer: false });
+  // didkit checks only the public half of the JWK against the DID; it signs with d. So a JWK with
+  // the trusted key's x and y and the other key's d makes didkit sign for the trusted DID with the other key.
+  const impostor = { ...trusted, d: other.d };
+  add('pubkey-did-mismatch-controller', 'issuer did:ethr:0x03… (trusted), #controller, signed by another key',
+    await issueAs(impostor, trustedKeyDID, '#controller'));
+  add('pubkey-did-mismatch-controller-key', 'issuer did:ethr:0x03… (trusted), #controllerKey, signed by another key',
+    await issueAs(impostor, trustedKeyDID, '#controllerKey'));
+  add('pubkey-did-uppercase-hex', 'the trusted key\'s public-key DID in upper-case hex: didkit resolves it; trust is an exact string, so the scorer refuses it',
+    await issueAs(trusted, publicKeyDID(trusted, { upperCase: true }), '#controller'), { scorer: false });
+  add('pubkey-did-network-hex', 'did:ethr:0x5:0x03… (chain id 5), #controller: not a trusted string',
+    await issueAs(trusted, publicKeyDID(trusted, { network: '0x5' }), '#controller'), { scorer: false });
+  add('pubkey-did-network-name', 'did:ethr:goerli:0x03…, #controllerKey: not a trusted string',
+    await issueAs(trusted, publicKeyDID(trusted, { network: 'goerli' }), '#controllerKey'), { scorer: false });
+  add('pubkey-did-vm-eip712method', 'a public-key DID\'s proof pointing at #Eip712Method2021, which only address DIDs have: no applicable proof',
+    (() => { const v = clone(pkController); v.proof.verificationMethod = trustedKeyDID + '#Eip712Method2021'; return v; })());
+  tamper('vm-controller-key-on-address-did', 'an address DID\'s proof pointing at #controllerKey, which only public-key DIDs have: no applicable proof',
+    (v) => { v.proof.verificationMethod = trustedDID + '#controllerKey'; });
+  add('address-did-signed-chain-id', 'did:ethr:0x-1:<address>: did-ethr reads the chain id with i64::from_str_radix, which takes a sign',
+    await issueAs(trusted, trustedDID.replace('did:ethr:', 'did:ethr:0x-1:'), '#controller'), { scorer: false });
+
   const doc = {
     generator: `@spruceid/didkit-wasm-node 0.2.1 (getVersion ${DIDKit.getVersion()})`,
     verify_options: VERIFY_OPTIONS,
-    note: 'raw is the credential text as given to didkit; didkit is its verdict at generation time; strict is the Go verifier\'s expected verdict; scorer is whether the scorer keeps the stamp for the subject below, trusting trusted_issuer, at scorer_time.',
+    note: 'raw is the credential text as given to didkit; didkit is its verdict at generation time; strict is the Go verifier\'s expected verdict; scorer is whether the scorer keeps the stamp for the subject below, trusting trusted_issuers (TRUSTED_IAM_ISSUERS), at scorer_time.',
     subject: 'did:pkh:eip155:1:' + SUBJECT,
-    trusted_issuer: trustedDID,
+    trusted_issuers: [trustedDID, trustedKeyDID],
     other_issuer: otherDID,
     scorer_time: '2026-06-01T00:00:00Z',
     vectors,

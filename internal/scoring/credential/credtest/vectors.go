@@ -12,11 +12,13 @@ import (
 // Vectors is testdata/credentials/vectors.json, made by `make vectors` with the didkit build the
 // Passport IAM signs with.
 type Vectors struct {
-	Generator     string   `json:"generator"`
-	Subject       string   `json:"subject"`
-	TrustedIssuer string   `json:"trusted_issuer"`
-	ScorerTime    string   `json:"scorer_time"`
-	Vectors       []Vector `json:"vectors"`
+	Generator string `json:"generator"`
+	Subject   string `json:"subject"`
+	// TrustedIssuers is the TRUSTED_IAM_ISSUERS the scorer verdicts assume: the IAM key's
+	// address DID and its public-key DID.
+	TrustedIssuers []string `json:"trusted_issuers"`
+	ScorerTime     string   `json:"scorer_time"`
+	Vectors        []Vector `json:"vectors"`
 }
 
 // Vector is one credential with didkit's verdict and the verdicts shadowproxy must give.
@@ -60,8 +62,8 @@ func Load(t testing.TB) Vectors {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Vectors) < 40 {
-		t.Fatalf("only %d vectors", len(v.Vectors))
+	if len(v.Vectors) < 40 || len(v.TrustedIssuers) == 0 {
+		t.Fatalf("only %d vectors and %d trusted issuers", len(v.Vectors), len(v.TrustedIssuers))
 	}
 	return v
 }
