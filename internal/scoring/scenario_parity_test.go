@@ -97,29 +97,20 @@ func stampKeys(t *testing.T, body string) []string {
 		t.Fatal(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw.Stamps))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
 	var keys []string
-	depth := 0
-	for {
-		tok, err := dec.Token()
+	for dec.More() {
+		key, err := dec.Token()
 		if err != nil {
-			break
+			t.Fatal(err)
 		}
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		case string:
-			if depth == 1 && dec.More() {
-				keys = append(keys, v)
-				var skip json.RawMessage
-				if err := dec.Decode(&skip); err != nil {
-					t.Fatal(err)
-				}
-			}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			t.Fatal(err)
 		}
+		keys = append(keys, key.(string))
 	}
 	return keys
 }

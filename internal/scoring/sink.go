@@ -139,6 +139,8 @@ ORDER BY u.n`
 VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, NULL, $6::jsonb, $7::jsonb, false, $8, $9)`
 	sqlDeleteStamps = `DELETE FROM registry_stamp
 WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
+	// sqlInsertStamps inserts the kept stamps in their order, the order the score was summed in
+	// (scoreStamps explains why that is the order Django's read-back gets).
 	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
 SELECT p.id, u.provider, u.credential::jsonb
 FROM registry_passport p, unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(provider, credential, n)
@@ -149,11 +151,11 @@ ORDER BY u.n`
 	// saves; the row ends the same). Rescoring therefore draws no registry_score id. A score
 	// inserted concurrently after this statement's snapshot is updated through ON CONFLICT.
 	sqlScoreWrite = `WITH upd AS (
-  UPDATE registry_score s SET score = $3::numeric, last_score_timestamp = $4::timestamptz, status = $5::varchar,
+  UPDATE registry_score sc SET score = $3::numeric, last_score_timestamp = $4::timestamptz, status = $5::varchar,
     error = $6::text, evidence = $7::jsonb, stamp_scores = $8::jsonb, stamps = $9::jsonb, expiration_date = $10::timestamptz
   FROM registry_passport p
-  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND s.passport_id = p.id
-  RETURNING s.id, s.passport_id
+  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND sc.passport_id = p.id
+  RETURNING sc.id, sc.passport_id
 ), ins AS (
   INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error,
     evidence, stamp_scores, stamps, expiration_date)
