@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,15 +31,35 @@ func TestDuplicateProviderCountsOnce(t *testing.T) {
 	}
 }
 
-// The LIFO simulation's Python quirks: the same owned nullifier in two stamps makes every
-// attempt's count check fail; the same new nullifier twice makes every insert fail.
+// The LIFO simulation's Python quirks: an owned nullifier in two stamps is updated once when
+// both carry the same expirationDate string (Python's str == str after the first assignment)
+// and twice, failing every attempt's count check, when the strings differ even for the same
+// instant; the same new nullifier twice makes every insert fail.
 func TestLIFOSimulationQuirks(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	later := now.Add(24 * time.Hour)
-	owned := []hashLink{{ID: 7, Hash: "n", Address: "0xa", ExpiresAt: later}}
-	twice := []lifoStamp{{provider: "A", nullifiers: []string{"n"}, expires: later}, {provider: "B", nullifiers: []string{"n"}, expires: later}}
-	if out := planLIFO(twice, owned, "0xa", 1, now, maxLIFOAttempts); out.err != msgLinkCount {
-		t.Fatalf("owned twice: %+v", out)
+	laterText := "2026-01-02T00:00:00.000Z"
+	owned := []hashLink{{ID: 7, Hash: "n", Address: "0xa", ExpiresAt: now.Add(time.Hour)}}
+	twice := []lifoStamp{{provider: "A", nullifiers: []string{"n"}, expires: later, expiresText: laterText},
+		{provider: "B", nullifiers: []string{"n"}, expires: later, expiresText: laterText}}
+	out := planLIFO(twice, owned, "0xa", 1, now, maxLIFOAttempts)
+	if out.err != "" || fmt.Sprint(out.kept) != "[0 1]" || len(out.links) != 1 || out.links[0].ID != 7 || !out.links[0].ExpiresAt.Equal(later) {
+		t.Fatalf("owned twice, same string: %+v", out)
+	}
+	sameInstant := slices.Clone(twice)
+	sameInstant[1].expiresText = "2026-01-02T00:00:00Z"
+	if out := planLIFO(sameInstant, owned, "0xa", 1, now, maxLIFOAttempts); out.err != msgLinkCount {
+		t.Fatalf("owned twice, different strings: %+v", out)
+	}
+	// A forfeited link is updated by both stamps, so the first attempt's count check fails; its
+	// takeover stays (autocommit) and the second attempt sees an owned link, updated once.
+	forfeited := []hashLink{{ID: 7, Hash: "n", Address: "0xb", ExpiresAt: now.Add(-time.Hour)}}
+	if out := planLIFO(twice, forfeited, "0xa", 1, now, 1); out.err != msgLinkCount {
+		t.Fatalf("forfeited twice, one attempt: %+v", out)
+	}
+	out = planLIFO(twice, forfeited, "0xa", 1, now, maxLIFOAttempts)
+	if out.err != "" || len(out.kept) != 2 || len(out.links) != 1 || out.links[0].Address != "0xa" || !out.links[0].ExpiresAt.Equal(later) {
+		t.Fatalf("forfeited twice: %+v", out)
 	}
 	if out := planLIFO(twice, nil, "0xa", 1, now, maxLIFOAttempts); out.err != msgLinkSaveFailed || len(out.links) != 0 {
 		t.Fatalf("new twice: %+v", out)
@@ -45,7 +67,7 @@ func TestLIFOSimulationQuirks(t *testing.T) {
 	// A backfill costs Django one failed count check; the second attempt succeeds.
 	clash := []hashLink{{ID: 1, Hash: "a", Address: "0xb", ExpiresAt: later}}
 	partial := []lifoStamp{{provider: "P", nullifiers: []string{"a", "b"}, expires: later.Add(time.Hour)}}
-	out := planLIFO(partial, clash, "0xa", 1, now, maxLIFOAttempts)
+	out = planLIFO(partial, clash, "0xa", 1, now, maxLIFOAttempts)
 	if out.err != "" || len(out.kept) != 0 || len(out.clashing) != 1 || len(out.links) != 1 || out.links[0].Address != "0xb" || !out.links[0].ExpiresAt.Equal(later) {
 		t.Fatalf("backfill: %+v", out)
 	}

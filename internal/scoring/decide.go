@@ -74,7 +74,8 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 			continue
 		}
 		cs := c.cred.Get("credentialSubject")
-		c.lifo = lifoStamp{provider: cs.Get("provider").Str, nullifiers: nullifiers(cs, st.MultiNullifier), expires: c.expires.Time}
+		c.lifo = lifoStamp{provider: cs.Get("provider").Str, nullifiers: nullifiers(cs, st.MultiNullifier),
+			expires: c.expires.Time, expiresText: c.cred.Get("expirationDate").Str}
 		out = append(out, c)
 	}
 	return out, ""
@@ -125,6 +126,18 @@ type scoreOutcome struct {
 }
 
 // scoreStamps runs Django's acalculate_score on the kept stamps and the clashing ones.
+//
+// Django does not sum the stamps it kept: after aupdate_passport has deleted the passport's
+// registry_stamp rows and inserted one row per kept stamp (one autocommitted INSERT each), it
+// reads them back with Stamp.objects.filter(passport_id=...), no ORDER BY. Every plan for that
+// read (an index scan on registry_stamp.passport_id, whose equal keys are ordered by heap TID,
+// a bitmap scan or a sequential scan) returns the rows in heap TID order, and a backend's
+// consecutive inserts take increasing TIDs on its current target page. So the order of the sum
+// and of "stamps" is the insertion order, which is the kept order; the sink inserts the rows in
+// that order too (StampReplacement). This is where the Go code relies on PostgreSQL: the
+// exception is a later row placed at a lower TID (the target page fills and the free-space map
+// offers an earlier page, or a line pointer freed by pruning is reused), where Django's read
+// would return another order.
 func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
 	threshold, err := pycompat.ParseDecimal(thresholdText)
 	if err != nil {

@@ -165,7 +165,11 @@ func (e *HumanPointsError) Error() string { return e.Err.Error() }
 func (e *HumanPointsError) Unwrap() error { return e.Err }
 
 const (
-	sqlQualifyUser = `INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id) VALUES ($1, $2)
+	// sqlQualifyUser is arecord_passing_score's get_or_create: it inserts (and draws an id) only
+	// when the row is missing when the statement runs.
+	sqlQualifyUser = `INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id)
+SELECT $1::varchar, $2::bigint
+WHERE NOT EXISTS (SELECT 1 FROM registry_humanpointscommunityqualifiedusers WHERE address = $1::varchar AND community_id = $2::bigint)
 ON CONFLICT (address, community_id) DO NOTHING`
 	sqlHumanPointsRows = `INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider)
 SELECT $1::varchar, u.action, $2::timestamptz, u.tx_hash, 0, u.provider FROM unnest($3::text[], $4::text[], $5::text[]) AS u(action, tx_hash, provider)

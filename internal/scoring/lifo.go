@@ -19,6 +19,9 @@ type lifoStamp struct {
 	provider   string // credentialSubject.provider: the clash key
 	nullifiers []string
 	expires    time.Time
+	// expiresText is the credential's expirationDate string as Python holds it: an owned link
+	// takes it as its expires_at, and later stamps compare their own string with it.
+	expiresText string
 }
 
 // hashLink is a registry_hashscorerlink row.
@@ -34,7 +37,10 @@ type lifoOutcome struct {
 	kept     []int           // indexes of the kept stamps, in input order
 	clashing []clashingStamp // by provider, in Python dict order (first insertion, last value)
 	links    []HashLinkWrite // net change to registry_hashscorerlink
-	err      string          // in-band error after the attempts ran out, "" on success
+	// burnedIDs counts the registry_hashscorerlink ids Django's failing bulk inserts draw: each
+	// draws one per row up to the row that violates the unique index, then rolls back.
+	burnedIDs int
+	err       string // in-band error after the attempts ran out, "" on success
 }
 
 type clashingStamp struct {
@@ -58,16 +64,18 @@ func planLIFO(stamps []lifoStamp, existing []hashLink, requester string, communi
 		initial[l.Hash] = l
 	}
 	var out lifoOutcome
-	for range attempts {
+	for attempt := range attempts {
 		kept, clashing, creates, updates := lifoAttempt(stamps, state, requester, now)
 		out.kept, out.clashing = kept, clashing
 		if len(creates)+len(updates) == 0 {
 			out.err = ""
 			break
 		}
-		if violatesUnique(creates, state) {
+		if failing := firstUniqueViolation(creates, state); failing > 0 {
 			out.err = msgLinkSaveFailed
-			break // nothing was written; every further attempt fails the same way
+			// Nothing was written, so every further attempt fails the same way.
+			out.burnedIDs = failing * (attempts - attempt)
+			break
 		}
 		for _, c := range creates {
 			c := c
@@ -94,12 +102,18 @@ func planLIFO(stamps []lifoStamp, existing []hashLink, requester string, communi
 
 // lifoAttempt is one pass of arun_lifo_dedup over the current rows: it classifies links,
 // keeps or deduplicates each stamp and lists the links to create and update, with Python's
-// duplicates (an owned or forfeited link shared by two stamps is updated twice).
+// duplicates (a forfeited link shared by two stamps is updated twice, an owned one whenever the
+// second stamp's expirationDate string differs from the first's).
 func lifoAttempt(stamps []lifoStamp, state map[string]*hashLink, requester string, now time.Time) (kept []int, clashing []clashingStamp, creates, updates []hashLink) {
 	isClashing := func(h string) bool {
 		l, ok := state[h]
 		return ok && l.Address != requester && l.ExpiresAt.After(now)
 	}
+	// retimed holds the expirationDate string an owned link's expires_at was set to in this
+	// attempt. Python compares hash_link.expires_at != expires_at: before the first assignment
+	// the attribute is the datetime read from the database, which never equals a str, so the
+	// first stamp always queues an update; after it, only a different string queues another.
+	retimed := map[string]string{}
 	for i, s := range stamps {
 		var clashes []string
 		for _, n := range s.nullifiers {
@@ -113,8 +127,12 @@ func lifoAttempt(stamps []lifoStamp, state map[string]*hashLink, requester strin
 				l, ok := state[n]
 				switch {
 				case ok && l.Address == requester:
+					if prev, set := retimed[n]; set && prev == s.expiresText {
+						continue
+					}
+					retimed[n] = s.expiresText
 					updates = append(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires})
-				case ok: // forfeited: expired and held by someone else
+				case ok: // forfeited: expired and held by someone else; Python updates it unconditionally
 					updates = append(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires})
 				default:
 					creates = append(creates, hashLink{Hash: n, Address: requester, ExpiresAt: s.expires})
@@ -143,16 +161,17 @@ func setClashing(list []clashingStamp, provider string, index int) []clashingSta
 	return append(list, clashingStamp{provider: provider, index: index})
 }
 
-// violatesUnique reports whether Django's bulk insert would hit UNIQUE(hash, community_id).
-func violatesUnique(creates []hashLink, state map[string]*hashLink) bool {
+// firstUniqueViolation returns the 1-based position of the first row of Django's bulk insert
+// that would hit UNIQUE(hash, community_id), or 0 when the insert succeeds.
+func firstUniqueViolation(creates []hashLink, state map[string]*hashLink) int {
 	seen := make(map[string]bool, len(creates))
-	for _, c := range creates {
+	for i, c := range creates {
 		if _, exists := state[c.Hash]; exists || seen[c.Hash] {
-			return true
+			return i + 1
 		}
 		seen[c.Hash] = true
 	}
-	return false
+	return 0
 }
 
 // ownedCount is Django's check: links of the requester among the written hashes.

@@ -172,7 +172,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		var hpErr *HumanPointsError
 		switch {
 		case errors.Is(err, ErrConflict): // Django's fifth failure becomes an in-band error
-			ws.HashLinks, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, nil, nil, nil
+			ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, 0, nil, nil, nil
 			outcome = scoreOutcome{errMsg: msgLinkSaveFailed}
 			s.finish(ws, &outcome, in, first.key.ID, address, now)
 			err = apply(ctx, sink, ws)
@@ -241,7 +241,7 @@ func pickCommunity(rows []communityRow, externalID string, id *int64) *community
 
 // decide runs ascore_passport on the validated stamps and fills ws with its writes.
 func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
-	ws.HashLinks, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, nil, nil, nil
+	ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, 0, nil, nil, nil
 	if abort != "" {
 		return scoreOutcome{errMsg: abort}, nil
 	}
@@ -266,7 +266,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		return scoreOutcome{}, err
 	}
 	plan := planLIFO(lifo, second.links, ws.Passport.Address, c.ID, now, attemptsLeft)
-	ws.HashLinks = plan.links
+	ws.HashLinks, ws.HashLinkIDsBurned = plan.links, plan.burnedIDs
 	if plan.err != "" {
 		return scoreOutcome{errMsg: plan.err}, nil
 	}

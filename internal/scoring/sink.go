@@ -108,8 +108,14 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (string, error
 
 const (
 	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
-	sqlPassport   = `INSERT INTO registry_passport (address, community_id, requires_calculation)
-VALUES ($1, $2, NULL) ON CONFLICT (address, community_id) DO NOTHING`
+	// sqlPassport is update_or_create's insert, made only when the row is missing: rescoring
+	// inserts nothing and draws no registry_passport id, as in Django. When a concurrent request
+	// inserts the row first, the insert waits for it and does nothing; it has drawn one id then,
+	// as Django's failed INSERT does before get_or_create reads the row again.
+	sqlPassport = `INSERT INTO registry_passport (address, community_id, requires_calculation)
+SELECT $1::varchar, $2::bigint, NULL
+WHERE NOT EXISTS (SELECT 1 FROM registry_passport WHERE address = $1::varchar AND community_id = $2::bigint)
+ON CONFLICT (address, community_id) DO NOTHING`
 	// sqlLockPassport serialises requests for one passport until commit, as Django's
 	// update_or_create does with SELECT ... FOR UPDATE, without rewriting the row.
 	sqlLockPassport = `SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2 FOR UPDATE`
@@ -120,7 +126,8 @@ ORDER BY u.n`
 	sqlUpdateLinks = `UPDATE registry_hashscorerlink l SET address = u.address, expires_at = u.expires_at
 FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, address, expires_at)
 WHERE l.id = u.id`
-	sqlCheckLinks = `SELECT (CASE WHEN count(*) = $4 THEN '0' ELSE '` + conflictMarker + `' END)::int
+	sqlBurnLinkIDs = `SELECT count(nextval(pg_get_serial_sequence('registry_hashscorerlink', 'id'))) FROM generate_series(1, $1::int)`
+	sqlCheckLinks  = `SELECT (CASE WHEN count(*) = $4 THEN '0' ELSE '` + conflictMarker + `' END)::int
 FROM registry_hashscorerlink WHERE community_id = $1 AND address = $2 AND hash = ANY($3)`
 	sqlInsertEvents = `INSERT INTO registry_event (action, address, community_id, created_at, data)
 SELECT u.action, u.address, u.community_id, u.created_at, u.data::jsonb
@@ -132,21 +139,39 @@ ORDER BY u.n`
 VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, NULL, $6::jsonb, $7::jsonb, false, $8, $9)`
 	sqlDeleteStamps = `DELETE FROM registry_stamp
 WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
+	// sqlInsertStamps inserts the kept stamps in their order, the order the score was summed in
+	// (scoreStamps explains why that is the order Django's read-back gets).
 	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
 SELECT p.id, u.provider, u.credential::jsonb
 FROM registry_passport p, unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(provider, credential, n)
 WHERE p.address = $1 AND p.community_id = $2
 ORDER BY u.n`
-	sqlUpsertScore = `INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error,
-  evidence, stamp_scores, stamps, expiration_date)
-SELECT p.id, $3::numeric, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10
-FROM registry_passport p WHERE p.address = $1 AND p.community_id = $2
-ON CONFLICT (passport_id) DO UPDATE SET score = EXCLUDED.score,
-  last_score_timestamp = EXCLUDED.last_score_timestamp, status = EXCLUDED.status, error = EXCLUDED.error,
-  evidence = EXCLUDED.evidence, stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
-  expiration_date = EXCLUDED.expiration_date
-RETURNING id, passport_id`
-	sqlUpsertScoreWithEvent = `WITH s AS (` + sqlUpsertScore + `)
+	// sqlScoreWrite is the score's get_or_create and final save: an UPDATE of the passport's
+	// score row, and an INSERT only when there was none (Django's get_or_create inserts then
+	// saves; the row ends the same). Rescoring therefore draws no registry_score id. A score
+	// inserted concurrently after this statement's snapshot is updated through ON CONFLICT.
+	sqlScoreWrite = `WITH upd AS (
+  UPDATE registry_score sc SET score = $3::numeric, last_score_timestamp = $4::timestamptz, status = $5::varchar,
+    error = $6::text, evidence = $7::jsonb, stamp_scores = $8::jsonb, stamps = $9::jsonb, expiration_date = $10::timestamptz
+  FROM registry_passport p
+  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND sc.passport_id = p.id
+  RETURNING sc.id, sc.passport_id
+), ins AS (
+  INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error,
+    evidence, stamp_scores, stamps, expiration_date)
+  SELECT p.id, $3::numeric, $4::timestamptz, $5::varchar, $6::text, $7::jsonb, $8::jsonb, $9::jsonb, $10::timestamptz
+  FROM registry_passport p
+  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM upd)
+  ON CONFLICT (passport_id) DO UPDATE SET score = EXCLUDED.score,
+    last_score_timestamp = EXCLUDED.last_score_timestamp, status = EXCLUDED.status, error = EXCLUDED.error,
+    evidence = EXCLUDED.evidence, stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
+    expiration_date = EXCLUDED.expiration_date
+  RETURNING id, passport_id
+), s AS (
+  SELECT id, passport_id FROM upd UNION ALL SELECT id, passport_id FROM ins
+)`
+	sqlUpsertScore          = sqlScoreWrite + ` SELECT id, passport_id FROM s`
+	sqlUpsertScoreWithEvent = sqlScoreWrite + `
 INSERT INTO registry_event (action, address, community_id, created_at, data)
 SELECT 'SCU', $1, $2, $11,
   jsonb_set(jsonb_set($12::jsonb, '{pk}', to_jsonb(s.id)), '{fields,passport}', to_jsonb(s.passport_id))
@@ -165,6 +190,9 @@ func queueWrites(q *labelledBatch, ws *WriteSet) {
 	q.queue("passport", sqlPassport, p.Address, p.CommunityID)
 	q.queue("passport", sqlLockPassport, p.Address, p.CommunityID)
 	queueLinks(q, ws.HashLinks, p)
+	if ws.HashLinkIDsBurned > 0 { // after the inserts: Django's failing attempts come last
+		q.queue("hash_links", sqlBurnLinkIDs, ws.HashLinkIDsBurned)
+	}
 	if len(ws.LDPEvents) > 0 {
 		queueEvents(q, ws.LDPEvents)
 	}

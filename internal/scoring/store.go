@@ -61,11 +61,27 @@ LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
 LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
 WHERE c.external_scorer_id = $2 OR c.id = $3`
 
+	// sqlStamps is aget_passport's read. Django's ORM (CeramicCache.objects.filter(address=...,
+	// deleted_at__isnull=True, revocation__isnull=True), its filter keywords sorted) sends:
+	//
+	//	SELECT "ceramic_cache_ceramiccache"."id", "ceramic_cache_ceramiccache"."address", ... (every column)
+	//	FROM "ceramic_cache_ceramiccache" LEFT OUTER JOIN "ceramic_cache_revocation"
+	//	  ON ("ceramic_cache_ceramiccache"."id" = "ceramic_cache_revocation"."ceramic_cache_id")
+	//	WHERE ("ceramic_cache_ceramiccache"."address" = '<address>'
+	//	  AND "ceramic_cache_ceramiccache"."deleted_at" IS NULL AND "ceramic_cache_revocation"."id" IS NULL)
+	//
+	// with no ORDER BY (the model has no Meta.ordering). The same join and filters, and no ORDER
+	// BY either, let the planner choose the plan Django gets, so the rows come back in Django's
+	// order: the order of whichever index is scanned (by type and provider through
+	// unique_non_deleted_provider_for_address, by id descending through
+	// idx_cc_addr_id_not_deleted), or heap order through a bitmap or sequential scan. The shape
+	// matters: PostgreSQL keeps this LEFT JOIN with an IS NULL filter as an outer join, where NOT
+	// EXISTS would be planned as an anti-join. Only the three columns the scorer uses are
+	// selected; the select list changes no scan or join choice at the few rows of one address.
 	sqlStamps = `SELECT cc.provider, cc.stamp::text, cc.updated_at
 FROM ceramic_cache_ceramiccache cc
-WHERE cc.address = $1 AND cc.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
-ORDER BY cc.id`
+LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
+WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL)`
 )
 
 func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *int64, address string) (firstLoad, error) {
@@ -140,8 +156,11 @@ const (
    WHERE cu.scorer_id = $1
 ) parts ORDER BY part, row_id`
 
+	// sqlHashLinks is arun_lifo_dedup's read (HashScorerLink.objects.filter(hash__in=...,
+	// community=...): WHERE community_id = C AND hash IN (...), no ORDER BY). Its order does not
+	// matter: a hash has one link per community and LIFO looks links up by hash.
 	sqlHashLinks = `SELECT id, hash, address, expires_at FROM registry_hashscorerlink
-WHERE community_id = $1 AND hash = ANY($2) ORDER BY id`
+WHERE community_id = $1 AND hash = ANY($2)`
 )
 
 // secondLoad is the customization, the hash links and, when asked for, what the human-points

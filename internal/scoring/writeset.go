@@ -9,10 +9,13 @@ type WriteSet struct {
 	APIKeyMigration *APIKeyMigration
 	Passport        *PassportRow
 	HashLinks       []HashLinkWrite
-	LDPEvents       []EventRow
-	Stamps          *StampReplacement
-	HumanPoints     *HumanPointsWrites
-	Score           *ScoreRow
+	// HashLinkIDsBurned is how many registry_hashscorerlink ids Django's failed bulk inserts
+	// draw from the sequence (rows up to the violating one, on every failing attempt).
+	HashLinkIDsBurned int
+	LDPEvents         []EventRow
+	Stamps            *StampReplacement
+	HumanPoints       *HumanPointsWrites
+	Score             *ScoreRow
 	// Analytics is the account_accountapikeyanalytics row (FF_API_ANALYTICS); it is written
 	// after the transaction, and its failure is ignored, as in Django.
 	Analytics *AnalyticsRow
