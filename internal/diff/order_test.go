@@ -1,10 +1,14 @@
 package diff
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring"
@@ -188,5 +192,25 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 				t.Fatalf("expected the stamp, its expiry in the answer and the score row, and the earliest expiry in both: %+v", run.Fields)
 			}
 		})
+	}
+}
+
+// The order outcome is a metric label from the start, and an order run counts no divergent field.
+func TestRecorderCountsOrderRuns(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	rec := NewRecorder(reg, nil, nil)
+	runs := func(outcome string) float64 { return testutil.ToFloat64(rec.m.runs.WithLabelValues(outcome)) }
+	if n, err := testutil.GatherAndCount(reg, "shadowproxy_shadow_runs_total"); err != nil || n != len(Outcomes) || runs("order") != 0 {
+		t.Fatalf("%d series (%v), order %v", n, err, runs("order"))
+	}
+	all := CompareResponses(Response{200, []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{200, []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
+	run := &Run{}
+	run.Classify(all)
+	rec.Record(context.Background(), run, all)
+	if runs("order") != 1 || testutil.CollectAndCount(rec.m.divergences) != 0 {
+		t.Fatalf("order %v, divergence series %d", runs("order"), testutil.CollectAndCount(rec.m.divergences))
+	}
+	if compared, divergent := run.GateSample(); !compared || divergent {
+		t.Fatalf("gate sample %v %v", compared, divergent)
 	}
 }

@@ -47,11 +47,11 @@ func TestUnplannedDjangoWrite(t *testing.T) {
 	pre := AddressRows{Passports: map[int64]string{2: "DONE||old"}, ScoreTimes: map[int64]time.Time{}}
 	post := AddressRows{Passports: map[int64]string{2: "DONE||old", 1: "DONE||new"}, ScoreTimes: map[int64]time.Time{1: at}, SCUEvents: 1}
 	cases := []struct {
-		name        string
-		post        AddressRows
-		djangoTime  *time.Time
-		class       Class
-		wantRace    bool
+		name       string
+		post       AddressRows
+		djangoTime *time.Time
+		class      Class
+		wantRace   bool
 	}{
 		{"Django answered the score it wrote", post, &at, Divergent, false},
 		{"nothing changed", pre, &at, Equal, false},

@@ -48,8 +48,8 @@ func (r record) answer() diff.Response {
 // the keys of stamps (Django reads unordered); they are not divergences.
 type Summary struct {
 	Total, Equal, Noise, Order, Divergent, Errors int
-	Fields                                 map[string]int // divergent field patterns
-	Examples                               []string       // request ids of divergent records
+	Fields                                        map[string]int // divergent field patterns
+	Examples                                      []string       // request ids of divergent records
 }
 
 // Diverged reports whether anything diverged or failed.
