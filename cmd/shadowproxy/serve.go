@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
-	"shadowproxy/internal/diff"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -163,10 +162,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return err
 		}
 		admin.Gates, handler.Evidence = controller, evidence
-		shadow.Recorder.OnRun = func(r *diff.Run) {
-			compared := r.Outcome == diff.OutcomeEqual || r.Outcome == diff.OutcomeNoise || r.Outcome == diff.OutcomeDivergent
-			evidence.Shadow(compared, r.Outcome == diff.OutcomeDivergent, r.DjangoLatency, r.GoLatency)
-		}
+		shadow.Recorder.OnRun = proxy.ShadowEvidence(evidence)
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())

@@ -124,8 +124,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	shadowed += traffic(base, c.ID, ds.APIKey, 100)["django"]
 	summary := waitShadows(adminBase, shadowed)
-	say("   %d requests shadowed: %d equal, %d noise only (timestamps), %d divergent, %d races, %d dropped",
-		shadowed, summary.Outcomes["equal"], summary.Outcomes["noise"], summary.Outcomes["divergent"], summary.Outcomes["race"], summary.Outcomes["dropped"])
+	say("   %d requests shadowed: %d equal, %d noise only (timestamps), %d order only, %d divergent, %d races, %d dropped",
+		shadowed, summary.Outcomes["equal"], summary.Outcomes["noise"], summary.Outcomes["order"], summary.Outcomes["divergent"], summary.Outcomes["race"], summary.Outcomes["dropped"])
 	for _, p := range summary.Paths {
 		if p.Divergent > 0 {
 			say("   divergent field %-40s %d", p.Pattern, p.Divergent)

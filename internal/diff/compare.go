@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 // Class is how one compared field came out.
 type Class string
 
-// Classes of a compared field.
+// Classes of a compared field. Order is a difference that Django's unordered reads explain
+// (see ExplainOrder): Django itself gives it from one run to the next.
 const (
 	Equal     Class = "equal"
 	Noise     Class = "noise"
+	Order     Class = "order"
 	Divergent Class = "divergent"
 )
 
@@ -181,7 +184,8 @@ type Response struct {
 }
 
 // CompareResponses compares Django's answer with Go's: the status, then the bodies as parsed
-// JSON (key order ignored; stamps compared by provider).
+// JSON (stamps compared by provider; key order ignored except for the keys of "stamps", whose
+// order is a leaf of its own, "body.stamps", classed Order when it is the only difference).
 func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
 	fields := []Field{{Path: "status", Pattern: "status", Class: Equal}}
 	if django.Status != goResp.Status {
@@ -196,5 +200,73 @@ func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
 		}
 		return append(fields, f)
 	}
-	return append(fields, compareValues("body", dv, gv, rules)...)
+	fields = append(fields, compareValues("body", dv, gv, rules)...)
+	return append(fields, compareStampOrder(django.Body, goResp.Body)...)
+}
+
+// ruleStampOrder is why a difference in the order of the keys of stamps alone is Order.
+const ruleStampOrder = "stamps key order: Django reads the ceramic cache and registry_stamp without ORDER BY, so the order follows PostgreSQL's row order"
+
+// compareStampOrder compares the order of the keys of the answers' stamps objects when both
+// hold the same keys (a different key set is already divergent, key by key).
+func compareStampOrder(django, goBody []byte) []Field {
+	dk, okD := objectKeys(django, "stamps")
+	gk, okG := objectKeys(goBody, "stamps")
+	if !okD || !okG || !sameKeySet(dk, gk) {
+		return nil
+	}
+	f := Field{Path: "body.stamps", Pattern: "body.stamps", Class: Equal}
+	if !slices.Equal(dk, gk) {
+		f.Class, f.Django, f.Go, f.Rule = Order, strings.Join(dk, ","), strings.Join(gk, ","), ruleStampOrder
+	}
+	return []Field{f}
+}
+
+// objectKeys returns the keys, in document order, of the object under member of the top-level
+// object of body; false when there is no such object.
+func objectKeys(body []byte, member string) ([]string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		if t != member {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil, false
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return nil, false
+		}
+		var keys []string
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, false
+			}
+			keys = append(keys, k.(string))
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil, false
+			}
+		}
+		return keys, true
+	}
+	return nil, false
+}
+
+func sameKeySet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }

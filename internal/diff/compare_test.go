@@ -19,7 +19,7 @@ func divergent(fields []Field) []Field {
 const djangoBody = `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": true, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
 
 func TestOneChangedFieldGivesOnePath(t *testing.T) {
-	goBody := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Google": {"score": "0.00000", "dedup": false, "expiration_date": "2026-03-10T00:00:00.000Z"}, "Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
+	goBody := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": false, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
 	fields := CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(goBody)}, DefaultNoiseRules())
 	d := divergent(fields)
 	if len(d) != 1 || d[0].Path != "body.stamps.Google.dedup" || d[0].Pattern != "body.stamps.*.dedup" || d[0].Class != Divergent || d[0].Django != true || d[0].Go != false {
@@ -73,6 +73,24 @@ func TestReportRendersEmptyAndFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"body.a", `href="/admin/diffs/7"`, "1 divergent", "<polyline"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// An order run has its own count and column, and is compared without diverging.
+	order := &Run{At: time.Now()}
+	all = CompareResponses(Response{200, []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{200, []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
+	order.Classify(all)
+	s.Add(order, all)
+	sum := s.Summary()
+	if order.Outcome != OutcomeOrder || sum.Compared != 2 || sum.DivergeRate != 0.5 {
+		t.Fatalf("%s %+v", order.Outcome, sum)
+	}
+	buf.Reset()
+	if err := WriteReport(&buf, ReportData{Summary: sum}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<span id="order-count">1 order only</span>`, "<th>order</th>", "<td>body.stamps</td><td>0</td><td>1</td>"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

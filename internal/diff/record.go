@@ -10,15 +10,26 @@ import (
 // Outcome is how one shadow run ended.
 type Outcome string
 
-// Shadow run outcomes.
+// Shadow run outcomes. A run is Order when its only differences beyond noise are ones Django's
+// unordered reads explain: it is compared and does not count as a divergence for the gates.
 const (
 	OutcomeEqual     Outcome = "equal"
 	OutcomeNoise     Outcome = "noise"
+	OutcomeOrder     Outcome = "order"
 	OutcomeDivergent Outcome = "divergent"
 	OutcomeRace      Outcome = "race"
 	OutcomeError     Outcome = "error"
 	OutcomeDropped   Outcome = "dropped"
 )
+
+// Outcomes lists every outcome, in the order the report shows them.
+var Outcomes = []Outcome{OutcomeEqual, OutcomeNoise, OutcomeOrder, OutcomeDivergent, OutcomeRace, OutcomeError, OutcomeDropped}
+
+// Compared reports whether the outcome is a comparison of Go with Django (equal, noise, order or
+// divergent), as opposed to a run that compared nothing.
+func (o Outcome) Compared() bool {
+	return o == OutcomeEqual || o == OutcomeNoise || o == OutcomeOrder || o == OutcomeDivergent
+}
 
 // Run is one shadow comparison. Nothing in it is secret: requests are identified by their id,
 // scorer and address, never by headers.
@@ -44,18 +55,19 @@ type Run struct {
 }
 
 // Classify sets the run's outcome from its compared fields (all leaves) and keeps only the
-// non-equal ones in the run.
+// non-equal ones in the run: divergent if any field is, else order if any is, else noise if
+// any is, else equal.
 func (r *Run) Classify(all []Field) {
 	outcome := OutcomeEqual
 	r.Fields = r.Fields[:0]
 	for _, f := range all {
-		switch f.Class {
-		case Divergent:
+		switch {
+		case f.Class == Divergent:
 			outcome = OutcomeDivergent
-		case Noise:
-			if outcome == OutcomeEqual {
-				outcome = OutcomeNoise
-			}
+		case f.Class == Order && outcome != OutcomeDivergent:
+			outcome = OutcomeOrder
+		case f.Class == Noise && outcome == OutcomeEqual:
+			outcome = OutcomeNoise
 		}
 		if f.Class != Equal {
 			r.Fields = append(r.Fields, f)
@@ -71,11 +83,18 @@ func (r *Run) Classify(all []Field) {
 	}
 }
 
+// GateSample is what the run tells the divergence gate: whether it compared Go with Django,
+// and whether that comparison diverged (an order run is compared and not divergent).
+func (r *Run) GateSample() (compared, divergent bool) {
+	return r.Outcome.Compared(), r.Outcome == OutcomeDivergent
+}
+
 // PathCounts are a field pattern's counts over all compared runs.
 type PathCounts struct {
 	Pattern   string `json:"pattern"`
 	Equal     int64  `json:"equal"`
 	Noise     int64  `json:"noise"`
+	Order     int64  `json:"order"`
 	Divergent int64  `json:"divergent"`
 }
 
@@ -132,6 +151,8 @@ func (s *Stats) Add(r *Run, all []Field) {
 				pc.Equal++
 			case Noise:
 				pc.Noise++
+			case Order:
+				pc.Order++
 			case Divergent:
 				pc.Divergent++
 			}
@@ -167,7 +188,7 @@ type LatencySummary struct {
 	GoMedian     float64 `json:"go_median_ms"`
 }
 
-// Summary returns a copy of the statistics, divergent patterns first.
+// Summary returns a copy of the statistics, divergent patterns first, then order ones.
 func (s *Stats) Summary() Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,7 +196,11 @@ func (s *Stats) Summary() Summary {
 	for k, v := range s.outcomes {
 		out.Outcomes[k] = v
 	}
-	out.Compared = out.Outcomes[OutcomeEqual] + out.Outcomes[OutcomeNoise] + out.Outcomes[OutcomeDivergent]
+	for o, n := range out.Outcomes {
+		if o.Compared() {
+			out.Compared += n
+		}
+	}
 	if out.Compared > 0 {
 		out.DivergeRate = float64(out.Outcomes[OutcomeDivergent]) / float64(out.Compared)
 	}
@@ -185,6 +210,9 @@ func (s *Stats) Summary() Summary {
 	sort.Slice(out.Paths, func(i, j int) bool {
 		if out.Paths[i].Divergent != out.Paths[j].Divergent {
 			return out.Paths[i].Divergent > out.Paths[j].Divergent
+		}
+		if out.Paths[i].Order != out.Paths[j].Order {
+			return out.Paths[i].Order > out.Paths[j].Order
 		}
 		return out.Paths[i].Pattern < out.Paths[j].Pattern
 	})

@@ -9,7 +9,7 @@ import (
 )
 
 // Recorder takes finished shadow runs: it updates the statistics and metrics and stores
-// divergent exemplars.
+// divergent, order and error exemplars.
 type Recorder struct {
 	Stats *Stats
 	Store *Store // nil: exemplars are not kept
@@ -29,7 +29,7 @@ type recorderMetrics struct {
 func NewRecorder(reg prometheus.Registerer, store *Store, log *zap.Logger) *Recorder {
 	r := &Recorder{Stats: NewStats(), Store: store, Log: log}
 	r.m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "shadowproxy_shadow_runs_total", Help: "Shadow runs by outcome (equal, noise, divergent, race, error, dropped).",
+		Name: "shadowproxy_shadow_runs_total", Help: "Shadow runs by outcome (equal, noise, order, divergent, race, error, dropped).",
 	}, []string{"outcome"})
 	r.m.divergences = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowproxy_shadow_divergences_total", Help: "Divergent fields found by shadow runs, by field pattern.",
@@ -48,7 +48,7 @@ func NewRecorder(reg prometheus.Registerer, store *Store, log *zap.Logger) *Reco
 			ConstLabels: prometheus.Labels{"quantile": q.label},
 		}, func() float64 { return q.pick(r.Stats.Summary().Latency) }))
 	}
-	for _, o := range []Outcome{OutcomeEqual, OutcomeNoise, OutcomeDivergent, OutcomeRace, OutcomeError, OutcomeDropped} {
+	for _, o := range Outcomes {
 		r.m.runs.WithLabelValues(string(o))
 	}
 	return r
@@ -77,7 +77,7 @@ func (r *Recorder) Record(ctx context.Context, run *Run, all []Field) {
 			}
 		}
 	}
-	if r.Store != nil && (run.Outcome == OutcomeDivergent || run.Outcome == OutcomeError) {
+	if r.Store != nil && (run.Outcome == OutcomeDivergent || run.Outcome == OutcomeOrder || run.Outcome == OutcomeError) {
 		id, err := r.Store.Save(ctx, run)
 		if err != nil && r.Log != nil {
 			r.Log.Warn("could not store a diff exemplar", zap.Error(err))

@@ -35,23 +35,25 @@ svg{background:#fafafa;border:1px solid #ddd}
 <h1>shadowproxy: Go vs Django</h1>
 <p class="muted">generated {{.Generated.Format "2006-01-02 15:04:05 MST"}}</p>
 <p id="summary">{{.Summary.Compared}} shadow runs compared: {{index .Counts "equal"}} equal,
-{{index .Counts "noise"}} noise only, <span class="div">{{index .Counts "divergent"}} divergent</span>
+{{index .Counts "noise"}} noise only, <span id="order-count">{{index .Counts "order"}} order only</span>
+(differences Django's unordered reads explain; not divergent),
+<span class="div">{{index .Counts "divergent"}} divergent</span>
 (divergence rate {{pct .Summary.DivergeRate}}); {{index .Counts "race"}} races,
 {{index .Counts "error"}} errors, {{index .Counts "dropped"}} dropped.</p>
 {{.Extra}}
 <h2>Diff rate over time (per minute)</h2>
 {{.RateChart}}
 <h2>Top divergent fields</h2>
-<table id="fields"><tr><th>field</th><th>divergent</th><th>noise</th><th>equal</th></tr>
-{{range .TopFields}}<tr><td{{if .Divergent}} class="div"{{end}}>{{.Pattern}}</td><td>{{.Divergent}}</td><td>{{.Noise}}</td><td>{{.Equal}}</td></tr>
-{{else}}<tr><td colspan="4" class="muted">no comparisons yet</td></tr>{{end}}
+<table id="fields"><tr><th>field</th><th>divergent</th><th>order</th><th>noise</th><th>equal</th></tr>
+{{range .TopFields}}<tr><td{{if .Divergent}} class="div"{{end}}>{{.Pattern}}</td><td>{{.Divergent}}</td><td>{{.Order}}</td><td>{{.Noise}}</td><td>{{.Equal}}</td></tr>
+{{else}}<tr><td colspan="5" class="muted">no comparisons yet</td></tr>{{end}}
 </table>
 <h2>Paired latency</h2>
 <p>{{.Summary.Latency.Pairs}} pairs; median Django {{printf "%.2f" .Summary.Latency.DjangoMedian}} ms,
 Go {{printf "%.2f" .Summary.Latency.GoMedian}} ms; Go/Django ratio median {{printf "%.3f" .Summary.Latency.RatioMedian}},
 p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
 {{.LatencyChart}}
-<h2>Recent divergent exemplars</h2>
+<h2>Recent exemplars (divergent, order, error)</h2>
 <table id="exemplars"><tr><th>id</th><th>time</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
 {{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
 {{else}}<tr><td colspan="6" class="muted">none stored</td></tr>{{end}}
@@ -75,7 +77,7 @@ func WriteReport(w io.Writer, d ReportData) error {
 		v.Counts[string(o)] = n
 	}
 	for _, p := range d.Summary.Paths {
-		if p.Divergent > 0 || p.Noise > 0 {
+		if p.Divergent > 0 || p.Order > 0 || p.Noise > 0 {
 			v.TopFields = append(v.TopFields, p)
 		}
 		if len(v.TopFields) == 20 {
@@ -100,7 +102,12 @@ func rateChart(minutes []Minute) template.HTML {
 	}
 	bw := float64(w) / 60
 	for i, m := range minutes {
-		compared := m.Outcomes[OutcomeEqual] + m.Outcomes[OutcomeNoise] + m.Outcomes[OutcomeDivergent]
+		compared := int64(0)
+		for o, n := range m.Outcomes {
+			if o.Compared() {
+				compared += n
+			}
+		}
 		rate := 0.0
 		if compared > 0 {
 			rate = float64(m.Outcomes[OutcomeDivergent]) / float64(compared)

@@ -125,3 +125,70 @@ func ReadRows(ctx context.Context, q scoring.Querier, address string, community 
 	}
 	return rows, nil
 }
+
+// AddressRows are the passports of an address in every community, each with its score row, as
+// read at one moment: what a scoring request for the address can create or change. They are
+// read when Go planned no passport write (it answered before scoring), to see whether Django
+// wrote anyway.
+type AddressRows struct {
+	// Passports maps a community id to the state of the passport's score row ("" when the
+	// passport has none).
+	Passports map[int64]string `json:"passports"`
+	// ScoreTimes maps a community id to the score row's last_score_timestamp, when set.
+	ScoreTimes map[int64]time.Time `json:"-"`
+	MaxEvent   int64               `json:"-"` // highest registry_event id
+	SCUEvents  int                 `json:"scu_events,omitempty"`
+}
+
+const (
+	sqlAddressScores = `SELECT p.community_id, s.id IS NOT NULL, coalesce(s.status, ''), coalesce(s.error, ''), s.last_score_timestamp
+FROM registry_passport p LEFT JOIN registry_score s ON s.passport_id = p.id WHERE p.address = $1`
+	sqlAddressSCU = `SELECT count(*) FROM registry_event WHERE id > $1 AND address = $2 AND action = 'SCU'`
+)
+
+// ReadAddressRows reads the address's passports and score rows in one round trip; with
+// sinceEvent >= 0 it also counts the SCU events written for the address after that event id.
+func ReadAddressRows(ctx context.Context, q scoring.Querier, address string, sinceEvent int64) (AddressRows, error) {
+	out := AddressRows{Passports: map[int64]string{}, ScoreTimes: map[int64]time.Time{}}
+	b := &pgx.Batch{}
+	b.Queue(sqlAddressScores, address)
+	b.Queue(sqlMaxEvent)
+	if sinceEvent >= 0 {
+		b.Queue(sqlAddressSCU, sinceEvent, address)
+	}
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("read the address's scores: %w", err)
+	}
+	for rows.Next() {
+		var community int64
+		var hasScore bool
+		var status, errText string
+		var at *time.Time
+		if err := rows.Scan(&community, &hasScore, &status, &errText, &at); err != nil {
+			return out, fmt.Errorf("read the address's scores: %w", err)
+		}
+		state := ""
+		if hasScore {
+			state = status + "|" + errText + "|" + fmt.Sprint(timeValue(at))
+		}
+		out.Passports[community] = state
+		if at != nil {
+			out.ScoreTimes[community] = *at
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("read the address's scores: %w", err)
+	}
+	if err := res.QueryRow().Scan(&out.MaxEvent); err != nil {
+		return out, fmt.Errorf("read max event: %w", err)
+	}
+	if sinceEvent >= 0 {
+		if err := res.QueryRow().Scan(&out.SCUEvents); err != nil {
+			return out, fmt.Errorf("count the address's events: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package diff
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"strings"
 	"time"
 
@@ -13,9 +15,13 @@ import (
 // Django did: the rows read back after Django answered (post), against the same rows in the
 // snapshot. It returns every compared leaf, and a non-empty race when the rows show that
 // something other than this request changed them, so the comparison says nothing about Go.
+//
+// A lost write is not a race: when Go's writes would change the rows and nothing changed them
+// (or the reverse), the leaf "writes.committed" diverges. Rows that did not change at all
+// cannot have been changed by a concurrent writer either.
 func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, rules []NoiseRule) ([]Field, string) {
 	race := detectRace(pre, post, djangoScoreTime)
-	var fields []Field
+	fields := []Field{compareCommitted(ws, pre, post)}
 	fields = append(fields, compareScore(ws, pre, post, rules)...)
 	fields = append(fields, compareStamps(ws, pre, post)...)
 	fields = append(fields, compareLinks(ws, pre, post)...)
@@ -24,6 +30,12 @@ func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.T
 }
 
 func detectRace(pre, post Rows, djangoScoreTime *time.Time) string {
+	if pre.Score != nil && pre.Score.LastScoreTimestamp != nil && djangoScoreTime != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime) {
+		return "the snapshot was taken after Django's write"
+	}
+	if !rowsChanged(pre, post) {
+		return "" // nobody wrote, so no one raced; a write Go planned is a lost write
+	}
 	scu := 0
 	for _, e := range post.Events {
 		if e.Action == "SCU" {
@@ -37,10 +49,63 @@ func detectRace(pre, post Rows, djangoScoreTime *time.Time) string {
 		return ""
 	case !post.Score.LastScoreTimestamp.Equal(*djangoScoreTime):
 		return "the score row changed again after Django answered"
-	case pre.Score != nil && pre.Score.LastScoreTimestamp != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime):
-		return "the snapshot was taken after Django's write"
 	}
 	return ""
+}
+
+// rowsChanged reports whether anything changed the passport's rows between the snapshot and
+// the read after Django answered: the score row, the stamp set, a hash link, or a new event.
+func rowsChanged(pre, post Rows) bool {
+	if len(post.Events) > 0 || !maps.EqualFunc(pre.Links, post.Links, sameLink) {
+		return true
+	}
+	if (pre.Score == nil) != (post.Score == nil) {
+		return true
+	}
+	if pre.Score != nil && !reflect.DeepEqual(scoreMap(pre.Score), scoreMap(post.Score)) {
+		return true
+	}
+	return !reflect.DeepEqual(stampMap(pre.Stamps), stampMap(post.Stamps))
+}
+
+func sameLink(a, b Link) bool { return a.Address == b.Address && a.ExpiresAt.Equal(b.ExpiresAt) }
+
+// goChangesRows reports whether Go's WriteSet, applied to the snapshot pre, would change the
+// rows rowsChanged looks at.
+func goChangesRows(ws *scoring.WriteSet, pre Rows) bool {
+	if ws == nil || ws.Passport == nil {
+		return false
+	}
+	if len(ws.LDPEvents) > 0 || (ws.Score != nil && ws.Score.UpdateEvent != nil) {
+		return true
+	}
+	for _, l := range ws.HashLinks {
+		if old, ok := pre.Links[l.Hash]; !ok || !sameLink(old, Link{Address: l.Address, ExpiresAt: l.ExpiresAt}) {
+			return true
+		}
+	}
+	if ws.Score != nil && (pre.Score == nil || !reflect.DeepEqual(scoreMap(goScoreRow(ws.Score)), scoreMap(pre.Score))) {
+		return true
+	}
+	if ws.Stamps == nil {
+		return false
+	}
+	goRows := make([]StampRow, len(ws.Stamps.Stamps))
+	for i, s := range ws.Stamps.Stamps {
+		goRows[i] = StampRow{Provider: s.Provider, Credential: string(s.Credential)}
+	}
+	return !reflect.DeepEqual(stampMap(pre.Stamps), stampMap(goRows))
+}
+
+// compareCommitted is the leaf "writes.committed": whether the request changed the rows, for
+// Django (as observed) and for Go (as planned).
+func compareCommitted(ws *scoring.WriteSet, pre, post Rows) Field {
+	django, goWrites := rowsChanged(pre, post), goChangesRows(ws, pre)
+	f := Field{Path: "writes.committed", Pattern: "writes.committed", Class: Equal}
+	if django != goWrites {
+		f.Class, f.Django, f.Go = Divergent, django, goWrites
+	}
+	return f
 }
 
 func timeValue(t *time.Time) any {
@@ -240,4 +305,28 @@ func scuWithoutIDs(data string) any {
 		}
 	}
 	return v
+}
+
+// CompareUnplannedWrites judges a run where Go planned no passport write (it answered before
+// scoring) from the address's rows in the snapshot (pre) and after Django answered (post). When
+// nothing changed, the leaf "writes.committed" is equal. When a score row changed and its
+// last_score_timestamp is the one Django answered, Django wrote where Go would not: divergent.
+// Any other change (more than one scoring write, or one Django's answer does not name) is
+// explained by a concurrent writer as far as the rows can tell: a race.
+func CompareUnplannedWrites(pre, post AddressRows, djangoScoreTime *time.Time) (Field, string) {
+	f := Field{Path: "writes.committed", Pattern: "writes.committed", Class: Equal}
+	if maps.Equal(pre.Passports, post.Passports) && post.SCUEvents == 0 {
+		return f, ""
+	}
+	if post.SCUEvents > 1 {
+		return f, "another scoring request for this address committed meanwhile"
+	}
+	for community, state := range post.Passports {
+		at, ok := post.ScoreTimes[community]
+		if state != pre.Passports[community] && ok && djangoScoreTime != nil && at.Equal(*djangoScoreTime) {
+			f.Class, f.Django, f.Go = Divergent, true, false
+			return f, ""
+		}
+	}
+	return f, "the address's rows changed but Django's answer does not name the write"
 }

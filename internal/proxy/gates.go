@@ -1,6 +1,19 @@
 package proxy
 
-import "shadowproxy/internal/gate"
+import (
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/gate"
+)
+
+// ShadowEvidence feeds each recorded shadow run to the gates: equal, noise, order and divergent
+// runs are comparisons, and only divergent ones count against the divergence gate (an order
+// run is a difference Django itself gives from one run to the next).
+func ShadowEvidence(e *gate.Evidence) func(*diff.Run) {
+	return func(r *diff.Run) {
+		compared, divergent := r.GateSample()
+		e.Shadow(compared, divergent, r.DjangoLatency, r.GoLatency)
+	}
+}
 
 // GateConfig reads the gate settings from the current rollout configuration.
 func GateConfig(rollout *Rollout) func() (gate.Settings, []gate.Step, bool) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
 )
@@ -40,9 +41,15 @@ func TestReportPageInHeadlessChromium(t *testing.T) {
 			_, _ = w.Write([]byte(strings.Replace(rec.body.String(), `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)))
 		})
 	})
+	// Two addresses on the threshold-20 community, so that neither shadow is dropped as
+	// "address in flight"; the fixture holds Django until each snapshot is open, so neither is a
+	// race. The page is loaded only once both divergences are recorded (and stored: Record
+	// stores before it counts).
 	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[1].Address)
-	f.scoreAddr(f.ds.Communities[1].ID, f.ds.Addresses[1].Address)
-	f.waitRuns(2)
+	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[3].Address)
+	if s := f.waitRuns(2); s.Outcomes[diff.OutcomeDivergent] != 2 {
+		t.Fatalf("the seeded divergences were recorded as %+v", s.Outcomes)
+	}
 
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,10 @@ type Shadow struct {
 	// Mutate, when set, alters each captured WriteSet before the comparison. It exists for
 	// fault-injection tests and is nil in production.
 	Mutate func(*scoring.WriteSet)
+	// snapshotSettled, when set, is called once per begin: when its snapshot is open (or could
+	// not be opened), or at once when the shadow is dropped. Tests hold Django's answer on it,
+	// so that the snapshot is taken before Django writes; nil in production.
+	snapshotSettled func()
 
 	start    sync.Once
 	jobs     chan *shadowJob
@@ -102,6 +107,7 @@ func (s *Shadow) begin(address string) *shadowJob {
 	if s.inflight[key] {
 		s.mu.Unlock()
 		s.Recorder.Dropped("address in flight")
+		s.settled()
 		return nil
 	}
 	select {
@@ -109,6 +115,7 @@ func (s *Shadow) begin(address string) *shadowJob {
 	default:
 		s.mu.Unlock()
 		s.Recorder.Dropped("queue full")
+		s.settled()
 		return nil
 	}
 	s.inflight[key] = true
@@ -118,6 +125,7 @@ func (s *Shadow) begin(address string) *shadowJob {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
+		defer s.settled()
 		conn, err := s.Pool.Acquire(ctx)
 		if err != nil {
 			job.snap <- snapshotResult{err: err}
@@ -127,6 +135,12 @@ func (s *Shadow) begin(address string) *shadowJob {
 		job.snap <- snapshotResult{snap: snap, err: err}
 	}()
 	return job
+}
+
+func (s *Shadow) settled() {
+	if s.snapshotSettled != nil {
+		s.snapshotSettled()
+	}
 }
 
 // submit hands the job, with Django's answer, to the workers.
@@ -218,7 +232,13 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	defer diffSpan.End()
 	fields := diff.CompareResponses(job.django, diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
 	if ws == nil || ws.Passport == nil {
-		return fields, nil
+		unplanned, race, err := s.compareUnplannedWrites(ctx, snap, job)
+		snap = nil // closed by compareUnplannedWrites
+		if err != nil {
+			return nil, err
+		}
+		run.Race = race
+		return append(fields, unplanned...), nil
 	}
 	run.GoWrites = ws
 	hashes := append([]string(nil), ws.LinkDomain...)
@@ -238,7 +258,30 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	run.DjangoWrites = &post
 	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(job.django.Body), rules)
 	run.Race = race
-	return append(fields, writes...), nil
+	fields = append(fields, writes...)
+	diff.ExplainOrder(fields, job.django.Body, ws, &post)
+	return fields, nil
+}
+
+// compareUnplannedWrites checks, for a run where Go planned no passport write, whether Django
+// wrote rows for the address anyway. It closes the snapshot.
+func (s *Shadow) compareUnplannedWrites(ctx context.Context, snap *scoring.Snapshot, job *shadowJob) ([]diff.Field, string, error) {
+	address := strings.ToLower(job.in.Address)
+	if !utf8.ValidString(address) || strings.ContainsRune(address, 0) {
+		snap.Close(context.Background())
+		return nil, "", nil // PostgreSQL cannot hold such an address: nothing to read
+	}
+	pre, err := diff.ReadAddressRows(ctx, snap.DB(), address, -1)
+	snap.Close(context.Background())
+	if err != nil {
+		return nil, "", err
+	}
+	post, err := diff.ReadAddressRows(ctx, s.Pool, address, pre.MaxEvent)
+	if err != nil {
+		return nil, "", err
+	}
+	f, race := diff.CompareUnplannedWrites(pre, post, scoreTime(job.django.Body))
+	return []diff.Field{f}, race, nil
 }
 
 func (s *Shadow) rules() []diff.NoiseRule {

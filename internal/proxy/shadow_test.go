@@ -32,16 +32,16 @@ func allShadow() config.Config {
 }
 
 // newShadowFixture uses django as the stand-in; nil means a stand-in that runs the scorer
-// and commits like Django.
+// and commits like Django. Django answers a shadowed request only once the shadow's snapshot
+// is settled (open, failed or dropped), so a loaded machine cannot turn a comparison into a
+// race by taking the snapshot after Django wrote.
 func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *shadowFixture {
 	t.Helper()
 	f := newGoFixture(t, allShadow())
-	// Django takes a while to answer; the shadow's snapshot is taken meanwhile.
 	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
 	if django != nil {
 		upstream = django(f)
 	}
-	f.upstream.Config.Handler = upstream
 	shadowPool, err := pgxpool.New(context.Background(), f.pool.Config().ConnString())
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +49,32 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 	t.Cleanup(shadowPool.Close)
 	store := &diff.Store{Pool: shadowPool}
 	reg := prometheus.NewRegistry()
-	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout}
+	settled := make(chan struct{}, 1<<16)
+	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout,
+		snapshotSettled: func() { settled <- struct{}{} }}
+	f.upstream.Config.Handler = afterSnapshot(t, f.rollout, settled, upstream)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s.Run(ctx, reg)
 	f.handler.Shadow = s
 	f.admin.Recorder = s.Recorder
 	return &shadowFixture{goFixture: f, shadow: s}
+}
+
+// afterSnapshot holds each scoring request the proxy shadows until one more shadow snapshot
+// has settled (the proxy settles one per shadowed request, before it calls Django).
+func afterSnapshot(t testing.TB, rollout *Rollout, settled <-chan struct{}, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
+		if ok && r.Method == http.MethodGet && Decide(rollout.Load(), scorerID, address, r.Header.Get(RouteHeader)).Shadow {
+			select {
+			case <-settled:
+			case <-time.After(30 * time.Second):
+				t.Errorf("no shadow snapshot settled within 30s for %s", r.URL.Path)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // waitRuns waits until n shadow runs have finished (with any outcome).

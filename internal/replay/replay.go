@@ -44,11 +44,12 @@ func (r record) answer() diff.Response {
 	return diff.Response{Status: r.DjangoStatus, Body: r.DjangoResponse}
 }
 
-// Summary counts a replay's outcomes.
+// Summary counts a replay's outcomes. Order counts answers that differ only in the order of
+// the keys of stamps (Django reads unordered); they are not divergences.
 type Summary struct {
-	Total, Equal, Noise, Divergent, Errors int
-	Fields                                 map[string]int // divergent field patterns
-	Examples                               []string       // request ids of divergent records
+	Total, Equal, Noise, Order, Divergent, Errors int
+	Fields                                        map[string]int // divergent field patterns
+	Examples                                      []string       // request ids of divergent records
 }
 
 // Diverged reports whether anything diverged or failed.
@@ -90,6 +91,8 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 				}
 			}
 			s.Examples = append(s.Examples, fmt.Sprintf("%s: %s", rec.RequestID, strings.Join(paths, ", ")))
+		case outcome == diff.OutcomeOrder:
+			s.Order++
 		case outcome == diff.OutcomeNoise:
 			s.Noise++
 		default:
@@ -135,7 +138,7 @@ func bar(w io.Writer, done, total int) {
 
 // WriteTable prints the summary table.
 func (s Summary) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "replayed %d requests: %d equal, %d noise only, %d divergent, %d errors\n", s.Total, s.Equal, s.Noise, s.Divergent, s.Errors)
+	fmt.Fprintf(w, "replayed %d requests: %d equal, %d noise only, %d order only, %d divergent, %d errors\n", s.Total, s.Equal, s.Noise, s.Order, s.Divergent, s.Errors)
 	if len(s.Fields) > 0 {
 		var patterns []string
 		for p := range s.Fields {

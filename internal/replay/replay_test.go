@@ -3,8 +3,10 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,4 +86,54 @@ func TestReplayFindsDivergences(t *testing.T) {
 	if _, err := Run(context.Background(), strings.NewReader("not json\n"), pool, scorer, nil); err == nil {
 		t.Fatal("a malformed line was accepted")
 	}
+}
+
+// An answer whose stamps keys come in another order (Django reads unordered) is order, not a
+// divergence.
+func TestReplayClassesKeyOrderAsOrder(t *testing.T) {
+	pool, scorer := demoDB(t)
+	var line string
+	for _, l := range strings.Split(shipped(t), "\n") {
+		if strings.Contains(l, `"stamps":{"Google"`) && strings.Contains(l, `"Ens":`) {
+			line = l
+			break
+		}
+	}
+	reordered := reverseStamps(t, line)
+	if line == "" || reordered == line {
+		t.Fatal("fixture: no capture line with two stamps to reorder")
+	}
+	s, err := Run(context.Background(), strings.NewReader(reordered), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s.WriteTable(&out)
+	if s.Order != 1 || s.Diverged() || !strings.Contains(out.String(), "1 order only") {
+		t.Fatalf("%+v\n%s", s, out.String())
+	}
+}
+
+// reverseStamps reverses the order of the keys of the stamps object in a capture line.
+func reverseStamps(t *testing.T, line string) string {
+	t.Helper()
+	start := strings.Index(line, `"stamps":{`) + len(`"stamps":`)
+	dec := json.NewDecoder(strings.NewReader(line[start:]))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("stamps: %v %v", tok, err)
+	}
+	var members []string
+	for dec.More() {
+		k, _ := dec.Token()
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		key, _ := json.Marshal(k)
+		members = append(members, string(key)+":"+string(v))
+	}
+	_, _ = dec.Token()
+	end := start + int(dec.InputOffset())
+	slices.Reverse(members)
+	return line[:start] + "{" + strings.Join(members, ",") + "}" + line[end:]
 }

@@ -54,4 +54,15 @@ func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Dec
 	return ws, nil
 }
 
+// scoreTerms lists the weights computeScore added, in its order (each weight converted again:
+// it converted without error then).
+func scoreTerms(counted []providerFloat, weights *Weights) []ScoreTerm {
+	terms := make([]ScoreTerm, len(counted))
+	for i, c := range counted {
+		w, _ := weights.weight(c.provider)
+		terms[i] = ScoreTerm{Provider: c.provider, Weight: w.String()}
+	}
+	return terms
+}
+
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

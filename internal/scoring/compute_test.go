@@ -76,3 +76,31 @@ func TestLIFOSimulationQuirks(t *testing.T) {
 		t.Fatalf("backfill with one attempt: %+v", out)
 	}
 }
+
+// The shadow comparator's evidence: the weights summed, in order, and the stamps tied on the
+// latest updated_at of their provider (whichever wins follows the row order).
+func TestScoreTermsAndTiedCandidates(t *testing.T) {
+	w, err := parseWeights(`{"Google": 1.7, "Ens": "5.3"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms := scoreTerms([]providerFloat{{"Ens", 5.3}, {"Google", 1.7}, {"Github", 0}}, &w)
+	if len(terms) != 3 || terms[0] != (ScoreTerm{"Ens", "5.3"}) || terms[1] != (ScoreTerm{"Google", "1.6999999999999999555910790149937383830547332763671875"}) || terms[2] != (ScoreTerm{"Github", "0"}) {
+		t.Fatalf("%+v", terms)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := []ceramicRow{
+		{Provider: "Google", Stamp: []byte("g-old"), UpdatedAt: t0},
+		{Provider: "Google", Stamp: []byte("g-1"), UpdatedAt: t0.Add(time.Hour)},
+		{Provider: "Ens", Stamp: []byte("e-1"), UpdatedAt: t0},
+		{Provider: "Google", Stamp: []byte("g-2"), UpdatedAt: t0.Add(time.Hour)},
+		{Provider: "Ens", Stamp: []byte("e-2"), UpdatedAt: t0.Add(time.Minute)},
+	}
+	tied := tiedCandidates(rows)
+	if len(tied) != 1 || len(tied["Google"]) != 2 || string(tied["Google"][0]) != "g-1" || string(tied["Google"][1]) != "g-2" {
+		t.Fatalf("%q", tied)
+	}
+	if tiedCandidates(rows[2:3]) != nil {
+		t.Fatal("no tie, no map")
+	}
+}

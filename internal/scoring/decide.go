@@ -33,6 +33,31 @@ func latestPerProvider(rows []ceramicRow) []ceramicRow {
 	return out
 }
 
+// tiedCandidates returns, for each provider with two or more rows sharing the greatest
+// updated_at, those rows' stamps (nil when there is no such provider).
+func tiedCandidates(rows []ceramicRow) map[string][][]byte {
+	latest := map[string]time.Time{}
+	count := map[string]int{}
+	for _, r := range rows {
+		switch t, seen := latest[r.Provider]; {
+		case !seen || r.UpdatedAt.After(t):
+			latest[r.Provider], count[r.Provider] = r.UpdatedAt, 1
+		case r.UpdatedAt.Equal(t):
+			count[r.Provider]++
+		}
+	}
+	var out map[string][][]byte
+	for _, r := range rows {
+		if count[r.Provider] > 1 && r.UpdatedAt.Equal(latest[r.Provider]) {
+			if out == nil {
+				out = map[string][][]byte{}
+			}
+			out[r.Provider] = append(out[r.Provider], r.Stamp)
+		}
+	}
+	return out
+}
+
 // validStamp is a stamp that passed Django's avalidate_credentials.
 type validStamp struct {
 	provider string // ceramic-cache column

@@ -152,6 +152,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		return answer(respInternal) // Django: aget_scorer returns None or raises DoesNotExist
 	}
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
+	ws.TiedCandidates = tiedCandidates(first.stamps)
 	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(first.stamps))))
 	stamps, abort := validateStamps(latestPerProvider(first.stamps), address, &s.Settings, s.Cache, now)
 	verifySpan.End()
@@ -172,12 +173,12 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		var hpErr *HumanPointsError
 		switch {
 		case errors.Is(err, ErrConflict): // Django's fifth failure becomes an in-band error
-			ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, 0, nil, nil, nil
+			ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints, ws.ScoreTerms = nil, 0, nil, nil, nil, nil
 			outcome = scoreOutcome{errMsg: msgLinkSaveFailed}
 			s.finish(ws, &outcome, in, first.key.ID, address, now)
 			err = apply(ctx, sink, ws)
 		case errors.As(err, &hpErr): // so does a failure while awarding human points
-			ws.HumanPoints = nil
+			ws.HumanPoints, ws.ScoreTerms = nil, nil
 			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
 			s.finish(ws, &outcome, in, first.key.ID, address, now)
 			err = apply(ctx, sink, ws)
@@ -241,7 +242,7 @@ func pickCommunity(rows []communityRow, externalID string, id *int64) *community
 
 // decide runs ascore_passport on the validated stamps and fills ws with its writes.
 func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
-	ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints = nil, 0, nil, nil, nil
+	ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints, ws.ScoreTerms = nil, 0, nil, nil, nil, nil
 	if abort != "" {
 		return scoreOutcome{errMsg: abort}, nil
 	}
@@ -289,6 +290,9 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		}
 	}
 	outcome := scoreStamps(kept, plan.clashing, stamps, &weights, *c.Threshold, now)
+	if outcome.errMsg == "" {
+		ws.ScoreTerms = scoreTerms(outcome.stampScores, &weights)
+	}
 	if outcome.errMsg == "" && humanPointsDue(&s.Settings, c.HumanPoints, outcome.passing, now) {
 		if second.humanPointsErr != nil {
 			return scoreOutcome{errMsg: pgMessage(second.humanPointsErr)}, nil

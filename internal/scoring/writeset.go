@@ -22,6 +22,20 @@ type WriteSet struct {
 	// LinkDomain lists the hashes whose registry_hashscorerlink rows this request read and may
 	// change (every validated stamp's nullifiers). It is not written; diffs use it.
 	LinkDomain []string
+	// ScoreTerms are the weights added into evidence.rawScore, in the order they were added.
+	// Not written: the shadow comparator uses them to tell a different summation order (Django
+	// reads registry_stamp unordered) from a different score.
+	ScoreTerms []ScoreTerm
+	// TiedCandidates lists, for each provider with two or more ceramic-cache stamps sharing the
+	// latest updated_at, those stamps: which one wins follows the read's row order, in Django
+	// as here. Not written: the shadow comparator uses it.
+	TiedCandidates map[string][][]byte
+}
+
+// ScoreTerm is one weight added into the score: the provider and str(Decimal(weight)).
+type ScoreTerm struct {
+	Provider string
+	Weight   string
 }
 
 // APIKeyMigration back-fills hashed_key_sha256 after a PBKDF2 key matched.

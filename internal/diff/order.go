@@ -1,0 +1,226 @@
+package diff
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+)
+
+// Why a difference is classed Order: Django reads the ceramic cache and registry_stamp without
+// ORDER BY, so its own answers are not stable from one run to the next.
+const (
+	ruleSumOrder = "rawScore: the same weights added in another order (28-digit Decimal rounding depends on it)"
+	ruleClash    = "same-provider clash: two stamps tie on updated_at and the read's row order picks the winner"
+	ruleClashExp = "expiry of the stamp that won a same-provider clash the other way"
+)
+
+// Field patterns that a different summation order or a clash resolved the other way can change.
+var (
+	rawScorePatterns = map[string]bool{"writes.score.evidence.rawScore": true, "writes.events.scu.fields.evidence.rawScore": true}
+	// earliest-expiry fields and how each prints a pycompat.DateTime
+	earliestFields = map[string]func(pycompat.DateTime) any{
+		"body.expiration_timestamp":                func(d pycompat.DateTime) any { return d.ISOFormat() },
+		"writes.score.expiration_date":             func(d pycompat.DateTime) any { return timeValue(&d.Time) },
+		"writes.events.scu.fields.expiration_date": func(d pycompat.DateTime) any { return d.DjangoJSON() },
+	}
+	stampExpiryPrefixes = []string{"body.stamps.", "writes.score.stamps.", "writes.events.scu.fields.stamps."}
+)
+
+// ExplainOrder reclassifies as Order the divergent fields that Django's unordered reads explain,
+// and only those. It checks each explanation against what the comparison holds: Go's WriteSet
+// (its summed weights and tied candidates) and the rows Django committed (post).
+//
+//   - A stamp row whose credential differs is a clash resolved the other way when both
+//     credentials are among the stamps Go read tied on updated_at for that provider (both are
+//     valid: each side validated the one it saved). The stamp's expiration_date in the answer,
+//     the score row and the SCU event is then explained when it is the expiry of Django's
+//     credential, and the earliest expiry when it is the earliest of Django's saved stamps.
+//   - evidence.rawScore (score row, SCU event) is explained when Go's value is the sum of its
+//     weights in its order, Django's stamp_scores equal Go's and name exactly the providers Go
+//     summed, and one of a few orders of those same weights gives Django's value in Python's
+//     28-digit context: Django's own (its answer's stamps keys, its registry_stamp rows), Go's,
+//     ascending and descending. This is a bounded search (five sums, linear each), not every
+//     permutation: a value another order would give is left divergent, never wrongly excused.
+//
+// The order of the keys of stamps is classed by CompareResponses.
+func ExplainOrder(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post *Rows) {
+	if ws == nil || post == nil {
+		return
+	}
+	if flipped := explainClashes(fields, ws); len(flipped) > 0 {
+		explainExpiries(fields, flipped, post)
+	}
+	explainRawScores(fields, djangoBody, ws, post)
+}
+
+// explainClashes classes the stamp rows resolved the other way and returns Django's credential
+// for each such provider.
+func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]string {
+	flipped := map[string]string{}
+	for i := range fields {
+		f := &fields[i]
+		if f.Class != Divergent || f.Pattern != "writes.stamps.*" {
+			continue
+		}
+		provider := strings.TrimPrefix(f.Path, "writes.stamps.")
+		django, okD := f.Django.(string)
+		goCred, okG := f.Go.(string)
+		candidates := ws.TiedCandidates[provider]
+		if okD && okG && holdsCredential(candidates, django) && holdsCredential(candidates, goCred) {
+			f.Class, f.Rule = Order, ruleClash
+			flipped[provider] = django
+		}
+	}
+	return flipped
+}
+
+// holdsCredential reports whether canonical (a credential as stampMap prints it) is one of the
+// raw stamps.
+func holdsCredential(stamps [][]byte, canonical string) bool {
+	for _, s := range stamps {
+		if canonicalJSON(string(s)) == canonical {
+			return true
+		}
+	}
+	return false
+}
+
+func expiryOf(cred string) (pycompat.DateTime, bool) {
+	v, err := credential.ParseJSON([]byte(cred))
+	if err != nil {
+		return pycompat.DateTime{}, false
+	}
+	d, err := credential.Expiry(&v)
+	return d, err == nil
+}
+
+func explainExpiries(fields []Field, flipped map[string]string, post *Rows) {
+	expected := map[string]string{} // path -> Django's value if the clash explains it
+	for provider, cred := range flipped {
+		if d, ok := expiryOf(cred); ok {
+			for _, prefix := range stampExpiryPrefixes {
+				expected[prefix+provider+".expiration_date"] = d.ISOFormat()
+			}
+		}
+	}
+	var earliest *pycompat.DateTime
+	for _, s := range post.Stamps {
+		d, ok := expiryOf(s.Credential)
+		if !ok {
+			earliest = nil
+			break
+		}
+		if earliest == nil || d.Time.Before(earliest.Time) {
+			earliest = &d
+		}
+	}
+	for i := range fields {
+		f := &fields[i]
+		if f.Class != Divergent {
+			continue
+		}
+		if want, ok := expected[f.Path]; ok && f.Django == want {
+			f.Class, f.Rule = Order, ruleClashExp
+		}
+		if format, ok := earliestFields[f.Path]; ok && earliest != nil && f.Django == format(*earliest) {
+			f.Class, f.Rule = Order, ruleClashExp
+		}
+	}
+}
+
+func explainRawScores(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post *Rows) {
+	if ws.Score == nil || post.Score == nil || post.Score.StampScores == nil || len(ws.ScoreTerms) == 0 {
+		return
+	}
+	terms := map[string]pycompat.Decimal{}
+	goOrder := make([]string, len(ws.ScoreTerms))
+	for i, t := range ws.ScoreTerms {
+		d, err := pycompat.ParseDecimal(t.Weight)
+		if err != nil {
+			return
+		}
+		terms[t.Provider], goOrder[i] = d, t.Provider
+	}
+	if !sameStampScores(*post.Score.StampScores, string(ws.Score.StampScores), terms) {
+		return
+	}
+	goSum := sumInOrder(terms, goOrder)
+	reachable := map[string]bool{}
+	for _, order := range candidateOrders(terms, goOrder, djangoBody, post) {
+		reachable[sumInOrder(terms, order)] = true
+	}
+	for i := range fields {
+		f := &fields[i]
+		if f.Class != Divergent || !rawScorePatterns[f.Pattern] {
+			continue
+		}
+		django, okD := f.Django.(string)
+		goValue, okG := f.Go.(string)
+		if okD && okG && goValue == goSum && reachable[django] {
+			f.Class, f.Rule = Order, ruleSumOrder
+		}
+	}
+}
+
+// sameStampScores reports whether Django's and Go's stamp_scores hold the same values and name
+// exactly the summed providers.
+func sameStampScores(django, goScores string, terms map[string]pycompat.Decimal) bool {
+	var d, g map[string]float64
+	if json.Unmarshal([]byte(django), &d) != nil || json.Unmarshal([]byte(goScores), &g) != nil {
+		return false
+	}
+	if !maps.Equal(d, g) || len(d) != len(terms) {
+		return false
+	}
+	for p := range d {
+		if _, ok := terms[p]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// candidateOrders are the summation orders tried: Go's, Django's answer's stamps keys and its
+// registry_stamp rows (each restricted to the summed providers, used only when it names them
+// all), and the weights ascending and descending.
+func candidateOrders(terms map[string]pycompat.Decimal, goOrder []string, djangoBody []byte, post *Rows) [][]string {
+	orders := [][]string{goOrder}
+	restrict := func(providers []string) {
+		var out []string
+		for _, p := range providers {
+			if _, ok := terms[p]; ok && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+		if len(out) == len(terms) {
+			orders = append(orders, out)
+		}
+	}
+	if keys, ok := objectKeys(djangoBody, "stamps"); ok {
+		restrict(keys)
+	}
+	rows := make([]string, len(post.Stamps))
+	for i, s := range post.Stamps {
+		rows[i] = s.Provider
+	}
+	restrict(rows)
+	asc := slices.Clone(goOrder)
+	slices.SortStableFunc(asc, func(a, b string) int { return terms[a].Cmp(terms[b]) })
+	desc := slices.Clone(asc)
+	slices.Reverse(desc)
+	return append(orders, asc, desc)
+}
+
+// sumInOrder adds the weights in order from Decimal(0), as Django's weighted sum does.
+func sumInOrder(terms map[string]pycompat.Decimal, order []string) string {
+	sum := pycompat.DecimalFromInt(0)
+	for _, p := range order {
+		sum = sum.Add(terms[p])
+	}
+	return sum.String()
+}
