@@ -62,7 +62,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	d := Defaults()
 	if c.DjangoURL != d.DjangoURL || c.GoPercent != 0 || c.KillSwitch || c.Salt != d.Salt || c.GoTimeout != d.GoTimeout ||
-		c.BreakerFailures != d.BreakerFailures || c.BreakerCooldown != d.BreakerCooldown || !c.Fallback {
+		c.BreakerFailures != d.BreakerFailures || c.BreakerCooldown != d.BreakerCooldown || !c.Fallback || c.ConfigSettle != d.ConfigSettle {
 		t.Fatalf("example config %+v differs from the defaults %+v", c, d)
 	}
 }
