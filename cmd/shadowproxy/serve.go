@@ -19,7 +19,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"shadowproxy/internal/config"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -104,20 +103,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		defer cancel()
 		_ = shutdownTracing(flush)
 	}()
-	cfg, cfgErr := config.Load(pc.configPath, os.Getenv)
-	if cfgErr != nil {
-		// Fail closed: Django answers everything until a valid configuration arrives.
-		logger.Error("configuration refused: serving every request from Django", zap.Error(cfgErr))
-		cfg = config.Defaults()
-		if u := os.Getenv(config.EnvName("django_url")); u != "" {
-			cfg.DjangoURL = u
-		}
-	}
-	rollout := proxy.NewRollout(cfg, cfgErr)
-
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(registry)
+	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breaker := &proxy.Breaker{}
 	admin := &proxy.Admin{Rollout: rollout, Breaker: breaker, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Django: proxy.NewDjangoProxy(rollout, logger), Breaker: breaker, Metrics: metrics, Log: logger}
@@ -167,35 +156,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())
 
-	if pc.configPath != "" {
-		first, _ := os.ReadFile(pc.configPath)
-		watcher := config.NewWatcher(pc.configPath, os.Getenv,
-			func(c config.Config) {
-				metrics.ConfigReload("ok")
-				s := rollout.ApplyConfig(c)
-				metrics.ObserveSnapshot(s)
-				logSnapshot(logger, "configuration applied", s)
-			},
-			func(err error) {
-				metrics.ConfigReload("rejected")
-				rollout.RejectConfig(err)
-				logger.Error("configuration rejected: the last good one stays in force", zap.Error(err), zap.String("config_version", rollout.Load().Version))
-			})
-		watcher.Interval = 500 * time.Millisecond
-		go watcher.Run(ctx, first)
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-hup:
-					watcher.Reload()
-				}
-			}
-		}()
-	}
+	configFile.watch(ctx)
 
 	if path := os.Getenv("SHADOWPROXY_CAPTURE_FILE"); path != "" {
 		maxBytes := int64(100 << 20)
@@ -223,7 +184,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}()
 	}
 	logger.Info("serving", zap.String("listen", pc.listen), zap.String("admin_listen", pc.adminListen),
-		zap.String("django_url", cfg.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
+		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
 	select {
 	case <-ctx.Done():
 	case err := <-errs:

@@ -3,13 +3,10 @@
 package config
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"os"
@@ -75,8 +72,15 @@ type Config struct {
 	// gate has passed for the step's hold time.
 	RampLadder []RampStep `yaml:"ramp_ladder"`
 
+	// ConfigSettle is how long a changed file must stay byte-for-byte unchanged before its
+	// changes toward Go apply (changes toward Django apply at once; see TowardDjango).
+	ConfigSettle time.Duration `yaml:"config_settle"`
+
 	// Version identifies this configuration's content (logged and shown by the admin API).
 	Version string `yaml:"-"`
+	// Pending is the version of newer file content whose changes toward Go wait to settle;
+	// empty when the file's whole content is in force.
+	Pending string `yaml:"-"`
 	// Source says where it came from: a file path, "defaults", or "fail-closed".
 	Source string `yaml:"-"`
 }
@@ -104,6 +108,7 @@ func Defaults() Config {
 		GoTimeout:       2 * time.Second,
 		BreakerFailures: 5,
 		BreakerCooldown: 10 * time.Second,
+		ConfigSettle:    time.Second,
 
 		GateWindow:        10 * time.Minute,
 		GateAlpha:         1e-5,
@@ -125,21 +130,47 @@ func ValidPercent(p float64) bool {
 // Load reads the file (empty path: defaults only), applies SHADOWPROXY_* overrides from getenv
 // and validates the result. Any error leaves the caller with nothing half-applied.
 func Load(path string, getenv func(string) string) (Config, error) {
+	if path == "" {
+		return build(nil, "defaults", getenv)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(content, path, getenv)
+}
+
+// Parse builds the configuration from a file's content (source names the file): the defaults,
+// the file's keys, then the SHADOWPROXY_* overrides from getenv, validated as a whole. A file
+// without any key (empty, only white space or comments, a null or empty mapping) is refused, as
+// is one with more than one YAML document or a key Config does not have.
+func Parse(content []byte, source string, getenv func(string) string) (Config, error) {
+	if content == nil {
+		content = []byte{}
+	}
+	return build(content, source, getenv)
+}
+
+// FailClosed is the configuration in force when none could be loaded: the defaults with the
+// environment's django_url, and the kill switch on, so Django answers every request.
+func FailClosed(getenv func(string) string) Config {
 	c := Defaults()
-	c.Source = "defaults"
-	var raw []byte
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("read config: %w", err)
+	if u := getenv(EnvName("django_url")); u != "" {
+		c.DjangoURL = u
+	}
+	c.KillSwitch = true
+	c.Source, c.Version = "fail-closed", "fail-closed"
+	return c
+}
+
+// build is Load and Parse's common part; a nil content means there is no file.
+func build(content []byte, source string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	c.Source = source
+	if content != nil {
+		if err := decodeFile(content, &c); err != nil {
+			return Config{}, fmt.Errorf("parse %s: %w", source, err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("parse %s: %w", path, err)
-		}
-		raw = b
-		c.Source = path
 	}
 	env, err := applyEnv(&c, getenv)
 	if err != nil {
@@ -149,7 +180,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	sum := sha256.New()
-	sum.Write(raw)
+	sum.Write(content)
 	sum.Write([]byte(env))
 	c.Version = hex.EncodeToString(sum.Sum(nil))[:12]
 	return c, nil
@@ -192,6 +223,9 @@ func (c *Config) Validate() error {
 			problems = append(problems, fmt.Sprintf("ramp_ladder[%d]: percent must be valid and not below the previous step, hold ≥ 0", i))
 		}
 	}
+	if c.ConfigSettle < 0 {
+		problems = append(problems, "config_settle must not be negative")
+	}
 	if c.BreakerFailures < 0 || c.BreakerCooldown < 0 {
 		problems = append(problems, "breaker_failures and breaker_cooldown must not be negative")
 	}
@@ -204,23 +238,22 @@ func (c *Config) Validate() error {
 
 // envKeys maps each YAML key to its setter from an environment value.
 var envKeys = map[string]func(c *Config, v string) error{
-	"django_url":     func(c *Config, v string) error { c.DjangoURL = v; return nil },
-	"go_percent":     func(c *Config, v string) error { return parseFloat(v, &c.GoPercent) },
-	"shadow_percent": func(c *Config, v string) error { return parseFloat(v, &c.ShadowPercent) },
-	"kill_switch":    func(c *Config, v string) error { return parseBool(v, &c.KillSwitch) },
-	"salt":           func(c *Config, v string) error { c.Salt = v; return nil },
-	"header_override": func(c *Config, v string) error {
-		return parseBool(v, &c.HeaderOverride)
-	},
+	"django_url":      func(c *Config, v string) error { c.DjangoURL = v; return nil },
+	"go_percent":      func(c *Config, v string) error { return parseFloat(v, &c.GoPercent) },
+	"shadow_percent":  func(c *Config, v string) error { return parseFloat(v, &c.ShadowPercent) },
+	"kill_switch":     func(c *Config, v string) error { c.KillSwitch = DjangoBool(v); return nil },
+	"salt":            func(c *Config, v string) error { c.Salt = v; return nil },
+	"header_override": func(c *Config, v string) error { c.HeaderOverride = DjangoBool(v); return nil },
 	"scorer_overrides": func(c *Config, v string) error {
 		c.ScorerOverrides = nil
 		return json.Unmarshal([]byte(v), &c.ScorerOverrides)
 	},
-	"fallback":            func(c *Config, v string) error { return parseBool(v, &c.Fallback) },
+	"fallback":            func(c *Config, v string) error { c.Fallback = DjangoBool(v); return nil },
 	"go_timeout":          func(c *Config, v string) error { return parseDuration(v, &c.GoTimeout) },
 	"breaker_failures":    func(c *Config, v string) error { return parseInt(v, &c.BreakerFailures) },
 	"breaker_cooldown":    func(c *Config, v string) error { return parseDuration(v, &c.BreakerCooldown) },
-	"gates":               func(c *Config, v string) error { return parseBool(v, &c.Gates) },
+	"gates":               func(c *Config, v string) error { c.Gates = DjangoBool(v); return nil },
+	"config_settle":       func(c *Config, v string) error { return parseDuration(v, &c.ConfigSettle) },
 	"gate_window":         func(c *Config, v string) error { return parseDuration(v, &c.GateWindow) },
 	"gate_alpha":          func(c *Config, v string) error { return parseFloat(v, &c.GateAlpha) },
 	"gate_min_samples":    func(c *Config, v string) error { return parseInt64(v, &c.GateMinSamples) },
@@ -275,12 +308,6 @@ func parseInt(v string, dst *int) error {
 func parseInt64(v string, dst *int64) error {
 	n, err := strconv.ParseInt(v, 10, 64)
 	*dst = n
-	return err
-}
-
-func parseBool(v string, dst *bool) error {
-	b, err := strconv.ParseBool(v)
-	*dst = b
 	return err
 }
 

@@ -1,11 +1,10 @@
 package config
 
 import (
-	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -55,43 +54,6 @@ func TestBucketsOfPercent(t *testing.T) {
 	}
 }
 
-func TestWatcherAppliesChangesAndRejectsBadFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	write(t, path, "go_percent: 1\n")
-	var mu sync.Mutex
-	var applied []float64
-	var rejected []error
-	w := NewWatcher(path, env(nil), func(c Config) { mu.Lock(); applied = append(applied, c.GoPercent); mu.Unlock() },
-		func(err error) { mu.Lock(); rejected = append(rejected, err); mu.Unlock() })
-	w.Interval = 10 * time.Millisecond
-	first, _ := os.ReadFile(path)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go w.Run(ctx, first)
-	wait := func(cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(3 * time.Second)
-		for time.Now().Before(deadline) {
-			mu.Lock()
-			ok := cond()
-			mu.Unlock()
-			if ok {
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatalf("timed out: applied %v rejected %v", applied, rejected)
-	}
-	write(t, path, "go_percent: 5\n")
-	wait(func() bool { return len(applied) == 1 && applied[0] == 5 })
-	write(t, path, "go_percent: 500\n")
-	wait(func() bool { return len(rejected) == 1 })
-	w.Reload()
-	wait(func() bool { return len(rejected) == 2 })
-	write(t, path, "go_percent: 25\n")
-	wait(func() bool { return len(applied) == 2 && applied[1] == 25 })
-}
-
 // The shipped example must load as it stands and keep the documented defaults.
 func TestExampleConfigLoads(t *testing.T) {
 	c, err := Load(filepath.Join("..", "..", "config", "shadowproxy.yaml"), env(nil))
@@ -100,7 +62,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	d := Defaults()
 	if c.DjangoURL != d.DjangoURL || c.GoPercent != 0 || c.KillSwitch || c.Salt != d.Salt || c.GoTimeout != d.GoTimeout ||
-		c.BreakerFailures != d.BreakerFailures || c.BreakerCooldown != d.BreakerCooldown || !c.Fallback {
+		c.BreakerFailures != d.BreakerFailures || c.BreakerCooldown != d.BreakerCooldown || !c.Fallback || c.ConfigSettle != d.ConfigSettle {
 		t.Fatalf("example config %+v differs from the defaults %+v", c, d)
 	}
 }
@@ -115,5 +77,101 @@ func TestNoiseRulesNeedAReason(t *testing.T) {
 	c, err := Load(path, env(nil))
 	if err != nil || len(c.NoiseRules) != 1 || c.NoiseRules[0].Tolerance != time.Second {
 		t.Fatalf("%+v %v", c.NoiseRules, err)
+	}
+}
+
+// Expected values are CPython's, by django-environ's rule (Env.parse_value with cast=bool):
+// int(v) != 0, else v.lower().strip() in BOOLEAN_TRUE_STRINGS.
+func TestDjangoBoolIsDjangoEnvironsRule(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]bool{
+		"on": true, "ON": true, "ok": true, "y": true, "Y": true, "yes": true, "true": true, "True": true, "1": true,
+		" TRUE ": true, "o\u212a": true, "Yes": true, "\u00a01": true,
+		"2": true, " -1 ": true, "1_000": true, "\u0661": true, "\U0001D7D9": true, "\x1c1\x1f": true,
+		"0": false, "00": false, "-0": false, "0_0": false, "\u0660": false, "\U0001D7D8": false,
+		"1__0": false, "_1": false, "1_": false, "+_1": false, "+": false, "1.0": false, "": false,
+		"off": false, "no": false, "false": false, "n": false, "nope": false, "ture": false, "enabled": false, "t": false,
+	} {
+		if got := DjangoBool(v); got != want {
+			t.Errorf("DjangoBool(%q) = %v, Django reads %v", v, got, want)
+		}
+	}
+}
+
+// Every boolean key reads the same way from the file and from the environment.
+func TestBooleanSettingsFollowDjangosRule(t *testing.T) {
+	t.Parallel()
+	c, err := Load("", env(map[string]string{"SHADOWPROXY_FALLBACK": "on", "SHADOWPROXY_KILL_SWITCH": "yes", "SHADOWPROXY_HEADER_OVERRIDE": "ok", "SHADOWPROXY_GATES": "Off"}))
+	if err != nil || !c.Fallback || !c.KillSwitch || !c.HeaderOverride || c.Gates {
+		t.Fatalf("environment booleans: %+v %v", c, err)
+	}
+	if c, err := Load("", env(map[string]string{"SHADOWPROXY_FALLBACK": "no"})); err != nil || c.Fallback {
+		t.Fatalf("SHADOWPROXY_FALLBACK=no: %+v %v", c, err)
+	}
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for text, want := range map[string]bool{"on": true, "yes": true, "ok": true, "1": true, `"Y"`: true, "2": true,
+		"off": false, "no": false, "0": false, "": false, "~": false, "nope": false} {
+		write(t, path, "kill_switch: "+text+"\nfallback: "+text+"\n")
+		c, err := Load(path, env(nil))
+		if err != nil || c.KillSwitch != want || c.Fallback != want {
+			t.Errorf("kill_switch/fallback: %s read as %v/%v (%v), want %v", text, c.KillSwitch, c.Fallback, err, want)
+		}
+	}
+	write(t, path, "kill_switch: [true]\n")
+	if _, err := Load(path, env(nil)); err == nil {
+		t.Error("a list accepted as a boolean")
+	}
+}
+
+// A file that sets nothing is refused, not read as the defaults.
+func TestFilesWithoutKeysAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, content := range []string{"", "  \n \n", "# only a comment\n", "---\n", "~\n", "{}\n"} {
+		if c, err := Parse([]byte(content), "c.yaml", env(nil)); err == nil || !strings.Contains(err.Error(), "sets no key") {
+			t.Errorf("%q: %+v %v", content, c, err)
+		}
+	}
+	for content, want := range map[string]string{
+		"go_percent: 1\n---\nkill_switch: true\n": "second YAML document",
+		"- go_percent\n": "mapping of keys",
+		"noise_rules:\n  - {pattern: a, reason: b, tolerence: 1s}\n": "unknown key noise_rules[0].tolerence",
+		"ramp_ladder:\n  - {percent: 1, hold: 1m, extra: 1}\n":       "unknown key ramp_ladder[0].extra",
+	} {
+		if _, err := Parse([]byte(content), "c.yaml", env(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", content, err, want)
+		}
+	}
+	if _, err := Load("", env(nil)); err != nil {
+		t.Errorf("no file at all keeps the defaults: %v", err)
+	}
+}
+
+func TestTowardDjangoKeepsOnlySafeChanges(t *testing.T) {
+	t.Parallel()
+	cur := Defaults()
+	cur.GoPercent, cur.ShadowPercent, cur.HeaderOverride, cur.Fallback, cur.Version = 40, 10, true, false, "v1"
+	cur.ScorerOverrides = map[string]Route{"1": RouteGo, "2": RouteGo}
+	next := Defaults()
+	next.GoPercent, next.ShadowPercent, next.KillSwitch, next.Version = 60, 5, true, "v2"
+	next.DjangoURL, next.Salt, next.Gates = "http://elsewhere:1", "other", true
+	next.ScorerOverrides = map[string]Route{"1": RouteDjango, "3": RouteGo}
+	safe, changed := TowardDjango(cur, next)
+	want := cur
+	want.ShadowPercent, want.KillSwitch, want.HeaderOverride, want.Fallback = 5, true, false, true
+	want.ScorerOverrides = map[string]Route{"1": RouteDjango, "2": RouteGo}
+	want.Version, want.Pending = "v1+safe-v2", "v2"
+	if !changed || !reflect.DeepEqual(safe, want) {
+		t.Fatalf("TowardDjango:\n got %+v\nwant %+v", safe, want)
+	}
+	if cur.ScorerOverrides["1"] != RouteGo {
+		t.Fatal("TowardDjango changed the configuration in force")
+	}
+	lower := next
+	lower.GoPercent, lower.Version = 1, "v3"
+	if again, _ := TowardDjango(safe, lower); again.Version != "v1+safe-v3" || again.GoPercent != 1 {
+		t.Fatalf("a second change toward Django: %s %v", again.Version, again.GoPercent)
+	}
+	if _, changed := TowardDjango(next, next); changed {
+		t.Fatal("a configuration is no change toward Django from itself")
 	}
 }

@@ -1,30 +1,56 @@
 package config
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"time"
 )
 
-// Watcher reloads the configuration file when its content changes (checked every Interval)
-// or when Reload is called (on SIGHUP). A file that fails to load or validate is rejected and
-// the last good configuration stays in force.
+// Watcher keeps the rollout configuration in step with its file, which is checked every
+// Interval and on Reload (SIGHUP), and is never half-applied:
+//
+//   - New content is a candidate from the check that first sees it. While it is unchanged,
+//     and valid, its changes toward Django (TowardDjango) apply at once; the whole of it
+//     applies once the same bytes have been seen for config_settle (of the configuration in
+//     force), so a file caught mid-write can pull traffic toward Django but never push it
+//     toward Go.
+//   - A candidate that cannot be read or does not validate changes nothing; once it has stayed
+//     the same for config_settle it is refused (Reject) and the last good configuration stays.
+//   - Reload treats the file's content as settled at once: the operator says it is complete.
 type Watcher struct {
 	Path   string
 	Getenv func(string) string
-	// Interval between checks of the file; zero means one second.
+	// Interval between checks of the file; zero means half a second.
 	Interval time.Duration
-	// Apply receives each new valid configuration.
+	// Apply receives each configuration to put in force: the whole file's (Pending empty) or
+	// only the changes toward Django of content still settling (Pending set).
 	Apply func(Config)
-	// Reject receives the error of each file that could not be applied.
+	// Reject receives the error of each settled file that could not be applied.
 	Reject func(error)
 
-	reload chan struct{}
-	last   []byte
+	reload   chan struct{}
+	inForce  Config    // what the watcher last put in force (or found in force at start)
+	wholeKey string    // key of the content whose whole configuration is in force; "" if none
+	cand     candidate // the content last seen
 }
 
-// Reload asks the watcher to load the file now, even if it did not change.
+// candidate is one content of the file, from the check that first saw it.
+type candidate struct {
+	key   string
+	since time.Time
+	cfg   Config
+	err   error
+	done  bool // applied in full or refused: nothing more to do until the content changes
+}
+
+// NewWatcher returns a watcher ready for Reload calls before Run starts.
+func NewWatcher(path string, getenv func(string) string, apply func(Config), reject func(error)) *Watcher {
+	return &Watcher{Path: path, Getenv: getenv, Apply: apply, Reject: reject, reload: make(chan struct{}, 1)}
+}
+
+// Reload asks the watcher to load the file now and apply it whole, even if it did not change.
 func (w *Watcher) Reload() {
 	select {
 	case w.reload <- struct{}{}:
@@ -32,15 +58,21 @@ func (w *Watcher) Reload() {
 	}
 }
 
-// Run watches until ctx ends. last is the content of the file already applied (nil if none).
+// Run watches until ctx ends. last is the file's content the caller applied, or refused, at
+// start (nil when the file could not be read); a refused one left FailClosed in force.
 func (w *Watcher) Run(ctx context.Context, last []byte) {
 	if w.reload == nil {
 		w.reload = make(chan struct{}, 1)
 	}
-	w.last = last
+	w.cand = candidate{key: contentKey(last, last == nil), done: true}
+	if cfg, err := Parse(last, w.Path, w.Getenv); last != nil && err == nil {
+		w.inForce, w.wholeKey = cfg, w.cand.key
+	} else {
+		w.inForce = FailClosed(w.Getenv)
+	}
 	interval := w.Interval
 	if interval == 0 {
-		interval = time.Second
+		interval = 500 * time.Millisecond
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -56,28 +88,45 @@ func (w *Watcher) Run(ctx context.Context, last []byte) {
 	}
 }
 
-// NewWatcher returns a watcher ready for Reload calls before Run starts.
-func NewWatcher(path string, getenv func(string) string, apply func(Config), reject func(error)) *Watcher {
-	return &Watcher{Path: path, Getenv: getenv, Apply: apply, Reject: reject, reload: make(chan struct{}, 1)}
+// contentKey identifies a content of the file; every unreadable state shares one key.
+func contentKey(content []byte, unreadable bool) string {
+	if unreadable {
+		return "unreadable"
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(content))
 }
 
 func (w *Watcher) check(force bool) {
-	content, err := os.ReadFile(w.Path)
-	if err != nil {
-		if force || w.last != nil {
-			w.Reject(err)
-			w.last = nil
+	now := time.Now()
+	content, readErr := os.ReadFile(w.Path)
+	key := contentKey(content, readErr != nil)
+	if force || key != w.cand.key {
+		w.cand = candidate{key: key, since: now, done: !force && key == w.wholeKey}
+		if readErr != nil {
+			w.cand.err = fmt.Errorf("read config: %w", readErr)
+		} else {
+			w.cand.cfg, w.cand.err = Parse(content, w.Path, w.Getenv)
+		}
+	}
+	c := &w.cand
+	if c.done {
+		return
+	}
+	settled := force || now.Sub(c.since) >= w.inForce.ConfigSettle
+	switch {
+	case !settled && c.err == nil:
+		if safe, changed := TowardDjango(w.inForce, c.cfg); changed {
+			w.inForce, w.wholeKey = safe, ""
+			w.Apply(safe)
 		}
 		return
-	}
-	if !force && bytes.Equal(content, w.last) {
+	case !settled:
 		return
+	case c.err != nil:
+		w.Reject(c.err)
+	default:
+		w.inForce, w.wholeKey = c.cfg, key
+		w.Apply(c.cfg)
 	}
-	w.last = content
-	c, err := Load(w.Path, w.Getenv)
-	if err != nil {
-		w.Reject(err)
-		return
-	}
-	w.Apply(c)
+	c.done = true
 }

@@ -48,6 +48,7 @@ type RolloutStatus struct {
 	ConfigVersion string       `json:"config_version"`
 	ConfigSource  string       `json:"config_source"`
 	ConfigError   string       `json:"config_error,omitempty"`
+	ConfigPending string       `json:"config_pending,omitempty"`
 	Overrides     Overrides    `json:"admin_overrides"`
 	Breaker       BreakerState `json:"breaker"`
 	Salt          string       `json:"salt"`
@@ -105,16 +106,9 @@ func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the gates are off (gates: true and DATABASE_URL)"})
 		return
 	}
-	var body struct {
-		Step *int `json:"step"`
-	}
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be empty or {\"step\": n}: " + err.Error()})
-			return
-		}
+	var body struct{ Step *int }
+	if err := decodeAdminBody(w, r, map[string]any{"step": &body.Step}, `empty or {"step": n}`); err != nil && !errors.Is(err, errEmptyBody) {
+		return
 	}
 	if body.Step != nil && (*body.Step < 0 || *body.Step >= max(1, len(a.Rollout.Load().Config.RampLadder))) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "step is outside the ramp ladder"})
@@ -202,7 +196,7 @@ func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) status(s *Snapshot) RolloutStatus {
 	return RolloutStatus{
 		Mode: s.Mode(), GoPercent: s.GoPercent, ShadowPercent: s.ShadowPercent, KillSwitch: s.KillSwitch,
-		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError,
+		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError, ConfigPending: s.Config.Pending,
 		Overrides: s.Overrides, Breaker: a.Breaker.State(), Salt: s.Config.Salt, Fallback: s.Config.Fallback,
 	}
 }
@@ -237,10 +231,10 @@ func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 
 func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	var o Overrides
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON object with any of go_percent, shadow_percent, kill_switch: " + err.Error()})
+	if err := decodeAdminBody(w, r, overrideFields(&o), "one JSON object with any of go_percent, shadow_percent, kill_switch"); err != nil {
+		if errors.Is(err, errEmptyBody) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give go_percent, shadow_percent or kill_switch"})
+		}
 		return
 	}
 	if o.GoPercent == nil && o.ShadowPercent == nil && o.KillSwitch == nil {

@@ -206,6 +206,9 @@ func traceID(span trace.Span) string {
 	return ""
 }
 
+// fallbackReasons are every value fallbackReason returns (the metric's label values).
+var fallbackReasons = []string{"panic", "timeout", "error"}
+
 func fallbackReason(err error) string {
 	switch {
 	case errors.Is(err, errPanic):

@@ -16,6 +16,7 @@ type Metrics struct {
 	fallbacks     *prometheus.CounterVec
 	breakerTrips  prometheus.Counter
 	configReloads *prometheus.CounterVec
+	configValid   prometheus.Gauge
 	killSwitch    prometheus.Gauge
 	goPercent     prometheus.Gauge
 	shadowPercent prometheus.Gauge
@@ -39,8 +40,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shadowproxy_breaker_trips_total", Help: "Times the circuit breaker opened and kept Go out.",
 		}),
 		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_config_reloads_total", Help: "Configuration reloads by result (ok, rejected).",
+			Name: "shadowproxy_config_reloads_total", Help: "Configuration loads, at start and on reloads, by result (ok, rejected).",
 		}, []string{"result"}),
+		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shadowproxy_config_valid", Help: "1 when the configuration last loaded (at start or on a reload) was valid; 0 while it is refused and the last good one, or the fail-closed one, is in force.",
+		}),
 		killSwitch: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shadowproxy_kill_switch", Help: "1 while the kill switch sends every scoring request to Django.",
 		}),
@@ -55,12 +59,41 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served scoring request (retries included).",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
 	})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	m.initSeries()
 	return m
 }
 
-// ConfigReload counts one configuration reload by result ("ok" or "rejected").
-func (m *Metrics) ConfigReload(result string) { m.configReloads.WithLabelValues(result).Inc() }
+// initSeries creates every labelled series whose label values are known in advance at 0, so
+// that rate() and increase() see the first event: the config results, the fallback reasons, and
+// for requests each route and backend pair that can answer, with the success code (other
+// codes are an open set: each series appears with its first request).
+func (m *Metrics) initSeries() {
+	for _, result := range []string{"ok", "rejected"} {
+		m.configReloads.WithLabelValues(result)
+	}
+	for _, reason := range fallbackReasons {
+		m.fallbacks.WithLabelValues(reason)
+	}
+	for _, p := range []struct {
+		route   string
+		backend Backend
+	}{{"score", BackendGo}, {"score", BackendDjango}, {"other", BackendDjango}} {
+		m.requests.WithLabelValues(p.route, string(p.backend), "200")
+		m.latency.WithLabelValues(p.route, string(p.backend))
+	}
+}
+
+// ConfigLoaded counts one load of the configuration (at start or a reload) by its result and
+// sets shadowproxy_config_valid: err nil is "ok", anything else "rejected".
+func (m *Metrics) ConfigLoaded(err error) {
+	result, valid := "ok", 1.0
+	if err != nil {
+		result, valid = "rejected", 0
+	}
+	m.configReloads.WithLabelValues(result).Inc()
+	m.configValid.Set(valid)
+}
 
 // ObserveSnapshot exports the rollout values of a newly published snapshot.
 func (m *Metrics) ObserveSnapshot(s *Snapshot) {

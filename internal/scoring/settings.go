@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"shadowproxy/internal/config"
 )
 
 // DefaultTrustedIssuers is Django's default TRUSTED_IAM_ISSUERS.
@@ -14,7 +16,7 @@ var DefaultTrustedIssuers = []string{"did:key:GlMY_1zkc0i11O-wMBWbSiUfIkZiXzFLlA
 // Settings are the Django settings the scorer honours, with Django's names and meanings.
 type Settings struct {
 	TrustedIssuers  []string // TRUSTED_IAM_ISSUERS (JSON list)
-	MultiNullifier  bool     // FF_MULTI_NULLIFIER == "on"; off keeps only "v0" nullifiers for dedup
+	MultiNullifier  bool     // FF_MULTI_NULLIFIER == "on" exactly, as Django compares it; else only "v0" nullifiers dedup
 	DemoAPIKey      *string  // DEMO_API_KEY; nil when unset (Python None)
 	DemoAPIKeyAlias []string // DEMO_API_KEY_ALIASES (JSON list)
 	DemoScorerID    *string  // DEMO_API_SCORER_ID; nil when unset
@@ -24,12 +26,13 @@ type Settings struct {
 	HumanPointsMTA    bool   // HUMAN_POINTS_MTA_ENABLED
 	HumanPointsRead   bool   // HUMAN_POINTS_ENABLED (only used with PointsInResponse)
 	PointsInResponse  bool   // SHADOWPROXY_POINTS_IN_RESPONSE: a deliberate extension, off like Django at HEAD
-	APIAnalytics      bool   // FF_API_ANALYTICS == "on"
+	APIAnalytics      bool   // FF_API_ANALYTICS == "on" exactly, as Django compares it (not a boolean setting)
 	RateLimitEnabled  bool   // RATELIMIT_ENABLE
 	RateLimitCacheURL string // CELERY_BROKER_URL: the Redis of Django's cache
 }
 
-// SettingsFromEnv reads the settings from the environment, applying Django's defaults.
+// SettingsFromEnv reads the settings from the environment, applying Django's defaults. Boolean
+// settings follow config.DjangoBool, the rule Django reads them with.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -52,10 +55,10 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if v, ok := lookup(getenv, "DEMO_API_SCORER_ID"); ok {
 		s.DemoScorerID = &v
 	}
-	s.HumanPointsWrite = envBool(getenv("HUMAN_POINTS_WRITE_ENABLED"))
-	s.HumanPointsMTA = envBool(getenv("HUMAN_POINTS_MTA_ENABLED"))
-	s.HumanPointsRead = envBool(getenv("HUMAN_POINTS_ENABLED"))
-	s.PointsInResponse = envBool(getenv("SHADOWPROXY_POINTS_IN_RESPONSE"))
+	s.HumanPointsWrite = config.DjangoBool(getenv("HUMAN_POINTS_WRITE_ENABLED"))
+	s.HumanPointsMTA = config.DjangoBool(getenv("HUMAN_POINTS_MTA_ENABLED"))
+	s.HumanPointsRead = config.DjangoBool(getenv("HUMAN_POINTS_ENABLED"))
+	s.PointsInResponse = config.DjangoBool(getenv("SHADOWPROXY_POINTS_IN_RESPONSE"))
 	if v := getenv("HUMAN_POINTS_START_TIMESTAMP"); v != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -64,21 +67,12 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		s.HumanPointsStart = n
 	}
 	s.APIAnalytics = getenv("FF_API_ANALYTICS") == "on"
-	s.RateLimitEnabled = envBool(getenv("RATELIMIT_ENABLE"))
+	s.RateLimitEnabled = config.DjangoBool(getenv("RATELIMIT_ENABLE"))
 	s.RateLimitCacheURL = getenv("CELERY_BROKER_URL")
 	if s.RateLimitCacheURL == "" {
 		s.RateLimitCacheURL = "redis://localhost:6379/0"
 	}
 	return s, nil
-}
-
-// envBool mirrors django-environ's env.bool: true, on, ok, y, yes or 1, in any case.
-func envBool(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "on", "ok", "y", "yes", "1":
-		return true
-	}
-	return false
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

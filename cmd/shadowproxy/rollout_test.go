@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"shadowproxy/internal/proxy"
+)
+
+// scrapeAdmin answers GET /metrics through the admin handler, as Prometheus would see it.
+func scrapeAdmin(t *testing.T, rollout *proxy.Rollout, metrics *proxy.Metrics, reg *prometheus.Registry) string {
+	t.Helper()
+	admin := &proxy.Admin{Rollout: rollout, Breaker: &proxy.Breaker{}, Metrics: metrics, Registry: reg}
+	rec := httptest.NewRecorder()
+	admin.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func wantSeries(t *testing.T, text string, series ...string) {
+	t.Helper()
+	for _, s := range series {
+		if !strings.Contains(text, s+"\n") {
+			t.Errorf("/metrics lacks %s", s)
+		}
+	}
+}
+
+// A configuration refused at start is counted and shown, the proxy fails closed, and a valid
+// file written later applies once it has settled (the kill switch stays on until then).
+func TestConfigRefusedAtStartIsCountedAndFailsClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "rollout.yaml")
+		if err := os.WriteFile(path, nil, 0o600); err != nil { // caught mid-write: empty
+			t.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		metrics := proxy.NewMetrics(reg)
+		getenv := func(string) string { return "" }
+		rollout, src := loadRollout(path, getenv, metrics, zap.NewNop())
+		if s := rollout.Load(); !s.KillSwitch || s.Config.Source != "fail-closed" || !strings.Contains(s.ConfigError, "sets no key") {
+			t.Fatalf("start snapshot %+v", s)
+		}
+		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg),
+			`shadowproxy_config_reloads_total{result="rejected"} 1`, `shadowproxy_config_reloads_total{result="ok"} 0`, "shadowproxy_config_valid 0")
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.watcher.Run(ctx, src.start)
+		if err := os.WriteFile(path, []byte("go_percent: 50\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // two checks: seen, not settled
+		synctest.Wait()
+		if s := rollout.Load(); !s.KillSwitch {
+			t.Fatalf("the kill switch went off before the file settled: %+v", s)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if s := rollout.Load(); s.KillSwitch || s.GoPercent != 50 || s.ConfigError != "" {
+			t.Fatalf("settled file not in force: %+v", s)
+		}
+		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 1`, "shadowproxy_config_valid 1")
+	})
+}
+
+// Django's booleans in the environment make a valid configuration.
+func TestEnvironmentBooleansReadAsDjango(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metrics := proxy.NewMetrics(reg)
+	env := map[string]string{"SHADOWPROXY_FALLBACK": "on", "SHADOWPROXY_KILL_SWITCH": "yes"}
+	rollout, _ := loadRollout("", func(k string) string { return env[k] }, metrics, zap.NewNop())
+	if s := rollout.Load(); s.ConfigError != "" || !s.Config.Fallback || !s.KillSwitch || s.Config.Source != "defaults" {
+		t.Fatalf("snapshot %+v", s)
+	}
+	wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 1`, "shadowproxy_config_valid 1")
+}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"maps"
+	"strings"
+)
+
+// pendingMark joins the version in force and that of the content still settling.
+const pendingMark = "+safe-"
+
+// TowardDjango returns cur with only those changes of next that move traffic toward Django,
+// which are safe to apply before next has settled: the kill switch turned on, a lower go_percent,
+// a lower shadow_percent (a shadow adds database load and serves no client), fallback turned on,
+// header_override turned off, and scorers newly pinned to django. Everything else (the kill
+// switch turned off, higher shares, pins to go or removed, django_url, salt, timeouts, gates,
+// the ramp ladder, ...) stays as in cur. changed reports whether the result differs from cur;
+// its Pending names next's version.
+func TowardDjango(cur, next Config) (safe Config, changed bool) {
+	safe = cur
+	if next.KillSwitch && !cur.KillSwitch {
+		safe.KillSwitch, changed = true, true
+	}
+	if next.GoPercent < cur.GoPercent {
+		safe.GoPercent, changed = next.GoPercent, true
+	}
+	if next.ShadowPercent < cur.ShadowPercent {
+		safe.ShadowPercent, changed = next.ShadowPercent, true
+	}
+	if next.Fallback && !cur.Fallback {
+		safe.Fallback, changed = true, true
+	}
+	if !next.HeaderOverride && cur.HeaderOverride {
+		safe.HeaderOverride, changed = false, true
+	}
+	var pins map[string]Route
+	for id, r := range next.ScorerOverrides {
+		if r == RouteDjango && cur.ScorerOverrides[id] != RouteDjango {
+			if pins == nil {
+				pins = maps.Clone(cur.ScorerOverrides)
+			}
+			if pins == nil {
+				pins = map[string]Route{}
+			}
+			pins[id] = RouteDjango
+		}
+	}
+	if pins != nil {
+		safe.ScorerOverrides, changed = pins, true
+	}
+	if changed {
+		base, _, _ := strings.Cut(cur.Version, pendingMark)
+		safe.Version = base + pendingMark + next.Version
+		safe.Pending = next.Version
+	}
+	return safe, changed
+}

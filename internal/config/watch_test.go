@@ -1,0 +1,193 @@
+package config
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// watched is a Watcher running in a synctest bubble, with what it applied and refused.
+type watched struct {
+	t        *testing.T
+	path     string
+	mu       sync.Mutex
+	applied  []Config
+	rejected []error
+}
+
+// startWatching writes first, runs a watcher (checks every 500ms) that found it in force, and
+// stops it when the bubble's function returns. Call it inside synctest.Test.
+func startWatching(t *testing.T, first string) (*watched, *Watcher) {
+	w := &watched{t: t, path: filepath.Join(t.TempDir(), "c.yaml")}
+	w.write(first)
+	watcher := NewWatcher(w.path, env(nil),
+		func(c Config) { w.mu.Lock(); w.applied = append(w.applied, c); w.mu.Unlock() },
+		func(err error) { w.mu.Lock(); w.rejected = append(w.rejected, err); w.mu.Unlock() })
+	watcher.Interval = 500 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go watcher.Run(ctx, []byte(first))
+	synctest.Wait()
+	return w, watcher
+}
+
+func (w *watched) write(content string) {
+	w.t.Helper()
+	if err := os.WriteFile(w.path, []byte(content), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// tick lets the fake clock run through n checks of the file.
+func (w *watched) tick(n int) {
+	for range n {
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+	}
+}
+
+func (w *watched) state() ([]Config, []error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Config(nil), w.applied...), append([]error(nil), w.rejected...)
+}
+
+func TestWatcherAppliesSettledChangesAndRejectsBadFiles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, watcher := startWatching(t, "go_percent: 1\n")
+		w.write("go_percent: 5\n")
+		w.tick(3) // seen at the first check, settled one second later
+		if applied, _ := w.state(); len(applied) != 1 || applied[0].GoPercent != 5 || applied[0].Pending != "" {
+			t.Fatalf("applied %+v", applied)
+		}
+		w.write("go_percent: 500\n")
+		w.tick(3)
+		if applied, rejected := w.state(); len(rejected) != 1 || len(applied) != 1 {
+			t.Fatalf("applied %+v rejected %v", applied, rejected)
+		}
+		watcher.Reload()
+		synctest.Wait()
+		if _, rejected := w.state(); len(rejected) != 2 {
+			t.Fatalf("Reload did not refuse the bad file again: %v", rejected)
+		}
+		w.write("go_percent: 25\n")
+		w.tick(3)
+		if applied, _ := w.state(); len(applied) != 2 || applied[1].GoPercent != 25 {
+			t.Fatalf("applied %+v", applied)
+		}
+	})
+}
+
+// A file read while being written (half its bytes) never moves traffic toward Go: not its
+// django_url, not its share. The finished file applies once it has settled.
+func TestWatcherNeverAppliesATruncatedFileTowardGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "go_percent: 10\ndjango_url: http://django:8000\n")
+		full := "go_percent: 50\ndjango_url: http://django-new.internal:8000\n"
+		half := full[:strings.Index(full, "-new")] // "... django_url: http://django": valid and wrong
+		w.write(half)
+		w.tick(2) // seen, not settled
+		if applied, rejected := w.state(); len(applied) != 0 || len(rejected) != 0 {
+			t.Fatalf("a truncated file was acted on before it settled: applied %+v rejected %v", applied, rejected)
+		}
+		w.write(full)
+		w.tick(4)
+		applied, _ := w.state()
+		if len(applied) != 1 || applied[0].DjangoURL != "http://django-new.internal:8000" || applied[0].GoPercent != 50 {
+			t.Fatalf("applied %+v, want only the finished file", applied)
+		}
+	})
+}
+
+// A new file whose kill_switch line is not written yet never turns the kill switch off.
+func TestWatcherKeepsTheKillSwitchUntilTheFileSettles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "go_percent: 20\nkill_switch: true\n")
+		w.write("go_percent: 50\n")
+		w.tick(1)
+		w.write("go_percent: 50\nkill_switch: true\n")
+		w.tick(4)
+		applied, _ := w.state()
+		for _, c := range applied {
+			if !c.KillSwitch {
+				t.Fatalf("the kill switch went off in between: %+v", applied)
+			}
+		}
+		if len(applied) != 1 || applied[0].GoPercent != 50 {
+			t.Fatalf("applied %+v, want the finished file once", applied)
+		}
+	})
+}
+
+// Changes toward Django apply at the first check; the rest waits for config_settle.
+func TestWatcherAppliesChangesTowardDjangoAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "go_percent: 50\nshadow_percent: 20\nscorer_overrides: {\"7\": go}\n")
+		w.write("go_percent: 10\nshadow_percent: 5\nkill_switch: true\nheader_override: true\nscorer_overrides: {\"7\": django, \"8\": go}\n")
+		w.tick(1)
+		applied, _ := w.state()
+		if len(applied) != 1 {
+			t.Fatalf("applied %+v, want the changes toward Django at once", applied)
+		}
+		if c := applied[0]; c.GoPercent != 10 || c.ShadowPercent != 5 || !c.KillSwitch || c.HeaderOverride ||
+			c.ScorerOverrides["7"] != RouteDjango || c.ScorerOverrides["8"] != "" || c.Pending == "" {
+			t.Fatalf("safe part %+v", c)
+		}
+		w.tick(1)
+		if applied, _ := w.state(); len(applied) != 1 {
+			t.Fatalf("the rest applied before config_settle: %+v", applied)
+		}
+		w.tick(1)
+		applied, _ = w.state()
+		if c := applied[len(applied)-1]; len(applied) != 2 || !c.HeaderOverride || c.ScorerOverrides["8"] != RouteGo || c.Pending != "" {
+			t.Fatalf("settled file %+v", applied)
+		}
+	})
+}
+
+// An empty file (or one of comments) is refused and counted once it has settled; nothing of it
+// applies.
+func TestWatcherRefusesAnEmptyFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "go_percent: 30\nkill_switch: true\n")
+		w.write("")
+		w.tick(4)
+		applied, rejected := w.state()
+		if len(applied) != 0 || len(rejected) != 1 || !strings.Contains(rejected[0].Error(), "sets no key") {
+			t.Fatalf("applied %+v rejected %v", applied, rejected)
+		}
+		w.write("# being written\n")
+		w.tick(4)
+		if applied, rejected := w.state(); len(applied) != 0 || len(rejected) != 2 {
+			t.Fatalf("applied %+v rejected %v", applied, rejected)
+		}
+	})
+}
+
+// config_settle comes from the configuration in force; 0 applies every change at once.
+func TestWatcherSettleTimeIsASetting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "config_settle: 0s\n")
+		w.write("config_settle: 0s\ngo_percent: 40\n")
+		w.tick(1)
+		if applied, _ := w.state(); len(applied) != 1 || applied[0].GoPercent != 40 {
+			t.Fatalf("applied %+v", applied)
+		}
+		w.write("config_settle: 5s\ngo_percent: 60\n")
+		w.tick(1)
+		w.write("config_settle: 5s\ngo_percent: 70\n")
+		w.tick(9)
+		if applied, _ := w.state(); len(applied) != 2 || applied[1].GoPercent != 60 {
+			t.Fatalf("applied %+v", applied)
+		}
+		w.tick(2) // 5s after 70 was first seen
+		if applied, _ := w.state(); len(applied) != 3 || applied[2].GoPercent != 70 {
+			t.Fatalf("applied %+v", applied)
+		}
+	})
+}
