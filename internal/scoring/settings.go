@@ -27,6 +27,9 @@ type Settings struct {
 	APIAnalytics      bool   // FF_API_ANALYTICS == "on"
 	RateLimitEnabled  bool   // RATELIMIT_ENABLE
 	RateLimitCacheURL string // CELERY_BROKER_URL: the Redis of Django's cache
+	// RateLimitFailOpen (SHADOWPROXY_RATELIMIT_FAIL_OPEN) lets requests of rate-limited keys
+	// through while Redis is unreachable; off, they get Django's 500 as in Django.
+	RateLimitFailOpen bool
 }
 
 // SettingsFromEnv reads the settings from the environment, applying Django's defaults.
@@ -65,6 +68,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	s.APIAnalytics = getenv("FF_API_ANALYTICS") == "on"
 	s.RateLimitEnabled = envBool(getenv("RATELIMIT_ENABLE"))
+	s.RateLimitFailOpen = envBool(getenv("SHADOWPROXY_RATELIMIT_FAIL_OPEN"))
 	s.RateLimitCacheURL = getenv("CELERY_BROKER_URL")
 	if s.RateLimitCacheURL == "" {
 		s.RateLimitCacheURL = "redis://localhost:6379/0"
