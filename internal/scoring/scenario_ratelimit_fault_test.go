@@ -277,3 +277,18 @@ func TestRedisFailureAfterTheContextEndedIsTheCallersError(t *testing.T) {
 		t.Fatal("the scorer did not return")
 	}
 }
+
+// SHADOWPROXY_RATELIMIT_FAIL_OPEN is read as Django reads its booleans, off by default.
+func TestFailOpenSetting(t *testing.T) {
+	for value, want := range map[string]bool{"": false, "true": true, "On": true, "1": true, "no": false} {
+		s, err := scoring.SettingsFromEnv(func(name string) string {
+			if name == "SHADOWPROXY_RATELIMIT_FAIL_OPEN" {
+				return value
+			}
+			return ""
+		})
+		if err != nil || s.RateLimitFailOpen != want {
+			t.Fatalf("%q: %v (%v), want %v", value, s.RateLimitFailOpen, err, want)
+		}
+	}
+}
