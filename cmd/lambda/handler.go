@@ -54,7 +54,7 @@ func albResponse(r scoring.Response) events.ALBTargetGroupResponse {
 	return events.ALBTargetGroupResponse{
 		StatusCode:        r.Status,
 		StatusDescription: strconv.Itoa(r.Status) + " " + http.StatusText(r.Status),
-		Headers:           map[string]string{"Content-Type": scoring.ContentType},
+		Headers:           map[string]string{"Content-Type": r.MediaType()},
 		Body:              string(r.Body),
 	}
 }

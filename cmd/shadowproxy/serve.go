@@ -128,12 +128,14 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("database: %w", err)
 		}
 		defer pool.Close()
-		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
+		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
 			if err != nil {
 				return fmt.Errorf("CELERY_BROKER_URL: %w", err)
 			}
+			opts.MaxRetries, opts.DialerRetries = -1, 1 // redis-py 5, under Django's cache, does not retry
+			opts.ContextTimeoutEnabled = true           // go_timeout bounds a hung Redis too
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
 			handler.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}

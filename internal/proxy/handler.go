@@ -61,8 +61,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.Header.Get(requestIDHeader)
+	clientHeader := r.Header // what the client sent: the Go scorer records it, as Django does
 	if id == "" {
 		id = newRequestID()
+		clientHeader = r.Header.Clone()
 		r.Header.Set(requestIDHeader, id)
 	}
 	w.Header().Set(requestIDHeader, id)
@@ -85,12 +87,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	decisionSpan.End()
 	backend, status, fallback := d.Backend, 0, ""
 	if d.Backend == BackendGo {
-		res, err := h.runGo(r, snap, scorerID, address)
+		res, err := h.runGo(r, clientHeader, snap, scorerID, address)
 		switch {
 		case err == nil:
 			h.Breaker.Success()
 			w.Header().Set(BackendHeader, string(BackendGo))
-			w.Header().Set("Content-Type", scoring.ContentType)
+			w.Header().Set("Content-Type", res.Response.MediaType())
 			w.WriteHeader(res.Response.Status)
 			_, _ = w.Write(res.Response.Body)
 			status = res.Response.Status
@@ -166,7 +168,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // runGo runs the Go scorer with the configured timeout, turning a panic into an error.
-func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address string) (res scoring.Result, err error) {
+func (h *Handler) runGo(r *http.Request, header http.Header, snap *Snapshot, scorerID, address string) (res scoring.Result, err error) {
 	ctx, cancel := context.WithTimeout(r.Context(), snap.Config.GoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
@@ -178,7 +180,7 @@ func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address strin
 			h.Metrics.roundTrips.Observe(float64(n))
 		}
 	}()
-	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
+	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
 }
 
 var errPanic = errors.New("go scorer panicked")

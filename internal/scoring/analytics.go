@@ -84,11 +84,15 @@ func compactScoreResponse(address string, o *scoreOutcome) []byte {
 	return w.Bytes()
 }
 
-// errorDetail is str() of the APIException behind an error answer.
-func errorDetail(r Response) *string {
+// errorDetail is str() of the exception behind an error answer: the APIException's detail, or
+// nothing for Ratelimited().
+func errorDetail(r Response) string {
+	if r.Status == respRateLimited.Status {
+		return ""
+	}
 	var v struct {
 		Detail string `json:"detail"`
 	}
 	_ = json.Unmarshal(r.Body, &v)
-	return &v.Detail
+	return v.Detail
 }

@@ -166,9 +166,10 @@ VALUES ($1, $2, $3::jsonb, now(), clock_timestamp(), $4, 1, '', '') RETURNING id
 }
 
 type reply struct {
-	status int
-	body   string
-	json   map[string]any
+	status      int
+	body        string
+	contentType string
+	json        map[string]any
 }
 
 // get sends GET path with the API key in X-API-Key (headers may override or add).
@@ -189,7 +190,7 @@ func (f *fixture) get(path string, headers ...string) reply {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, body: string(body)}
+	r := reply{status: resp.StatusCode, body: string(body), contentType: resp.Header.Get("Content-Type")}
 	_ = json.Unmarshal(body, &r.json)
 	return r
 }

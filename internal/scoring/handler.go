@@ -44,9 +44,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeResponse(w, res.Response)
 }
 
-// writeResponse writes a Django-format JSON answer.
+// writeResponse writes a Django answer.
 func writeResponse(w http.ResponseWriter, r Response) {
-	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Type", r.MediaType())
 	w.WriteHeader(r.Status)
 	_, _ = w.Write(r.Body)
 }

@@ -6,14 +6,30 @@ import (
 	"shadowproxy/internal/pycompat"
 )
 
-// Response is an HTTP answer exactly as Django-Ninja renders it.
+// Response is an HTTP answer exactly as Django renders it.
 type Response struct {
 	Status int
 	Body   []byte
+	// Type is the Content-Type when the body is not Django-Ninja's JSON: Django's own page.
+	Type string
 }
 
 // ContentType is the Content-Type Django-Ninja sends with every JSON body.
 const ContentType = "application/json; charset=utf-8"
+
+// MediaType is the Content-Type to send with r.
+func (r Response) MediaType() string {
+	if r.Type != "" {
+		return r.Type
+	}
+	return ContentType
+}
+
+// djangoServerErrorPage is what Django answers for an exception no Django-Ninja handler takes
+// (Ninja re-raises with DEBUG off): django.views.defaults.server_error without a 500.html
+// template, ERROR_PAGE_TEMPLATE with the title "Server Error (500)" and no details.
+const djangoServerErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n" +
+	"<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
 
 // InternalError is Django's 500 answer for an unexpected failure while scoring.
 func InternalError() Response { return respInternal }
@@ -26,6 +42,7 @@ var (
 	respInternal     = errorResponse(500, "Unexpected error while submitting passport")
 	respRateLimited  = errorResponse(429, "You have been rate limited!")
 	respBadScorerID  = validationResponse()
+	respServerError  = Response{Status: 500, Body: []byte(djangoServerErrorPage), Type: "text/html"}
 )
 
 func errorResponse(status int, detail string) Response {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
@@ -29,6 +30,8 @@ type Scorer struct {
 	// RateLimit counts requests against the API key's rate_limit; nil disables it
 	// (RATELIMIT_ENABLE off). Shadow runs never count.
 	RateLimit RateLimiter
+	// Log receives the rate-limit faults (a malformed rate, Redis unusable); nil logs nothing.
+	Log *zap.Logger
 }
 
 // Input is what the scorer takes from one HTTP request.
@@ -115,16 +118,12 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if migrate {
 		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
-	// answer ends the request with r. Django's analytics wrapper sits inside authentication and
-	// validation, so every answer from here on but the 422 gets a row.
-	answer := func(r Response) (Result, error) {
+	// raised ends the request with r, the answer to an exception whose str() is errText.
+	// Django's analytics wrapper sits inside authentication and validation, so every answer
+	// from here on but the 422 gets a row.
+	raised := func(r Response, errText string) (Result, error) {
 		if s.Settings.APIAnalytics && r.Status != respBadScorerID.Status {
-			errText := errorDetail(r)
-			if r.Status == respRateLimited.Status {
-				empty := "" // str(Ratelimited()) is empty
-				errText = &empty
-			}
-			ws.Analytics = analyticsRow(in, first.key.ID, r.Status, errText, nil, now)
+			ws.Analytics = analyticsRow(in, first.key.ID, r.Status, &errText, nil, now)
 		}
 		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
 			return Result{Response: r}, nil
@@ -134,11 +133,24 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		}
 		return Result{Response: r, Writes: ws}, nil
 	}
+	answer := func(r Response) (Result, error) { return raised(r, errorDetail(r)) }
 	if !isInt {
 		return answer(respBadScorerID)
 	}
-	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" && s.RateLimit.Limited(ctx, keyPrefix(key), *rate, now) {
-		return answer(respRateLimited)
+	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
+		limited, err := s.RateLimit.Limited(ctx, keyPrefix(key), *rate, now)
+		var fault *RateLimitError
+		switch {
+		case errors.As(err, &fault) && fault.Unreachable && s.Settings.RateLimitFailOpen:
+			s.logRateLimitFault(keyPrefix(key), *rate, fault, "the request is allowed (SHADOWPROXY_RATELIMIT_FAIL_OPEN)")
+		case errors.As(err, &fault):
+			s.logRateLimitFault(keyPrefix(key), *rate, fault, "Django answers 500")
+			return raised(respServerError, fault.Text)
+		case err != nil:
+			return Result{}, err
+		case limited:
+			return answer(respRateLimited)
+		}
 	}
 	community := pickCommunity(first.communities, lookupID, idCandidate)
 	if community == nil {
@@ -214,6 +226,18 @@ func (s *Scorer) finish(ws *WriteSet, o *scoreOutcome, in Input, keyID, address 
 	if s.Settings.APIAnalytics {
 		ws.Analytics = analyticsRow(in, keyID, 200, nil, compactScoreResponse(address, o), now)
 	}
+}
+
+// logRateLimitFault logs a rate-limit fault with the key's prefix, never the key.
+func (s *Scorer) logRateLimitFault(prefix, rate string, fault *RateLimitError, outcome string) {
+	if s.Log == nil {
+		return
+	}
+	msg := "rate-limit cache unusable: " + outcome
+	if fault.Err == nil {
+		msg = "malformed rate_limit on an API key: " + outcome
+	}
+	s.Log.Warn(msg, zap.String("api_key_prefix", prefix), zap.String("rate_limit", rate), zap.String("error", fault.Text))
 }
 
 // pgMessage is the text of a database error as psycopg's str() gives it (its message).

@@ -29,6 +29,9 @@ type Settings struct {
 	APIAnalytics      bool   // FF_API_ANALYTICS == "on" exactly, as Django compares it (not a boolean setting)
 	RateLimitEnabled  bool   // RATELIMIT_ENABLE
 	RateLimitCacheURL string // CELERY_BROKER_URL: the Redis of Django's cache
+	// RateLimitFailOpen (SHADOWPROXY_RATELIMIT_FAIL_OPEN) lets requests of rate-limited keys
+	// through while Redis is unreachable; off, they get Django's 500 as in Django.
+	RateLimitFailOpen bool
 }
 
 // SettingsFromEnv reads the settings from the environment, applying Django's defaults. Boolean
@@ -68,6 +71,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	s.APIAnalytics = getenv("FF_API_ANALYTICS") == "on"
 	s.RateLimitEnabled = config.DjangoBool(getenv("RATELIMIT_ENABLE"))
+	s.RateLimitFailOpen = config.DjangoBool(getenv("SHADOWPROXY_RATELIMIT_FAIL_OPEN"))
 	s.RateLimitCacheURL = getenv("CELERY_BROKER_URL")
 	if s.RateLimitCacheURL == "" {
 		s.RateLimitCacheURL = "redis://localhost:6379/0"

@@ -45,7 +45,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.Quirk != nil {
 			s.Quirk(address, nil, &res.Response)
 		}
-		w.Header().Set("Content-Type", scoring.ContentType)
+		w.Header().Set("Content-Type", res.Response.MediaType())
 		w.WriteHeader(res.Response.Status)
 		_, _ = w.Write(res.Response.Body)
 		return

@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"shadowproxy/internal/redistest"
+	"shadowproxy/internal/scoring"
+)
+
+// djangoErrorPage is Django's answer to an exception no Django-Ninja handler takes (DEBUG off).
+const djangoErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n" +
+	"<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
+
+// limitKey gives the demo API key a rate_limit and the scorer a rate limiter on rdb.
+func (f *goFixture) limitKey(rate string, rdb *redis.Client) {
+	f.t.Helper()
+	prefix, _, _ := strings.Cut(f.ds.APIKey, ".")
+	if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET rate_limit = $1 WHERE prefix = $2`, rate, prefix); err != nil {
+		f.t.Fatal(err)
+	}
+	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+	f.scorer.Log = f.handler.Log
+}
+
+// assertGoAnsweredDjangos500 checks the in-band 500 page: served by Go, no fallback, no
+// breaker failure.
+func (f *goFixture) assertGoAnsweredDjangos500() {
+	f.t.Helper()
+	resp, body := f.score()
+	if resp.StatusCode != 500 || body != djangoErrorPage || resp.Header.Get("Content-Type") != "text/html" || resp.Header.Get(BackendHeader) != "go" {
+		f.t.Fatalf("answer %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	for _, reason := range []string{"panic", "error", "timeout"} {
+		if n := f.fallbacks(reason); n != 0 {
+			f.t.Fatalf("%v fallbacks (%s)", n, reason)
+		}
+	}
+	if s := f.handler.Breaker.State(); s.Failures != 0 {
+		f.t.Fatalf("breaker %+v", s)
+	}
+}
+
+// A rate_limit of 10/0s made the Go scorer panic (recovered, then a fallback to Django). Now Go
+// answers what Django answers, in band, and logs the key's prefix only.
+func TestMalformedRateIsDjangos500NotAPanic(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	f.limitKey("10/0s", redistest.Client(t))
+	f.assertGoAnsweredDjangos500()
+	prefix, secret, _ := strings.Cut(f.ds.APIKey, ".")
+	lines := f.logs.FilterMessageSnippet("malformed rate_limit").All()
+	if len(lines) != 1 || lines[0].ContextMap()["api_key_prefix"] != prefix {
+		t.Fatalf("log lines %v", lines)
+	}
+	for _, e := range f.logs.All() {
+		if strings.Contains(fmt.Sprint(e.Message, e.ContextMap()), secret) {
+			t.Fatalf("a log line carries the API key: %s %v", e.Message, e.ContextMap())
+		}
+	}
+}
+
+// Redis unreachable with a limited key: Django's answer is its 500 page, so Go answers it in
+// band rather than falling back (Django would answer the same); the switch lets requests pass.
+func TestRedisDownIsDjangos500InBand(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { _ = dead.Close() })
+	f.limitKey("1/30s", dead)
+	f.assertGoAnsweredDjangos500()
+	f.scorer.Settings.RateLimitFailOpen = true
+	if resp, body := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
+		t.Fatalf("fail-open: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+}
+
+// The analytics row records the headers the client sent, as Django does: not the X-Request-Id
+// the proxy makes up, but the client's own when it sent one.
+func TestAnalyticsHeadersAreTheClients(t *testing.T) {
+	f := newGoFixture(t, allGo())
+	f.scorer.Settings.APIAnalytics = true
+	headers := func() map[string]string {
+		t.Helper()
+		var raw string
+		if err := f.pool.QueryRow(context.Background(), `SELECT headers::text FROM account_accountapikeyanalytics ORDER BY id DESC LIMIT 1`).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var h map[string]string
+		if err := json.Unmarshal([]byte(raw), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	resp, _ := f.score()
+	if resp.StatusCode != 200 || resp.Header.Get(requestIDHeader) == "" {
+		t.Fatalf("%d, request id %q", resp.StatusCode, resp.Header.Get(requestIDHeader))
+	}
+	if h := headers(); h["X-Request-Id"] != "" || h["X-Api-Key"] != "***" {
+		t.Fatalf("headers without a client request id: %v", h)
+	}
+	f.score(requestIDHeader, "client-chosen-id")
+	if h := headers(); h["X-Request-Id"] != "client-chosen-id" {
+		t.Fatalf("headers with the client's request id: %v", h)
+	}
+}
