@@ -383,7 +383,7 @@ func scrape(base string) string {
 }
 
 // Metric is the value of a metric on the admin listener at base, summed over its labelled
-// series (0 when absent).
+// series (0 when absent); a name with its labels (`name{label="value"}`) picks one series.
 func Metric(base, name string) float64 { return MetricIn(scrape(base), name) }
 
 // MetricIn is Metric on an exposition already scraped.
