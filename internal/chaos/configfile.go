@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// configFile serves 40 req/s from a configuration file with the kill switch on (go_percent 100
+// configFile serves 40 req/s of scoring and 20 req/s of other routes from a configuration file with the kill switch on (go_percent 100
 // comes from the environment) and rewrites the file in place, as a careless writer does, three
 // times over: emptied, cut inside django_url, and without its last line (kill_switch) yet; each
 // partial state lasts 400 ms before the whole file is back. Promises: the kill switch stays
@@ -35,17 +35,22 @@ func configFile(ctx context.Context, r *rig) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	port := strings.LastIndex(full, ":") // inside django_url: "http://127.0.0.1:|port"
+	u := r.django.URL()
+	cut := strings.Index(full, u) + strings.LastIndex(u, ":") + 2 // "django_url: http://127.0.0.1:4" of port 4xxxx
 	partials := []struct{ name, content string }{
 		{"empty", ""},
-		{"cut inside django_url", full[:port+2]},
+		{"cut inside django_url", full[:cut]},
 		{"kill_switch line not written yet", strings.TrimSuffix(full, "kill_switch: true\n")},
 	}
 	ok0, rejected0 := reloads(p)
-	rec := &recorder{}
+	rec, other := &recorder{}, &recorder{}
 	var stop atomic.Bool
 	wait := background(func() {
 		r.drive(p, steady{name: "config", community: community, rate: 40, max: time.Minute, rec: rec, until: stop.Load})
+	})
+	waitOther := background(func() {
+		r.drive(p, steady{name: "config, other routes", rate: 20, max: time.Minute, rec: other, until: stop.Load,
+			path: func(int64) string { return "/v2/stamps/metadata" }})
 	})
 	time.Sleep(500 * time.Millisecond)
 	var writeErr error
@@ -63,8 +68,12 @@ func configFile(ctx context.Context, r *rig) ([]Result, error) {
 	}
 	stop.Store(true)
 	wait()
+	waitOther()
 	if writeErr != nil {
 		return nil, writeErr
+	}
+	for _, s := range other.all() {
+		rec.add(s)
 	}
 	samples, err := r.account(ctx, p, &res, community, rec, true)
 	if err != nil {
@@ -77,7 +86,7 @@ func configFile(ctx context.Context, r *rig) ([]Result, error) {
 			badGateway++
 		}
 	}
-	res.note("reloads applied %d, refused %d; %d requests answered by Go, %d answered 502 (Django not found at the django_url in force)",
+	res.note("reloads applied %d, refused %d; %d requests answered by Go, %d answered 502 (no Django at the django_url in force)",
 		ok1-ok0, rejected1-rejected0, res.GoServed, badGateway)
 	if res.GoServed > 0 {
 		res.fail("%d requests answered by Go while every complete file had the kill switch on", res.GoServed)

@@ -6,7 +6,7 @@ import (
 )
 
 // databaseFaults cuts the database under 40 req/s at go_percent 100: first every session of
-// shadowproxy is terminated ten times, 150 ms apart (some mid-batch, some mid-commit), then
+// shadowproxy is terminated 40 times, 50 ms apart (some mid-batch, some mid-commit), then
 // the server is stopped at once for 3 s and started again. Promise: Django answers while Go
 // cannot, no client sees a 5xx, nothing is written twice, and Go serves again soon after.
 func databaseFaults(ctx context.Context, r *rig) ([]Result, error) {
@@ -16,16 +16,16 @@ func databaseFaults(ctx context.Context, r *rig) ([]Result, error) {
 	}
 	defer p.stop()
 	terminated := 0
-	terminate := phase{name: "terminate sessions 10 x 150ms", rate: 40, lead: time.Second, wait: 8 * time.Second,
+	terminate := phase{name: "terminate sessions 40 x 50ms", rate: 40, lead: time.Second, wait: 8 * time.Second,
 		good: Sample.ServedByGo, djangoHealthy: true,
 		inject: func() (time.Time, error) {
-			for i := 0; i < 10; i++ {
+			for i := 0; i < 40; i++ {
 				n, err := r.terminateProxySessions(ctx)
 				if err != nil {
 					return time.Now(), err
 				}
 				terminated += n
-				time.Sleep(150 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
 			return time.Now(), nil
 		}}

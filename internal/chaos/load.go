@@ -48,6 +48,9 @@ type steady struct {
 	until     func() bool   // or once this reports true
 	header    http.Header
 	rec       *recorder // collects the samples
+	// path, when set, gives the path of the n-th request instead (e.g. a route that is not
+	// scoring).
+	path func(n int64) string
 }
 
 // clientTimeout bounds every request of the harness.
@@ -65,9 +68,13 @@ func (r *rig) drive(p *proxy, l steady) {
 	if header == nil {
 		header = r.key
 	}
+	path := l.path
+	if path == nil {
+		path = func(n int64) string { return scorePath(l.community, bench.Address(int(n))) }
+	}
 	bench.Drive(bench.Load{Name: l.name, Rate: l.rate, Duration: l.max, Header: header, Client: c, Until: l.until,
 		Observe: func(o bench.Outcome) { l.rec.add(sampleOf(o, p.base)) }},
-		func(n int64) string { return p.base + scorePath(l.community, bench.Address(int(n))) })
+		func(n int64) string { return p.base + path(n) })
 }
 
 // sampleOf turns a load outcome into a sample keyed by its escaped path.

@@ -36,10 +36,14 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 func (r *Result) Passed() bool { return len(r.Failures) == 0 }
 
 // fail records a broken promise.
-func (r *Result) fail(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
+func (r *Result) fail(format string, args ...any) {
+	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+}
 
 // note records a figure.
-func (r *Result) note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *Result) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 // recovery sets the recovery time measured after a fault that ended at since.
 func (r *Result) recovery(samples []Sample, since time.Time, wait time.Duration, good func(Sample) bool) {
@@ -56,7 +60,7 @@ func ptr[T any](v T) *T { return &v }
 // have avoided, no request written twice, no Go answer without its rows.
 func (r *Result) checkCommon() {
 	if r.Avoidable > 0 {
-		r.fail("%d client-visible errors a fallback could have avoided", r.Avoidable)
+		r.fail("%d client-visible errors while Django could answer (a fallback or a drain would have avoided them)", r.Avoidable)
 	}
 	if r.DoubleWrites > 0 {
 		r.fail("%d requests written twice (committed by Go and sent to Django)", r.DoubleWrites)
