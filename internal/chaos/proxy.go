@@ -88,10 +88,11 @@ func (r *rig) startProxy(name string, configPath string, env ...string) (*proxy,
 // pid is the process id.
 func (p *proxy) pid() int { return p.cmd.Process.Pid }
 
-// stop interrupts the process and waits for it (killing it after 15 s).
+// stop interrupts the process and waits for it (killing it after 10 s, more than the drain
+// delay and shutdown grace the harness sets).
 func (p *proxy) stop() {
 	_ = p.cmd.Process.Signal(os.Interrupt)
-	if !p.wait(15 * time.Second) {
+	if !p.wait(10 * time.Second) {
 		p.kill()
 	}
 }
