@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := bin/shadowproxy
 
-.PHONY: build demo deps test lint vectors bench capture-demo lambda clean
+.PHONY: build demo deps test lint vectors bench chaos capture-demo lambda clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -39,6 +39,12 @@ bench: deps build
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench PassThroughFloors -benchtime 1x -count 3
 	$(GO) test ./internal/proxy/ -run XXX -bench ShadowClientCost -benchtime 1x
+
+# Faults and hostile input against the built binary (about 2 minutes): a table of client errors,
+# fallbacks, double writes and recovery times; exits 1 when a promise is broken.
+# CHAOS_FLAGS="-run locks" runs one family; -strict=false only reports.
+chaos: deps build
+	$(GO) run ./cmd/chaos -binary $(BIN) $(CHAOS_FLAGS)
 
 # The Go scorer as an AWS Lambda function behind an ALB (provided.al2023 runtime): bin/lambda.zip.
 lambda:

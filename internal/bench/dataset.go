@@ -34,7 +34,9 @@ const (
 	cohort    = 200 // size of each 20-stamp cohort
 )
 
-func address(i int) string { return fmt.Sprintf("0x%040x", 0xbe000000+i) }
+// Address is the i-th address of the dataset (Seed gives stamps to the first n; any i ≥ 0 is a
+// valid address).
+func Address(i int) string { return fmt.Sprintf("0x%040x", 0xbe000000+i) }
 
 // stampCount gives address i 20 stamps in the two cohorts and 5–40 stamps elsewhere.
 func stampCount(i int) int {
@@ -75,7 +77,7 @@ SELECT 'bench', now(), 'LIFO', 'bench', a.id, s.id, false FROM a, s RETURNING id
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range n {
-		ds.Addresses = append(ds.Addresses, address(i))
+		ds.Addresses = append(ds.Addresses, Address(i))
 		clash := i >= 2*cohort && i%25 == 1
 		if clash {
 			ds.Clashes++
@@ -90,9 +92,9 @@ SELECT 'bench', now(), 'LIFO', 'bench', a.id, s.id, false FROM a, s RETURNING id
 				if clash && p == 0 {
 					nullifier = fmt.Sprintf("v0:bench-%d-%d", i-1, 0)
 				}
-				raw := issuer.Issue(stampissuer.Stamp{Address: address(i), Provider: fmt.Sprintf("P%02d", p), Nullifiers: []string{nullifier},
+				raw := issuer.Issue(stampissuer.Stamp{Address: Address(i), Provider: fmt.Sprintf("P%02d", p), Nullifiers: []string{nullifier},
 					Issued: issued, Created: issued, Expires: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(p) * time.Hour)})
-				rows[i] = append(rows[i], []any{address(i), fmt.Sprintf("P%02d", p), string(raw), issued, issued, fmt.Sprintf("bench-%d-%d", i, p), 1, "", ""})
+				rows[i] = append(rows[i], []any{Address(i), fmt.Sprintf("P%02d", p), string(raw), issued, issued, fmt.Sprintf("bench-%d-%d", i, p), 1, "", ""})
 			}
 		}()
 	}

@@ -26,72 +26,102 @@ type Result struct {
 	RSSMB      float64 `json:"rss_mb,omitempty"`
 }
 
-// target picks the URL of the n-th request.
-type target func(n int64) string
+// URLFunc picks the URL of the n-th request.
+type URLFunc func(n int64) string
 
-type loadOptions struct {
-	name     string
-	clients  int           // closed loop when rate is 0
-	rate     float64       // requests per second, open loop
-	duration time.Duration // or
-	count    int64         // a fixed number of requests
-	header   http.Header
-	pid      int // the measured process (CPU, RSS); 0: none
+// Load describes one load: closed loop (Clients) or open loop (Rate), for a Duration or a Count.
+type Load struct {
+	Name     string
+	Clients  int           // closed loop when Rate is 0
+	Rate     float64       // requests per second, open loop
+	Duration time.Duration // or
+	Count    int64         // a fixed number of requests
+	Header   http.Header
+	PID      int // the measured process (CPU, RSS); 0: none
+	// Client sends the requests; nil: a shared client with a 30 s timeout.
+	Client *http.Client
+	// Until, when set, ends the load early once it reports true.
+	Until func() bool
+	// Observe, when set, receives every request's outcome once its body has been read. It is
+	// called from the load's goroutines, concurrently.
+	Observe func(Outcome)
+}
+
+// Outcome is what one request of a load got.
+type Outcome struct {
+	N       int64
+	URL     string
+	Start   time.Time
+	Latency time.Duration
+	Status  int         // 0 when no answer came
+	Header  http.Header // the answer's headers; nil when no answer came
+	Err     error       // transport error, or the body could not be read to its end
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
 
-// drive runs a load and measures latency, throughput and the process's CPU and memory.
-func drive(o loadOptions, url target) Result {
+// Drive runs a load and measures latency, throughput and the process's CPU and memory. A
+// request counts as an error when it got no complete answer or a 5xx.
+func Drive(o Load, url URLFunc) Result {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		next      atomic.Int64
 		errs      atomic.Int64
 	)
+	c := o.Client
+	if c == nil {
+		c = client
+	}
 	one := func() {
 		n := next.Add(1) - 1
-		req, _ := http.NewRequest(http.MethodGet, url(n), nil)
-		for k, v := range o.header {
+		u := url(n)
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		for k, v := range o.Header {
 			req.Header[k] = v
 		}
 		start := time.Now()
-		resp, err := client.Do(req)
+		out := Outcome{N: n, URL: u, Start: start}
+		resp, err := c.Do(req)
 		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
+			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode >= 500 {
-				err = fmt.Errorf("status %d", resp.StatusCode)
-			}
+			out.Status, out.Header = resp.StatusCode, resp.Header
 		}
-		d := time.Since(start)
-		if err != nil {
+		out.Latency, out.Err = time.Since(start), err
+		if err != nil || out.Status >= 500 {
 			errs.Add(1)
 		}
+		if o.Observe != nil {
+			o.Observe(out)
+		}
 		mu.Lock()
-		latencies = append(latencies, d)
+		latencies = append(latencies, out.Latency)
 		mu.Unlock()
 	}
-	cpu0 := processCPU(o.pid)
+	cpu0 := processCPU(o.PID)
 	start := time.Now()
 	done := make(chan struct{})
-	go progress(o.name, start, o.duration, o.count, &next, done)
+	go progress(o.Name, start, o.Duration, o.Count, &next, done)
 	more := func() bool {
-		if o.count > 0 {
-			return next.Load() < o.count
+		if o.Until != nil && o.Until() {
+			return false
 		}
-		return time.Since(start) < o.duration
+		if o.Count > 0 {
+			return next.Load() < o.Count
+		}
+		return time.Since(start) < o.Duration
 	}
 	var wg sync.WaitGroup
-	if o.rate > 0 {
-		interval := time.Duration(float64(time.Second) / o.rate)
+	if o.Rate > 0 {
+		interval := time.Duration(float64(time.Second) / o.Rate)
 		for t := time.Now(); more(); t = t.Add(interval) {
 			time.Sleep(time.Until(t))
 			wg.Add(1)
 			go func() { defer wg.Done(); one() }()
 		}
 	} else {
-		for range o.clients {
+		for range o.Clients {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -104,7 +134,7 @@ func drive(o loadOptions, url target) Result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(done)
-	r := Result{Scenario: o.name, Requests: int64(len(latencies)), Errors: errs.Load(), Throughput: float64(len(latencies)) / elapsed.Seconds()}
+	r := Result{Scenario: o.Name, Requests: int64(len(latencies)), Errors: errs.Load(), Throughput: float64(len(latencies)) / elapsed.Seconds()}
 	slices.Sort(latencies)
 	q := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -113,9 +143,9 @@ func drive(o loadOptions, url target) Result {
 		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
 	}
 	r.P50, r.P95, r.P99 = q(0.5), q(0.95), q(0.99)
-	if o.pid > 0 && r.Requests > 0 {
-		r.CPUPerReq = (processCPU(o.pid) - cpu0).Seconds() * 1000 / float64(r.Requests)
-		r.RSSMB = rssMB(o.pid)
+	if o.PID > 0 && r.Requests > 0 {
+		r.CPUPerReq = (processCPU(o.PID) - cpu0).Seconds() * 1000 / float64(r.Requests)
+		r.RSSMB = RSSMB(o.PID)
 	}
 	return r
 }
@@ -157,8 +187,8 @@ func processCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
-// rssMB is the process's resident memory.
-func rssMB(pid int) float64 {
+// RSSMB is the resident memory of process pid in MB (VmRSS from /proc), 0 if unknown.
+func RSSMB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0

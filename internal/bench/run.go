@@ -82,24 +82,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer cluster.Stop()
-	admin, err := pgx.Connect(ctx, cluster.URL)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE bench"); err != nil {
-		return nil, err
-	}
-	admin.Close(ctx)
-	dbURL := strings.Replace(cluster.URL, "/postgres?", "/bench?", 1)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := djangodb.Load(ctx, conn); err != nil {
-		return nil, err
-	}
-	ds, err := Seed(ctx, conn, o.Addresses)
-	conn.Close(ctx)
+	dbURL, ds, err := SeededDatabase(ctx, cluster.URL, "bench", o.Addresses)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
 	defer django.Close()
 
-	listen, adminAddr := freeAddr(), freeAddr()
+	listen, adminAddr := FreeAddr(), FreeAddr()
 	trusted, _ := json.Marshal([]string{ds.Issuer})
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
@@ -132,12 +115,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	ready := waitReady("http://" + adminAddr + "/healthz")
+	ready := WaitReady("http://" + adminAddr + "/healthz")
 	rep.Figures["startup_ms"] = float64(ready.Sub(start).Microseconds()) / 1000
 	pid := cmd.Process.Pid
 	base, adminBase := "http://"+listen, "http://"+adminAddr
 	key := http.Header{"X-Api-Key": {ds.APIKey}}
-	score := func(addrs []string) target {
+	score := func(addrs []string) URLFunc {
 		return func(n int64) string {
 			return fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, ds.Community, addrs[int(n)%len(addrs)])
 		}
@@ -145,7 +128,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add := func(r Result) Result { rep.Results = append(rep.Results, r); return r }
 
 	say("== scoring through shadowproxy (Go serves 100%%) beside the database floor")
-	drive(loadOptions{name: "warm-up: 20-stamp cohort", clients: 1, count: int64(len(ds.Warm)), header: key}, score(ds.Warm))
+	Drive(Load{Name: "warm-up: 20-stamp cohort", Clients: 1, Count: int64(len(ds.Warm)), Header: key}, score(ds.Warm))
 	// The floor replays recorded warm requests with pgbench; the Go scenarios score the same
 	// addresses, and each run starts from a vacuumed database, so both see the same data.
 	same := ds.Warm[:floorRequests]
@@ -169,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		// pgbench picks a script at random for each transaction; so does this side.
 		random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
-		goSide = drive(loadOptions{name: fmt.Sprintf("scoring, %d client(s), warm, 20 stamps", clients), clients: clients, duration: o.Duration, header: key, pid: pid}, random)
+		goSide = Drive(Load{Name: fmt.Sprintf("scoring, %d client(s), warm, 20 stamps", clients), Clients: clients, Duration: o.Duration, Header: key, PID: pid}, random)
 		return goSide, floorSide, nil
 	}
 	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
@@ -188,29 +171,29 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(warm1)
 	add(warm8)
 	profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration)
-	add(drive(loadOptions{name: "scoring, fixed 100 req/s, warm (profiled)", rate: 100, duration: o.Duration, header: key, pid: pid}, score(ds.Warm)))
-	cold := add(drive(loadOptions{name: "scoring, 1 client, cold cache, 20 stamps", clients: 1, count: int64(len(ds.Cold)), header: key, pid: pid}, score(ds.Cold)))
-	add(drive(loadOptions{name: "scoring, 8 clients, whole dataset", clients: 8, duration: o.Duration, header: key, pid: pid}, score(ds.Addresses)))
+	add(Drive(Load{Name: "scoring, fixed 100 req/s, warm (profiled)", Rate: 100, Duration: o.Duration, Header: key, PID: pid}, score(ds.Warm)))
+	cold := add(Drive(Load{Name: "scoring, 1 client, cold cache, 20 stamps", Clients: 1, Count: int64(len(ds.Cold)), Header: key, PID: pid}, score(ds.Cold)))
+	add(Drive(Load{Name: "scoring, 8 clients, whole dataset", Clients: 8, Duration: o.Duration, Header: key, PID: pid}, score(ds.Addresses)))
 	add(floor1)
 	add(floor8)
 
 	say("== pass-through (a route that is not scoring)")
 	// The bare floor runs in a process of its own, as shadowproxy does.
-	bareAddr := freeAddr()
+	bareAddr := FreeAddr()
 	self, _ := os.Executable()
 	bareCmd := exec.Command(self, "-bare-proxy", bareAddr, "-bare-target", django.URL)
 	if err := bareCmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the bare proxy: %w", err)
 	}
 	defer func() { _ = bareCmd.Process.Kill(); _ = bareCmd.Wait() }()
-	waitReady("http://" + bareAddr + "/v2/stamps/metadata")
+	WaitReady("http://" + bareAddr + "/v2/stamps/metadata")
 	bare := struct{ URL string }{"http://" + bareAddr}
-	path := func(b string) target { return func(int64) string { return b + "/v2/stamps/metadata" } }
+	path := func(b string) URLFunc { return func(int64) string { return b + "/v2/stamps/metadata" } }
 	var pass [3][2]Result
 	for round := 0; round < 3; round++ {
 		for i, b := range []string{django.URL, bare.URL, base} {
-			pass[i][0] = best(pass[i][0], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 16 clients", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 16, duration: o.Duration / 2}, path(b)), true)
-			pass[i][1] = best(pass[i][1], drive(loadOptions{name: fmt.Sprintf("pass-through %s, 1 client", []string{"direct", "bare proxy", "shadowproxy"}[i]), clients: 1, duration: o.Duration / 2}, path(b)), false)
+			pass[i][0] = best(pass[i][0], Drive(Load{Name: fmt.Sprintf("pass-through %s, 16 clients", []string{"direct", "bare proxy", "shadowproxy"}[i]), Clients: 16, Duration: o.Duration / 2}, path(b)), true)
+			pass[i][1] = best(pass[i][1], Drive(Load{Name: fmt.Sprintf("pass-through %s, 1 client", []string{"direct", "bare proxy", "shadowproxy"}[i]), Clients: 1, Duration: o.Duration / 2}, path(b)), false)
 		}
 	}
 	for i := range pass {
@@ -223,27 +206,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var off, on []Result
 	for round := 0; round < 3; round++ {
 		adminPut(adminBase, `{"shadow_percent": 0}`)
-		off = append(off, drive(loadOptions{name: "Django serves, shadow off", clients: 1, duration: o.Duration / 2, header: key}, score(ds.Addresses)))
+		off = append(off, Drive(Load{Name: "Django serves, shadow off", Clients: 1, Duration: o.Duration / 2, Header: key}, score(ds.Addresses)))
 		adminPut(adminBase, `{"shadow_percent": 100}`)
-		on = append(on, drive(loadOptions{name: "Django serves, shadow 100%", clients: 1, duration: o.Duration / 2, header: key}, score(ds.Addresses)))
+		on = append(on, Drive(Load{Name: "Django serves, shadow 100%", Clients: 1, Duration: o.Duration / 2, Header: key}, score(ds.Addresses)))
 	}
 	shadowOff, shadowOn := merge("Django serves, shadow off", off), merge("Django serves, shadow 100%", on)
 	add(shadowOff)
 	add(shadowOn)
 
 	say("== memory at 200 concurrent connections, then a soak")
-	add(drive(loadOptions{name: "200 concurrent connections, bare proxy", clients: 200, duration: 3 * time.Second, pid: bareCmd.Process.Pid}, path(bare.URL)))
-	conns := add(drive(loadOptions{name: "200 concurrent connections, shadowproxy", clients: 200, duration: 3 * time.Second, pid: pid}, path(base)))
-	goroutines0, rss0 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
-	mb := func(name string) float64 { return metricValue(adminBase, name) / (1 << 20) }
+	add(Drive(Load{Name: "200 concurrent connections, bare proxy", Clients: 200, Duration: 3 * time.Second, PID: bareCmd.Process.Pid}, path(bare.URL)))
+	conns := add(Drive(Load{Name: "200 concurrent connections, shadowproxy", Clients: 200, Duration: 3 * time.Second, PID: pid}, path(base)))
+	goroutines0, rss0 := Metric(adminBase, "go_goroutines"), RSSMB(pid)
+	mb := func(name string) float64 { return Metric(adminBase, name) / (1 << 20) }
 	saveProfile(adminBase+"/debug/pprof/heap", filepath.Join(o.WorkDir, "heap.pprof"))
 	rep.MemoryNotes = fmt.Sprintf("RSS %.1f MB; Go runtime holds %.1f MB from the OS (heap in use %.1f, heap idle not yet returned %.1f, stacks %.1f) for %.0f goroutines",
 		rss0, mb("go_memstats_sys_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes")-mb("go_memstats_heap_released_bytes"),
 		mb("go_memstats_stack_inuse_bytes"), goroutines0)
 	adminPut(adminBase, `{"go_percent": 100, "shadow_percent": 10}`)
-	add(drive(loadOptions{name: fmt.Sprintf("soak, 50 req/s for %s", o.Soak), rate: 50, duration: o.Soak, header: key, pid: pid}, score(ds.Addresses)))
+	add(Drive(Load{Name: fmt.Sprintf("soak, 50 req/s for %s", o.Soak), Rate: 50, Duration: o.Soak, Header: key, PID: pid}, score(ds.Addresses)))
 	time.Sleep(2 * time.Second)
-	goroutines1, rss1 := metricValue(adminBase, "go_goroutines"), rssMB(pid)
+	goroutines1, rss1 := Metric(adminBase, "go_goroutines"), RSSMB(pid)
 	rep.SoakNotes = fmt.Sprintf("goroutines %.0f → %.0f, RSS %.1f → %.1f MB over %s", goroutines0, goroutines1, rss0, rss1, o.Soak)
 
 	// Ratios, each against its denominator from this run.
@@ -331,7 +314,33 @@ func merge(name string, rs []Result) Result {
 	return out
 }
 
-func freeAddr() string {
+// SeededDatabase creates the database name on the server at serverURL (a maintenance-database
+// URL such as pgcluster's), loads Django's schema, seeds it with Seed and returns its URL.
+func SeededDatabase(ctx context.Context, serverURL, name string, addresses int) (string, Dataset, error) {
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return "", Dataset{}, fmt.Errorf("connect to the server: %w", err)
+	}
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	admin.Close(ctx)
+	if err != nil {
+		return "", Dataset{}, fmt.Errorf("create database %s: %w", name, err)
+	}
+	dbURL := strings.Replace(serverURL, "/postgres?", "/"+name+"?", 1)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return "", Dataset{}, fmt.Errorf("connect to %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if err := djangodb.Load(ctx, conn); err != nil {
+		return "", Dataset{}, fmt.Errorf("load Django's schema: %w", err)
+	}
+	ds, err := Seed(ctx, conn, addresses)
+	return dbURL, ds, err
+}
+
+// FreeAddr is a loopback address with a port that was free a moment ago.
+func FreeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "127.0.0.1:0"
@@ -340,7 +349,8 @@ func freeAddr() string {
 	return l.Addr().String()
 }
 
-func waitReady(url string) time.Time {
+// WaitReady polls url until it answers 200 (at most 20 s) and returns when it did.
+func WaitReady(url string) time.Time {
 	c := &http.Client{Timeout: 100 * time.Millisecond}
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if resp, err := c.Get(url); err == nil {
@@ -361,6 +371,7 @@ func adminPut(base, body string) {
 	}
 }
 
+// scrape fetches the Prometheus exposition of the admin listener at base ("" on failure).
 func scrape(base string) string {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -371,15 +382,22 @@ func scrape(base string) string {
 	return string(b)
 }
 
-// metricValue is the value of an unlabelled metric in the text exposition.
-func metricValue(base, name string) float64 {
-	for _, line := range strings.Split(scrape(base), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
-			v, _ := strconv.ParseFloat(f[1], 64)
-			return v
+// Metric is the value of a metric on the admin listener at base, summed over its labelled
+// series (0 when absent); a name with its labels (`name{label="value"}`) picks one series.
+func Metric(base, name string) float64 { return MetricIn(scrape(base), name) }
+
+// MetricIn is Metric on an exposition already scraped.
+func MetricIn(exposition, name string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(exposition, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || (f[0] != name && !strings.HasPrefix(f[0], name+"{")) {
+			continue
 		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		sum += v
 	}
-	return 0
+	return sum
 }
 
 func metricSumCount(base, name string) (float64, float64) {

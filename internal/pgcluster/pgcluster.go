@@ -22,19 +22,25 @@ type Cluster struct {
 	// URL connects as the superuser "postgres" to the maintenance database.
 	URL  string
 	stop func()
+	// ctl runs pg_ctl with the cluster's data directory and server options.
+	ctl func(args ...string) error
 }
 
 // Stop shuts the server down at once and removes its directory.
 func (c *Cluster) Stop() { c.stop() }
 
+// Halt stops the server at once (pg_ctl stop -m immediate: every session is cut, as in a
+// crash) and keeps its data; Resume starts it again. Commits made with synchronous_commit off
+// (the default here) in the last moments before Halt may be lost, as after a crash.
+func (c *Cluster) Halt() error { return c.ctl("-m", "immediate", "-w", "stop") }
+
+// Resume starts a halted server again on the same port, with the same data and options.
+func (c *Cluster) Resume() error { return c.ctl("-w", "-t", "60", "start") }
+
 // Start initialises and starts a cluster on a free loopback port. extraSettings are added as
 // "-c name=value" server options.
 func Start(extraSettings ...string) (*Cluster, error) {
-	u, stop, err := startCluster(extraSettings)
-	if err != nil {
-		return nil, err
-	}
-	return &Cluster{URL: u, stop: stop}, nil
+	return startCluster(extraSettings)
 }
 
 // pgBinDir finds the PostgreSQL server binaries.
@@ -51,14 +57,14 @@ func pgBinDir() (string, error) {
 
 // startCluster runs initdb and pg_ctl start in a temporary directory. initdb refuses to run as
 // root, so as root the cluster belongs to the "postgres" user.
-func startCluster(extra []string) (string, func(), error) {
+func startCluster(extra []string) (*Cluster, error) {
 	bin, err := pgBinDir()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "shadowproxy-pg-")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	run := func(name string, args ...string) *exec.Cmd {
 		return exec.Command(filepath.Join(bin, name), args...)
@@ -66,10 +72,10 @@ func startCluster(extra []string) (string, func(), error) {
 	if os.Geteuid() == 0 {
 		pg, err := user.Lookup("postgres")
 		if err != nil {
-			return "", nil, fmt.Errorf("running as root needs a postgres user for initdb: %w", err)
+			return nil, fmt.Errorf("running as root needs a postgres user for initdb: %w", err)
 		}
 		if out, err := exec.Command("chown", pg.Uid+":"+pg.Gid, dir).CombinedOutput(); err != nil {
-			return "", nil, fmt.Errorf("chown %s: %v: %s", dir, err, out)
+			return nil, fmt.Errorf("chown %s: %v: %s", dir, err, out)
 		}
 		run = func(name string, args ...string) *exec.Cmd {
 			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
@@ -77,23 +83,30 @@ func startCluster(extra []string) (string, func(), error) {
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	opts := strings.Join([]string{"-p " + strconv.Itoa(port), "-k " + dir, "-c listen_addresses=127.0.0.1",
 		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300"}, " ")
 	for _, s := range extra {
 		opts += " -c " + s
 	}
-	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		return "", nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	ctl := func(args ...string) error {
+		args = append([]string{"-D", data, "-o", opts, "-l", filepath.Join(dir, "log")}, args...)
+		if out, err := run("pg_ctl", args...).CombinedOutput(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			return fmt.Errorf("pg_ctl %s: %v: %s\n%s", args[len(args)-1], err, out, log)
+		}
+		return nil
+	}
+	if err := ctl("-w", "-t", "60", "start"); err != nil {
+		return nil, err
 	}
 	stopFn := func() {
-		_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
+		_ = ctl("-m", "immediate", "-w", "stop")
 		_ = os.RemoveAll(dir)
 	}
 	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
@@ -102,11 +115,11 @@ func startCluster(extra []string) (string, func(), error) {
 		c, err := pgx.Connect(context.Background(), u)
 		if err == nil {
 			c.Close(context.Background())
-			return u, stopFn, nil
+			return &Cluster{URL: u, stop: stopFn, ctl: ctl}, nil
 		}
 		if time.Now().After(deadline) {
 			stopFn()
-			return "", nil, fmt.Errorf("cluster did not accept connections: %w", err)
+			return nil, fmt.Errorf("cluster did not accept connections: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
