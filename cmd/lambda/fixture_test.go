@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
@@ -29,7 +29,9 @@ const (
 
 var fixedNow = time.Date(2026, 3, 4, 16, 35, 23, 938006000, time.UTC)
 
-func inDays(d int) time.Time { return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond) }
+func inDays(d int) time.Time {
+	return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond)
+}
 
 // fixture is one database with an account, its API key, the Go scorer with a frozen clock and
 // cmd/lambda's handler in the lambda dialect over it.
