@@ -167,6 +167,15 @@ func TestLambdaAnalyticsRows(t *testing.T) {
 			t.Fatalf("row %d: %+v", i+1, r)
 		}
 	}
+	// Community.aget_scorer raising: str(e) is the error, the table's default the body.
+	broken := f.community(f.account, "WEIGHTED", defaultWeights, "20")
+	f.exec(`DELETE FROM scorer_weighted_weightedscorer WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = $1)`, broken)
+	f.send(f.event(broken, addrA, f.key, nil))
+	rows = f.analytics()
+	if r := rows[len(rows)-1]; r.StatusCode != 500 || r.Error == nil || *r.Error != "WeightedScorer matching query does not exist." ||
+		r.Response == nil || *r.Response != errBody("An error has occurred") || r.Payload == nil || *r.Payload != "{}" {
+		t.Fatalf("500 row %+v", r)
+	}
 	// 429: the wrapper's check_rate_limit raised before parse_body, so no payload.
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
 	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}

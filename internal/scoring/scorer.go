@@ -33,8 +33,8 @@ type Scorer struct {
 
 // Input is what the scorer takes from one HTTP request.
 type Input struct {
-	ScorerID string // the scorer_id path segment, percent-decoded
-	Address  string // the address path segment, percent-decoded
+	ScorerID string // the scorer_id path segment, percent-decoded (raw with Lambda)
+	Address  string // the address path segment, percent-decoded (raw with Lambda)
 	Header   http.Header
 	// Path, Query and Host are what analytics rows record; Path defaults to the route.
 	Path  string
