@@ -136,7 +136,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("parse %s: %w", path, err)
+			return Config{}, parseError(path, b, err)
 		}
 		raw = b
 		c.Source = path
