@@ -12,7 +12,7 @@ demo: build
 	$(GO) run ./cmd/demo -binary $(BIN) $(DEMO_FLAGS)
 
 lint:
-	@echo "lint: gofmt, go vet, staticcheck $(STATICCHECK_VERSION) (about a minute)"
+	@echo "lint: gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
@@ -36,7 +36,7 @@ deps:
 	    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x --strip-components=3 ./usr/bin/promtool && rm prometheus_*.deb; }
 
 test: deps lint
-	@echo "test: go test ./... (one line per package as it finishes; about N minutes on 2 cores)"
+	@echo "test: go test ./... (a line per package as it finishes)"
 	$(GO) test -count=1 ./...
 	@echo "test: the credential package again without cgo (pure-Go secp256k1)"
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
