@@ -12,23 +12,33 @@ demo: build
 	$(GO) run ./cmd/demo -binary $(BIN) $(DEMO_FLAGS)
 
 lint:
+	@echo "lint: gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # Debian packages the tests use: PostgreSQL server binaries (private clusters), redis-server
-# (rate limiting against Django's cache) and chromium
-# (the report page is checked in a real headless browser). Installed only when missing.
+# (rate limiting against Django's cache) and chromium (the report page is checked in a real
+# headless browser), installed with apt-get only when missing. promtool (the alert rules' unit
+# tests) is taken out of Debian's prometheus package into .tmp/tools without installing it:
+# installing would also enable a Prometheus server on port 9090, the admin listener's default.
 deps:
+	@echo "deps: checking for pg_ctl, redis-server, chromium, promtool"
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
 	  { echo "installing postgresql"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || \
 	  { echo "installing redis-server"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@test -x /usr/bin/chromium || \
 	  { echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || test -x .tmp/tools/promtool || \
+	  { echo "extracting promtool from Debian's prometheus package into .tmp/tools"; mkdir -p .tmp/tools && cd .tmp/tools && \
+	    { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; } && \
+	    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x --strip-components=3 ./usr/bin/promtool && rm prometheus_*.deb; }
 
 test: deps lint
+	@echo "test: go test ./... (a line per package as it finishes)"
 	$(GO) test -count=1 ./...
+	@echo "test: the credential package again without cgo (pure-Go secp256k1)"
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
 
 # The load harness (database floor, scoring, pass-through, shadow, memory, soak) and the

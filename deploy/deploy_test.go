@@ -6,6 +6,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pgtest"
 	"shadowproxy/internal/proxy"
+	v2 "shadowproxy/internal/routes/v2"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -256,5 +258,43 @@ func TestContainerImageRecipe(t *testing.T) {
 	}
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Fatalf("the binary links %v dynamically", libs)
+	}
+}
+
+// The Lambda sketch parses, forwards the upstream rule's pattern to a Lambda target group with
+// single-value headers, and sets a dialect cmd/lambda accepts.
+func TestLambdaTemplate(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("lambda", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string         `json:"Type"`
+			Properties map[string]any `json:"Properties"`
+		} `json:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	fn := tpl.Resources["ScoreFunction"].Properties
+	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if fn["Runtime"] != "provided.al2023" || fn["Handler"] != "bootstrap" {
+		t.Fatalf("function %v", fn)
+	}
+	if d, err := v2.ParseDialect(fmt.Sprint(env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"]), v2.Ninja); err != nil || d != v2.Lambda {
+		t.Fatalf("dialect %v: %v", env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"], err)
+	}
+	rule := tpl.Resources["ScoreRule"].Properties
+	conds, _ := json.Marshal(rule["Conditions"])
+	if rule["Priority"] != float64(2112) || !strings.Contains(string(conds), `"Values":["/v2/stamps/*/score/*"]`) {
+		t.Fatalf("rule %v", rule)
+	}
+	tg, _ := json.Marshal(tpl.Resources["ScoreTargetGroup"].Properties)
+	if !strings.Contains(string(tg), `"TargetType":"lambda"`) || !strings.Contains(string(tg), `{"Key":"lambda.multi_value_headers.enabled","Value":"false"}`) {
+		t.Fatalf("target group %s", tg)
+	}
+	if !v2.MatchesLambdaRoute("/v2/stamps/1/score/0xabc") || v2.MatchesLambdaRoute("/v2/stamps/1/score/0xabc/history") {
+		t.Fatal("the route table's Lambda pattern disagrees with the rule")
 	}
 }

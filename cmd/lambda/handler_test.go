@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"shadowproxy/internal/demo"
 	"shadowproxy/internal/pgtest"
@@ -18,19 +14,16 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func event(t *testing.T, name string) events.ALBTargetGroupRequest {
+func recordedFile(t *testing.T, name string) json.RawMessage {
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lambda", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e events.ALBTargetGroupRequest
-	if err := json.Unmarshal(b, &e); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return b
 }
 
-// Recorded ALB events through the Lambda handler, against the demo database.
+// Recorded ALB events through newHandler's handler, against the demo database, in both
+// dialects: the default (Django's Lambda) and SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=ninja.
 func TestALBEvents(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	ctx := context.Background()
@@ -40,27 +33,52 @@ func TestALBEvents(t *testing.T) {
 	}
 	trusted, _ := json.Marshal([]string{ds.IssuerDID})
 	env := map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted), "FF_MULTI_NULLIFIER": "on"}
-	h, err := newHandler(ctx, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
-		file   string
-		status int
-		body   string
+		dialect, file string
+		status        int
+		body          string // a part of the body
+		contentType   string
+		description   string
 	}{
-		{"score.json", 200, `"address": "0x8ea987b3d09c582ef572a453e6680fd036457d45", "score": "8.73000"`},
-		{"bad_key.json", 401, `{"detail": "Invalid API Key."}`},
-		{"history.json", 404, `{"detail": "Not Found"}`},
+		{"ninja", "score.json", 200, `"address": "0x8ea987b3d09c582ef572a453e6680fd036457d45", "score": "8.73000"`, "application/json; charset=utf-8", "200 OK"},
+		{"ninja", "bad_key.json", 401, `{"detail": "Invalid API Key."}`, "application/json; charset=utf-8", "401 Unauthorized"},
+		{"ninja", "history.json", 404, `{"detail": "Not Found"}`, "application/json; charset=utf-8", "404 Not Found"},
+		// stamp_score_GET: pydantic's compact body; the error handler's {"error": ...} with str(e).
+		{"", "score.json", 200, `{"address":"0x8ea987b3d09c582ef572a453e6680fd036457d45","score":"8.73000"`, "application/json", "200 OK"},
+		{"", "bad_key.json", 401, `{"error": "Invalid API Key."}`, "application/json", "Invalid API Key."},
+		// .../score/<address>/history reaches the Lambda only without the ALB's history rule:
+		// split("/")[-3] is "score", which no community is.
+		{"", "history.json", 404, `{"error": "No scorer matches the given criteria."}`, "application/json", "No scorer matches the given criteria."},
 	}
 	for _, c := range cases {
-		resp, err := h.handle(ctx, event(t, c.file))
-		if err != nil || resp.StatusCode != c.status || !strings.Contains(resp.Body, c.body) ||
-			resp.Headers["Content-Type"] != "application/json; charset=utf-8" || resp.StatusDescription != fmt.Sprintf("%d %s", c.status, http.StatusText(c.status)) {
-			t.Errorf("%s: %v %d %s %v", c.file, err, resp.StatusCode, resp.Body, resp.StatusDescription)
+		env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = c.dialect
+		h, err := newHandler(ctx, func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.handle(ctx, recordedFile(t, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(out)
+		var resp struct {
+			StatusCode        int               `json:"statusCode"`
+			StatusDescription string            `json:"statusDescription"`
+			Headers           map[string]string `json:"headers"`
+			Body              string            `json:"body"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != c.status || !strings.Contains(resp.Body, c.body) || resp.Headers["Content-Type"] != c.contentType || resp.StatusDescription != c.description {
+			t.Errorf("%s %s: %s", c.dialect, c.file, b)
+		}
+		if n := h.scorer.Settings.TrustedIssuers; len(n) != 1 {
+			t.Fatalf("settings not read from the environment: %v", n)
 		}
 	}
-	if n := h.scorer.Settings.TrustedIssuers; len(n) != 1 {
-		t.Fatalf("settings not read from the environment: %v", n)
+	env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = "asgi"
+	if _, err := newHandler(ctx, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
+		t.Fatalf("an unknown dialect was accepted: %v", err)
 	}
 }

@@ -1,17 +1,21 @@
 // Command lambda is the Go scorer (without the proxy) as an AWS Lambda function behind an
-// Application Load Balancer, answering GET /v2/stamps/{scorer_id}/score/{address} as the
-// Django-Ninja route does. Configuration is the environment `shadowproxy serve` reads
-// (DATABASE_URL and Django's settings). Build it with `make lambda`.
+// Application Load Balancer, in place of Django's score Lambda (the ALB rule
+// /v2/stamps/*/score/*). It answers in that Lambda's dialect, or as the Django-Ninja route
+// does with SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=ninja. Configuration is the environment
+// `shadowproxy serve` reads (DATABASE_URL and Django's settings). Build it with `make lambda`.
 package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 )
@@ -29,12 +33,27 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
+	dialect, err := v2.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), v2.Lambda)
+	if err != nil {
+		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
+	}
 	pool, err := pgxpool.New(ctx, getenv("DATABASE_URL"))
 	if err != nil {
 		return nil, err
 	}
+	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it
+		opts, err := redis.ParseURL(settings.RateLimitCacheURL)
+		if err != nil {
+			return nil, fmt.Errorf("CELERY_BROKER_URL: %w", err)
+		}
+		scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:"}
+	}
+	sink := scoring.CommitSink{Pool: pool}
 	return &handler{
-		scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)},
-		sink:   scoring.CommitSink{Pool: pool},
+		dialect: dialect,
+		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink, RateLimitForm: getenv("PASSPORT_API_RATE_LIMITING_FORM")},
+		scorer:  scorer,
+		sink:    sink,
 	}, nil
 }

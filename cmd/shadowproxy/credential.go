@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,30 +31,22 @@ type verdict struct {
 // credentialVerify implements `shadowproxy credential verify`: exit 0 accepted, 1 refused,
 // 2 usage or read error.
 func credentialVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("credential verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("credential verify", "credential verify [--subject DID] [--trusted-issuer DID]... [--at RFC3339] [--signature-only] FILE|-", func(w io.Writer) {
+		fmt.Fprint(w, "\nPrints {\"valid\": ..., \"reason\": ...}; exits 0 accepted, 1 refused, 2 usage or read error.\n")
+	})
 	subject := fs.String("subject", "", "expected credentialSubject.id (did:pkh:eip155:1:0x...); checks the subject and its fields")
 	var trusted stringList
 	fs.Var(&trusted, "trusted-issuer", "issuer DID to trust (repeatable); checks trust when given")
 	at := fs.String("at", "", "RFC 3339 instant to check expiry and proof.created against (default: now)")
 	signatureOnly := fs.Bool("signature-only", false, "only answer whether the credential is correctly signed, as strict didkit would")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: shadowproxy credential verify [--subject DID] [--trusted-issuer DID]... [--at RFC3339] [--signature-only] FILE|-\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	if code, ok := parseArgs(fs, args, "FILE|-", stdout, stderr); !ok {
+		return code
 	}
 	now := time.Now().UTC()
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339Nano, *at)
 		if err != nil {
-			fmt.Fprintf(stderr, "shadowproxy: --at: %v\n", err)
-			return 2
+			return usageError(stderr, fs.Name(), "--at: "+err.Error())
 		}
 		now = t
 	}

@@ -44,7 +44,7 @@ func TestREADMEMatchesTheBinary(t *testing.T) {
 	}
 	src := source(t)
 	doc := string(readme)
-	for _, name := range regexp.MustCompile(`SHADOWPROXY_[A-Z_]+[A-Z]`).FindAllString(doc, -1) {
+	for _, name := range regexp.MustCompile(`SHADOWPROXY_[A-Z0-9_]+[A-Z0-9]`).FindAllString(doc, -1) {
 		key := strings.ToLower(strings.TrimPrefix(name, "SHADOWPROXY_"))
 		if !strings.Contains(src, `"`+name+`"`) && !strings.Contains(src, `"`+key+`"`) {
 			t.Errorf("README names %s, which the code never reads", name)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,20 +16,16 @@ import (
 // replayCommand implements `shadowproxy replay`: exit 0 when every answer matched (noise
 // allowed), 1 when any diverged or failed, 2 on a usage or read error.
 func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("replay", "replay [--database-url URL] [--quiet] FILE|-", func(w io.Writer) {
+		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id}.\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error.\n")
+	})
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the database to score against (default $DATABASE_URL)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: shadowproxy replay [--database-url URL] [--quiet] FILE|-\n  FILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id}\n")
-		fs.PrintDefaults()
+	if code, ok := parseArgs(fs, args, "FILE|-", stdout, stderr); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 || *dbURL == "" {
-		fs.Usage()
-		return 2
+	if *dbURL == "" {
+		return usageError(stderr, fs.Name(), "no database: set DATABASE_URL or --database-url")
 	}
 	settings, err := scoring.SettingsFromEnv(os.Getenv)
 	if err != nil {

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,9 +43,8 @@ type processConfig struct {
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs, path := serveFlags(getenv)
 	fs.SetOutput(stderr)
-	path := fs.String("config", getenv("SHADOWPROXY_CONFIG"), "rollout configuration file (YAML), hot-reloaded; default $SHADOWPROXY_CONFIG")
 	if err := fs.Parse(args); err != nil {
 		return processConfig{}, err
 	}
@@ -84,7 +83,7 @@ func envOr(getenv func(string) string, name, def string) string {
 }
 
 func serve(args []string, stderr io.Writer) int {
-	logger, err := zap.NewProduction()
+	logger, err := newLogger()
 	if err != nil {
 		fmt.Fprintf(stderr, "shadowproxy: logger: %v\n", err)
 		return 1
@@ -196,14 +195,20 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	public := &http.Server{Addr: pc.listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	adminSrv := &http.Server{Addr: pc.adminListen, Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 2)
+	var bound []string // "serving" is logged once both listeners accept connections
 	for _, srv := range []*http.Server{public, adminSrv} {
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", srv.Addr, err)
+		}
+		bound = append(bound, ln.Addr().String())
 		go func() {
-			if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("listen %s: %w", srv.Addr, err)
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("serve %s: %w", srv.Addr, err)
 			}
 		}()
 	}
-	logger.Info("serving", zap.String("listen", pc.listen), zap.String("admin_listen", pc.adminListen),
+	logger.Info("serving", zap.String("listen", bound[0]), zap.String("admin_listen", bound[1]),
 		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
 	select {
 	case <-ctx.Done():

@@ -176,7 +176,7 @@ func build(content []byte, source string, getenv func(string) string) (Config, e
 	c.Source = source
 	if content != nil {
 		if err := decodeFile(content, &c); err != nil {
-			return Config{}, fmt.Errorf("parse %s: %w", source, err)
+			return Config{}, parseError(source, content, err)
 		}
 	}
 	env, err := applyEnv(&c, getenv)

@@ -36,8 +36,8 @@ type Scorer struct {
 
 // Input is what the scorer takes from one HTTP request.
 type Input struct {
-	ScorerID string // the scorer_id path segment, percent-decoded
-	Address  string // the address path segment, percent-decoded
+	ScorerID string // the scorer_id path segment, percent-decoded (raw with Lambda)
+	Address  string // the address path segment, percent-decoded (raw with Lambda)
 	Header   http.Header
 	// Path, Query and Host are what analytics rows record; Path defaults to the route.
 	Path  string
@@ -46,11 +46,21 @@ type Input struct {
 	// ReplayKeyPrefix, set only by `shadowproxy replay` (never from HTTP), authenticates as the
 	// usable API key with this prefix without a secret: captures store no keys.
 	ReplayKeyPrefix string
+	// Lambda follows Django's Lambda handler (api/v2/aws_lambdas/stamp_score_GET.py) where it
+	// differs from the Ninja route before scoring: the scorer id is the path text (never
+	// refused as a non-integer; a negative int() means DEMO_API_SCORER_ID, None when unset),
+	// so the rate limit comes before the scorer lookup, and revoked keys authenticate
+	// (ApiKey.authenticate reads AccountAPIKey.objects, not get_usable_keys()).
+	Lambda bool
+	// Analytics, when set, builds the analytics row (FF_API_ANALYTICS) of an outcome in place
+	// of the Ninja route's; nil means no row. The scorer fills in APIKeyID and CreatedAt.
+	Analytics func(Outcome) *AnalyticsRow
 }
 
 // Result is the HTTP answer and the writes behind it (nil when Django writes nothing).
 type Result struct {
-	Response Response
+	Response Response // as Django-Ninja renders Outcome
+	Outcome  Outcome
 	Writes   *WriteSet
 }
 
@@ -79,12 +89,17 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if in.ReplayKeyPrefix != "" {
 		key, ok = in.ReplayKeyPrefix, true
 	}
+	unauthorized := Result{Response: respUnauthorized, Outcome: Outcome{Kind: Unauthorized}}
 	if !ok {
-		return Result{Response: respUnauthorized}, nil
+		return unauthorized, nil
 	}
 	scorerID, isInt := parsePathInt(in.ScorerID)
-	lookupID := ""
-	if isInt {
+	lookupID, lookupNull := "", false
+	switch {
+	case in.Lambda:
+		isInt = true
+		lookupID, lookupNull = lambdaScorerID(in.ScorerID, s.Settings.DemoScorerID)
+	case isInt:
 		lookupID = scorerID.String()
 		if scorerID.Sign() < 0 { // Django swaps in DEMO_API_SCORER_ID, str(None) when unset
 			lookupID = "None"
@@ -93,49 +108,57 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 			}
 		}
 	}
-	var idCandidate *int64
-	if id, ok := pythonInt(lookupID); ok {
-		idCandidate = &id
+	lookup := communityLookup{externalID: lookupID, null: lookupNull}
+	if id, ok := pythonInt(lookupID); ok && !lookupNull {
+		lookup.id = &id
 	}
 	address := strings.ToLower(in.Address)
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	first, err := loadFirst(loadCtx, s.DB, keyPrefix(key), lookupID, idCandidate, address)
+	first, err := loadFirst(loadCtx, s.DB, keyLookup{prefix: keyPrefix(key), revoked: in.Lambda}, lookup, address)
 	loadSpan.End()
 	if err != nil {
 		return Result{}, err
 	}
 	if first.key == nil {
-		return Result{Response: respUnauthorized}, nil
+		return unauthorized, nil
 	}
 	valid, migrate := verifyKey(key, first.key.HashedKey, first.key.HashedKeySHA256)
 	if in.ReplayKeyPrefix != "" {
 		valid, migrate = true, false
 	}
 	if !valid {
-		return Result{Response: respUnauthorized}, nil
+		return unauthorized, nil
 	}
 	ws := &WriteSet{}
 	if migrate {
 		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
-	// raised ends the request with r, the answer to an exception whose str() is errText.
-	// Django's analytics wrapper sits inside authentication and validation, so every answer
-	// from here on but the 422 gets a row.
-	raised := func(r Response, errText string) (Result, error) {
-		if s.Settings.APIAnalytics && r.Status != respBadScorerID.Status {
+	// answer ends the request with an error outcome. Django's analytics wrapper sits inside
+	// authentication and validation, so every answer from here on but the 422 gets a row.
+	answer := func(o Outcome) (Result, error) {
+		o.APIKeyID = first.key.ID
+		r := ninjaResponse(o.Kind)
+		switch {
+		case !s.Settings.APIAnalytics:
+		case in.Analytics != nil:
+			ws.Analytics = stamped(in.Analytics(o), first.key.ID, now)
+		case o.Kind != InvalidScorerID:
+			errText := errorDetail(r)
+			if o.Kind == RateLimitFailed {
+				errText = o.Cause
+			}
 			ws.Analytics = analyticsRow(in, first.key.ID, r.Status, &errText, nil, now)
 		}
 		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
-			return Result{Response: r}, nil
+			return Result{Response: r, Outcome: o}, nil
 		}
 		if err := apply(ctx, sink, ws); err != nil {
 			return Result{}, err
 		}
-		return Result{Response: r, Writes: ws}, nil
+		return Result{Response: r, Outcome: o, Writes: ws}, nil
 	}
-	answer := func(r Response) (Result, error) { return raised(r, errorDetail(r)) }
 	if !isInt {
-		return answer(respBadScorerID)
+		return answer(Outcome{Kind: InvalidScorerID})
 	}
 	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
 		limited, err := s.RateLimit.Limited(ctx, keyPrefix(key), *rate, now)
@@ -145,23 +168,22 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 			s.logRateLimitFault(keyPrefix(key), *rate, fault, "the request is allowed (SHADOWPROXY_RATELIMIT_FAIL_OPEN)")
 		case errors.As(err, &fault):
 			s.logRateLimitFault(keyPrefix(key), *rate, fault, "Django answers 500")
-			return raised(respServerError, fault.Text)
+			return answer(Outcome{Kind: RateLimitFailed, Cause: fault.Text})
 		case err != nil:
 			return Result{}, err
 		case limited:
-			return answer(respRateLimited)
+			return answer(Outcome{Kind: RateLimited})
 		}
 	}
-	community := pickCommunity(first.communities, lookupID, idCandidate)
+	community := pickCommunity(first.communities, lookup)
 	if community == nil {
-		return answer(respNoScorer)
+		return answer(Outcome{Kind: NoScorer})
 	}
 	if !validAddress(address) {
-		return answer(respBadAddress)
+		return answer(Outcome{Kind: InvalidAddress})
 	}
-	if community.ScorerType == nil || community.Threshold == nil ||
-		(*community.ScorerType != "WEIGHTED" && *community.ScorerType != "WEIGHTED_BINARY") {
-		return answer(respInternal) // Django: aget_scorer returns None or raises DoesNotExist
+	if cause := scorerFailure(community); cause != "" {
+		return answer(Outcome{Kind: ScoringFailed, Cause: cause})
 	}
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
 	ws.TiedCandidates = tiedCandidates(first.stamps)
@@ -203,7 +225,8 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 				return Result{}, err
 			}
 		}
-		return Result{Response: scoreResponse(address, &outcome), Writes: ws}, nil
+		scored := Outcome{Kind: Scored, APIKeyID: first.key.ID, address: address, score: &outcome}
+		return Result{Response: scoreResponse(address, &outcome), Outcome: scored, Writes: ws}, nil
 	}
 }
 
@@ -223,7 +246,11 @@ func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
 // finish sets the score row and the analytics row from the outcome.
 func (s *Scorer) finish(ws *WriteSet, o *scoreOutcome, in Input, keyID, address string, now time.Time) {
 	ws.Score = scoreRow(o)
-	if s.Settings.APIAnalytics {
+	switch {
+	case !s.Settings.APIAnalytics:
+	case in.Analytics != nil:
+		ws.Analytics = stamped(in.Analytics(Outcome{Kind: Scored, APIKeyID: keyID, address: address, score: o}), keyID, now)
+	default:
 		ws.Analytics = analyticsRow(in, keyID, 200, nil, compactScoreResponse(address, o), now)
 	}
 }
@@ -240,6 +267,14 @@ func (s *Scorer) logRateLimitFault(prefix, rate string, fault *RateLimitError, o
 	s.Log.Warn(msg, zap.String("api_key_prefix", prefix), zap.String("rate_limit", rate), zap.String("error", fault.Text))
 }
 
+// stamped sets the key and the time of an analytics row built by Input.Analytics.
+func stamped(row *AnalyticsRow, keyID string, now time.Time) *AnalyticsRow {
+	if row != nil {
+		row.APIKeyID, row.CreatedAt = keyID, now
+	}
+	return row
+}
+
 // pgMessage is the text of a database error as psycopg's str() gives it (its message).
 func pgMessage(err error) string {
 	var pgErr *pgconn.PgError
@@ -249,15 +284,29 @@ func pgMessage(err error) string {
 	return err.Error()
 }
 
-// pickCommunity mirrors aget_scorer_by_id: external_scorer_id first, then the numeric id.
-func pickCommunity(rows []communityRow, externalID string, id *int64) *communityRow {
+// pickCommunity mirrors aget_scorer_by_id: external_scorer_id first, then the numeric id. A
+// None scorer id (the Lambda's unset DEMO_API_SCORER_ID) reads external_scorer_id IS NULL,
+// which aget() accepts only when one community matches, and id IS NULL, which none does.
+func pickCommunity(rows []communityRow, l communityLookup) *communityRow {
+	if l.null {
+		var only *communityRow
+		for i := range rows {
+			if rows[i].ExternalScorerID == nil {
+				if only != nil {
+					return nil // MultipleObjectsReturned
+				}
+				only = &rows[i]
+			}
+		}
+		return only
+	}
 	for i := range rows {
-		if rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == externalID {
+		if rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == l.externalID {
 			return &rows[i]
 		}
 	}
 	for i := range rows {
-		if id != nil && rows[i].ID == *id {
+		if l.id != nil && rows[i].ID == *l.id {
 			return &rows[i]
 		}
 	}

@@ -48,8 +48,12 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	queueWrites(q, ws)
 	q.queue("commit", "COMMIT")
 	if a := ws.Analytics; a != nil {
+		var payload *string
+		if a.Payload != nil {
+			payload = new(string(a.Payload))
+		}
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
-			string(a.Headers), string(a.Response), a.Error, a.StatusCode)
+			string(a.Headers), string(a.Response), a.Error, a.StatusCode, payload)
 	}
 	section, err := q.send(ctx, conn.Conn())
 	if err == nil {
@@ -136,7 +140,7 @@ FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[])
 ORDER BY u.n`
 	sqlAnalytics = `INSERT INTO account_accountapikeyanalytics (api_key_id, created_at, path, base_path, path_segments,
   query_params, payload, headers, response, response_skipped, error, status_code)
-VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, NULL, $6::jsonb, $7::jsonb, false, $8, $9)`
+VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, $10::jsonb, $6::jsonb, $7::jsonb, false, $8, $9)`
 	sqlDeleteStamps = `DELETE FROM registry_stamp
 WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
 	// sqlInsertStamps inserts the kept stamps in their order, the order the score was summed in

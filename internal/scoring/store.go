@@ -49,17 +49,17 @@ type firstLoad struct {
 // it needs no second trip; the key's hash is still checked before any of it is used.
 const (
 	sqlAPIKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), account_id, rate_limit
-FROM account_accountapikey WHERE prefix = $1 AND NOT revoked`
+FROM account_accountapikey WHERE prefix = $1 AND (NOT revoked OR $2)`
 
 	sqlCommunities = `SELECT c.id, c.external_scorer_id, c.rule, c.human_points_program, s.type,
   CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END,
   CASE s.type WHEN 'WEIGHTED' THEN w.threshold::text WHEN 'WEIGHTED_BINARY' THEN b.threshold::text END
 FROM account_community c
-JOIN account_accountapikey k ON k.account_id = c.account_id AND k.prefix = $1 AND NOT k.revoked
+JOIN account_accountapikey k ON k.account_id = c.account_id AND k.prefix = $1 AND (NOT k.revoked OR $4)
 LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
 LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
 LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
-WHERE c.external_scorer_id = $2 OR c.id = $3`
+WHERE c.external_scorer_id = $2 OR c.id = $3 OR ($5 AND c.external_scorer_id IS NULL)`
 
 	// sqlStamps is aget_passport's read. Django's ORM (CeramicCache.objects.filter(address=...,
 	// deleted_at__isnull=True, revocation__isnull=True), its filter keywords sorted) sends:
@@ -84,11 +84,25 @@ LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL)`
 )
 
-func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *int64, address string) (firstLoad, error) {
+// keyLookup selects the API key: by prefix, usable keys only unless revoked is set.
+type keyLookup struct {
+	prefix  string
+	revoked bool // also revoked keys (Django's Lambda)
+}
+
+// communityLookup is aget_scorer_by_id's argument: an external_scorer_id, the id int() reads
+// from it (nil when it cannot), or Python None (null).
+type communityLookup struct {
+	externalID string
+	id         *int64
+	null       bool
+}
+
+func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup, address string) (firstLoad, error) {
 	var out firstLoad
 	b := &pgx.Batch{}
-	b.Queue(sqlAPIKey, prefix)
-	b.Queue(sqlCommunities, prefix, externalID, id)
+	b.Queue(sqlAPIKey, key.prefix, key.revoked)
+	b.Queue(sqlCommunities, key.prefix, c.externalID, c.id, key.revoked, c.null)
 	b.Queue(sqlStamps, address)
 	res := q.SendBatch(ctx, b)
 	defer res.Close()

@@ -126,6 +126,7 @@ type AnalyticsRow struct {
 	Path         string
 	PathSegments []byte // JSON list
 	QueryParams  []byte // JSON object of lists
+	Payload      []byte // JSON: the request body (the Lambda's parsed body); nil is NULL
 	Headers      []byte // JSON object, secrets replaced by "***"
 	Response     []byte // JSON: the response as a JSON string, or null
 	Error        *string

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// serveFlags is the flag set of `shadowproxy serve` and the configuration path it sets.
+func serveFlags(getenv func(string) string) (*flag.FlagSet, *string) {
+	fs := newCommand("serve", "serve [--config FILE]", func(w io.Writer) {
+		fmt.Fprint(w, "\nRuns the proxy in front of Django: the public listener, the admin listener (/healthz,\n/metrics, /admin/...) and, with DATABASE_URL, the Go scorer.\n")
+		printEnvironment(w)
+	})
+	path := fs.String("config", getenv("SHADOWPROXY_CONFIG"), "rollout configuration `FILE` (YAML), hot-reloaded; default $SHADOWPROXY_CONFIG")
+	return fs, path
+}
+
+// envVar is one process setting `serve` reads from the environment at start.
+type envVar struct {
+	Name, Default, Meaning string
+}
+
+// serveEnvironment is every process setting `serve` reads: `serve --help` prints it, and a test
+// holds it equal to the README's table and to what the code reads.
+var serveEnvironment = []envVar{
+	{"DATABASE_URL", "unset", "Django's PostgreSQL database; unset: the Go scorer is off and Django answers everything"},
+	{"SHADOWPROXY_LISTEN", "127.0.0.1:8080", "public listener"},
+	{"SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090", "admin listener"},
+	{"SHADOWPROXY_ADMIN_TOKEN", "unset", "bearer token for the admin API's changes; unset: read-only"},
+	{"SHADOWPROXY_CONFIG", "unset", "rollout configuration file, same as --config FILE"},
+	{"TRUSTED_IAM_ISSUERS", "Django's list", "JSON list of issuer DIDs whose stamps count"},
+	{"FF_MULTI_NULLIFIER", "off", "on: every nullifier takes part in deduplication"},
+	{"DEMO_API_KEY", "unset", "the real key that DEMO_API_KEY_ALIASES stand for"},
+	{"DEMO_API_KEY_ALIASES", "[]", "JSON list of X-API-Key values replaced by DEMO_API_KEY"},
+	{"DEMO_API_SCORER_ID", "unset", "scorer used for negative scorer ids"},
+	{"HUMAN_POINTS_WRITE_ENABLED", "false", "award human points for passing scores"},
+	{"HUMAN_POINTS_START_TIMESTAMP", "0", "Unix seconds before which no points are awarded"},
+	{"HUMAN_POINTS_MTA_ENABLED", "false", "award MM2 to MetaMaskOG2 members while fewer than 5,000 exist"},
+	{"HUMAN_POINTS_ENABLED", "false", "only read with SHADOWPROXY_POINTS_IN_RESPONSE"},
+	{"SHADOWPROXY_POINTS_IN_RESPONSE", "off", "extension: fill points_data in Django's former format"},
+	{"FF_API_ANALYTICS", "Off", "exactly on: write Django's API analytics row"},
+	{"RATELIMIT_ENABLE", "false", "rate limit by the key's rate_limit, sharing Django's counters"},
+	{"CELERY_BROKER_URL", "redis://localhost:6379/0", "the Redis of Django's cache (rate-limit counters)"},
+	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
+	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},
+	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "bound of one shadow run"},
+	{"SHADOWPROXY_DIFF_MAX_ROWS", "10000", "divergent exemplars kept in shadowproxy_diff"},
+	{"SHADOWPROXY_DIFF_RETENTION", "168h", "age after which exemplars are deleted"},
+	{"SHADOWPROXY_CAPTURE_FILE", "unset", "record Django-served scoring requests for replay"},
+	{"SHADOWPROXY_CAPTURE_MAX_BYTES", "104857600", "bound of the capture file"},
+}
+
+// printEnvironment writes the environment table of `serve --help`.
+func printEnvironment(w io.Writer) {
+	fmt.Fprint(w, "\nenvironment (read once at start):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range serveEnvironment {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.Default, v.Meaning)
+	}
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_<KEY>", "overrides the rollout configuration's key (SHADOWPROXY_GO_PERCENT, ...), hot-reloaded")
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry tracing, with the standard OTEL_* variables (off when unset)")
+	_ = tw.Flush()
+}

@@ -1,0 +1,97 @@
+package v2
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The ALB rules of infra/lib/scorer/routing-rules.ts: priority 2111 (history, ASGI) before 2112
+// (/v2/stamps/*/score/*, the Lambda); "*" spans "/".
+func TestMatchesLambdaRoute(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]bool{
+		"/v2/stamps/1/score/0xabc":                true,
+		"/v2/stamps/abc/score/0xabc":              true,
+		"/v2/stamps/-1/score/0xabc":               true,
+		"/v2/stamps//score/":                      true,
+		"/v2/stamps/a/b/score/0xabc/extra":        true,
+		"/v2/stamps/1/score/0xabc/history":        false,
+		"/v2/stamps/1/score/0xabc/history/x":      true,
+		"/v2/stamps/1/scores/0xabc":               false,
+		"/v2/stamps/1/score":                      false,
+		"/V2/stamps/1/score/0xabc":                false,
+		"/v2/models/score/0xabc":                  false,
+		"/registry/v2/stamps/1/score/0xabc":       false,
+		"/v2/stamps/1/score/0xabc/score/history":  false,
+		"/v2/stamps/1/score/x/history/score/y":    true,
+		"/v2/stamps/1/score/0xabc/historyhistory": true,
+	} {
+		if got := MatchesLambdaRoute(path); got != want {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestParseDialect(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Dialect{"": Lambda, "ninja": Ninja, " Lambda ": Lambda, "LAMBDA": Lambda} {
+		if got, err := ParseDialect(in, Lambda); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseDialect("asgi", Ninja); err == nil {
+		t.Fatal("asgi accepted")
+	}
+}
+
+// psycopg2's base_exception_from_sqlstate, renamed by Django's DatabaseErrorWrapper.
+func TestDjangoDBErrorClass(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]string{
+		"08006": "OperationalError", "0A000": "NotSupportedError", "21000": "ProgrammingError", "22012": "DataError",
+		"23505": "IntegrityError", "25P02": "InternalError", "28P01": "OperationalError", "3D000": "ProgrammingError",
+		"40001": "OperationalError", "40P01": "OperationalError", "42P01": "ProgrammingError", "53300": "OperationalError",
+		"55P03": "OperationalError", "57014": "OperationalError", "57P01": "OperationalError", "XX000": "InternalError",
+		"P0001": "InternalError", "F0000": "InternalError", "HV000": "OperationalError", "01000": "DatabaseError", "72000": "DatabaseError",
+	} {
+		err := fmt.Errorf("load: %w", &pgconn.PgError{Code: code})
+		if got := djangoDBErrorClass(err); got != want {
+			t.Errorf("%s: %s, want %s", code, got, want)
+		}
+	}
+	if got := djangoDBErrorClass(errors.New("dial tcp: connection refused")); got != "OperationalError" {
+		t.Errorf("connection error: %s", got)
+	}
+	if r := dbErrorResponse(&pgconn.PgError{Code: "01000"}); r.StatusCode != 500 || r.Body != `{"error": "An error has occurred"}` {
+		t.Errorf("DatabaseError is not in the table: %+v", r)
+	}
+}
+
+// parse_body: base64 when flagged, {} when empty, json.loads otherwise.
+func TestParseBody(t *testing.T) {
+	t.Parallel()
+	f, tr := false, true
+	str := func(s string) *string { return &s }
+	cases := []struct {
+		ev   LambdaEvent
+		want string // "" means an error
+	}{
+		{LambdaEvent{IsBase64Encoded: &f}, "{}"},
+		{LambdaEvent{IsBase64Encoded: &f, Body: str("")}, "{}"},
+		{LambdaEvent{IsBase64Encoded: &f, Body: str(`{"a": 1}`)}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: &tr, Body: str("eyJhIjogMX0=")}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: &f, Body: str("not json")}, ""},
+		{LambdaEvent{IsBase64Encoded: &tr, Body: str("!!")}, ""},
+		{LambdaEvent{Body: str(`{}`)}, ""},
+	}
+	for i, c := range cases {
+		got, err := parseBody(c.ev)
+		if (c.want == "") != (err != nil) || (err == nil && string(got) != c.want) || (err == nil && !json.Valid(got)) {
+			t.Errorf("case %d: %s %v", i, got, err)
+		}
+	}
+}
