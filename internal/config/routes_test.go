@@ -20,9 +20,9 @@ func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score)`,
-		"routes:\n  v2-score:\n    go_prcent: 5\n":   "unknown key routes.v2-score.go_prcent",
+		"routes:\n  v2-score:\n    go_prcent: 5\n":    "unknown key routes.v2-score.go_prcent",
 		"routes:\n  v2-score:\n    go_percent: 101\n": "routes.v2-score.go_percent 101",
-		"routes:\n  v2-score:\n    dialect: asgi\n":  `routes.v2-score.dialect "asgi"`,
+		"routes:\n  v2-score:\n    dialect: asgi\n":   `routes.v2-score.dialect "asgi"`,
 	} {
 		if _, err := Parse([]byte(body), "f.yaml", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)

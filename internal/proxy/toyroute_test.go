@@ -48,7 +48,9 @@ func (t *toy) answer(c route.Call) route.Answer {
 	return route.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: append([]byte("go:"), c.Request.([]byte)...)}
 }
 
-func (t *toy) Failed(route.Dialect) route.Answer { return route.Answer{Status: 500, Body: []byte("toy failed")} }
+func (t *toy) Failed(route.Dialect) route.Answer {
+	return route.Answer{Status: 500, Body: []byte("toy failed")}
+}
 
 // Compare closes the snapshot at once (the toy writes nothing) and compares the answers.
 func (t *toy) Compare(_ context.Context, in route.ShadowInput) ([]diff.Field, error) {
