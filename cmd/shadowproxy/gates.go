@@ -13,17 +13,17 @@ import (
 	"shadowproxy/internal/proxy"
 )
 
-// startGates creates the gate tables and runs the controller, which applies its decisions to
-// the rollout. The gates judge only while `gates: true` is configured.
-func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, reg prometheus.Registerer, log *zap.Logger) (*gate.Controller, *gate.Evidence, error) {
+// startGates creates the gate tables and runs the controller of the named route, which applies
+// its decisions to that route. The gates judge only while the route's gates setting is on.
+func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, route string, reg prometheus.Registerer, log *zap.Logger) (*gate.Controller, *gate.Evidence, error) {
 	host, _ := os.Hostname()
 	evidence := &gate.Evidence{}
 	c := &gate.Controller{
 		Pool:     pool,
 		Replica:  fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Evidence: evidence,
-		Config:   proxy.GateConfig(rollout),
-		Apply:    proxy.ApplyGate(rollout),
+		Config:   proxy.GateConfig(rollout, route),
+		Apply:    proxy.ApplyGate(rollout, route),
 		Log:      log,
 	}
 	if err := c.Init(ctx, reg); err != nil {

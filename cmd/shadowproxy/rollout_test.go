@@ -20,7 +20,7 @@ import (
 // scrapeAdmin answers GET /metrics through the admin handler, as Prometheus would see it.
 func scrapeAdmin(t *testing.T, rollout *proxy.Rollout, metrics *proxy.Metrics, reg *prometheus.Registry) string {
 	t.Helper()
-	admin := &proxy.Admin{Rollout: rollout, Breaker: &proxy.Breaker{}, Metrics: metrics, Registry: reg}
+	admin := &proxy.Admin{Rollout: rollout, Metrics: metrics, Registry: reg}
 	rec := httptest.NewRecorder()
 	admin.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/routes"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/tracing"
@@ -35,6 +39,7 @@ type processConfig struct {
 	adminToken  string
 	settings    scoring.Settings
 	shadow      proxy.ShadowOptions
+	maxBody     int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -60,6 +65,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 	c.settings = s
 	if c.shadow, err = proxy.ShadowOptionsFromEnv(getenv); err != nil {
 		return c, err
+	}
+	c.maxBody = proxy.DefaultMaxBody
+	if v := getenv("SHADOWPROXY_MAX_BODY_BYTES"); v != "" {
+		if c.maxBody, err = strconv.ParseInt(v, 10, 64); err != nil || c.maxBody < 1 {
+			return c, fmt.Errorf("SHADOWPROXY_MAX_BODY_BYTES=%q must be a positive number of bytes", v)
+		}
 	}
 	return c, nil
 }
@@ -106,12 +117,16 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(registry)
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
-	breaker := &proxy.Breaker{}
-	admin := &proxy.Admin{Rollout: rollout, Breaker: breaker, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
-	handler := &proxy.Handler{Rollout: rollout, Django: proxy.NewDjangoProxy(rollout, logger), Breaker: breaker, Metrics: metrics, Log: logger}
+	breakers := &proxy.Breakers{}
+	score := &v2.Score{}
+	table := routes.Table(routes.Handlers{Score: score})
+	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
+	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, logger), Breakers: breakers, Metrics: metrics, Log: logger,
+		MaxBody: pc.maxBody}
 
 	if pc.databaseURL == "" {
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
+		handler.NoGo = "no_database"
 	} else {
 		poolCfg, err := pgxpool.ParseConfig(pc.databaseURL)
 		if err != nil {
@@ -127,7 +142,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("database: %w", err)
 		}
 		defer pool.Close()
-		handler.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
+		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
 			if err != nil {
@@ -137,22 +152,25 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			opts.ContextTimeoutEnabled = true           // go_timeout bounds a hung Redis too
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
-			handler.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
-		handler.Sink = scoring.CommitSink{Pool: pool}
+		score.Sink = scoring.CommitSink{Pool: pool}
 		admin.Ping = pool.Ping
-		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, handler.Scorer, rollout, pc.shadow, registry, logger)
+		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		if err != nil {
 			return err
 		}
 		defer shadow.Pool.Close()
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
-		controller, evidence, err := startGates(ctx, pool, rollout, registry, logger)
+		controller, evidence, err := startGates(ctx, pool, rollout, v2.ScoreName, registry, logger)
 		if err != nil {
 			return err
 		}
-		admin.Gates, handler.Evidence = controller, evidence
-		shadow.Recorder.OnRun = proxy.ShadowEvidence(evidence)
+		admin.Gates = controller
+		if evidence != nil {
+			handler.Evidence = map[string]*gate.Evidence{v2.ScoreName: evidence}
+		}
+		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())

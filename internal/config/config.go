@@ -72,6 +72,10 @@ type Config struct {
 	// gate has passed for the step's hold time.
 	RampLadder []RampStep `yaml:"ramp_ladder"`
 
+	// Routes holds per-route settings by route name (see RouteSettings); a route not named
+	// here takes the global values.
+	Routes map[string]RouteSettings `yaml:"routes"`
+
 	// ConfigSettle is how long a changed file must stay byte-for-byte unchanged before its
 	// changes toward Go apply (changes toward Django apply at once; see TowardDjango).
 	ConfigSettle time.Duration `yaml:"config_settle"`
@@ -83,6 +87,9 @@ type Config struct {
 	Pending string `yaml:"-"`
 	// Source says where it came from: a file path, "defaults", or "fail-closed".
 	Source string `yaml:"-"`
+	// routeSources records which route keys the environment set (the others under routes: are
+	// the file's).
+	routeSources map[string]map[string]string
 }
 
 // NoiseRule lets a field pattern differ between Django and Go: timestamps up to Tolerance
@@ -176,6 +183,11 @@ func build(content []byte, source string, getenv func(string) string) (Config, e
 	if err != nil {
 		return Config{}, err
 	}
+	routeEnv, err := applyRouteEnv(&c, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	env += routeEnv
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -229,6 +241,7 @@ func (c *Config) Validate() error {
 	if c.BreakerFailures < 0 || c.BreakerCooldown < 0 {
 		problems = append(problems, "breaker_failures and breaker_cooldown must not be negative")
 	}
+	problems = append(problems, c.validateRoutes()...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))

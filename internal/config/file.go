@@ -74,6 +74,14 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			return nil
 		}
 	}
+	if t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 { // a map of structs (routes): any key, known fields
+			if err := checkKeys(n.Content[i+1], t.Elem(), prefix(path)+n.Content[i].Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
 		return nil // scalars, maps of any key, and type mismatches that Decode reports
 	}
@@ -97,13 +105,28 @@ func prefix(path string) string {
 	return path + "."
 }
 
-// normaliseBools rewrites the scalar of every boolean key of the mapping n to true or false by
-// DjangoBool, an empty value included (false).
+// normaliseBools rewrites the scalar of every boolean key of the mapping n (and of the structs
+// in its maps of structs: routes) to true or false by DjangoBool, an empty value included (false).
 func normaliseBools(n *yaml.Node, t reflect.Type) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		f, ok := yamlField(t, n.Content[i].Value)
 		v := n.Content[i+1]
-		if !ok || f.Type.Kind() != reflect.Bool || v.Kind != yaml.ScalarNode {
+		if !ok {
+			continue
+		}
+		if f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Struct && v.Kind == yaml.MappingNode {
+			for j := 1; j < len(v.Content); j += 2 {
+				if v.Content[j].Kind == yaml.MappingNode {
+					normaliseBools(v.Content[j], f.Type.Elem())
+				}
+			}
+			continue
+		}
+		kind := f.Type.Kind()
+		if kind == reflect.Pointer {
+			kind = f.Type.Elem().Kind()
+		}
+		if kind != reflect.Bool || v.Kind != yaml.ScalarNode {
 			continue
 		}
 		text := v.Value

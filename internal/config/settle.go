@@ -11,7 +11,8 @@ const pendingMark = "+safe-"
 // TowardDjango returns cur with only those changes of next that move traffic toward Django,
 // which are safe to apply before next has settled: the kill switch turned on, a lower go_percent,
 // a lower shadow_percent (a shadow adds database load and serves no client), fallback turned on,
-// header_override turned off, and scorers newly pinned to django. Everything else (the kill
+// header_override turned off, and scorers newly pinned to django, globally and for each route
+// (routesTowardDjango). Everything else (the kill
 // switch turned off, higher shares, pins to go or removed, django_url, salt, timeouts, gates,
 // the ramp ladder, ...) stays as in cur. changed reports whether the result differs from cur;
 // its Pending names next's version.
@@ -46,6 +47,9 @@ func TowardDjango(cur, next Config) (safe Config, changed bool) {
 	}
 	if pins != nil {
 		safe.ScorerOverrides, changed = pins, true
+	}
+	if routesTowardDjango(cur, next, &safe) {
+		changed = true
 	}
 	if changed {
 		base, _, _ := strings.Cut(cur.Version, pendingMark)

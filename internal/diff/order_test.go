@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring"
 )
@@ -199,12 +200,14 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 func TestRecorderCountsOrderRuns(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	rec := NewRecorder(reg, nil, nil)
-	runs := func(outcome string) float64 { return testutil.ToFloat64(rec.m.runs.WithLabelValues(outcome)) }
-	if n, err := testutil.GatherAndCount(reg, "shadowproxy_shadow_runs_total"); err != nil || n != len(Outcomes) || runs("order") != 0 {
+	runs := func(outcome string) float64 {
+		return testutil.ToFloat64(rec.m.runs.WithLabelValues("v2-score", outcome))
+	}
+	if n, err := testutil.GatherAndCount(reg, "shadowproxy_shadow_runs_total"); err != nil || n != len(Outcomes)*len(config.RouteNames) || runs("order") != 0 {
 		t.Fatalf("%d series (%v), order %v", n, err, runs("order"))
 	}
 	all := CompareResponses(Response{200, []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{200, []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
-	run := &Run{}
+	run := &Run{Route: "v2-score"}
 	run.Classify(all)
 	rec.Record(context.Background(), run, all)
 	if runs("order") != 1 || testutil.CollectAndCount(rec.m.divergences) != 0 {

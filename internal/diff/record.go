@@ -36,6 +36,7 @@ func (o Outcome) Compared() bool {
 type Run struct {
 	ID            int64           `json:"id,omitempty"`
 	At            time.Time       `json:"at"`
+	Route         string          `json:"route,omitempty"` // the table route's name
 	RequestID     string          `json:"request_id"`
 	ScorerID      string          `json:"scorer_id"`
 	Address       string          `json:"address"`
@@ -256,4 +257,13 @@ func quantileD(xs []time.Duration, q float64) time.Duration {
 	s := append([]time.Duration(nil), xs...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[int(q*float64(len(s)-1))]
+}
+
+// RawJSON keeps b as JSON when it is JSON, and as a JSON string of its text otherwise.
+func RawJSON(b []byte) json.RawMessage {
+	if json.Valid(b) {
+		return json.RawMessage(b)
+	}
+	s, _ := json.Marshal(string(b))
+	return s
 }

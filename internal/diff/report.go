@@ -14,6 +14,7 @@ import (
 // ReportData is what the report page shows.
 type ReportData struct {
 	Generated time.Time
+	Route     string // the route the report is filtered to; "" every route
 	Summary   Summary
 	Exemplars []Exemplar
 	Extra     template.HTML // more sections (the gates), rendered by their owner
@@ -32,7 +33,7 @@ td:first-child,th:first-child{text-align:left}
 .div{color:#b00020;font-weight:600}.muted{color:#777}
 svg{background:#fafafa;border:1px solid #ddd}
 </style></head><body>
-<h1>shadowproxy: Go vs Django</h1>
+<h1>shadowproxy: Go vs Django{{if .Route}}, route {{.Route}}{{else}}, every route{{end}}</h1>
 <p class="muted">generated {{.Generated.Format "2006-01-02 15:04:05 MST"}}</p>
 <p id="summary">{{.Summary.Compared}} shadow runs compared: {{index .Counts "equal"}} equal,
 {{index .Counts "noise"}} noise only, <span id="order-count">{{index .Counts "order"}} order only</span>
@@ -54,9 +55,9 @@ Go {{printf "%.2f" .Summary.Latency.GoMedian}} ms; Go/Django ratio median {{prin
 p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
 {{.LatencyChart}}
 <h2>Recent exemplars (divergent, order, error)</h2>
-<table id="exemplars"><tr><th>id</th><th>time</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
-{{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
-{{else}}<tr><td colspan="6" class="muted">none stored</td></tr>{{end}}
+<table id="exemplars"><tr><th>id</th><th>time</th><th>route</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
+{{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Route}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
+{{else}}<tr><td colspan="7" class="muted">none stored</td></tr>{{end}}
 </table>
 </body></html>
 `))

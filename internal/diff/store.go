@@ -34,9 +34,12 @@ const sqlCreateDiffTable = `CREATE TABLE IF NOT EXISTS shadowproxy_diff (
   field_paths text[] NOT NULL,
   record jsonb NOT NULL
 );
-CREATE INDEX IF NOT EXISTS shadowproxy_diff_created_at ON shadowproxy_diff (created_at)`
+CREATE INDEX IF NOT EXISTS shadowproxy_diff_created_at ON shadowproxy_diff (created_at);
+ALTER TABLE shadowproxy_diff ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
+CREATE INDEX IF NOT EXISTS shadowproxy_diff_route ON shadowproxy_diff (route, id)`
 
-// Init creates the table if it does not exist. Every other method calls it until it has
+// Init creates the table if it does not exist, and adds the route column to a table made
+// before routes had names (its rows were all the v2 score route's). Every other method calls it until it has
 // succeeded once, so a database that is down at start-up only delays the table.
 func (s *Store) Init(ctx context.Context) error {
 	s.mu.Lock()
@@ -65,8 +68,8 @@ func (s *Store) Save(ctx context.Context, r *Run) (int64, error) {
 		paths = append(paths, f.Path)
 	}
 	var id int64
-	err = s.Pool.QueryRow(ctx, `INSERT INTO shadowproxy_diff (created_at, request_id, scorer_id, address, outcome, field_paths, record)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, r.At, r.RequestID, r.ScorerID, r.Address, string(r.Outcome), paths, record).Scan(&id)
+	err = s.Pool.QueryRow(ctx, `INSERT INTO shadowproxy_diff (created_at, route, request_id, scorer_id, address, outcome, field_paths, record)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, r.At, r.Route, r.RequestID, r.ScorerID, r.Address, string(r.Outcome), paths, record).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("save diff record: %w", err)
 	}
@@ -98,6 +101,7 @@ func (s *Store) prune(ctx context.Context) error {
 type Exemplar struct {
 	ID        int64     `json:"id"`
 	At        time.Time `json:"at"`
+	Route     string    `json:"route"`
 	RequestID string    `json:"request_id"`
 	ScorerID  string    `json:"scorer_id"`
 	Address   string    `json:"address"`
@@ -105,13 +109,13 @@ type Exemplar struct {
 	Paths     []string  `json:"field_paths"`
 }
 
-// Recent returns the newest stored runs.
-func (s *Store) Recent(ctx context.Context, limit int) ([]Exemplar, error) {
+// Recent returns the newest stored runs of the route ("": of every route).
+func (s *Store) Recent(ctx context.Context, limit int, route string) ([]Exemplar, error) {
 	if err := s.Init(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, created_at, request_id, scorer_id, address, outcome, field_paths
-FROM shadowproxy_diff ORDER BY id DESC LIMIT $1`, limit)
+	rows, err := s.Pool.Query(ctx, `SELECT id, created_at, route, request_id, scorer_id, address, outcome, field_paths
+FROM shadowproxy_diff WHERE $2 = '' OR route = $2 ORDER BY id DESC LIMIT $1`, limit, route)
 	if err != nil {
 		return nil, fmt.Errorf("list diffs: %w", err)
 	}

@@ -6,8 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,13 +21,17 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
+	"shadowproxy/internal/route"
 )
 
 // Admin is the admin listener: health, metrics and the rollout API.
 type Admin struct {
 	Rollout *Rollout
-	Breaker *Breaker
-	Metrics *Metrics
+	// Routes is the route table (for the method, pattern and key each route shows); nil shows
+	// the routes of config.RouteNames by name only.
+	Routes   []route.Route
+	Breakers *Breakers
+	Metrics  *Metrics
 	// Registry is served on /metrics.
 	Registry *prometheus.Registry
 	// Ping checks the database for /healthz; nil means there is no database to check.
@@ -39,20 +45,37 @@ type Admin struct {
 	Log   *zap.Logger
 }
 
-// RolloutStatus is GET /admin/rollout's answer.
+// RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
+// route that sets none) and each route's effective settings with their sources.
 type RolloutStatus struct {
-	Mode          string       `json:"mode"`
-	GoPercent     float64      `json:"go_percent"`
-	ShadowPercent float64      `json:"shadow_percent"`
-	KillSwitch    bool         `json:"kill_switch"`
-	ConfigVersion string       `json:"config_version"`
-	ConfigSource  string       `json:"config_source"`
-	ConfigError   string       `json:"config_error,omitempty"`
-	ConfigPending string       `json:"config_pending,omitempty"`
-	Overrides     Overrides    `json:"admin_overrides"`
-	Breaker       BreakerState `json:"breaker"`
-	Salt          string       `json:"salt"`
-	Fallback      bool         `json:"fallback"`
+	Mode          string        `json:"mode"`
+	GoPercent     float64       `json:"go_percent"`
+	ShadowPercent float64       `json:"shadow_percent"`
+	KillSwitch    bool          `json:"kill_switch"`
+	ConfigVersion string        `json:"config_version"`
+	ConfigSource  string        `json:"config_source"`
+	ConfigError   string        `json:"config_error,omitempty"`
+	ConfigPending string        `json:"config_pending,omitempty"`
+	Overrides     Overrides     `json:"admin_overrides"`
+	Breaker       BreakerState  `json:"breaker"`
+	Salt          string        `json:"salt"`
+	Fallback      bool          `json:"fallback"`
+	Routes        []RouteStatus `json:"routes"`
+}
+
+// RouteStatus is one route in GET /admin/rollout.
+type RouteStatus struct {
+	Name    string        `json:"name"`
+	Method  string        `json:"method,omitempty"`
+	Pattern string        `json:"pattern,omitempty"`
+	Writes  bool          `json:"writes"`
+	Key     route.KeyKind `json:"key,omitempty"`
+	Mode    string        `json:"mode"`
+	config.Effective
+	AdminOverrides Overrides    `json:"admin_overrides"`
+	GateTripped    string       `json:"gate_tripped,omitempty"`
+	RampStep       int          `json:"ramp_step"`
+	Breaker        BreakerState `json:"breaker"`
 }
 
 // Handler returns the admin mux.
@@ -125,11 +148,22 @@ func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.gatesStatus())
 }
 
-func (a *Admin) exemplars(ctx context.Context) []diff.Exemplar {
+// routeFilter reads ?route=: "" (every route) or a known route's name; an unknown one is
+// answered with 400 and ok false.
+func routeFilter(w http.ResponseWriter, r *http.Request) (name string, ok bool) {
+	name = r.URL.Query().Get("route")
+	if name != "" && !slices.Contains(config.RouteNames, name) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unknown route %q (known: %s)", name, strings.Join(config.RouteNames, ", "))})
+		return "", false
+	}
+	return name, true
+}
+
+func (a *Admin) exemplars(ctx context.Context, routeName string) []diff.Exemplar {
 	if a.Recorder == nil || a.Recorder.Store == nil {
 		return nil
 	}
-	ex, err := a.Recorder.Store.Recent(ctx, 20)
+	ex, err := a.Recorder.Store.Recent(ctx, 20, routeName)
 	if err != nil && a.Log != nil {
 		a.Log.Warn("could not list diff exemplars", zap.Error(err))
 	}
@@ -141,7 +175,11 @@ func (a *Admin) diffs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "shadow mode needs DATABASE_URL"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"summary": a.Recorder.Stats.Summary(), "exemplars": a.exemplars(r.Context())})
+	name, ok := routeFilter(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"route": name, "summary": a.Recorder.StatsFor(name).Summary(), "exemplars": a.exemplars(r.Context(), name)})
 }
 
 func (a *Admin) diffByID(w http.ResponseWriter, r *http.Request) {
@@ -166,10 +204,14 @@ func (a *Admin) diffByID(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
-	data := diff.ReportData{Generated: time.Now(), Extra: gatesHTML(a.gatesStatus())}
+	name, ok := routeFilter(w, r)
+	if !ok {
+		return
+	}
+	data := diff.ReportData{Generated: time.Now(), Route: name, Extra: gatesHTML(a.gatesStatus())}
 	if a.Recorder != nil {
-		data.Summary = a.Recorder.Stats.Summary()
-		data.Exemplars = a.exemplars(r.Context())
+		data.Summary = a.Recorder.StatsFor(name).Summary()
+		data.Exemplars = a.exemplars(r.Context(), name)
 	}
 	var page bytes.Buffer
 	if err := diff.WriteReport(&page, data); err != nil {
@@ -194,11 +236,43 @@ func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) status(s *Snapshot) RolloutStatus {
-	return RolloutStatus{
+	if a.Breakers == nil {
+		a.Breakers = &Breakers{}
+	}
+	st := RolloutStatus{
 		Mode: s.Mode(), GoPercent: s.GoPercent, ShadowPercent: s.ShadowPercent, KillSwitch: s.KillSwitch,
 		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError, ConfigPending: s.Config.Pending,
-		Overrides: s.Overrides, Breaker: a.Breaker.State(), Salt: s.Config.Salt, Fallback: s.Config.Fallback,
+		Overrides: s.Overrides, Salt: s.Config.Salt, Fallback: s.Config.Fallback,
 	}
+	var breakers []BreakerState
+	for _, rs := range s.Routes() {
+		r := RouteStatus{Name: rs.Name, Mode: rs.Mode(), Effective: rs.Effective, AdminOverrides: s.RouteOverrides[rs.Name],
+			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
+		for _, rt := range a.Routes {
+			if rt.Name == rs.Name {
+				r.Method, r.Pattern, r.Writes, r.Key = rt.Method, rt.Pattern, rt.Writes, rt.Key
+			}
+		}
+		st.Routes = append(st.Routes, r)
+		breakers = append(breakers, r.Breaker)
+	}
+	st.Breaker = worstBreaker(breakers)
+	return st
+}
+
+// worstBreaker sums up the routes' breakers: open if any is open, else half-open if any is,
+// the most consecutive failures, and the trips of all.
+func worstBreaker(states []BreakerState) BreakerState {
+	rank := map[string]int{"closed": 0, "half-open": 1, "open": 2}
+	out := BreakerState{State: "closed"}
+	for _, b := range states {
+		if rank[b.State] > rank[out.State] {
+			out.State = b.State
+		}
+		out.Failures = max(out.Failures, b.Failures)
+		out.Trips += b.Trips
+	}
+	return out
 }
 
 func (a *Admin) writeStatus(w http.ResponseWriter, s *Snapshot) {
@@ -231,7 +305,10 @@ func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 
 func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	var o Overrides
-	if err := decodeAdminBody(w, r, overrideFields(&o), "one JSON object with any of go_percent, shadow_percent, kill_switch"); err != nil {
+	var routeName *string
+	fields := overrideFields(&o)
+	fields["route"] = &routeName
+	if err := decodeAdminBody(w, r, fields, "one JSON object with any of go_percent, shadow_percent, kill_switch, and optionally route"); err != nil {
 		if errors.Is(err, errEmptyBody) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give go_percent, shadow_percent or kill_switch"})
 		}
@@ -241,13 +318,21 @@ func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to change: give go_percent, shadow_percent or kill_switch"})
 		return
 	}
-	s, err := a.Rollout.SetOverrides(o)
+	var s *Snapshot
+	var err error
+	what := "admin override applied"
+	if routeName != nil {
+		s, err = a.Rollout.SetRouteOverrides(*routeName, o)
+		what = "admin override of route " + *routeName + " applied"
+	} else {
+		s, err = a.Rollout.SetOverrides(o)
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	body, _ := json.Marshal(o)
-	a.changed(s, "admin override applied: "+string(bytes.TrimSpace(body)))
+	a.changed(s, what+": "+string(bytes.TrimSpace(body)))
 	a.writeStatus(w, s)
 }
 

@@ -85,14 +85,15 @@ func TestFreshMetricsExportKnownSeriesAtZero(t *testing.T) {
 	for _, series := range []string{
 		`shadowproxy_config_reloads_total{result="ok"} 0`,
 		`shadowproxy_config_reloads_total{result="rejected"} 0`,
-		`shadowproxy_fallbacks_total{reason="error"} 0`,
-		`shadowproxy_fallbacks_total{reason="panic"} 0`,
-		`shadowproxy_fallbacks_total{reason="timeout"} 0`,
-		`shadowproxy_requests_total{backend="go",code="200",route="score"} 0`,
-		`shadowproxy_requests_total{backend="django",code="200",route="score"} 0`,
+		`shadowproxy_fallbacks_total{reason="error",route="v2-score"} 0`,
+		`shadowproxy_fallbacks_total{reason="panic",route="v2-score"} 0`,
+		`shadowproxy_fallbacks_total{reason="timeout",route="v2-score"} 0`,
+		`shadowproxy_requests_total{backend="go",code="200",route="v2-score"} 0`,
+		`shadowproxy_requests_total{backend="django",code="200",route="v2-score"} 0`,
 		`shadowproxy_requests_total{backend="django",code="200",route="other"} 0`,
-		`shadowproxy_request_duration_seconds_count{backend="go",route="score"} 0`,
-		`shadowproxy_breaker_trips_total 0`,
+		`shadowproxy_request_duration_seconds_count{backend="go",route="v2-score"} 0`,
+		`shadowproxy_breaker_trips_total{route="v2-score"} 0`,
+		`shadowproxy_body_over_limit_total{route="v2-score"} 0`,
 		`shadowproxy_config_valid 0`,
 	} {
 		if !strings.Contains(text, series+"\n") {

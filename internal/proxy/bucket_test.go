@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"shadowproxy/internal/config"
+	v2 "shadowproxy/internal/routes/v2"
 )
 
 func addresses(n int, seed uint64) []string {
@@ -58,7 +59,7 @@ func TestRampsOnlyAddAddresses(t *testing.T) {
 		s := snapshotWith(p, 0)
 		cur := map[string]bool{}
 		for _, a := range addrs {
-			if Decide(s, "1", a, "").Backend == BackendGo {
+			if Decide(s, v2.ScoreName, "1", a, "").Backend == BackendGo {
 				cur[a] = true
 			}
 		}
@@ -102,7 +103,7 @@ func TestServedShareMatchesPercent(t *testing.T) {
 		s := snapshotWith(p, 0)
 		served := 0
 		for _, a := range addrs {
-			if Decide(s, "1", a, "").Backend == BackendGo {
+			if Decide(s, v2.ScoreName, "1", a, "").Backend == BackendGo {
 				served++
 			}
 		}
@@ -151,7 +152,7 @@ func TestDecidePrecedence(t *testing.T) {
 			if kill {
 				_, _ = r.SetOverrides(Overrides{KillSwitch: &kill})
 			}
-			d := Decide(r.Load(), tc.scorer, addr, tc.header)
+			d := Decide(r.Load(), v2.ScoreName, tc.scorer, addr, tc.header)
 			if d.Backend != tc.want || d.Rule != tc.rule {
 				t.Fatalf("%+v", d)
 			}
@@ -160,12 +161,12 @@ func TestDecidePrecedence(t *testing.T) {
 	c.HeaderOverride = false
 	r.ApplyConfig(c)
 	r.ClearOverrides()
-	if d := Decide(r.Load(), "1", addr, "django"); d.Backend != BackendGo {
+	if d := Decide(r.Load(), v2.ScoreName, "1", addr, "django"); d.Backend != BackendGo {
 		t.Fatalf("route header honoured while disabled: %+v", d)
 	}
 	c.GoPercent, c.ShadowPercent = 0, 100
 	r.ApplyConfig(c)
-	if d := Decide(r.Load(), "1", addr, ""); d.Backend != BackendDjango || !d.Shadow {
+	if d := Decide(r.Load(), v2.ScoreName, "1", addr, ""); d.Backend != BackendDjango || !d.Shadow {
 		t.Fatalf("shadow at 100%%: %+v", d)
 	}
 }

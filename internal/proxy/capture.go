@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 )
 
-// CaptureRecord is one captured scoring request with Django's answer: one JSON line. No
+// CaptureRecord is one captured request of a table route with Django's answer: one JSON line. No
 // secret is recorded: the API key is reduced to its prefix (the public part Django stores in
 // clear), and no header is kept.
 type CaptureRecord struct {
 	At           time.Time      `json:"at"`
+	Route        string         `json:"route,omitempty"`
 	RequestID    string         `json:"request_id"`
 	ScorerID     string         `json:"scorer_id"`
 	Address      string         `json:"address"`
@@ -77,22 +77,4 @@ func (c *Capture) Close() error {
 	defer c.mu.Unlock()
 	_ = c.w.Flush()
 	return c.f.Close()
-}
-
-// keyPrefix is the API key's prefix from X-API-Key or Authorization, as Django reads it.
-func keyPrefixOf(h map[string][]string) string {
-	get := func(k string) string {
-		if v := h[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	key := get("X-Api-Key")
-	if key == "" {
-		if f := strings.Fields(get("Authorization")); len(f) >= 2 {
-			key = f[1]
-		}
-	}
-	prefix, _, _ := strings.Cut(key, ".")
-	return prefix
 }

@@ -2,7 +2,7 @@ package proxy
 
 import "shadowproxy/internal/config"
 
-// Backend is who answers a scoring request.
+// Backend is who answers a request of a table route.
 type Backend string
 
 // Backends.
@@ -14,33 +14,35 @@ const (
 // RouteHeader lets a caller pick the backend when the configuration allows it.
 const RouteHeader = "X-Shadowproxy-Route"
 
-// Decision is the routing decision for one scoring request.
+// Decision is the routing decision for one request of a table route.
 type Decision struct {
 	Backend Backend
 	Shadow  bool   // Django answers and Go also runs in shadow (capture mode)
-	Bucket  int    // the address's bucket
+	Bucket  int    // the bucketing key's bucket
 	Rule    string // what decided: kill_switch, header, scorer_override, percent
 }
 
 // Decide is the pure routing function: the same snapshot and request always give the same
-// decision. Precedence: kill switch, the route header (when enabled), per-scorer pins, then
-// the address's bucket against the Go share; Django-served requests are shadowed by an
-// independent sticky bucket.
-func Decide(s *Snapshot, scorerID, address, routeHeader string) Decision {
-	if s.KillSwitch {
+// decision. Precedence, with the route's settings (its own, else the global ones): kill switch
+// (the global one included), the route header (when enabled), per-scorer pins, then the key's
+// bucket against the route's Go share; Django-served requests are shadowed by an independent
+// sticky bucket.
+func Decide(s *Snapshot, route, scorerID, key, routeHeader string) Decision {
+	r := s.Route(route)
+	if r.KillSwitch {
 		return Decision{Backend: BackendDjango, Bucket: -1, Rule: "kill_switch"}
 	}
-	d := Decision{Bucket: Bucket(s.Config.Salt, address), Rule: "percent", Backend: BackendDjango}
+	d := Decision{Bucket: Bucket(s.Config.Salt, key), Rule: "percent", Backend: BackendDjango}
 	switch {
-	case s.Config.HeaderOverride && (routeHeader == string(BackendGo) || routeHeader == string(BackendDjango)):
+	case r.HeaderOverride && (routeHeader == string(BackendGo) || routeHeader == string(BackendDjango)):
 		d.Backend, d.Rule = Backend(routeHeader), "header"
-	case s.Config.ScorerOverrides[scorerID] != "":
-		d.Backend, d.Rule = backendOf(s.Config.ScorerOverrides[scorerID]), "scorer_override"
-	case d.Bucket < s.goBuckets:
+	case scorerID != "" && r.ScorerOverrides[scorerID] != "":
+		d.Backend, d.Rule = backendOf(r.ScorerOverrides[scorerID]), "scorer_override"
+	case d.Bucket < r.goBuckets:
 		d.Backend = BackendGo
 	}
-	if d.Backend == BackendDjango && s.shadowBuckets > 0 {
-		d.Shadow = Bucket(shadowSalt(s.Config.Salt), address) < s.shadowBuckets
+	if d.Backend == BackendDjango && r.shadowBuckets > 0 {
+		d.Shadow = Bucket(shadowSalt(s.Config.Salt), key) < r.shadowBuckets
 	}
 	return d
 }

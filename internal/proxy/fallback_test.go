@@ -19,6 +19,7 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/demo"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 )
@@ -126,7 +127,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	for range 3 {
 		f.score()
 	}
-	if st := f.handler.Breaker.State(); st.State != "open" || st.Trips != 1 {
+	if st := f.handler.Breakers.For(v2.ScoreName).State(); st.State != "open" || st.Trips != 1 {
 		t.Fatalf("after 3 failures: %+v", st)
 	}
 	before := f.db.calls.Load()
@@ -143,7 +144,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("trial request after the cool-down did not go to Go")
 	}
-	if st := f.handler.Breaker.State(); st.State != "closed" {
+	if st := f.handler.Breakers.For(v2.ScoreName).State(); st.State != "closed" {
 		t.Fatalf("after a good trial: %+v", st)
 	}
 }

@@ -5,32 +5,41 @@ import (
 	"shadowproxy/internal/gate"
 )
 
-// ShadowEvidence feeds each recorded shadow run to the gates: equal, noise, order and divergent
-// runs are comparisons, and only divergent ones count against the divergence gate (an order
-// run is a difference Django itself gives from one run to the next).
-func ShadowEvidence(e *gate.Evidence) func(*diff.Run) {
+// ShadowEvidence feeds each recorded shadow run to its route's gates (evidence by route name; a
+// route without an entry feeds none): equal, noise, order and divergent runs are comparisons,
+// and only divergent ones count against the divergence gate (an order run is a difference
+// Django itself gives from one run to the next).
+func ShadowEvidence(evidence map[string]*gate.Evidence) func(*diff.Run) {
 	return func(r *diff.Run) {
+		e := evidence[r.Route]
+		if e == nil {
+			return
+		}
 		compared, divergent := r.GateSample()
 		e.Shadow(compared, divergent, r.DjangoLatency, r.GoLatency)
 	}
 }
 
-// GateConfig reads the gate settings from the current rollout configuration.
-func GateConfig(rollout *Rollout) func() (gate.Settings, []gate.Step, bool) {
+// GateConfig reads the gate settings of the named route's controller from the current rollout
+// configuration: the gate settings and the ladder are global, whether the gates judge is the
+// route's gates setting (its own, else the global one).
+func GateConfig(rollout *Rollout, route string) func() (gate.Settings, []gate.Step, bool) {
 	return func() (gate.Settings, []gate.Step, bool) {
-		c := rollout.Load().Config
+		snap := rollout.Load()
+		c := snap.Config
 		s := gate.Settings{Alpha: c.GateAlpha, Window: c.GateWindow, MinSamples: c.GateMinSamples,
 			ErrorMargin: c.GateErrorMargin, MaxDivergence: c.GateMaxDivergence, LatencyMargin: c.GateLatencyMargin}
 		steps := make([]gate.Step, len(c.RampLadder))
 		for i, st := range c.RampLadder {
 			steps[i] = gate.Step{Percent: st.Percent, Hold: st.Hold}
 		}
-		return s, steps, c.Gates
+		return s, steps, snap.Route(route).Gates
 	}
 }
 
-// ApplyGate hands the gate controller's decision to the rollout.
-func ApplyGate(rollout *Rollout) func(gate.State) {
+// ApplyGate hands the named route's gate controller's decision to the rollout: a red gate
+// holds that route only.
+func ApplyGate(rollout *Rollout, route string) func(gate.State) {
 	return func(s gate.State) {
 		ladder := rollout.Load().Config.RampLadder
 		var percent *float64
@@ -42,6 +51,6 @@ func ApplyGate(rollout *Rollout) func(gate.State) {
 		if s.Tripped {
 			reason = s.TripReason
 		}
-		rollout.SetGate(reason, s.Step, percent)
+		rollout.SetGate(route, reason, s.Step, percent)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 )
 
 // replica is one proxy process's rollout, evidence and gate controller.
@@ -26,8 +27,8 @@ func startReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, names ..
 	var out []*replica
 	for _, name := range names {
 		r := &replica{rollout: NewRollout(cfg, nil), evidence: &gate.Evidence{}}
-		r.ctl = &gate.Controller{Pool: pool, Replica: name, Evidence: r.evidence, Config: GateConfig(r.rollout),
-			Apply: ApplyGate(r.rollout), Interval: 100 * time.Millisecond}
+		r.ctl = &gate.Controller{Pool: pool, Replica: name, Evidence: r.evidence, Config: GateConfig(r.rollout, v2.ScoreName),
+			Apply: ApplyGate(r.rollout, v2.ScoreName), Interval: 100 * time.Millisecond}
 		if err := r.ctl.Init(ctx, prometheus.NewRegistry()); err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +69,7 @@ func TestGateTripDropsShareOnEveryReplica(t *testing.T) {
 		rs[0].evidence.Django(200)
 	}
 	for _, r := range rs {
-		observed := waitFor(t, "the share to drop", func() bool { return r.rollout.Load().GoPercent == 0 })
+		observed := waitFor(t, "the share to drop", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 0 })
 		_, st := rs[0].ctl.Status()
 		if !st.Tripped || st.TripGate != "error_rate" || st.TrippedAt == nil {
 			t.Fatalf("state %+v", st)
@@ -76,21 +77,21 @@ func TestGateTripDropsShareOnEveryReplica(t *testing.T) {
 		if d := observed.Sub(*st.TrippedAt); d > time.Second {
 			t.Fatalf("share dropped %v after the trip", d)
 		}
-		if s := r.rollout.Load(); s.GateTripped == "" || s.Mode() != "django" {
+		if s := r.rollout.Load().Route(v2.ScoreName); s.GateTripped == "" || s.Mode() != "django" {
 			t.Fatalf("snapshot %+v", s)
 		}
 	}
 	// An admin override cannot raise the share while tripped; a reset can.
 	p := 50.0
-	if s, _ := rs[1].rollout.SetOverrides(Overrides{GoPercent: &p}); s.GoPercent != 0 {
-		t.Fatalf("override raised a tripped share to %v", s.GoPercent)
+	if s, _ := rs[1].rollout.SetOverrides(Overrides{GoPercent: &p}); s.Route(v2.ScoreName).GoPercent != 0 {
+		t.Fatalf("override raised a tripped share to %v", s.Route(v2.ScoreName).GoPercent)
 	}
 	rs[1].rollout.ClearOverrides()
 	if _, err := rs[0].ctl.Reset(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rs {
-		waitFor(t, "the share to come back", func() bool { return r.rollout.Load().GoPercent == 100 })
+		waitFor(t, "the share to come back", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 100 })
 	}
 }
 
@@ -116,7 +117,7 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 		}()
 	}
 	for _, r := range rs {
-		waitFor(t, "the top of the ladder", func() bool { return r.rollout.Load().GoPercent == 25 })
+		waitFor(t, "the top of the ladder", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 25 })
 	}
 	var step int
 	if err := pool.QueryRow(context.Background(), `SELECT step FROM shadowproxy_gate_state`).Scan(&step); err != nil || step != 2 {
@@ -126,7 +127,7 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 		rs[1].evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
 	}
 	for _, r := range rs {
-		waitFor(t, "the rollback", func() bool { return r.rollout.Load().GoPercent == 0 })
+		waitFor(t, "the rollback", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 0 })
 	}
 	_, st := rs[0].ctl.Status()
 	if st.TripGate != "divergence" {

@@ -19,147 +19,164 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
+	"shadowproxy/internal/route"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/tracing"
 )
 
 const (
 	requestIDHeader = "X-Request-Id"
-	// BackendHeader tells the client which backend answered a scoring request.
+	// BackendHeader tells the client which backend answered a request of a table route.
 	BackendHeader = "X-Shadowproxy-Backend"
 )
 
-// Handler is the public listener. The scoring route is decided per request; every other
-// request goes to Django unchanged.
+// OtherRoute is the route label of requests no table route takes (passed through to Django).
+const OtherRoute = "other"
+
+// Handler is the public listener. A request that a route of the table takes is decided per
+// request and runs through one generic flow (decide → serve → fallback → shadow → observe);
+// every other request goes to Django unchanged.
 type Handler struct {
 	Rollout *Rollout
-	// Scorer is the Go scorer; nil keeps every request on Django.
-	Scorer *scoring.Scorer
-	// Sink receives the Go scorer's writes (a scoring.CommitSink in production).
-	Sink    scoring.Sink
-	Django  http.Handler
-	Breaker *Breaker
-	Metrics *Metrics
+	// Routes is the route table. A request none of them takes goes to Django unchanged.
+	Routes []route.Route
+	// NoGo, when set, keeps every request on Django, with NoGo as the decision's rule (for
+	// example "no_database" when the Go handlers have no database).
+	NoGo   string
+	Django http.Handler
+	// Breakers holds each route's circuit breaker; nil: a set is made on first use.
+	Breakers *Breakers
+	Metrics  *Metrics
 	// Shadow runs Go beside Django-served requests that the decision marks; nil: no shadows.
 	Shadow *Shadow
-	// Evidence collects what the gates judge; nil when the gates are off.
-	Evidence *gate.Evidence
-	// Capture records Django-served scoring requests with Django's answers; nil: none.
+	// Evidence collects what the gates judge, per route name; a route without an entry feeds
+	// no gate.
+	Evidence map[string]*gate.Evidence
+	// Capture records Django-served requests of the table routes with Django's answers; nil: none.
 	Capture *Capture
-	// Log receives one line per scoring request; nil logs nothing.
+	// Log receives one line per request of a table route; nil logs nothing.
 	Log *zap.Logger
+	// MaxBody bounds the request body read for the table routes (read once, replayed to Django
+	// on fallback and in shadow); a larger body goes to Django untouched and is counted. Zero
+	// means DefaultMaxBody.
+	MaxBody int64
 }
+
+// DefaultMaxBody is the bound of a request body the proxy reads: 1 MiB.
+const DefaultMaxBody = 1 << 20
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	scorerID, address, isScore := scoring.ParseRoute(r.URL.Path)
-	if !isScore || r.Method != http.MethodGet {
-		rec := &statusRecorder{ResponseWriter: w}
-		h.Django.ServeHTTP(rec, r)
-		h.Metrics.observe("other", BackendDjango, rec.status(), time.Since(start).Seconds())
+	body, over := h.readBody(r)
+	if over != "" {
+		h.Metrics.bodyOverLimit.WithLabelValues(over).Inc()
+		h.passThrough(w, r, start)
 		return
 	}
+	rt, call, ok := h.match(r, body)
+	if !ok {
+		h.passThrough(w, r, start)
+		return
+	}
+	h.serveRoute(w, r, body, rt, call, start)
+}
+
+// passThrough sends a request no route takes to Django.
+func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, start time.Time) {
+	rec := &statusRecorder{ResponseWriter: w}
+	h.Django.ServeHTTP(rec, r)
+	h.Metrics.observe(OtherRoute, BackendDjango, rec.status(), time.Since(start).Seconds())
+}
+
+// match finds the table route that takes the request.
+func (h *Handler) match(r *http.Request, body []byte) (*route.Route, route.Call, bool) {
+	for i := range h.Routes {
+		rt := &h.Routes[i]
+		if r.Method != rt.Method {
+			continue
+		}
+		if call, ok := rt.Handler.Parse(r, body); ok {
+			return rt, call, true
+		}
+	}
+	return nil, route.Call{}, false
+}
+
+func (h *Handler) breakers() *Breakers {
+	if h.Breakers == nil {
+		h.Breakers = &Breakers{}
+	}
+	return h.Breakers
+}
+
+// serveRoute is the generic flow of one request of a table route.
+func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, start time.Time) {
 	id := r.Header.Get(requestIDHeader)
-	clientHeader := r.Header // what the client sent: the Go scorer records it, as Django does
 	if id == "" {
 		id = newRequestID()
-		clientHeader = r.Header.Clone()
+		r.Header = r.Header.Clone() // the call keeps what the client sent, as Django's analytics do
 		r.Header.Set(requestIDHeader, id)
 	}
 	w.Header().Set(requestIDHeader, id)
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, span := tracer.Start(ctx, "shadowproxy.score", trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("scorer_id", scorerID), attribute.String("request_id", id)))
+	ctx, span := tracer.Start(ctx, "shadowproxy.route", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("route", rt.Name), attribute.String("scorer_id", call.Subject.ScorerID), attribute.String("request_id", id)))
 	defer span.End()
 	r = r.WithContext(ctx)
 	snap := h.Rollout.Load()
+	rs := snap.Route(rt.Name)
+	breaker := h.breakers().For(rt.Name)
 	_, decisionSpan := tracer.Start(ctx, "route.decision")
-	d := Decide(snap, scorerID, address, r.Header.Get(RouteHeader))
-	if h.Scorer == nil && d.Backend == BackendGo {
-		d.Backend, d.Rule = BackendDjango, "no_database"
+	d := Decide(snap, rt.Name, call.Subject.ScorerID, call.Key, r.Header.Get(RouteHeader))
+	if h.NoGo != "" && d.Backend == BackendGo {
+		d.Backend, d.Rule = BackendDjango, h.NoGo
 	}
-	if d.Backend == BackendGo && !h.Breaker.Allow(snap.Config.BreakerCooldown) {
+	if d.Backend == BackendGo && !breaker.Allow(snap.Config.BreakerCooldown) {
 		d.Backend, d.Rule = BackendDjango, "breaker_open"
 	}
 	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
 		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
 	decisionSpan.End()
+	dialect := route.Dialect(rs.Dialect)
 	backend, status, fallback := d.Backend, 0, ""
 	if d.Backend == BackendGo {
-		res, err := h.runGo(r, clientHeader, snap, scorerID, address)
+		answer, err := h.runGo(ctx, rt, call, dialect, snap)
 		switch {
 		case err == nil:
-			h.Breaker.Success()
-			w.Header().Set(BackendHeader, string(BackendGo))
-			w.Header().Set("Content-Type", res.Response.MediaType())
-			w.WriteHeader(res.Response.Status)
-			_, _ = w.Write(res.Response.Body)
-			status = res.Response.Status
-		case snap.Config.Fallback && !errors.Is(err, scoring.ErrOutcomeUnknown):
-			h.goFailed(snap, err, id, span)
+			breaker.Success()
+			status = writeAnswer(w, answer)
+		case snap.Config.Fallback && !errors.Is(err, route.ErrNoFallback):
+			h.goFailed(rt.Name, breaker, snap, err, id, span)
 			fallback, backend = fallbackReason(err), BackendDjango
-			h.Metrics.fallbacks.WithLabelValues(fallback).Inc()
+			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
-			h.goFailed(snap, err, id, span)
-			w.Header().Set(BackendHeader, string(BackendGo))
-			resp := scoring.InternalError()
-			w.Header().Set("Content-Type", scoring.ContentType)
-			w.WriteHeader(resp.Status)
-			_, _ = w.Write(resp.Body)
-			status = resp.Status
+			h.goFailed(rt.Name, breaker, snap, err, id, span)
+			status = writeAnswer(w, rt.Handler.Failed(dialect))
 		}
 	}
 	if backend == BackendDjango {
-		var job *shadowJob
-		if d.Shadow && fallback == "" && h.Shadow != nil && h.Scorer != nil {
-			job = h.Shadow.begin(address)
-		}
-		w.Header().Set(BackendHeader, string(BackendDjango))
-		rec := &statusRecorder{ResponseWriter: w}
-		if job != nil || h.Capture != nil {
-			rec.capture = &bytes.Buffer{}
-		}
-		djangoStart := time.Now()
-		djangoCtx, djangoSpan := tracer.Start(ctx, "django", trace.WithSpanKind(trace.SpanKindClient))
-		h.Django.ServeHTTP(rec, r.WithContext(djangoCtx))
-		status = rec.status()
-		djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
-		djangoSpan.End()
-		if h.Capture != nil && !rec.overflow && fallback == "" {
-			h.Capture.Record(CaptureRecord{At: start, RequestID: id, ScorerID: scorerID, Address: address, Path: r.URL.Path,
-				Query: r.URL.Query(), APIKeyPrefix: keyPrefixOf(r.Header),
-				Django: CapturedAnswer{Status: status, Body: rawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
-		}
-		if job != nil {
-			if r.Context().Err() != nil || rec.overflow {
-				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
-			} else {
-				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
-				job.link = span.SpanContext()
-				h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
-			}
-		}
+		status = h.serveDjango(w, r, body, rt, call, dialect, d.Shadow && fallback == "", fallback != "", id, span, start)
 	}
 	elapsed := time.Since(start)
 	span.SetAttributes(attribute.String("backend", string(backend)), attribute.Int("http.status_code", status), attribute.String("fallback", fallback))
 	if fallback != "" {
 		tracing.Keep(span)
 	}
-	h.Metrics.observeTraced("score", backend, status, elapsed.Seconds(), span.SpanContext())
-	if h.Evidence != nil {
+	h.Metrics.observeTraced(rt.Name, backend, status, elapsed.Seconds(), span.SpanContext())
+	if ev := h.Evidence[rt.Name]; ev != nil {
 		switch {
 		case fallback != "":
-			h.Evidence.Go(status, true)
+			ev.Go(status, true)
 		case backend == BackendGo:
-			h.Evidence.Go(status, false)
+			ev.Go(status, false)
 		default:
-			h.Evidence.Django(status)
+			ev.Django(status)
 		}
 	}
 	if h.Log != nil {
-		h.Log.Info("score",
-			zap.String("request_id", id), zap.String("scorer_id", scorerID), zap.String("address", address),
+		h.Log.Info("route",
+			zap.String("route", rt.Name), zap.String("request_id", id), zap.String("scorer_id", call.Subject.ScorerID), zap.String("address", call.Subject.Address),
 			zap.Int("bucket", d.Bucket), zap.String("rule", d.Rule), zap.String("decided", string(d.Backend)),
 			zap.String("backend", string(backend)), zap.Bool("shadow", d.Shadow), zap.String("fallback", fallback),
 			zap.Int("status", status), zap.Duration("duration", elapsed), zap.String("config_version", snap.Version),
@@ -167,9 +184,56 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// runGo runs the Go scorer with the configured timeout, turning a panic into an error.
-func (h *Handler) runGo(r *http.Request, header http.Header, snap *Snapshot, scorerID, address string) (res scoring.Result, err error) {
-	ctx, cancel := context.WithTimeout(r.Context(), snap.Config.GoTimeout)
+// writeAnswer writes a Go answer and returns its status.
+func writeAnswer(w http.ResponseWriter, a route.Answer) int {
+	for k, v := range a.Header {
+		w.Header()[k] = v
+	}
+	w.Header().Set(BackendHeader, string(BackendGo))
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+	return a.Status
+}
+
+// serveDjango has Django answer a request of a table route (with the body the proxy read, the
+// same bytes Go saw), and runs its shadow when one is due.
+func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, dialect route.Dialect,
+	shadow, fellBack bool, id string, span trace.Span, start time.Time) int {
+	var job *shadowJob
+	if shadow && h.Shadow != nil && rt.Shadow != nil && h.NoGo == "" {
+		job = h.Shadow.begin(rt.Name, call.Key)
+	}
+	w.Header().Set(BackendHeader, string(BackendDjango))
+	rec := &statusRecorder{ResponseWriter: w}
+	if job != nil || h.Capture != nil {
+		rec.capture = &bytes.Buffer{}
+	}
+	replayBody(r, body)
+	djangoStart := time.Now()
+	djangoCtx, djangoSpan := tracer.Start(r.Context(), "django", trace.WithSpanKind(trace.SpanKindClient))
+	h.Django.ServeHTTP(rec, r.WithContext(djangoCtx))
+	status := rec.status()
+	djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
+	djangoSpan.End()
+	if h.Capture != nil && !rec.overflow && !fellBack {
+		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
+			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix,
+			Django: CapturedAnswer{Status: status, Body: diff.RawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
+	}
+	if job != nil {
+		if r.Context().Err() != nil || rec.overflow {
+			h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
+		} else {
+			job.link = span.SpanContext()
+			h.Shadow.submit(job, rt, call, dialect, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		}
+	}
+	return status
+}
+
+// runGo runs the route's Go handler with the configured timeout, turning a panic into an error.
+func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, dialect route.Dialect, snap *Snapshot) (a route.Answer, err error) {
+	ctx, cancel := context.WithTimeout(ctx, snap.Config.GoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
 	defer func() {
@@ -177,24 +241,24 @@ func (h *Handler) runGo(r *http.Request, header http.Header, snap *Snapshot, sco
 			err = fmt.Errorf("%w: %v", errPanic, p)
 		}
 		if n := trips.Load(); n > 0 {
-			h.Metrics.roundTrips.Observe(float64(n))
+			h.Metrics.roundTrips.WithLabelValues(rt.Name).Observe(float64(n))
 		}
 	}()
-	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
+	return rt.Handler.Serve(ctx, call, dialect)
 }
 
-var errPanic = errors.New("go scorer panicked")
+var errPanic = errors.New("go handler panicked")
 
-func (h *Handler) goFailed(snap *Snapshot, err error, id string, span trace.Span) {
+func (h *Handler) goFailed(name string, breaker *Breaker, snap *Snapshot, err error, id string, span trace.Span) {
 	span.RecordError(err)
-	if h.Breaker.Failure(snap.Config.BreakerFailures) {
-		h.Metrics.breakerTrips.Inc()
+	if breaker.Failure(snap.Config.BreakerFailures) {
+		h.Metrics.breakerTrips.WithLabelValues(name).Inc()
 		if h.Log != nil {
-			h.Log.Warn("circuit breaker opened: Go is kept out for the cool-down", zap.Duration("cooldown", snap.Config.BreakerCooldown))
+			h.Log.Warn("circuit breaker opened: Go is kept out for the cool-down", zap.String("route", name), zap.Duration("cooldown", snap.Config.BreakerCooldown))
 		}
 	}
 	if h.Log != nil {
-		h.Log.Warn("go scorer failed", zap.String("request_id", id), zap.String("trace_id", traceID(span)), zap.Error(err))
+		h.Log.Warn("go handler failed", zap.String("route", name), zap.String("request_id", id), zap.String("trace_id", traceID(span)), zap.Error(err))
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/routes"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -23,6 +25,7 @@ type harness struct {
 	t        testing.TB
 	rollout  *Rollout
 	handler  *Handler
+	score2   *v2.Score // the v2 score route's Go side
 	admin    *Admin
 	metrics  *Metrics
 	registry *prometheus.Registry
@@ -45,11 +48,16 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	}
 	h.rollout = NewRollout(cfg, nil)
 	h.metrics = NewMetrics(h.registry)
-	breaker := &Breaker{}
+	breakers := &Breakers{}
 	core, logs := observer.New(zap.InfoLevel)
 	h.logs = logs
-	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, nil), Breaker: breaker, Metrics: h.metrics, Log: zap.New(core)}
-	h.admin = &Admin{Rollout: h.rollout, Breaker: breaker, Metrics: h.metrics, Registry: h.registry, Token: "s3cret"}
+	h.score2 = &v2.Score{Scorer: scorer, Sink: sink}
+	table := routes.Table(routes.Handlers{Score: h.score2})
+	h.handler = &Handler{Rollout: h.rollout, Routes: table, Django: NewDjangoProxy(h.rollout, nil), Breakers: breakers, Metrics: h.metrics, Log: zap.New(core)}
+	if scorer == nil {
+		h.handler.NoGo = "no_database"
+	}
+	h.admin = &Admin{Rollout: h.rollout, Routes: table, Breakers: breakers, Metrics: h.metrics, Registry: h.registry, Token: "s3cret"}
 	h.proxy = httptest.NewServer(h.handler)
 	h.adminSrv = httptest.NewServer(h.admin.Handler())
 	t.Cleanup(h.proxy.Close)
@@ -76,5 +84,5 @@ func (h *harness) do(method, path string, body io.Reader, headers ...string) (*h
 }
 
 func (h *harness) fallbacks(reason string) float64 {
-	return testutil.ToFloat64(h.metrics.fallbacks.WithLabelValues(reason))
+	return testutil.ToFloat64(h.metrics.fallbacks.WithLabelValues(v2.ScoreName, reason))
 }

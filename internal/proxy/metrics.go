@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"shadowproxy/internal/config"
 )
 
 // Metrics are the proxy's Prometheus series.
@@ -14,74 +16,83 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
 	fallbacks     *prometheus.CounterVec
-	breakerTrips  prometheus.Counter
+	breakerTrips  *prometheus.CounterVec
+	bodyOverLimit *prometheus.CounterVec
 	configReloads *prometheus.CounterVec
 	configValid   prometheus.Gauge
-	killSwitch    prometheus.Gauge
-	goPercent     prometheus.Gauge
-	shadowPercent prometheus.Gauge
-	roundTrips    prometheus.Histogram
+	killSwitch    *prometheus.GaugeVec
+	goPercent     *prometheus.GaugeVec
+	shadowPercent *prometheus.GaugeVec
+	roundTrips    *prometheus.HistogramVec
 }
 
 // NewMetrics registers the proxy's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_requests_total", Help: "Requests by route class (score, other), backend that answered and status code.",
+			Name: "shadowproxy_requests_total", Help: "Requests by route (a table route's name, or other for pass-through), backend that answered and status code.",
 		}, []string{"route", "backend", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "shadowproxy_request_duration_seconds", Help: "Time to answer a request, by route class and backend.",
+			Name: "shadowproxy_request_duration_seconds", Help: "Time to answer a request, by route and backend.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"route", "backend"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_fallbacks_total", Help: "Scoring requests sent to Django after Go failed before committing, by reason.",
-		}, []string{"reason"}),
-		breakerTrips: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shadowproxy_breaker_trips_total", Help: "Times the circuit breaker opened and kept Go out.",
-		}),
+			Name: "shadowproxy_fallbacks_total", Help: "Requests of a route sent to Django after Go failed before committing, by route and reason.",
+		}, []string{"route", "reason"}),
+		breakerTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shadowproxy_breaker_trips_total", Help: "Times a route's circuit breaker opened and kept Go out, by route.",
+		}, []string{"route"}),
+		bodyOverLimit: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shadowproxy_body_over_limit_total", Help: "Requests whose body was larger than SHADOWPROXY_MAX_BODY_BYTES, passed to Django untouched, by the route that would have taken them (other: none).",
+		}, []string{"route"}),
 		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shadowproxy_config_reloads_total", Help: "Configuration loads, at start and on reloads, by result (ok, rejected).",
 		}, []string{"result"}),
 		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shadowproxy_config_valid", Help: "1 when the configuration last loaded (at start or on a reload) was valid; 0 while it is refused and the last good one, or the fail-closed one, is in force.",
 		}),
-		killSwitch: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "shadowproxy_kill_switch", Help: "1 while the kill switch sends every scoring request to Django.",
-		}),
-		goPercent: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "shadowproxy_go_percent", Help: "Share of scoring traffic Go serves, in percent.",
-		}),
-		shadowPercent: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "shadowproxy_shadow_percent", Help: "Share of Django-served scoring traffic run in shadow by Go, in percent.",
-		}),
+		killSwitch: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shadowproxy_kill_switch", Help: "1 while the kill switch (the route's or the global one) sends every request of the route to Django.",
+		}, []string{"route"}),
+		goPercent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shadowproxy_go_percent", Help: "Share of a route's traffic Go serves, in percent.",
+		}, []string{"route"}),
+		shadowPercent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shadowproxy_shadow_percent", Help: "Share of a route's Django-served traffic run in shadow by Go, in percent.",
+		}, []string{"route"}),
 	}
-	m.roundTrips = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served scoring request (retries included).",
+	m.roundTrips = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served request (retries included), by route.",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
-	})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	}, []string{"route"})
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
 	m.initSeries()
 	return m
 }
 
 // initSeries creates every labelled series whose label values are known in advance at 0, so
-// that rate() and increase() see the first event: the config results, the fallback reasons, and
-// for requests each route and backend pair that can answer, with the success code (other
-// codes are an open set: each series appears with its first request).
+// that rate() and increase() see the first event: the config results, and for each route (of
+// config.RouteNames) its fallback reasons, breaker trips, over-limit bodies and requests by
+// backend with the success code (other codes are an open set: each series appears with its
+// first request); other (pass-through) with Django.
 func (m *Metrics) initSeries() {
 	for _, result := range []string{"ok", "rejected"} {
 		m.configReloads.WithLabelValues(result)
 	}
-	for _, reason := range fallbackReasons {
-		m.fallbacks.WithLabelValues(reason)
+	for _, name := range config.RouteNames {
+		for _, reason := range fallbackReasons {
+			m.fallbacks.WithLabelValues(name, reason)
+		}
+		m.breakerTrips.WithLabelValues(name)
+		m.bodyOverLimit.WithLabelValues(name)
+		for _, b := range []Backend{BackendGo, BackendDjango} {
+			m.requests.WithLabelValues(name, string(b), "200")
+			m.latency.WithLabelValues(name, string(b))
+		}
 	}
-	for _, p := range []struct {
-		route   string
-		backend Backend
-	}{{"score", BackendGo}, {"score", BackendDjango}, {"other", BackendDjango}} {
-		m.requests.WithLabelValues(p.route, string(p.backend), "200")
-		m.latency.WithLabelValues(p.route, string(p.backend))
-	}
+	m.bodyOverLimit.WithLabelValues(OtherRoute)
+	m.requests.WithLabelValues(OtherRoute, string(BackendDjango), "200")
+	m.latency.WithLabelValues(OtherRoute, string(BackendDjango))
 }
 
 // ConfigLoaded counts one load of the configuration (at start or a reload) by its result and
@@ -95,15 +106,17 @@ func (m *Metrics) ConfigLoaded(err error) {
 	m.configValid.Set(valid)
 }
 
-// ObserveSnapshot exports the rollout values of a newly published snapshot.
+// ObserveSnapshot exports each route's rollout values of a newly published snapshot.
 func (m *Metrics) ObserveSnapshot(s *Snapshot) {
-	kill := 0.0
-	if s.KillSwitch {
-		kill = 1
+	for _, r := range s.Routes() {
+		kill := 0.0
+		if r.KillSwitch {
+			kill = 1
+		}
+		m.killSwitch.WithLabelValues(r.Name).Set(kill)
+		m.goPercent.WithLabelValues(r.Name).Set(r.GoPercent)
+		m.shadowPercent.WithLabelValues(r.Name).Set(r.ShadowPercent)
 	}
-	m.killSwitch.Set(kill)
-	m.goPercent.Set(s.GoPercent)
-	m.shadowPercent.Set(s.ShadowPercent)
 }
 
 func (m *Metrics) observe(route string, backend Backend, code int, seconds float64) {

@@ -40,7 +40,7 @@ func BenchmarkPassThroughFloors(b *testing.B) {
 	cfg := config.Defaults()
 	cfg.DjangoURL = upstream.URL
 	rollout := NewRollout(cfg, nil)
-	sp := httptest.NewServer(&Handler{Rollout: rollout, Django: NewDjangoProxy(rollout, nil), Breaker: &Breaker{},
+	sp := httptest.NewServer(&Handler{Rollout: rollout, Django: NewDjangoProxy(rollout, nil),
 		Metrics: NewMetrics(prometheus.NewRegistry())})
 	defer sp.Close()
 

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"shadowproxy/internal/redistest"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -42,7 +43,7 @@ func (f *goFixture) assertGoAnsweredDjangos500() {
 			f.t.Fatalf("%v fallbacks (%s)", n, reason)
 		}
 	}
-	if s := f.handler.Breaker.State(); s.Failures != 0 {
+	if s := f.handler.Breakers.For(v2.ScoreName).State(); s.Failures != 0 {
 		f.t.Fatalf("breaker %+v", s)
 	}
 }

@@ -1,12 +1,15 @@
-// Package proxy is shadowproxy's HTTP front: it matches the scoring route, decides per request
-// whether Go or Django answers, forwards everything else to Django unchanged, falls back to
-// Django when Go fails before committing, and serves the admin API.
+// Package proxy is shadowproxy's HTTP front: it matches the routes of the route table, decides
+// per request whether Go or Django answers, forwards everything else to Django unchanged, falls
+// back to Django when Go fails before committing, runs shadows, and serves the admin API. It
+// knows routes only through the table (package route).
 package proxy
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,47 +44,130 @@ type Overrides struct {
 }
 
 // Snapshot is the rollout state one request is decided with. It never changes once published.
+// Its top-level shares and kill switch are the global ones (the defaults of every route that
+// sets none); Route gives a route's own.
 type Snapshot struct {
-	Config        config.Config
-	Overrides     Overrides
-	ConfigError   string // why the last configuration was refused, if it was
-	GateTripped   string // why a red gate holds Go's share at 0; empty when none does
-	RampStep      int    // the ladder's current rung, -1 without a ladder
-	GoPercent     float64
-	ShadowPercent float64
-	KillSwitch    bool
-	Version       string
+	Config         config.Config
+	Overrides      Overrides            // the global admin overrides
+	RouteOverrides map[string]Overrides // the admin overrides of single routes
+	ConfigError    string               // why the last configuration was refused, if it was
+	GoPercent      float64
+	ShadowPercent  float64
+	KillSwitch     bool
+	Version        string
+	goBuckets      int
+	shadowBuckets  int
+	routes         map[string]*RouteState
+	gate           map[string]gateState
+}
+
+// RouteState is one route's rollout state in a snapshot: its effective settings (route
+// setting, else global; admin overrides and the gates applied) and where each came from.
+type RouteState struct {
+	Name string
+	config.Effective
+	// GateTripped is why a red gate holds this route's Go share at 0; empty when none does.
+	GateTripped string
+	// RampStep is the ladder's current rung for this route, -1 without one.
+	RampStep      int
 	goBuckets     int
 	shadowBuckets int
 }
 
-// Mode names the rollout stage the snapshot amounts to.
-func (s *Snapshot) Mode() string {
+// Mode names the rollout stage the route is in.
+func (r *RouteState) Mode() string { return mode(r.KillSwitch, r.goBuckets, r.shadowBuckets) }
+
+// Mode names the rollout stage of the global settings.
+func (s *Snapshot) Mode() string { return mode(s.KillSwitch, s.goBuckets, s.shadowBuckets) }
+
+func mode(kill bool, goBuckets, shadowBuckets int) string {
 	switch {
-	case s.KillSwitch:
+	case kill:
 		return "django"
-	case s.goBuckets >= NumBuckets:
+	case goBuckets >= NumBuckets:
 		return "go"
-	case s.goBuckets > 0:
+	case goBuckets > 0:
 		return "canary"
-	case s.shadowBuckets > 0:
+	case shadowBuckets > 0:
 		return "shadow"
 	}
 	return "django"
 }
 
-// Rollout holds the current Snapshot and swaps it atomically on every change.
-type Rollout struct {
-	mu         sync.Mutex // serialises writers
-	cur        atomic.Pointer[Snapshot]
-	cfg        config.Config
-	cfgErr     string
-	overrides  Overrides
-	generation int
-	gate       gateState
+// Route returns the named route's state.
+func (s *Snapshot) Route(name string) *RouteState {
+	if r, ok := s.routes[name]; ok {
+		return r
+	}
+	return s.routeState(name)
 }
 
-// gateState is what the gate controller last decided.
+// Routes returns the state of every known route (config.RouteNames), in table order.
+func (s *Snapshot) Routes() []*RouteState {
+	out := make([]*RouteState, 0, len(config.RouteNames))
+	for _, name := range config.RouteNames {
+		out = append(out, s.Route(name))
+	}
+	return out
+}
+
+// routeState computes a route's state. Go's share, from lowest to highest precedence: the
+// route's setting (file, env) or the global one; the ramp ladder; the global admin override
+// when the route sets none; the route's admin override; a red gate (0). The kill switch is on
+// when any source turns it on for the route or globally.
+func (s *Snapshot) routeState(name string) *RouteState {
+	r := &RouteState{Name: name, Effective: s.Config.Route(name), RampStep: -1}
+	own := func(key string) bool { return r.Sources[key] != config.SourceDefault }
+	g, gated := s.gate[name]
+	if gated {
+		r.RampStep = g.step
+	}
+	if g.percent != nil {
+		r.GoPercent = *g.percent
+	}
+	if p := s.Overrides.GoPercent; p != nil && !own("go_percent") {
+		r.GoPercent, r.Sources["go_percent"] = *p, config.SourceAdmin
+	}
+	if p := s.Overrides.ShadowPercent; p != nil && !own("shadow_percent") {
+		r.ShadowPercent, r.Sources["shadow_percent"] = *p, config.SourceAdmin
+	}
+	ro := s.RouteOverrides[name]
+	if p := ro.GoPercent; p != nil {
+		r.GoPercent, r.Sources["go_percent"] = *p, config.SourceAdmin
+	}
+	if p := ro.ShadowPercent; p != nil {
+		r.ShadowPercent, r.Sources["shadow_percent"] = *p, config.SourceAdmin
+	}
+	if r.GateTripped = g.tripped; r.GateTripped != "" {
+		r.GoPercent = 0 // a red gate wins over every other source until an operator resets it
+	}
+	// Any source that asks for the kill switch wins: Django is the safe side.
+	if s.KillSwitch && !r.KillSwitch {
+		r.KillSwitch = true
+		if !own("kill_switch") {
+			r.Sources["kill_switch"] = config.SourceDefault
+		}
+	}
+	if ro.KillSwitch != nil && *ro.KillSwitch && !r.KillSwitch {
+		r.KillSwitch, r.Sources["kill_switch"] = true, config.SourceAdmin
+	}
+	r.goBuckets, r.shadowBuckets = config.Buckets(r.GoPercent), config.Buckets(r.ShadowPercent)
+	return r
+}
+
+// Rollout holds the current Snapshot and swaps it atomically on every change.
+type Rollout struct {
+	mu             sync.Mutex // serialises writers
+	cur            atomic.Pointer[Snapshot]
+	cfg            config.Config
+	cfgErr         string
+	overrides      Overrides
+	routeOverrides map[string]Overrides
+	generation     int
+	gate           map[string]gateState
+}
+
+// gateState is what a route's gate controller last decided.
 type gateState struct {
 	tripped string   // reason; empty when no gate is red
 	step    int      // -1 without a ladder
@@ -91,7 +177,7 @@ type gateState struct {
 // NewRollout starts from cfg. When loadErr is set the configuration could not be loaded: the
 // rollout fails closed (kill switch on, every request to Django) until a valid one arrives.
 func NewRollout(cfg config.Config, loadErr error) *Rollout {
-	r := &Rollout{cfg: cfg, gate: gateState{step: -1}}
+	r := &Rollout{cfg: cfg, gate: map[string]gateState{}, routeOverrides: map[string]Overrides{}}
 	if loadErr != nil {
 		r.cfg.KillSwitch = true
 		r.cfg.Source = "fail-closed"
@@ -121,68 +207,92 @@ func (r *Rollout) RejectConfig(err error) *Snapshot {
 	return r.publish()
 }
 
-// SetOverrides merges the non-nil fields of o into the admin layer after validating them.
-func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
+func validOverrides(o Overrides) error {
 	for name, p := range map[string]*float64{"go_percent": o.GoPercent, "shadow_percent": o.ShadowPercent} {
 		if p != nil && !config.ValidPercent(*p) {
-			return nil, fmt.Errorf("%s must be between 0 and 100 with at most two decimals", name)
+			return fmt.Errorf("%s must be between 0 and 100 with at most two decimals", name)
 		}
+	}
+	return nil
+}
+
+func merge(dst *Overrides, o Overrides) {
+	if o.GoPercent != nil {
+		dst.GoPercent = o.GoPercent
+	}
+	if o.ShadowPercent != nil {
+		dst.ShadowPercent = o.ShadowPercent
+	}
+	if o.KillSwitch != nil {
+		dst.KillSwitch = o.KillSwitch
+	}
+}
+
+// SetOverrides merges the non-nil fields of o into the global admin layer after validating
+// them: the defaults of every route that sets none (the kill switch: of every route).
+func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
+	if err := validOverrides(o); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if o.GoPercent != nil {
-		r.overrides.GoPercent = o.GoPercent
-	}
-	if o.ShadowPercent != nil {
-		r.overrides.ShadowPercent = o.ShadowPercent
-	}
-	if o.KillSwitch != nil {
-		r.overrides.KillSwitch = o.KillSwitch
-	}
+	merge(&r.overrides, o)
 	r.generation++
 	return r.publish(), nil
 }
 
-// SetGate applies the gate controller's decision: tripped (with its reason) holds Go's share
-// at 0; otherwise, with a ladder (step ≥ 0), the step's percent replaces go_percent. Nothing
-// is published when nothing changed.
-func (r *Rollout) SetGate(tripped string, step int, percent *float64) {
+// SetRouteOverrides merges the non-nil fields of o into the admin layer of one route.
+func (r *Rollout) SetRouteOverrides(route string, o Overrides) (*Snapshot, error) {
+	if !slices.Contains(config.RouteNames, route) {
+		return nil, fmt.Errorf("unknown route %q (known: %s)", route, strings.Join(config.RouteNames, ", "))
+	}
+	if err := validOverrides(o); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.routeOverrides[route]
+	merge(&cur, o)
+	r.routeOverrides = maps.Clone(r.routeOverrides)
+	r.routeOverrides[route] = cur
+	r.generation++
+	return r.publish(), nil
+}
+
+// SetGate applies a route's gate controller's decision: tripped (with its reason) holds the
+// route's Go share at 0; otherwise, with a ladder (step ≥ 0), the step's percent replaces its
+// go_percent. Nothing is published when nothing changed.
+func (r *Rollout) SetGate(route, tripped string, step int, percent *float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g := gateState{tripped: tripped, step: step, percent: percent}
-	old := r.gate
-	if old.tripped == g.tripped && old.step == g.step && (old.percent == nil) == (g.percent == nil) &&
+	old, ok := r.gate[route]
+	if ok && old.tripped == g.tripped && old.step == g.step && (old.percent == nil) == (g.percent == nil) &&
 		(old.percent == nil || *old.percent == *g.percent) {
 		return
 	}
-	r.gate = g
+	r.gate = maps.Clone(r.gate)
+	r.gate[route] = g
 	r.publish()
 }
 
-// ClearOverrides drops the admin layer.
+// ClearOverrides drops the admin layer, global and per route.
 func (r *Rollout) ClearOverrides() *Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.overrides = Overrides{}
+	r.overrides, r.routeOverrides = Overrides{}, map[string]Overrides{}
 	r.generation++
 	return r.publish()
 }
 
 func (r *Rollout) publish() *Snapshot {
-	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, ConfigError: r.cfgErr,
-		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version}
-	if o := r.overrides; o.GoPercent != nil || o.ShadowPercent != nil || o.KillSwitch != nil {
+	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, RouteOverrides: r.routeOverrides, ConfigError: r.cfgErr,
+		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate}
+	if o := r.overrides; o.GoPercent != nil || o.ShadowPercent != nil || o.KillSwitch != nil || len(r.routeOverrides) > 0 {
 		s.Version = fmt.Sprintf("%s+admin%d", r.cfg.Version, r.generation)
-	}
-	if p := r.gate.percent; p != nil {
-		s.GoPercent = *p
 	}
 	if p := r.overrides.GoPercent; p != nil {
 		s.GoPercent = *p
-	}
-	s.RampStep, s.GateTripped = r.gate.step, r.gate.tripped
-	if s.GateTripped != "" {
-		s.GoPercent = 0 // a red gate wins over every other source until an operator resets it
 	}
 	if p := r.overrides.ShadowPercent; p != nil {
 		s.ShadowPercent = *p
@@ -190,6 +300,10 @@ func (r *Rollout) publish() *Snapshot {
 	// Any source that asks for the kill switch wins: Django is the safe side.
 	s.KillSwitch = r.cfg.KillSwitch || (r.overrides.KillSwitch != nil && *r.overrides.KillSwitch)
 	s.goBuckets, s.shadowBuckets = config.Buckets(s.GoPercent), config.Buckets(s.ShadowPercent)
+	s.routes = make(map[string]*RouteState, len(config.RouteNames))
+	for _, name := range config.RouteNames {
+		s.routes[name] = s.routeState(name)
+	}
 	r.cur.Store(s)
 	return s
 }

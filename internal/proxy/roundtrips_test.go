@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -25,14 +27,14 @@ func TestRoundTripsPerScoringRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	f.db.inner, f.handler.Sink = p, scoring.CommitSink{Pool: p}
+	f.db.inner, f.score2.Sink = p, scoring.CommitSink{Pool: p}
 	for range 3 {
 		if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 			t.Fatal("not served by Go")
 		}
 	}
 	var m dto.Metric
-	if err := f.metrics.roundTrips.Write(&m); err != nil {
+	if err := f.metrics.roundTrips.WithLabelValues(v2.ScoreName).(prometheus.Histogram).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	if h := m.GetHistogram(); h.GetSampleCount() != 3 || h.GetSampleSum() != 9 {

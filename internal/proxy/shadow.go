@@ -2,12 +2,10 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,19 +13,19 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/tracing"
 )
 
-// Shadow runs the Go scorer in capture mode beside Django-served scoring requests and
-// compares the two. The database snapshot Go reads is taken when the request arrives, in
-// parallel with Django, so Go sees the rows Django saw; the run itself starts only after the
-// client has Django's answer, in a bounded pool, and never writes.
+// Shadow runs a route's Go handler in capture mode beside Django-served requests and compares
+// the two, through the route's shadow part. The database snapshot Go reads is taken when the
+// request arrives, in parallel with Django, so Go sees the rows Django saw; the run itself
+// starts only after the client has Django's answer, in a bounded pool, and never writes.
 type Shadow struct {
 	// Pool is the shadow's own connection pool, so shadows never take the connections of
 	// Go-served requests; at most Workers+Queue snapshots are open at once.
 	Pool     *pgxpool.Pool
-	Scorer   *scoring.Scorer
 	Recorder *diff.Recorder
 	// Rollout supplies the noise rules of the current configuration; nil (or a configuration
 	// without noise_rules) uses diff.DefaultNoiseRules.
@@ -35,9 +33,6 @@ type Shadow struct {
 	Workers int           // zero means 2
 	Queue   int           // jobs waiting beyond the workers; zero means 64
 	Timeout time.Duration // per run; zero means 10 s
-	// Mutate, when set, alters each captured WriteSet before the comparison. It exists for
-	// fault-injection tests and is nil in production.
-	Mutate func(*scoring.WriteSet)
 	// snapshotSettled, when set, is called once per begin: when its snapshot is open (or could
 	// not be opened), or at once when the shadow is dropped. Tests hold Django's answer on it,
 	// so that the snapshot is taken before Django writes; nil in production.
@@ -55,7 +50,9 @@ type shadowJob struct {
 	link          trace.SpanContext // the request's span: the shadow trace links to it
 	key           string
 	snap          chan snapshotResult
-	in            scoring.Input
+	route         *route.Route
+	call          route.Call
+	dialect       route.Dialect
 	requestID     string
 	django        diff.Response
 	djangoLatency time.Duration
@@ -99,14 +96,15 @@ func (s *Shadow) Run(ctx context.Context, reg prometheus.Registerer) {
 	})
 }
 
-// begin admits a shadow for the address and starts taking its snapshot, or returns nil (and
-// counts a drop) when the address already has one in flight or the pool is full.
-func (s *Shadow) begin(address string) *shadowJob {
-	key := strings.ToLower(address)
+// begin admits a shadow for the bucketing key (an address, mostly) and starts taking its
+// snapshot, or returns nil (and counts a drop) when the key already has one in flight or the
+// pool is full.
+func (s *Shadow) begin(route, bucketKey string) *shadowJob {
+	key := strings.ToLower(bucketKey)
 	s.mu.Lock()
 	if s.inflight[key] {
 		s.mu.Unlock()
-		s.Recorder.Dropped("address in flight")
+		s.Recorder.Dropped(route, "key in flight")
 		s.settled()
 		return nil
 	}
@@ -114,7 +112,7 @@ func (s *Shadow) begin(address string) *shadowJob {
 	case s.slots <- struct{}{}:
 	default:
 		s.mu.Unlock()
-		s.Recorder.Dropped("queue full")
+		s.Recorder.Dropped(route, "queue full")
 		s.settled()
 		return nil
 	}
@@ -144,8 +142,9 @@ func (s *Shadow) settled() {
 }
 
 // submit hands the job, with Django's answer, to the workers.
-func (s *Shadow) submit(job *shadowJob, in scoring.Input, django diff.Response, djangoLatency time.Duration, requestID string) {
-	job.in, job.django, job.djangoLatency, job.requestID = in, django, djangoLatency, requestID
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, dialect route.Dialect, django diff.Response, djangoLatency time.Duration, requestID string) {
+	job.route, job.call, job.dialect = rt, call, dialect
+	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.jobs <- job // never blocks: a slot was taken for it in begin
 }
 
@@ -178,10 +177,11 @@ func (s *Shadow) run(job *shadowJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	ctx, span := shadowTracer.Start(ctx, "shadow.run", trace.WithLinks(trace.Link{SpanContext: job.link}),
-		trace.WithAttributes(attribute.String("request_id", job.requestID)))
+		trace.WithAttributes(attribute.String("route", job.route.Name), attribute.String("request_id", job.requestID)))
 	defer span.End()
-	run := &diff.Run{At: job.at, RequestID: job.requestID, ScorerID: job.in.ScorerID, Address: job.in.Address, APIKeyPrefix: keyPrefixOf(job.in.Header),
-		DjangoStatus: job.django.Status, DjangoBody: rawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
+	sub := job.call.Subject
+	run := &diff.Run{At: job.at, Route: job.route.Name, RequestID: job.requestID, ScorerID: sub.ScorerID, Address: sub.Address, APIKeyPrefix: sub.APIKeyPrefix,
+		DjangoStatus: job.django.Status, DjangoBody: diff.RawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
 	fields, err := s.compare(ctx, job, run)
 	if err != nil {
 		run.Error = err.Error()
@@ -211,109 +211,23 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	if sr.err != nil {
 		return nil, sr.err
 	}
-	snap := sr.snap
-	defer func() {
-		if snap != nil {
-			snap.Close(context.Background())
-		}
-	}()
-	start := time.Now()
-	res, ws, err := s.Scorer.Capture(ctx, snap, job.in)
-	run.GoLatency = time.Since(start)
-	if err != nil {
-		return nil, err
-	}
-	if ws != nil && s.Mutate != nil {
-		s.Mutate(ws)
-	}
-	run.GoStatus, run.GoBody = res.Response.Status, rawJSON(res.Response.Body)
-	rules := s.rules()
-	_, diffSpan := shadowTracer.Start(ctx, "shadow.diff")
-	defer diffSpan.End()
-	fields := diff.CompareResponses(job.django, diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
-	if ws == nil || ws.Passport == nil {
-		unplanned, race, err := s.compareUnplannedWrites(ctx, snap, job)
-		snap = nil // closed by compareUnplannedWrites
-		if err != nil {
-			return nil, err
-		}
-		run.Race = race
-		return append(fields, unplanned...), nil
-	}
-	run.GoWrites = ws
-	hashes := append([]string(nil), ws.LinkDomain...)
-	for _, l := range ws.HashLinks {
-		hashes = append(hashes, l.Hash)
-	}
-	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, hashes, -1)
-	if err != nil {
-		return nil, err
-	}
-	snap.Close(context.Background())
-	snap = nil
-	post, err := diff.ReadRows(ctx, s.Pool, ws.Passport.Address, ws.Passport.CommunityID, hashes, pre.MaxEvent)
-	if err != nil {
-		return nil, err
-	}
-	run.DjangoWrites = &post
-	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(job.django.Body), rules)
-	run.Race = race
-	fields = append(fields, writes...)
-	diff.ExplainOrder(fields, job.django.Body, ws, &post)
-	return fields, nil
+	return job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
+		Dialect: job.dialect, Rules: s.rules(job.route.Name), Run: run})
 }
 
-// compareUnplannedWrites checks, for a run where Go planned no passport write, whether Django
-// wrote rows for the address anyway. It closes the snapshot.
-func (s *Shadow) compareUnplannedWrites(ctx context.Context, snap *scoring.Snapshot, job *shadowJob) ([]diff.Field, string, error) {
-	address := strings.ToLower(job.in.Address)
-	if !utf8.ValidString(address) || strings.ContainsRune(address, 0) {
-		snap.Close(context.Background())
-		return nil, "", nil // PostgreSQL cannot hold such an address: nothing to read
+// rules are the route's noise rules in force (its own, else the global ones), or
+// diff.DefaultNoiseRules when none are configured.
+func (s *Shadow) rules(name string) []diff.NoiseRule {
+	if s.Rollout == nil {
+		return diff.DefaultNoiseRules()
 	}
-	pre, err := diff.ReadAddressRows(ctx, snap.DB(), address, -1)
-	snap.Close(context.Background())
-	if err != nil {
-		return nil, "", err
-	}
-	post, err := diff.ReadAddressRows(ctx, s.Pool, address, pre.MaxEvent)
-	if err != nil {
-		return nil, "", err
-	}
-	f, race := diff.CompareUnplannedWrites(pre, post, scoreTime(job.django.Body))
-	return []diff.Field{f}, race, nil
-}
-
-func (s *Shadow) rules() []diff.NoiseRule {
-	if s.Rollout == nil || s.Rollout.Load().Config.NoiseRules == nil {
+	configured := s.Rollout.Load().Route(name).NoiseRules
+	if configured == nil {
 		return diff.DefaultNoiseRules()
 	}
 	var out []diff.NoiseRule
-	for _, r := range s.Rollout.Load().Config.NoiseRules {
+	for _, r := range configured {
 		out = append(out, diff.NoiseRule{Pattern: r.Pattern, Tolerance: r.Tolerance, Reason: r.Reason})
 	}
 	return out
-}
-
-// scoreTime is the last_score_timestamp of Django's answer, if any.
-func scoreTime(body []byte) *time.Time {
-	var v struct {
-		LastScoreTimestamp *string `json:"last_score_timestamp"`
-	}
-	if json.Unmarshal(body, &v) != nil || v.LastScoreTimestamp == nil {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *v.LastScoreTimestamp)
-	if err != nil {
-		return nil
-	}
-	return &t
-}
-
-func rawJSON(b []byte) json.RawMessage {
-	if json.Valid(b) {
-		return json.RawMessage(b)
-	}
-	s, _ := json.Marshal(string(b))
-	return s
 }

@@ -17,6 +17,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
 )
@@ -96,8 +97,8 @@ func (f *shadowFixture) gateController(t *testing.T) *gate.Controller {
 	c.Gates = true
 	f.rollout.ApplyConfig(c)
 	ev := &gate.Evidence{}
-	f.shadow.Recorder.OnRun = ShadowEvidence(ev)
-	ctl := &gate.Controller{Pool: f.pool, Replica: "test", Evidence: ev, Config: GateConfig(f.rollout), Apply: ApplyGate(f.rollout)}
+	f.shadow.Recorder.OnRun = ShadowEvidence(map[string]*gate.Evidence{v2.ScoreName: ev})
+	ctl := &gate.Controller{Pool: f.pool, Replica: "test", Evidence: ev, Config: GateConfig(f.rollout, v2.ScoreName), Apply: ApplyGate(f.rollout, v2.ScoreName)}
 	if err := ctl.Init(context.Background(), prometheus.NewRegistry()); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func httptestRecorder() *bodyRecorder { return &bodyRecorder{header: http.Header
 
 func (f *shadowFixture) lastRun(t *testing.T) *diff.Run {
 	t.Helper()
-	ex := f.admin.exemplars(context.Background())
+	ex := f.admin.exemplars(context.Background(), "")
 	if len(ex) == 0 {
 		t.Fatal("no exemplar stored")
 	}

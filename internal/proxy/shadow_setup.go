@@ -48,23 +48,15 @@ func ShadowOptionsFromEnv(getenv func(string) string) (ShadowOptions, error) {
 	return o, nil
 }
 
-// scorerTracer gives the shadow pool the same pgx tracer as the scorer's pool, if any.
-func scorerTracer(s *scoring.Scorer) pgx.QueryTracer {
-	if p, ok := s.DB.(*pgxpool.Pool); ok {
-		return p.Config().ConnConfig.Tracer
-	}
-	return nil
-}
-
-// NewShadow builds the shadow runner with its own connection pool and diff store (creating
-// shadowproxy_diff if needed) and starts its workers.
-func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
+// NewShadow builds the shadow runner with its own connection pool (traced by tracer, nil: not
+// traced) and diff store (creating shadowproxy_diff if needed) and starts its workers.
+func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("shadow pool: %w", err)
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
-	cfg.ConnConfig.Tracer = scorerTracer(scorer)
+	cfg.ConnConfig.Tracer = tracer
 	cfg.ConnConfig.StatementCacheCapacity = scoring.StatementCacheCapacity
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -75,7 +67,7 @@ func NewShadow(ctx context.Context, databaseURL string, scorer *scoring.Scorer, 
 	if err := store.Init(ctx); err != nil && log != nil {
 		log.Warn("diff store not ready yet; retried on the next shadow run", zap.Error(err))
 	}
-	s := &Shadow{Pool: pool, Scorer: scorer, Recorder: diff.NewRecorder(reg, store, log), Rollout: rollout,
+	s := &Shadow{Pool: pool, Recorder: diff.NewRecorder(reg, store, log), Rollout: rollout,
 		Workers: o.Workers, Queue: o.Queue, Timeout: o.Timeout}
 	s.Run(ctx, reg)
 	return s, nil

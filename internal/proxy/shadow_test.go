@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
 )
@@ -50,7 +51,7 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 	store := &diff.Store{Pool: shadowPool}
 	reg := prometheus.NewRegistry()
 	settled := make(chan struct{}, 1<<16)
-	s := &Shadow{Pool: shadowPool, Scorer: f.scorer, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout,
+	s := &Shadow{Pool: shadowPool, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout,
 		snapshotSettled: func() { settled <- struct{}{} }}
 	f.upstream.Config.Handler = afterSnapshot(t, f.rollout, settled, upstream)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -66,7 +67,7 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 func afterSnapshot(t testing.TB, rollout *Rollout, settled <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
-		if ok && r.Method == http.MethodGet && Decide(rollout.Load(), scorerID, address, r.Header.Get(RouteHeader)).Shadow {
+		if ok && r.Method == http.MethodGet && Decide(rollout.Load(), v2.ScoreName, scorerID, address, r.Header.Get(RouteHeader)).Shadow {
 			select {
 			case <-settled:
 			case <-time.After(30 * time.Second):
@@ -118,7 +119,7 @@ func TestShadowAgreesWithDjango(t *testing.T) {
 	s := f.waitRuns(n)
 	if s.Outcomes[diff.OutcomeDivergent] != 0 || s.Outcomes[diff.OutcomeError] != 0 || s.Outcomes[diff.OutcomeRace] != 0 || s.Outcomes[diff.OutcomeEqual]+s.Outcomes[diff.OutcomeNoise] != n {
 		var ex []string
-		for _, e := range f.admin.exemplars(context.Background()) {
+		for _, e := range f.admin.exemplars(context.Background(), "") {
 			run, _ := f.shadow.Recorder.Store.Get(context.Background(), e.ID)
 			ex = append(ex, fmt.Sprintf("%s %s %+v", run.Outcome, run.Error, run.Fields))
 		}
@@ -241,7 +242,7 @@ func TestShadowFindsOneChangedField(t *testing.T) {
 // expiry) is caught by the write-set diff although the answers are identical.
 func TestShadowCatchesWrongWriteSetWithIdenticalAnswers(t *testing.T) {
 	f := newShadowFixture(t, nil)
-	f.shadow.Mutate = func(ws *scoring.WriteSet) {
+	f.score2.Mutate = func(ws *scoring.WriteSet) {
 		ws.LDPEvents = nil
 		for i := range ws.HashLinks {
 			ws.HashLinks[i].ExpiresAt = ws.HashLinks[i].ExpiresAt.Add(time.Hour)
@@ -264,7 +265,7 @@ func TestShadowCatchesWrongWriteSetWithIdenticalAnswers(t *testing.T) {
 	if patterns["writes.events.ldp.*"] == 0 || patterns["writes.hash_links.*"] == 0 {
 		t.Fatalf("write-set faults not caught: %v outcomes %v", patterns, s.Outcomes)
 	}
-	ex := f.admin.exemplars(context.Background())
+	ex := f.admin.exemplars(context.Background(), "")
 	if len(ex) == 0 {
 		t.Fatal("no exemplar stored")
 	}
@@ -279,7 +280,7 @@ func TestShadowCatchesWrongWriteSetWithIdenticalAnswers(t *testing.T) {
 func TestShadowNeverDelaysTheClient(t *testing.T) {
 	f := newShadowFixture(t, nil)
 	release := make(chan struct{})
-	f.shadow.Mutate = func(*scoring.WriteSet) { <-release }
+	f.score2.Mutate = func(*scoring.WriteSet) { <-release }
 	answered := make(chan int, 1)
 	go func() {
 		resp, _ := f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[1].Address)

@@ -73,7 +73,7 @@ func attr(s tracetest.SpanStub, key string) string {
 func rootOf(t *testing.T, exp *tracetest.InMemoryExporter, requestID string) tracetest.SpanStub {
 	t.Helper()
 	for _, s := range exp.GetSpans() {
-		if s.Name == "shadowproxy.score" && attr(s, "request_id") == requestID {
+		if s.Name == "shadowproxy.route" && attr(s, "request_id") == requestID {
 			return s
 		}
 	}
@@ -100,7 +100,7 @@ func TestGoServedSpanTree(t *testing.T) {
 	exp := traced(t)
 	f := newGoFixture(t, allGo())
 	p := tracedPool(t, f)
-	f.db.inner, f.handler.Sink = p, scoring.CommitSink{Pool: p}
+	f.db.inner, f.score2.Sink = p, scoring.CommitSink{Pool: p}
 	resp, _ := f.score("X-Request-Id", "trace-go-1")
 	if resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("not served by Go")
@@ -108,7 +108,7 @@ func TestGoServedSpanTree(t *testing.T) {
 	root := rootOf(t, exp, "trace-go-1")
 	tr, all := traceOf(t, exp, root.SpanContext.TraceID())
 	for _, c := range []string{"route.decision", "scoring.score"} {
-		tr.parentOf(t, c, "shadowproxy.score")
+		tr.parentOf(t, c, "shadowproxy.route")
 	}
 	for _, c := range []string{"scoring.load", "credential.verify", "scoring.decide", "scoring.plan", "scoring.apply"} {
 		tr.parentOf(t, c, "scoring.score")
@@ -131,7 +131,7 @@ func TestGoServedSpanTree(t *testing.T) {
 	}
 	// The trace id is in the request's log line and on the latency histogram as an exemplar.
 	id := root.SpanContext.TraceID().String()
-	entries := f.logs.FilterMessage("score").FilterField(zap.String("trace_id", id)).Len()
+	entries := f.logs.FilterMessage("route").FilterField(zap.String("trace_id", id)).Len()
 	if entries != 1 {
 		t.Errorf("%d log lines carry the trace id", entries)
 	}
@@ -161,7 +161,7 @@ func TestDjangoServedWithShadowSpansAndTraceparent(t *testing.T) {
 	f.waitRuns(1)
 	root := rootOf(t, exp, "trace-dj-1")
 	tr, _ := traceOf(t, exp, root.SpanContext.TraceID())
-	tr.parentOf(t, "django", "shadowproxy.score")
+	tr.parentOf(t, "django", "shadowproxy.route")
 	tp, _ := seen.Load("trace-dj-1")
 	if !strings.Contains(tp.(string), root.SpanContext.TraceID().String()) {
 		t.Fatalf("Django saw traceparent %q, trace %s", tp, root.SpanContext.TraceID())
@@ -193,6 +193,6 @@ func TestFallbackSpanIsKept(t *testing.T) {
 		t.Fatalf("fallback root %v %v", root.Attributes, root.Events)
 	}
 	tr, _ := traceOf(t, exp, root.SpanContext.TraceID())
-	tr.parentOf(t, "django", "shadowproxy.score")
-	tr.parentOf(t, "scoring.score", "shadowproxy.score")
+	tr.parentOf(t, "django", "shadowproxy.route")
+	tr.parentOf(t, "scoring.score", "shadowproxy.route")
 }

@@ -1,0 +1,240 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RouteNames are the names of the migrated routes, in the order of the route table
+// (internal/routes, whose test keeps the two equal). A routes: key or a SHADOWPROXY_ROUTE_*
+// variable names one of them; any other name is refused.
+var RouteNames = []string{"v2-score"}
+
+// Dialects a route can answer in (default ninja).
+var Dialects = []string{"ninja", "lambda"}
+
+// RouteSettings are one route's settings under routes: NAME. A field left unset takes the
+// global value (go_percent, shadow_percent, kill_switch, header_override, scorer_overrides,
+// gates, noise_rules); the global kill switch beats a route's.
+type RouteSettings struct {
+	GoPercent       *float64         `yaml:"go_percent"`
+	ShadowPercent   *float64         `yaml:"shadow_percent"`
+	KillSwitch      *bool            `yaml:"kill_switch"`
+	HeaderOverride  *bool            `yaml:"header_override"`
+	ScorerOverrides map[string]Route `yaml:"scorer_overrides"`
+	Gates           *bool            `yaml:"gates"`
+	NoiseRules      []NoiseRule      `yaml:"noise_rules"`
+	// Dialect is the answer dialect: ninja (Django-Ninja behind ASGI, the default) or lambda
+	// (Django's AWS Lambda handler).
+	Dialect string `yaml:"dialect"`
+}
+
+// RouteKeys are the keys of RouteSettings, in the order the admin API lists them.
+var RouteKeys = []string{"go_percent", "shadow_percent", "kill_switch", "header_override", "scorer_overrides", "gates", "noise_rules", "dialect"}
+
+// Sources of a route setting.
+const (
+	SourceDefault = "default" // the route sets none: the global value
+	SourceFile    = "file"    // routes: NAME: KEY in the file
+	SourceEnv     = "env"     // SHADOWPROXY_ROUTE_<NAME>_<KEY>
+	SourceAdmin   = "admin"   // PUT /admin/rollout with "route"
+)
+
+// Effective is one route's settings in force, each from its route setting or the global one.
+type Effective struct {
+	GoPercent       float64          `json:"go_percent"`
+	ShadowPercent   float64          `json:"shadow_percent"`
+	KillSwitch      bool             `json:"kill_switch"`
+	HeaderOverride  bool             `json:"header_override"`
+	ScorerOverrides map[string]Route `json:"scorer_overrides"`
+	Gates           bool             `json:"gates"`
+	NoiseRules      []NoiseRule      `json:"noise_rules,omitempty"`
+	Dialect         string           `json:"dialect"`
+	// Sources says where each key's value came from: default, file or env (the proxy adds admin).
+	Sources map[string]string `json:"sources"`
+}
+
+// Route returns the settings in force for the named route.
+func (c *Config) Route(name string) Effective {
+	rs := c.Routes[name]
+	e := Effective{GoPercent: c.GoPercent, ShadowPercent: c.ShadowPercent, KillSwitch: c.KillSwitch,
+		HeaderOverride: c.HeaderOverride, ScorerOverrides: c.ScorerOverrides, Gates: c.Gates, NoiseRules: c.NoiseRules,
+		Dialect: "ninja", Sources: map[string]string{}}
+	for _, k := range RouteKeys {
+		e.Sources[k] = SourceDefault
+	}
+	set := func(key string, ok bool, apply func()) {
+		if ok {
+			apply()
+			e.Sources[key] = c.routeSources[name][key]
+			if e.Sources[key] == "" {
+				e.Sources[key] = SourceFile
+			}
+		}
+	}
+	set("go_percent", rs.GoPercent != nil, func() { e.GoPercent = *rs.GoPercent })
+	set("shadow_percent", rs.ShadowPercent != nil, func() { e.ShadowPercent = *rs.ShadowPercent })
+	set("kill_switch", rs.KillSwitch != nil, func() { e.KillSwitch = c.KillSwitch || *rs.KillSwitch })
+	set("header_override", rs.HeaderOverride != nil, func() { e.HeaderOverride = *rs.HeaderOverride })
+	set("scorer_overrides", rs.ScorerOverrides != nil, func() { e.ScorerOverrides = rs.ScorerOverrides })
+	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })
+	set("noise_rules", rs.NoiseRules != nil, func() { e.NoiseRules = rs.NoiseRules })
+	set("dialect", rs.Dialect != "", func() { e.Dialect = rs.Dialect })
+	return e
+}
+
+// RouteEnvName is the environment variable that overrides a route's key:
+// SHADOWPROXY_ROUTE_<NAME>_<KEY>, the name upper-cased with '-' as '_'.
+func RouteEnvName(route, key string) string {
+	return "SHADOWPROXY_ROUTE_" + strings.ToUpper(strings.ReplaceAll(route, "-", "_")) + "_" + strings.ToUpper(key)
+}
+
+// routeEnvKeys maps each route key to its setter from an environment value.
+var routeEnvKeys = map[string]func(rs *RouteSettings, v string) error{
+	"go_percent": func(rs *RouteSettings, v string) error {
+		rs.GoPercent = new(float64)
+		return parseFloat(v, rs.GoPercent)
+	},
+	"shadow_percent": func(rs *RouteSettings, v string) error {
+		rs.ShadowPercent = new(float64)
+		return parseFloat(v, rs.ShadowPercent)
+	},
+	"kill_switch":     func(rs *RouteSettings, v string) error { rs.KillSwitch = ptr(DjangoBool(v)); return nil },
+	"header_override": func(rs *RouteSettings, v string) error { rs.HeaderOverride = ptr(DjangoBool(v)); return nil },
+	"gates":           func(rs *RouteSettings, v string) error { rs.Gates = ptr(DjangoBool(v)); return nil },
+	"dialect":         func(rs *RouteSettings, v string) error { rs.Dialect = v; return nil },
+	"scorer_overrides": func(rs *RouteSettings, v string) error {
+		rs.ScorerOverrides = nil
+		return json.Unmarshal([]byte(v), &rs.ScorerOverrides)
+	},
+	"noise_rules": func(rs *RouteSettings, v string) error {
+		rs.NoiseRules = nil
+		return yaml.Unmarshal([]byte(v), &rs.NoiseRules)
+	},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// applyRouteEnv applies the SHADOWPROXY_ROUTE_* variables of every known route and returns
+// them as text for the configuration's version.
+func applyRouteEnv(c *Config, getenv func(string) string) (string, error) {
+	var applied strings.Builder
+	for _, name := range RouteNames {
+		for _, k := range RouteKeys {
+			v := getenv(RouteEnvName(name, k))
+			if v == "" {
+				continue
+			}
+			if c.Routes == nil {
+				c.Routes = map[string]RouteSettings{}
+			}
+			rs := c.Routes[name]
+			if err := routeEnvKeys[k](&rs, v); err != nil {
+				return "", fmt.Errorf("%s=%q: %w", RouteEnvName(name, k), v, err)
+			}
+			c.Routes[name] = rs
+			c.setRouteSource(name, k, SourceEnv)
+			fmt.Fprintf(&applied, "route %s %s=%s\n", name, k, v)
+		}
+	}
+	return applied.String(), nil
+}
+
+func (c *Config) setRouteSource(name, key, source string) {
+	if c.routeSources == nil {
+		c.routeSources = map[string]map[string]string{}
+	}
+	if c.routeSources[name] == nil {
+		c.routeSources[name] = map[string]string{}
+	}
+	c.routeSources[name][key] = source
+}
+
+// validateRoutes returns the problems of the routes: block.
+func (c *Config) validateRoutes() []string {
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(c.Routes)) {
+		rs := c.Routes[name]
+		if !slices.Contains(RouteNames, name) {
+			problems = append(problems, fmt.Sprintf("routes: unknown route %q (known: %s)", name, strings.Join(RouteNames, ", ")))
+			continue
+		}
+		for key, p := range map[string]*float64{"go_percent": rs.GoPercent, "shadow_percent": rs.ShadowPercent} {
+			if p != nil && !ValidPercent(*p) {
+				problems = append(problems, fmt.Sprintf("routes.%s.%s %v must be between 0 and 100 with at most two decimals", name, key, *p))
+			}
+		}
+		for id, r := range rs.ScorerOverrides {
+			if r != RouteGo && r != RouteDjango {
+				problems = append(problems, fmt.Sprintf("routes.%s.scorer_overrides[%s] %q must be go or django", name, id, r))
+			}
+		}
+		for i, r := range rs.NoiseRules {
+			if r.Pattern == "" || strings.TrimSpace(r.Reason) == "" || r.Tolerance < 0 {
+				problems = append(problems, fmt.Sprintf("routes.%s.noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", name, i))
+			}
+		}
+		if rs.Dialect != "" && !slices.Contains(Dialects, rs.Dialect) {
+			problems = append(problems, fmt.Sprintf("routes.%s.dialect %q must be one of %s", name, rs.Dialect, strings.Join(Dialects, ", ")))
+		}
+	}
+	return problems
+}
+
+// routesTowardDjango gives every route of safe (the configuration in force with next's global
+// changes toward Django already taken) exactly the effective values of cur moved toward next's
+// where next is safer: the lower share, the kill switch if either has it, the header override
+// only if both have it, and next's new pins to django.
+func routesTowardDjango(cur, next Config, safe *Config) bool {
+	changed, cloned := false, false
+	names := map[string]bool{}
+	for n := range cur.Routes {
+		names[n] = true
+	}
+	for n := range next.Routes {
+		names[n] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		c, n, s := cur.Route(name), next.Route(name), safe.Route(name)
+		rs, touched := safe.Routes[name], false
+		pin := func(want float64, have float64, dst **float64) {
+			if want != have {
+				*dst, touched = ptr(want), true
+			}
+		}
+		pin(min(c.GoPercent, n.GoPercent), s.GoPercent, &rs.GoPercent)
+		pin(min(c.ShadowPercent, n.ShadowPercent), s.ShadowPercent, &rs.ShadowPercent)
+		if kill := c.KillSwitch || n.KillSwitch; kill != s.KillSwitch {
+			rs.KillSwitch, touched = ptr(kill), true
+		}
+		if header := c.HeaderOverride && n.HeaderOverride; header != s.HeaderOverride {
+			rs.HeaderOverride, touched = ptr(header), true
+		}
+		pins := maps.Clone(s.ScorerOverrides)
+		for id, r := range n.ScorerOverrides {
+			if r == RouteDjango && pins[id] != RouteDjango {
+				if pins == nil {
+					pins = map[string]Route{}
+				}
+				pins[id], touched = RouteDjango, true
+			}
+		}
+		if touched {
+			rs.ScorerOverrides = pins
+			if !cloned {
+				safe.Routes, cloned = maps.Clone(safe.Routes), true
+				if safe.Routes == nil {
+					safe.Routes = map[string]RouteSettings{}
+				}
+			}
+			safe.Routes[name] = rs
+			changed = true
+		}
+	}
+	return changed
+}

@@ -1,0 +1,39 @@
+package proxy
+
+import (
+	"maps"
+	"sync"
+)
+
+// Breakers holds one circuit breaker per route, made on first use.
+type Breakers struct {
+	mu sync.Mutex
+	m  map[string]*Breaker
+}
+
+// For returns the named route's breaker.
+func (b *Breakers) For(route string) *Breaker {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]*Breaker{}
+	}
+	br, ok := b.m[route]
+	if !ok {
+		br = &Breaker{}
+		b.m[route] = br
+	}
+	return br
+}
+
+// States returns the state of every breaker made so far, by route.
+func (b *Breakers) States() map[string]BreakerState {
+	b.mu.Lock()
+	m := maps.Clone(b.m)
+	b.mu.Unlock()
+	out := make(map[string]BreakerState, len(m))
+	for name, br := range m {
+		out[name] = br.State()
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+// Package route declares what a migrated route is to the proxy: a value with a stable name, the
+// request it matches, the key its requests are bucketed by, its Go handler and, for routes that
+// can run beside Django, its shadow parts. internal/proxy runs one generic flow for every route
+// of the table (decide → serve → fallback → shadow → observe) and knows routes only through
+// this package; each family's routes live in a package of their own (internal/routes/...).
+package route
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/scoring"
+)
+
+// Dialect is the shape of the answers a route renders: Django-Ninja's behind ASGI, or Django's
+// AWS Lambda handler's.
+type Dialect string
+
+// Dialects.
+const (
+	Ninja  Dialect = "ninja"
+	Lambda Dialect = "lambda"
+)
+
+// KeyKind names what a route's requests are bucketed by (shown by the admin API).
+type KeyKind string
+
+// Bucketing keys.
+const (
+	KeyPathAddress KeyKind = "path_address" // the address in the path
+	KeyJWTDid      KeyKind = "jwt_did"      // the address in a JWT's did claim
+	KeyBodyField   KeyKind = "body_field"   // a field of the request body
+	KeyRequestHash KeyKind = "request_hash" // a hash of the request, when there is no subject
+)
+
+// Route is one migrated route: one entry of the table.
+type Route struct {
+	// Name is stable: the configuration key under routes:, the route label of every metric, the
+	// admin API's and the report's name for it. Lower case, digits and '-'.
+	Name string
+	// Method and Pattern document what the route answers (Pattern in Django's URL form); the
+	// decision whether a request is the route's is Handler.Parse's.
+	Method  string
+	Pattern string
+	// Writes says that serving a request commits rows; its shadow must capture, never write.
+	Writes bool
+	// Key is what requests are bucketed by.
+	Key KeyKind
+	// Handler parses and serves the route's requests with Go.
+	Handler Handler
+	// Shadow compares a Go capture run with Django's answer; nil: the route is never shadowed.
+	Shadow Shadower
+}
+
+// Handler is a route's Go side.
+type Handler interface {
+	// Parse takes a request exactly as Django would route it (method, path, and the body when
+	// the route reads one), or reports "not mine" (false), and Django answers. It does no I/O.
+	Parse(r *http.Request, body []byte) (Call, bool)
+	// Serve answers the call with Go, committing its writes, in the dialect asked for. An error
+	// means Go could not answer: the proxy falls back to Django unless the error is
+	// ErrNoFallback (the request may have committed).
+	Serve(ctx context.Context, c Call, d Dialect) (Answer, error)
+	// Failed is the answer when Go failed and Django may not be asked (fallback off, or
+	// ErrNoFallback).
+	Failed(d Dialect) Answer
+}
+
+// ErrNoFallback marks a Go failure after which Django must not be asked: the request's writes
+// may have committed, and Django would write them a second time.
+var ErrNoFallback = errors.New("go may have committed: no fallback")
+
+// Call is one request a route took.
+type Call struct {
+	// Key is the bucketing key: the same key always lands in the same bucket.
+	Key string
+	// Subject names the call in logs, diff records and captures; never a secret.
+	Subject Subject
+	// Request is the route's own parsed request (its Handler's to interpret).
+	Request any
+}
+
+// Subject is what a call is about.
+type Subject struct {
+	ScorerID     string // the scorer id as written in the request (scorer_overrides' key); "" none
+	Address      string
+	APIKeyPrefix string // the API key's public part, for replays; "" none
+}
+
+// Answer is a complete HTTP answer.
+type Answer struct {
+	Status int
+	Header http.Header // sent as given (Content-Type and any dialect headers)
+	Body   []byte
+}
+
+// Shadower is a route's shadow part: run the call in capture mode on a snapshot taken as the
+// request arrived, read back what Django committed, compare.
+type Shadower interface {
+	Compare(ctx context.Context, in ShadowInput) ([]diff.Field, error)
+}
+
+// ShadowInput is one shadow comparison's material.
+type ShadowInput struct {
+	// Snapshot is the READ ONLY, REPEATABLE READ snapshot Go reads; Compare closes it as soon
+	// as it has read what it needs.
+	Snapshot *scoring.Snapshot
+	// DB reads Django's committed rows after its answer.
+	DB      *pgxpool.Pool
+	Call    Call
+	Django  diff.Response
+	Dialect Dialect
+	Rules   []diff.NoiseRule
+	// Run receives Go's side (status, body, latency, write-sets, race).
+	Run *diff.Run
+}
+
+// ValidName reports whether name can name a route: lower-case letters, digits and '-', starting
+// with a letter.
+func ValidName(name string) bool {
+	if name == "" || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	return strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+}

@@ -1,0 +1,108 @@
+package v2
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/tracing"
+)
+
+var tracer = tracing.Tracer("shadowproxy/routes/v2")
+
+// Compare runs the scorer on the snapshot with a capture sink and compares its answer and its
+// WriteSet with Django's answer and the rows Django committed, read back at once.
+func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
+	snap, run := in.Snapshot, in.Run
+	defer func() {
+		if snap != nil {
+			snap.Close(context.Background())
+		}
+	}()
+	input := in.Call.Request.(scoring.Input)
+	start := time.Now()
+	res, ws, err := s.Scorer.Capture(ctx, snap, input)
+	run.GoLatency = time.Since(start)
+	if err != nil {
+		return nil, err
+	}
+	if ws != nil && s.Mutate != nil {
+		s.Mutate(ws)
+	}
+	goAnswer := render(res.Response, in.Dialect)
+	run.GoStatus, run.GoBody = goAnswer.Status, diff.RawJSON(goAnswer.Body)
+	_, diffSpan := tracer.Start(ctx, "shadow.diff")
+	defer diffSpan.End()
+	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
+	if ws == nil || ws.Passport == nil {
+		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, input.Address)
+		snap = nil // closed by compareUnplannedWrites
+		if err != nil {
+			return nil, err
+		}
+		run.Race = race
+		return append(fields, unplanned...), nil
+	}
+	run.GoWrites = ws
+	hashes := append([]string(nil), ws.LinkDomain...)
+	for _, l := range ws.HashLinks {
+		hashes = append(hashes, l.Hash)
+	}
+	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, hashes, -1)
+	if err != nil {
+		return nil, err
+	}
+	snap.Close(context.Background())
+	snap = nil
+	post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, hashes, pre.MaxEvent)
+	if err != nil {
+		return nil, err
+	}
+	run.DjangoWrites = &post
+	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+	run.Race = race
+	fields = append(fields, writes...)
+	diff.ExplainOrder(fields, in.Django.Body, ws, &post)
+	return fields, nil
+}
+
+// compareUnplannedWrites checks, for a run where Go planned no passport write, whether Django
+// wrote rows for the address anyway. It closes the snapshot.
+func compareUnplannedWrites(ctx context.Context, snap *scoring.Snapshot, in route.ShadowInput, address string) ([]diff.Field, string, error) {
+	address = strings.ToLower(address)
+	if !utf8.ValidString(address) || strings.ContainsRune(address, 0) {
+		snap.Close(context.Background())
+		return nil, "", nil // PostgreSQL cannot hold such an address: nothing to read
+	}
+	pre, err := diff.ReadAddressRows(ctx, snap.DB(), address, -1)
+	snap.Close(context.Background())
+	if err != nil {
+		return nil, "", err
+	}
+	post, err := diff.ReadAddressRows(ctx, in.DB, address, pre.MaxEvent)
+	if err != nil {
+		return nil, "", err
+	}
+	f, race := diff.CompareUnplannedWrites(pre, post, scoreTime(in.Django.Body))
+	return []diff.Field{f}, race, nil
+}
+
+// scoreTime is the last_score_timestamp of Django's answer, if any.
+func scoreTime(body []byte) *time.Time {
+	var v struct {
+		LastScoreTimestamp *string `json:"last_score_timestamp"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.LastScoreTimestamp == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *v.LastScoreTimestamp)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
