@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -59,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 		Clock:    func() time.Time { return fixedNow },
 	}
 	sink := scoring.CommitSink{Pool: f.pool}
-	f.h = &handler{dialect: v2.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink}, scorer: f.scorer, sink: sink}
+	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink}, scorer: f.scorer, sink: sink}
 	return f
 }
 

@@ -10,13 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
 // handler answers ALB events with the Go scorer, in the dialect it is set to.
 type handler struct {
-	dialect v2.Dialect
+	dialect route.Dialect
 	lambda  *v2.LambdaHandler
 	scorer  *scoring.Scorer
 	sink    scoring.Sink
@@ -24,7 +25,7 @@ type handler struct {
 
 // handle decodes the event for the dialect and answers it.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	if h.dialect == v2.Lambda {
+	if h.dialect == route.Lambda {
 		var ev v2.LambdaEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode ALB event: %w", err)

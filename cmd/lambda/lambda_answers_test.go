@@ -75,7 +75,7 @@ func TestLambdaRateLimited(t *testing.T) {
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '3/30s'`)
 	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
-	f.h.lambda.RateLimitForm = "https://example.org/form"
+	f.scorer.Settings.RateLimitForm = "https://example.org/form"
 	for i := range 3 {
 		if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
 			t.Fatalf("request %d: %d %s", i, a.StatusCode, a.Body)
@@ -84,7 +84,7 @@ func TestLambdaRateLimited(t *testing.T) {
 	msg := "You have been rate limited! Use this form to request a rate limit elevation: https://example.org/form"
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 429, errBody(msg), "")
 	check(t, f.send(f.event("abc", addrA, f.key, nil)), 429, errBody(msg), "")
-	f.h.lambda.RateLimitForm = ""
+	f.scorer.Settings.RateLimitForm = ""
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 429, errBody("You have been rate limited! Use this form to request a rate limit elevation: "+v2.DefaultRateLimitForm), "")
 }
 

@@ -29,15 +29,15 @@ const toyName = "toy-echo"
 // before answering (a fallback).
 type toy struct{ fail bool }
 
-func (t *toy) Parse(r *http.Request, body []byte) (route.Call, bool) {
+func (t *toy) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
 	address, ok := strings.CutPrefix(r.URL.Path, "/toy/")
 	if !ok || address == "" || strings.Contains(address, "/") {
 		return route.Call{}, false
 	}
-	return route.Call{Key: address, Subject: route.Subject{Address: address}, Request: body}, true
+	return route.Call{Key: address, Subject: route.Subject{Address: address}, Dialect: d, Request: body}, true
 }
 
-func (t *toy) Serve(_ context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (t *toy) Serve(_ context.Context, c route.Call) (route.Answer, error) {
 	if t.fail {
 		return route.Answer{}, errors.New("toy failure")
 	}
@@ -48,7 +48,7 @@ func (t *toy) answer(c route.Call) route.Answer {
 	return route.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: append([]byte("go:"), c.Request.([]byte)...)}
 }
 
-func (t *toy) Failed(route.Dialect) route.Answer {
+func (t *toy) Failed(route.Call, error) route.Answer {
 	return route.Answer{Status: 500, Body: []byte("toy failed")}
 }
 
