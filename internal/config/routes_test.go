@@ -83,7 +83,7 @@ func TestParseDialect(t *testing.T) {
 	if c, err = Parse([]byte("routes:\n  v2-score:\n    dialect: Lambda\n"), "f.yaml", func(string) string { return "" }); err != nil || c.Route("v2-score").Dialect != DialectLambda {
 		t.Fatalf("file 'Lambda': %v", err)
 	}
-	if _, err := Parse(nil, "f.yaml", func(k string) string { return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"}[k] }); err == nil ||
+	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string { return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"}[k] }); err == nil ||
 		!strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
 		t.Fatalf("bad env dialect: %v", err)
 	}
