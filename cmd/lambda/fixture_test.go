@@ -34,8 +34,9 @@ func inDays(d int) time.Time {
 	return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond)
 }
 
-// fixture is one database with an account, its API key, the Go scorer with a frozen clock and
-// cmd/lambda's handler in the lambda dialect over it.
+// fixture is one database with an account, its API key, the Go scorer with a frozen clock and,
+// in front of it, cmd/lambda's handler in the lambda dialect, or the proxy with
+// SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=lambda.
 type fixture struct {
 	t       *testing.T
 	ctx     context.Context
@@ -43,13 +44,29 @@ type fixture struct {
 	issuer  *stampissuer.Issuer
 	scorer  *scoring.Scorer
 	h       *handler
+	proxy   *proxyFront // nil: events go to cmd/lambda's handler
 	key     string
 	account int64
 }
 
 var seq atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+// front is what the fixture's events are sent to.
+type front string
+
+const (
+	viaLambda front = "lambda" // cmd/lambda's handler
+	viaProxy  front = "proxy"  // the proxy over real HTTP, the route in the lambda dialect
+)
+
+// fronts runs test once through each front, as subtests named after it.
+func fronts(t *testing.T, test func(t *testing.T, via front)) {
+	for _, via := range []front{viaLambda, viaProxy} {
+		t.Run(string(via), func(t *testing.T) { test(t, via) })
+	}
+}
+
+func newFixture(t *testing.T, via front) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: stampissuer.NewIssuer("trusted-iam")}
 	f.account, f.key = f.newAccount()
@@ -61,6 +78,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	sink := scoring.CommitSink{Pool: f.pool}
 	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink}, scorer: f.scorer, sink: sink}
+	if via == viaProxy {
+		f.proxy = newProxyFront(t, f.scorer, sink, nil)
+	}
 	return f
 }
 
@@ -156,8 +176,10 @@ func (f *fixture) event(scorer any, address, key string, edit func(ev map[string
 	return b
 }
 
-// answer is the document the handler returns to the ALB.
+// answer is the document the handler returns to the ALB (over HTTP through the proxy: status,
+// headers and body; statusDescription and statusCategory stay between the Lambda and the ALB).
 type answer struct {
+	overHTTP          bool
 	StatusCode        int               `json:"statusCode"`
 	StatusCategory    *string           `json:"statusCategory"`
 	StatusDescription *string           `json:"statusDescription"`
@@ -166,9 +188,13 @@ type answer struct {
 	Body              string            `json:"body"`
 }
 
-// send runs raw through cmd/lambda's handler and decodes the JSON document it returns.
+// send runs raw through cmd/lambda's handler and decodes the JSON document it returns, or,
+// through the proxy, sends the request the ALB received for raw and reads the answer.
 func (f *fixture) send(raw json.RawMessage) answer {
 	f.t.Helper()
+	if f.proxy != nil {
+		return f.proxy.send(f.t, raw)
+	}
 	out, err := f.h.handle(f.ctx, raw)
 	if err != nil {
 		f.t.Fatal(err)
@@ -207,8 +233,9 @@ func check(t *testing.T, a answer, status int, body, description string) {
 	if a.StatusCategory != nil {
 		gotCategory = *a.StatusCategory
 	}
-	if a.StatusCode != status || a.Body != body || a.StatusDescription == nil || *a.StatusDescription != description ||
-		gotCategory != category || a.IsBase64Encoded == nil || *a.IsBase64Encoded || !maps.Equal(a.Headers, responseHeaders) {
+	albOnly := a.overHTTP || (a.StatusDescription != nil && *a.StatusDescription == description && gotCategory == category &&
+		a.IsBase64Encoded != nil && !*a.IsBase64Encoded)
+	if a.StatusCode != status || a.Body != body || !albOnly || !maps.Equal(a.Headers, responseHeaders) {
 		desc := "<absent>"
 		if a.StatusDescription != nil {
 			desc = *a.StatusDescription
