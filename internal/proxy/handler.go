@@ -113,6 +113,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if d.Shadow && fallback == "" && h.Shadow != nil && h.Scorer != nil {
 			job = h.Shadow.begin(address)
 		}
+		if job != nil {
+			// Unless submitted below: the client went away, Django failed, or the copy of its
+			// answer was aborted (a panic through here). The snapshot is closed at once.
+			defer h.Shadow.cancel(job)
+		}
 		w.Header().Set(BackendHeader, string(BackendDjango))
 		rec := &statusRecorder{ResponseWriter: w}
 		if job != nil || h.Capture != nil {
@@ -124,19 +129,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = rec.status()
 		djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
 		djangoSpan.End()
-		if h.Capture != nil && !rec.overflow && fallback == "" {
+		if h.Capture != nil && !rec.overflow && !rec.djangoFailed && fallback == "" {
 			h.Capture.Record(CaptureRecord{At: start, RequestID: id, ScorerID: scorerID, Address: address, Path: r.URL.Path,
 				Query: r.URL.Query(), APIKeyPrefix: keyPrefixOf(r.Header),
 				Django: CapturedAnswer{Status: status, Body: rawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 		}
-		if job != nil {
-			if r.Context().Err() != nil || rec.overflow {
-				h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
-			} else {
-				in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
-				job.link = span.SpanContext()
-				h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
-			}
+		// A client that went away gets no comparison (Traefik's rule); nor does an answer the
+		// proxy made because Django failed.
+		if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
+			in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
+			job.link = span.SpanContext()
+			h.Shadow.submit(job, in, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 		}
 	}
 	elapsed := time.Since(start)

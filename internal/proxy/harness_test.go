@@ -48,7 +48,7 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	breaker := &Breaker{}
 	core, logs := observer.New(zap.InfoLevel)
 	h.logs = logs
-	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, nil), Breaker: breaker, Metrics: h.metrics, Log: zap.New(core)}
+	h.handler = &Handler{Rollout: h.rollout, Scorer: scorer, Sink: sink, Django: NewDjangoProxy(h.rollout, DjangoOptions{TrustForwarded: true}, h.metrics, nil), Breaker: breaker, Metrics: h.metrics, Log: zap.New(core)}
 	h.admin = &Admin{Rollout: h.rollout, Breaker: breaker, Metrics: h.metrics, Registry: h.registry, Token: "s3cret"}
 	h.proxy = httptest.NewServer(h.handler)
 	h.adminSrv = httptest.NewServer(h.admin.Handler())

@@ -20,6 +20,10 @@ type Metrics struct {
 	goPercent     prometheus.Gauge
 	shadowPercent prometheus.Gauge
 	roundTrips    prometheus.Histogram
+	// djangoFailures counts answers the proxy made because Django failed: unreachable (502),
+	// timeout (no headers within SHADOWPROXY_DJANGO_TIMEOUT: 504), stalled (body silent as long:
+	// the client's connection is aborted).
+	djangoFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -51,11 +55,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shadowproxy_shadow_percent", Help: "Share of Django-served scoring traffic run in shadow by Go, in percent.",
 		}),
 	}
+	m.djangoFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_django_failures_total", Help: "Requests Django did not answer, by reason (unreachable, timeout, stalled).",
+	}, []string{"reason"})
+	for _, r := range []string{"unreachable", "timeout", "stalled"} {
+		m.djangoFailures.WithLabelValues(r)
+	}
 	m.roundTrips = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served scoring request (retries included).",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
 	})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures)
 	return m
 }
 
@@ -96,7 +106,11 @@ type statusRecorder struct {
 	code     int
 	capture  *bytes.Buffer
 	overflow bool
+	// djangoFailed: the answer is the proxy's own, made because Django failed.
+	djangoFailed bool
 }
+
+func (s *statusRecorder) markDjangoFailed() { s.djangoFailed = true }
 
 const maxCapture = 1 << 20
 
