@@ -179,4 +179,3 @@ func TestEdgeOptionsFromEnv(t *testing.T) {
 		}
 	}
 }
-
