@@ -51,7 +51,7 @@ func newProxyFront(t *testing.T, scorer *scoring.Scorer, sink scoring.Sink, djan
 	}
 	p := &proxyFront{rollout: proxy.NewRollout(cfg, nil), metrics: proxy.NewMetrics(prometheus.NewRegistry())}
 	table := routes.Table(routes.Handlers{Score: &v2.Score{Scorer: scorer, Sink: sink}})
-	h := &proxy.Handler{Rollout: p.rollout, Routes: table, Django: proxy.NewDjangoProxy(p.rollout, nil), Metrics: p.metrics}
+	h := &proxy.Handler{Rollout: p.rollout, Routes: table, Django: proxy.NewDjangoProxy(p.rollout, proxy.DjangoOptions{}, p.metrics, nil), Metrics: p.metrics}
 	p.server = httptest.NewServer(h)
 	t.Cleanup(p.server.Close)
 	// No Accept-Encoding of the client's own: the event's headers are exactly the recorded ones.
