@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/redistest"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 )
@@ -73,5 +76,36 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 		if resp.Header.Get(proxy.BackendHeader) != "" || !strings.Contains(string(body), "DB Error") || asked.Load() != before+1 {
 			t.Fatalf("%s: %v %s", name, resp.Header, body)
 		}
+	}
+}
+
+// Lambda twins of internal/proxy's TestMalformedRateIsDjangos500NotAPanic and
+// TestRedisDownIsDjangos500InBand: a rate Django cannot use and an unreachable Redis are
+// exceptions the wrapper's table does not name, so Django's Lambda answers
+// 500 {"error": "An error has occurred"}; Go answers it in band (Django would answer the same),
+// with no fallback (the proxy front's Django fails the test if asked, and send checks that Go
+// answered); the fail-open switch lets the request through.
+func TestLambdaRateLimitFaultsThroughTheProxy(t *testing.T) {
+	f := newFixture(t, viaProxy)
+	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
+	f.exec(`UPDATE account_accountapikey SET rate_limit = '10/0s'`)
+	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { _ = dead.Close() })
+	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
+	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
+	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
+	f.scorer.Settings.RateLimitFailOpen = true
+	if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
+		t.Fatalf("fail-open: %d %s", a.StatusCode, a.Body)
 	}
 }
