@@ -77,7 +77,8 @@ func newFixture(t *testing.T, via front) *fixture {
 		Clock:    func() time.Time { return fixedNow },
 	}
 	sink := scoring.CommitSink{Pool: f.pool}
-	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink}, scorer: f.scorer, sink: sink}
+	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink},
+		ninja: &v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: sink}, Dialect: route.Ninja}}
 	if via == viaProxy {
 		f.proxy = newProxyFront(t, f.scorer, sink, nil)
 	}

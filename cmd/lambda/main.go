@@ -55,7 +55,6 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	return &handler{
 		dialect: dialect,
 		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
-		scorer:  scorer,
-		sink:    sink,
+		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
 	}, nil
 }
