@@ -138,7 +138,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("DATABASE_URL: %w", err)
 		}
 		poolCfg.ConnConfig.Tracer = scoring.RoundTripTracer{}
-		poolCfg.ConnConfig.StatementCacheCapacity = scoring.StatementCacheCapacity
+		scoring.ConfigureConn(poolCfg.ConnConfig)
 		if tracing.Enabled(os.Getenv) { // and one span per database round trip
 			poolCfg.ConnConfig.Tracer = multitracer.New(scoring.RoundTripTracer{}, tracing.PGX{})
 		}
