@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/ceramiccache"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -32,14 +33,15 @@ import (
 // processConfig is what `serve` reads once at start: listeners, database, secrets and the
 // Django settings. The rollout configuration (config.Config) is the hot-reloaded part.
 type processConfig struct {
-	configPath  string
-	databaseURL string
-	listen      string
-	adminListen string
-	adminToken  string
-	settings    scoring.Settings
-	shadow      proxy.ShadowOptions
-	maxBody     int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	configPath   string
+	databaseURL  string
+	listen       string
+	adminListen  string
+	adminToken   string
+	settings     scoring.Settings
+	ceramicCache ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
+	shadow       proxy.ShadowOptions
+	maxBody      int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -63,6 +65,9 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	c.settings = s
+	if c.ceramicCache, err = ceramiccache.SettingsFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.shadow, err = proxy.ShadowOptionsFromEnv(getenv); err != nil {
 		return c, err
 	}
@@ -119,7 +124,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
-	table := routes.Table(routes.Handlers{Score: score})
+	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
+	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
@@ -155,6 +161,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
+		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
 		admin.Ping = pool.Ping
 		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		if err != nil {
