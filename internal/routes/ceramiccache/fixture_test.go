@@ -76,13 +76,16 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := func() time.Time { return fixedNow }
+	// Each reading is a microsecond later, as real requests' now() are: two soft deletes of one
+	// provider never share deleted_at (Django's unique (type, address, provider, deleted_at)).
+	var ticks atomic.Int64
+	clock := func() time.Time { return fixedNow.Add(time.Duration(ticks.Add(1)) * time.Microsecond) }
 	settings.Auth.Clock = clock
 	f.sink = scoring.CommitSink{Pool: f.pool}
 	f.family = &ceramiccache.Family{
 		Scorer: &scoring.Scorer{DB: f.pool, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 			Cache: credential.NewCache(1000), Clock: clock},
-		Sink: sinkFunc(func(ctx context.Context, ws *scoring.WriteSet) error { return f.sink.Apply(ctx, ws) }),
+		Sink: f.sink,
 		Auth: settings.Auth, ScorerID: settings.ScorerID, Clock: clock,
 	}
 	f.table = ceramiccache.Routes(f.family)
@@ -90,10 +93,6 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(f.srv.Close)
 	return f
 }
-
-type sinkFunc func(context.Context, *scoring.WriteSet) error
-
-func (s sinkFunc) Apply(ctx context.Context, ws *scoring.WriteSet) error { return s(ctx, ws) }
 
 // serveHTTP is the proxy's matching and Go serving, without fallback: a request no route takes
 // gets 599 ("Django would answer"), a Go failure 598.
