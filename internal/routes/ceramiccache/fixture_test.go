@@ -251,3 +251,11 @@ FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL ORDER 
 }
 
 func (f *fixture) count(sql string, args ...any) int64 { return f.int64(sql, args...) }
+
+func newRequest(t testing.TB, method, path, auth, body string) *http.Request {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	return req
+}
