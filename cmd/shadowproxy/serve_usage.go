@@ -47,6 +47,7 @@ var serveEnvironment = []envVar{
 	{"SECRET_KEY", "unset", "Django's secret: HS256 key of the Passport app's access tokens"},
 	{"SIWE_JWT_PUBLIC_KEY", "unset", "PEM (or base64 of one) of the SIWE RS256 token key"},
 	{"CERAMIC_CACHE_SCORER_ID", "unset", "community the /ceramic-cache routes score with"},
+	{"SHADOWPROXY_MAX_BODY_BYTES", "1048576", "bound of a request body the table routes read; larger: to Django untouched"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
 	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},
 	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "bound of one shadow run"},
@@ -64,6 +65,7 @@ func printEnvironment(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.Default, v.Meaning)
 	}
 	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_<KEY>", "overrides the rollout configuration's key (SHADOWPROXY_GO_PERCENT, ...), hot-reloaded")
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_ROUTE_<NAME>_<KEY>", "overrides a route's key (SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT, ...), hot-reloaded")
 	fmt.Fprintf(tw, "  %s\t\t%s\n", "OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry tracing, with the standard OTEL_* variables (off when unset)")
 	_ = tw.Flush()
 }
