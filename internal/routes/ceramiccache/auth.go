@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -61,6 +62,11 @@ type Auth struct {
 	// Clock is the time tokens are checked against; nil means time.Now.
 	Clock func() time.Time
 }
+
+// pyError is a Python exception's str(), the text Django puts in its answer.
+type pyError string
+
+func (e pyError) Error() string { return string(e) }
 
 // errUnknown marks a failure whose Python message Go does not reproduce.
 type errUnknown struct{ why string }
@@ -148,11 +154,11 @@ func accessToken(raw string, secret []byte, now time.Time) (payload map[string]a
 func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[string]any, error) {
 	signingInput, crypto, ok := cutLast(raw, ".")
 	if !ok {
-		return nil, fmt.Errorf("Not enough segments")
+		return nil, pyError("Not enough segments")
 	}
 	headerSeg, payloadSeg, ok := strings.Cut(signingInput, ".")
 	if !ok {
-		return nil, fmt.Errorf("Not enough segments")
+		return nil, pyError("Not enough segments")
 	}
 	headerData, err := pyB64URL(headerSeg)
 	if err != nil {
@@ -164,7 +170,7 @@ func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[st
 	}
 	h, isObj := header.(map[string]any)
 	if !isObj {
-		return nil, fmt.Errorf("Invalid header string: must be a json object")
+		return nil, pyError("Invalid header string: must be a json object")
 	}
 	payloadData, err := pyB64URL(payloadSeg)
 	if err != nil {
@@ -179,13 +185,13 @@ func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[st
 	}
 	headerAlg, present := h["alg"]
 	if !present {
-		return nil, fmt.Errorf("Algorithm not specified")
+		return nil, pyError("Algorithm not specified")
 	}
 	if s, isStr := headerAlg.(string); !isStr || s != alg {
-		return nil, fmt.Errorf("The specified alg value is not allowed")
+		return nil, pyError("The specified alg value is not allowed")
 	}
 	if err := jwt.GetSigningMethod(alg).Verify(signingInput, signature, key); err != nil {
-		return nil, fmt.Errorf("Signature verification failed")
+		return nil, pyError("Signature verification failed")
 	}
 	var decoded any
 	if err := pyJSON(payloadData, &decoded); err != nil {
@@ -193,7 +199,7 @@ func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[st
 	}
 	payload, isObj := decoded.(map[string]any)
 	if !isObj {
-		return nil, fmt.Errorf("Invalid payload string: must be a json object")
+		return nil, pyError("Invalid payload string: must be a json object")
 	}
 	return payload, validateClaims(payload, issuer, now)
 }
@@ -208,7 +214,7 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 			return asUnknownOr(err, "Issued At claim (iat) must be an integer.")
 		}
 		if iat > ts {
-			return fmt.Errorf("The token is not yet valid (iat)")
+			return pyError("The token is not yet valid (iat)")
 		}
 	}
 	if v, ok := p["nbf"]; ok {
@@ -217,7 +223,7 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 			return asUnknownOr(err, "Not Before claim (nbf) must be an integer.")
 		}
 		if nbf > ts {
-			return fmt.Errorf("The token is not yet valid (nbf)")
+			return pyError("The token is not yet valid (nbf)")
 		}
 	}
 	if v, ok := p["exp"]; ok {
@@ -226,40 +232,40 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 			return asUnknownOr(err, "Expiration Time claim (exp) must be an integer.")
 		}
 		if exp <= ts {
-			return fmt.Errorf("Signature has expired")
+			return pyError("Signature has expired")
 		}
 	}
 	if issuer != "" {
 		iss, ok := p["iss"]
 		if !ok {
-			return fmt.Errorf(`Token is missing the "iss" claim`)
+			return pyError(`Token is missing the "iss" claim`)
 		}
 		if s, isStr := iss.(string); !isStr || s != issuer {
-			return fmt.Errorf("Invalid issuer")
+			return pyError("Invalid issuer")
 		}
 	}
 	if aud, ok := p["aud"]; ok && pyTruthy(aud) {
-		return fmt.Errorf("Invalid audience")
+		return pyError("Invalid audience")
 	}
 	if sub, ok := p["sub"]; ok {
 		if _, isStr := sub.(string); !isStr {
-			return fmt.Errorf("Subject must be a string")
+			return pyError("Subject must be a string")
 		}
 	}
 	if jti, ok := p["jti"]; ok {
 		if _, isStr := jti.(string); !isStr {
-			return fmt.Errorf("JWT ID must be a string")
+			return pyError("JWT ID must be a string")
 		}
 	}
 	return nil
 }
 
 // errNotInt is int()'s ValueError; any other failure (TypeError, OverflowError) escapes PyJWT.
-var errNotInt = fmt.Errorf("ValueError")
+var errNotInt = errors.New("int() raised ValueError")
 
 func asUnknownOr(err error, msg string) error {
 	if err == errNotInt {
-		return fmt.Errorf("%s", msg)
+		return pyError(msg)
 	}
 	return err
 }
@@ -335,7 +341,7 @@ func withPadding(err error, msg string) error {
 	if _, ok := err.(errUnknown); ok {
 		return err
 	}
-	return fmt.Errorf("%s", msg)
+	return pyError(msg)
 }
 
 // pyJSON decodes JSON as json.loads would accept it; only valid UTF-8 without a BOM is taken
@@ -350,7 +356,7 @@ func pyJSON(data []byte, v *any) error {
 		return err
 	}
 	if dec.More() {
-		return fmt.Errorf("extra data")
+		return pyError("extra data")
 	}
 	return nil
 }
