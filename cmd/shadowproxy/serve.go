@@ -23,6 +23,7 @@ import (
 
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/ceramiccache"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -32,15 +33,16 @@ import (
 // processConfig is what `serve` reads once at start: listeners, database, secrets and the
 // Django settings. The rollout configuration (config.Config) is the hot-reloaded part.
 type processConfig struct {
-	configPath  string
-	databaseURL string
-	listen      string
-	adminListen string
-	adminToken  string
-	settings    scoring.Settings
-	shadow      proxy.ShadowOptions
-	maxBody     int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
-	edges       proxy.EdgeOptions
+	configPath   string
+	databaseURL  string
+	listen       string
+	adminListen  string
+	adminToken   string
+	settings     scoring.Settings
+	shadow       proxy.ShadowOptions
+	ceramicCache ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
+	maxBody      int64                 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	edges        proxy.EdgeOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -64,6 +66,9 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	c.settings = s
+	if c.ceramicCache, err = ceramiccache.SettingsFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.shadow, err = proxy.ShadowOptionsFromEnv(getenv); err != nil {
 		return c, err
 	}
@@ -123,7 +128,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
-	table := routes.Table(routes.Handlers{Score: score})
+	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
+	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
@@ -160,6 +166,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
+		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
 		admin.Ping = pool.Ping
 		// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
 		shadow, err = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)

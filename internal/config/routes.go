@@ -13,7 +13,8 @@ import (
 // RouteNames are the names of the migrated routes, in the order of the route table
 // (internal/routes, whose test keeps the two equal). A routes: key or a SHADOWPROXY_ROUTE_*
 // variable names one of them; any other name is refused.
-var RouteNames = []string{"v2-score"}
+var RouteNames = []string{"v2-score", "cc-stamps-bulk-post", "cc-stamps-bulk-patch", "cc-stamps-bulk-delete", "cc-score-get",
+	"cc-score-post", "cc-stamp", "cc-weights"}
 
 // Dialect is the shape of a route's answers: Django-Ninja's behind ASGI, or Django's AWS Lambda
 // handler's (route.Dialect is this type).

@@ -5,18 +5,24 @@ package routes
 
 import (
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ceramiccache"
 	v2 "shadowproxy/internal/routes/v2"
 )
 
 // Handlers are the Go sides the table's routes are served by.
 type Handlers struct {
 	Score *v2.Score // GET /v2/stamps/{scorer_id}/score/{address}
+	// CeramicCache serves the Passport app's /ceramic-cache/* routes; nil (or a nil Scorer)
+	// leaves every request of theirs to Django.
+	CeramicCache *ceramiccache.Family
 }
 
 // Table is the route table, in the order requests are matched. Its names are
 // config.RouteNames (a test keeps them equal).
 func Table(h Handlers) []route.Route {
-	return []route.Route{
-		v2.ScoreRoute(h.Score),
+	cc := h.CeramicCache
+	if cc == nil {
+		cc = &ceramiccache.Family{}
 	}
+	return append([]route.Route{v2.ScoreRoute(h.Score)}, ceramiccache.Routes(cc)...)
 }

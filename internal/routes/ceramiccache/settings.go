@@ -1,0 +1,31 @@
+package ceramiccache
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Settings are the Django settings the family reads, by Django's names.
+type Settings struct {
+	Auth Auth
+	// ScorerID is CERAMIC_CACHE_SCORER_ID; 0 when unset (the routes that need it stay Django's).
+	ScorerID int64
+}
+
+// SettingsFromEnv reads SECRET_KEY, SIWE_JWT_PUBLIC_KEY and CERAMIC_CACHE_SCORER_ID.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	var s Settings
+	s.Auth.SecretKey = []byte(getenv("SECRET_KEY"))
+	key, err := ParseSIWEKey(getenv("SIWE_JWT_PUBLIC_KEY"))
+	if err != nil {
+		return s, err
+	}
+	s.Auth.SIWEKey = key
+	if v := strings.TrimSpace(getenv("CERAMIC_CACHE_SCORER_ID")); v != "" {
+		if s.ScorerID, err = strconv.ParseInt(v, 10, 64); err != nil || s.ScorerID <= 0 {
+			return s, fmt.Errorf("CERAMIC_CACHE_SCORER_ID=%q must be a community id (a positive integer)", v)
+		}
+	}
+	return s, nil
+}
