@@ -141,8 +141,9 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 		if crash, known := h.crashes(items); !known {
 			return route.Call{}, false
 		} else if crash {
-			// Django commits its soft delete, then raises: Go answers the same, writes nothing.
-			return call(&request{answer: new(h.failed())})
+			// Django commits its soft delete, then raises: Go answers the same, writes nothing
+			// (the shadow classes Django's soft delete as a known difference).
+			return call(&request{answer: new(h.failed()), address: address, items: items, halfWay: true})
 		}
 	}
 	return call(&request{address: address, items: items, scorerID: h.f.ScorerID})

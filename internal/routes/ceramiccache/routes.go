@@ -97,6 +97,9 @@ type request struct {
 	items   []item
 	// scorerID is the community the route scores with (0: Django's "Scorer ID not set").
 	scorerID int64
+	// halfWay marks a bulk request Django answers 500 after committing its soft delete of the
+	// items' providers; Go answers the same and writes nothing.
+	halfWay bool
 }
 
 // item is one element of a bulk body.

@@ -3,12 +3,8 @@ package ceramiccache
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
@@ -16,8 +12,10 @@ import (
 )
 
 // Compare runs the call on the snapshot with a capture sink (nothing is written) and compares
-// Go's answer with Django's and, for a request that wrote, Go's planned ceramic-cache rows
-// with the rows Django committed, read back at once.
+// Go's answer with Django's, Go's planned ceramic-cache rows with the rows Django committed
+// (read back at once), and, when either side scored, the passport, score and event rows as the
+// v2 route does. A bulk request Django answers 500 after committing its soft delete (Go writes
+// nothing) gets the known-difference field diff.HalfWayCrashPattern.
 func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	snap, run := in.Snapshot, in.Run
 	defer func() {
@@ -41,33 +39,54 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	}
 	run.GoLatency = time.Since(start)
 	run.GoStatus, run.GoBody = resp.Status, diff.RawJSON(resp.Body)
-	fields := diff.CompareResponses(in.Django, diff.Response{Status: resp.Status, Body: resp.Body}, in.Rules)
 	ws := sink.Writes
-	if ws == nil {
-		return fields, nil
+	if ws != nil {
+		run.GoWrites = ws
 	}
-	run.GoWrites = ws
-	if ws.CeramicCache == nil {
-		return fields, nil // a scoring write alone (score and stamp reads): checked by its rows below
-	}
-	before, err := readCacheRows(ctx, snap.DB(), ws.CeramicCache.Address)
-	if err != nil {
-		return nil, err
-	}
-	var pre diff.Rows
-	if ws.Passport != nil {
-		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1); err != nil {
+	address := strings.ToLower(req.address)
+	var before map[int64]cacheRow
+	if h.listsStamps() && address != "" {
+		var err error
+		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {
 			return nil, err
 		}
 	}
+	fields := compareAnswer(in.Django, resp, before, in.Rules)
+
+	scored := ws != nil && ws.Passport != nil
+	rescores := h.op == opScoreGet || h.op == opScorePost || h.op == opStamp
+	var pre diff.Rows
+	var preAddress diff.AddressRows
+	switch {
+	case scored:
+		var err error
+		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1); err != nil {
+			return nil, err
+		}
+	case rescores && req.answer == nil && storable(address):
+		var err error
+		if preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1); err != nil {
+			return nil, err
+		}
+	default:
+		rescores = false
+	}
 	snap.Close(context.Background())
 	snap = nil
-	after, err := readCacheRows(ctx, in.DB, ws.CeramicCache.Address)
-	if err != nil {
-		return nil, err
+
+	if req.halfWay || (ws != nil && ws.CeramicCache != nil) {
+		after, err := readCacheRows(ctx, in.DB, address)
+		if err != nil {
+			return nil, err
+		}
+		if req.halfWay {
+			fields = append(fields, h.compareHalfWay(req, before, after, in.Rules)...)
+		} else {
+			fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
+		}
 	}
-	fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after)...)
-	if ws.Passport != nil {
+	switch {
+	case scored:
 		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), pre.MaxEvent)
 		if err != nil {
 			return nil, err
@@ -76,8 +95,21 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
 		run.Race = race
 		fields = append(fields, writes...)
+	case rescores: // Go answered without scoring (a stored score, an error): Django must not have scored either
+		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
+		if err != nil {
+			return nil, err
+		}
+		f, race := diff.CompareUnplannedWrites(preAddress, post, scoreTime(in.Django.Body))
+		run.Race = race
+		fields = append(fields, f)
 	}
 	return fields, nil
+}
+
+// listsStamps reports whether the route answers with the address's live stamps.
+func (h *Handler) listsStamps() bool {
+	return h.op == opBulkPost || h.op == opBulkPatch || h.op == opBulkDelete || h.op == opStamp
 }
 
 func linkHashes(ws *scoring.WriteSet) []string {
@@ -111,140 +143,4 @@ func scoreTime(body []byte) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-func batchOf(sql string, args ...any) *pgx.Batch {
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	return b
-}
-
-// canonicalJSON is JSON text with keys sorted (jsonb and the request order differ).
-func canonicalJSON(b []byte) string {
-	var v any
-	if json.Unmarshal(b, &v) != nil {
-		return string(b)
-	}
-	out, _ := json.Marshal(v)
-	return string(out)
-}
-
-// setField compares two multisets of rows; differ is false when they hold the same rows.
-func setField(path string, django, goRows []string) (diff.Field, bool) {
-	slices.Sort(django)
-	slices.Sort(goRows)
-	if slices.Equal(django, goRows) {
-		return diff.Field{}, false
-	}
-	return diff.Field{Path: path, Pattern: path, Class: diff.Divergent, Django: django, Go: goRows}, true
-}
-
-// cacheRow is one ceramic_cache_ceramiccache row as the comparison reads it.
-type cacheRow struct {
-	id                       int64
-	typ                      int
-	provider, proofValue     string
-	stamp                    string
-	deleted                  bool
-	sourceApp                *int
-	sourceScorer             *int64
-	issuance, expiration     *time.Time
-	composeStatus, composeID string
-	createdAt, updatedAt     *time.Time
-}
-
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) (map[int64]cacheRow, error) {
-	b := batchOf(`SELECT id, type, provider, proof_value, stamp::text, deleted_at IS NOT NULL, source_app, source_scorer_id,
-  issuance_date, expiration_date, compose_db_save_status, compose_db_stream_id, created_at, updated_at
-FROM ceramic_cache_ceramiccache WHERE address = $1`, address)
-	res := q.SendBatch(ctx, b)
-	defer res.Close()
-	rows, err := res.Query()
-	if err != nil {
-		return nil, fmt.Errorf("read ceramic cache rows: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]cacheRow{}
-	for rows.Next() {
-		var r cacheRow
-		if err := rows.Scan(&r.id, &r.typ, &r.provider, &r.proofValue, &r.stamp, &r.deleted, &r.sourceApp, &r.sourceScorer,
-			&r.issuance, &r.expiration, &r.composeStatus, &r.composeID, &r.createdAt, &r.updatedAt); err != nil {
-			return nil, fmt.Errorf("scan ceramic cache row: %w", err)
-		}
-		r.stamp = canonicalJSON([]byte(r.stamp))
-		out[r.id] = r
-	}
-	return out, rows.Err()
-}
-
-// compareCacheWrites compares Go's plan with what Django did between the snapshot and now:
-// which rows it soft-deleted (by type and provider) and the rows it inserted (every column but
-// the id and the timestamps: no two runs share those, so they are not compared).
-func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]cacheRow) []diff.Field {
-	var djangoDeleted, djangoInserted []string
-	for id, a := range after {
-		b, existed := before[id]
-		switch {
-		case !existed && !a.deleted:
-			djangoInserted = append(djangoInserted, rowKey(a))
-		case existed && !b.deleted && a.deleted:
-			djangoDeleted = append(djangoDeleted, fmt.Sprintf("%d/%s", a.typ, a.provider))
-		}
-	}
-	var goDeleted, goInserted []string
-	for _, b := range before {
-		if !b.deleted && plannedDelete(cw, b) {
-			goDeleted = append(goDeleted, fmt.Sprintf("%d/%s", b.typ, b.provider))
-		}
-	}
-	for _, r := range cw.Inserts {
-		goInserted = append(goInserted, rowKey(cacheRow{typ: 1, provider: r.Provider, proofValue: r.ProofValue, stamp: canonicalJSON(r.Stamp),
-			sourceApp: r.SourceApp, sourceScorer: r.SourceScorerID, issuance: r.IssuanceDate, expiration: r.ExpirationDate,
-			composeStatus: "pending"}))
-	}
-	var fields []diff.Field
-	if f, differ := setField("writes.ceramic_cache.soft_deleted", djangoDeleted, goDeleted); differ {
-		fields = append(fields, f)
-	}
-	if f, differ := setField("writes.ceramic_cache.inserted", djangoInserted, goInserted); differ {
-		fields = append(fields, f)
-	}
-	return fields
-}
-
-func plannedDelete(cw *scoring.CacheWrites, r cacheRow) bool {
-	if !cw.AllTypes && r.typ != 1 {
-		return false
-	}
-	for _, p := range cw.SoftDelete {
-		if p == r.provider {
-			return true
-		}
-	}
-	return false
-}
-
-// rowKey is an inserted row's compared columns.
-func rowKey(r cacheRow) string {
-	t := func(v *time.Time) string {
-		if v == nil {
-			return "null"
-		}
-		return v.UTC().Format(time.RFC3339Nano)
-	}
-	i := func(v any) string {
-		s := fmt.Sprint(v)
-		if strings.HasPrefix(s, "0x") || s == "<nil>" {
-			return "null"
-		}
-		return s
-	}
-	app, scorer := "null", "null"
-	if r.sourceApp != nil {
-		app = i(*r.sourceApp)
-	}
-	if r.sourceScorer != nil {
-		scorer = i(*r.sourceScorer)
-	}
-	return fmt.Sprintf("%d|%s|%s|%s|%s|%s|%s|%s|%s|%s", r.typ, r.provider, r.proofValue, r.stamp, app, scorer, t(r.issuance), t(r.expiration), r.composeStatus, r.composeID)
 }
