@@ -83,10 +83,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
 		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
 	decisionSpan.End()
-	backend, status, fallback := d.Backend, 0, ""
+	backend, status, fallback, clientGone := d.Backend, 0, "", false
 	if d.Backend == BackendGo {
-		res, err := h.runGo(r, snap, scorerID, address)
+		res, gone, err := h.runGo(r, snap, scorerID, address)
 		switch {
+		case gone:
+			// The client went away before Go answered: nobody waits for a fallback, and it says
+			// nothing about Go's health (no breaker count, no gate sample).
+			h.Breaker.Abandon()
+			h.Metrics.clientGone.Inc()
+			clientGone, status = true, statusClientGone
 		case err == nil:
 			h.Breaker.Success()
 			w.Header().Set(BackendHeader, string(BackendGo))
@@ -119,7 +125,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.capture = &bytes.Buffer{}
 		}
 		djangoStart := time.Now()
-		djangoCtx, djangoSpan := tracer.Start(ctx, "django", trace.WithSpanKind(trace.SpanKindClient))
+		djangoParent := ctx
+		if fallback != "" {
+			// Go's own deadline may have ended the scoring context; the fallback gets a context
+			// of its own that keeps the request's values (trace) but not its cancellation.
+			djangoParent = context.WithoutCancel(ctx)
+		}
+		djangoCtx, djangoSpan := tracer.Start(djangoParent, "django", trace.WithSpanKind(trace.SpanKindClient))
 		h.Django.ServeHTTP(rec, r.WithContext(djangoCtx))
 		status = rec.status()
 		djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
@@ -145,7 +157,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tracing.Keep(span)
 	}
 	h.Metrics.observeTraced("score", backend, status, elapsed.Seconds(), span.SpanContext())
-	if h.Evidence != nil {
+	if h.Evidence != nil && !clientGone {
 		switch {
 		case fallback != "":
 			h.Evidence.Go(status, true)
@@ -165,11 +177,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// statusClientGone is the status logged and counted for a request whose client went away
+// before it was answered (nginx's 499); no client ever receives it.
+const statusClientGone = 499
+
 // runGo runs the Go scorer with the configured timeout, turning a panic into an error.
-func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address string) (res scoring.Result, err error) {
-	ctx, cancel := context.WithTimeout(r.Context(), snap.Config.GoTimeout)
+// clientGone reports that the scoring failed after the client had cancelled the request, before
+// Go's own timeout: not a failure of Go.
+func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address string) (res scoring.Result, clientGone bool, err error) {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), snap.Config.GoTimeout, errGoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
+	ctx = scoring.ObserveCommitResolutions(ctx, func(o scoring.CommitOutcome) {
+		h.Metrics.commitOutcomes.WithLabelValues(string(o)).Inc()
+	})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", errPanic, p)
@@ -177,11 +198,16 @@ func (h *Handler) runGo(r *http.Request, snap *Snapshot, scorerID, address strin
 		if n := trips.Load(); n > 0 {
 			h.Metrics.roundTrips.Observe(float64(n))
 		}
+		clientGone = err != nil && r.Context().Err() != nil && !errors.Is(context.Cause(ctx), errGoTimeout)
 	}()
-	return h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
+	res, err = h.Scorer.Score(ctx, scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, h.Sink)
+	return res, false, err
 }
 
-var errPanic = errors.New("go scorer panicked")
+var (
+	errPanic     = errors.New("go scorer panicked")
+	errGoTimeout = errors.New("go_timeout expired")
+)
 
 func (h *Handler) goFailed(snap *Snapshot, err error, id string, span trace.Span) {
 	span.RecordError(err)

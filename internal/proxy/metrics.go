@@ -7,19 +7,23 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"shadowproxy/internal/scoring"
 )
 
 // Metrics are the proxy's Prometheus series.
 type Metrics struct {
-	requests      *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	fallbacks     *prometheus.CounterVec
-	breakerTrips  prometheus.Counter
-	configReloads *prometheus.CounterVec
-	killSwitch    prometheus.Gauge
-	goPercent     prometheus.Gauge
-	shadowPercent prometheus.Gauge
-	roundTrips    prometheus.Histogram
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	fallbacks      *prometheus.CounterVec
+	breakerTrips   prometheus.Counter
+	configReloads  *prometheus.CounterVec
+	killSwitch     prometheus.Gauge
+	goPercent      prometheus.Gauge
+	shadowPercent  prometheus.Gauge
+	roundTrips     prometheus.Histogram
+	clientGone     prometheus.Counter
+	commitOutcomes *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -55,7 +59,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served scoring request (retries included).",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
 	})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	m.clientGone = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shadowproxy_client_gone_total", Help: "Go-served scoring requests whose client went away before Go answered (neither a Go failure nor a fallback).",
+	})
+	m.commitOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_commit_outcomes_total", Help: "Go write transactions whose COMMIT outcome was unknown, by what the check on another connection found (committed, aborted, unknown).",
+	}, []string{"outcome"})
+	for _, o := range []scoring.CommitOutcome{scoring.OutcomeCommitted, scoring.OutcomeAborted, scoring.OutcomeUnknown} {
+		m.commitOutcomes.WithLabelValues(string(o))
+	}
+	reg.MustRegister(m.clientGone, m.commitOutcomes, m.requests, m.latency, m.fallbacks, m.breakerTrips, m.configReloads, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
 	return m
 }
 

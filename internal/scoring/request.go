@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ParseRoute matches the scoring route /v2/stamps/{scorer_id}/score/{address} on an already
@@ -64,3 +65,7 @@ var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
 // optional 0x and exactly 40 hex digits; checksums are never enforced because the input is
 // already lower-case.
 func validAddress(lower string) bool { return hexAddress.MatchString(lower) }
+
+// storableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
+// Client text that fails it is never sent; PostgreSQL would answer with an error (22021).
+func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -76,7 +76,8 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if in.ReplayKeyPrefix != "" {
 		key, ok = in.ReplayKeyPrefix, true
 	}
-	if !ok {
+	if !ok || !storableText(keyPrefix(key)) {
+		// A prefix PostgreSQL cannot hold as text matches no key: Django's lookup finds none.
 		return Result{Response: respUnauthorized}, nil
 	}
 	scorerID, isInt := parsePathInt(in.ScorerID)
@@ -95,8 +96,14 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		idCandidate = &id
 	}
 	address := strings.ToLower(in.Address)
+	// Django validates the address only after the key and the scorer, and reads stamps only
+	// after that: an invalid address never reaches PostgreSQL, so junk cannot make it fail.
+	stampsFor := ""
+	if validAddress(address) {
+		stampsFor = address
+	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	first, err := loadFirst(loadCtx, s.DB, keyPrefix(key), lookupID, idCandidate, address)
+	first, err := loadFirst(loadCtx, s.DB, keyPrefix(key), lookupID, idCandidate, stampsFor)
 	loadSpan.End()
 	if err != nil {
 		return Result{}, err

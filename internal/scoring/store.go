@@ -68,12 +68,16 @@ WHERE cc.address = $1 AND cc.deleted_at IS NULL
 ORDER BY cc.id`
 )
 
-func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *int64, address string) (firstLoad, error) {
+// loadFirst reads the API key, its candidate communities and, when stampsFor is not empty (a
+// valid address), the address's stamps.
+func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *int64, stampsFor string) (firstLoad, error) {
 	var out firstLoad
 	b := &pgx.Batch{}
 	b.Queue(sqlAPIKey, prefix)
 	b.Queue(sqlCommunities, prefix, externalID, id)
-	b.Queue(sqlStamps, address)
+	if stampsFor != "" {
+		b.Queue(sqlStamps, stampsFor)
+	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 
@@ -102,6 +106,9 @@ func loadFirst(ctx context.Context, q Querier, prefix, externalID string, id *in
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("load community: %w", err)
+	}
+	if stampsFor == "" {
+		return out, nil
 	}
 	rows, err = res.Query()
 	if err != nil {
