@@ -408,3 +408,19 @@ func TestUnknownCommitOutcomeIsResolved(t *testing.T) {
 		}
 	})
 }
+
+// A half-open trial whose client went away gives the trial back: the next request after the
+// cool-down is tried instead of Go staying out for good.
+func TestAbandonedTrialIsGivenBack(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := &Breaker{now: func() time.Time { return now }}
+	b.Failure(1)
+	now = now.Add(time.Minute)
+	if !b.Allow(time.Second) || b.Allow(time.Second) {
+		t.Fatal("after the cool-down exactly one trial is allowed")
+	}
+	b.Abandon()
+	if !b.Allow(time.Second) {
+		t.Fatalf("trial not given back: %+v", b.State())
+	}
+}

@@ -59,6 +59,13 @@ func pythonInt(s string) (int64, bool) {
 	return v, err == nil
 }
 
+// normalAddress is the address segment as Django uses it, lower-cased, and whether it is valid.
+// Only a valid address is ever sent to PostgreSQL.
+func normalAddress(segment string) (lower string, valid bool) {
+	lower = strings.ToLower(segment)
+	return lower, validAddress(lower)
+}
+
 var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
 
 // validAddress mirrors Django's check on the lower-cased address (eth-utils is_hex_address): an

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -95,11 +94,11 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if id, ok := pythonInt(lookupID); ok {
 		idCandidate = &id
 	}
-	address := strings.ToLower(in.Address)
 	// Django validates the address only after the key and the scorer, and reads stamps only
 	// after that: an invalid address never reaches PostgreSQL, so junk cannot make it fail.
+	address, addressOK := normalAddress(in.Address)
 	stampsFor := ""
-	if validAddress(address) {
+	if addressOK {
 		stampsFor = address
 	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
@@ -151,7 +150,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if community == nil {
 		return answer(respNoScorer)
 	}
-	if !validAddress(address) {
+	if !addressOK {
 		return answer(respBadAddress)
 	}
 	if community.ScorerType == nil || community.Threshold == nil ||
