@@ -49,7 +49,7 @@ type pipelineRun struct {
 // connection, in one extra round trip the first time.
 func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineRun) {
 	run.connPID = conn.PgConn().PID()
-	tracer, _ := conn.Config().Tracer.(pgx.BatchTracer)
+	tracer := batchTracer(conn)
 	if tracer != nil {
 		traced := &pgx.Batch{}
 		for _, st := range q.stmts {
@@ -150,6 +150,23 @@ func readResult(p *pgconn.Pipeline, isTxID bool, run *pipelineRun, conn *pgx.Con
 	}
 	run.txKnown, run.xid, run.pid = true, xid, uint32(pid)
 	return result.CommandTag, nil
+}
+
+// tracerKey is where a connection keeps its batch tracer (nil when it has none): reading the
+// connection's configuration copies it.
+const tracerKey = "shadowproxy.scoring.tracer"
+
+// batchTracer is the connection's pgx.BatchTracer, called as pgx calls it for a batch, so that
+// round-trip counting, spans and statement recording see the write pipeline.
+func batchTracer(conn *pgx.Conn) pgx.BatchTracer {
+	data := conn.PgConn().CustomData()
+	if t, ok := data[tracerKey]; ok {
+		bt, _ := t.(pgx.BatchTracer)
+		return bt
+	}
+	bt, _ := conn.Config().Tracer.(pgx.BatchTracer)
+	data[tracerKey] = bt
+	return bt
 }
 
 // preparedKey is where a connection keeps the write statements it has prepared (its CustomData).
