@@ -62,9 +62,14 @@ type Handler interface {
 	// Parse takes a request exactly as Django would route it (method, path, and the body when
 	// the route reads one), or reports "not mine" (false), and Django answers. It does no I/O.
 	Parse(r *http.Request, body []byte) (Call, bool)
-	// Serve answers the call with Go, committing its writes, in the dialect asked for. An error
-	// means Go could not answer: the proxy falls back to Django unless the error is
-	// ErrNoFallback (the request may have committed).
+	// Serve answers the call with Go, committing its writes, in the dialect asked for. Input the
+	// client made invalid is an Answer (Django's), never an error. An error means Go could not
+	// answer: the proxy falls back to Django (on a context without the client's cancellation)
+	// unless the error is ErrNoFallback (the request may have committed). Serve must find out
+	// whether its writes committed before it returns an error: a failure before COMMIT, or one
+	// known to have aborted, is a plain error. An error after ctx's parent (the client's
+	// request) ended, before the proxy's go_timeout, is the client's doing: no fallback, no
+	// breaker count, no gate sample.
 	Serve(ctx context.Context, c Call, d Dialect) (Answer, error)
 	// Failed is the answer when Go failed and Django may not be asked (fallback off, or
 	// ErrNoFallback).
@@ -72,7 +77,8 @@ type Handler interface {
 }
 
 // ErrNoFallback marks a Go failure after which Django must not be asked: the request's writes
-// may have committed, and Django would write them a second time.
+// may have committed (even a check on another connection could not tell), and Django would
+// write them a second time.
 var ErrNoFallback = errors.New("go may have committed: no fallback")
 
 // Call is one request a route took.
