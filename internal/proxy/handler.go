@@ -275,8 +275,11 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, d
 }
 
 var (
-	errPanic     = errors.New("go handler panicked")
-	errGoTimeout = errors.New("go_timeout expired")
+	errPanic = errors.New("go handler panicked")
+	// errGoTimeout is the cause of the Go handler's context ending at go_timeout; it is a
+	// context.DeadlineExceeded, so a handler returning its context's cause falls back as a
+	// timeout too.
+	errGoTimeout = fmt.Errorf("go_timeout expired: %w", context.DeadlineExceeded)
 )
 
 func (h *Handler) goFailed(name string, breaker *Breaker, snap *Snapshot, err error, id string, span trace.Span) {
