@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -33,13 +35,18 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
-	dialect, err := v2.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), v2.Lambda)
+	dialect, err := config.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), route.Lambda)
 	if err != nil {
 		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
 	}
-	pool, err := pgxpool.New(ctx, getenv("DATABASE_URL"))
+	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	scoring.ConfigureConn(poolCfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
 	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it
@@ -52,8 +59,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	sink := scoring.CommitSink{Pool: pool}
 	return &handler{
 		dialect: dialect,
-		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink, RateLimitForm: getenv("PASSPORT_API_RATE_LIMITING_FORM")},
-		scorer:  scorer,
-		sink:    sink,
+		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
+		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
 	}, nil
 }

@@ -26,7 +26,7 @@ type blockingToy struct {
 	failFast atomic.Bool
 }
 
-func (b *blockingToy) Serve(ctx context.Context, _ route.Call, _ route.Dialect) (route.Answer, error) {
+func (b *blockingToy) Serve(ctx context.Context, _ route.Call) (route.Answer, error) {
 	if b.failFast.Load() {
 		return route.Answer{}, errors.New("toy failure")
 	}
