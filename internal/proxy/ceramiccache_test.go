@@ -266,17 +266,19 @@ func (h *harness) routeFallbacks(name, reason string) float64 {
 	return testutil.ToFloat64(h.metrics.fallbacks.WithLabelValues(name, reason))
 }
 
-// waitCCRuns waits until the route has n finished shadow runs and returns its statistics.
+// waitCCRuns waits until the route has n finished shadow runs that released their keys (a
+// run is recorded just before it releases its key: the next request for the same address
+// would be dropped), and returns the route's statistics.
 func (f *ccFixture) waitCCRuns(name string, n int64) diff.Summary {
 	f.t.Helper()
 	var s diff.Summary
-	waitFor(f.t.(*testing.T), fmt.Sprintf("%d shadow runs of %s", n, name), func() bool {
+	waitFor(f.t, fmt.Sprintf("%d shadow runs of %s", n, name), func() bool {
 		s = f.shadow.Recorder.StatsFor(name).Summary()
 		total := int64(0)
 		for _, v := range s.Outcomes {
 			total += v
 		}
-		return total >= n
+		return total >= n && testutil.ToFloat64(f.shadow.depth) == 0
 	})
 	return s
 }
@@ -384,5 +386,48 @@ func TestCeramicCacheShadowScoreGetComparesWrites(t *testing.T) {
 	if counts := patternCounts(s); s.Outcomes[diff.OutcomeEqual]+s.Outcomes[diff.OutcomeNoise] != 2 || counts["writes.committed"].Equal != 2 ||
 		counts["writes.score.score"].Equal != 1 {
 		t.Fatalf("stored: %+v %+v", s.Outcomes, s.Paths)
+	}
+}
+
+// The bulk POST's cache writes ride in the scoring transaction's write pipeline: a lock on
+// registry_score (written after the cache rows, before COMMIT) holds the pipeline past
+// go_timeout; the outcome check on another connection finds the transaction aborted, the
+// request falls back to Django, and none of Go's cache rows survive (Django's row only).
+func TestCeramicCacheBulkPostAbortedPipelineFallsBack(t *testing.T) {
+	cfg := ccConfig(100, 0)
+	cfg.GoTimeout, cfg.BreakerFailures = 300*time.Millisecond, 0
+	f := newCCFixture(t, cfg)
+	poolCfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolCfg.MaxConns = 1 // one warm connection: the pipeline, not the statements' preparation, meets the lock
+	p, err := pgxpool.NewWithConfig(context.Background(), poolCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	f.family.Scorer.DB, f.family.Sink = p, scoring.CommitSink{Pool: p}
+	const warm, a = "0x00000000000000000000000000000000000c0003", "0x00000000000000000000000000000000000c0004"
+	if resp, _ := f.post(warm, f.bulkBody(warm, "Google")); resp.StatusCode != 201 || resp.Header.Get(BackendHeader) != "go" {
+		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Header.Get(BackendHeader))
+	}
+	release := lockTable(t, f.pool, "registry_score")
+	status := make(chan int, 1)
+	go func() {
+		resp, _ := f.post(a, f.bulkBody(a, "Google"))
+		status <- resp.StatusCode
+	}()
+	waitFor(t, "the fallback reached Django", func() bool { return len(f.djangoBodies()) == 1 })
+	release()
+	if st := <-status; st != 201 {
+		t.Fatalf("status %d", st)
+	}
+	aborted := testutil.ToFloat64(f.metrics.commitOutcomes.WithLabelValues(ceramiccache.BulkPostName, string(scoring.CommitAborted)))
+	if aborted != 1 || f.routeFallbacks(ceramiccache.BulkPostName, "timeout") != 1 {
+		t.Fatalf("aborted outcomes %v, timeout fallbacks %v", aborted, f.routeFallbacks(ceramiccache.BulkPostName, "timeout"))
+	}
+	if all, live := f.cacheRows(a); all != 1 || live != 1 {
+		t.Fatalf("%d rows, %d live: want Django's one (Go's rolled back with its transaction)", all, live)
 	}
 }

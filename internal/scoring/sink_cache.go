@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // cacheConflictMarker is the text of the error the ceramic-cache check raises inside the
@@ -60,10 +58,10 @@ func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 		q.queue("ceramic_cache", sqlInsertCache, cw.Address, cw.Now, providers, stamps, proofs, issuance, expiration, apps, scorers)
 	}
 	cw.Live = nil
-	q.queueRead("ceramic_cache", sqlLiveStamps, func(rows pgx.Rows) error {
+	q.queueRead("ceramic_cache", sqlLiveStamps, func(scan func(dst ...any) error) error {
 		var s LiveStamp
 		var stamp string
-		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
+		if err := scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
 			return err
 		}
 		s.Stamp = []byte(stamp)
@@ -94,12 +92,16 @@ func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink
 		conn.Hijack().Close(context.WithoutCancel(ctx)) // a cut-short lock request may still be granted
 		return nil, nil, nil, fmt.Errorf("plan lock: %w", err)
 	}
+	held := &heldConn{conn: conn}
 	unlock := func() {
+		if held.closed { // Apply closed the session: its locks went with it
+			return
+		}
 		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, address); err != nil {
 			conn.Hijack().Close(context.WithoutCancel(ctx)) // closing the session frees its locks
 			return
 		}
 		conn.Release()
 	}
-	return conn, CommitSink{Pool: s.Pool, held: conn}, unlock, nil
+	return conn, CommitSink{Pool: s.Pool, held: held}, unlock, nil
 }
