@@ -43,6 +43,7 @@ var serveEnvironment = []envVar{
 	{"FF_API_ANALYTICS", "Off", "exactly on: write Django's API analytics row"},
 	{"RATELIMIT_ENABLE", "false", "rate limit by the key's rate_limit, sharing Django's counters"},
 	{"CELERY_BROKER_URL", "redis://localhost:6379/0", "the Redis of Django's cache (rate-limit counters)"},
+	{"SHADOWPROXY_RATELIMIT_FAIL_OPEN", "false", "while Redis is unreachable, let rate-limited keys through (Django answers 500)"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
 	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},
 	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "bound of one shadow run"},
