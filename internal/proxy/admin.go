@@ -40,27 +40,36 @@ type Admin struct {
 	Recorder *diff.Recorder
 	// Gates is the gate controller; nil when the gates are off.
 	Gates *gate.Controller
-	// Token guards the write endpoints (bearer); empty makes the API read-only.
-	Token string
-	Log   *zap.Logger
+	// Token guards the write endpoints (bearer), named "admin" in the history; Tokens holds
+	// more, by name (SHADOWPROXY_ADMIN_TOKENS). With neither the API is read-only.
+	Token  string
+	Tokens map[string]string
+	// Control stores the admin layer for the cluster and records its history; nil keeps both
+	// in this process.
+	Control *Control
+	Log     *zap.Logger
 }
 
 // RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
 // route that sets none) and each route's effective settings with their sources.
 type RolloutStatus struct {
-	Mode          string        `json:"mode"`
-	GoPercent     float64       `json:"go_percent"`
-	ShadowPercent float64       `json:"shadow_percent"`
-	KillSwitch    bool          `json:"kill_switch"`
-	ConfigVersion string        `json:"config_version"`
-	ConfigSource  string        `json:"config_source"`
-	ConfigError   string        `json:"config_error,omitempty"`
-	ConfigPending string        `json:"config_pending,omitempty"`
-	Overrides     Overrides     `json:"admin_overrides"`
-	Breaker       BreakerState  `json:"breaker"`
-	Salt          string        `json:"salt"`
-	Fallback      bool          `json:"fallback"`
-	Routes        []RouteStatus `json:"routes"`
+	Mode          string  `json:"mode"`
+	GoPercent     float64 `json:"go_percent"`
+	ShadowPercent float64 `json:"shadow_percent"`
+	KillSwitch    bool    `json:"kill_switch"`
+	ConfigVersion string  `json:"config_version"`
+	ConfigSource  string  `json:"config_source"`
+	ConfigError   string  `json:"config_error,omitempty"`
+	ConfigPending string  `json:"config_pending,omitempty"`
+	// Sources says where each global value came from: default, file, env, admin, local (a kill
+	// switch given to this replica while the shared state was unreachable) or unread.
+	Sources    map[string]string `json:"sources"`
+	AdminState string            `json:"admin_state"`
+	Overrides  Overrides         `json:"admin_overrides"`
+	Breaker    BreakerState      `json:"breaker"`
+	Salt       string            `json:"salt"`
+	Fallback   bool              `json:"fallback"`
+	Routes     []RouteStatus     `json:"routes"`
 }
 
 // RouteStatus is one route in GET /admin/rollout.
@@ -72,10 +81,13 @@ type RouteStatus struct {
 	Key     route.KeyKind `json:"key,omitempty"`
 	Mode    string        `json:"mode"`
 	config.Effective
-	AdminOverrides Overrides    `json:"admin_overrides"`
-	GateTripped    string       `json:"gate_tripped,omitempty"`
-	RampStep       int          `json:"ramp_step"`
-	Breaker        BreakerState `json:"breaker"`
+	AdminOverrides Overrides `json:"admin_overrides"`
+	// ShareReason says why Go's effective share is what it is: the kill switch, a gate trip,
+	// the breaker, or the source of go_percent (admin, ladder step, file, env, default).
+	ShareReason string       `json:"share_reason"`
+	GateTripped string       `json:"gate_tripped,omitempty"`
+	RampStep    int          `json:"ramp_step"`
+	Breaker     BreakerState `json:"breaker"`
 }
 
 // Handler returns the admin mux.
@@ -85,11 +97,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
 	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
-	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(func(w http.ResponseWriter, r *http.Request) {
-		s := a.Rollout.ClearOverrides()
-		a.changed(s, "admin overrides cleared")
-		a.writeStatus(w, s)
-	}))
+	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(a.clearOverrides))
+	mux.HandleFunc("GET /admin/rollout/history", a.history)
 	mux.HandleFunc("GET /admin/diffs", a.diffs)
 	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
 	mux.HandleFunc("GET /admin/report", a.report)
@@ -129,21 +138,34 @@ func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the gates are off (gates: true and DATABASE_URL)"})
 		return
 	}
-	var body struct{ Step *int }
-	if err := decodeAdminBody(w, r, map[string]any{"step": &body.Step}, `empty or {"step": n}`); err != nil && !errors.Is(err, errEmptyBody) {
+	var body struct {
+		Step    *int
+		Comment *string
+	}
+	if err := decodeAdminBody(w, r, map[string]any{"step": &body.Step, "comment": &body.Comment}, `empty or {"step": n, "comment": "..."}`); err != nil && !errors.Is(err, errEmptyBody) {
 		return
 	}
 	if body.Step != nil && (*body.Step < 0 || *body.Step >= max(1, len(a.Rollout.Load().Config.RampLadder))) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "step is outside the ramp ladder"})
 		return
 	}
+	_, before := a.Gates.Status()
 	state, err := a.Gates.Reset(r.Context(), body.Step)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
+	note := ""
+	if body.Comment != nil {
+		note = *body.Comment
+	}
+	from, _ := json.Marshal(map[string]any{"tripped": before.Tripped, "trip_reason": before.TripReason, "step": before.Step, "generation": before.Generation})
+	to, _ := json.Marshal(map[string]any{"tripped": state.Tripped, "step": state.Step, "generation": state.Generation})
+	if err := a.control().Record(r.Context(), Change{At: time.Now(), Who: who(r), Comment: note, Scope: "gates", Key: "reset", From: from, To: to}); err != nil && a.Log != nil {
+		a.Log.Warn("could not record the gate reset in the history", zap.Error(err))
+	}
 	if a.Log != nil {
-		a.Log.Warn("gates reset by an operator", zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
+		a.Log.Warn("gates reset by an operator", zap.String("who", who(r)), zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
 	}
 	writeJSON(w, http.StatusOK, a.gatesStatus())
 }
@@ -242,12 +264,13 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 	st := RolloutStatus{
 		Mode: s.Mode(), GoPercent: s.GoPercent, ShadowPercent: s.ShadowPercent, KillSwitch: s.KillSwitch,
 		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError, ConfigPending: s.Config.Pending,
-		Overrides: s.Overrides, Salt: s.Config.Salt, Fallback: s.Config.Fallback,
+		Sources: s.GlobalSources(), AdminState: a.adminState(s), Overrides: s.Overrides, Salt: s.Config.Salt, Fallback: s.Config.Fallback,
 	}
 	var breakers []BreakerState
 	for _, rs := range s.Routes() {
 		r := RouteStatus{Name: rs.Name, Mode: rs.Mode(), Effective: rs.Effective, AdminOverrides: s.RouteOverrides[rs.Name],
 			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
+		r.ShareReason = shareReason(rs, r.Breaker)
 		for _, rt := range a.Routes {
 			if rt.Name == rs.Name {
 				r.Method, r.Pattern, r.Writes, r.Key = rt.Method, rt.Pattern, rt.Writes, rt.Key
@@ -289,51 +312,63 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if a.Token == "" {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is read-only: set SHADOWPROXY_ADMIN_TOKEN to allow changes"})
+		if a.Token == "" && len(a.Tokens) == 0 {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is read-only: set SHADOWPROXY_ADMIN_TOKEN or SHADOWPROXY_ADMIN_TOKENS to allow changes"})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+		name := a.tokenName(got)
+		if !ok || name == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), tokenNameKey{}, name)))
+	}
+}
+
+// readGuarded lets a read through when no token is set, or with a token as a bearer or as
+// the password of basic authentication (any user name), so a browser can open the page.
+// Basic authentication is not accepted for changes: a browser would send it cross-site.
+func (a *Admin) readGuarded(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.Token != "" || len(a.Tokens) > 0 {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				_, got, ok = r.BasicAuth()
+			}
+			if !ok || a.tokenName(got) == "" {
+				w.Header().Add("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
+				w.Header().Add("WWW-Authenticate", `Basic realm="shadowproxy admin", charset="UTF-8"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token: this page needs an admin token (bearer, or as the password of basic authentication)"})
+				return
+			}
 		}
 		next(w, r)
 	}
 }
 
-func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
-	var o Overrides
-	var routeName *string
-	fields := overrideFields(&o)
-	fields["route"] = &routeName
-	if err := decodeAdminBody(w, r, fields, "one JSON object with any of go_percent, shadow_percent, kill_switch, and optionally route"); err != nil {
-		if errors.Is(err, errEmptyBody) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give go_percent, shadow_percent or kill_switch"})
+type tokenNameKey struct{}
+
+// tokenName is the name of the token got, or "" when it is none of them. Every token is
+// compared in constant time.
+func (a *Admin) tokenName(got string) string {
+	name := ""
+	if a.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1 {
+		name = "admin"
+	}
+	for n, tok := range a.Tokens {
+		if tok != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			name = n
 		}
-		return
 	}
-	if o.GoPercent == nil && o.ShadowPercent == nil && o.KillSwitch == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to change: give go_percent, shadow_percent or kill_switch"})
-		return
-	}
-	var s *Snapshot
-	var err error
-	what := "admin override applied"
-	if routeName != nil {
-		s, err = a.Rollout.SetRouteOverrides(*routeName, o)
-		what = "admin override of route " + *routeName + " applied"
-	} else {
-		s, err = a.Rollout.SetOverrides(o)
-	}
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	body, _ := json.Marshal(o)
-	a.changed(s, what+": "+string(bytes.TrimSpace(body)))
-	a.writeStatus(w, s)
+	return name
+}
+
+// who is the name of the token the request was authorized with.
+func who(r *http.Request) string {
+	name, _ := r.Context().Value(tokenNameKey{}).(string)
+	return name
 }
 
 // changed logs and exports a newly published snapshot.
