@@ -242,6 +242,8 @@ func (c *Config) Validate() error {
 	for i, r := range c.NoiseRules {
 		if r.Pattern == "" || strings.TrimSpace(r.Reason) == "" || r.Tolerance < 0 {
 			problems = append(problems, fmt.Sprintf("noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", i))
+		} else if why := NoisePatternProblem(r.Pattern); why != "" {
+			problems = append(problems, fmt.Sprintf("noise_rules[%d]: %s", i, why))
 		}
 	}
 	if c.GateWindow < time.Second || c.GateAlpha <= 0 || c.GateAlpha >= 1 || c.GateMinSamples < 1 ||

@@ -85,7 +85,7 @@ func (c *Controller) Init(ctx context.Context, reg prometheus.Registerer) error 
 	}
 	c.m = controllerMetrics{
 		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_verdict", Help: "Each gate's verdict: 0 pass, 1 hold (too little data), 2 red."}, []string{"gate"}),
-		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each gate's current value (a rate, or Go/Django for latency)."}, []string{"gate"}),
+		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each gate's current value: the share of bad outcomes its verdict tests against its threshold."}, []string{"gate"}),
 		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_samples", Help: "Samples each gate has in the current window."}, []string{"gate"}),
 		tripped: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_gate_tripped", Help: "1 while a red gate holds Go's share at 0."}),
 		step:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_ramp_step", Help: "Current rung of the ramp ladder (0-based)."}),
@@ -191,7 +191,7 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 	allPass := true
 	for _, r := range results {
 		if r.Verdict == Red && !state.Tripped {
-			reason := fmt.Sprintf("%s is red: value %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Value, r.Threshold, r.Samples, r.Detail)
+			reason := fmt.Sprintf("%s is red: %s %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Quantity, r.Value, r.Threshold, r.Samples, r.Detail)
 			tag, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET tripped = true, trip_gate = $1, trip_reason = $2,
   tripped_at = $3, passing_since = NULL, updated_at = $3 WHERE id = 1 AND NOT tripped AND generation = $4`, r.Gate, reason, now, state.Generation)
 			if err != nil {

@@ -113,14 +113,35 @@ func (a *Admin) Handler() http.Handler {
 
 // GatesStatus is GET /admin/gates' answer.
 type GatesStatus struct {
-	Enabled bool              `json:"enabled"`
-	State   gate.State        `json:"state"`
-	Gates   []gate.Result     `json:"gates"`
-	Ladder  []config.RampStep `json:"ramp_ladder,omitempty"`
+	Enabled bool          `json:"enabled"`
+	State   gate.State    `json:"state"`
+	Gates   []gate.Result `json:"gates"`
+	Ladder  []LadderStep  `json:"ramp_ladder,omitempty"`
+}
+
+// LadderStep is a rung of the ramp ladder as the admin API shows it: the hold in human units.
+type LadderStep struct {
+	Percent float64 `json:"percent"`
+	Hold    string  `json:"hold"`
+}
+
+// HumanDuration writes d as Go does, without the zero units at its end: 30m, 1h, 1h30m, 45s.
+func HumanDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (a *Admin) gatesStatus() GatesStatus {
-	st := GatesStatus{Enabled: a.Gates != nil, Ladder: a.Rollout.Load().Config.RampLadder}
+	st := GatesStatus{Enabled: a.Gates != nil}
+	for _, step := range a.Rollout.Load().Config.RampLadder {
+		st.Ladder = append(st.Ladder, LadderStep{Percent: step.Percent, Hold: HumanDuration(step.Hold)})
+	}
 	if a.Gates != nil {
 		st.Gates, st.State = a.Gates.Status()
 	}
