@@ -48,8 +48,8 @@ type Result struct {
 	// GoDjangoRatio is, for the latency gates, Go's quantile over Django's (shown for reading;
 	// the verdict tests the share of slow pairs).
 	GoDjangoRatio float64 `json:"go_django_ratio,omitempty"`
-	Evidence   float64 `json:"log_evidence"` // red at log(1/alpha)
-	Detail     string  `json:"detail"`
+	Evidence      float64 `json:"log_evidence"` // red at log(1/alpha)
+	Detail        string  `json:"detail"`
 }
 
 // Evaluate judges a window's evidence: every gate compares Go with Django on the same
