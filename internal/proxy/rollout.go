@@ -379,6 +379,18 @@ func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
 	return r.SetAdmin(l), nil
 }
 
+// SetRouteOverrides merges o into the admin layer of one route, in this process alone.
+func (r *Rollout) SetRouteOverrides(route string, o Overrides) (*Snapshot, error) {
+	if route == "" {
+		return nil, fmt.Errorf("unknown route %q (known: %s)", route, strings.Join(config.RouteNames, ", "))
+	}
+	l, err := r.Admin().With(route, o)
+	if err != nil {
+		return nil, err
+	}
+	return r.SetAdmin(l), nil
+}
+
 // SetLocalKill turns the kill switch of a scope ("" for every route) on or off in this
 // process alone: what a replica obeys while the shared state is unreachable.
 func (r *Rollout) SetLocalKill(scope string, on bool) *Snapshot {
