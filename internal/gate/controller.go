@@ -28,6 +28,7 @@ type State struct {
 	TripReason   string     `json:"trip_reason,omitempty"`
 	TrippedAt    *time.Time `json:"tripped_at,omitempty"`
 	Step         int        `json:"step"`
+	StepSince    *time.Time `json:"step_since,omitempty"` // when the ladder reached Step (or the gates were reset)
 	PassingSince *time.Time `json:"passing_since,omitempty"`
 }
 
@@ -76,7 +77,8 @@ CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   counters jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (generation, epoch, replica)
-)`
+);
+ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS step_since timestamptz DEFAULT now()`
 
 // Init creates the proxy's gate tables and registers the metrics.
 func (c *Controller) Init(ctx context.Context, reg prometheus.Registerer) error {
@@ -124,8 +126,8 @@ func (c *Controller) Status() ([]Result, State) {
 
 func (c *Controller) readState(ctx context.Context) (State, error) {
 	var s State
-	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, passing_since
-FROM shadowproxy_gate_state WHERE id = 1`).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.PassingSince)
+	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, step_since, passing_since
+FROM shadowproxy_gate_state WHERE id = 1`).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.StepSince, &s.PassingSince)
 	if err != nil {
 		return s, fmt.Errorf("read gate state: %w", err)
 	}
@@ -218,7 +220,7 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE id = 1 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step)
 	case allPass && state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
 		var tag interface{ RowsAffected() int64 }
-		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, passing_since = NULL, updated_at = $1 WHERE id = 1 AND step = $2 AND NOT tripped`, now, state.Step)
+		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, step_since = $1, passing_since = NULL, updated_at = $1 WHERE id = 1 AND step = $2 AND NOT tripped`, now, state.Step)
 		if err == nil && tag.RowsAffected() == 1 && c.Log != nil {
 			c.Log.Info("ramp: every gate passed for the hold time, next step", zap.Int("step", state.Step+1), zap.Float64("go_percent", ladder[state.Step+1].Percent))
 		}
@@ -257,7 +259,7 @@ func (c *Controller) publish(results []Result, state State, ladder bool) {
 // generation and, when step is not nil, moves the ladder to that rung.
 func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 	_, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET generation = generation + 1, tripped = false, trip_gate = NULL,
-  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), updated_at = now() WHERE id = 1`, step)
+  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), step_since = now(), updated_at = now() WHERE id = 1`, step)
 	if err != nil {
 		return State{}, fmt.Errorf("reset gates: %w", err)
 	}

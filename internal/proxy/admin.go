@@ -47,7 +47,9 @@ type Admin struct {
 	// Control stores the admin layer for the cluster and records its history; nil keeps both
 	// in this process.
 	Control *Control
-	Log     *zap.Logger
+	// Now is the clock of the status page; nil: time.Now.
+	Now func() time.Time
+	Log *zap.Logger
 }
 
 // RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
@@ -103,6 +105,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
 	mux.HandleFunc("GET /admin/report", a.report)
 	mux.HandleFunc("GET /admin/gates", a.gates)
+	mux.HandleFunc("GET /admin/status", a.readGuarded(a.statusPage))
 	// Profiles behind the admin token: they expose internals.
 	mux.HandleFunc("GET /debug/pprof/", a.authorized(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", a.authorized(pprof.Profile))

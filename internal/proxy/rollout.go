@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"shadowproxy/internal/config"
 )
@@ -62,6 +63,8 @@ type Snapshot struct {
 	// was given to this replica while the shared state was unreachable; it holds until it is
 	// stored in the shared state.
 	LocalKill map[string]bool
+	// VersionSince is when this Version (configuration and admin layer) took effect.
+	VersionSince time.Time
 	// AdminUnknown is why the shared admin state has not been read yet; while it is set the
 	// replica serves every request from Django (a start never opens a window on an old share).
 	AdminUnknown  string
@@ -462,6 +465,10 @@ func (r *Rollout) publish() *Snapshot {
 	s.routes = make(map[string]*RouteState, len(config.RouteNames))
 	for _, name := range config.RouteNames {
 		s.routes[name] = s.routeState(name)
+	}
+	s.VersionSince = time.Now()
+	if prev := r.cur.Load(); prev != nil && prev.Version == s.Version {
+		s.VersionSince = prev.VersionSince
 	}
 	r.cur.Store(s)
 	return s
