@@ -106,6 +106,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/report", a.report)
 	mux.HandleFunc("GET /admin/gates", a.gates)
 	mux.HandleFunc("GET /admin/status", a.readGuarded(a.statusPage))
+	mux.HandleFunc("GET /admin/review", a.readGuarded(a.review))
+	mux.HandleFunc("GET /admin/review/{id}", a.readGuarded(a.reviewExemplar))
 	// Profiles behind the admin token: they expose internals.
 	mux.HandleFunc("GET /debug/pprof/", a.authorized(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", a.authorized(pprof.Profile))
