@@ -54,7 +54,7 @@ func shareReason(r *RouteState, b BreakerState) string {
 	}
 	switch src := r.Sources["go_percent"]; src {
 	case SourceLadder:
-		return fmt.Sprintf("ladder step %d", r.RampStep)
+		return fmt.Sprintf("ladder step %d (counted from 1)", r.RampStep+1)
 	case config.SourceAdmin:
 		return "admin override"
 	default:

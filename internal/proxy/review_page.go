@@ -37,7 +37,8 @@ var exemplarTemplate = template.Must(template.New("exemplar").Funcs(template.Fun
 <html lang="en"><head><meta charset="utf-8"><title>shadowproxy: exemplar {{.Run.ID}}</title>` + pageStyle + `
 <style>.side{display:grid;grid-template-columns:1fr 1fr;gap:12px}.side>div{min-width:0}
 .j{font:12px/1.35 ui-monospace,monospace;white-space:pre;background:#f6f6f6;padding:6px;overflow:auto}
-.j .mark{background:#fbc5cb}.j .within{background:#fdeef0}</style></head><body>
+.j .mark{background:#fbc5cb}.j .within{background:#fdeef0}
+#fields td{word-break:break-all;max-width:320px}</style></head><body>
 <h1>Exemplar #{{.Run.ID}}: {{.Run.Outcome}}</h1>
 <p>{{ts .Run.At}} UTC · route {{.Run.Route}} · request {{.Run.RequestID}} · scorer {{.Run.ScorerID}} · address {{.Run.Address}}
 {{if .Run.Race}}· race: {{.Run.Race}}{{end}}{{if .Run.Error}}· error: {{.Run.Error}}{{end}} ·

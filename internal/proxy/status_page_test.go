@@ -86,7 +86,7 @@ func TestStatusPageAnswersMayIRamp(t *testing.T) {
 	for _, want := range []string{
 		`<b>WAIT</b> — the gates hold: error_rate needs 200 more samples, divergence needs 50 more samples, latency_p50 needs 50 more samples`,
 		`id="mode-v2-score">canary`,
-		`1 % — ladder step 0`,
+		`1 % — ladder step 1 (counted from 1)`,
 		`ramp ladder step 1 of 3 (1 %, hold 30m)`,
 		`share of paired requests where Go was slower than Django&#39;s p99 × 1.10`,
 		`<td class="num needed">50</td>`,
