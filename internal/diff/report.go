@@ -55,6 +55,7 @@ Go {{printf "%.2f" .Summary.Latency.GoMedian}} ms; Go/Django ratio median {{prin
 p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
 {{.LatencyChart}}
 <h2>Recent exemplars (divergent, order, error)</h2>
+<p><a href="/admin/review">the diff review</a> groups them by what differs, with counts, and shows each side by side; <a href="/admin/status">the status page</a> says whether you may ramp.</p>
 <table id="exemplars"><tr><th>id</th><th>time</th><th>route</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
 {{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Route}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
 {{else}}<tr><td colspan="7" class="muted">none stored</td></tr>{{end}}

@@ -94,6 +94,9 @@ type RouteStatus struct {
 
 // Handler returns the admin mux.
 func (a *Admin) Handler() http.Handler {
+	if a.Control == nil {
+		a.Control = &Control{Rollout: a.Rollout}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))

@@ -21,12 +21,9 @@ type ChangeAnswer struct {
 	Warning string   `json:"warning,omitempty"`
 }
 
-func (a *Admin) control() *Control {
-	if a.Control == nil {
-		a.Control = &Control{Rollout: a.Rollout}
-	}
-	return a.Control
-}
+// control is the Control of the admin API; Handler gives a process-only one to an Admin
+// without.
+func (a *Admin) control() *Control { return a.Control }
 
 // adminState says whether this replica's admin layer is the cluster's: "shared" (read from
 // the database), "process" (no database: this process only), or why it is not.

@@ -33,7 +33,6 @@ type Control struct {
 	version int64         // the shared state's version last applied; -1 before the first read
 	pending []pendingKill // kill switches given while the shared state was unreachable
 	memory  []Change      // the history without a database
-	memAt   AdminLayer    // the layer without a database
 	lastErr string        // the last read error, for the status
 }
 

@@ -232,3 +232,26 @@ func TestKillSwitchWithoutTheDatabase(t *testing.T) {
 		t.Fatalf("history after the database came back: %v", hist)
 	}
 }
+
+// A scorer pinned through one replica is pinned on the other after one poll, on top of the
+// file's pins.
+func TestAdminPinsAreShared(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := controlConfig()
+	cfg.GoPercent, cfg.ScorerOverrides = 100, map[string]config.Route{"8": config.RouteGo}
+	a, b := startControlReplica(t, pool, cfg), startControlReplica(t, pool, cfg)
+	if code, out := adminCall(t, "PUT", a.admin.URL+"/admin/rollout", "tok-alice", `{"route": "v2-score", "scorer_overrides": {"7": "django"}, "comment": "scorer 7 is a partner"}`); code != 200 {
+		t.Fatalf("PUT pins: %d %v", code, out)
+	}
+	b.tick(t)
+	addr := "0x" + strings.Repeat("12", 20)
+	if d := Decide(b.rollout.Load(), v2.ScoreName, "7", addr, ""); d.Backend != BackendDjango || d.Rule != "scorer_override" {
+		t.Fatalf("scorer 7 on the other replica: %+v", d)
+	}
+	if d := Decide(b.rollout.Load(), v2.ScoreName, "8", addr, ""); d.Backend != BackendGo {
+		t.Fatalf("the file's pin of scorer 8 was lost: %+v", d)
+	}
+	if src := b.rollout.Load().Route(v2.ScoreName).Sources["scorer_overrides"]; src != config.SourceAdmin {
+		t.Fatalf("pins source %q", src)
+	}
+}
