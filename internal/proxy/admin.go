@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,8 @@ type Admin struct {
 	// Now is the clock of the status page; nil: time.Now.
 	Now func() time.Time
 	Log *zap.Logger
+
+	draining atomic.Bool
 }
 
 // RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
@@ -99,14 +102,17 @@ func (a *Admin) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
 	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
 	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(a.clearOverrides))
 	mux.HandleFunc("GET /admin/rollout/history", a.history)
-	mux.HandleFunc("GET /admin/diffs", a.diffs)
-	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
-	mux.HandleFunc("GET /admin/report", a.report)
+	// Exemplars hold full credentials, addresses and scores.
+	mux.HandleFunc("GET /admin/diffs", a.readGuarded(a.diffs))
+	mux.HandleFunc("GET /admin/diffs/{id}", a.readGuarded(a.diffByID))
+	mux.HandleFunc("GET /admin/report", a.readGuarded(a.report))
 	mux.HandleFunc("GET /admin/gates", a.gates)
 	mux.HandleFunc("GET /admin/status", a.readGuarded(a.statusPage))
 	mux.HandleFunc("GET /admin/review", a.readGuarded(a.review))
@@ -284,6 +290,38 @@ func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Drain makes /readyz fail from now on: the process is shutting down.
+func (a *Admin) Drain() { a.draining.Store(true) }
+
+// Readiness is GET /readyz's answer. Ready means the proxy can serve clients: a database
+// that is down makes Go unavailable (Django answers), not the proxy.
+type Readiness struct {
+	Ready    bool   `json:"ready"`
+	Draining bool   `json:"draining"`
+	Go       string `json:"go"`     // available, unavailable (database unreachable), off (no DATABASE_URL)
+	Config   string `json:"config"` // the configuration's source; fail-closed while none is valid
+}
+
+func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
+	s := a.Rollout.Load()
+	st := Readiness{Draining: a.draining.Load(), Go: "off", Config: s.Config.Source}
+	st.Ready = !st.Draining
+	if a.Ping != nil {
+		// Short: the probe's own timeout is a second, and the answer is informative only.
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		st.Go = "available"
+		if err := a.Ping(ctx); err != nil {
+			st.Go = "unavailable"
+		}
+	}
+	code := http.StatusOK
+	if !st.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
 }
 
 func (a *Admin) status(s *Snapshot) RolloutStatus {
