@@ -34,6 +34,7 @@ type Control struct {
 	pending []pendingKill // kill switches given while the shared state was unreachable
 	memory  []Change      // the history without a database
 	lastErr string        // the last read error, for the status
+	tables  bool          // the tables exist (created by the first Poll that reached the database)
 }
 
 type pendingKill struct {
@@ -93,14 +94,7 @@ func (c *Control) Start(ctx context.Context) error {
 	if c.Pool == nil {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sqlControlTables)
-		return err
-	})
-	if err == nil {
-		err = c.Poll(ctx)
-	}
-	if err != nil {
+	if err := c.Poll(ctx); err != nil {
 		c.Rollout.SetAdminUnknown(err.Error())
 		return fmt.Errorf("read the shared rollout state: %w", err)
 	}
@@ -127,6 +121,9 @@ func (c *Control) Poll(ctx context.Context) error {
 	if c.Pool == nil {
 		return nil
 	}
+	if err := c.createTables(ctx); err != nil {
+		return c.failed(err)
+	}
 	if err := c.flushPending(ctx); err != nil {
 		return c.failed(err)
 	}
@@ -147,6 +144,27 @@ func (c *Control) Poll(ctx context.Context) error {
 		return c.failed(fmt.Errorf("decode the shared rollout state: %w", err))
 	}
 	c.apply(version, layer)
+	return nil
+}
+
+// createTables creates the control's tables once (under an advisory lock: replicas start together).
+func (c *Control) createTables(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.tables
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sqlControlTables)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create the rollout tables: %w", err)
+	}
+	c.mu.Lock()
+	c.tables = true
+	c.mu.Unlock()
 	return nil
 }
 
@@ -192,6 +210,9 @@ func (c *Control) Change(ctx context.Context, who, comment string, edit func(Adm
 		}
 		c.Rollout.SetAdmin(next)
 		return next, changes, nil
+	}
+	if err := c.createTables(ctx); err != nil {
+		return AdminLayer{}, nil, fmt.Errorf("%w: %w", ErrSharedStateUnreachable, err)
 	}
 	var next AdminLayer
 	var changes []Change

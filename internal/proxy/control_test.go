@@ -255,3 +255,40 @@ func TestAdminPinsAreShared(t *testing.T) {
 		t.Fatalf("pins source %q", src)
 	}
 }
+
+// A replica that cannot read the shared state at start serves nothing from Go until it has:
+// a restart never opens a window on a share an operator took away.
+func TestUnreadSharedStateKeepsGoOut(t *testing.T) {
+	url := pgtest.NewDBURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	super, err := pgx.Connect(context.Background(), pgtest.ServerURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close(context.Background())
+	db := pool.Config().ConnConfig.Database
+	if _, err := super.Exec(context.Background(), "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	rollout := NewRollout(controlConfig(), nil)
+	control := &Control{Pool: pool, Rollout: rollout}
+	if err := control.Start(context.Background()); err == nil {
+		t.Fatal("Start read an unreachable database")
+	}
+	if s := rollout.Load(); !s.Route(v2.ScoreName).KillSwitch || s.GlobalSources()["kill_switch"] != SourceUnread {
+		t.Fatalf("before the shared state is read: kill %v from %v", s.KillSwitch, s.GlobalSources())
+	}
+	if _, err := super.Exec(context.Background(), "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := control.Poll(context.Background()); err != nil { // serve's poller: creates the tables, reads, applies
+		t.Fatal(err)
+	}
+	if s := rollout.Load(); s.KillSwitch || s.Route(v2.ScoreName).GoPercent != 50 {
+		t.Fatalf("after the shared state was read: kill %v go %v", s.KillSwitch, s.Route(v2.ScoreName).GoPercent)
+	}
+}
