@@ -105,3 +105,20 @@ func TestStatusPageAnswersMayIRamp(t *testing.T) {
 		t.Error("the page carries a script")
 	}
 }
+
+// A gate reset is recorded in the history with the token's name and the comment.
+func TestGateResetIsRecorded(t *testing.T) {
+	srv, _ := statusFixture(t)
+	if code, out := adminCall(t, "POST", srv.URL+"/admin/gates/reset", "s3cret", `{"comment": "divergence fixed in v1.2"}`); code != 200 {
+		t.Fatalf("reset: %d %v", code, out)
+	}
+	_, hist := adminCall(t, "GET", srv.URL+"/admin/rollout/history", "", "")
+	changes, _ := hist["changes"].([]any)
+	if len(changes) != 1 {
+		t.Fatalf("history %v", hist)
+	}
+	c := changes[0].(map[string]any)
+	if c["who"] != "admin" || c["scope"] != "gates" || c["key"] != "reset" || c["comment"] != "divergence fixed in v1.2" {
+		t.Fatalf("recorded %v", c)
+	}
+}
