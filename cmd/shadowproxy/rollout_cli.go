@@ -21,7 +21,7 @@ with the bearer token $SHADOWPROXY_ADMIN_TOKEN. Changes are stored for every rep
   set --route R [--go-percent P] [--shadow-percent P] [--comment C]
   kill [--route R] [--comment C]  every scoring request of R (default: every route) to Django
   resume [--route R] [--comment C]
-  reset-gates [--step N] [--comment C]
+  reset-gates [--route R] [--step N] [--comment C]   (default: every route's gates)
   history [--limit N]             who changed what, newest first
 
 Every command takes --json (the admin API's answer as it is) and --help.
@@ -55,6 +55,7 @@ func rolloutCommand(args []string, stdout, stderr io.Writer) int {
 	case "kill", "resume":
 		route = fs.String("route", "", "the route (default: every route)")
 	case "reset-gates":
+		route = fs.String("route", "", "the route whose gates to reset (default: every route's)")
 		step = fs.Int("step", -1, "move the ramp ladder to this step (0-based)")
 	case "history":
 		limit = fs.Int("limit", 20, "how many changes")
@@ -169,7 +170,13 @@ type statusAnswer struct {
 	Held    []string `json:"held"`
 	Warning string   `json:"warning"`
 	Stored  *bool    `json:"stored"`
-	State   *struct {
+	gatesAnswer
+}
+
+// gatesAnswer is one route's gates in the answer of a reset.
+type gatesAnswer struct {
+	Route string `json:"route"`
+	State *struct {
 		Tripped bool `json:"tripped"`
 		Step    int  `json:"step"`
 	} `json:"state"`
@@ -203,8 +210,16 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 		}
 		return nil
 	case "reset-gates":
-		if a.State != nil {
-			fmt.Fprintf(tw, "gates reset: tripped %v, ramp step %d\n", a.State.Tripped, a.State.Step)
+		var reset []gatesAnswer
+		if err := json.Unmarshal(raw, &struct {
+			Routes *[]gatesAnswer `json:"routes"`
+		}{&reset}); err != nil || reset == nil {
+			reset = []gatesAnswer{a.gatesAnswer}
+		}
+		for _, g := range reset {
+			if g.State != nil {
+				fmt.Fprintf(tw, "gates of %s reset: tripped %v, ramp step %d\n", g.Route, g.State.Tripped, g.State.Step)
+			}
 		}
 		return nil
 	}

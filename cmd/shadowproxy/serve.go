@@ -22,7 +22,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
 	v2 "shadowproxy/internal/routes/v2"
@@ -205,14 +204,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		defer shadow.Pool.Close()
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
-		controller, evidence, err := startGates(ctx, pool, rollout, v2.ScoreName, registry, logger)
-		if err != nil {
-			return err
-		}
-		admin.Gates = controller
-		if evidence != nil {
-			handler.Evidence = map[string]*gate.Evidence{v2.ScoreName: evidence}
-		}
+		admin.Gates, handler.Evidence = startGates(ctx, pool, rollout, table, registry, logger)
 		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())

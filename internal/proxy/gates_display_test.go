@@ -18,7 +18,7 @@ func TestGatesShowHoldTimesInHumanUnits(t *testing.T) {
 	a := &Admin{Rollout: NewRollout(cfg, nil), Metrics: NewMetrics(prometheus.NewRegistry())}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
-	_, out := adminCall(t, "GET", srv.URL+"/admin/gates", "", "")
+	_, out := adminCall(t, "GET", srv.URL+"/admin/gates?route=v2-score", "", "")
 	ladder, _ := out["ramp_ladder"].([]any)
 	var holds []string
 	for _, s := range ladder {

@@ -30,8 +30,9 @@ func statusFixture(t *testing.T) (*httptest.Server, *Admin) {
 	cfg.RampLadder = []config.RampStep{{Percent: 1, Hold: 30 * time.Minute}, {Percent: 5, Hold: time.Hour}, {Percent: 100}}
 	rollout := NewRollout(cfg, nil)
 	evidence := &gate.Evidence{}
-	ctl := &gate.Controller{Pool: pool, Replica: "a", Evidence: evidence, Config: GateConfig(rollout, v2.ScoreName), Apply: ApplyGate(rollout, v2.ScoreName)}
-	if err := ctl.Init(context.Background(), prometheus.NewRegistry()); err != nil {
+	ctl := &gate.Controller{Pool: pool, Route: v2.ScoreName, Replica: "a", Evidence: evidence, Config: GateConfig(rollout, v2.ScoreName),
+		Apply: ApplyGate(rollout, v2.ScoreName), Metrics: gate.NewMetrics(prometheus.NewRegistry())}
+	if err := ctl.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for range 150 {
@@ -48,7 +49,7 @@ func statusFixture(t *testing.T) (*httptest.Server, *Admin) {
 	for range 2 {
 		recorder.Record(context.Background(), &diff.Run{At: since.Add(time.Minute), Route: v2.ScoreName, Outcome: diff.OutcomeEqual}, nil)
 	}
-	a := &Admin{Rollout: rollout, Gates: ctl, Recorder: recorder, Metrics: NewMetrics(prometheus.NewRegistry()), Token: "s3cret",
+	a := &Admin{Rollout: rollout, Gates: map[string]*gate.Controller{v2.ScoreName: ctl}, Recorder: recorder, Metrics: NewMetrics(prometheus.NewRegistry()), Token: "s3cret",
 		Now: func() time.Time { return since.Add(2 * time.Minute) }}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
@@ -109,7 +110,7 @@ func TestStatusPageAnswersMayIRamp(t *testing.T) {
 // A gate reset is recorded in the history with the token's name and the comment.
 func TestGateResetIsRecorded(t *testing.T) {
 	srv, _ := statusFixture(t)
-	if code, out := adminCall(t, "POST", srv.URL+"/admin/gates/reset", "s3cret", `{"comment": "divergence fixed in v1.2"}`); code != 200 {
+	if code, out := adminCall(t, "POST", srv.URL+"/admin/gates/reset", "s3cret", `{"route": "v2-score", "comment": "divergence fixed in v1.2"}`); code != 200 {
 		t.Fatalf("reset: %d %v", code, out)
 	}
 	_, hist := adminCall(t, "GET", srv.URL+"/admin/rollout/history", "", "")
@@ -118,7 +119,7 @@ func TestGateResetIsRecorded(t *testing.T) {
 		t.Fatalf("history %v", hist)
 	}
 	c := changes[0].(map[string]any)
-	if c["who"] != "admin" || c["scope"] != "gates" || c["key"] != "reset" || c["comment"] != "divergence fixed in v1.2" {
+	if c["who"] != "admin" || c["scope"] != "v2-score" || c["key"] != "gate_reset" || c["comment"] != "divergence fixed in v1.2" {
 		t.Fatalf("recorded %v", c)
 	}
 }

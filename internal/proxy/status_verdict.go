@@ -38,7 +38,7 @@ type RouteReadiness struct {
 // readiness builds a route's answer at now.
 func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadiness {
 	st := a.status(s)
-	r := RouteReadiness{Name: rs.Name, Mode: rs.Mode(), GoShare: rs.GoPercent, ShadowPercent: rs.ShadowPercent, GatesOn: rs.Gates && a.Gates != nil,
+	r := RouteReadiness{Name: rs.Name, Mode: rs.Mode(), GoShare: rs.GoPercent, ShadowPercent: rs.ShadowPercent, GatesOn: rs.Gates && a.Gates[rs.Name] != nil,
 		Version: s.Version, VersionSince: s.VersionSince}
 	if rs.KillSwitch {
 		r.GoShare = 0
@@ -48,7 +48,7 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 			r.ShareReason = rt.ShareReason
 		}
 	}
-	gs := a.gatesStatus()
+	gs := a.gatesStatus(rs.Name)
 	r.Ladder = gs.Ladder
 	if r.GatesOn {
 		r.Gates, r.State = gs.Gates, gs.State
