@@ -189,7 +189,8 @@ var routeLabelled = map[string]bool{
 	"shadowproxy_requests_total": true, "shadowproxy_request_duration_seconds_bucket": true, "shadowproxy_go_percent": true,
 	"shadowproxy_shadow_percent": true, "shadowproxy_kill_switch": true, "shadowproxy_fallbacks_total": true,
 	"shadowproxy_breaker_trips_total": true, "shadowproxy_shadow_runs_total": true, "shadowproxy_shadow_divergences_total": true,
-	"shadowproxy_shadow_latency_seconds_bucket": true,
+	"shadowproxy_shadow_latency_seconds_bucket": true, "shadowproxy_gate_verdict": true, "shadowproxy_gate_tripped": true,
+	"shadowproxy_gate_value": true, "shadowproxy_gate_samples": true, "shadowproxy_ramp_step": true, "shadowproxy_gate_trips_total": true,
 }
 
 // The dashboard is right with several replicas: cluster-wide gauges are never summed over
