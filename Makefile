@@ -5,7 +5,7 @@ STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 10s
 BIN := bin/shadowproxy
 
-.PHONY: build demo deps test fuzz lint vectors bench chaos capture-demo lambda clean
+.PHONY: build demo deps test fuzz lint vectors bench chaos capture-demo lambda screenshots clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -81,6 +81,11 @@ lambda:
 capture-demo: build
 	mkdir -p testdata/capture
 	$(GO) run ./cmd/demo -binary $(BIN) -write-capture testdata/capture/demo.jsonl
+
+# Take the README's screenshots of the status page and the diff review again (docs/*.png), from
+# their headless-Chromium tests.
+screenshots: deps
+	SHADOWPROXY_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 ./internal/proxy/ -run InHeadlessChromium
 
 # Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
 vectors:

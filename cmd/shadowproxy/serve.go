@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ type processConfig struct {
 	listen       string
 	adminListen  string
 	adminToken   string
+	adminTokens  map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
 	settings     scoring.Settings
 	shadow       proxy.ShadowOptions
 	ceramicCache ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
@@ -61,6 +63,10 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		adminListen: envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
 		adminToken:  getenv("SHADOWPROXY_ADMIN_TOKEN"),
 	}
+	var err error
+	if c.adminTokens, err = parseAdminTokens(getenv("SHADOWPROXY_ADMIN_TOKENS")); err != nil {
+		return c, err
+	}
 	s, err := scoring.SettingsFromEnv(getenv)
 	if err != nil {
 		return c, err
@@ -82,6 +88,25 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	return c, nil
+}
+
+// parseAdminTokens reads SHADOWPROXY_ADMIN_TOKENS: comma-separated name:token pairs.
+func parseAdminTokens(v string) (map[string]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for i, pair := range strings.Split(v, ",") {
+		name, token, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || name == "" || token == "" {
+			return nil, fmt.Errorf("SHADOWPROXY_ADMIN_TOKENS: pair %d is not name:token (values are not logged)", i+1)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("SHADOWPROXY_ADMIN_TOKENS: the name %q is given twice", name)
+		}
+		out[name] = token
+	}
+	return out, nil
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -130,7 +155,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	score := &v2.Score{}
 	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
 	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc})
-	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
+	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
+		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
 	var shadow *proxy.Shadow
@@ -153,6 +179,16 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("database: %w", err)
 		}
 		defer pool.Close()
+		// The cluster's admin layer is read before anything is served: a restart never opens a
+		// window on a share an operator changed (unreadable: Django answers until it is read).
+		control := &proxy.Control{Pool: pool, Rollout: rollout, Log: logger}
+		if err := control.Start(ctx); err != nil {
+			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
+		}
+		admin.Control = control
+		ticker := time.NewTicker(proxy.PollInterval)
+		defer ticker.Stop()
+		go control.Run(ctx, ticker.C)
 		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
@@ -215,7 +251,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}()
 	}
 	logger.Info("serving", zap.String("listen", bound[0]), zap.String("admin_listen", bound[1]),
-		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
+		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != "" || len(pc.adminTokens) > 0))
 	select {
 	case <-ctx.Done():
 	case err := <-errs:
