@@ -49,17 +49,27 @@ func describe(t *testing.T, url string) []string {
 	return lines
 }
 
-// referenceFiles reads files of ../shared/reference; nil when the reference is not beside this
-// checkout.
+// referenceFiles reads files of shared/reference in the nearest parent of the checkout that
+// has it; nil when none has.
 func referenceFiles(t *testing.T, names ...string) []string {
 	t.Helper()
-	var out []string
-	for _, name := range names {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "reference", name))
-		if os.IsNotExist(err) {
-			t.Logf("../shared/reference/%s is not beside this checkout: comparing the copy with itself only", name)
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The checkout may be /work/main or a worktree deeper down: look in every ancestor.
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "shared", "reference", names[0])); err == nil {
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			t.Logf("shared/reference/%s is in no parent of this checkout: comparing the copy with itself only", names[0])
 			return nil
 		}
+	}
+	var out []string
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dir, "shared", "reference", name))
 		if err != nil {
 			t.Fatal(err)
 		}
