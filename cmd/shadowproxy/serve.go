@@ -23,6 +23,8 @@ import (
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/internalapi"
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -37,9 +39,12 @@ type processConfig struct {
 	listen      string
 	adminListen string
 	adminToken  string
-	settings    scoring.Settings
-	shadow      proxy.ShadowOptions
-	maxBody     int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	// internalToken is CGRANTS_API_TOKEN, the internal API's token; unset, the routes that
+	// check it are left to Django.
+	internalToken string
+	settings      scoring.Settings
+	shadow        proxy.ShadowOptions
+	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -52,11 +57,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
 	c := processConfig{
-		configPath:  *path,
-		databaseURL: getenv("DATABASE_URL"),
-		listen:      envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
-		adminListen: envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-		adminToken:  getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		configPath:    *path,
+		databaseURL:   getenv("DATABASE_URL"),
+		listen:        envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
+		adminListen:   envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
+		adminToken:    getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		internalToken: getenv("CGRANTS_API_TOKEN"),
 	}
 	s, err := scoring.SettingsFromEnv(getenv)
 	if err != nil {
@@ -119,7 +125,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
-	table := routes.Table(routes.Handlers{Score: score})
+	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
+	table := routes.Table(routes.Handlers{Score: score, Internal: internal})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
@@ -155,6 +162,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
+		internal.DB = pool
 		admin.Ping = pool.Ping
 		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		if err != nil {

@@ -13,7 +13,8 @@ import (
 // RouteNames are the names of the migrated routes, in the order of the route table
 // (internal/routes, whose test keeps the two equal). A routes: key or a SHADOWPROXY_ROUTE_*
 // variable names one of them; any other name is refused.
-var RouteNames = []string{"v2-score"}
+var RouteNames = []string{"v2-score",
+	"check-bans", "check-revocations", "allow-list", "customization-credential", "stake-gtc", "stake-legacy-gtc", "cgrants-contributor-statistics"}
 
 // Dialects a route can answer in (default ninja).
 var Dialects = []string{"ninja", "lambda"}
@@ -32,10 +33,15 @@ type RouteSettings struct {
 	// Dialect is the answer dialect: ninja (Django-Ninja behind ASGI, the default) or lambda
 	// (Django's AWS Lambda handler).
 	Dialect string `yaml:"dialect"`
+	// RequireToken, on a route Django leaves open (embed-score, embed-weights, embed-config),
+	// makes the proxy refuse, before Go or Django, a request whose Authorization is not
+	// CGRANTS_API_TOKEN (401 {"detail": "Unauthorized"}). Default off, as in Django; routes
+	// without a token check of their own ignore it.
+	RequireToken *bool `yaml:"require_token"`
 }
 
 // RouteKeys are the keys of RouteSettings, in the order the admin API lists them.
-var RouteKeys = []string{"go_percent", "shadow_percent", "kill_switch", "header_override", "scorer_overrides", "gates", "noise_rules", "dialect"}
+var RouteKeys = []string{"go_percent", "shadow_percent", "kill_switch", "header_override", "scorer_overrides", "gates", "noise_rules", "dialect", "require_token"}
 
 // Sources of a route setting.
 const (
@@ -55,6 +61,7 @@ type Effective struct {
 	Gates           bool             `json:"gates"`
 	NoiseRules      []NoiseRule      `json:"noise_rules,omitempty"`
 	Dialect         string           `json:"dialect"`
+	RequireToken    bool             `json:"require_token"`
 	// Sources says where each key's value came from: default, file or env (the proxy adds admin).
 	Sources map[string]string `json:"sources"`
 }
@@ -85,6 +92,7 @@ func (c *Config) Route(name string) Effective {
 	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })
 	set("noise_rules", rs.NoiseRules != nil, func() { e.NoiseRules = rs.NoiseRules })
 	set("dialect", rs.Dialect != "", func() { e.Dialect = rs.Dialect })
+	set("require_token", rs.RequireToken != nil, func() { e.RequireToken = *rs.RequireToken })
 	return e
 }
 
@@ -108,6 +116,7 @@ var routeEnvKeys = map[string]func(rs *RouteSettings, v string) error{
 	"header_override": func(rs *RouteSettings, v string) error { rs.HeaderOverride = ptr(DjangoBool(v)); return nil },
 	"gates":           func(rs *RouteSettings, v string) error { rs.Gates = ptr(DjangoBool(v)); return nil },
 	"dialect":         func(rs *RouteSettings, v string) error { rs.Dialect = v; return nil },
+	"require_token":   func(rs *RouteSettings, v string) error { rs.RequireToken = ptr(DjangoBool(v)); return nil },
 	"scorer_overrides": func(rs *RouteSettings, v string) error {
 		rs.ScorerOverrides = nil
 		return json.Unmarshal([]byte(v), &rs.ScorerOverrides)

@@ -126,6 +126,18 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	r = r.WithContext(ctx)
 	snap := h.Rollout.Load()
 	rs := snap.Route(rt.Name)
+	if rs.RequireToken && rt.Guard != nil {
+		if refused := rt.Guard(r); refused != nil {
+			for k, v := range refused.Header {
+				w.Header()[k] = v
+			}
+			w.Header().Set(BackendHeader, string(BackendProxy))
+			w.WriteHeader(refused.Status)
+			_, _ = w.Write(refused.Body)
+			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
+			return
+		}
+	}
 	breaker := h.breakers().For(rt.Name)
 	_, decisionSpan := tracer.Start(ctx, "route.decision")
 	d := Decide(snap, rt.Name, call.Subject.ScorerID, call.Key, r.Header.Get(RouteHeader))

@@ -34,6 +34,9 @@ const djangoServerErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  
 // InternalError is Django's 500 answer for an unexpected failure while scoring.
 func InternalError() Response { return respInternal }
 
+// ServerError is Django's HTML 500 page (an exception no Django-Ninja handler takes).
+func ServerError() Response { return respServerError }
+
 // Error bodies and their statuses (Django-Ninja's {"detail": ...} shape).
 var (
 	respUnauthorized = errorResponse(401, "Invalid API Key.")
