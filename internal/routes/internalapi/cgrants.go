@@ -41,8 +41,9 @@ WHERE (g.contributor_address = $1 AND c.success)`
 	sqlCGrantsCount  = `SELECT COUNT(*) ` + cgrantsWhere
 	sqlCGrantsGrants = `SELECT COUNT(*) FROM (SELECT DISTINCT g.grant_id AS col1 ` + cgrantsWhere + `) subquery`
 	sqlCGrantsSum    = `SELECT SUM(g.amount)::text ` + cgrantsWhere
-	// amount__gte=0.95 is the float's Decimal; against numeric(64,18) amounts it selects the
-	// same rows as 0.95.
+	// amount__gte=0.95 compares with the float's Decimal (0.9499999999999999555...), not with
+	// 0.95: an amount of 0.949999999999999999 counts. Quantized to the column's 18 places, as
+	// Django 4.2's adapter may send it, it selects the same rows.
 	protocolWhere = `FROM cgrants_protocolcontributions p
 WHERE (p.amount >= 0.9499999999999999555910790149937383830547332763671875 AND p.contributor = $1
   AND NOT (p.round IN (SELECT u0.round_eth_address FROM cgrants_roundmapping u0
