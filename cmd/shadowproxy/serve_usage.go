@@ -44,6 +44,8 @@ var serveEnvironment = []envVar{
 	{"FF_API_ANALYTICS", "Off", "exactly on: write Django's API analytics row"},
 	{"RATELIMIT_ENABLE", "false", "rate limit by the key's rate_limit, sharing Django's counters"},
 	{"CELERY_BROKER_URL", "redis://localhost:6379/0", "the Redis of Django's cache (rate-limit counters)"},
+	{"SHADOWPROXY_RATELIMIT_FAIL_OPEN", "false", "while Redis is unreachable, let rate-limited keys through (Django answers 500)"},
+	{"SHADOWPROXY_MAX_BODY_BYTES", "1048576", "bound of a request body the table routes read; larger: to Django untouched"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
 	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},
 	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "bound of one shadow run"},
@@ -61,6 +63,7 @@ func printEnvironment(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.Default, v.Meaning)
 	}
 	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_<KEY>", "overrides the rollout configuration's key (SHADOWPROXY_GO_PERCENT, ...), hot-reloaded")
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_ROUTE_<NAME>_<KEY>", "overrides a route's key (SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT, ...), hot-reloaded")
 	fmt.Fprintf(tw, "  %s\t\t%s\n", "OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry tracing, with the standard OTEL_* variables (off when unset)")
 	_ = tw.Flush()
 }

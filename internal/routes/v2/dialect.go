@@ -1,24 +1,22 @@
-// Package v2 holds the v2 route family's HTTP side: today the answer of the score route in
-// Django's Lambda dialect (api/v2/aws_lambdas/stamp_score_GET.py wrapped by
-// api/aws_lambdas/utils.py's with_api_request_exception_handling), rendered from the same
-// scoring.Outcome as the Ninja dialect.
 package v2
 
 import (
 	"fmt"
 	"strings"
+
+	"shadowproxy/internal/route"
 )
 
-// Dialect is which of Django's two front ends a route answers as.
-type Dialect string
+// Dialect is which of Django's two front ends a route answers as (route.Dialect).
+type Dialect = route.Dialect
 
 // The dialects of the v2 score route.
 const (
 	// Ninja is the Django-Ninja route behind ASGI (api/v2/api/api_stamps.py): what a sidecar
 	// in front of the ASGI app must answer.
-	Ninja Dialect = "ninja"
+	Ninja = route.Ninja
 	// Lambda is the Python Lambda the ALB sends /v2/stamps/*/score/* to in production.
-	Lambda Dialect = "lambda"
+	Lambda = route.Lambda
 )
 
 // ParseDialect reads a dialect setting; "" is def.

@@ -1,5 +1,8 @@
-// Package v2 holds the v2 API's routes: the HTTP side (parsing, the answer's dialect) over the
-// scoring domain (internal/scoring).
+// Package v2 holds the v2 route family's HTTP side over the scoring domain (internal/scoring):
+// the score route's table entry (parsing, serving, the shadow comparison) and its answers in
+// Django's two dialects: Django-Ninja's behind ASGI, and the Lambda's
+// (api/v2/aws_lambdas/stamp_score_GET.py wrapped by api/aws_lambdas/utils.py's
+// with_api_request_exception_handling), both rendered from the same scoring.Outcome.
 package v2
 
 import (
@@ -65,8 +68,10 @@ func (s *Score) Serve(ctx context.Context, c route.Call, d route.Dialect) (route
 // Failed is Django's 500 answer for a failure it does not catch.
 func (s *Score) Failed(d route.Dialect) route.Answer { return render(scoring.InternalError(), d) }
 
-// render writes the scorer's answer in the route's dialect. The Lambda dialect's renderer is
-// not here yet: every dialect answers as Django-Ninja does.
+// render writes the scorer's answer as Django-Ninja does. The proxy serves the Ninja dialect
+// only (a sidecar in front of the ASGI app); the Lambda dialect is LambdaHandler's, which
+// cmd/lambda serves. Wiring it through the table (Parse by MatchesLambdaRoute, the event built
+// from the HTTP request, LambdaHandler's render) is the seam d is passed for.
 func render(r scoring.Response, _ route.Dialect) route.Answer {
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }

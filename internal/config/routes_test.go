@@ -1,0 +1,65 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// routes: is validated strictly: unknown route names (with the known ones), unknown keys,
+// bad values; booleans read by the one rule; sources say file or env.
+func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
+	env := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_SHADOW_PERCENT": "7", "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "lambda"}
+	c, err := Parse([]byte("go_percent: 1\nroutes:\n  v2-score:\n    go_percent: 5\n    kill_switch: 'no'\n    gates: yes\n"), "f.yaml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Route("v2-score")
+	if e.GoPercent != 5 || e.ShadowPercent != 7 || e.KillSwitch || !e.Gates || e.Dialect != "lambda" ||
+		e.Sources["go_percent"] != SourceFile || e.Sources["shadow_percent"] != SourceEnv || e.Sources["header_override"] != SourceDefault {
+		t.Fatalf("effective %+v", e)
+	}
+	for body, want := range map[string]string{
+		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score)`,
+		"routes:\n  v2-score:\n    go_prcent: 5\n":    "unknown key routes.v2-score.go_prcent",
+		"routes:\n  v2-score:\n    go_percent: 101\n": "routes.v2-score.go_percent 101",
+		"routes:\n  v2-score:\n    dialect: asgi\n":   `routes.v2-score.dialect "asgi"`,
+	} {
+		if _, err := Parse([]byte(body), "f.yaml", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string {
+		return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT": "x"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT") {
+		t.Errorf("bad route env value: %v", err)
+	}
+}
+
+// A route's changes toward Django apply before the file settles, and only those: its lower
+// share and kill switch, not its higher shadow share; the global kill switch of the file holds
+// every route.
+func TestRouteChangesTowardDjango(t *testing.T) {
+	parse := func(s string) Config {
+		c, err := Parse([]byte(s), "f.yaml", func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	cur := parse("go_percent: 50\nroutes:\n  v2-score:\n    go_percent: 40\n    shadow_percent: 1\n")
+	next := parse("go_percent: 50\nroutes:\n  v2-score:\n    go_percent: 10\n    shadow_percent: 90\n    kill_switch: true\n")
+	safe, changed := TowardDjango(cur, next)
+	if e := safe.Route("v2-score"); !changed || e.GoPercent != 10 || e.ShadowPercent != 1 || !e.KillSwitch || safe.Pending != next.Version {
+		t.Fatalf("changed %v, effective %+v", changed, e)
+	}
+	// A global share lowered in the file lowers a route that sets none, not one that sets its own.
+	cur = parse("go_percent: 50\nroutes:\n  v2-score:\n    shadow_percent: 1\n")
+	next = parse("go_percent: 20\nroutes:\n  v2-score:\n    go_percent: 30\n")
+	safe, _ = TowardDjango(cur, next)
+	if e := safe.Route("v2-score"); e.GoPercent != 30 {
+		t.Fatalf("route share %v, want min(50, 30)", e.GoPercent)
+	}
+	if _, changed := TowardDjango(cur, cur); changed {
+		t.Fatal("no change reported as a change")
+	}
+}
