@@ -19,7 +19,7 @@ func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
 		t.Fatalf("effective %+v", e)
 	}
 	for body, want := range map[string]string{
-		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score)`,
+		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score, `,
 		"routes:\n  v2-score:\n    go_prcent: 5\n":    "unknown key routes.v2-score.go_prcent",
 		"routes:\n  v2-score:\n    go_percent: 101\n": "routes.v2-score.go_percent 101",
 		"routes:\n  v2-score:\n    dialect: asgi\n":   `routes.v2-score.dialect "asgi"`,
