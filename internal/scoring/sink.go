@@ -68,6 +68,8 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		return fmt.Errorf("apply write set: %w: %w", ErrOutcomeUnknown, err)
 	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
 		return ErrConflict
+	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
+		return ErrCacheChanged
 	case section == humanPointsSection:
 		return &HumanPointsError{Err: err}
 	}
@@ -77,13 +79,23 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 // labelledBatch is a pgx.Batch whose statements carry the section they belong to, so that a
 // failure can be traced to it.
 type labelledBatch struct {
-	b      pgx.Batch
-	labels []string
+	b       pgx.Batch
+	labels  []string
+	readers map[int]func(pgx.Rows) error // statements whose rows are read back, by index
 }
 
 func (q *labelledBatch) queue(label, sql string, args ...any) {
 	q.b.Queue(sql, args...)
 	q.labels = append(q.labels, label)
+}
+
+// queueRead queues a statement whose rows read scans.
+func (q *labelledBatch) queueRead(label, sql string, read func(pgx.Rows) error, args ...any) {
+	if q.readers == nil {
+		q.readers = map[int]func(pgx.Rows) error{}
+	}
+	q.readers[len(q.labels)] = read
+	q.queue(label, sql, args...)
 }
 
 const analyticsSection = "analytics"
@@ -95,8 +107,13 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (string, error
 	committed := false
 	var failed string
 	var ferr error
-	for _, label := range q.labels {
-		_, err := br.Exec()
+	for i, label := range q.labels {
+		var err error
+		if read := q.readers[i]; read != nil {
+			err = readRows(br, read)
+		} else {
+			_, err = br.Exec()
+		}
 		switch {
 		case err != nil && ferr == nil && !(committed && label == analyticsSection):
 			failed, ferr = label, err
@@ -182,8 +199,26 @@ SELECT 'SCU', $1, $2, $11,
 FROM s`
 )
 
+// readRows reads one statement's rows from a batch.
+func readRows(br pgx.BatchResults, read func(pgx.Rows) error) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := read(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // queueWrites queues a WriteSet's statements in Django's order.
 func queueWrites(q *labelledBatch, ws *WriteSet) {
+	if cw := ws.CeramicCache; cw != nil {
+		queueCacheWrites(q, cw)
+	}
 	if m := ws.APIKeyMigration; m != nil {
 		q.queue("api_key", sqlMigrateKey, m.KeyID, m.HashedKeySHA256)
 	}

@@ -85,7 +85,7 @@ func readCredential(ctx context.Context, q scoring.Querier, params any) (route.A
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("ruleset")
-	if err := w.Value([]byte(defs[0])); err != nil {
+	if err := w.WriteJSONValue([]byte(defs[0])); err != nil {
 		return route.Answer{}, err
 	}
 	w.EndObject()

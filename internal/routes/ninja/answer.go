@@ -69,7 +69,7 @@ func Missing(locs ...[]any) route.Answer {
 // ServerError is Django's HTML 500 page: what an exception no Ninja handler takes becomes with
 // DEBUG off.
 func ServerError() route.Answer {
-	r := scoring.ServerError()
+	r := scoring.ServerErrorPage()
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 

@@ -2,7 +2,7 @@ package pycompat
 
 import "testing"
 
-func TestValueRewritesAsJSONDumps(t *testing.T) {
+func TestWriteJSONValueRewritesAsJSONDumps(t *testing.T) {
 	cases := map[string]string{
 		`{"b": 1, "a": [1.50, 2e3, "é", null, true], "c": {}}`: `{"b": 1, "a": [1.5, 2000.0, "\u00e9", null, true], "c": {}}`,
 		`[]`:                   `[]`,
@@ -11,7 +11,7 @@ func TestValueRewritesAsJSONDumps(t *testing.T) {
 	}
 	for in, want := range cases {
 		var w JSONWriter
-		if err := w.Value([]byte(in)); err != nil {
+		if err := w.WriteJSONValue([]byte(in)); err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}
 		if got := string(w.Bytes()); got != want {
