@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/embed"
 	"shadowproxy/internal/routes/internalapi"
 	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
@@ -42,9 +43,12 @@ type processConfig struct {
 	// internalToken is CGRANTS_API_TOKEN, the internal API's token; unset, the routes that
 	// check it are left to Django.
 	internalToken string
-	settings      scoring.Settings
-	shadow        proxy.ShadowOptions
-	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	// ceramicScorerID is Django's CERAMIC_CACHE_SCORER_ID, which the embed weights routes'
+	// 500 message names.
+	ceramicScorerID string
+	settings        scoring.Settings
+	shadow          proxy.ShadowOptions
+	maxBody         int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -57,12 +61,13 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
 	c := processConfig{
-		configPath:    *path,
-		databaseURL:   getenv("DATABASE_URL"),
-		listen:        envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
-		adminListen:   envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-		adminToken:    getenv("SHADOWPROXY_ADMIN_TOKEN"),
-		internalToken: getenv("CGRANTS_API_TOKEN"),
+		configPath:      *path,
+		databaseURL:     getenv("DATABASE_URL"),
+		listen:          envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
+		adminListen:     envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
+		adminToken:      getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		internalToken:   getenv("CGRANTS_API_TOKEN"),
+		ceramicScorerID: getenv("CERAMIC_CACHE_SCORER_ID"),
 	}
 	s, err := scoring.SettingsFromEnv(getenv)
 	if err != nil {
@@ -126,7 +131,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
 	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
-	table := routes.Table(routes.Handlers{Score: score, Internal: internal})
+	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicScorerID}
+	table := routes.Table(routes.Handlers{Score: score, Internal: internal, Embed: embedded})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
@@ -163,6 +169,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
 		internal.DB = pool
+		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping
 		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		if err != nil {

@@ -5,6 +5,7 @@ package routes
 
 import (
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/embed"
 	"shadowproxy/internal/routes/internalapi"
 	v2 "shadowproxy/internal/routes/v2"
 )
@@ -15,6 +16,9 @@ type Handlers struct {
 	// Internal serves the internal API's reads (/internal/check-bans, ...); nil: parse-only
 	// handlers that leave every request to Django.
 	Internal *internalapi.Reads
+	// Embed serves the internal score and the embed routes; nil: parse-only handlers that
+	// leave every request to Django.
+	Embed *embed.Embed
 }
 
 // Table is the route table, in the order requests are matched. Its names are
@@ -23,6 +27,10 @@ func Table(h Handlers) []route.Route {
 	if h.Internal == nil {
 		h.Internal = &internalapi.Reads{}
 	}
+	if h.Embed == nil {
+		h.Embed = &embed.Embed{}
+	}
 	table := []route.Route{v2.ScoreRoute(h.Score)}
+	table = append(table, h.Embed.Routes()...)
 	return append(table, h.Internal.Routes()...)
 }

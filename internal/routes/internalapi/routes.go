@@ -37,8 +37,7 @@ type Reads struct {
 // Routes are the table entries of the internal read routes.
 func (rd *Reads) Routes() []route.Route {
 	read := func(name, method, pattern string, key route.KeyKind, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc) route.Route {
-		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn}
-		h.DB = rd.DB
+		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn, DB: func() scoring.Querier { return rd.DB }}
 		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h}
 	}
 	return []route.Route{

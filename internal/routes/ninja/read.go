@@ -34,8 +34,9 @@ type ReadFunc func(ctx context.Context, q scoring.Querier, params any) (route.An
 // run reads the same statements on the snapshot taken as the request arrived and compares its
 // answer with Django's (there are no writes to compare).
 type Read struct {
-	// DB is the Django database; nil leaves the route parsed only (the proxy keeps Go off).
-	DB scoring.Querier
+	// DB returns the Django database, read when a request is served (the process may connect
+	// after the table is built); the proxy keeps Go off while there is none.
+	DB func() scoring.Querier
 	// ParseFunc takes a request exactly as Django routes and parses it (Handler.Parse).
 	ParseFunc func(r *http.Request, body []byte) (route.Call, bool)
 	// ReadFunc answers a parsed call.
@@ -47,7 +48,7 @@ func (h *Read) Parse(r *http.Request, body []byte) (route.Call, bool) { return h
 
 // Serve implements route.Handler.
 func (h *Read) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
-	return h.answer(ctx, h.DB, c)
+	return h.answer(ctx, h.DB(), c)
 }
 
 func (h *Read) answer(ctx context.Context, q scoring.Querier, c route.Call) (route.Answer, error) {
