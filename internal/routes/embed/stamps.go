@@ -82,42 +82,59 @@ func (h *stamps) Parse(r *http.Request, body []byte) (route.Call, bool) {
 	if !ninja.ValidAddress(lower) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
 	}
+	// The payload items are built first (CacheStampPayload: a dict whose
+	// credentialSubject.provider is a string, else Django raises), then the size is checked,
+	// then the rows are built.
+	for _, item := range list {
+		if _, ok := payloadProvider(item); !ok {
+			return route.Call{}, false
+		}
+	}
+	if len(list) > ninja.MaxBulkCacheSize {
+		return ninja.Early(lower, sub, ninja.TooManyStamps), true
+	}
 	req := stampsCall{communityID: scorerID, address: lower}
 	seen := map[string]bool{}
 	for _, item := range list {
 		row, ok := plannedRow(item, scorerID)
 		if !ok || seen[row.Provider] {
-			// a crash Django meets while building or writing the rows (some after its soft
-			// delete committed), or a value Go cannot read as Django does: Django answers
+			// a crash Django meets while building or writing the rows, after its soft delete
+			// committed (no proofValue, two rows for one provider, a value too long), or a
+			// value Go cannot read as Django does: Django answers
 			return route.Call{}, false
 		}
 		seen[row.Provider] = true
 		req.inserts = append(req.inserts, row)
 	}
-	if len(list) > ninja.MaxBulkCacheSize {
-		return ninja.Early(lower, sub, ninja.TooManyStamps), true
-	}
 	return ninja.Call(lower, sub, req), true
+}
+
+// payloadProvider is stamp.get("credentialSubject", {}).get("provider") for a stamp that is a
+// dict; false where Django raises.
+func payloadProvider(item any) (string, bool) {
+	stamp, ok := item.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	subject := map[string]any{}
+	if cs, present := stamp["credentialSubject"]; present {
+		if subject, ok = cs.(map[string]any); !ok {
+			return "", false
+		}
+	}
+	provider, ok := subject["provider"].(string)
+	return provider, ok
 }
 
 // plannedRow is the row Django writes for one stamp of the payload; false where Django raises
 // (provider not a string, no proof.proofValue, a value too long for its column) or where Go
 // would not read the stamp as Django does.
 func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
-	stamp, ok := item.(map[string]any)
+	provider, ok := payloadProvider(item)
 	if !ok {
 		return scoring.CacheRow{}, false
 	}
-	subject := map[string]any{}
-	if cs, present := stamp["credentialSubject"]; present {
-		if subject, ok = cs.(map[string]any); !ok {
-			return scoring.CacheRow{}, false
-		}
-	}
-	provider, ok := subject["provider"].(string)
-	if !ok {
-		return scoring.CacheRow{}, false
-	}
+	stamp := item.(map[string]any)
 	proof, ok := stamp["proof"].(map[string]any)
 	if !ok {
 		return scoring.CacheRow{}, false
