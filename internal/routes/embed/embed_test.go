@@ -248,10 +248,18 @@ func TestEmbedStampsConcurrentRequestsForOneAddress(t *testing.T) {
 	if fmt.Sprint(got) != `[0.7330000000000000126565424807|DONE|{"Ens": 0.208, "Google": 0.525}]` {
 		t.Fatalf("score rows %v", got)
 	}
-	// Each answer lists the rows live after its own writes.
+	// Whichever ran first, each answer's score is the score of the rows it lists: the rows
+	// live right after its own writes, never a mix with the other request's.
+	wantScore := map[int]string{1: "0.52500", 2: "0.73300"}
+	lastWriter := false
 	for i, r := range replies {
-		if n := len(r.json["stamps"].([]any)); n != 2 {
-			t.Fatalf("request %d lists %d stamps: %s", i, n, r.body)
+		n := len(r.json["stamps"].([]any))
+		if score(r)["score"] != wantScore[n] {
+			t.Fatalf("request %d lists %d stamps with score %v: %s", i, n, score(r)["score"], r.body)
 		}
+		lastWriter = lastWriter || n == 2
+	}
+	if !lastWriter {
+		t.Fatal("no answer lists both providers")
 	}
 }

@@ -33,11 +33,16 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 			snap.Close(context.Background())
 		}
 	}()
-	djangoAnswer := in.Django
+	djangoAnswer, goAnswer := in.Django, a
+	var live []scoring.LiveStamp
 	if ws != nil && ws.CeramicCache != nil {
-		djangoAnswer.Body = withoutNewIDs(djangoAnswer.Body, ws.CeramicCache.Live)
+		live = ws.CeramicCache.Live
 	}
-	fields := compareAnswer(route.ShadowInput{Django: djangoAnswer, Rules: in.Rules, Run: in.Run}, a, start)
+	var order []diff.Field
+	djangoAnswer.Body, goAnswer.Body, order = alignStamps(djangoAnswer.Body, a.Body, live)
+	fields := compareAnswer(route.ShadowInput{Django: djangoAnswer, Rules: in.Rules, Run: in.Run}, goAnswer, start)
+	in.Run.GoBody = diff.RawJSON(a.Body)
+	fields = append(fields, order...)
 	address := strings.ToLower(in.Call.Subject.Address)
 	var before []cacheRow
 	var pre diff.Rows
@@ -125,16 +130,22 @@ func scoreTime(body []byte) *time.Time {
 	return &t
 }
 
-// withoutNewIDs sets to 0 the ids of the stamps in Django's answer that a capture run could not
-// know (rows it planned to insert, which have id 0 in Go's answer), matched by provider.
-func withoutNewIDs(body []byte, live []scoring.LiveStamp) []byte {
-	var v map[string]any
-	if json.Unmarshal(body, &v) != nil {
-		return body
+// ruleStampsOrder is why the order of the live-stamps list alone is Order.
+const ruleStampsOrder = "stamps list order: Django reads the ceramic cache without ORDER BY, and a capture run lists its planned rows last"
+
+// alignStamps prepares the answers' "stamps" lists for comparison: the ids of rows a capture
+// run planned to insert (0 in Go's answer) are set to 0 in Django's, and when both lists hold
+// the same providers Go's is put in Django's order, the order itself becoming one leaf,
+// "body.stamps.order", classed Order when it differs.
+func alignStamps(djangoBody, goBody []byte, live []scoring.LiveStamp) ([]byte, []byte, []diff.Field) {
+	var dv, gv map[string]any
+	if json.Unmarshal(djangoBody, &dv) != nil || json.Unmarshal(goBody, &gv) != nil {
+		return djangoBody, goBody, nil
 	}
-	stamps, ok := v["stamps"].([]any)
-	if !ok {
-		return body
+	ds, okD := dv["stamps"].([]any)
+	gs, okG := gv["stamps"].([]any)
+	if !okD || !okG {
+		return djangoBody, goBody, nil
 	}
 	fresh := map[string]bool{}
 	for _, s := range live {
@@ -142,18 +153,42 @@ func withoutNewIDs(body []byte, live []scoring.LiveStamp) []byte {
 			fresh[s.Provider] = true
 		}
 	}
-	for _, s := range stamps {
-		if m, ok := s.(map[string]any); ok {
-			if p, _ := m["provider"].(string); fresh[p] {
-				m["id"] = 0
-			}
+	provider := func(v any) string {
+		m, _ := v.(map[string]any)
+		p, _ := m["provider"].(string)
+		return p
+	}
+	var dOrder, gOrder []string
+	for _, s := range ds {
+		if m, ok := s.(map[string]any); ok && fresh[provider(m)] {
+			m["id"] = 0.0
 		}
+		dOrder = append(dOrder, provider(s))
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return body
+	byProvider := map[string]any{}
+	for _, s := range gs {
+		gOrder = append(gOrder, provider(s))
+		byProvider[provider(s)] = s
 	}
-	return out
+	var fields []diff.Field
+	if slices.Equal(slices.Sorted(slices.Values(dOrder)), slices.Sorted(slices.Values(gOrder))) && len(byProvider) == len(gs) {
+		f := diff.Field{Path: "body.stamps.order", Pattern: "body.stamps.order", Class: diff.Equal}
+		if !slices.Equal(dOrder, gOrder) {
+			f.Class, f.Django, f.Go, f.Rule = diff.Order, strings.Join(dOrder, ","), strings.Join(gOrder, ","), ruleStampsOrder
+			aligned := make([]any, len(ds))
+			for i, p := range dOrder {
+				aligned[i] = byProvider[p]
+			}
+			gv["stamps"] = aligned
+		}
+		fields = append(fields, f)
+	}
+	db, errD := json.Marshal(dv)
+	gb, errG := json.Marshal(gv)
+	if errD != nil || errG != nil {
+		return djangoBody, goBody, nil
+	}
+	return db, gb, fields
 }
 
 // cacheRow is a ceramic_cache_ceramiccache row as the write comparison reads it.
