@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
@@ -210,8 +211,22 @@ func TestKubernetesManifests(t *testing.T) {
 	if svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Selector["app"] != dep.Spec.Template.Labels["app"] {
 		t.Errorf("the Service must point at the proxy port: %+v", svc.Spec)
 	}
-	if p := sp.ReadinessProbe; p == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.StrVal != "admin" {
+	if p := sp.ReadinessProbe; p == nil || p.HTTPGet.Path != "/readyz" || p.HTTPGet.Port.StrVal != "admin" {
 		t.Errorf("readiness probe %+v", p)
+	}
+	if p := sp.LivenessProbe; p == nil || p.HTTPGet.Path != "/livez" || p.HTTPGet.Port.StrVal != "admin" {
+		t.Errorf("liveness probe %+v", p)
+	}
+	// Django answers until the proxy has drained and finished its requests, and the pod's grace
+	// covers that with room to spare.
+	edges := proxy.DefaultEdgeOptions()
+	stop := edges.DrainDelay + edges.ShutdownGrace
+	if pre := django.Lifecycle; pre == nil || pre.PreStop == nil || pre.PreStop.Exec == nil ||
+		strings.Join(pre.PreStop.Exec.Command, " ") != fmt.Sprintf("sleep %d", int(stop.Seconds())) {
+		t.Errorf("Django's preStop must wait %v: %+v", stop, pre)
+	}
+	if g := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < stop+10*time.Second {
+		t.Errorf("terminationGracePeriodSeconds must exceed drain + grace (%v) by 10s: %v", stop, g)
 	}
 	mounted := false
 	for _, v := range dep.Spec.Template.Spec.Volumes {

@@ -37,9 +37,14 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
 	}
-	pool, err := pgxpool.New(ctx, getenv("DATABASE_URL"))
+	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	scoring.ConfigureConn(poolCfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
 	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -49,6 +50,7 @@ type processConfig struct {
 	settings        scoring.Settings
 	shadow          proxy.ShadowOptions
 	maxBody         int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	edges           proxy.EdgeOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -82,6 +84,9 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		if c.maxBody, err = strconv.ParseInt(v, 10, 64); err != nil || c.maxBody < 1 {
 			return c, fmt.Errorf("SHADOWPROXY_MAX_BODY_BYTES=%q must be a positive number of bytes", v)
 		}
+	}
+	if c.edges, err = proxy.EdgeOptionsFromEnv(getenv); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -134,8 +139,9 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicScorerID}
 	table := routes.Table(routes.Handlers{Score: score, Internal: internal, Embed: embedded})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
-	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, logger), Breakers: breakers, Metrics: metrics, Log: logger,
+	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
+	var shadow *proxy.Shadow
 
 	if pc.databaseURL == "" {
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
@@ -146,7 +152,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("DATABASE_URL: %w", err)
 		}
 		poolCfg.ConnConfig.Tracer = scoring.RoundTripTracer{}
-		poolCfg.ConnConfig.StatementCacheCapacity = scoring.StatementCacheCapacity
+		scoring.ConfigureConn(poolCfg.ConnConfig)
 		if tracing.Enabled(os.Getenv) { // and one span per database round trip
 			poolCfg.ConnConfig.Tracer = multitracer.New(scoring.RoundTripTracer{}, tracing.PGX{})
 		}
@@ -171,7 +177,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		internal.DB = pool
 		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping
-		shadow, err := proxy.NewShadow(ctx, pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
+		// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
+		shadow, err = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		if err != nil {
 			return err
 		}
@@ -207,8 +214,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		handler.Capture = capture
 		logger.Info("capturing Django-served scoring requests", zap.String("file", path), zap.Int64("max_bytes", maxBytes))
 	}
-	public := &http.Server{Addr: pc.listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	adminSrv := &http.Server{Addr: pc.adminListen, Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	public := pc.edges.Server(pc.listen, handler)
+	adminSrv := pc.edges.Server(pc.adminListen, admin.Handler())
 	errs := make(chan error, 2)
 	var bound []string // "serving" is logged once both listeners accept connections
 	for _, srv := range []*http.Server{public, adminSrv} {
@@ -230,12 +237,34 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	case err := <-errs:
 		return err
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = public.Shutdown(shutdown)
-	_ = adminSrv.Shutdown(shutdown)
-	logger.Info("stopped")
+	shutdown(pc.edges, admin, shadow, logger, public, adminSrv)
 	return nil
+}
+
+// shutdown drains the process: readiness fails at once while the listeners keep serving for
+// the drain delay (the load balancer stops sending meanwhile); then they stop accepting and
+// in-flight requests have the grace to finish, queued shadows are dropped and running ones
+// cancelled when the grace ends. Connections still open then are closed.
+func shutdown(o proxy.EdgeOptions, admin *proxy.Admin, shadow *proxy.Shadow, logger *zap.Logger, servers ...*http.Server) {
+	admin.Drain()
+	logger.Info("draining: readiness fails, still serving", zap.Duration("drain_delay", o.DrainDelay), zap.Duration("shutdown_grace", o.ShutdownGrace))
+	time.Sleep(o.DrainDelay)
+	grace, cancel := context.WithTimeout(context.Background(), o.ShutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(grace); err != nil {
+				logger.Warn("shutdown grace over: closing the connections still open", zap.String("listen", srv.Addr), zap.Error(err))
+				_ = srv.Close()
+			}
+		})
+	}
+	if shadow != nil {
+		wg.Go(func() { shadow.Stop(grace) })
+	}
+	wg.Wait()
+	logger.Info("stopped")
 }
 
 func logSnapshot(logger *zap.Logger, msg string, s *proxy.Snapshot) {

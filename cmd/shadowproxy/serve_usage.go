@@ -10,7 +10,7 @@ import (
 // serveFlags is the flag set of `shadowproxy serve` and the configuration path it sets.
 func serveFlags(getenv func(string) string) (*flag.FlagSet, *string) {
 	fs := newCommand("serve", "serve [--config FILE]", func(w io.Writer) {
-		fmt.Fprint(w, "\nRuns the proxy in front of Django: the public listener, the admin listener (/healthz,\n/metrics, /admin/...) and, with DATABASE_URL, the Go scorer.\n")
+		fmt.Fprint(w, "\nRuns the proxy in front of Django: the public listener, the admin listener (/healthz,\n/livez, /readyz, /metrics, /admin/...) and, with DATABASE_URL, the Go scorer.\n")
 		printEnvironment(w)
 	})
 	path := fs.String("config", getenv("SHADOWPROXY_CONFIG"), "rollout configuration `FILE` (YAML), hot-reloaded; default $SHADOWPROXY_CONFIG")
@@ -28,7 +28,7 @@ var serveEnvironment = []envVar{
 	{"DATABASE_URL", "unset", "Django's PostgreSQL database; unset: the Go scorer is off and Django answers everything"},
 	{"SHADOWPROXY_LISTEN", "127.0.0.1:8080", "public listener"},
 	{"SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090", "admin listener"},
-	{"SHADOWPROXY_ADMIN_TOKEN", "unset", "bearer token for the admin API's changes; unset: read-only"},
+	{"SHADOWPROXY_ADMIN_TOKEN", "unset", "bearer token for the admin API's changes, exemplars and the report; unset: read-only"},
 	{"SHADOWPROXY_CONFIG", "unset", "rollout configuration file, same as --config FILE"},
 	{"CGRANTS_API_TOKEN", "unset", "Django's internal API token; unset: the /internal/ routes that check it are left to Django"},
 	{"CERAMIC_CACHE_SCORER_ID", "unset", "Django's setting, named by the embed weights routes' 500 answer; unset: those failures are left to Django"},
@@ -49,11 +49,18 @@ var serveEnvironment = []envVar{
 	{"SHADOWPROXY_MAX_BODY_BYTES", "1048576", "bound of a request body the table routes read; larger: to Django untouched"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
 	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},
-	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "bound of one shadow run"},
+	{"SHADOWPROXY_SHADOW_TIMEOUT", "10s", "life of a shadow's snapshot from the moment it opens; Django slower: dropped"},
 	{"SHADOWPROXY_DIFF_MAX_ROWS", "10000", "divergent exemplars kept in shadowproxy_diff"},
 	{"SHADOWPROXY_DIFF_RETENTION", "168h", "age after which exemplars are deleted"},
 	{"SHADOWPROXY_CAPTURE_FILE", "unset", "record Django-served scoring requests for replay"},
 	{"SHADOWPROXY_CAPTURE_MAX_BYTES", "104857600", "bound of the capture file"},
+	{"SHADOWPROXY_IDLE_TIMEOUT", "75s", "idle keep-alive connections closed (both listeners)"},
+	{"SHADOWPROXY_READ_HEADER_TIMEOUT", "10s", "a request's headers must arrive within this"},
+	{"SHADOWPROXY_MAX_HEADER_BYTES", "65536", "longer request headers get 431"},
+	{"SHADOWPROXY_DJANGO_TIMEOUT", "60s", "longest silence of Django: 504 before its headers, connection aborted mid-body"},
+	{"SHADOWPROXY_TRUST_FORWARDED", "true", "keep the load balancer's X-Forwarded-* (the peer appended to X-Forwarded-For)"},
+	{"SHADOWPROXY_DRAIN_DELAY", "5s", "after SIGTERM: /readyz fails, the listeners keep serving this long"},
+	{"SHADOWPROXY_SHUTDOWN_GRACE", "20s", "then in-flight requests have this long; queued shadows dropped"},
 }
 
 // printEnvironment writes the environment table of `serve --help`.

@@ -106,7 +106,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
 		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit)
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit,
+		"SHADOWPROXY_DRAIN_DELAY=0s") // no load balancer to drain
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile

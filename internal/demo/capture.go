@@ -51,7 +51,8 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+admin,
 		"SHADOWPROXY_DJANGO_URL=http://"+ln.Addr().String(), "SHADOWPROXY_CAPTURE_FILE="+out,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on")
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on",
+		"SHADOWPROXY_DRAIN_DELAY=0s") // no load balancer to drain
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -95,6 +95,7 @@ func Run(ctx context.Context, o Options) error {
 		"SHADOWPROXY_ADMIN_TOKEN="+adminToken,
 		"TRUSTED_IAM_ISSUERS="+string(trusted),
 		"FF_MULTI_NULLIFIER=on",
+		"SHADOWPROXY_DRAIN_DELAY=0s", // no load balancer to drain
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	say("== starting %s serve --config %s on http://%s (admin http://%s)", o.Binary, cfgPath, listen, admin)
@@ -131,7 +132,8 @@ func Run(ctx context.Context, o Options) error {
 			say("   divergent field %-40s %d", p.Pattern, p.Divergent)
 		}
 	}
-	say("   report: %s/admin/report   diffs: %s/admin/diffs", adminBase, adminBase)
+	say("   report: %s/admin/report (browser: any user, the admin token as password)", adminBase)
+	say("   diffs:  curl -H 'Authorization: Bearer %s' %s/admin/diffs", adminToken, adminBase)
 
 	say("\n== example requests at go_percent 50 (X-API-Key: %s)", ds.APIKey)
 	put(adminBase+"/admin/rollout", `{"go_percent": 50, "shadow_percent": 0}`)
@@ -392,7 +394,7 @@ func waitShadows(adminBase string, n int) shadowSummary {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		_ = json.Unmarshal([]byte(get(adminBase+"/admin/diffs", "", nil).body), &s)
+		_ = json.Unmarshal([]byte(get(adminBase+"/admin/diffs", "", http.Header{"Authorization": {"Bearer " + adminToken}}).body), &s)
 		total := int64(0)
 		for _, v := range s.Summary.Outcomes {
 			total += v

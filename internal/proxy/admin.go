@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,9 +41,13 @@ type Admin struct {
 	Recorder *diff.Recorder
 	// Gates is the gate controller; nil when the gates are off.
 	Gates *gate.Controller
-	// Token guards the write endpoints (bearer); empty makes the API read-only.
+	// Token guards the write endpoints (bearer) and, when set, the stored exemplars and the
+	// report (bearer, or basic authentication with the token as password for browsers); empty
+	// makes the API read-only and those pages open.
 	Token string
 	Log   *zap.Logger
+
+	draining atomic.Bool
 }
 
 // RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
@@ -82,6 +87,8 @@ type RouteStatus struct {
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
 	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
@@ -90,9 +97,10 @@ func (a *Admin) Handler() http.Handler {
 		a.changed(s, "admin overrides cleared")
 		a.writeStatus(w, s)
 	}))
-	mux.HandleFunc("GET /admin/diffs", a.diffs)
-	mux.HandleFunc("GET /admin/diffs/{id}", a.diffByID)
-	mux.HandleFunc("GET /admin/report", a.report)
+	// Exemplars hold full credentials, addresses and scores.
+	mux.HandleFunc("GET /admin/diffs", a.readGuarded(a.diffs))
+	mux.HandleFunc("GET /admin/diffs/{id}", a.readGuarded(a.diffByID))
+	mux.HandleFunc("GET /admin/report", a.readGuarded(a.report))
 	mux.HandleFunc("GET /admin/gates", a.gates)
 	// Profiles behind the admin token: they expose internals.
 	mux.HandleFunc("GET /debug/pprof/", a.authorized(pprof.Index))
@@ -235,6 +243,38 @@ func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// Drain makes /readyz fail from now on: the process is shutting down.
+func (a *Admin) Drain() { a.draining.Store(true) }
+
+// Readiness is GET /readyz's answer. Ready means the proxy can serve clients: a database
+// that is down makes Go unavailable (Django answers), not the proxy.
+type Readiness struct {
+	Ready    bool   `json:"ready"`
+	Draining bool   `json:"draining"`
+	Go       string `json:"go"`     // available, unavailable (database unreachable), off (no DATABASE_URL)
+	Config   string `json:"config"` // the configuration's source; fail-closed while none is valid
+}
+
+func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
+	s := a.Rollout.Load()
+	st := Readiness{Draining: a.draining.Load(), Go: "off", Config: s.Config.Source}
+	st.Ready = !st.Draining
+	if a.Ping != nil {
+		// Short: the probe's own timeout is a second, and the answer is informative only.
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		st.Go = "available"
+		if err := a.Ping(ctx); err != nil {
+			st.Go = "unavailable"
+		}
+	}
+	code := http.StatusOK
+	if !st.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
+}
+
 func (a *Admin) status(s *Snapshot) RolloutStatus {
 	if a.Breakers == nil {
 		a.Breakers = &Breakers{}
@@ -294,13 +334,38 @@ func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+		if !ok || !a.tokenIs(got) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 			return
 		}
 		next(w, r)
 	}
+}
+
+// readGuarded lets a read through when no token is set, or with the token as a bearer or as
+// the password of basic authentication (any user name), so a browser can open the report.
+// Basic authentication is not accepted for changes: a browser would send it cross-site.
+func (a *Admin) readGuarded(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				_, got, ok = r.BasicAuth()
+			}
+			if !ok || !a.tokenIs(got) {
+				w.Header().Add("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
+				w.Header().Add("WWW-Authenticate", `Basic realm="shadowproxy admin", charset="UTF-8"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token: exemplars and the report need SHADOWPROXY_ADMIN_TOKEN"})
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+func (a *Admin) tokenIs(got string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1
 }
 
 func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {

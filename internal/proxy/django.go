@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -13,18 +16,52 @@ import (
 	"go.uber.org/zap"
 )
 
-// djangoDownBody is the 502 body when Django cannot be reached.
-const djangoDownBody = `{"detail": "shadowproxy could not reach Django"}`
+// Answers the proxy gives itself when Django does not answer.
+const (
+	djangoDownBody    = `{"detail": "shadowproxy could not reach Django"}`
+	djangoTimeoutBody = `{"detail": "Django did not answer in time"}`
+)
+
+const defaultDjangoTimeout = 60 * time.Second
+
+// Reasons the proxy answered itself (label of shadowproxy_django_failures_total).
+const (
+	djangoUnreachable = "unreachable" // 502
+	djangoTimeout     = "timeout"     // 504: no headers within the timeout
+	djangoStalled     = "stalled"     // the body stayed silent as long: the client's connection is aborted
+)
+
+// DjangoOptions bound the calls to Django.
+type DjangoOptions struct {
+	// Timeout (SHADOWPROXY_DJANGO_TIMEOUT) is the longest Django may stay silent: from the
+	// request sent to its response headers (then 504), and while the proxy waits for the next
+	// piece of its body (then the client's connection is aborted, as the status is already
+	// sent). Zero means 60 s.
+	Timeout time.Duration
+	// TrustForwarded (SHADOWPROXY_TRUST_FORWARDED) appends the peer to an incoming
+	// X-Forwarded-For and keeps the load balancer's X-Forwarded-Proto and X-Forwarded-Host;
+	// false replaces all three with what the proxy sees.
+	TrustForwarded bool
+}
+
+// djangoFailureMarker is implemented by response writers that want to know the answer was
+// made by the proxy because Django failed (the shadow comparison and the capture skip it).
+type djangoFailureMarker interface{ markDjangoFailed() }
 
 // NewDjangoProxy returns the reverse proxy to Django. The target comes from the current
 // snapshot on every request, so a reloaded django_url takes effect at once. The original Host
-// header is kept (Django's ALLOWED_HOSTS sees the public host) and X-Forwarded-* are set.
-func NewDjangoProxy(rollout *Rollout, log *zap.Logger) *httputil.ReverseProxy {
+// header is kept (Django's ALLOWED_HOSTS sees the public host) and X-Forwarded-* are set as
+// o.TrustForwarded says. Failures are counted on m (shadowproxy_django_failures_total).
+func NewDjangoProxy(rollout *Rollout, o DjangoOptions, m *Metrics, log *zap.Logger) http.Handler {
+	if o.Timeout == 0 {
+		o.Timeout = defaultDjangoTimeout
+	}
 	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 1024,
-		IdleConnTimeout:     90 * time.Second,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: o.Timeout,
 	}
 	var targets sync.Map // django_url → *url.URL, parsed once per distinct value
 	target := func() *url.URL {
@@ -36,25 +73,136 @@ func NewDjangoProxy(rollout *Rollout, log *zap.Logger) *httputil.ReverseProxy {
 		targets.Store(raw, u)
 		return u
 	}
-	return &httputil.ReverseProxy{
+	d := &djangoProxy{timeout: o.Timeout, metrics: m}
+	d.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target())
 			pr.Out.Host = pr.In.Host
-			pr.SetXForwarded()
+			setForwarded(pr, o.TrustForwarded)
 			// Django's own spans join the trace of the request (W3C traceparent).
 			otel.GetTextMapPropagator().Inject(pr.In.Context(), propagation.HeaderCarrier(pr.Out.Header))
 		},
-		Transport:  transport,
-		BufferPool: bufferPool{},
+		Transport:      transport,
+		BufferPool:     bufferPool{},
+		ModifyResponse: d.boundBody,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if log != nil {
-				log.Warn("django unreachable", zap.String("request_id", r.Header.Get(requestIDHeader)), zap.Error(err))
+			if mark, ok := w.(djangoFailureMarker); ok {
+				mark.markDjangoFailed()
+			}
+			status, body, reason := http.StatusBadGateway, djangoDownBody, djangoUnreachable
+			if isHeaderTimeout(err) {
+				status, body, reason = http.StatusGatewayTimeout, djangoTimeoutBody, djangoTimeout
+			}
+			if r.Context().Err() == nil { // a client that went away is not Django's failure
+				name := routeLabel(r.Context())
+				m.djangoFailures.WithLabelValues(name, reason).Inc()
+				if log != nil {
+					log.Warn("django failed", zap.String("route", name), zap.String("reason", reason), zap.String("request_id", r.Header.Get(requestIDHeader)), zap.Error(err))
+				}
 			}
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte(djangoDownBody))
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
 		},
 	}
+	if log != nil {
+		d.proxy.ErrorLog = zap.NewStdLog(log)
+	}
+	return d
+}
+
+// setForwarded sets X-Forwarded-For, -Host and -Proto on the request to Django. Trusted, the
+// incoming X-Forwarded-For is kept with the peer appended (SetXForwarded appends to what the
+// outbound request holds) and the load balancer's -Host and -Proto are kept.
+func setForwarded(pr *httputil.ProxyRequest, trusted bool) {
+	if !trusted {
+		pr.SetXForwarded()
+		return
+	}
+	pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+	pr.SetXForwarded()
+	for _, name := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v := pr.In.Header[name]; len(v) > 0 {
+			pr.Out.Header[name] = v
+		}
+	}
+}
+
+// isHeaderTimeout tells Django's silence before its response headers from a failure to
+// connect (whose dial timeout is a timeout too).
+func isHeaderTimeout(err error) bool {
+	var ne net.Error
+	var op *net.OpError
+	return errors.As(err, &ne) && ne.Timeout() && !(errors.As(err, &op) && op.Op == "dial")
+}
+
+// djangoProxy bounds Django's silence while its body is copied: the transport bounds the wait
+// for the headers, a timer armed during each read of the body the wait for the rest.
+type djangoProxy struct {
+	proxy   *httputil.ReverseProxy
+	timeout time.Duration
+	metrics *Metrics
+}
+
+type abortKey struct{}
+
+type routeLabelKey struct{}
+
+// withRouteLabel names the table route a request to Django is made for, so that its failures
+// are counted under that route.
+func withRouteLabel(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, routeLabelKey{}, name)
+}
+
+// routeLabel is the route withRouteLabel named, or OtherRoute (a pass-through).
+func routeLabel(ctx context.Context) string {
+	if name, ok := ctx.Value(routeLabelKey{}).(string); ok {
+		return name
+	}
+	return OtherRoute
+}
+
+var errDjangoStalled = errors.New("django stopped sending its answer")
+
+// ServeHTTP implements http.Handler.
+func (d *djangoProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, abort := context.WithCancelCause(r.Context())
+	defer abort(nil)
+	d.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, abortKey{}, abort)))
+}
+
+func (d *djangoProxy) boundBody(resp *http.Response) error {
+	abort, ok := resp.Request.Context().Value(abortKey{}).(context.CancelCauseFunc)
+	if !ok || resp.Body == nil || resp.Body == http.NoBody {
+		return nil
+	}
+	b := &silenceBound{body: resp.Body, timeout: d.timeout}
+	b.timer = time.AfterFunc(time.Hour, func() {
+		d.metrics.djangoFailures.WithLabelValues(routeLabel(resp.Request.Context()), djangoStalled).Inc()
+		abort(errDjangoStalled) // the copy fails and net/http aborts the client's connection
+	})
+	b.timer.Stop()
+	resp.Body = b
+	return nil
+}
+
+// silenceBound is Django's response body with each read bounded by timeout.
+type silenceBound struct {
+	body    io.ReadCloser
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func (b *silenceBound) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	n, err := b.body.Read(p)
+	b.timer.Stop()
+	return n, err
+}
+
+func (b *silenceBound) Close() error {
+	b.timer.Stop()
+	return b.body.Close()
 }
 
 // bufferPool recycles the 32 KiB copy buffers of the reverse proxy.

@@ -215,6 +215,11 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	if shadow && h.Shadow != nil && rt.Shadow != nil && h.NoGo == "" {
 		job = h.Shadow.begin(rt.Name, call.Key)
 	}
+	if job != nil {
+		// Unless submitted below: the client went away, Django failed, or the copy of its
+		// answer was aborted (a panic through here). The snapshot is closed at once.
+		defer h.Shadow.cancel(job)
+	}
 	w.Header().Set(BackendHeader, string(BackendDjango))
 	rec := &statusRecorder{ResponseWriter: w}
 	if job != nil || h.Capture != nil {
@@ -223,22 +228,20 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	replayBody(r, body)
 	djangoStart := time.Now()
 	djangoCtx, djangoSpan := tracer.Start(r.Context(), "django", trace.WithSpanKind(trace.SpanKindClient))
-	h.Django.ServeHTTP(rec, r.WithContext(djangoCtx))
+	h.Django.ServeHTTP(rec, r.WithContext(withRouteLabel(djangoCtx, rt.Name)))
 	status := rec.status()
 	djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
 	djangoSpan.End()
-	if h.Capture != nil && !rec.overflow && !fellBack {
+	if h.Capture != nil && !rec.overflow && !rec.djangoFailed && !fellBack {
 		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
 			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix,
 			Django: CapturedAnswer{Status: status, Body: diff.RawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 	}
-	if job != nil {
-		if r.Context().Err() != nil || rec.overflow {
-			h.Shadow.cancel(job) // the client went away: no comparison (Traefik's rule)
-		} else {
-			job.link = span.SpanContext()
-			h.Shadow.submit(job, rt, call, dialect, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
-		}
+	// A client that went away gets no comparison (Traefik's rule); nor does an answer the
+	// proxy made because Django failed.
+	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
+		job.link = span.SpanContext()
+		h.Shadow.submit(job, rt, call, dialect, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }

@@ -53,7 +53,7 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	h.logs = logs
 	h.score2 = &v2.Score{Scorer: scorer, Sink: sink}
 	table := routes.Table(routes.Handlers{Score: h.score2})
-	h.handler = &Handler{Rollout: h.rollout, Routes: table, Django: NewDjangoProxy(h.rollout, nil), Breakers: breakers, Metrics: h.metrics, Log: zap.New(core)}
+	h.handler = &Handler{Rollout: h.rollout, Routes: table, Django: NewDjangoProxy(h.rollout, DjangoOptions{TrustForwarded: true}, h.metrics, nil), Breakers: breakers, Metrics: h.metrics, Log: zap.New(core)}
 	if scorer == nil {
 		h.handler.NoGo = "no_database"
 	}

@@ -24,6 +24,10 @@ type Metrics struct {
 	goPercent     *prometheus.GaugeVec
 	shadowPercent *prometheus.GaugeVec
 	roundTrips    *prometheus.HistogramVec
+	// djangoFailures counts answers the proxy made because Django failed, by route and reason:
+	// unreachable (502), timeout (no headers within SHADOWPROXY_DJANGO_TIMEOUT: 504), stalled
+	// (body silent as long: the client's connection is aborted).
+	djangoFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -65,7 +69,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served request (retries included), by route.",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
 	}, []string{"route"})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips)
+	m.djangoFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_django_failures_total", Help: "Requests Django did not answer, by route (other for pass-through) and reason (unreachable, timeout, stalled).",
+	}, []string{"route", "reason"})
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures)
 	m.initSeries()
 	return m
 }
@@ -85,14 +92,25 @@ func (m *Metrics) initSeries() {
 		}
 		m.breakerTrips.WithLabelValues(name)
 		m.bodyOverLimit.WithLabelValues(name)
+		m.djangoFailureSeries(name)
 		for _, b := range []Backend{BackendGo, BackendDjango} {
 			m.requests.WithLabelValues(name, string(b), "200")
 			m.latency.WithLabelValues(name, string(b))
 		}
 	}
 	m.bodyOverLimit.WithLabelValues(OtherRoute)
+	m.djangoFailureSeries(OtherRoute)
 	m.requests.WithLabelValues(OtherRoute, string(BackendDjango), "200")
 	m.latency.WithLabelValues(OtherRoute, string(BackendDjango))
+}
+
+// djangoFailureReasons are the reason label values of shadowproxy_django_failures_total.
+var djangoFailureReasons = []string{djangoUnreachable, djangoTimeout, djangoStalled}
+
+func (m *Metrics) djangoFailureSeries(route string) {
+	for _, reason := range djangoFailureReasons {
+		m.djangoFailures.WithLabelValues(route, reason)
+	}
 }
 
 // ConfigLoaded counts one load of the configuration (at start or a reload) by its result and
@@ -142,7 +160,11 @@ type statusRecorder struct {
 	code     int
 	capture  *bytes.Buffer
 	overflow bool
+	// djangoFailed: the answer is the proxy's own, made because Django failed.
+	djangoFailed bool
 }
+
+func (s *statusRecorder) markDjangoFailed() { s.djangoFailed = true }
 
 const maxCapture = 1 << 20
 

@@ -40,8 +40,9 @@ func BenchmarkPassThroughFloors(b *testing.B) {
 	cfg := config.Defaults()
 	cfg.DjangoURL = upstream.URL
 	rollout := NewRollout(cfg, nil)
-	sp := httptest.NewServer(&Handler{Rollout: rollout, Django: NewDjangoProxy(rollout, nil),
-		Metrics: NewMetrics(prometheus.NewRegistry())})
+	metrics := NewMetrics(prometheus.NewRegistry())
+	sp := httptest.NewServer(&Handler{Rollout: rollout, Django: NewDjangoProxy(rollout, DefaultEdgeOptions().Django, metrics, nil),
+		Metrics: metrics})
 	defer sp.Close()
 
 	setups := []struct {

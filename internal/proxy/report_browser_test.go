@@ -57,7 +57,7 @@ func TestReportPageInHeadlessChromium(t *testing.T) {
 	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profile"),
 		"--enable-logging=stderr", "--v=0", "--screenshot="+filepath.Join(dir, "report.png"), "--window-size=1200,1400",
-		"--dump-dom", f.adminSrv.URL+"/admin/report")
+		"--dump-dom", strings.Replace(f.adminSrv.URL, "http://", "http://operator:s3cret@", 1)+"/admin/report") // basic authentication: the token as password
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

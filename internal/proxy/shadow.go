@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/scoring"
@@ -22,6 +24,10 @@ import (
 // the two, through the route's shadow part. The database snapshot Go reads is taken when the
 // request arrives, in parallel with Django, so Go sees the rows Django saw; the run itself
 // starts only after the client has Django's answer, in a bounded pool, and never writes.
+//
+// A snapshot lives at most Timeout from the moment it opens: when Django is slower, or the run
+// waits too long for a worker, the snapshot is rolled back, its connection returned and the
+// shadow dropped ("snapshot_timeout"), so no transaction stays open holding back vacuum.
 type Shadow struct {
 	// Pool is the shadow's own connection pool, so shadows never take the connections of
 	// Go-served requests; at most Workers+Queue snapshots are open at once.
@@ -32,24 +38,56 @@ type Shadow struct {
 	Rollout *Rollout
 	Workers int           // zero means 2
 	Queue   int           // jobs waiting beyond the workers; zero means 64
-	Timeout time.Duration // per run; zero means 10 s
+	Timeout time.Duration // life of a snapshot from the moment it opens; zero means 10 s
 	// snapshotSettled, when set, is called once per begin: when its snapshot is open (or could
 	// not be opened), or at once when the shadow is dropped. Tests hold Django's answer on it,
 	// so that the snapshot is taken before Django writes; nil in production.
 	snapshotSettled func()
 
-	start    sync.Once
-	jobs     chan *shadowJob
-	slots    chan struct{}
-	mu       sync.Mutex
-	inflight map[string]bool
-	depth    prometheus.Gauge
+	start      sync.Once
+	stop       sync.Once
+	base       context.Context // parent of every job's context; cancelled when runs must end
+	cancelBase context.CancelFunc
+	quit       chan struct{} // closed by Stop: workers finish their run and exit
+	workers    sync.WaitGroup
+	open       sync.WaitGroup // admitted jobs not released yet
+	jobs       chan *shadowJob
+	slots      chan struct{}
+	mu         sync.Mutex // guards inflight, stopped and the hand-over to the workers
+	stopped    bool
+	inflight   map[string]bool
+	depth      prometheus.Gauge
+	drops      *prometheus.CounterVec
 }
+
+// Reasons a shadow is dropped (label of shadowproxy_shadow_drops_total).
+const (
+	dropKeyInFlight     = "key_in_flight"
+	dropQueueFull       = "queue_full"
+	dropSnapshotTimeout = "snapshot_timeout"
+	dropShutdown        = "shutdown"
+)
+
+var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown}
+
+// Job states; each transition is a compare-and-swap, so exactly one party owns a job's end.
+const (
+	jobOpen      int32 = iota // snapshot opening or open, Django answering
+	jobQueued                 // Django answered; waiting for a worker
+	jobRunning                // a worker runs and compares it
+	jobAbandoned              // dropped or cancelled before it ran
+)
 
 type shadowJob struct {
 	link          trace.SpanContext // the request's span: the shadow trace links to it
 	key           string
+	routeName     string
+	state         atomic.Int32
+	ctx           context.Context // ends Timeout after the snapshot opened, or at shutdown
+	cancel        context.CancelFunc
 	snap          chan snapshotResult
+	await         func() snapshotResult // the snapshot, once it is open (or failed)
+	closeOnce     sync.Once
 	route         *route.Route
 	call          route.Call
 	dialect       route.Dialect
@@ -64,7 +102,21 @@ type snapshotResult struct {
 	err  error
 }
 
-// Run starts the workers; they stop when ctx ends. reg receives the queue depth gauge.
+// closeSnapshot rolls the snapshot back and returns its connection, once (the route's
+// Shadower may have closed it already: scoring.Snapshot.Close is idempotent).
+func (j *shadowJob) closeSnapshot() {
+	j.closeOnce.Do(func() {
+		if r := j.await(); r.snap != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			r.snap.Close(ctx)
+		}
+	})
+}
+
+// Run starts the workers. Every shadow's context derives from ctx: when ctx ends, the
+// shadows stop as with Stop and a grace already over. reg receives the queue depth gauge and
+// the drop counter.
 func (s *Shadow) Run(ctx context.Context, reg prometheus.Registerer) {
 	s.start.Do(func() {
 		workers, queue := s.Workers, s.Queue
@@ -74,56 +126,100 @@ func (s *Shadow) Run(ctx context.Context, reg prometheus.Registerer) {
 		if queue == 0 {
 			queue = 64
 		}
+		s.base, s.cancelBase = context.WithCancel(ctx)
+		s.quit = make(chan struct{})
 		s.jobs = make(chan *shadowJob, workers+queue)
 		s.slots = make(chan struct{}, workers+queue)
 		s.inflight = map[string]bool{}
 		s.depth = prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shadowproxy_shadow_queue_depth", Help: "Shadow runs admitted and not finished yet (snapshot open or waiting for a worker).",
 		})
-		reg.MustRegister(s.depth)
+		s.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shadowproxy_shadow_drops_total", Help: "Shadow runs dropped, by route and reason (key_in_flight, queue_full, snapshot_timeout, shutdown).",
+		}, []string{"route", "reason"})
+		for _, name := range config.RouteNames {
+			for _, r := range dropReasons {
+				s.drops.WithLabelValues(name, r)
+			}
+		}
+		reg.MustRegister(s.depth, s.drops)
 		for range workers {
-			go func() {
+			s.workers.Go(func() {
 				for {
 					select {
-					case <-ctx.Done():
+					case <-s.quit:
 						return
 					case job := <-s.jobs:
-						s.run(job)
+						s.take(job)
 					}
 				}
-			}()
+			})
 		}
+		context.AfterFunc(ctx, func() { s.Stop(ctx) })
 	})
 }
 
-// begin admits a shadow for the bucketing key (an address, mostly) and starts taking its
-// snapshot, or returns nil (and counts a drop) when the key already has one in flight or the
-// pool is full.
-func (s *Shadow) begin(route, bucketKey string) *shadowJob {
+// Stop ends shadow mode for shutdown: new shadows are refused, queued ones are dropped
+// (counted "shutdown"), running ones may finish until ctx ends and are cancelled then. It
+// returns once every snapshot has been handed back.
+func (s *Shadow) Stop(ctx context.Context) {
+	s.stop.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		close(s.quit)
+	})
+	cancelRuns := context.AfterFunc(ctx, s.cancelBase)
+	defer cancelRuns()
+	s.workers.Wait()
+	for len(s.jobs) > 0 { // the workers are gone and nothing is queued once stopped is set
+		s.take(<-s.jobs)
+	}
+	// Jobs whose Django has not answered yet end at their submit, their deadline or when ctx
+	// ends, whichever comes first.
+	s.open.Wait()
+}
+
+// begin admits a shadow of the route for the bucketing key (an address, mostly) and starts
+// taking its snapshot, or returns nil (and counts a drop) when the key already has one in
+// flight, the pool is full or the shadows are stopping.
+func (s *Shadow) begin(routeName, bucketKey string) *shadowJob {
 	key := strings.ToLower(bucketKey)
 	s.mu.Lock()
-	if s.inflight[key] {
-		s.mu.Unlock()
-		s.Recorder.Dropped(route, "key in flight")
-		s.settled()
-		return nil
-	}
-	select {
-	case s.slots <- struct{}{}:
+	reason := ""
+	switch {
+	case s.stopped:
+		reason = dropShutdown
+	case s.inflight[key]:
+		reason = dropKeyInFlight
 	default:
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			reason = dropQueueFull
+		}
+	}
+	if reason != "" {
 		s.mu.Unlock()
-		s.Recorder.Dropped(route, "queue full")
+		s.drop(routeName, reason)
 		s.settled()
 		return nil
 	}
 	s.inflight[key] = true
+	s.open.Add(1)
 	s.mu.Unlock()
 	s.depth.Inc()
-	job := &shadowJob{key: key, snap: make(chan snapshotResult, 1), at: time.Now()}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	job := &shadowJob{key: key, routeName: routeName, snap: make(chan snapshotResult, 1), at: time.Now()}
+	job.await = sync.OnceValue(func() snapshotResult { return <-job.snap })
+	job.ctx, job.cancel = context.WithDeadline(s.base, job.at.Add(timeout))
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
 		defer s.settled()
+		ctx, cancel := context.WithTimeout(job.ctx, 2*time.Second)
+		defer cancel()
 		conn, err := s.Pool.Acquire(ctx)
 		if err != nil {
 			job.snap <- snapshotResult{err: err}
@@ -132,6 +228,7 @@ func (s *Shadow) begin(route, bucketKey string) *shadowJob {
 		snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 		job.snap <- snapshotResult{snap: snap, err: err}
 	}()
+	context.AfterFunc(job.ctx, func() { s.expire(job) }) // a no-op once the job ran or was released
 	return job
 }
 
@@ -141,42 +238,99 @@ func (s *Shadow) settled() {
 	}
 }
 
-// submit hands the job, with Django's answer, to the workers.
+// expire abandons a job whose snapshot outlived the timeout (or whose shadows were stopped)
+// before a worker took it.
+func (s *Shadow) expire(job *shadowJob) {
+	reason := dropShutdown
+	if errors.Is(job.ctx.Err(), context.DeadlineExceeded) {
+		reason = dropSnapshotTimeout
+	}
+	switch {
+	case job.state.CompareAndSwap(jobOpen, jobAbandoned):
+		s.drop(job.routeName, reason)
+		go func() {
+			job.closeSnapshot()
+			s.release(job)
+		}()
+	case job.state.CompareAndSwap(jobQueued, jobAbandoned):
+		// The queue entry stays until a worker (or Stop) takes it and releases the slot.
+		s.drop(job.routeName, reason)
+		go job.closeSnapshot()
+	}
+}
+
+// submit hands the job, with Django's answer, to the workers, unless it was abandoned
+// meanwhile or the shadows are stopping.
 func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, dialect route.Dialect, django diff.Response, djangoLatency time.Duration, requestID string) {
 	job.route, job.call, job.dialect = rt, call, dialect
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
-	s.jobs <- job // never blocks: a slot was taken for it in begin
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
+			s.drop(job.routeName, dropShutdown)
+			go func() {
+				job.closeSnapshot()
+				s.release(job)
+			}()
+		}
+		return
+	}
+	if job.state.CompareAndSwap(jobOpen, jobQueued) {
+		s.jobs <- job // never blocks: a slot was taken for it in begin
+	}
 }
 
-// cancel gives up a job whose client went away before Django answered.
+// cancel gives up a job that will not be compared (the client went away, Django did not
+// answer, the copy of its answer failed). It does nothing once the job was submitted.
 func (s *Shadow) cancel(job *shadowJob) {
-	go func() {
-		if r := <-job.snap; r.snap != nil {
-			r.snap.Close(context.Background())
-		}
-		s.release(job)
-	}()
+	if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
+		go func() {
+			job.closeSnapshot()
+			s.release(job)
+		}()
+	}
+}
+
+func (s *Shadow) drop(routeName, reason string) {
+	s.drops.WithLabelValues(routeName, reason).Inc()
+	s.Recorder.Dropped(routeName, reason)
 }
 
 func (s *Shadow) release(job *shadowJob) {
+	job.cancel()
 	s.mu.Lock()
 	delete(s.inflight, job.key)
 	s.mu.Unlock()
 	<-s.slots
 	s.depth.Dec()
+	s.open.Done()
+}
+
+// take runs a dequeued job, or drops it when the shadows are stopping, or only releases it
+// when it was abandoned while queued.
+func (s *Shadow) take(job *shadowJob) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	switch {
+	case stopped && job.state.CompareAndSwap(jobQueued, jobAbandoned):
+		s.drop(job.routeName, dropShutdown)
+		job.closeSnapshot()
+		s.release(job)
+	case job.state.CompareAndSwap(jobQueued, jobRunning):
+		s.run(job)
+	default: // abandoned while queued: its snapshot is closed already
+		s.release(job)
+	}
 }
 
 func (s *Shadow) run(job *shadowJob) {
 	defer s.release(job)
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
+	defer job.closeSnapshot()
 	// The shadow's context is its own: the client's request is over, and cancelling it must
-	// not cut a comparison short.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	ctx, span := shadowTracer.Start(ctx, "shadow.run", trace.WithLinks(trace.Link{SpanContext: job.link}),
+	// not cut a comparison short. It ends when the snapshot's time is up.
+	ctx, span := shadowTracer.Start(job.ctx, "shadow.run", trace.WithLinks(trace.Link{SpanContext: job.link}),
 		trace.WithAttributes(attribute.String("route", job.route.Name), attribute.String("request_id", job.requestID)))
 	defer span.End()
 	sub := job.call.Subject
@@ -191,23 +345,18 @@ func (s *Shadow) run(job *shadowJob) {
 	if run.Outcome == diff.OutcomeDivergent || run.Outcome == diff.OutcomeError {
 		tracing.Keep(span)
 	}
-	s.Recorder.Record(ctx, run, fields)
+	// Storing the result is not bounded by the snapshot's deadline.
+	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	s.Recorder.Record(recordCtx, run, fields)
 }
 
 var shadowTracer = tracing.Tracer("shadowproxy/shadow")
 
+// compare hands the open snapshot to the route's shadow part, which closes it as soon as it
+// has read what it needs (run closes it in any case).
 func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]diff.Field, error) {
-	var sr snapshotResult
-	select {
-	case sr = <-job.snap:
-	case <-ctx.Done():
-		go func() {
-			if r := <-job.snap; r.snap != nil {
-				r.snap.Close(context.Background())
-			}
-		}()
-		return nil, errors.New("no database snapshot in time")
-	}
+	sr := job.await() // bounded: the snapshot is opened under the job's context
 	if sr.err != nil {
 		return nil, sr.err
 	}

@@ -48,6 +48,16 @@ func ShadowOptionsFromEnv(getenv func(string) string) (ShadowOptions, error) {
 	return o, nil
 }
 
+// shadowApplicationName names the shadow pool's sessions in pg_stat_activity.
+const shadowApplicationName = "shadowproxy-shadow"
+
+// idleInTransactionGuard is the idle_in_transaction_session_timeout of the shadow pool's
+// sessions: the snapshot timeout plus 5 s, so PostgreSQL ends a snapshot the proxy failed to
+// close.
+func idleInTransactionGuard(snapshotTimeout time.Duration) time.Duration {
+	return snapshotTimeout + 5*time.Second
+}
+
 // NewShadow builds the shadow runner with its own connection pool (traced by tracer, nil: not
 // traced) and diff store (creating shadowproxy_diff if needed) and starts its workers.
 func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
@@ -57,8 +67,12 @@ func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, 
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
 	cfg.ConnConfig.Tracer = tracer
-	cfg.ConnConfig.StatementCacheCapacity = scoring.StatementCacheCapacity
+	scoring.ConfigureConn(cfg.ConnConfig)
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
+	// Second guard after the snapshot deadline (Shadow.Timeout): PostgreSQL itself ends a
+	// shadow session that stays idle in a transaction a little longer than that.
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleInTransactionGuard(o.Timeout).Milliseconds(), 10)
+	cfg.ConnConfig.RuntimeParams["application_name"] = shadowApplicationName
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("shadow pool: %w", err)

@@ -172,11 +172,11 @@ func TestToyRouteThroughTheTableAlone(t *testing.T) {
 	if n := s.Recorder.StatsFor("v2-score").Summary().Outcomes[diff.OutcomeDivergent]; n != 0 {
 		t.Fatalf("the toy's run counted for v2-score: %d", n)
 	}
-	code, diffs := h.adminCall("GET", "/admin/diffs?route="+toyName, "", "")
+	code, diffs := h.adminCall("GET", "/admin/diffs?route="+toyName, "s3cret", "")
 	if ex := diffs["exemplars"].([]any); code != 200 || len(ex) != 1 || ex[0].(map[string]any)["route"] != toyName {
 		t.Fatalf("GET /admin/diffs?route=%s: %d %v", toyName, code, diffs)
 	}
-	if _, diffs := h.adminCall("GET", "/admin/diffs?route=v2-score", "", ""); len(diffs["exemplars"].([]any)) != 0 {
+	if _, diffs := h.adminCall("GET", "/admin/diffs?route=v2-score", "s3cret", ""); len(diffs["exemplars"].([]any)) != 0 {
 		t.Fatalf("v2-score's diffs list the toy's: %v", diffs)
 	}
 }

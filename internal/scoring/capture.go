@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -23,8 +24,9 @@ func (c *CaptureSink) Apply(_ context.Context, ws *WriteSet) error {
 // through it sees the database as it was when the snapshot was taken, and nothing can be
 // written, no sequence consumed and no lock taken that could block Django.
 type Snapshot struct {
-	conn *pgx.Conn
-	done func()
+	conn  *pgx.Conn
+	done  func()
+	close sync.Once
 }
 
 // BeginSnapshot takes a snapshot on conn (which the snapshot owns until Close; release is
@@ -44,10 +46,13 @@ func BeginSnapshot(ctx context.Context, conn *pgx.Conn, release func()) (*Snapsh
 // DB is the snapshot as a Querier for the scorer and for diff reads.
 func (s *Snapshot) DB() Querier { return s.conn }
 
-// Close ends the transaction and releases the connection.
+// Close ends the transaction and releases the connection. Only the first call does: the
+// connection belongs to someone else once released.
 func (s *Snapshot) Close(ctx context.Context) {
-	_, _ = s.conn.Exec(ctx, "ROLLBACK")
-	s.done()
+	s.close.Do(func() {
+		_, _ = s.conn.Exec(ctx, "ROLLBACK")
+		s.done()
+	})
 }
 
 // Capture runs the scorer on the snapshot with a CaptureSink: the answer and the WriteSet

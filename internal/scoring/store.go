@@ -8,10 +8,25 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// StatementCacheCapacity bounds each connection's prepared-statement cache: the scorer, the
+// statementCacheCapacity bounds each connection's prepared-statement cache: the scorer, the
 // shadow runner and the diff store use a few dozen statements, while pgx's default (512)
 // reserves room for ten times that on every connection.
-const StatementCacheCapacity = 64
+const statementCacheCapacity = 64
+
+// ConfigureConn sets up a connection of a pool the scorer reads through (serving, shadow,
+// Lambda). pgx prepares its statements, and after five executions PostgreSQL may switch a
+// prepared statement to a generic plan; Django (psycopg2) sends its values as literals, so
+// each of its queries gets a plan made for those values. The reads without ORDER BY (the
+// ceramic cache, the hash links) return rows in the order of the plan's scan, so the scorer's
+// sessions plan every execution with its values (plan_cache_mode=force_custom_plan), as
+// Django's do.
+func ConfigureConn(c *pgx.ConnConfig) {
+	c.StatementCacheCapacity = statementCacheCapacity
+	if c.RuntimeParams == nil {
+		c.RuntimeParams = map[string]string{}
+	}
+	c.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+}
 
 // Querier is what the store needs from PostgreSQL: a pool, a connection or a transaction.
 type Querier interface {
