@@ -81,7 +81,8 @@ func newInternalFixture(t *testing.T, cfg config.Config, django func(f *internal
 	cfg.DjangoURL, cfg.Salt, cfg.Version = f.upstream.URL, "shadowproxy-v1", "test"
 	rollout := NewRollout(cfg, nil)
 	reg := prometheus.NewRegistry()
-	f.handler = &Handler{Rollout: rollout, Routes: table, Django: NewDjangoProxy(rollout, nil), Breakers: &Breakers{}, Metrics: NewMetrics(reg)}
+	metrics := NewMetrics(reg)
+	f.handler = &Handler{Rollout: rollout, Routes: table, Django: NewDjangoProxy(rollout, DjangoOptions{}, metrics, nil), Breakers: &Breakers{}, Metrics: metrics}
 	if shadowDue {
 		recorder := diff.NewRecorder(reg, nil, nil)
 		recorder.OnRun = func(r *diff.Run) { f.runs <- r }
