@@ -59,9 +59,7 @@ func exported(t *testing.T) map[string]bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	(&proxy.Shadow{}).Run(ctx, rec)
-	if err := (&gate.Controller{Pool: pgtest.NewDB(t)}).Init(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
+	gate.NewMetrics(rec)
 	if len(rec.names) < 15 {
 		t.Fatalf("only %d metrics registered: %v", len(rec.names), rec.names)
 	}
@@ -297,7 +295,7 @@ func TestLambdaTemplate(t *testing.T) {
 	if fn["Runtime"] != "provided.al2023" || fn["Handler"] != "bootstrap" {
 		t.Fatalf("function %v", fn)
 	}
-	if d, err := v2.ParseDialect(fmt.Sprint(env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"]), v2.Ninja); err != nil || d != v2.Lambda {
+	if d, err := config.ParseDialect(fmt.Sprint(env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"]), config.DialectNinja); err != nil || d != config.DialectLambda {
 		t.Fatalf("dialect %v: %v", env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"], err)
 	}
 	rule := tpl.Resources["ScoreRule"].Properties

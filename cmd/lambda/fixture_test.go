@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -33,8 +34,9 @@ func inDays(d int) time.Time {
 	return fixedNow.Add(time.Duration(d) * 24 * time.Hour).Truncate(time.Millisecond)
 }
 
-// fixture is one database with an account, its API key, the Go scorer with a frozen clock and
-// cmd/lambda's handler in the lambda dialect over it.
+// fixture is one database with an account, its API key, the Go scorer with a frozen clock and,
+// in front of it, cmd/lambda's handler in the lambda dialect, or the proxy with
+// SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=lambda.
 type fixture struct {
 	t       *testing.T
 	ctx     context.Context
@@ -42,13 +44,29 @@ type fixture struct {
 	issuer  *stampissuer.Issuer
 	scorer  *scoring.Scorer
 	h       *handler
+	proxy   *proxyFront // nil: events go to cmd/lambda's handler
 	key     string
 	account int64
 }
 
 var seq atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+// front is what the fixture's events are sent to.
+type front string
+
+const (
+	viaLambda front = "lambda" // cmd/lambda's handler
+	viaProxy  front = "proxy"  // the proxy over real HTTP, the route in the lambda dialect
+)
+
+// fronts runs test once through each front, as subtests named after it.
+func fronts(t *testing.T, test func(t *testing.T, via front)) {
+	for _, via := range []front{viaLambda, viaProxy} {
+		t.Run(string(via), func(t *testing.T) { test(t, via) })
+	}
+}
+
+func newFixture(t *testing.T, via front) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: stampissuer.NewIssuer("trusted-iam")}
 	f.account, f.key = f.newAccount()
@@ -59,7 +77,11 @@ func newFixture(t *testing.T) *fixture {
 		Clock:    func() time.Time { return fixedNow },
 	}
 	sink := scoring.CommitSink{Pool: f.pool}
-	f.h = &handler{dialect: v2.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink}, scorer: f.scorer, sink: sink}
+	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink},
+		ninja: &v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: sink}, Dialect: route.Ninja}}
+	if via == viaProxy {
+		f.proxy = newProxyFront(t, f.scorer, sink, nil)
+	}
 	return f
 }
 
@@ -155,8 +177,10 @@ func (f *fixture) event(scorer any, address, key string, edit func(ev map[string
 	return b
 }
 
-// answer is the document the handler returns to the ALB.
+// answer is the document the handler returns to the ALB (over HTTP through the proxy: status,
+// headers and body; statusDescription and statusCategory stay between the Lambda and the ALB).
 type answer struct {
+	overHTTP          bool
 	StatusCode        int               `json:"statusCode"`
 	StatusCategory    *string           `json:"statusCategory"`
 	StatusDescription *string           `json:"statusDescription"`
@@ -165,9 +189,13 @@ type answer struct {
 	Body              string            `json:"body"`
 }
 
-// send runs raw through cmd/lambda's handler and decodes the JSON document it returns.
+// send runs raw through cmd/lambda's handler and decodes the JSON document it returns, or,
+// through the proxy, sends the request the ALB received for raw and reads the answer.
 func (f *fixture) send(raw json.RawMessage) answer {
 	f.t.Helper()
+	if f.proxy != nil {
+		return f.proxy.send(f.t, raw)
+	}
 	out, err := f.h.handle(f.ctx, raw)
 	if err != nil {
 		f.t.Fatal(err)
@@ -206,8 +234,9 @@ func check(t *testing.T, a answer, status int, body, description string) {
 	if a.StatusCategory != nil {
 		gotCategory = *a.StatusCategory
 	}
-	if a.StatusCode != status || a.Body != body || a.StatusDescription == nil || *a.StatusDescription != description ||
-		gotCategory != category || a.IsBase64Encoded == nil || *a.IsBase64Encoded || !maps.Equal(a.Headers, responseHeaders) {
+	albOnly := a.overHTTP || (a.StatusDescription != nil && *a.StatusDescription == description && gotCategory == category &&
+		a.IsBase64Encoded != nil && !*a.IsBase64Encoded)
+	if a.StatusCode != status || a.Body != body || !albOnly || !maps.Equal(a.Headers, responseHeaders) {
 		desc := "<absent>"
 		if a.StatusDescription != nil {
 			desc = *a.StatusDescription

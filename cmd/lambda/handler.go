@@ -10,21 +10,20 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 )
 
 // handler answers ALB events with the Go scorer, in the dialect it is set to.
 type handler struct {
-	dialect v2.Dialect
+	dialect route.Dialect
 	lambda  *v2.LambdaHandler
-	scorer  *scoring.Scorer
-	sink    scoring.Sink
+	ninja   *v2.Handler
 }
 
 // handle decodes the event for the dialect and answers it.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	if h.dialect == v2.Lambda {
+	if h.dialect == route.Lambda {
 		var ev v2.LambdaEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode ALB event: %w", err)
@@ -38,18 +37,9 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	return h.handleNinja(ctx, ev), nil
 }
 
-var notFound = scoring.Response{Status: http.StatusNotFound, Body: []byte(`{"detail": "Not Found"}`)}
-
-// handleNinja answers as the Django-Ninja route behind ASGI does.
+// handleNinja answers as the Django-Ninja route behind ASGI does: the event becomes the HTTP
+// request the ALB received, answered by the v2 route in the ninja dialect.
 func (h *handler) handleNinja(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
-	path, err := url.PathUnescape(req.Path)
-	if err != nil {
-		return albResponse(notFound)
-	}
-	scorerID, address, ok := scoring.ParseRoute(path)
-	if !ok || req.HTTPMethod != http.MethodGet {
-		return albResponse(notFound)
-	}
 	header := http.Header{}
 	for k, v := range req.Headers {
 		header.Set(k, v)
@@ -64,19 +54,20 @@ func (h *handler) handleNinja(ctx context.Context, req events.ALBTargetGroupRequ
 	for k, vs := range req.MultiValueQueryStringParameters {
 		query[k] = vs
 	}
-	in := scoring.Input{ScorerID: scorerID, Address: address, Header: header, Path: path, Query: query, Host: header.Get("Host")}
-	res, err := h.scorer.Score(ctx, in, h.sink)
-	if err != nil {
-		return albResponse(scoring.InternalError())
+	path, err := url.PathUnescape(req.Path)
+	if err != nil { // Django's URL resolver never sees such a path: Ninja's 404
+		path = ""
 	}
-	return albResponse(res.Response)
+	u := &url.URL{Path: path, RawPath: req.Path, RawQuery: query.Encode()}
+	r := (&http.Request{Method: req.HTTPMethod, URL: u, Header: header, Host: header.Get("Host"), Body: http.NoBody}).WithContext(ctx)
+	return albResponse(h.ninja.Answer(ctx, r))
 }
 
-func albResponse(r scoring.Response) events.ALBTargetGroupResponse {
+func albResponse(a route.Answer) events.ALBTargetGroupResponse {
 	return events.ALBTargetGroupResponse{
-		StatusCode:        r.Status,
-		StatusDescription: strconv.Itoa(r.Status) + " " + http.StatusText(r.Status),
-		Headers:           map[string]string{"Content-Type": r.MediaType()},
-		Body:              string(r.Body),
+		StatusCode:        a.Status,
+		StatusDescription: strconv.Itoa(a.Status) + " " + http.StatusText(a.Status),
+		Headers:           map[string]string{"Content-Type": a.Header.Get("Content-Type")},
+		Body:              string(a.Body),
 	}
 }

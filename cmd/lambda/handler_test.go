@@ -73,7 +73,7 @@ func TestALBEvents(t *testing.T) {
 		if resp.StatusCode != c.status || !strings.Contains(resp.Body, c.body) || resp.Headers["Content-Type"] != c.contentType || resp.StatusDescription != c.description {
 			t.Errorf("%s %s: %s", c.dialect, c.file, b)
 		}
-		if n := h.scorer.Settings.TrustedIssuers; len(n) != 1 {
+		if n := h.lambda.Scorer.Settings.TrustedIssuers; len(n) != 1 || h.ninja.Score.Scorer != h.lambda.Scorer {
 			t.Fatalf("settings not read from the environment: %v", n)
 		}
 	}

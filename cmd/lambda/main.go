@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"shadowproxy/internal/config"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -33,7 +35,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
-	dialect, err := v2.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), v2.Lambda)
+	dialect, err := config.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), route.Lambda)
 	if err != nil {
 		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
 	}
@@ -57,8 +59,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	sink := scoring.CommitSink{Pool: pool}
 	return &handler{
 		dialect: dialect,
-		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink, RateLimitForm: getenv("PASSPORT_API_RATE_LIMITING_FORM")},
-		scorer:  scorer,
-		sink:    sink,
+		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
+		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
 	}, nil
 }

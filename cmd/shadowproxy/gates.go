@@ -11,25 +11,36 @@ import (
 
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/route"
 )
 
-// startGates creates the gate tables and runs the controller of the named route, which applies
-// its decisions to that route. The gates judge only while the route's gates setting is on.
-func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, route string, reg prometheus.Registerer, log *zap.Logger) (*gate.Controller, *gate.Evidence, error) {
+// startGates creates or migrates the gate tables and runs one controller per route of the
+// table, each judging its route's evidence and applying its decisions to that route only (a
+// red gate holds that route alone); each judges while its route's gates setting is on. It
+// returns the controllers and their evidence by route name; none when the tables cannot be made.
+func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) (map[string]*gate.Controller, map[string]*gate.Evidence) {
 	host, _ := os.Hostname()
-	evidence := &gate.Evidence{}
-	c := &gate.Controller{
-		Pool:     pool,
-		Replica:  fmt.Sprintf("%s/%d", host, os.Getpid()),
-		Evidence: evidence,
-		Config:   proxy.GateConfig(rollout, route),
-		Apply:    proxy.ApplyGate(rollout, route),
-		Log:      log,
+	metrics := gate.NewMetrics(reg)
+	controllers, evidence := map[string]*gate.Controller{}, map[string]*gate.Evidence{}
+	for _, rt := range table {
+		c := &gate.Controller{
+			Pool:     pool,
+			Route:    rt.Name,
+			Replica:  fmt.Sprintf("%s/%d", host, os.Getpid()),
+			Evidence: &gate.Evidence{},
+			Config:   proxy.GateConfig(rollout, rt.Name),
+			Apply:    proxy.ApplyGate(rollout, rt.Name),
+			Metrics:  metrics,
+			Log:      log,
+		}
+		if err := c.Init(ctx); err != nil {
+			log.Warn("gates unavailable: the gate tables could not be created", zap.String("route", rt.Name), zap.Error(err))
+			return nil, nil
+		}
+		controllers[rt.Name], evidence[rt.Name] = c, c.Evidence
 	}
-	if err := c.Init(ctx, reg); err != nil {
-		log.Warn("gates unavailable: the gate tables could not be created", zap.Error(err))
-		return nil, nil, nil
+	for _, c := range controllers {
+		go c.Run(ctx)
 	}
-	go c.Run(ctx)
-	return c, evidence, nil
+	return controllers, evidence
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/embed"
@@ -184,14 +183,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		defer shadow.Pool.Close()
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
-		controller, evidence, err := startGates(ctx, pool, rollout, v2.ScoreName, registry, logger)
-		if err != nil {
-			return err
-		}
-		admin.Gates = controller
-		if evidence != nil {
-			handler.Evidence = map[string]*gate.Evidence{v2.ScoreName: evidence}
-		}
+		admin.Gates, handler.Evidence = startGates(ctx, pool, rollout, table, registry, logger)
 		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())

@@ -45,6 +45,7 @@ var serveEnvironment = []envVar{
 	{"FF_API_ANALYTICS", "Off", "exactly on: write Django's API analytics row"},
 	{"RATELIMIT_ENABLE", "false", "rate limit by the key's rate_limit, sharing Django's counters"},
 	{"CELERY_BROKER_URL", "redis://localhost:6379/0", "the Redis of Django's cache (rate-limit counters)"},
+	{"PASSPORT_API_RATE_LIMITING_FORM", "Django's form URL", "quoted in the 429 of the lambda dialect"},
 	{"SHADOWPROXY_RATELIMIT_FAIL_OPEN", "false", "while Redis is unreachable, let rate-limited keys through (Django answers 500)"},
 	{"SHADOWPROXY_MAX_BODY_BYTES", "1048576", "bound of a request body the table routes read; larger: to Django untouched"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},

@@ -54,11 +54,11 @@ func recordRoute(ctx context.Context, dbURL string, settings scoring.Settings, n
 			if rt.Name != name {
 				continue
 			}
-			call, ok := rt.Handler.Parse(r, reqs[i].body)
+			call, ok := rt.Handler.Parse(r, reqs[i].body, route.Ninja)
 			if !ok {
 				return fmt.Errorf("%s: %s %s is not the route's", name, reqs[i].method, reqs[i].path)
 			}
-			a, err := rt.Handler.Serve(ctx, call, route.Ninja)
+			a, err := rt.Handler.Serve(ctx, call)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", name, reqs[i].path, err)
 			}

@@ -17,8 +17,31 @@ var RouteNames = []string{"v2-score",
 	"internal-score", "embed-stamps", "embed-score", "embed-validate-api-key", "embed-weights", "embed-config",
 	"check-bans", "check-revocations", "allow-list", "customization-credential", "stake-gtc", "stake-legacy-gtc", "cgrants-contributor-statistics"}
 
-// Dialects a route can answer in (default ninja).
-var Dialects = []string{"ninja", "lambda"}
+// Dialect is the shape of a route's answers: Django-Ninja's behind ASGI, or Django's AWS Lambda
+// handler's (route.Dialect is this type).
+type Dialect string
+
+// Dialects.
+const (
+	// DialectNinja is the Django-Ninja app behind ASGI: what a sidecar in front of it answers
+	// (the default).
+	DialectNinja Dialect = "ninja"
+	// DialectLambda is Django's Lambda handler, which the ALB sends /v2/stamps/*/score/* to.
+	DialectLambda Dialect = "lambda"
+)
+
+// ParseDialect reads a dialect setting the one way every reader does (routes: in the file,
+// SHADOWPROXY_ROUTE_<NAME>_DIALECT, cmd/lambda): case and surrounding white space are ignored,
+// and "" is def.
+func ParseDialect(s string, def Dialect) (Dialect, error) {
+	switch d := Dialect(strings.ToLower(strings.TrimSpace(s))); d {
+	case "":
+		return def, nil
+	case DialectNinja, DialectLambda:
+		return d, nil
+	}
+	return "", fmt.Errorf("dialect %q must be ninja or lambda", s)
+}
 
 // RouteSettings are one route's settings under routes: NAME. A field left unset takes the
 // global value (go_percent, shadow_percent, kill_switch, header_override, scorer_overrides,
@@ -31,8 +54,8 @@ type RouteSettings struct {
 	ScorerOverrides map[string]Route `yaml:"scorer_overrides"`
 	Gates           *bool            `yaml:"gates"`
 	NoiseRules      []NoiseRule      `yaml:"noise_rules"`
-	// Dialect is the answer dialect: ninja (Django-Ninja behind ASGI, the default) or lambda
-	// (Django's AWS Lambda handler).
+	// Dialect is the answer dialect as written (ParseDialect reads it): ninja (Django-Ninja
+	// behind ASGI, the default) or lambda (Django's AWS Lambda handler).
 	Dialect string `yaml:"dialect"`
 	// RequireToken, on a route Django leaves open (embed-score, embed-weights, embed-config),
 	// makes the proxy refuse, before Go or Django, a request whose Authorization is not
@@ -61,7 +84,7 @@ type Effective struct {
 	ScorerOverrides map[string]Route `json:"scorer_overrides"`
 	Gates           bool             `json:"gates"`
 	NoiseRules      []NoiseRule      `json:"noise_rules,omitempty"`
-	Dialect         string           `json:"dialect"`
+	Dialect         Dialect          `json:"dialect"`
 	RequireToken    bool             `json:"require_token"`
 	// Sources says where each key's value came from: default, file or env (the proxy adds admin).
 	Sources map[string]string `json:"sources"`
@@ -72,7 +95,7 @@ func (c *Config) Route(name string) Effective {
 	rs := c.Routes[name]
 	e := Effective{GoPercent: c.GoPercent, ShadowPercent: c.ShadowPercent, KillSwitch: c.KillSwitch,
 		HeaderOverride: c.HeaderOverride, ScorerOverrides: c.ScorerOverrides, Gates: c.Gates, NoiseRules: c.NoiseRules,
-		Dialect: "ninja", Sources: map[string]string{}}
+		Dialect: DialectNinja, Sources: map[string]string{}}
 	for _, k := range RouteKeys {
 		e.Sources[k] = SourceDefault
 	}
@@ -92,7 +115,7 @@ func (c *Config) Route(name string) Effective {
 	set("scorer_overrides", rs.ScorerOverrides != nil, func() { e.ScorerOverrides = rs.ScorerOverrides })
 	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })
 	set("noise_rules", rs.NoiseRules != nil, func() { e.NoiseRules = rs.NoiseRules })
-	set("dialect", rs.Dialect != "", func() { e.Dialect = rs.Dialect })
+	set("dialect", rs.Dialect != "", func() { e.Dialect, _ = ParseDialect(rs.Dialect, DialectNinja) }) // validated
 	set("require_token", rs.RequireToken != nil, func() { e.RequireToken = *rs.RequireToken })
 	return e
 }
@@ -116,8 +139,12 @@ var routeEnvKeys = map[string]func(rs *RouteSettings, v string) error{
 	"kill_switch":     func(rs *RouteSettings, v string) error { rs.KillSwitch = ptr(DjangoBool(v)); return nil },
 	"header_override": func(rs *RouteSettings, v string) error { rs.HeaderOverride = ptr(DjangoBool(v)); return nil },
 	"gates":           func(rs *RouteSettings, v string) error { rs.Gates = ptr(DjangoBool(v)); return nil },
-	"dialect":         func(rs *RouteSettings, v string) error { rs.Dialect = v; return nil },
-	"require_token":   func(rs *RouteSettings, v string) error { rs.RequireToken = ptr(DjangoBool(v)); return nil },
+	"dialect": func(rs *RouteSettings, v string) error {
+		rs.Dialect = v
+		_, err := ParseDialect(v, DialectNinja)
+		return err
+	},
+	"require_token": func(rs *RouteSettings, v string) error { rs.RequireToken = ptr(DjangoBool(v)); return nil },
 	"scorer_overrides": func(rs *RouteSettings, v string) error {
 		rs.ScorerOverrides = nil
 		return json.Unmarshal([]byte(v), &rs.ScorerOverrides)
@@ -189,8 +216,8 @@ func (c *Config) validateRoutes() []string {
 				problems = append(problems, fmt.Sprintf("routes.%s.noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", name, i))
 			}
 		}
-		if rs.Dialect != "" && !slices.Contains(Dialects, rs.Dialect) {
-			problems = append(problems, fmt.Sprintf("routes.%s.dialect %q must be one of %s", name, rs.Dialect, strings.Join(Dialects, ", ")))
+		if _, err := ParseDialect(rs.Dialect, DialectNinja); err != nil {
+			problems = append(problems, fmt.Sprintf("routes.%s.%v", name, err))
 		}
 	}
 	return problems

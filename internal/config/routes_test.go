@@ -63,3 +63,28 @@ func TestRouteChangesTowardDjango(t *testing.T) {
 		t.Fatal("no change reported as a change")
 	}
 }
+
+// One reader of the dialect setting for the file, the environment and cmd/lambda: case and
+// surrounding white space are ignored, "" is the caller's default, anything else is refused.
+func TestParseDialect(t *testing.T) {
+	for in, want := range map[string]Dialect{"": DialectLambda, "ninja": DialectNinja, " Lambda ": DialectLambda, "LAMBDA": DialectLambda} {
+		if got, err := ParseDialect(in, DialectLambda); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseDialect("asgi", DialectNinja); err == nil {
+		t.Fatal("asgi accepted")
+	}
+	env := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": " Lambda"}
+	c, err := Parse([]byte("routes:\n  v2-score:\n    dialect: NINJA\n"), "f.yaml", func(k string) string { return env[k] })
+	if err != nil || c.Route("v2-score").Dialect != DialectLambda {
+		t.Fatalf("env ' Lambda' over file NINJA: %v %+v", err, c.Route("v2-score"))
+	}
+	if c, err = Parse([]byte("routes:\n  v2-score:\n    dialect: Lambda\n"), "f.yaml", func(string) string { return "" }); err != nil || c.Route("v2-score").Dialect != DialectLambda {
+		t.Fatalf("file 'Lambda': %v", err)
+	}
+	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string { return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"}[k] }); err == nil ||
+		!strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
+		t.Fatalf("bad env dialect: %v", err)
+	}
+}

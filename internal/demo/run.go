@@ -200,7 +200,7 @@ func Run(ctx context.Context, o Options) error {
 	say("   after %d requests: %s", sent, tripped)
 	say("   next 100 requests: go %d, django %d (shadow keeps running, so evidence keeps coming)", after["go"], after["django"])
 	say("   the share stays at 0 until an operator resets: curl -X POST -H 'Authorization: Bearer %s' %s/admin/gates/reset", adminToken, adminBase)
-	say("   gates: %s/admin/gates", adminBase)
+	say("   gates: %s/admin/gates?route=v2-score", adminBase)
 	divergeAll.Store(false)
 
 	say("\n== where to look")
@@ -354,7 +354,7 @@ func waitConfig(adminBase, key string) {
 			} `json:"state"`
 			Gates []any `json:"gates"`
 		}
-		_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates", "", nil).body), &st)
+		_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates?route=v2-score", "", nil).body), &st)
 		if len(st.Gates) > 0 {
 			return
 		}
@@ -370,7 +370,7 @@ func gateTrip(adminBase string) string {
 			TripReason string `json:"trip_reason"`
 		} `json:"state"`
 	}
-	_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates", "", nil).body), &st)
+	_ = json.Unmarshal([]byte(get(adminBase+"/admin/gates?route=v2-score", "", nil).body), &st)
 	if !st.State.Tripped {
 		return ""
 	}

@@ -31,11 +31,15 @@ type State struct {
 	PassingSince *time.Time `json:"passing_since,omitempty"`
 }
 
-// Controller evaluates the gates every Interval from the evidence of all replicas, trips
-// them and climbs the ladder through compare-and-set updates of the shared state, and hands
-// the state to Apply.
+// Controller evaluates one route's gates every Interval from that route's evidence of all
+// replicas, trips them and climbs the ladder through compare-and-set updates of the route's
+// shared state, and hands the state to Apply. Each route with gates has its own controller: a
+// red gate holds that route only.
 type Controller struct {
-	Pool     *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Route names the route whose gates this controller judges (its rows in the gate tables and
+	// the route label of its metrics).
+	Route    string
 	Replica  string
 	Evidence *Evidence
 	// Config returns the current gate settings and ladder (they are hot-reloaded) and
@@ -43,21 +47,46 @@ type Controller struct {
 	Config   func() (Settings, []Step, bool)
 	Apply    func(State)
 	Interval time.Duration // zero means one second
-	Log      *zap.Logger
+	// Metrics are the gate metrics every route's controller shares; nil: unregistered ones.
+	Metrics *Metrics
+	Log     *zap.Logger
 
 	mu      sync.Mutex
 	results []Result
 	state   State
-	m       controllerMetrics
 }
 
-type controllerMetrics struct {
+// Metrics are the gates' Prometheus series, labelled by route; one set serves every route's
+// controller.
+type Metrics struct {
 	verdict, value, samples *prometheus.GaugeVec
-	tripped, step           prometheus.Gauge
-	trips                   prometheus.Counter
+	tripped, step           *prometheus.GaugeVec
+	trips                   *prometheus.CounterVec
 }
 
-const sqlGateTables = `CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
+// NewMetrics makes the gate metrics and registers them with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_verdict", Help: "Each route's gates' verdicts: 0 pass, 1 hold (too little data), 2 red."}, []string{"route", "gate"}),
+		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each route's gates' current values (a rate, or Go/Django for latency)."}, []string{"route", "gate"}),
+		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_samples", Help: "Samples each route's gates have in the current window."}, []string{"route", "gate"}),
+		tripped: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_tripped", Help: "1 while a red gate holds the route's Go share at 0."}, []string{"route"}),
+		step:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_ramp_step", Help: "The route's current rung of the ramp ladder (0-based)."}, []string{"route"}),
+		trips:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shadowproxy_gate_trips_total", Help: "Times a red gate dropped the route's Go share to 0 (counted by the replica that tripped it)."}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.verdict, m.value, m.samples, m.tripped, m.step, m.trips)
+	}
+	return m
+}
+
+// sqlGateTables creates the gate tables in their first shape (one state row, id = 1) and
+// migrates them, additively, to one state row and one evidence set per route: a route column
+// whose default names the rows that existed before as v2-score's, keyed by unique indexes in
+// place of the single-row keys. Concurrent replicas migrate one at a time (the advisory lock
+// holds until the statement list's implicit transaction ends).
+const sqlGateTables = `SELECT pg_advisory_xact_lock(hashtext('shadowproxy_gate_tables'));
+CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
   id int PRIMARY KEY CHECK (id = 1),
   generation bigint NOT NULL DEFAULT 0,
   tripped boolean NOT NULL DEFAULT false,
@@ -68,7 +97,6 @@ const sqlGateTables = `CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
   passing_since timestamptz,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO shadowproxy_gate_state (id) VALUES (1) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   generation bigint NOT NULL,
   epoch timestamptz NOT NULL,
@@ -76,22 +104,26 @@ CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   counters jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (generation, epoch, replica)
-)`
+);
+ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
+ALTER TABLE shadowproxy_gate_state DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_pkey,
+  DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_id_check, ALTER COLUMN id DROP NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_state_route ON shadowproxy_gate_state (route);
+ALTER TABLE shadowproxy_gate_evidence ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
+ALTER TABLE shadowproxy_gate_evidence DROP CONSTRAINT IF EXISTS shadowproxy_gate_evidence_pkey;
+CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_evidence_route ON shadowproxy_gate_evidence (route, generation, epoch, replica)`
 
-// Init creates the proxy's gate tables and registers the metrics.
-func (c *Controller) Init(ctx context.Context, reg prometheus.Registerer) error {
+// Init creates or migrates the proxy's gate tables and the route's state row.
+func (c *Controller) Init(ctx context.Context) error {
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
 	if _, err := c.Pool.Exec(ctx, sqlGateTables); err != nil {
 		return fmt.Errorf("create gate tables: %w", err)
 	}
-	c.m = controllerMetrics{
-		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_verdict", Help: "Each gate's verdict: 0 pass, 1 hold (too little data), 2 red."}, []string{"gate"}),
-		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each gate's current value (a rate, or Go/Django for latency)."}, []string{"gate"}),
-		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_samples", Help: "Samples each gate has in the current window."}, []string{"gate"}),
-		tripped: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_gate_tripped", Help: "1 while a red gate holds Go's share at 0."}),
-		step:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "shadowproxy_ramp_step", Help: "Current rung of the ramp ladder (0-based)."}),
-		trips:   prometheus.NewCounter(prometheus.CounterOpts{Name: "shadowproxy_gate_trips_total", Help: "Times a red gate dropped Go's share to 0 (counted by the replica that tripped it)."}),
+	if _, err := c.Pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) VALUES ($1) ON CONFLICT (route) DO NOTHING`, c.Route); err != nil {
+		return fmt.Errorf("create the gate state of route %s: %w", c.Route, err)
 	}
-	reg.MustRegister(c.m.verdict, c.m.value, c.m.samples, c.m.tripped, c.m.step, c.m.trips)
 	return nil
 }
 
@@ -125,7 +157,7 @@ func (c *Controller) Status() ([]Result, State) {
 func (c *Controller) readState(ctx context.Context) (State, error) {
 	var s State
 	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, passing_since
-FROM shadowproxy_gate_state WHERE id = 1`).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.PassingSince)
+FROM shadowproxy_gate_state WHERE route = $1`, c.Route).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.PassingSince)
 	if err != nil {
 		return s, fmt.Errorf("read gate state: %w", err)
 	}
@@ -148,10 +180,10 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	local := c.Evidence.take(fmt.Sprintf("%d/%d", state.Generation, epoch.UnixNano()))
 	body, _ := json.Marshal(local)
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO shadowproxy_gate_evidence (generation, epoch, replica, counters, updated_at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (generation, epoch, replica) DO UPDATE SET counters = EXCLUDED.counters, updated_at = EXCLUDED.updated_at`,
-		state.Generation, epoch, c.Replica, body, now)
-	b.Queue(`SELECT counters FROM shadowproxy_gate_evidence WHERE generation = $1 AND epoch = $2`, state.Generation, epoch)
+	b.Queue(`INSERT INTO shadowproxy_gate_evidence (route, generation, epoch, replica, counters, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (route, generation, epoch, replica) DO UPDATE SET counters = EXCLUDED.counters, updated_at = EXCLUDED.updated_at`,
+		c.Route, state.Generation, epoch, c.Replica, body, now)
+	b.Queue(`SELECT counters FROM shadowproxy_gate_evidence WHERE route = $1 AND generation = $2 AND epoch = $3`, c.Route, state.Generation, epoch)
 	b.Queue(`DELETE FROM shadowproxy_gate_evidence WHERE updated_at < $1`, now.Add(-3*settings.Window))
 	res := c.Pool.SendBatch(ctx, b)
 	if _, err := res.Exec(); err != nil {
@@ -193,14 +225,14 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 		if r.Verdict == Red && !state.Tripped {
 			reason := fmt.Sprintf("%s is red: value %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Value, r.Threshold, r.Samples, r.Detail)
 			tag, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET tripped = true, trip_gate = $1, trip_reason = $2,
-  tripped_at = $3, passing_since = NULL, updated_at = $3 WHERE id = 1 AND NOT tripped AND generation = $4`, r.Gate, reason, now, state.Generation)
+  tripped_at = $3, passing_since = NULL, updated_at = $3 WHERE route = $5 AND NOT tripped AND generation = $4`, r.Gate, reason, now, state.Generation, c.Route)
 			if err != nil {
 				return fmt.Errorf("trip gate: %w", err)
 			}
 			if tag.RowsAffected() == 1 {
-				c.m.trips.Inc()
+				c.Metrics.trips.WithLabelValues(c.Route).Inc()
 				if c.Log != nil {
-					c.Log.Error("gate tripped: Go's share is now 0 until an operator resets the gates", zap.String("gate", r.Gate), zap.String("reason", reason))
+					c.Log.Error("gate tripped: the route's Go share is now 0 until an operator resets its gates", zap.String("route", c.Route), zap.String("gate", r.Gate), zap.String("reason", reason))
 				}
 			}
 			return nil
@@ -213,14 +245,14 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 	var err error
 	switch {
 	case !allPass && state.PassingSince != nil:
-		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = NULL, updated_at = $1 WHERE id = 1 AND NOT tripped`, now)
+		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = NULL, updated_at = $1 WHERE route = $2 AND NOT tripped`, now, c.Route)
 	case allPass && state.PassingSince == nil:
-		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE id = 1 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step)
+		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE route = $3 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
 	case allPass && state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
 		var tag interface{ RowsAffected() int64 }
-		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, passing_since = NULL, updated_at = $1 WHERE id = 1 AND step = $2 AND NOT tripped`, now, state.Step)
+		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, passing_since = NULL, updated_at = $1 WHERE route = $3 AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
 		if err == nil && tag.RowsAffected() == 1 && c.Log != nil {
-			c.Log.Info("ramp: every gate passed for the hold time, next step", zap.Int("step", state.Step+1), zap.Float64("go_percent", ladder[state.Step+1].Percent))
+			c.Log.Info("ramp: every gate passed for the hold time, next step", zap.String("route", c.Route), zap.Int("step", state.Step+1), zap.Float64("go_percent", ladder[state.Step+1].Percent))
 		}
 	}
 	if err != nil {
@@ -235,16 +267,16 @@ func (c *Controller) publish(results []Result, state State, ladder bool) {
 	c.mu.Unlock()
 	for _, r := range results {
 		v := map[Verdict]float64{Pass: 0, Hold: 1, Red: 2}[r.Verdict]
-		c.m.verdict.WithLabelValues(r.Gate).Set(v)
-		c.m.value.WithLabelValues(r.Gate).Set(r.Value)
-		c.m.samples.WithLabelValues(r.Gate).Set(float64(r.Samples))
+		c.Metrics.verdict.WithLabelValues(c.Route, r.Gate).Set(v)
+		c.Metrics.value.WithLabelValues(c.Route, r.Gate).Set(r.Value)
+		c.Metrics.samples.WithLabelValues(c.Route, r.Gate).Set(float64(r.Samples))
 	}
 	tripped := 0.0
 	if state.Tripped {
 		tripped = 1
 	}
-	c.m.tripped.Set(tripped)
-	c.m.step.Set(float64(state.Step))
+	c.Metrics.tripped.WithLabelValues(c.Route).Set(tripped)
+	c.Metrics.step.WithLabelValues(c.Route).Set(float64(state.Step))
 	if c.Apply != nil {
 		if !ladder {
 			state.Step = -1
@@ -253,11 +285,12 @@ func (c *Controller) publish(results []Result, state State, ladder bool) {
 	}
 }
 
-// Reset is the operator's acknowledgement of a trip: it clears it, starts a fresh evidence
-// generation and, when step is not nil, moves the ladder to that rung.
+// Reset is the operator's acknowledgement of a trip of the route's gates: it clears it, starts
+// a fresh evidence generation for the route and, when step is not nil, moves its ladder to that
+// rung.
 func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 	_, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET generation = generation + 1, tripped = false, trip_gate = NULL,
-  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), updated_at = now() WHERE id = 1`, step)
+  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), updated_at = now() WHERE route = $2`, step, c.Route)
 	if err != nil {
 		return State{}, fmt.Errorf("reset gates: %w", err)
 	}
@@ -268,3 +301,6 @@ func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 	}
 	return s, err
 }
+
+// Tripped is the shadowproxy_gate_tripped gauge of the named route.
+func (m *Metrics) Tripped(route string) prometheus.Gauge { return m.tripped.WithLabelValues(route) }

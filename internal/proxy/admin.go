@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/pprof"
 	"slices"
@@ -39,8 +40,8 @@ type Admin struct {
 	Ping func(context.Context) error
 	// Recorder holds the shadow comparisons; nil when shadow mode is unavailable.
 	Recorder *diff.Recorder
-	// Gates is the gate controller; nil when the gates are off.
-	Gates *gate.Controller
+	// Gates are the gate controllers by route name; a route without one shows its gates off.
+	Gates map[string]*gate.Controller
 	// Token guards the write endpoints (bearer) and, when set, the stored exemplars and the
 	// report (bearer, or basic authentication with the token as password for browsers); empty
 	// makes the API read-only and those pages open.
@@ -110,50 +111,97 @@ func (a *Admin) Handler() http.Handler {
 	return mux
 }
 
-// GatesStatus is GET /admin/gates' answer.
+// GatesStatus is one route's gates in GET /admin/gates.
 type GatesStatus struct {
+	Route   string            `json:"route"`
 	Enabled bool              `json:"enabled"`
 	State   gate.State        `json:"state"`
 	Gates   []gate.Result     `json:"gates"`
 	Ladder  []config.RampStep `json:"ramp_ladder,omitempty"`
 }
 
-func (a *Admin) gatesStatus() GatesStatus {
-	st := GatesStatus{Enabled: a.Gates != nil, Ladder: a.Rollout.Load().Config.RampLadder}
-	if a.Gates != nil {
-		st.Gates, st.State = a.Gates.Status()
+// GatesList is GET /admin/gates' answer without ?route=: every route's gates, in table order.
+type GatesList struct {
+	Routes []GatesStatus `json:"routes"`
+}
+
+// gatesStatus is the named route's gates.
+func (a *Admin) gatesStatus(name string) GatesStatus {
+	ctl := a.Gates[name]
+	st := GatesStatus{Route: name, Enabled: ctl != nil, Ladder: a.Rollout.Load().Config.RampLadder}
+	if ctl != nil {
+		st.Gates, st.State = ctl.Status()
 	}
 	return st
 }
 
-func (a *Admin) gates(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.gatesStatus())
+// gatesOf is the gates of the named route, or of every route when name is "".
+func (a *Admin) gatesOf(name string) []GatesStatus {
+	if name != "" {
+		return []GatesStatus{a.gatesStatus(name)}
+	}
+	var out []GatesStatus
+	for _, n := range config.RouteNames {
+		out = append(out, a.gatesStatus(n))
+	}
+	return out
 }
 
-// resetGates is the operator's acknowledgement after a trip: body {"step": n} optionally
-// moves the ladder.
-func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
-	if a.Gates == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the gates are off (gates: true and DATABASE_URL)"})
+// gates answers GET /admin/gates: ?route=NAME gives that route's gates, without it the list.
+func (a *Admin) gates(w http.ResponseWriter, r *http.Request) {
+	name, ok := routeFilter(w, r)
+	if !ok {
 		return
 	}
-	var body struct{ Step *int }
-	if err := decodeAdminBody(w, r, map[string]any{"step": &body.Step}, `empty or {"step": n}`); err != nil && !errors.Is(err, errEmptyBody) {
+	if name != "" {
+		writeJSON(w, http.StatusOK, a.gatesStatus(name))
+		return
+	}
+	writeJSON(w, http.StatusOK, GatesList{Routes: a.gatesOf("")})
+}
+
+// resetGates is the operator's acknowledgement after a trip: body {"route": NAME, "step": n},
+// both optional, resets that route's gates (without route: every route's) and optionally
+// moves the ladder.
+func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Route *string
+		Step  *int
+	}
+	if err := decodeAdminBody(w, r, map[string]any{"route": &body.Route, "step": &body.Step}, `empty or {"route": NAME, "step": n}`); err != nil && !errors.Is(err, errEmptyBody) {
+		return
+	}
+	names := slices.Sorted(maps.Keys(a.Gates))
+	if body.Route != nil {
+		if !slices.Contains(config.RouteNames, *body.Route) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unknown route %q (known: %s)", *body.Route, strings.Join(config.RouteNames, ", "))})
+			return
+		}
+		names = []string{*body.Route}
+	}
+	if len(names) == 0 || a.Gates[names[0]] == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the gates are off (gates: true and DATABASE_URL)"})
 		return
 	}
 	if body.Step != nil && (*body.Step < 0 || *body.Step >= max(1, len(a.Rollout.Load().Config.RampLadder))) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "step is outside the ramp ladder"})
 		return
 	}
-	state, err := a.Gates.Reset(r.Context(), body.Step)
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+	for _, name := range names {
+		state, err := a.Gates[name].Reset(r.Context(), body.Step)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if a.Log != nil {
+			a.Log.Warn("gates reset by an operator", zap.String("route", name), zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
+		}
+	}
+	if body.Route != nil {
+		writeJSON(w, http.StatusOK, a.gatesStatus(*body.Route))
 		return
 	}
-	if a.Log != nil {
-		a.Log.Warn("gates reset by an operator", zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
-	}
-	writeJSON(w, http.StatusOK, a.gatesStatus())
+	writeJSON(w, http.StatusOK, GatesList{Routes: a.gatesOf("")})
 }
 
 // routeFilter reads ?route=: "" (every route) or a known route's name; an unknown one is
@@ -216,7 +264,7 @@ func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := diff.ReportData{Generated: time.Now(), Route: name, Extra: gatesHTML(a.gatesStatus())}
+	data := diff.ReportData{Generated: time.Now(), Route: name, Extra: gatesHTML(a.gatesOf(name))}
 	if a.Recorder != nil {
 		data.Summary = a.Recorder.StatsFor(name).Summary()
 		data.Exemplars = a.exemplars(r.Context(), name)

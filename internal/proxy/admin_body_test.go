@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 )
 
 // PUT /admin/rollout takes exactly one JSON object of known keys, or changes nothing.
@@ -49,7 +51,7 @@ func TestAdminRolloutBodyIsOneObjectOfKnownKeys(t *testing.T) {
 // POST /admin/gates/reset takes no body or exactly {"step": n}.
 func TestAdminGatesResetBodyIsStrict(t *testing.T) {
 	h := newHarness(t, http.HandlerFunc(echo), gatedConfig(), nil, nil)
-	h.admin.Gates = startReplicas(t, pgtest.NewDB(t), gatedConfig(), "a")[0].ctl
+	h.admin.Gates = map[string]*gate.Controller{v2.ScoreName: startReplicas(t, pgtest.NewDB(t), gatedConfig(), v2.ScoreName, "a")[0].ctl}
 	for body, want := range map[string]string{
 		`{"step":0}{"step":1}`: "more after the object",
 		`{"stp":0}`:            `unknown key "stp"`,

@@ -12,7 +12,7 @@ import (
 // whose method no route has keeps its body as it is (streamed to Django). over names the route
 // label a body over the bound is counted under (the route that would take the request without
 // it, or "other"); such a request keeps its whole body, untouched, for Django.
-func (h *Handler) readBody(r *http.Request) (body []byte, over string) {
+func (h *Handler) readBody(r *http.Request, snap *Snapshot) (body []byte, over string) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !h.hasMethod(r.Method) {
 		return nil, ""
 	}
@@ -21,7 +21,7 @@ func (h *Handler) readBody(r *http.Request) (body []byte, over string) {
 		limit = DefaultMaxBody
 	}
 	if r.ContentLength > limit {
-		return nil, h.overLabel(r)
+		return nil, h.overLabel(r, snap)
 	}
 	read, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if int64(len(read)) > limit || (err != nil && !errors.Is(err, io.EOF)) {
@@ -30,7 +30,7 @@ func (h *Handler) readBody(r *http.Request) (body []byte, over string) {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(read), r.Body), r.Body}
-		return nil, h.overLabel(r)
+		return nil, h.overLabel(r, snap)
 	}
 	replayBody(r, read)
 	return read, ""
@@ -45,8 +45,8 @@ func (h *Handler) hasMethod(method string) bool {
 	return false
 }
 
-func (h *Handler) overLabel(r *http.Request) string {
-	if rt, _, ok := h.match(r, nil); ok {
+func (h *Handler) overLabel(r *http.Request, snap *Snapshot) string {
+	if rt, _, ok := h.match(r, nil, snap); ok {
 		return rt.Name
 	}
 	return OtherRoute

@@ -21,15 +21,16 @@ type replica struct {
 	ctl      *gate.Controller
 }
 
-func startReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, names ...string) []*replica {
+// startReplicas starts one replica per name, each with the gate controller of the named route.
+func startReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, routeName string, names ...string) []*replica {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	var out []*replica
 	for _, name := range names {
 		r := &replica{rollout: NewRollout(cfg, nil), evidence: &gate.Evidence{}}
-		r.ctl = &gate.Controller{Pool: pool, Replica: name, Evidence: r.evidence, Config: GateConfig(r.rollout, v2.ScoreName),
-			Apply: ApplyGate(r.rollout, v2.ScoreName), Interval: 100 * time.Millisecond}
-		if err := r.ctl.Init(ctx, prometheus.NewRegistry()); err != nil {
+		r.ctl = &gate.Controller{Pool: pool, Route: routeName, Replica: name, Evidence: r.evidence, Config: GateConfig(r.rollout, routeName),
+			Apply: ApplyGate(r.rollout, routeName), Interval: 100 * time.Millisecond, Metrics: gate.NewMetrics(prometheus.NewRegistry())}
+		if err := r.ctl.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
 		go r.ctl.Run(ctx)
@@ -63,7 +64,7 @@ func TestGateTripDropsShareOnEveryReplica(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	cfg := gatedConfig()
 	cfg.GoPercent = 100
-	rs := startReplicas(t, pool, cfg, "a", "b")
+	rs := startReplicas(t, pool, cfg, v2.ScoreName, "a", "b")
 	for i := range 4000 {
 		rs[0].evidence.Go(200, i%33 == 0) // 3 % fallbacks
 		rs[0].evidence.Django(200)
@@ -101,7 +102,7 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	cfg := gatedConfig()
 	cfg.RampLadder = []config.RampStep{{Percent: 1, Hold: 300 * time.Millisecond}, {Percent: 5, Hold: 300 * time.Millisecond}, {Percent: 25, Hold: 300 * time.Millisecond}}
-	rs := startReplicas(t, pool, cfg, "a", "b")
+	rs := startReplicas(t, pool, cfg, v2.ScoreName, "a", "b")
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	for _, r := range rs {

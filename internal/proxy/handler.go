@@ -68,18 +68,19 @@ const DefaultMaxBody = 1 << 20
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, over := h.readBody(r)
+	snap := h.Rollout.Load() // one snapshot matches, decides and serves the request
+	body, over := h.readBody(r, snap)
 	if over != "" {
 		h.Metrics.bodyOverLimit.WithLabelValues(over).Inc()
 		h.passThrough(w, r, start)
 		return
 	}
-	rt, call, ok := h.match(r, body)
+	rt, call, ok := h.match(r, body, snap)
 	if !ok {
 		h.passThrough(w, r, start)
 		return
 	}
-	h.serveRoute(w, r, body, rt, call, start)
+	h.serveRoute(w, r, body, rt, call, snap, start)
 }
 
 // passThrough sends a request no route takes to Django.
@@ -89,14 +90,15 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, start time
 	h.Metrics.observe(OtherRoute, BackendDjango, rec.status(), time.Since(start).Seconds())
 }
 
-// match finds the table route that takes the request.
-func (h *Handler) match(r *http.Request, body []byte) (*route.Route, route.Call, bool) {
+// match finds the table route that takes the request, each route parsing it in the dialect it
+// is set to.
+func (h *Handler) match(r *http.Request, body []byte, snap *Snapshot) (*route.Route, route.Call, bool) {
 	for i := range h.Routes {
 		rt := &h.Routes[i]
 		if r.Method != rt.Method {
 			continue
 		}
-		if call, ok := rt.Handler.Parse(r, body); ok {
+		if call, ok := rt.Handler.Parse(r, body, snap.Route(rt.Name).Dialect); ok {
 			return rt, call, true
 		}
 	}
@@ -111,7 +113,19 @@ func (h *Handler) breakers() *Breakers {
 }
 
 // serveRoute is the generic flow of one request of a table route.
-func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, start time.Time) {
+func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, snap *Snapshot, start time.Time) {
+	if snap.Route(rt.Name).RequireToken && rt.Guard != nil {
+		if refused := rt.Guard(r); refused != nil {
+			for k, v := range refused.Header {
+				w.Header()[k] = v
+			}
+			w.Header().Set(BackendHeader, string(BackendProxy))
+			w.WriteHeader(refused.Status)
+			_, _ = w.Write(refused.Body)
+			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
+			return
+		}
+	}
 	id := r.Header.Get(requestIDHeader)
 	if id == "" {
 		id = newRequestID()
@@ -124,20 +138,6 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 		trace.WithAttributes(attribute.String("route", rt.Name), attribute.String("scorer_id", call.Subject.ScorerID), attribute.String("request_id", id)))
 	defer span.End()
 	r = r.WithContext(ctx)
-	snap := h.Rollout.Load()
-	rs := snap.Route(rt.Name)
-	if rs.RequireToken && rt.Guard != nil {
-		if refused := rt.Guard(r); refused != nil {
-			for k, v := range refused.Header {
-				w.Header()[k] = v
-			}
-			w.Header().Set(BackendHeader, string(BackendProxy))
-			w.WriteHeader(refused.Status)
-			_, _ = w.Write(refused.Body)
-			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
-			return
-		}
-	}
 	breaker := h.breakers().For(rt.Name)
 	_, decisionSpan := tracer.Start(ctx, "route.decision")
 	d := Decide(snap, rt.Name, call.Subject.ScorerID, call.Key, r.Header.Get(RouteHeader))
@@ -150,10 +150,9 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
 		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
 	decisionSpan.End()
-	dialect := route.Dialect(rs.Dialect)
 	backend, status, fallback := d.Backend, 0, ""
 	if d.Backend == BackendGo {
-		answer, err := h.runGo(ctx, rt, call, dialect, snap)
+		answer, err := h.runGo(ctx, rt, call, snap)
 		switch {
 		case err == nil:
 			breaker.Success()
@@ -164,11 +163,11 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
-			status = writeAnswer(w, rt.Handler.Failed(dialect))
+			status = writeAnswer(w, rt.Handler.Failed(call, err))
 		}
 	}
 	if backend == BackendDjango {
-		status = h.serveDjango(w, r, body, rt, call, dialect, d.Shadow && fallback == "", fallback != "", id, span, start)
+		status = h.serveDjango(w, r, body, rt, call, d.Shadow && fallback == "", fallback != "", id, span, start)
 	}
 	elapsed := time.Since(start)
 	span.SetAttributes(attribute.String("backend", string(backend)), attribute.Int("http.status_code", status), attribute.String("fallback", fallback))
@@ -209,7 +208,7 @@ func writeAnswer(w http.ResponseWriter, a route.Answer) int {
 
 // serveDjango has Django answer a request of a table route (with the body the proxy read, the
 // same bytes Go saw), and runs its shadow when one is due.
-func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, dialect route.Dialect,
+func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call,
 	shadow, fellBack bool, id string, span trace.Span, start time.Time) int {
 	var job *shadowJob
 	if shadow && h.Shadow != nil && rt.Shadow != nil && h.NoGo == "" {
@@ -241,28 +240,26 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	// proxy made because Django failed.
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
-		h.Shadow.submit(job, rt, call, dialect, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		h.Shadow.submit(job, rt, call, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }
 
 // runGo runs the route's Go handler with the configured timeout, turning a panic into an error.
-func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, dialect route.Dialect, snap *Snapshot) (a route.Answer, err error) {
+func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, snap *Snapshot) (a route.Answer, err error) {
 	ctx, cancel := context.WithTimeout(ctx, snap.Config.GoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", errPanic, p)
+			err = fmt.Errorf("%w: %v", route.ErrPanic, p)
 		}
 		if n := trips.Load(); n > 0 {
 			h.Metrics.roundTrips.WithLabelValues(rt.Name).Observe(float64(n))
 		}
 	}()
-	return rt.Handler.Serve(ctx, call, dialect)
+	return rt.Handler.Serve(ctx, call)
 }
-
-var errPanic = errors.New("go handler panicked")
 
 func (h *Handler) goFailed(name string, breaker *Breaker, snap *Snapshot, err error, id string, span trace.Span) {
 	span.RecordError(err)
@@ -292,7 +289,7 @@ var fallbackReasons = []string{"panic", "timeout", "error"}
 
 func fallbackReason(err error) string {
 	switch {
-	case errors.Is(err, errPanic):
+	case errors.Is(err, route.ErrPanic):
 		return "panic"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"

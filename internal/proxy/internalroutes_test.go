@@ -275,10 +275,10 @@ func serveRoutes(table []route.Route) http.Handler {
 			if rt.Method != r.Method {
 				continue
 			}
-			if call, ok := rt.Handler.Parse(r, body); ok {
-				a, err := rt.Handler.Serve(r.Context(), call, route.Ninja)
+			if call, ok := rt.Handler.Parse(r, body, route.Ninja); ok {
+				a, err := rt.Handler.Serve(r.Context(), call)
 				if err != nil {
-					a = rt.Handler.Failed(route.Ninja)
+					a = rt.Handler.Failed(call, err)
 				}
 				for k, v := range a.Header {
 					w.Header()[k] = v

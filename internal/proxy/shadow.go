@@ -90,7 +90,6 @@ type shadowJob struct {
 	closeOnce     sync.Once
 	route         *route.Route
 	call          route.Call
-	dialect       route.Dialect
 	requestID     string
 	django        diff.Response
 	djangoLatency time.Duration
@@ -261,8 +260,8 @@ func (s *Shadow) expire(job *shadowJob) {
 
 // submit hands the job, with Django's answer, to the workers, unless it was abandoned
 // meanwhile or the shadows are stopping.
-func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, dialect route.Dialect, django diff.Response, djangoLatency time.Duration, requestID string) {
-	job.route, job.call, job.dialect = rt, call, dialect
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, django diff.Response, djangoLatency time.Duration, requestID string) {
+	job.route, job.call = rt, call
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -361,7 +360,7 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 		return nil, sr.err
 	}
 	return job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
-		Dialect: job.dialect, Rules: s.rules(job.route.Name), Run: run})
+		Rules: s.rules(job.route.Name), Run: run})
 }
 
 // rules are the route's noise rules in force (its own, else the global ones), or

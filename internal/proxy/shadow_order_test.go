@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
@@ -98,8 +96,8 @@ func (f *shadowFixture) gateController(t *testing.T) *gate.Controller {
 	f.rollout.ApplyConfig(c)
 	ev := &gate.Evidence{}
 	f.shadow.Recorder.OnRun = ShadowEvidence(map[string]*gate.Evidence{v2.ScoreName: ev})
-	ctl := &gate.Controller{Pool: f.pool, Replica: "test", Evidence: ev, Config: GateConfig(f.rollout, v2.ScoreName), Apply: ApplyGate(f.rollout, v2.ScoreName)}
-	if err := ctl.Init(context.Background(), prometheus.NewRegistry()); err != nil {
+	ctl := &gate.Controller{Pool: f.pool, Route: v2.ScoreName, Replica: "test", Evidence: ev, Config: GateConfig(f.rollout, v2.ScoreName), Apply: ApplyGate(f.rollout, v2.ScoreName)}
+	if err := ctl.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return ctl

@@ -38,7 +38,13 @@ func allShadow() config.Config {
 // race by taking the snapshot after Django wrote.
 func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *shadowFixture {
 	t.Helper()
-	f := newGoFixture(t, allShadow())
+	return newShadowFixtureWith(t, allShadow(), django)
+}
+
+// newShadowFixtureWith is newShadowFixture with the configuration cfg.
+func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixture) http.Handler) *shadowFixture {
+	t.Helper()
+	f := newGoFixture(t, cfg)
 	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
 	if django != nil {
 		upstream = django(f)

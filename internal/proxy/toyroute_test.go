@@ -25,19 +25,26 @@ import (
 // toyName is a route this test adds through the table alone.
 const toyName = "toy-echo"
 
-// toy is POST /toy/{address}: Go answers "go:" and the body it read; fail makes Go fail
-// before answering (a fallback).
-type toy struct{ fail bool }
+// toy is POST /toy/{address} (or prefix{address}): Go answers "go:" and the body it read;
+// fail makes Go fail before answering (a fallback).
+type toy struct {
+	fail   bool
+	prefix string // "" is /toy/
+}
 
-func (t *toy) Parse(r *http.Request, body []byte) (route.Call, bool) {
-	address, ok := strings.CutPrefix(r.URL.Path, "/toy/")
+func (t *toy) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	prefix := t.prefix
+	if prefix == "" {
+		prefix = "/toy/"
+	}
+	address, ok := strings.CutPrefix(r.URL.Path, prefix)
 	if !ok || address == "" || strings.Contains(address, "/") {
 		return route.Call{}, false
 	}
-	return route.Call{Key: address, Subject: route.Subject{Address: address}, Request: body}, true
+	return route.Call{Key: address, Subject: route.Subject{Address: address}, Dialect: d, Request: body}, true
 }
 
-func (t *toy) Serve(_ context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (t *toy) Serve(_ context.Context, c route.Call) (route.Answer, error) {
 	if t.fail {
 		return route.Answer{}, errors.New("toy failure")
 	}
@@ -48,7 +55,7 @@ func (t *toy) answer(c route.Call) route.Answer {
 	return route.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: append([]byte("go:"), c.Request.([]byte)...)}
 }
 
-func (t *toy) Failed(route.Dialect) route.Answer {
+func (t *toy) Failed(route.Call, error) route.Answer {
 	return route.Answer{Status: 500, Body: []byte("toy failed")}
 }
 
@@ -68,9 +75,12 @@ func toyDjango(w http.ResponseWriter, r *http.Request) {
 }
 
 // withToyName makes the configuration know the toy route for the test's duration.
-func withToyName(t *testing.T) {
+func withToyName(t *testing.T) { withRouteNames(t, toyName) }
+
+// withRouteNames makes the configuration know the named routes for the test's duration.
+func withRouteNames(t *testing.T, names ...string) {
 	saved := config.RouteNames
-	config.RouteNames = append(slices.Clip(config.RouteNames), toyName)
+	config.RouteNames = append(slices.Clip(config.RouteNames), names...)
 	t.Cleanup(func() { config.RouteNames = saved })
 }
 

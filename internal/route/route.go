@@ -13,18 +13,19 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
 )
 
 // Dialect is the shape of the answers a route renders: Django-Ninja's behind ASGI, or Django's
-// AWS Lambda handler's.
-type Dialect string
+// AWS Lambda handler's. It is the configuration's dialect setting (config.ParseDialect reads it).
+type Dialect = config.Dialect
 
 // Dialects.
 const (
-	Ninja  Dialect = "ninja"
-	Lambda Dialect = "lambda"
+	Ninja  = config.DialectNinja
+	Lambda = config.DialectLambda
 )
 
 // KeyKind names what a route's requests are bucketed by (shown by the admin API).
@@ -64,21 +65,25 @@ type Route struct {
 
 // Handler is a route's Go side.
 type Handler interface {
-	// Parse takes a request exactly as Django would route it (method, path, and the body when
-	// the route reads one), or reports "not mine" (false), and Django answers. It does no I/O.
-	Parse(r *http.Request, body []byte) (Call, bool)
-	// Serve answers the call with Go, committing its writes, in the dialect asked for. An error
-	// means Go could not answer: the proxy falls back to Django unless the error is
+	// Parse takes a request exactly as Django in dialect d would route it (method, path, and the
+	// body when the route reads one), or reports "not mine" (false), and Django answers. It
+	// does no I/O. The call it returns is served, and shadowed, in the same dialect.
+	Parse(r *http.Request, body []byte, d Dialect) (Call, bool)
+	// Serve answers the call with Go, committing its writes, in the dialect it was parsed in.
+	// An error means Go could not answer: the proxy falls back to Django unless the error is
 	// ErrNoFallback (the request may have committed).
-	Serve(ctx context.Context, c Call, d Dialect) (Answer, error)
-	// Failed is the answer when Go failed and Django may not be asked (fallback off, or
-	// ErrNoFallback).
-	Failed(d Dialect) Answer
+	Serve(ctx context.Context, c Call) (Answer, error)
+	// Failed is the answer to the call when Go failed with err and Django may not be asked
+	// (fallback off, or ErrNoFallback); err wraps ErrPanic when the handler panicked.
+	Failed(c Call, err error) Answer
 }
 
 // ErrNoFallback marks a Go failure after which Django must not be asked: the request's writes
 // may have committed, and Django would write them a second time.
 var ErrNoFallback = errors.New("go may have committed: no fallback")
+
+// ErrPanic marks a Go handler that panicked (the proxy recovers it into an error).
+var ErrPanic = errors.New("go handler panicked")
 
 // Call is one request a route took.
 type Call struct {
@@ -86,6 +91,8 @@ type Call struct {
 	Key string
 	// Subject names the call in logs, diff records and captures; never a secret.
 	Subject Subject
+	// Dialect is the dialect the call was parsed in, and is answered and compared in.
+	Dialect Dialect
 	// Request is the route's own parsed request (its Handler's to interpret).
 	Request any
 }
@@ -116,11 +123,11 @@ type ShadowInput struct {
 	// as it has read what it needs.
 	Snapshot *scoring.Snapshot
 	// DB reads Django's committed rows after its answer.
-	DB      *pgxpool.Pool
-	Call    Call
-	Django  diff.Response
-	Dialect Dialect
-	Rules   []diff.NoiseRule
+	DB *pgxpool.Pool
+	// Call is the request, with the dialect Go's answer is rendered in before the comparison.
+	Call   Call
+	Django diff.Response
+	Rules  []diff.NoiseRule
 	// Run receives Go's side (status, body, latency, write-sets, race).
 	Run *diff.Run
 }

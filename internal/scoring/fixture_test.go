@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
+	"shadowproxy/internal/route"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
@@ -61,7 +63,7 @@ func newFixture(t testing.TB) *fixture {
 		Cache: credential.NewCache(1000),
 		Clock: func() time.Time { return *f.now.Load() },
 	}
-	f.srv = httptest.NewServer(&scoring.Handler{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}})
+	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}}, Dialect: route.Ninja})
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shadowproxy/internal/route"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 )
@@ -53,7 +55,7 @@ func (f *fixture) usePlanner(params map[string]string) *pgxpool.Pool {
 	scorer.DB = pool
 	f.scorer = &scorer
 	f.srv.Close()
-	f.srv = httptest.NewServer(&scoring.Handler{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: pool}})
+	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: pool}}, Dialect: route.Ninja})
 	f.t.Cleanup(f.srv.Close)
 	return pool
 }

@@ -32,6 +32,9 @@ type Settings struct {
 	// RateLimitFailOpen (SHADOWPROXY_RATELIMIT_FAIL_OPEN) lets requests of rate-limited keys
 	// through while Redis is unreachable; off, they get Django's 500 as in Django.
 	RateLimitFailOpen bool
+	// RateLimitForm is PASSPORT_API_RATE_LIMITING_FORM, the form quoted in the 429 of Django's
+	// Lambda; "" means Django's default.
+	RateLimitForm string
 }
 
 // SettingsFromEnv reads the settings from the environment, applying Django's defaults. Boolean
@@ -72,6 +75,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s.APIAnalytics = getenv("FF_API_ANALYTICS") == "on"
 	s.RateLimitEnabled = config.DjangoBool(getenv("RATELIMIT_ENABLE"))
 	s.RateLimitFailOpen = config.DjangoBool(getenv("SHADOWPROXY_RATELIMIT_FAIL_OPEN"))
+	s.RateLimitForm = getenv("PASSPORT_API_RATE_LIMITING_FORM")
 	s.RateLimitCacheURL = getenv("CELERY_BROKER_URL")
 	if s.RateLimitCacheURL == "" {
 		s.RateLimitCacheURL = "redis://localhost:6379/0"

@@ -59,7 +59,10 @@ func capture(s *scoring.Scorer, snap *scoring.Snapshot) *scoring.Scorer {
 // in-band error becomes 500 "Failed to calculate score.".
 type internalScore struct{ *Embed }
 
-func (h *internalScore) Parse(r *http.Request, _ []byte) (route.Call, bool) {
+func (h *internalScore) Parse(r *http.Request, _ []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
 	c, p, ok := parseScorePath(r.URL.Path, "/internal/score/v2/")
 	if !ok || !h.Token.Set() {
 		return route.Call{}, false
@@ -78,7 +81,7 @@ var (
 	errDetailNoScorerV2 = ninja.Detail(http.StatusNotFound, "No scorer matches the given criteria.")
 )
 
-func (h *internalScore) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (h *internalScore) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(ninja.Request)
 	if req.Early != nil {
 		return *req.Early, nil
@@ -107,7 +110,7 @@ func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scorin
 	return ninja.ServerError(), nil // the scorer's exception reaches Django's handler
 }
 
-func (h *internalScore) Failed(route.Dialect) route.Answer { return ninja.ServerError() }
+func (h *internalScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	req := in.Call.Request.(ninja.Request)
@@ -130,7 +133,10 @@ func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]di
 // "Invalid scorer_id"; the lower-cased address is scored, then its live stamps are read.
 type embedScore struct{ *Embed }
 
-func (h *embedScore) Parse(r *http.Request, _ []byte) (route.Call, bool) {
+func (h *embedScore) Parse(r *http.Request, _ []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
 	c, p, ok := parseScorePath(r.URL.Path, "/internal/embed/score/")
 	if !ok {
 		return route.Call{}, false
@@ -139,7 +145,7 @@ func (h *embedScore) Parse(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(c.Key, c.Subject, p), true
 }
 
-func (h *embedScore) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (h *embedScore) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	return h.run(ctx, h.Scorer, h.Sink, c.Request.(ninja.Request).Params.(scoreCall))
 }
 
@@ -166,7 +172,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	return stampsAndScore(live, res.Response.Body)
 }
 
-func (h *embedScore) Failed(route.Dialect) route.Answer { return ninja.ServerError() }
+func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	start := time.Now()

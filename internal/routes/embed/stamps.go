@@ -35,7 +35,10 @@ type stampsCall struct {
 // sourceAppEmbed is CeramicCache.SourceApp.EMBED.
 const sourceAppEmbed = 2
 
-func (h *stamps) Parse(r *http.Request, body []byte) (route.Call, bool) {
+func (h *stamps) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
 	seg, ok := ninja.Segments(r.URL.Path, "/internal/embed/stamps/", 1)
 	if !ok || !h.Token.Set() {
 		return route.Call{}, false
@@ -189,7 +192,7 @@ func stampDate(stamp map[string]any, key string) (*time.Time, bool) {
 	return &t, true
 }
 
-func (h *stamps) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (h *stamps) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(ninja.Request)
 	if req.Early != nil {
 		return *req.Early, nil
@@ -228,7 +231,7 @@ func (h *stamps) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink,
 	return stampsAndScore(live, res.Response.Body)
 }
 
-func (h *stamps) Failed(route.Dialect) route.Answer { return ninja.ServerError() }
+func (h *stamps) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *stamps) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	req := in.Call.Request.(ninja.Request)

@@ -20,7 +20,10 @@ import (
 // back-fill after a PBKDF2 verification.
 type validateKey struct{ *Embed }
 
-func (h *validateKey) Parse(r *http.Request, body []byte) (route.Call, bool) {
+func (h *validateKey) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
 	if r.URL.Path != "/internal/embed/validate-api-key" {
 		return route.Call{}, false
 	}
@@ -42,7 +45,7 @@ func keyPrefix(h http.Header) string {
 	return prefix
 }
 
-func (h *validateKey) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	return h.run(ctx, h.Scorer.DB, h.Sink, c.Request.(http.Header))
 }
 
@@ -69,7 +72,7 @@ func (h *validateKey) run(ctx context.Context, q scoring.Querier, sink scoring.S
 	}), nil
 }
 
-func (h *validateKey) Failed(route.Dialect) route.Answer { return ninja.ServerError() }
+func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 // Compare checks the key on the snapshot and compares the answers (the back-fill is planned
 // and never written by the capture sink; it is not compared with Django's row).

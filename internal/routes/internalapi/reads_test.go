@@ -38,14 +38,14 @@ func serveTable(t *testing.T, routes []route.Route) *httptest.Server {
 			if rt.Method != r.Method {
 				continue
 			}
-			call, ok := rt.Handler.Parse(r, body)
+			call, ok := rt.Handler.Parse(r, body, route.Ninja)
 			if !ok {
 				continue
 			}
-			a, err := rt.Handler.Serve(r.Context(), call, route.Ninja)
+			a, err := rt.Handler.Serve(r.Context(), call)
 			if err != nil {
 				t.Errorf("%s: %v", rt.Name, err)
-				a = rt.Handler.Failed(route.Ninja)
+				a = rt.Handler.Failed(call, err)
 			}
 			for k, v := range a.Header {
 				w.Header()[k] = v

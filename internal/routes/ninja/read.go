@@ -43,11 +43,21 @@ type Read struct {
 	ReadFunc ReadFunc
 }
 
-// Parse implements route.Handler.
-func (h *Read) Parse(r *http.Request, body []byte) (route.Call, bool) { return h.ParseFunc(r, body) }
+// Parse implements route.Handler: the internal API is Django-Ninja's only, so a route set to
+// another dialect leaves its requests to Django.
+func (h *Read) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if !NinjaDialect(d) {
+		return route.Call{}, false
+	}
+	return h.ParseFunc(r, body)
+}
+
+// NinjaDialect reports whether a route set to d answers as Django-Ninja (the internal API has
+// no Lambda handler).
+func NinjaDialect(d route.Dialect) bool { return d == route.Ninja || d == "" }
 
 // Serve implements route.Handler.
-func (h *Read) Serve(ctx context.Context, c route.Call, _ route.Dialect) (route.Answer, error) {
+func (h *Read) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	return h.answer(ctx, h.DB(), c)
 }
 
@@ -60,7 +70,7 @@ func (h *Read) answer(ctx context.Context, q scoring.Querier, c route.Call) (rou
 }
 
 // Failed implements route.Handler: Django's page for an exception no handler takes.
-func (h *Read) Failed(route.Dialect) route.Answer { return ServerError() }
+func (h *Read) Failed(route.Call, error) route.Answer { return ServerError() }
 
 // Compare implements route.Shadower: the same reads on the snapshot, answers compared.
 func (h *Read) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {

@@ -36,18 +36,6 @@ func TestMatchesLambdaRoute(t *testing.T) {
 	}
 }
 
-func TestParseDialect(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]Dialect{"": Lambda, "ninja": Ninja, " Lambda ": Lambda, "LAMBDA": Lambda} {
-		if got, err := ParseDialect(in, Lambda); err != nil || got != want {
-			t.Errorf("%q: %v %v", in, got, err)
-		}
-	}
-	if _, err := ParseDialect("asgi", Ninja); err == nil {
-		t.Fatal("asgi accepted")
-	}
-}
-
 // psycopg2's base_exception_from_sqlstate, renamed by Django's DatabaseErrorWrapper.
 func TestDjangoDBErrorClass(t *testing.T) {
 	t.Parallel()

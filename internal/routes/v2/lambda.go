@@ -3,6 +3,7 @@ package v2
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -37,33 +38,48 @@ type LambdaResponse struct {
 }
 
 // LambdaHandler answers ALB events for the v2 score route as Django's Lambda does, with the
-// Go scorer.
+// Go scorer (cmd/lambda, where there is no Django to fall back to).
 type LambdaHandler struct {
 	Scorer *scoring.Scorer
 	Sink   scoring.Sink
-	// RateLimitForm is PASSPORT_API_RATE_LIMITING_FORM, quoted in the 429 message; empty
-	// means Django's default.
-	RateLimitForm string
 }
 
 // Handle answers one event. It never fails: every failure is an answer, as in Django's
-// with_api_request_exception_handling.
+// with_api_request_exception_handling; a failure of the scorer itself is the wrapper's
+// "DB Error: <class>".
 func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaResponse {
+	render := func(o scoring.Outcome) LambdaResponse { return lambdaRender(o, h.Scorer.Settings.RateLimitForm) }
+	in, err := lambdaInput(ev, render)
+	if err != nil {
+		return errorResponse(500, msgUnexpected, err.Error())
+	}
+	res, err := h.Scorer.Score(ctx, in, h.Sink)
+	if err != nil {
+		return dbErrorResponse(err)
+	}
+	return render(res.Outcome)
+}
+
+// lambdaInput reads an event as Django's Lambda does before it authenticates, into the
+// scorer's input in the Lambda's rules, with the analytics row the wrapper saves for each
+// outcome (answered by render). An error is an event the Lambda answers 500 (its text is
+// str(e)): one the ALB rule never sends.
+func lambdaInput(ev LambdaEvent, render func(scoring.Outcome) LambdaResponse) (scoring.Input, error) {
 	if ev.Path == nil { // lambda_to_django_request reads event["path"] before authenticating
-		return errorResponse(500, msgUnexpected, "'path'")
+		return scoring.Input{}, errors.New("'path'")
 	}
 	// stamp_score_GET splits the path and takes the last and the third-to-last segments; the
 	// ALB rule guarantees at least six. A shorter path, which the rule never sends, raises
 	// IndexError in Django only after authentication; here it is refused at once.
 	segments := strings.Split(*ev.Path, "/")
 	if len(segments) < 3 {
-		return errorResponse(500, msgUnexpected, "list index out of range")
+		return scoring.Input{}, errors.New("list index out of range")
 	}
 	// parse_body runs after authentication and the rate limit in Django; a body that is not
 	// JSON (never sent to this GET route by a client that works) is refused at once here.
 	payload, err := parseBody(ev)
 	if err != nil {
-		return errorResponse(500, msgUnexpected, err.Error())
+		return scoring.Input{}, err
 	}
 	header := http.Header{}
 	// strip_event takes the key from headers["x-api-key"] only: no Authorization fallback.
@@ -77,11 +93,7 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaRespon
 		Lambda:   true,
 	}
 	in.Analytics = func(o scoring.Outcome) *scoring.AnalyticsRow {
-		return analyticsRow(ev, segments, payload, h.render(o), o)
+		return analyticsRow(ev, segments, payload, render(o), o)
 	}
-	res, err := h.Scorer.Score(ctx, in, h.Sink)
-	if err != nil {
-		return dbErrorResponse(err)
-	}
-	return h.render(res.Outcome)
+	return in, nil
 }

@@ -32,9 +32,10 @@ const (
 	DefaultRateLimitForm = "https://docs.google.com/forms/d/e/1FAIpQLSeUATg0nTE9ws3qESGBktFcOX0brF19iv2L0BLoiub9pbSMeg/viewform"
 )
 
-// render is the Lambda's answer to an outcome: format_response's 200 with pydantic's compact
-// body, or the exception handler's {"error": message} with the exception's status.
-func (h *LambdaHandler) render(o scoring.Outcome) LambdaResponse {
+// lambdaRender is the Lambda's answer to an outcome: format_response's 200 with pydantic's
+// compact body, or the exception handler's {"error": message} with the exception's status.
+// form is PASSPORT_API_RATE_LIMITING_FORM ("" is Django's default).
+func lambdaRender(o scoring.Outcome, form string) LambdaResponse {
 	switch o.Kind {
 	case scoring.Scored:
 		// format_response: ret.json(), statusDescription "200 OK" whatever the status.
@@ -42,7 +43,7 @@ func (h *LambdaHandler) render(o scoring.Outcome) LambdaResponse {
 	case scoring.Unauthorized: // APIException: its status_code and str(detail)
 		return errorResponse(401, "Invalid API Key.", "Invalid API Key.")
 	case scoring.RateLimited: // not an APIException: the table's (429, rate-limited message); str(Ratelimited()) is ""
-		return errorResponse(429, h.rateLimitedMessage(), "")
+		return errorResponse(429, rateLimitedMessage(form), "")
 	case scoring.NoScorer, scoring.InvalidScorerID: // aget_scorer_by_id's NotFoundApiException; the Lambda never refuses a scorer id as a non-integer
 		return errorResponse(404, "No scorer matches the given criteria.", "No scorer matches the given criteria.")
 	case scoring.InvalidAddress: // InvalidAddressException() is an APIException: (400, "Invalid address.")
@@ -53,9 +54,8 @@ func (h *LambdaHandler) render(o scoring.Outcome) LambdaResponse {
 	return errorResponse(500, msgUnexpected, o.Cause)
 }
 
-// rateLimitedMessage is get_passport_api_rate_limited_msg().
-func (h *LambdaHandler) rateLimitedMessage() string {
-	form := h.RateLimitForm
+// rateLimitedMessage is get_passport_api_rate_limited_msg() with the form's URL.
+func rateLimitedMessage(form string) string {
 	if form == "" {
 		form = DefaultRateLimitForm
 	}

@@ -43,18 +43,47 @@ func ScoreRoute(s *Score) route.Route {
 	}
 }
 
-// Parse takes GET /v2/stamps/{scorer_id}/score/{address} as Django's URL resolver matches it.
-func (s *Score) Parse(r *http.Request, _ []byte) (route.Call, bool) {
+// Parse takes the request as Django in dialect d routes it: in ninja, GET
+// /v2/stamps/{scorer_id}/score/{address} as Django's URL resolver matches it; in lambda,
+// whatever the ALB rule sends to Django's score Lambda (MatchesLambdaRoute), read as the ALB
+// event it would be.
+func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if r.Method != http.MethodGet {
+		return route.Call{}, false
+	}
+	if d == route.Lambda {
+		return s.parseLambda(r, body)
+	}
 	scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
-	if !ok || r.Method != http.MethodGet {
+	if !ok {
 		return route.Call{}, false
 	}
 	in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
-	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keyPrefix(r.Header)}, Request: in}, true
+	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keyPrefix(r.Header)},
+		Dialect: route.Ninja, Request: in}, true
 }
 
-// Serve scores the request with the commit sink.
-func (s *Score) Serve(ctx context.Context, c route.Call, d route.Dialect) (route.Answer, error) {
+// parseLambda takes a request the ALB rule sends to the Lambda. An event the Lambda would
+// answer 500 before scoring (a body that is not JSON) is not taken: Django's Lambda
+// authenticates first, so Django answers it.
+func (s *Score) parseLambda(r *http.Request, body []byte) (route.Call, bool) {
+	ev := eventFromRequest(r, body)
+	if !MatchesLambdaRoute(*ev.Path) {
+		return route.Call{}, false
+	}
+	in, err := lambdaInput(ev, s.renderLambda)
+	if err != nil {
+		return route.Call{}, false
+	}
+	prefix, _, _ := strings.Cut(ev.Headers["x-api-key"], ".")
+	return route.Call{Key: in.Address, Subject: route.Subject{ScorerID: in.ScorerID, Address: in.Address, APIKeyPrefix: prefix},
+		Dialect: route.Lambda, Request: in}, true
+}
+
+// Serve scores the request with the commit sink and answers in the call's dialect. A failure
+// of the scorer is returned (the proxy falls back to Django); in the lambda dialect too, where
+// Django's Lambda would answer "DB Error: <class>" itself.
+func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	res, err := s.Scorer.Score(ctx, c.Request.(scoring.Input), s.Sink)
 	if err != nil {
 		if errors.Is(err, scoring.ErrOutcomeUnknown) {
@@ -62,18 +91,48 @@ func (s *Score) Serve(ctx context.Context, c route.Call, d route.Dialect) (route
 		}
 		return route.Answer{}, err
 	}
-	return render(res.Response, d), nil
+	return s.answer(res, c.Dialect), nil
 }
 
-// Failed is Django's 500 answer for a failure it does not catch.
-func (s *Score) Failed(d route.Dialect) route.Answer { return render(scoring.InternalError(), d) }
+// Failed is Django's answer to a failure it does not catch: the Ninja route's 500 page body,
+// or, in the lambda dialect, the wrapper's "DB Error: <class>" for a database failure and its
+// default for anything else (a panic).
+func (s *Score) Failed(c route.Call, err error) route.Answer {
+	if c.Dialect != route.Lambda {
+		return ninjaAnswer(scoring.InternalError())
+	}
+	if errors.Is(err, route.ErrPanic) {
+		return lambdaAnswer(errorResponse(500, msgUnexpected, msgUnexpected))
+	}
+	return lambdaAnswer(dbErrorResponse(err))
+}
 
-// render writes the scorer's answer as Django-Ninja does. The proxy serves the Ninja dialect
-// only (a sidecar in front of the ASGI app); the Lambda dialect is LambdaHandler's, which
-// cmd/lambda serves. Wiring it through the table (Parse by MatchesLambdaRoute, the event built
-// from the HTTP request, LambdaHandler's render) is the seam d is passed for.
-func render(r scoring.Response, _ route.Dialect) route.Answer {
+// answer renders the scorer's result in dialect d.
+func (s *Score) answer(res scoring.Result, d route.Dialect) route.Answer {
+	if d == route.Lambda {
+		return lambdaAnswer(s.renderLambda(res.Outcome))
+	}
+	return ninjaAnswer(res.Response)
+}
+
+// renderLambda is the Lambda's answer to an outcome, with this deployment's rate-limit form.
+func (s *Score) renderLambda(o scoring.Outcome) LambdaResponse {
+	return lambdaRender(o, s.Scorer.Settings.RateLimitForm)
+}
+
+// ninjaAnswer is the answer as Django-Ninja writes it.
+func ninjaAnswer(r scoring.Response) route.Answer {
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
+}
+
+// lambdaAnswer is the HTTP answer the ALB makes of the Lambda's response: its status, headers
+// and body (statusDescription and statusCategory stay between the Lambda and the ALB).
+func lambdaAnswer(r LambdaResponse) route.Answer {
+	h := make(http.Header, len(r.Headers))
+	for k, v := range r.Headers {
+		h.Set(k, v)
+	}
+	return route.Answer{Status: r.StatusCode, Header: h, Body: []byte(r.Body)}
 }
 
 // keyPrefix is the API key's prefix from X-API-Key or Authorization, as Django reads it: the
