@@ -88,3 +88,21 @@ func TestParseDialect(t *testing.T) {
 		t.Fatalf("bad env dialect: %v", err)
 	}
 }
+
+// require_token is off by default, read from the file and from
+// SHADOWPROXY_ROUTE_<NAME>_REQUIRE_TOKEN by the one boolean rule.
+func TestRequireTokenSetting(t *testing.T) {
+	env := map[string]string{"SHADOWPROXY_ROUTE_EMBED_SCORE_REQUIRE_TOKEN": "yes"}
+	c, err := Parse([]byte("routes:\n  embed-weights:\n    require_token: true\n"), "f.yaml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"embed-weights": true, "embed-score": true, "embed-config": false} {
+		if e := c.Route(name); e.RequireToken != want {
+			t.Errorf("%s: require_token %v, want %v (sources %v)", name, e.RequireToken, want, e.Sources)
+		}
+	}
+	if s := c.Route("embed-score").Sources["require_token"]; s != SourceEnv {
+		t.Errorf("embed-score's require_token source %q", s)
+	}
+}
