@@ -28,9 +28,15 @@ func (h *validateKey) Parse(r *http.Request, body []byte, d route.Dialect) (rout
 		return route.Call{}, false
 	}
 	prefix := keyPrefix(r.Header)
-	// The call keeps the headers (the key is checked when served); the subject only the
-	// key's public prefix.
-	return route.Call{Key: prefix, Subject: route.Subject{APIKeyPrefix: prefix}, Request: r.Header.Clone()}, true
+	// The call keeps the two headers the key is read from (it is checked when served, and
+	// never logged or stored); the subject only the key's public prefix.
+	keyHeaders := http.Header{}
+	for _, name := range []string{"X-Api-Key", "Authorization"} {
+		if v := r.Header.Values(name); len(v) > 0 {
+			keyHeaders[name] = append([]string(nil), v...)
+		}
+	}
+	return route.Call{Key: prefix, Subject: route.Subject{APIKeyPrefix: prefix}, Request: keyHeaders}, true
 }
 
 // keyPrefix is the public part of the presented key, never the secret.
