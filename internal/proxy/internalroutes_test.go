@@ -291,3 +291,26 @@ func serveRoutes(table []route.Route) http.Handler {
 		http.NotFound(w, r)
 	})
 }
+
+// internal-score and embed-score in shadow, Django being a stand-in that scores and commits as
+// Django does: Go's capture plans the same score rows and answers the same.
+func TestScoringInternalRoutesShadowAgree(t *testing.T) {
+	for _, name := range []string{embed.InternalScoreName, embed.ScoreName} {
+		t.Run(name, func(t *testing.T) {
+			f := newInternalFixture(t, routeSettings(name, config.RouteSettings{ShadowPercent: new(100.0)}), func(f *internalFixture) http.Handler {
+				return serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, Sink: scoring.CommitSink{Pool: f.pool}, Token: f.embed.Token}).Routes())
+			})
+			path := fmt.Sprintf("/internal/score/v2/%d/%s", f.ds.Communities[0].ID, f.ds.Addresses[0].Address)
+			if name == embed.ScoreName {
+				path = fmt.Sprintf("/internal/embed/score/%d/%s", f.ds.Communities[0].ID, f.ds.Addresses[0].Address)
+			}
+			if resp, body := f.do("GET", path, "", "Authorization", internalToken); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" {
+				t.Fatalf("Django: %d %s", resp.StatusCode, body)
+			}
+			run := f.run()
+			if run.Route != name || run.Error != "" || (run.Outcome != diff.OutcomeEqual && run.Outcome != diff.OutcomeNoise) || run.DjangoWrites == nil {
+				t.Fatalf("run %s %s: %+v", run.Outcome, run.Error, run.Fields)
+			}
+		})
+	}
+}
