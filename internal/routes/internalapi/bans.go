@@ -113,6 +113,9 @@ func parseCheckBans(r *http.Request, body []byte) (route.Call, bool) {
 	for id := range ids {
 		req.address = id[strings.LastIndex(id, ":")+1:]
 	}
+	if !ascii(req.address) { // Go's and Python's lower() differ beyond ASCII: Django answers
+		return route.Call{}, false
+	}
 	seen := map[string]bool{}
 	for _, c := range req.credentials {
 		if c.hash != nil && *c.hash != "" && !seen[*c.hash] {

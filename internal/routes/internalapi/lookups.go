@@ -19,7 +19,7 @@ type allowList struct{ list, address string }
 
 func parseAllowList(r *http.Request, _ []byte) (route.Call, bool) {
 	seg, ok := ninja.Segments(r.URL.Path, "/internal/allow-list/", 2)
-	if !ok {
+	if !ok || !ascii(seg[1]) { // Go's and Python's lower() differ beyond ASCII: Django answers
 		return route.Call{}, false
 	}
 	// AddressListMember.address is an EthAddressField: the lookup value is lower-cased.
@@ -90,4 +90,14 @@ func readCredential(ctx context.Context, q scoring.Querier, params any) (route.A
 	}
 	w.EndObject()
 	return ninja.JSON(http.StatusOK, w.Bytes()), nil
+}
+
+// ascii reports whether s is ASCII, where Go's strings.ToLower is Python's str.lower().
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

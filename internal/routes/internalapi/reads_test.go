@@ -183,6 +183,7 @@ func TestInternalReads(t *testing.T) {
 		{"allow list member, upper case", "GET", "/internal/allow-list/round-7/" + strings.ToUpper(addrA), token, ``, 200, `{"is_member": true}`},
 		{"allow list not member", "GET", "/internal/allow-list/round-7/" + addrB, token, ``, 200, `{"is_member": false}`},
 		{"allow list unknown list", "GET", "/internal/allow-list/nope/" + addrA, token, ``, 200, `{"is_member": false}`},
+		{"allow list non-ASCII address is Django's (str.lower)", "GET", "/internal/allow-list/round-7/%C4%B0x", token, ``, 418, ``},
 
 		// handle_get_credential_definition: %23 (after URL decoding) becomes #.
 		{"credential no token", "GET", "/internal/customization/credential/x", "-", ``, 401, unauthorized},
