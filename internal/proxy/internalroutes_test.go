@@ -184,7 +184,7 @@ func TestEmbedStampsThroughTheProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
-	f.embed.Scorer.DB = dead
+	f.embed.Scorer.DB, f.embed.Sink = dead, scoring.CommitSink{Pool: dead}
 	resp, got = f.do("POST", "/internal/embed/stamps/"+address, body, "Authorization", internalToken)
 	if resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" || got != "{}" || f.django.Load() != 1 {
 		t.Fatalf("fallback: %d %v %s, Django saw %d", resp.StatusCode, resp.Header, got, f.django.Load())

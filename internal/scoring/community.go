@@ -81,6 +81,16 @@ func (s *Scorer) ScoreCommunity(ctx context.Context, communityID int64, address 
 // rows in one WriteSet. Where Django answers an error after its cache writes (no community, an
 // invalid address), the WriteSet holds the cache writes alone.
 func (s *Scorer) ScoreCommunityAfter(ctx context.Context, communityID int64, address string, cw *CacheWrites, sink Sink) (Result, error) {
+	if locker, ok := sink.(PlanLocker); ok && cw != nil {
+		q, held, unlock, err := locker.LockPlan(ctx, cw.Address)
+		if err != nil {
+			return Result{}, err
+		}
+		defer unlock()
+		locked := *s
+		locked.DB = q
+		s, sink = &locked, held
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.scoreCommunityOnce(ctx, communityID, address, cw, sink)
 		if errors.Is(err, ErrCacheChanged) && attempt < maxCacheAttempts {

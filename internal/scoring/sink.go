@@ -34,15 +34,20 @@ const conflictMarker = "shadowproxy: hash links changed concurrently"
 // a check that the requester owns the links it wrote, and COMMIT.
 type CommitSink struct {
 	Pool *pgxpool.Pool
+	// held, when set, is the connection to write on (LockPlan's), kept after Apply.
+	held *pgxpool.Conn
 }
 
 // Apply implements Sink.
 func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
+	conn := s.held
+	if conn == nil {
+		var err error
+		if conn, err = s.Pool.Acquire(ctx); err != nil {
+			return fmt.Errorf("acquire connection: %w", err)
+		}
+		defer conn.Release()
 	}
-	defer conn.Release()
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
 	queueWrites(q, ws)

@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -41,11 +43,8 @@ WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND ($2 OR cc.
 // queueCacheWrites queues the ceramic-cache statements and the read-back of the live list.
 func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 	q.queue("ceramic_cache", sqlLockCacheAddress, cw.Address)
-	expect := cw.expectLive
-	if expect == nil {
-		expect = []int64{}
-	}
-	sorted := slices.Sorted(slices.Values(expect))
+	sorted := append([]int64{}, cw.expectLive...) // never nil: pgx sends a nil slice as NULL
+	slices.Sort(sorted)
 	q.queue("ceramic_cache", sqlCheckCacheRows, cw.Address, sorted)
 	if len(cw.SoftDelete) > 0 {
 		q.queue("ceramic_cache", sqlSoftDelete, cw.Address, cw.SoftDelete, cw.Now, cw.AllTypes)
@@ -71,4 +70,36 @@ func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 		cw.Live = append(cw.Live, s)
 		return nil
 	}, cw.Address, cw.ListAllTypes)
+}
+
+// PlanLocker is a sink that can serialise the planning of one address's ceramic-cache writes
+// (CommitSink): the Go-served bulk requests of an address then load, plan and commit one at a
+// time. Capture sinks do not implement it: shadow runs take no lock.
+type PlanLocker interface {
+	// LockPlan holds the address's plan lock on one connection until unlock; the request
+	// reads through q and writes through sink, both on that connection.
+	LockPlan(ctx context.Context, address string) (q Querier, sink Sink, unlock func(), err error)
+}
+
+// LockPlan holds a session advisory lock on a connection of its own. Its key space is not the
+// commit's (sqlLockCacheAddress): the commit's lock also guards against writers that never
+// take this one.
+func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink, func(), error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("acquire plan lock connection: %w", err)
+	}
+	const key = `hashtextextended('ceramic_cache_plan:' || $1::text, 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, address); err != nil {
+		conn.Hijack().Close(context.WithoutCancel(ctx)) // a cut-short lock request may still be granted
+		return nil, nil, nil, fmt.Errorf("plan lock: %w", err)
+	}
+	unlock := func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, address); err != nil {
+			conn.Hijack().Close(context.WithoutCancel(ctx)) // closing the session frees its locks
+			return
+		}
+		conn.Release()
+	}
+	return conn, CommitSink{Pool: s.Pool, held: conn}, unlock, nil
 }
