@@ -1,9 +1,11 @@
 # shadowproxy: run `make demo` to see it work and `make test` to check it.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
+# How long `make fuzz` runs each fuzz target after its seed corpus.
+FUZZTIME ?= 10s
 BIN := bin/shadowproxy
 
-.PHONY: build demo deps test lint vectors bench chaos capture-demo lambda clean
+.PHONY: build demo deps test fuzz lint vectors bench chaos capture-demo lambda screenshots clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shadowproxy
@@ -40,6 +42,19 @@ test: deps lint
 	$(GO) test -count=1 ./...
 	@echo "test: the credential package again without cgo (pure-Go secp256k1)"
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
+	@$(MAKE) --no-print-directory fuzz
+
+# Every fuzz target of the repository (each `func Fuzz...` in a _test.go file, found afresh, so a
+# new target is run without editing this), one after the other, each for FUZZTIME beyond its
+# committed seed corpus. A failing input is kept under the package's testdata/fuzz.
+fuzz:
+	@echo "fuzz: every fuzz target for $(FUZZTIME) each"
+	@grep -rHn --include='*_test.go' --exclude-dir=.tmp --exclude-dir=node_modules -E '^func Fuzz[A-Za-z0-9_]*\(' . | \
+	  sed -E 's|^(.*)/[^/:]*:[0-9]+:func (Fuzz[A-Za-z0-9_]*)\(.*|\1 \2|' | sort | \
+	  while read -r pkg name; do \
+	    echo "fuzz: $$name in $$pkg"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	  done
 
 # The load harness (database floor, scoring, pass-through, shadow, memory, soak) and the
 # micro-benchmarks, with their figures. BENCH_FLAGS=-soak=10m for the full soak.
@@ -66,6 +81,11 @@ lambda:
 capture-demo: build
 	mkdir -p testdata/capture
 	$(GO) run ./cmd/demo -binary $(BIN) -write-capture testdata/capture/demo.jsonl
+
+# Take the README's screenshots of the status page and the diff review again (docs/*.png), from
+# their headless-Chromium tests.
+screenshots: deps
+	SHADOWPROXY_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 ./internal/proxy/ -run InHeadlessChromium
 
 # Regenerate the signed credential vectors with the IAM's didkit build (needs npm).
 vectors:

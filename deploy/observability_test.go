@@ -184,8 +184,18 @@ func TestEnclosingCall(t *testing.T) {
 	}
 }
 
+// routeLabelled are the series the dashboard reads that carry a route label.
+var routeLabelled = map[string]bool{
+	"shadowproxy_requests_total": true, "shadowproxy_request_duration_seconds_bucket": true, "shadowproxy_go_percent": true,
+	"shadowproxy_shadow_percent": true, "shadowproxy_kill_switch": true, "shadowproxy_fallbacks_total": true,
+	"shadowproxy_breaker_trips_total": true, "shadowproxy_shadow_runs_total": true, "shadowproxy_shadow_divergences_total": true,
+	"shadowproxy_shadow_latency_seconds_bucket": true, "shadowproxy_gate_verdict": true, "shadowproxy_gate_tripped": true,
+	"shadowproxy_gate_value": true, "shadowproxy_gate_samples": true, "shadowproxy_ramp_step": true, "shadowproxy_gate_trips_total": true,
+}
+
 // The dashboard is right with several replicas: cluster-wide gauges are never summed over
-// them, and every query of every panel is filtered by the $instance variable.
+// them, and every query of every panel is filtered by the $instance variable, and by the $route
+// variable when its series carry a route label.
 func TestDashboardAcrossReplicas(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("grafana", "shadowproxy-dashboard.json"))
 	if err != nil {
@@ -215,6 +225,13 @@ func TestDashboardAcrossReplicas(t *testing.T) {
 	if !hasInstance {
 		t.Error("no instance variable")
 	}
+	hasRoute := false
+	for _, v := range dash.Templating.List {
+		hasRoute = hasRoute || (v.Name == "route" && strings.Contains(v.Query, "route"))
+	}
+	if !hasRoute {
+		t.Error("no route variable")
+	}
 	selector := regexp.MustCompile(`shadowproxy_[a-z0-9_]+(\{[^}]*\})?`)
 	exprs := map[string]string{} // query -> where
 	for _, p := range dash.Panels {
@@ -223,6 +240,9 @@ func TestDashboardAcrossReplicas(t *testing.T) {
 			for _, m := range selector.FindAllStringSubmatch(tg.Expr, -1) {
 				if !strings.Contains(m[1], `instance=~"$instance"`) {
 					t.Errorf("panel %q: %s is not filtered by $instance", p.Title, m[0])
+				}
+				if name, _, _ := strings.Cut(m[0], "{"); routeLabelled[name] && !strings.Contains(m[1], `route=~"$route"`) {
+					t.Errorf("panel %q: %s carries a route label and is not filtered by $route", p.Title, m[0])
 				}
 			}
 		}

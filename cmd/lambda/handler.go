@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"go.uber.org/zap"
 
 	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
@@ -19,22 +22,49 @@ type handler struct {
 	dialect route.Dialect
 	lambda  *v2.LambdaHandler
 	ninja   *v2.Handler
+	// log receives one line per invocation (CloudWatch Logs); nil logs nothing.
+	log *zap.Logger
 }
 
-// handle decodes the event for the dialect and answers it.
+// handle decodes the event for the dialect, answers it and logs the invocation.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	start := time.Now()
+	out, status, path, err := h.answer(ctx, raw)
+	if h.log != nil {
+		fields := []zap.Field{zap.String("dialect", string(h.dialect)), zap.String("path", path),
+			zap.Int("status", status), zap.Duration("duration", time.Since(start))}
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			fields = append(fields, zap.String("aws_request_id", lc.AwsRequestID))
+		}
+		if err != nil {
+			h.log.Error("invocation refused", append(fields, zap.Error(err))...)
+		} else {
+			h.log.Info("invocation", fields...)
+		}
+	}
+	return out, err
+}
+
+// answer decodes the event for the dialect and answers it; status and path are what the log
+// line says of it (never a header: the API key travels in one).
+func (h *handler) answer(ctx context.Context, raw json.RawMessage) (out any, status int, path string, err error) {
 	if h.dialect == route.Lambda {
 		var ev v2.LambdaEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("decode ALB event: %w", err)
+			return nil, 0, "", fmt.Errorf("decode ALB event: %w", err)
 		}
-		return h.lambda.Handle(ctx, ev), nil
+		resp := h.lambda.Handle(ctx, ev)
+		if ev.Path != nil {
+			path = *ev.Path
+		}
+		return resp, resp.StatusCode, path, nil
 	}
 	var ev events.ALBTargetGroupRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return nil, fmt.Errorf("decode ALB event: %w", err)
+		return nil, 0, "", fmt.Errorf("decode ALB event: %w", err)
 	}
-	return h.handleNinja(ctx, ev), nil
+	resp := h.handleNinja(ctx, ev)
+	return resp, resp.StatusCode, ev.Path, nil
 }
 
 // handleNinja answers as the Django-Ninja route behind ASGI does: the event becomes the HTTP

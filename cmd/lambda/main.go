@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/route"
@@ -57,7 +58,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 		scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:"}
 	}
 	sink := scoring.CommitSink{Pool: pool}
+	logger, err := zap.NewProduction(zap.WithCaller(false))
+	if err != nil {
+		return nil, fmt.Errorf("logger: %w", err)
+	}
 	return &handler{
+		log:     logger,
 		dialect: dialect,
 		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
 		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},

@@ -30,6 +30,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"replay", "--help"}, {"replay", "-h"},
 		{"healthcheck", "--help"}, {"healthcheck", "-h"},
 		{"version", "--help"}, {"version", "-h"},
+		{"rollout", "--help"}, {"rollout", "status", "--help"}, {"help", "rollout"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(args, nil, &out, &errOut)

@@ -22,6 +22,7 @@ commands:
   serve                 run the scorer (configuration from the environment; see serve --help)
   credential verify     explain whether a stamp credential is accepted
   replay FILE           score captured requests again and compare with Django's answers
+  rollout COMMAND       status, set, kill, resume, reset-gates, history against an admin listener
   healthcheck           exit 0 when the admin listener's /healthz answers 200 (container probes)
   version               print the version
 
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return credentialVerify(args[2:], stdin, stdout, stderr)
 	case "replay":
 		return replayCommand(args[1:], stdin, stdout, stderr)
+	case "rollout":
+		return rolloutCommand(args[1:], stdout, stderr)
 	case "healthcheck":
 		return healthcheck(args[1:], stdout, stderr)
 	case "version":

@@ -9,7 +9,8 @@ import (
 )
 
 // The README says what `make test` installs, as the Makefile does it, and every phase of
-// `make test` announces itself before it runs (deps and lint print nothing else while they work).
+// `make test` (its last: make fuzz) announces itself before it runs (deps and lint print nothing
+// else while they work).
 func TestREADMEStatesWhatMakeTestInstalls(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -35,7 +36,10 @@ func TestREADMEStatesWhatMakeTestInstalls(t *testing.T) {
 	if strings.Contains(mk, "apt-get download -qq prometheus") && !strings.Contains(doc, "`promtool`") {
 		t.Error("make deps fetches promtool; the README does not say so")
 	}
-	for _, target := range []string{"deps", "lint", "test"} {
+	if test := mk[strings.Index(mk, "\ntest:"):]; !strings.Contains(test[:strings.Index(test, "\n\n")], "$(MAKE) --no-print-directory fuzz") {
+		t.Error("make test does not end with make fuzz")
+	}
+	for _, target := range []string{"deps", "lint", "test", "fuzz"} {
 		body := mk[strings.Index(mk, "\n"+target+":")+1:]
 		recipe := strings.SplitN(body, "\n", 3)
 		if len(recipe) < 2 || !strings.HasPrefix(recipe[1], "\t@echo \""+target+": ") {

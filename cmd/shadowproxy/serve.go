@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ type processConfig struct {
 	// ceramicScorerID is Django's CERAMIC_CACHE_SCORER_ID, which the embed weights routes'
 	// 500 message names.
 	ceramicScorerID string
+	adminTokens     map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
 	settings        scoring.Settings
 	shadow          proxy.ShadowOptions
 	maxBody         int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
@@ -70,6 +72,10 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		internalToken:   getenv("CGRANTS_API_TOKEN"),
 		ceramicScorerID: getenv("CERAMIC_CACHE_SCORER_ID"),
 	}
+	var err error
+	if c.adminTokens, err = parseAdminTokens(getenv("SHADOWPROXY_ADMIN_TOKENS")); err != nil {
+		return c, err
+	}
 	s, err := scoring.SettingsFromEnv(getenv)
 	if err != nil {
 		return c, err
@@ -88,6 +94,25 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	return c, nil
+}
+
+// parseAdminTokens reads SHADOWPROXY_ADMIN_TOKENS: comma-separated name:token pairs.
+func parseAdminTokens(v string) (map[string]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for i, pair := range strings.Split(v, ",") {
+		name, token, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || name == "" || token == "" {
+			return nil, fmt.Errorf("SHADOWPROXY_ADMIN_TOKENS: pair %d is not name:token (values are not logged)", i+1)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("SHADOWPROXY_ADMIN_TOKENS: the name %q is given twice", name)
+		}
+		out[name] = token
+	}
+	return out, nil
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -137,7 +162,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
 	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicScorerID}
 	table := routes.Table(routes.Handlers{Score: score, Internal: internal, Embed: embedded})
-	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry, Token: pc.adminToken, Log: logger}
+	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
+		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody}
 	var shadow *proxy.Shadow
@@ -160,6 +186,16 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			return fmt.Errorf("database: %w", err)
 		}
 		defer pool.Close()
+		// The cluster's admin layer is read before anything is served: a restart never opens a
+		// window on a share an operator changed (unreadable: Django answers until it is read).
+		control := &proxy.Control{Pool: pool, Rollout: rollout, Log: logger}
+		if err := control.Start(ctx); err != nil {
+			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
+		}
+		admin.Control = control
+		ticker := time.NewTicker(proxy.PollInterval)
+		defer ticker.Stop()
+		go control.Run(ctx, ticker.C)
 		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
@@ -223,7 +259,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}()
 	}
 	logger.Info("serving", zap.String("listen", bound[0]), zap.String("admin_listen", bound[1]),
-		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != ""))
+		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != "" || len(pc.adminTokens) > 0))
 	select {
 	case <-ctx.Done():
 	case err := <-errs:

@@ -37,6 +37,21 @@ type Tally struct {
 	LostWrites int `json:"lost_writes"`
 	// GoServed are the answers from the Go scorer that are not errors.
 	GoServed int `json:"go_served"`
+	// Unresolved are Go's 5xx for write transactions whose outcome could not be found out
+	// (the database went away with COMMIT in flight, before the transaction id reached the
+	// proxy). Django must not be asked (it may have committed), and Django, which needs the
+	// same database, could not have answered either: they are errors, not avoidable ones.
+	Unresolved int `json:"unresolved_commits"`
+}
+
+// excuseUnresolved takes the unresolved commits, counted by the proxy, out of the avoidable
+// errors (at most as many as Go answered 5xx).
+func (t *Tally) excuseUnresolved(n int) {
+	if n <= 0 {
+		return
+	}
+	t.Unresolved = min(n, t.Avoidable)
+	t.Avoidable -= t.Unresolved
 }
 
 // Count tallies samples. goCommitted holds the paths whose rows Go committed; djangoHits

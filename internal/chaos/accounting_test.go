@@ -69,3 +69,17 @@ func TestRecoveryStartsAtTheFirstOfTheGoodRequestsThatLast(t *testing.T) {
 		t.Errorf("all good: Recovery = %s, %v; want 40ms, true", d, ok)
 	}
 }
+
+// Go's 5xx for commits nobody could resolve are errors but not avoidable ones, never more of
+// them than Go's avoidable errors.
+func TestUnresolvedCommitsAreNotAvoidable(t *testing.T) {
+	tally := Tally{ClientErrors: 3, Avoidable: 2}
+	tally.excuseUnresolved(1)
+	if tally.Avoidable != 1 || tally.Unresolved != 1 || tally.ClientErrors != 3 {
+		t.Fatalf("one unresolved commit: %+v", tally)
+	}
+	tally.excuseUnresolved(5)
+	if tally.Avoidable != 0 || tally.Unresolved != 1 {
+		t.Fatalf("more unresolved commits than avoidable errors: %+v", tally)
+	}
+}

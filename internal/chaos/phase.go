@@ -33,6 +33,7 @@ func (ph phase) run(ctx context.Context, r *rig, p *proxy) (Result, []Sample, er
 		return res, nil, err
 	}
 	fallbacks0, trips0 := p.counters()
+	unresolved0 := p.unresolvedCommits()
 	rec := &recorder{}
 	var ended atomic.Pointer[time.Time]
 	until := func() bool {
@@ -55,6 +56,10 @@ func (ph phase) run(ctx context.Context, r *rig, p *proxy) (Result, []Sample, er
 	}
 	fallbacks1, trips1 := p.counters()
 	res.Fallbacks, res.BreakerTrips = fallbacks1-fallbacks0, trips1-trips0
+	res.excuseUnresolved(p.unresolvedCommits() - unresolved0)
+	if res.Unresolved > 0 {
+		res.note("%d answered 500 with the commit outcome unknowable (database gone before the transaction id arrived): not sent to Django, never double-written", res.Unresolved)
+	}
 	res.recovery(samples, end, ph.wait, ph.good)
 	res.checkCommon()
 	return res, samples, nil

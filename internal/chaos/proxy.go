@@ -124,6 +124,12 @@ func (p *proxy) counters() (fallbacks, trips int) {
 	return int(p.metric("shadowproxy_fallbacks_total")), int(p.metric("shadowproxy_breaker_trips_total"))
 }
 
+// unresolvedCommits reads how many Go write transactions ended with an outcome nobody could
+// find out (the database unreachable before the transaction id reached the proxy).
+func (p *proxy) unresolvedCommits() int {
+	return int(p.metric(`shadowproxy_commit_outcomes_total{outcome="unknown",route="v2-score"}`))
+}
+
 // rolloutState is the part of GET /admin/rollout the harness reads.
 type rolloutState struct {
 	KillSwitch bool    `json:"kill_switch"`

@@ -90,6 +90,24 @@ type Config struct {
 	// routeSources records which route keys the environment set (the others under routes: are
 	// the file's).
 	routeSources map[string]map[string]string
+	// globalSources records which top-level keys the file or the environment set.
+	globalSources map[string]string
+}
+
+// GlobalSource says where a top-level key's value came from: SourceDefault, SourceFile or
+// SourceEnv (the environment wins over the file).
+func (c *Config) GlobalSource(key string) string {
+	if s := c.globalSources[key]; s != "" {
+		return s
+	}
+	return SourceDefault
+}
+
+func (c *Config) setGlobalSource(key, source string) {
+	if c.globalSources == nil {
+		c.globalSources = map[string]string{}
+	}
+	c.globalSources[key] = source
 }
 
 // NoiseRule lets a field pattern differ between Django and Go: timestamps up to Tolerance
@@ -224,6 +242,8 @@ func (c *Config) Validate() error {
 	for i, r := range c.NoiseRules {
 		if r.Pattern == "" || strings.TrimSpace(r.Reason) == "" || r.Tolerance < 0 {
 			problems = append(problems, fmt.Sprintf("noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", i))
+		} else if why := NoisePatternProblem(r.Pattern); why != "" {
+			problems = append(problems, fmt.Sprintf("noise_rules[%d]: %s", i, why))
 		}
 	}
 	if c.GateWindow < time.Second || c.GateAlpha <= 0 || c.GateAlpha >= 1 || c.GateMinSamples < 1 ||
@@ -301,6 +321,7 @@ func applyEnv(c *Config, getenv func(string) string) (string, error) {
 		if err := envKeys[k](c, v); err != nil {
 			return "", fmt.Errorf("%s=%q: %w", EnvName(k), v, err)
 		}
+		c.setGlobalSource(k, SourceEnv)
 		fmt.Fprintf(&applied, "%s=%s\n", k, v)
 	}
 	return applied.String(), nil

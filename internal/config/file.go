@@ -47,6 +47,9 @@ func decodeFile(content []byte, c *Config) error {
 		return err
 	}
 	normaliseBools(root, reflect.TypeFor[Config]())
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		c.setGlobalSource(root.Content[i].Value, SourceFile)
+	}
 	return doc.Decode(c)
 }
 

@@ -214,6 +214,8 @@ func (c *Config) validateRoutes() []string {
 		for i, r := range rs.NoiseRules {
 			if r.Pattern == "" || strings.TrimSpace(r.Reason) == "" || r.Tolerance < 0 {
 				problems = append(problems, fmt.Sprintf("routes.%s.noise_rules[%d] needs a pattern, a reason and a tolerance of at least 0", name, i))
+			} else if why := NoisePatternProblem(r.Pattern); why != "" {
+				problems = append(problems, fmt.Sprintf("routes.%s.noise_rules[%d]: %s", name, i, why))
 			}
 		}
 		if _, err := ParseDialect(rs.Dialect, DialectNinja); err != nil {

@@ -110,7 +110,7 @@ type Stats struct {
 	mu       sync.Mutex
 	paths    map[string]*PathCounts
 	outcomes map[Outcome]int64
-	minutes  []Minute // the last hour
+	minutes  []Minute // the last day (Summary shows the last hour)
 	pairs    []latencyPair
 	next     int
 }
@@ -118,6 +118,50 @@ type Stats struct {
 type latencyPair struct{ django, goLatency time.Duration }
 
 const maxPairs = 10_000
+
+// keptMinutes is how many minutes of outcomes Stats keeps (a day), for the divergence since a
+// configuration was applied.
+const keptMinutes = 24 * 60
+
+// Window is the shadow comparisons of a stretch of time: from From (the later of the time
+// asked for and the oldest minute kept) until now.
+type Window struct {
+	From      time.Time `json:"from"`
+	Compared  int64     `json:"compared"`
+	Divergent int64     `json:"divergent"`
+}
+
+// Rate is the share of the window's comparisons that diverged; 0 without comparisons.
+func (w Window) Rate() float64 {
+	if w.Compared == 0 {
+		return 0
+	}
+	return float64(w.Divergent) / float64(w.Compared)
+}
+
+// Since counts the comparisons of the minutes from since's minute on (minute resolution; at
+// most a day back).
+func (s *Stats) Since(since time.Time) Window {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := since.Truncate(time.Minute)
+	w := Window{From: from}
+	if len(s.minutes) > 0 && s.minutes[0].At.After(from) && len(s.minutes) == keptMinutes {
+		w.From = s.minutes[0].At
+	}
+	for _, m := range s.minutes {
+		if m.At.Before(from) {
+			continue
+		}
+		for o, n := range m.Outcomes {
+			if o.Compared() {
+				w.Compared += n
+			}
+		}
+		w.Divergent += m.Outcomes[OutcomeDivergent]
+	}
+	return w
+}
 
 // NewStats returns empty statistics.
 func NewStats() *Stats {
@@ -132,7 +176,7 @@ func (s *Stats) Add(r *Run, all []Field) {
 	minute := r.At.Truncate(time.Minute)
 	if n := len(s.minutes); n == 0 || !s.minutes[n-1].At.Equal(minute) {
 		s.minutes = append(s.minutes, Minute{At: minute, Outcomes: map[Outcome]int64{}})
-		if len(s.minutes) > 60 {
+		if len(s.minutes) > keptMinutes {
 			s.minutes = s.minutes[1:]
 		}
 	}
@@ -217,7 +261,7 @@ func (s *Stats) Summary() Summary {
 		}
 		return out.Paths[i].Pattern < out.Paths[j].Pattern
 	})
-	for _, m := range s.minutes {
+	for _, m := range s.minutes[max(0, len(s.minutes)-60):] {
 		c := Minute{At: m.At, Outcomes: map[Outcome]int64{}}
 		for k, v := range m.Outcomes {
 			c.Outcomes[k] = v

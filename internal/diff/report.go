@@ -42,7 +42,7 @@ svg{background:#fafafa;border:1px solid #ddd}
 (divergence rate {{pct .Summary.DivergeRate}}); {{index .Counts "race"}} races,
 {{index .Counts "error"}} errors, {{index .Counts "dropped"}} dropped.</p>
 {{.Extra}}
-<h2>Diff rate over time (per minute)</h2>
+<h2>Shadow runs and divergences per minute (last hour)</h2>
 {{.RateChart}}
 <h2>Top divergent fields</h2>
 <table id="fields"><tr><th>field</th><th>divergent</th><th>order</th><th>noise</th><th>equal</th></tr>
@@ -55,6 +55,7 @@ Go {{printf "%.2f" .Summary.Latency.GoMedian}} ms; Go/Django ratio median {{prin
 p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
 {{.LatencyChart}}
 <h2>Recent exemplars (divergent, order, error)</h2>
+<p><a href="/admin/review">the diff review</a> groups them by what differs, with counts, and shows each side by side; <a href="/admin/status">the status page</a> says whether you may ramp.</p>
 <table id="exemplars"><tr><th>id</th><th>time</th><th>route</th><th>outcome</th><th>scorer</th><th>address</th><th>fields</th></tr>
 {{range .Exemplars}}<tr><td><a href="/admin/diffs/{{.ID}}">{{.ID}}</a></td><td>{{.At.Format "15:04:05"}}</td><td>{{.Route}}</td><td>{{.Outcome}}</td><td>{{.ScorerID}}</td><td>{{.Address}}</td><td>{{join .Paths}}</td></tr>
 {{else}}<tr><td colspan="7" class="muted">none stored</td></tr>{{end}}
@@ -73,7 +74,7 @@ type reportView struct {
 // WriteReport renders the report page: server-side HTML with inline SVG charts, no scripts
 // and no external assets. Nothing is written when rendering fails.
 func WriteReport(w io.Writer, d ReportData) error {
-	v := reportView{ReportData: d, RateChart: rateChart(d.Summary.Minutes), LatencyChart: latencyChart(d.Summary), Counts: map[string]int64{}}
+	v := reportView{ReportData: d, RateChart: MinuteChart("rate", d.Summary.Minutes, d.Generated), LatencyChart: latencyChart(d.Summary), Counts: map[string]int64{}}
 	for o, n := range d.Summary.Outcomes {
 		v.Counts[string(o)] = n
 	}
@@ -91,35 +92,6 @@ func WriteReport(w io.Writer, d ReportData) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
-}
-
-func rateChart(minutes []Minute) template.HTML {
-	const w, h = 600, 120
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg id="rate" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="divergence rate per minute">`, w, h, w, h)
-	if len(minutes) == 0 {
-		b.WriteString(`<text x="10" y="60" fill="#777">no data yet</text></svg>`)
-		return template.HTML(b.String())
-	}
-	bw := float64(w) / 60
-	for i, m := range minutes {
-		compared := int64(0)
-		for o, n := range m.Outcomes {
-			if o.Compared() {
-				compared += n
-			}
-		}
-		rate := 0.0
-		if compared > 0 {
-			rate = float64(m.Outcomes[OutcomeDivergent]) / float64(compared)
-		}
-		bh := math.Max(1, rate*float64(h-20))
-		x := float64(60-len(minutes)+i) * bw
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#b00020"><title>%s: %d of %d divergent</title></rect>`,
-			x, float64(h)-bh, bw-1, bh, m.At.Format("15:04"), m.Outcomes[OutcomeDivergent], compared)
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
 }
 
 // latencyChart draws the two latency distributions as log-scale histograms.

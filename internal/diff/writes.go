@@ -23,8 +23,8 @@ func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.T
 	race := detectRace(pre, post, djangoScoreTime)
 	fields := []Field{compareCommitted(ws, pre, post)}
 	fields = append(fields, compareScore(ws, pre, post, rules)...)
-	fields = append(fields, compareStamps(ws, pre, post)...)
-	fields = append(fields, compareLinks(ws, pre, post)...)
+	fields = append(fields, compareStamps(ws, pre, post, rules)...)
+	fields = append(fields, compareLinks(ws, pre, post, rules)...)
 	fields = append(fields, compareEvents(ws, post, rules)...)
 	return fields, race
 }
@@ -204,7 +204,7 @@ func stampMap(rows []StampRow) map[string]any {
 	return m
 }
 
-func compareStamps(ws *scoring.WriteSet, pre, post Rows) []Field {
+func compareStamps(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Field {
 	goRows := pre.Stamps
 	if ws != nil && ws.Stamps != nil {
 		goRows = make([]StampRow, len(ws.Stamps.Stamps))
@@ -212,14 +212,14 @@ func compareStamps(ws *scoring.WriteSet, pre, post Rows) []Field {
 			goRows[i] = StampRow{Provider: s.Provider, Credential: string(s.Credential)}
 		}
 	}
-	return compareValues("writes", map[string]any{"stamps": stampMap(post.Stamps)}, map[string]any{"stamps": stampMap(goRows)}, nil)
+	return compareValues("writes", map[string]any{"stamps": stampMap(post.Stamps)}, map[string]any{"stamps": stampMap(goRows)}, rules)
 }
 
 func linkText(l Link) string {
 	return l.Address + " until " + l.ExpiresAt.UTC().Format(time.RFC3339Nano)
 }
 
-func compareLinks(ws *scoring.WriteSet, pre, post Rows) []Field {
+func compareLinks(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Field {
 	goFinal := map[string]any{}
 	djangoFinal := map[string]any{}
 	domain := map[string]bool{}
@@ -250,7 +250,7 @@ func compareLinks(ws *scoring.WriteSet, pre, post Rows) []Field {
 			djangoFinal[h] = linkText(l)
 		}
 	}
-	return compareValues("writes", map[string]any{"hash_links": djangoFinal}, map[string]any{"hash_links": goFinal}, nil)
+	return compareValues("writes", map[string]any{"hash_links": djangoFinal}, map[string]any{"hash_links": goFinal}, rules)
 }
 
 func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
@@ -274,7 +274,7 @@ func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
 			goSCU = append(goSCU, string(ws.Score.UpdateEvent.Data))
 		}
 	}
-	fields := compareValues("writes.events", map[string]any{"ldp": djangoLDP}, map[string]any{"ldp": goLDP}, nil)
+	fields := compareValues("writes.events", map[string]any{"ldp": djangoLDP}, map[string]any{"ldp": goLDP}, rules)
 	if len(djangoSCU) != len(goSCU) {
 		return append(fields, Field{Path: "writes.events.scu", Pattern: "writes.events.scu", Class: Divergent, Django: len(djangoSCU), Go: len(goSCU)})
 	}

@@ -28,6 +28,7 @@ type State struct {
 	TripReason   string     `json:"trip_reason,omitempty"`
 	TrippedAt    *time.Time `json:"tripped_at,omitempty"`
 	Step         int        `json:"step"`
+	StepSince    *time.Time `json:"step_since,omitempty"` // when the ladder reached Step (or the gates were reset)
 	PassingSince *time.Time `json:"passing_since,omitempty"`
 }
 
@@ -68,7 +69,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_verdict", Help: "Each route's gates' verdicts: 0 pass, 1 hold (too little data), 2 red."}, []string{"route", "gate"}),
-		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each route's gates' current values (a rate, or Go/Django for latency)."}, []string{"route", "gate"}),
+		value:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_value", Help: "Each route's gates' current values: the share of bad outcomes each verdict tests against its threshold."}, []string{"route", "gate"}),
 		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_samples", Help: "Samples each route's gates have in the current window."}, []string{"route", "gate"}),
 		tripped: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_gate_tripped", Help: "1 while a red gate holds the route's Go share at 0."}, []string{"route"}),
 		step:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shadowproxy_ramp_step", Help: "The route's current rung of the ramp ladder (0-based)."}, []string{"route"}),
@@ -111,7 +112,8 @@ ALTER TABLE shadowproxy_gate_state DROP CONSTRAINT IF EXISTS shadowproxy_gate_st
 CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_state_route ON shadowproxy_gate_state (route);
 ALTER TABLE shadowproxy_gate_evidence ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
 ALTER TABLE shadowproxy_gate_evidence DROP CONSTRAINT IF EXISTS shadowproxy_gate_evidence_pkey;
-CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_evidence_route ON shadowproxy_gate_evidence (route, generation, epoch, replica)`
+CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_evidence_route ON shadowproxy_gate_evidence (route, generation, epoch, replica);
+ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS step_since timestamptz DEFAULT now()`
 
 // Init creates or migrates the proxy's gate tables and the route's state row.
 func (c *Controller) Init(ctx context.Context) error {
@@ -156,8 +158,8 @@ func (c *Controller) Status() ([]Result, State) {
 
 func (c *Controller) readState(ctx context.Context) (State, error) {
 	var s State
-	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, passing_since
-FROM shadowproxy_gate_state WHERE route = $1`, c.Route).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.PassingSince)
+	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, step_since, passing_since
+FROM shadowproxy_gate_state WHERE route = $1`, c.Route).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.StepSince, &s.PassingSince)
 	if err != nil {
 		return s, fmt.Errorf("read gate state: %w", err)
 	}
@@ -223,7 +225,7 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 	allPass := true
 	for _, r := range results {
 		if r.Verdict == Red && !state.Tripped {
-			reason := fmt.Sprintf("%s is red: value %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Value, r.Threshold, r.Samples, r.Detail)
+			reason := fmt.Sprintf("%s is red: %s %.5g against threshold %.5g over %d samples (%s)", r.Gate, r.Quantity, r.Value, r.Threshold, r.Samples, r.Detail)
 			tag, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET tripped = true, trip_gate = $1, trip_reason = $2,
   tripped_at = $3, passing_since = NULL, updated_at = $3 WHERE route = $5 AND NOT tripped AND generation = $4`, r.Gate, reason, now, state.Generation, c.Route)
 			if err != nil {
@@ -250,7 +252,7 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE route = $3 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
 	case allPass && state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
 		var tag interface{ RowsAffected() int64 }
-		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, passing_since = NULL, updated_at = $1 WHERE route = $3 AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
+		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, step_since = $1, passing_since = NULL, updated_at = $1 WHERE route = $3 AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
 		if err == nil && tag.RowsAffected() == 1 && c.Log != nil {
 			c.Log.Info("ramp: every gate passed for the hold time, next step", zap.String("route", c.Route), zap.Int("step", state.Step+1), zap.Float64("go_percent", ladder[state.Step+1].Percent))
 		}
@@ -290,7 +292,7 @@ func (c *Controller) publish(results []Result, state State, ladder bool) {
 // rung.
 func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 	_, err := c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET generation = generation + 1, tripped = false, trip_gate = NULL,
-  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), updated_at = now() WHERE route = $2`, step, c.Route)
+  trip_reason = NULL, tripped_at = NULL, passing_since = NULL, step = coalesce($1, step), step_since = now(), updated_at = now() WHERE route = $2`, step, c.Route)
 	if err != nil {
 		return State{}, fmt.Errorf("reset gates: %w", err)
 	}

@@ -33,14 +33,23 @@ func DefaultSettings() Settings {
 
 // Result is one gate's state as the admin API and the report show it.
 type Result struct {
-	Gate       string  `json:"gate"`
-	Verdict    Verdict `json:"verdict"`
+	Gate    string  `json:"gate"`
+	Verdict Verdict `json:"verdict"`
+	// Quantity names what Value measures: the share of bad outcomes the verdict tests
+	// against Threshold (θ0).
+	Quantity   string  `json:"quantity"`
 	Value      float64 `json:"value"`
 	Threshold  float64 `json:"threshold"`
 	Samples    int64   `json:"samples"`
 	MinSamples int64   `json:"min_samples"`
-	Evidence   float64 `json:"log_evidence"` // red at log(1/alpha)
-	Detail     string  `json:"detail"`
+	// Needed is how many more samples the gate needs before it can pass (0 once it has
+	// MinSamples).
+	Needed int64 `json:"samples_needed"`
+	// GoDjangoRatio is, for the latency gates, Go's quantile over Django's (shown for reading;
+	// the verdict tests the share of slow pairs).
+	GoDjangoRatio float64 `json:"go_django_ratio,omitempty"`
+	Evidence      float64 `json:"log_evidence"` // red at log(1/alpha)
+	Detail        string  `json:"detail"`
 }
 
 // Evaluate judges a window's evidence: every gate compares Go with Django on the same
@@ -52,9 +61,9 @@ func Evaluate(c Counters, s Settings) []Result {
 	}
 	errTheta := math.Min(djangoRate+s.ErrorMargin, 0.999)
 	out := []Result{
-		judge("error_rate", c.GoRequests, c.GoErrors, errTheta, s,
+		judge("error_rate", "share of Go-served requests that failed", c.GoRequests, c.GoErrors, errTheta, s,
 			fmt.Sprintf("Go errors (5xx and fallbacks) vs Django's rate %.4f plus a margin of %.4f", djangoRate, s.ErrorMargin)),
-		judge("divergence", c.ShadowCompared, c.ShadowDivergent, s.MaxDivergence, s,
+		judge("divergence", "share of shadow comparisons that diverged", c.ShadowCompared, c.ShadowDivergent, s.MaxDivergence, s,
 			"shadow comparisons that diverged beyond the noise rules"),
 	}
 	for _, q := range []struct {
@@ -71,18 +80,18 @@ func Evaluate(c Counters, s Settings) []Result {
 			}
 		}
 		theta0 := 1 - q.level
-		r := judge(q.name, n, above, theta0, s, fmt.Sprintf("paired shadow samples where Go took longer than Django's %s × %.2f", q.name[len("latency_"):], 1+s.LatencyMargin))
+		r := judge(q.name, fmt.Sprintf("share of paired requests where Go was slower than Django's %s × %.2f", q.name[len("latency_"):], 1+s.LatencyMargin), n, above, theta0, s, fmt.Sprintf("paired shadow samples where Go took longer than Django's %s × %.2f", q.name[len("latency_"):], 1+s.LatencyMargin))
 		if dq > 0 {
-			r.Value = quantile(c.GoLatency, q.level) / dq
+			r.GoDjangoRatio = quantile(c.GoLatency, q.level) / dq
 		}
-		r.Threshold = 1 + s.LatencyMargin
 		out = append(out, r)
 	}
 	return out
 }
 
-func judge(name string, n, bad int64, theta0 float64, s Settings, detail string) Result {
-	r := Result{Gate: name, Verdict: Hold, Samples: n, MinSamples: s.MinSamples, Threshold: theta0, Detail: detail}
+func judge(name, quantity string, n, bad int64, theta0 float64, s Settings, detail string) Result {
+	r := Result{Gate: name, Quantity: quantity, Verdict: Hold, Samples: n, MinSamples: s.MinSamples, Threshold: theta0, Detail: detail,
+		Needed: max(0, s.MinSamples-n)}
 	if n > 0 {
 		r.Value = float64(bad) / float64(n)
 	}

@@ -104,6 +104,16 @@ func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Durat
 	e.mu.Unlock()
 }
 
+// Current returns a copy of the counters collected so far in the current window.
+func (e *Evidence) Current() Counters {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.cur
+	c.GoLatency = append([]int64(nil), e.cur.GoLatency...)
+	c.DjangoLatency = append([]int64(nil), e.cur.DjangoLatency...)
+	return c
+}
+
 // take returns the counters of the named window, starting afresh when the window (or the
 // evidence generation) changed.
 func (e *Evidence) take(window string) Counters {

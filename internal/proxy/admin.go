@@ -42,11 +42,18 @@ type Admin struct {
 	Recorder *diff.Recorder
 	// Gates are the gate controllers by route name; a route without one shows its gates off.
 	Gates map[string]*gate.Controller
-	// Token guards the write endpoints (bearer) and, when set, the stored exemplars and the
-	// report (bearer, or basic authentication with the token as password for browsers); empty
-	// makes the API read-only and those pages open.
-	Token string
-	Log   *zap.Logger
+	// Token guards the write endpoints (bearer), named "admin" in the history, and, when set,
+	// the stored exemplars and the admin pages (bearer, or basic authentication with the token
+	// as password for browsers); Tokens holds more, by name (SHADOWPROXY_ADMIN_TOKENS). With
+	// neither the API is read-only and those pages open.
+	Token  string
+	Tokens map[string]string
+	// Control stores the admin layer for the cluster and records its history; nil keeps both
+	// in this process.
+	Control *Control
+	// Now is the clock of the status page; nil: time.Now.
+	Now func() time.Time
+	Log *zap.Logger
 
 	draining atomic.Bool
 }
@@ -54,19 +61,23 @@ type Admin struct {
 // RolloutStatus is GET /admin/rollout's answer: the global settings (the defaults of every
 // route that sets none) and each route's effective settings with their sources.
 type RolloutStatus struct {
-	Mode          string        `json:"mode"`
-	GoPercent     float64       `json:"go_percent"`
-	ShadowPercent float64       `json:"shadow_percent"`
-	KillSwitch    bool          `json:"kill_switch"`
-	ConfigVersion string        `json:"config_version"`
-	ConfigSource  string        `json:"config_source"`
-	ConfigError   string        `json:"config_error,omitempty"`
-	ConfigPending string        `json:"config_pending,omitempty"`
-	Overrides     Overrides     `json:"admin_overrides"`
-	Breaker       BreakerState  `json:"breaker"`
-	Salt          string        `json:"salt"`
-	Fallback      bool          `json:"fallback"`
-	Routes        []RouteStatus `json:"routes"`
+	Mode          string  `json:"mode"`
+	GoPercent     float64 `json:"go_percent"`
+	ShadowPercent float64 `json:"shadow_percent"`
+	KillSwitch    bool    `json:"kill_switch"`
+	ConfigVersion string  `json:"config_version"`
+	ConfigSource  string  `json:"config_source"`
+	ConfigError   string  `json:"config_error,omitempty"`
+	ConfigPending string  `json:"config_pending,omitempty"`
+	// Sources says where each global value came from: default, file, env, admin, local (a kill
+	// switch given to this replica while the shared state was unreachable) or unread.
+	Sources    map[string]string `json:"sources"`
+	AdminState string            `json:"admin_state"`
+	Overrides  Overrides         `json:"admin_overrides"`
+	Breaker    BreakerState      `json:"breaker"`
+	Salt       string            `json:"salt"`
+	Fallback   bool              `json:"fallback"`
+	Routes     []RouteStatus     `json:"routes"`
 }
 
 // RouteStatus is one route in GET /admin/rollout.
@@ -78,14 +89,20 @@ type RouteStatus struct {
 	Key     route.KeyKind `json:"key,omitempty"`
 	Mode    string        `json:"mode"`
 	config.Effective
-	AdminOverrides Overrides    `json:"admin_overrides"`
-	GateTripped    string       `json:"gate_tripped,omitempty"`
-	RampStep       int          `json:"ramp_step"`
-	Breaker        BreakerState `json:"breaker"`
+	AdminOverrides Overrides `json:"admin_overrides"`
+	// ShareReason says why Go's effective share is what it is: the kill switch, a gate trip,
+	// the breaker, or the source of go_percent (admin, ladder step, file, env, default).
+	ShareReason string       `json:"share_reason"`
+	GateTripped string       `json:"gate_tripped,omitempty"`
+	RampStep    int          `json:"ramp_step"`
+	Breaker     BreakerState `json:"breaker"`
 }
 
 // Handler returns the admin mux.
 func (a *Admin) Handler() http.Handler {
+	if a.Control == nil {
+		a.Control = &Control{Rollout: a.Rollout}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -93,16 +110,16 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /admin/rollout", func(w http.ResponseWriter, r *http.Request) { a.writeStatus(w, a.Rollout.Load()) })
 	mux.HandleFunc("PUT /admin/rollout", a.authorized(a.putRollout))
-	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(func(w http.ResponseWriter, r *http.Request) {
-		s := a.Rollout.ClearOverrides()
-		a.changed(s, "admin overrides cleared")
-		a.writeStatus(w, s)
-	}))
+	mux.HandleFunc("DELETE /admin/rollout/overrides", a.authorized(a.clearOverrides))
+	mux.HandleFunc("GET /admin/rollout/history", a.history)
 	// Exemplars hold full credentials, addresses and scores.
 	mux.HandleFunc("GET /admin/diffs", a.readGuarded(a.diffs))
 	mux.HandleFunc("GET /admin/diffs/{id}", a.readGuarded(a.diffByID))
 	mux.HandleFunc("GET /admin/report", a.readGuarded(a.report))
 	mux.HandleFunc("GET /admin/gates", a.gates)
+	mux.HandleFunc("GET /admin/status", a.readGuarded(a.statusPage))
+	mux.HandleFunc("GET /admin/review", a.readGuarded(a.review))
+	mux.HandleFunc("GET /admin/review/{id}", a.readGuarded(a.reviewExemplar))
 	// Profiles behind the admin token: they expose internals.
 	mux.HandleFunc("GET /debug/pprof/", a.authorized(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", a.authorized(pprof.Profile))
@@ -113,11 +130,29 @@ func (a *Admin) Handler() http.Handler {
 
 // GatesStatus is one route's gates in GET /admin/gates.
 type GatesStatus struct {
-	Route   string            `json:"route"`
-	Enabled bool              `json:"enabled"`
-	State   gate.State        `json:"state"`
-	Gates   []gate.Result     `json:"gates"`
-	Ladder  []config.RampStep `json:"ramp_ladder,omitempty"`
+	Route   string        `json:"route"`
+	Enabled bool          `json:"enabled"`
+	State   gate.State    `json:"state"`
+	Gates   []gate.Result `json:"gates"`
+	Ladder  []LadderStep  `json:"ramp_ladder,omitempty"`
+}
+
+// LadderStep is a rung of the ramp ladder as the admin API shows it: the hold in human units.
+type LadderStep struct {
+	Percent float64 `json:"percent"`
+	Hold    string  `json:"hold"`
+}
+
+// HumanDuration writes d as Go does, without the zero units at its end: 30m, 1h, 1h30m, 45s.
+func HumanDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // GatesList is GET /admin/gates' answer without ?route=: every route's gates, in table order.
@@ -128,7 +163,10 @@ type GatesList struct {
 // gatesStatus is the named route's gates.
 func (a *Admin) gatesStatus(name string) GatesStatus {
 	ctl := a.Gates[name]
-	st := GatesStatus{Route: name, Enabled: ctl != nil, Ladder: a.Rollout.Load().Config.RampLadder}
+	st := GatesStatus{Route: name, Enabled: ctl != nil}
+	for _, step := range a.Rollout.Load().Config.RampLadder {
+		st.Ladder = append(st.Ladder, LadderStep{Percent: step.Percent, Hold: HumanDuration(step.Hold)})
+	}
 	if ctl != nil {
 		st.Gates, st.State = ctl.Status()
 	}
@@ -165,10 +203,11 @@ func (a *Admin) gates(w http.ResponseWriter, r *http.Request) {
 // moves the ladder.
 func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Route *string
-		Step  *int
+		Route   *string
+		Step    *int
+		Comment *string
 	}
-	if err := decodeAdminBody(w, r, map[string]any{"route": &body.Route, "step": &body.Step}, `empty or {"route": NAME, "step": n}`); err != nil && !errors.Is(err, errEmptyBody) {
+	if err := decodeAdminBody(w, r, map[string]any{"route": &body.Route, "step": &body.Step, "comment": &body.Comment}, `empty or {"route": NAME, "step": n, "comment": "..."}`); err != nil && !errors.Is(err, errEmptyBody) {
 		return
 	}
 	names := slices.Sorted(maps.Keys(a.Gates))
@@ -187,14 +226,24 @@ func (a *Admin) resetGates(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "step is outside the ramp ladder"})
 		return
 	}
+	note := ""
+	if body.Comment != nil {
+		note = *body.Comment
+	}
 	for _, name := range names {
+		_, before := a.Gates[name].Status()
 		state, err := a.Gates[name].Reset(r.Context(), body.Step)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
 		}
+		from, _ := json.Marshal(map[string]any{"tripped": before.Tripped, "trip_reason": before.TripReason, "step": before.Step, "generation": before.Generation})
+		to, _ := json.Marshal(map[string]any{"tripped": state.Tripped, "step": state.Step, "generation": state.Generation})
+		if err := a.control().Record(r.Context(), Change{At: time.Now(), Who: who(r), Comment: note, Scope: name, Key: "gate_reset", From: from, To: to}); err != nil && a.Log != nil {
+			a.Log.Warn("could not record the gate reset in the history", zap.Error(err))
+		}
 		if a.Log != nil {
-			a.Log.Warn("gates reset by an operator", zap.String("route", name), zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
+			a.Log.Warn("gates reset by an operator", zap.String("route", name), zap.String("who", who(r)), zap.Int64("generation", state.Generation), zap.Int("step", state.Step))
 		}
 	}
 	if body.Route != nil {
@@ -330,12 +379,13 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 	st := RolloutStatus{
 		Mode: s.Mode(), GoPercent: s.GoPercent, ShadowPercent: s.ShadowPercent, KillSwitch: s.KillSwitch,
 		ConfigVersion: s.Version, ConfigSource: s.Config.Source, ConfigError: s.ConfigError, ConfigPending: s.Config.Pending,
-		Overrides: s.Overrides, Salt: s.Config.Salt, Fallback: s.Config.Fallback,
+		Sources: s.GlobalSources(), AdminState: a.adminState(s), Overrides: s.Overrides, Salt: s.Config.Salt, Fallback: s.Config.Fallback,
 	}
 	var breakers []BreakerState
 	for _, rs := range s.Routes() {
 		r := RouteStatus{Name: rs.Name, Mode: rs.Mode(), Effective: rs.Effective, AdminOverrides: s.RouteOverrides[rs.Name],
 			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
+		r.ShareReason = shareReason(rs, r.Breaker)
 		for _, rt := range a.Routes {
 			if rt.Name == rs.Name {
 				r.Method, r.Pattern, r.Writes, r.Key = rt.Method, rt.Pattern, rt.Writes, rt.Key
@@ -377,34 +427,35 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (a *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if a.Token == "" {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is read-only: set SHADOWPROXY_ADMIN_TOKEN to allow changes"})
+		if a.Token == "" && len(a.Tokens) == 0 {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is read-only: set SHADOWPROXY_ADMIN_TOKEN or SHADOWPROXY_ADMIN_TOKENS to allow changes"})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !a.tokenIs(got) {
+		name := a.tokenName(got)
+		if !ok || name == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(context.WithValue(r.Context(), tokenNameKey{}, name)))
 	}
 }
 
-// readGuarded lets a read through when no token is set, or with the token as a bearer or as
-// the password of basic authentication (any user name), so a browser can open the report.
+// readGuarded lets a read through when no token is set, or with a token as a bearer or as
+// the password of basic authentication (any user name), so a browser can open the page.
 // Basic authentication is not accepted for changes: a browser would send it cross-site.
 func (a *Admin) readGuarded(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if a.Token != "" {
+		if a.Token != "" || len(a.Tokens) > 0 {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
 				_, got, ok = r.BasicAuth()
 			}
-			if !ok || !a.tokenIs(got) {
+			if !ok || a.tokenName(got) == "" {
 				w.Header().Add("WWW-Authenticate", `Bearer realm="shadowproxy admin"`)
 				w.Header().Add("WWW-Authenticate", `Basic realm="shadowproxy admin", charset="UTF-8"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token: exemplars and the report need SHADOWPROXY_ADMIN_TOKEN"})
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token: this page needs an admin token (bearer, or as the password of basic authentication)"})
 				return
 			}
 		}
@@ -412,41 +463,27 @@ func (a *Admin) readGuarded(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (a *Admin) tokenIs(got string) bool {
-	return subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1
+type tokenNameKey struct{}
+
+// tokenName is the name of the token got, or "" when it is none of them. Every token is
+// compared in constant time.
+func (a *Admin) tokenName(got string) string {
+	name := ""
+	if a.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1 {
+		name = "admin"
+	}
+	for n, tok := range a.Tokens {
+		if tok != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			name = n
+		}
+	}
+	return name
 }
 
-func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
-	var o Overrides
-	var routeName *string
-	fields := overrideFields(&o)
-	fields["route"] = &routeName
-	if err := decodeAdminBody(w, r, fields, "one JSON object with any of go_percent, shadow_percent, kill_switch, and optionally route"); err != nil {
-		if errors.Is(err, errEmptyBody) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give go_percent, shadow_percent or kill_switch"})
-		}
-		return
-	}
-	if o.GoPercent == nil && o.ShadowPercent == nil && o.KillSwitch == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to change: give go_percent, shadow_percent or kill_switch"})
-		return
-	}
-	var s *Snapshot
-	var err error
-	what := "admin override applied"
-	if routeName != nil {
-		s, err = a.Rollout.SetRouteOverrides(*routeName, o)
-		what = "admin override of route " + *routeName + " applied"
-	} else {
-		s, err = a.Rollout.SetOverrides(o)
-	}
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	body, _ := json.Marshal(o)
-	a.changed(s, what+": "+string(bytes.TrimSpace(body)))
-	a.writeStatus(w, s)
+// who is the name of the token the request was authorized with.
+func who(r *http.Request) string {
+	name, _ := r.Context().Value(tokenNameKey{}).(string)
+	return name
 }
 
 // changed logs and exports a newly published snapshot.

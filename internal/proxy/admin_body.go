@@ -83,5 +83,5 @@ func decodeObject(body []byte, fields map[string]any) error {
 
 // overrideFields are PUT /admin/rollout's keys.
 func overrideFields(o *Overrides) map[string]any {
-	return map[string]any{"go_percent": &o.GoPercent, "shadow_percent": &o.ShadowPercent, "kill_switch": &o.KillSwitch}
+	return map[string]any{"go_percent": &o.GoPercent, "shadow_percent": &o.ShadowPercent, "kill_switch": &o.KillSwitch, "scorer_overrides": &o.ScorerOverrides}
 }

@@ -96,6 +96,10 @@ func TestFreshMetricsExportKnownSeriesAtZero(t *testing.T) {
 		`shadowproxy_request_duration_seconds_count{backend="go",route="v2-score"} 0`,
 		`shadowproxy_breaker_trips_total{route="v2-score"} 0`,
 		`shadowproxy_body_over_limit_total{route="v2-score"} 0`,
+		`shadowproxy_client_gone_total{route="v2-score"} 0`,
+		`shadowproxy_commit_outcomes_total{outcome="committed",route="v2-score"} 0`,
+		`shadowproxy_commit_outcomes_total{outcome="aborted",route="v2-score"} 0`,
+		`shadowproxy_commit_outcomes_total{outcome="unknown",route="v2-score"} 0`,
 		`shadowproxy_config_valid 0`,
 	} {
 		if !strings.Contains(text, series+"\n") {

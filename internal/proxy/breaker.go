@@ -52,6 +52,14 @@ func (b *Breaker) Success() {
 	b.failures, b.open, b.probing = 0, false, false
 }
 
+// Abandon records a request that ended without telling anything about Go (its client went
+// away): a half-open trial is given back, so the next request after the cool-down is the trial.
+func (b *Breaker) Abandon() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.probing = false
+}
+
 // Failure records a Go failure and reports whether it opened the breaker.
 func (b *Breaker) Failure(threshold int) bool {
 	b.mu.Lock()

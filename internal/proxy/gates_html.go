@@ -9,10 +9,11 @@ var gatesTemplate = template.Must(template.New("gates").Parse(`{{range .}}<h2>Ga
 {{if not .Enabled}}<p class="muted">gates are off (gates: true in the configuration, and DATABASE_URL)</p>{{else}}
 <p id="gate-state">{{if .State.Tripped}}<span class="div">TRIPPED</span> {{.State.TripReason}} — Go's share is 0 until an operator resets the gates.{{else}}no gate tripped{{end}}
 {{if .Ladder}}; ramp step {{.State.Step}} of {{len .Ladder}}{{end}}</p>
-<table id="gates"><tr><th>gate</th><th>verdict</th><th>value</th><th>threshold</th><th>samples</th><th>min</th></tr>
-{{range .Gates}}<tr><td>{{.Gate}}</td><td{{if eq .Verdict "red"}} class="div"{{end}}>{{.Verdict}}</td><td>{{printf "%.5g" .Value}}</td><td>{{printf "%.5g" .Threshold}}</td><td>{{.Samples}}</td><td>{{.MinSamples}}</td></tr>
-{{else}}<tr><td colspan="6" class="muted">not evaluated yet</td></tr>{{end}}
-</table>{{end}}{{end}}`))
+<table id="gates"><tr><th>gate</th><th>verdict</th><th>what it tests</th><th>value</th><th>threshold</th><th>samples</th><th>still needed</th></tr>
+{{range .Gates}}<tr><td>{{.Gate}}</td><td{{if eq .Verdict "red"}} class="div"{{end}}>{{.Verdict}}</td><td>{{.Quantity}}</td><td>{{printf "%.5g" .Value}}</td><td>{{printf "%.5g" .Threshold}}</td><td>{{.Samples}}</td><td>{{.Needed}}</td></tr>
+{{else}}<tr><td colspan="7" class="muted">not evaluated yet</td></tr>{{end}}
+</table>
+{{if .Ladder}}<p id="ladder">ramp ladder: {{range $i, $s := .Ladder}}{{if $i}} → {{end}}{{$s.Percent}} % for {{$s.Hold}}{{end}}</p>{{end}}{{end}}{{end}}`))
 
 // gatesHTML is the report's section of each route's gates.
 func gatesHTML(s []GatesStatus) template.HTML {

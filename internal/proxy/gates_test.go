@@ -45,7 +45,7 @@ func gatedConfig() config.Config {
 	return c
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) time.Time {
+func waitFor(t testing.TB, what string, cond func() bool) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

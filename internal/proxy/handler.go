@@ -150,10 +150,16 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
 		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
 	decisionSpan.End()
-	backend, status, fallback := d.Backend, 0, ""
+	backend, status, fallback, clientGone := d.Backend, 0, "", false
 	if d.Backend == BackendGo {
-		answer, err := h.runGo(ctx, rt, call, snap)
+		answer, gone, err := h.runGo(ctx, rt, call, snap)
 		switch {
+		case gone:
+			// The client went away before Go answered: nobody waits for a fallback, and it says
+			// nothing about Go's health (no breaker count, no gate sample).
+			breaker.Abandon()
+			h.Metrics.clientGone.WithLabelValues(rt.Name).Inc()
+			clientGone, status = true, statusClientGone
 		case err == nil:
 			breaker.Success()
 			status = writeAnswer(w, answer)
@@ -175,7 +181,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 		tracing.Keep(span)
 	}
 	h.Metrics.observeTraced(rt.Name, backend, status, elapsed.Seconds(), span.SpanContext())
-	if ev := h.Evidence[rt.Name]; ev != nil {
+	if ev := h.Evidence[rt.Name]; ev != nil && !clientGone {
 		switch {
 		case fallback != "":
 			ev.Go(status, true)
@@ -226,7 +232,13 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	replayBody(r, body)
 	djangoStart := time.Now()
-	djangoCtx, djangoSpan := tracer.Start(r.Context(), "django", trace.WithSpanKind(trace.SpanKindClient))
+	djangoParent := r.Context()
+	if fellBack {
+		// Go's own deadline may have ended the scoring context; the fallback gets a context of
+		// its own that keeps the request's values (trace) but not its cancellation.
+		djangoParent = context.WithoutCancel(djangoParent)
+	}
+	djangoCtx, djangoSpan := tracer.Start(djangoParent, "django", trace.WithSpanKind(trace.SpanKindClient))
 	h.Django.ServeHTTP(rec, r.WithContext(withRouteLabel(djangoCtx, rt.Name)))
 	status := rec.status()
 	djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
@@ -245,11 +257,21 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	return status
 }
 
+// statusClientGone is the status logged and counted for a request whose client went away
+// before it was answered (nginx's 499); no client ever receives it.
+const statusClientGone = 499
+
 // runGo runs the route's Go handler with the configured timeout, turning a panic into an error.
-func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, snap *Snapshot) (a route.Answer, err error) {
-	ctx, cancel := context.WithTimeout(ctx, snap.Config.GoTimeout)
+// clientGone reports that the handler failed after the client (ctx) had ended the request,
+// before Go's own timeout: not a failure of Go.
+func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, snap *Snapshot) (a route.Answer, clientGone bool, err error) {
+	client := ctx
+	ctx, cancel := context.WithTimeoutCause(ctx, snap.Config.GoTimeout, errGoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
+	ctx = scoring.ObserveCommitResolutions(ctx, func(o scoring.CommitOutcome) {
+		h.Metrics.commitOutcomes.WithLabelValues(rt.Name, string(o)).Inc()
+	})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", route.ErrPanic, p)
@@ -257,9 +279,16 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 		if n := trips.Load(); n > 0 {
 			h.Metrics.roundTrips.WithLabelValues(rt.Name).Observe(float64(n))
 		}
+		clientGone = err != nil && client.Err() != nil && !errors.Is(context.Cause(ctx), errGoTimeout)
 	}()
-	return rt.Handler.Serve(ctx, call)
+	a, err = rt.Handler.Serve(ctx, call)
+	return a, false, err
 }
+
+// errGoTimeout is the cause of the Go handler's context ending at go_timeout; it is a
+// context.DeadlineExceeded, so a handler returning its context's cause falls back as a timeout
+// too.
+var errGoTimeout = fmt.Errorf("go_timeout expired: %w", context.DeadlineExceeded)
 
 func (h *Handler) goFailed(name string, breaker *Breaker, snap *Snapshot, err error, id string, span trace.Span) {
 	span.RecordError(err)

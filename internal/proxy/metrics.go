@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/scoring"
 )
 
 // Metrics are the proxy's Prometheus series.
@@ -28,6 +29,11 @@ type Metrics struct {
 	// unreachable (502), timeout (no headers within SHADOWPROXY_DJANGO_TIMEOUT: 504), stalled
 	// (body silent as long: the client's connection is aborted).
 	djangoFailures *prometheus.CounterVec
+	// clientGone counts Go-served requests whose client went away before Go answered, by route.
+	clientGone *prometheus.CounterVec
+	// commitOutcomes counts write transactions whose COMMIT outcome was unknown, by route and
+	// what the check on another connection found.
+	commitOutcomes *prometheus.CounterVec
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -72,15 +78,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.djangoFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowproxy_django_failures_total", Help: "Requests Django did not answer, by route (other for pass-through) and reason (unreachable, timeout, stalled).",
 	}, []string{"route", "reason"})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures)
+	m.clientGone = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_client_gone_total", Help: "Go-served requests whose client went away before Go answered (neither a Go failure nor a fallback; logged with status 499), by route.",
+	}, []string{"route"})
+	m.commitOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_commit_outcomes_total", Help: "Go write transactions whose COMMIT outcome was unknown, by route and what the check on another connection found (committed, aborted, unknown).",
+	}, []string{"route", "outcome"})
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures,
+		m.clientGone, m.commitOutcomes)
 	m.initSeries()
 	return m
 }
 
 // initSeries creates every labelled series whose label values are known in advance at 0, so
 // that rate() and increase() see the first event: the config results, and for each route (of
-// config.RouteNames) its fallback reasons, breaker trips, over-limit bodies and requests by
-// backend with the success code (other codes are an open set: each series appears with its
+// config.RouteNames) its fallback reasons, breaker trips, client hang-ups, commit outcomes,
+// over-limit bodies and requests by backend with the success code (other codes are an open set: each series appears with its
 // first request); other (pass-through) with Django.
 func (m *Metrics) initSeries() {
 	for _, result := range []string{"ok", "rejected"} {
@@ -91,6 +104,10 @@ func (m *Metrics) initSeries() {
 			m.fallbacks.WithLabelValues(name, reason)
 		}
 		m.breakerTrips.WithLabelValues(name)
+		m.clientGone.WithLabelValues(name)
+		for _, o := range scoring.CommitOutcomes {
+			m.commitOutcomes.WithLabelValues(name, string(o))
+		}
 		m.bodyOverLimit.WithLabelValues(name)
 		m.djangoFailureSeries(name)
 		for _, b := range []Backend{BackendGo, BackendDjango} {

@@ -9,10 +9,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"shadowproxy/internal/config"
 )
@@ -36,11 +38,17 @@ func Bucket(salt, address string) int {
 func shadowSalt(salt string) string { return salt + "/shadow" }
 
 // Overrides are the rollout values set through the admin API; nil fields leave the
-// configuration's value in force.
+// configuration's value in force. ScorerOverrides pins scorers on top of the configuration's
+// pins (an admin pin wins for its scorer).
 type Overrides struct {
-	GoPercent     *float64 `json:"go_percent,omitempty"`
-	ShadowPercent *float64 `json:"shadow_percent,omitempty"`
-	KillSwitch    *bool    `json:"kill_switch,omitempty"`
+	GoPercent       *float64                `json:"go_percent,omitempty"`
+	ShadowPercent   *float64                `json:"shadow_percent,omitempty"`
+	KillSwitch      *bool                   `json:"kill_switch,omitempty"`
+	ScorerOverrides map[string]config.Route `json:"scorer_overrides,omitempty"`
+}
+
+func (o Overrides) empty() bool {
+	return o.GoPercent == nil && o.ShadowPercent == nil && o.KillSwitch == nil && len(o.ScorerOverrides) == 0
 }
 
 // Snapshot is the rollout state one request is decided with. It never changes once published.
@@ -51,14 +59,23 @@ type Snapshot struct {
 	Overrides      Overrides            // the global admin overrides
 	RouteOverrides map[string]Overrides // the admin overrides of single routes
 	ConfigError    string               // why the last configuration was refused, if it was
-	GoPercent      float64
-	ShadowPercent  float64
-	KillSwitch     bool
-	Version        string
-	goBuckets      int
-	shadowBuckets  int
-	routes         map[string]*RouteState
-	gate           map[string]gateState
+	// LocalKill lists the scopes ("" for every route, else a route's name) whose kill switch
+	// was given to this replica while the shared state was unreachable; it holds until it is
+	// stored in the shared state.
+	LocalKill map[string]bool
+	// VersionSince is when this Version (configuration and admin layer) took effect.
+	VersionSince time.Time
+	// AdminUnknown is why the shared admin state has not been read yet; while it is set the
+	// replica serves every request from Django (a start never opens a window on an old share).
+	AdminUnknown  string
+	GoPercent     float64
+	ShadowPercent float64
+	KillSwitch    bool
+	Version       string
+	goBuckets     int
+	shadowBuckets int
+	routes        map[string]*RouteState
+	gate          map[string]gateState
 }
 
 // RouteState is one route's rollout state in a snapshot: its effective settings (route
@@ -138,6 +155,25 @@ func (s *Snapshot) routeState(name string) *RouteState {
 	if p := ro.ShadowPercent; p != nil {
 		r.ShadowPercent, r.Sources["shadow_percent"] = *p, config.SourceAdmin
 	}
+	for _, pins := range []map[string]config.Route{s.Overrides.ScorerOverrides, ro.ScorerOverrides} {
+		if len(pins) > 0 {
+			merged := maps.Clone(r.ScorerOverrides)
+			if merged == nil {
+				merged = map[string]config.Route{}
+			}
+			maps.Copy(merged, pins)
+			r.ScorerOverrides, r.Sources["scorer_overrides"] = merged, config.SourceAdmin
+		}
+	}
+	if !own("go_percent") && r.Sources["go_percent"] == config.SourceDefault {
+		r.Sources["go_percent"] = s.globalSource("go_percent")
+	}
+	if !own("shadow_percent") && r.Sources["shadow_percent"] == config.SourceDefault {
+		r.Sources["shadow_percent"] = s.globalSource("shadow_percent")
+	}
+	if g.percent != nil && r.Sources["go_percent"] != config.SourceAdmin {
+		r.Sources["go_percent"] = SourceLadder
+	}
 	if r.GateTripped = g.tripped; r.GateTripped != "" {
 		r.GoPercent = 0 // a red gate wins over every other source until an operator resets it
 	}
@@ -145,14 +181,50 @@ func (s *Snapshot) routeState(name string) *RouteState {
 	if s.KillSwitch && !r.KillSwitch {
 		r.KillSwitch = true
 		if !own("kill_switch") {
-			r.Sources["kill_switch"] = config.SourceDefault
+			r.Sources["kill_switch"] = s.globalSource("kill_switch")
 		}
 	}
 	if ro.KillSwitch != nil && *ro.KillSwitch && !r.KillSwitch {
 		r.KillSwitch, r.Sources["kill_switch"] = true, config.SourceAdmin
 	}
+	if s.LocalKill[name] && !r.KillSwitch {
+		r.KillSwitch, r.Sources["kill_switch"] = true, SourceLocal
+	}
 	r.goBuckets, r.shadowBuckets = config.Buckets(r.GoPercent), config.Buckets(r.ShadowPercent)
 	return r
+}
+
+// Sources of a value beyond the configuration's (config.SourceDefault, SourceFile, SourceEnv,
+// SourceAdmin).
+const (
+	SourceLadder = "ladder" // the ramp ladder's step
+	SourceLocal  = "local"  // a kill switch given to this replica while the shared state was unreachable
+	SourceUnread = "unread" // the shared admin state has not been read yet: Django answers everything
+)
+
+// globalSource says where a global value came from: the admin layer, this replica alone, or
+// the configuration (file, env, default).
+func (s *Snapshot) globalSource(key string) string {
+	switch {
+	case key == "kill_switch" && s.AdminUnknown != "":
+		return SourceUnread
+	case key == "kill_switch" && s.LocalKill[""]:
+		return SourceLocal
+	case key == "go_percent" && s.Overrides.GoPercent != nil,
+		key == "shadow_percent" && s.Overrides.ShadowPercent != nil,
+		key == "kill_switch" && s.Overrides.KillSwitch != nil && *s.Overrides.KillSwitch:
+		return config.SourceAdmin
+	}
+	return s.Config.GlobalSource(key)
+}
+
+// GlobalSources says where each global value came from.
+func (s *Snapshot) GlobalSources() map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"go_percent", "shadow_percent", "kill_switch"} {
+		out[k] = s.globalSource(k)
+	}
+	return out
 }
 
 // Rollout holds the current Snapshot and swaps it atomically on every change.
@@ -165,6 +237,8 @@ type Rollout struct {
 	routeOverrides map[string]Overrides
 	generation     int
 	gate           map[string]gateState
+	localKill      map[string]bool
+	adminUnknown   string
 }
 
 // gateState is what a route's gate controller last decided.
@@ -213,6 +287,11 @@ func validOverrides(o Overrides) error {
 			return fmt.Errorf("%s must be between 0 and 100 with at most two decimals", name)
 		}
 	}
+	for id, r := range o.ScorerOverrides {
+		if r != config.RouteGo && r != config.RouteDjango {
+			return fmt.Errorf("scorer_overrides[%s] %q must be go or django", id, r)
+		}
+	}
 	return nil
 }
 
@@ -226,37 +305,125 @@ func merge(dst *Overrides, o Overrides) {
 	if o.KillSwitch != nil {
 		dst.KillSwitch = o.KillSwitch
 	}
+	if len(o.ScorerOverrides) > 0 {
+		pins := maps.Clone(dst.ScorerOverrides)
+		if pins == nil {
+			pins = map[string]config.Route{}
+		}
+		maps.Copy(pins, o.ScorerOverrides)
+		dst.ScorerOverrides = pins
+	}
 }
 
-// SetOverrides merges the non-nil fields of o into the global admin layer after validating
-// them: the defaults of every route that sets none (the kill switch: of every route).
-func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
-	if err := validOverrides(o); err != nil {
-		return nil, err
+// AdminLayer is every admin override of the cluster: the global ones (the defaults of every
+// route that sets none; the kill switch: of every route) and those of single routes. It is
+// what the shared state (Control) stores.
+type AdminLayer struct {
+	Global Overrides            `json:"global"`
+	Routes map[string]Overrides `json:"routes,omitempty"`
+}
+
+// With returns the layer with o merged into the global overrides (route "") or into the
+// named route's, after validating both.
+func (l AdminLayer) With(route string, o Overrides) (AdminLayer, error) {
+	if route != "" && !slices.Contains(config.RouteNames, route) {
+		return l, fmt.Errorf("unknown route %q (known: %s)", route, strings.Join(config.RouteNames, ", "))
 	}
+	if err := validOverrides(o); err != nil {
+		return l, err
+	}
+	out := AdminLayer{Global: l.Global, Routes: maps.Clone(l.Routes)}
+	if route == "" {
+		merge(&out.Global, o)
+		return out, nil
+	}
+	cur := out.Routes[route]
+	merge(&cur, o)
+	if out.Routes == nil {
+		out.Routes = map[string]Overrides{}
+	}
+	out.Routes[route] = cur
+	return out, nil
+}
+
+// Admin returns the admin layer in force.
+func (r *Rollout) Admin() AdminLayer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	merge(&r.overrides, o)
-	r.generation++
-	return r.publish(), nil
+	return AdminLayer{Global: r.overrides, Routes: r.routeOverrides}
 }
 
-// SetRouteOverrides merges the non-nil fields of o into the admin layer of one route.
+// SetAdmin replaces the admin layer (as read from, or just written to, the shared state).
+// Nothing is published when nothing changed.
+func (r *Rollout) SetAdmin(l AdminLayer) *Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	routes := map[string]Overrides{}
+	for name, o := range l.Routes {
+		if !o.empty() {
+			routes[name] = o
+		}
+	}
+	if reflect.DeepEqual(l.Global, r.overrides) && reflect.DeepEqual(routes, r.routeOverrides) {
+		return r.cur.Load()
+	}
+	r.overrides, r.routeOverrides = l.Global, routes
+	r.generation++
+	return r.publish()
+}
+
+// SetOverrides merges o into the global admin layer of this process alone (tests and a
+// proxy without a database; Control stores the layer for the cluster).
+func (r *Rollout) SetOverrides(o Overrides) (*Snapshot, error) {
+	l, err := r.Admin().With("", o)
+	if err != nil {
+		return nil, err
+	}
+	return r.SetAdmin(l), nil
+}
+
+// SetRouteOverrides merges o into the admin layer of one route, in this process alone.
 func (r *Rollout) SetRouteOverrides(route string, o Overrides) (*Snapshot, error) {
-	if !slices.Contains(config.RouteNames, route) {
+	if route == "" {
 		return nil, fmt.Errorf("unknown route %q (known: %s)", route, strings.Join(config.RouteNames, ", "))
 	}
-	if err := validOverrides(o); err != nil {
+	l, err := r.Admin().With(route, o)
+	if err != nil {
 		return nil, err
 	}
+	return r.SetAdmin(l), nil
+}
+
+// SetLocalKill turns the kill switch of a scope ("" for every route) on or off in this
+// process alone: what a replica obeys while the shared state is unreachable.
+func (r *Rollout) SetLocalKill(scope string, on bool) *Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.routeOverrides[route]
-	merge(&cur, o)
-	r.routeOverrides = maps.Clone(r.routeOverrides)
-	r.routeOverrides[route] = cur
-	r.generation++
-	return r.publish(), nil
+	if r.localKill[scope] == on {
+		return r.cur.Load()
+	}
+	r.localKill = maps.Clone(r.localKill)
+	if r.localKill == nil {
+		r.localKill = map[string]bool{}
+	}
+	if on {
+		r.localKill[scope] = true
+	} else {
+		delete(r.localKill, scope)
+	}
+	return r.publish()
+}
+
+// SetAdminUnknown records why the shared admin state could not be read ("" once it was):
+// while it is set every request goes to Django.
+func (r *Rollout) SetAdminUnknown(why string) *Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.adminUnknown == why {
+		return r.cur.Load()
+	}
+	r.adminUnknown = why
+	return r.publish()
 }
 
 // SetGate applies a route's gate controller's decision: tripped (with its reason) holds the
@@ -276,19 +443,14 @@ func (r *Rollout) SetGate(route, tripped string, step int, percent *float64) {
 	r.publish()
 }
 
-// ClearOverrides drops the admin layer, global and per route.
-func (r *Rollout) ClearOverrides() *Snapshot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.overrides, r.routeOverrides = Overrides{}, map[string]Overrides{}
-	r.generation++
-	return r.publish()
-}
+// ClearOverrides drops the admin layer of this process, global and per route.
+func (r *Rollout) ClearOverrides() *Snapshot { return r.SetAdmin(AdminLayer{}) }
 
 func (r *Rollout) publish() *Snapshot {
 	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, RouteOverrides: r.routeOverrides, ConfigError: r.cfgErr,
-		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate}
-	if o := r.overrides; o.GoPercent != nil || o.ShadowPercent != nil || o.KillSwitch != nil || len(r.routeOverrides) > 0 {
+		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate,
+		LocalKill: r.localKill, AdminUnknown: r.adminUnknown}
+	if !r.overrides.empty() || len(r.routeOverrides) > 0 {
 		s.Version = fmt.Sprintf("%s+admin%d", r.cfg.Version, r.generation)
 	}
 	if p := r.overrides.GoPercent; p != nil {
@@ -298,11 +460,15 @@ func (r *Rollout) publish() *Snapshot {
 		s.ShadowPercent = *p
 	}
 	// Any source that asks for the kill switch wins: Django is the safe side.
-	s.KillSwitch = r.cfg.KillSwitch || (r.overrides.KillSwitch != nil && *r.overrides.KillSwitch)
+	s.KillSwitch = r.cfg.KillSwitch || (r.overrides.KillSwitch != nil && *r.overrides.KillSwitch) || r.localKill[""] || r.adminUnknown != ""
 	s.goBuckets, s.shadowBuckets = config.Buckets(s.GoPercent), config.Buckets(s.ShadowPercent)
 	s.routes = make(map[string]*RouteState, len(config.RouteNames))
 	for _, name := range config.RouteNames {
 		s.routes[name] = s.routeState(name)
+	}
+	s.VersionSince = time.Now()
+	if prev := r.cur.Load(); prev != nil && prev.Version == s.Version {
+		s.VersionSince = prev.VersionSince
 	}
 	r.cur.Store(s)
 	return s

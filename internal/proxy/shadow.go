@@ -369,7 +369,12 @@ func (s *Shadow) rules(name string) []diff.NoiseRule {
 	if s.Rollout == nil {
 		return diff.DefaultNoiseRules()
 	}
-	configured := s.Rollout.Load().Route(name).NoiseRules
+	return noiseRules(s.Rollout.Load(), name)
+}
+
+// noiseRules are the named route's noise rules in the snapshot.
+func noiseRules(snap *Snapshot, name string) []diff.NoiseRule {
+	configured := snap.Route(name).NoiseRules
 	if configured == nil {
 		return diff.DefaultNoiseRules()
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
@@ -201,6 +203,16 @@ func (d *lostWriteDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// waitShadowsReleased waits until no shadow run holds its key: a run is recorded (waitRuns)
+// just before it releases its key, and a request for the same key in between is dropped
+// (key_in_flight).
+func (f *shadowFixture) waitShadowsReleased() {
+	f.t.Helper()
+	waitFor(f.t, "the shadow runs released their keys", func() bool {
+		return testutil.ToFloat64(f.shadow.depth) == 0
+	})
+}
+
 func httptestRecorder() *bodyRecorder { return &bodyRecorder{header: http.Header{}} }
 
 func (f *shadowFixture) lastRun(t *testing.T) *diff.Run {
@@ -238,6 +250,7 @@ func TestShadowLostWritesAreDivergent(t *testing.T) {
 	if s := f.waitRuns(1); s.Outcomes[diff.OutcomeEqual]+s.Outcomes[diff.OutcomeNoise] != 1 {
 		t.Fatalf("outcomes %+v", s.Outcomes)
 	}
+	f.waitShadowsReleased() // bob's key is free again: the rescoring is shadowed, not dropped
 
 	django.drop.Store(true)
 	f.scoreAddr(community, bob)
@@ -248,6 +261,7 @@ func TestShadowLostWritesAreDivergent(t *testing.T) {
 		t.Fatalf("lost write not named: %s %+v", run.Outcome, run.Fields)
 	}
 	django.drop.Store(false)
+	f.waitShadowsReleased()
 
 	// Go answers 401 (a wrong key) and writes nothing; Django scores and commits.
 	django.writeUnasked.Store(true)
@@ -262,6 +276,7 @@ func TestShadowLostWritesAreDivergent(t *testing.T) {
 	django.writeUnasked.Store(false)
 
 	// Another scoring request commits after Django's, before it answers: a race.
+	f.waitShadowsReleased()
 	django.concurrent.Store(true)
 	f.scoreAddr(community, bob)
 	if s := f.waitRuns(4); s.Outcomes[diff.OutcomeRace] != 1 || s.Outcomes[diff.OutcomeDivergent] != 2 {

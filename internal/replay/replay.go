@@ -33,6 +33,9 @@ type record struct {
 	// diff.Run's spelling of Django's answer
 	DjangoStatus   int             `json:"django_status"`
 	DjangoResponse json.RawMessage `json:"django_response"`
+	// DjangoWrites are the rows Django committed (an exemplar's django_writes); a capture
+	// record has none, and only its answer is compared.
+	DjangoWrites *diff.Rows `json:"django_writes"`
 }
 
 type capturedAnswer struct {
@@ -127,14 +130,44 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 	}
 	defer snap.Close(context.Background())
 	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix}
-	res, _, err := scorer.Capture(ctx, snap, in)
+	res, ws, err := scorer.Capture(ctx, snap, in)
 	if err != nil {
 		return "", nil, err
 	}
 	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
+	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
+		writes, err := compareWrites(ctx, snap, ws, rec, rules)
+		if err != nil {
+			return "", nil, err
+		}
+		fields = append(fields, writes...)
+	}
 	run := &diff.Run{}
 	run.Classify(fields)
 	return run.Outcome, fields, nil
+}
+
+// compareWrites compares, as the shadow does, Go's write-set applied to the snapshot with the
+// rows Django committed (the exemplar's). Whether each side wrote (writes.committed) and races
+// are left out: the database has moved on since Django answered, so they say nothing here.
+func compareWrites(ctx context.Context, snap *scoring.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
+	hashes := append([]string(nil), ws.LinkDomain...)
+	for _, l := range ws.HashLinks {
+		hashes = append(hashes, l.Hash)
+	}
+	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, hashes, -1)
+	if err != nil {
+		return nil, fmt.Errorf("read the snapshot's rows: %w", err)
+	}
+	all, _ := diff.CompareWrites(ws, pre, *rec.DjangoWrites, nil, rules)
+	fields := all[:0]
+	for _, f := range all {
+		if f.Pattern != "writes.committed" {
+			fields = append(fields, f)
+		}
+	}
+	diff.ExplainOrder(fields, rec.answer().Body, ws, rec.DjangoWrites)
+	return fields, nil
 }
 
 func bar(w io.Writer, done, total int) {

@@ -70,8 +70,13 @@ type Handler interface {
 	// does no I/O. The call it returns is served, and shadowed, in the same dialect.
 	Parse(r *http.Request, body []byte, d Dialect) (Call, bool)
 	// Serve answers the call with Go, committing its writes, in the dialect it was parsed in.
-	// An error means Go could not answer: the proxy falls back to Django unless the error is
-	// ErrNoFallback (the request may have committed).
+	// Input the client made invalid is an Answer (Django's), never an error. An error means Go
+	// could not answer: the proxy falls back to Django (on a context without the client's
+	// cancellation) unless the error is ErrNoFallback (the request may have committed). Serve
+	// must find out whether its writes committed before it returns an error: a failure before
+	// COMMIT, or one known to have aborted, is a plain error. An error after ctx's parent (the
+	// client's request) ended, before the proxy's go_timeout, is the client's doing: no
+	// fallback, no breaker count, no gate sample.
 	Serve(ctx context.Context, c Call) (Answer, error)
 	// Failed is the answer to the call when Go failed with err and Django may not be asked
 	// (fallback off, or ErrNoFallback); err wraps ErrPanic when the handler panicked.
@@ -79,7 +84,8 @@ type Handler interface {
 }
 
 // ErrNoFallback marks a Go failure after which Django must not be asked: the request's writes
-// may have committed, and Django would write them a second time.
+// may have committed (even a check on another connection could not tell), and Django would
+// write them a second time.
 var ErrNoFallback = errors.New("go may have committed: no fallback")
 
 // ErrPanic marks a Go handler that panicked (the proxy recovers it into an error).

@@ -15,24 +15,43 @@ var sensitiveHeaders = map[string]bool{"X-Api-Key": true, "Authorization": true,
 // analyticsRow builds the row Django's atrack_apikey_usage writes: the path as received, its
 // segments, the query as lists, Django's title-cased headers with secrets masked, the response
 // model as a JSON string (only when the view returned one), the error text and the status.
+// Text is decoded as Django's ASGI stack sees it (path and query as UTF-8 with replacement,
+// header values as Latin-1). A row with a NUL character is nil: PostgreSQL cannot store it,
+// Django's insert fails and Django ignores that failure.
 func analyticsRow(in Input, keyID string, status int, errText *string, compactResponse []byte, now time.Time) *AnalyticsRow {
 	path := in.Path
 	if path == "" {
 		path = "/v2/stamps/" + in.ScorerID + "/score/" + in.Address
 	}
+	path = pycompat.DecodeUTF8Replace(path)
+	if strings.ContainsRune(path, 0) {
+		return nil
+	}
 	segments, _ := json.Marshal(strings.Split(path, "/")[1:])
 	query := map[string][]string{}
 	for k, v := range in.Query {
-		query[k] = v
+		k = pycompat.DecodeUTF8Replace(k)
+		values := make([]string, len(v))
+		for i, s := range v {
+			values[i] = pycompat.DecodeUTF8Replace(s)
+			if strings.ContainsRune(values[i], 0) {
+				return nil
+			}
+		}
+		if strings.ContainsRune(k, 0) {
+			return nil
+		}
+		query[k] = append(query[k], values...)
 	}
 	queryJSON, _ := json.Marshal(query)
 	headers := map[string]string{}
 	for k, v := range in.Header {
 		name := djangoHeaderName(k)
+		value := pycompat.DecodeLatin1(strings.Join(v, ","))
 		if prev, ok := headers[name]; ok {
-			headers[name] = prev + "," + strings.Join(v, ",")
+			headers[name] = prev + "," + value
 		} else {
-			headers[name] = strings.Join(v, ",")
+			headers[name] = value
 		}
 	}
 	if in.Host != "" {

@@ -58,15 +58,15 @@ func CheckPartnerKey(ctx context.Context, q Querier, h http.Header, s *Settings)
 		id, hashed, sha256 string
 		embed              *string
 	}
+	result, err := res.Query()
 	var rows []row
-	err := readRows(res, func(r pgx.Rows) error {
-		var k row
-		if err := r.Scan(&k.id, &k.hashed, &k.sha256, &k.embed); err != nil {
-			return err
-		}
-		rows = append(rows, k)
-		return nil
-	})
+	if err == nil {
+		rows, err = pgx.CollectRows(result, func(r pgx.CollectableRow) (row, error) {
+			var k row
+			err := r.Scan(&k.id, &k.hashed, &k.sha256, &k.embed)
+			return k, err
+		})
+	}
 	switch {
 	case err != nil:
 		return PartnerKey{}, fmt.Errorf("load partner api key: %w", err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ParseRoute matches the scoring route /v2/stamps/{scorer_id}/score/{address} on an already
@@ -58,9 +59,20 @@ func pythonInt(s string) (int64, bool) {
 	return v, err == nil
 }
 
+// normalAddress is the address segment as Django uses it, lower-cased, and whether it is valid.
+// Only a valid address is ever sent to PostgreSQL.
+func normalAddress(segment string) (lower string, valid bool) {
+	lower = strings.ToLower(segment)
+	return lower, validAddress(lower)
+}
+
 var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
 
 // validAddress mirrors Django's check on the lower-cased address (eth-utils is_hex_address): an
 // optional 0x and exactly 40 hex digits; checksums are never enforced because the input is
 // already lower-case.
 func validAddress(lower string) bool { return hexAddress.MatchString(lower) }
+
+// storableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
+// Client text that fails it is never sent; PostgreSQL would answer with an error (22021).
+func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -72,8 +71,10 @@ func (s *Scorer) now() time.Time {
 }
 
 // Score runs one request: Load, Decide, Plan, and Apply through sink. A non-nil error means
-// the scorer could not answer (database unreachable, timeout): nothing was committed and the
-// caller decides what the client sees.
+// the scorer could not answer (database unreachable, timeout): nothing was committed, unless it
+// is ErrOutcomeUnknown (the sink could not find out), and the caller decides what the client
+// sees. Input the client made invalid is an answer, found before any of its text reaches
+// PostgreSQL.
 func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, err error) {
 	ctx, span := tracer.Start(ctx, "scoring.score")
 	defer func() {
@@ -90,7 +91,8 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		key, ok = in.ReplayKeyPrefix, true
 	}
 	unauthorized := Result{Response: respUnauthorized, Outcome: Outcome{Kind: Unauthorized}}
-	if !ok {
+	if !ok || !storableText(keyPrefix(key)) {
+		// A prefix PostgreSQL cannot hold as text matches no key: Django's lookup finds none.
 		return unauthorized, nil
 	}
 	scorerID, isInt := parsePathInt(in.ScorerID)
@@ -112,9 +114,15 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if id, ok := pythonInt(lookupID); ok && !lookupNull {
 		lookup.id = &id
 	}
-	address := strings.ToLower(in.Address)
+	// Django validates the address only after the key and the scorer, and reads stamps only
+	// after that: an invalid address never reaches PostgreSQL, so junk cannot make it fail.
+	address, addressOK := normalAddress(in.Address)
+	stampsFor := ""
+	if addressOK {
+		stampsFor = address
+	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	first, err := loadFirst(loadCtx, s.DB, keyLookup{prefix: keyPrefix(key), revoked: in.Lambda}, lookup, address)
+	first, err := loadFirst(loadCtx, s.DB, keyLookup{prefix: keyPrefix(key), revoked: in.Lambda}, lookup, stampsFor)
 	loadSpan.End()
 	if err != nil {
 		return Result{}, err
@@ -179,7 +187,7 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if community == nil {
 		return answer(Outcome{Kind: NoScorer})
 	}
-	if !validAddress(address) {
+	if !addressOK {
 		return answer(Outcome{Kind: InvalidAddress})
 	}
 	if cause := scorerFailure(community); cause != "" {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -22,16 +21,19 @@ type Sink interface {
 // ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.
 var ErrConflict = errors.New("hash links changed by a concurrent request")
 
-// ErrOutcomeUnknown marks failures after which the transaction may have committed (the
-// connection broke while the batch with its COMMIT was in flight). Every other error from a
-// scoring run means nothing was committed, so the request can safely go to Django instead.
+// ErrOutcomeUnknown marks a write transaction whose COMMIT may have reached PostgreSQL and whose
+// outcome even a check on another connection could not establish (the database unreachable).
+// Every other error from a scoring run means nothing was committed, so the request can safely
+// go to Django instead.
 var ErrOutcomeUnknown = errors.New("commit outcome unknown")
 
 // conflictMarker is the text of the error the link check raises inside the transaction.
 const conflictMarker = "shadowproxy: hash links changed concurrently"
 
-// CommitSink applies a WriteSet in one transaction, sent in one round trip: BEGIN, every write,
-// a check that the requester owns the links it wrote, and COMMIT.
+// CommitSink applies a WriteSet in one transaction, sent in one round trip: BEGIN, the
+// transaction's id, every write, a check that the requester owns the links it wrote, and
+// COMMIT. When the connection fails after the COMMIT may have been sent, the outcome is found
+// out on another connection (resolveCommit) instead of guessed.
 type CommitSink struct {
 	Pool *pgxpool.Pool
 	// held, when set, is the connection to write on (LockPlan's), kept after Apply.
@@ -50,6 +52,7 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	}
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
+	q.queue(txIDSection, sqlTxID)
 	queueWrites(q, ws)
 	q.queue("commit", "COMMIT")
 	if a := ws.Analytics; a != nil {
@@ -60,77 +63,55 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
 			string(a.Headers), string(a.Response), a.Error, a.StatusCode, payload)
 	}
-	section, err := q.send(ctx, conn.Conn())
-	if err == nil {
-		return nil
-	}
-	if _, rbErr := conn.Exec(ctx, "ROLLBACK"); rbErr != nil {
-		conn.Hijack().Close(ctx) // the connection's state is unknown: do not return it to the pool
+	run := q.send(ctx, conn.Conn())
+	if run.err == nil {
+		return readLive(ctx, conn.Conn(), ws.CeramicCache)
 	}
 	var pgErr *pgconn.PgError
+	if !errors.As(run.err, &pgErr) && run.commitSent {
+		conn.Hijack().Close(ctx) // broken mid-pipeline: never back to the pool
+		switch outcome := resolveCommit(ctx, s.Pool, run); outcome {
+		case CommitConfirmed:
+			return nil
+		case CommitAborted:
+			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
+		default:
+			return fmt.Errorf("apply write set (%s): %w: %w", run.failed, ErrOutcomeUnknown, run.err)
+		}
+	}
+	// PostgreSQL refused a statement (the transaction is aborted) or the failure came before
+	// the transaction was sent: nothing was committed.
+	rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if conn.Conn().IsClosed() || pgErr != nil && stalePreparedStatement(pgErr) {
+		conn.Hijack().Close(rbCtx)
+	} else if _, rbErr := conn.Exec(rbCtx, "ROLLBACK"); rbErr != nil {
+		conn.Hijack().Close(rbCtx) // the connection's state is unknown: do not return it to the pool
+	}
 	switch {
-	case !errors.As(err, &pgErr):
-		return fmt.Errorf("apply write set: %w: %w", ErrOutcomeUnknown, err)
+	case pgErr == nil:
+		return fmt.Errorf("apply write set (%s, before commit): %w", run.failed, run.err)
 	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
 		return ErrConflict
 	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
 		return ErrCacheChanged
-	case section == humanPointsSection:
-		return &HumanPointsError{Err: err}
+	case run.failed == humanPointsSection:
+		return &HumanPointsError{Err: run.err}
 	}
-	return fmt.Errorf("apply write set (%s): %w", section, err)
+	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
 }
 
-// labelledBatch is a pgx.Batch whose statements carry the section they belong to, so that a
-// failure can be traced to it.
-type labelledBatch struct {
-	b       pgx.Batch
-	labels  []string
-	readers map[int]func(pgx.Rows) error // statements whose rows are read back, by index
-}
+// rollbackTimeout bounds the ROLLBACK after a refused statement; the request's own context may
+// have expired already.
+const rollbackTimeout = time.Second
 
-func (q *labelledBatch) queue(label, sql string, args ...any) {
-	q.b.Queue(sql, args...)
-	q.labels = append(q.labels, label)
-}
-
-// queueRead queues a statement whose rows read scans.
-func (q *labelledBatch) queueRead(label, sql string, read func(pgx.Rows) error, args ...any) {
-	if q.readers == nil {
-		q.readers = map[int]func(pgx.Rows) error{}
-	}
-	q.readers[len(q.labels)] = read
-	q.queue(label, sql, args...)
-}
-
-const analyticsSection = "analytics"
-
-// send runs the batch in one round trip and returns the section of the first statement that
-// failed. A failure after COMMIT (the analytics row) is ignored, as Django ignores it.
-func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (string, error) {
-	br := conn.SendBatch(ctx, &q.b)
-	committed := false
-	var failed string
-	var ferr error
-	for i, label := range q.labels {
-		var err error
-		if read := q.readers[i]; read != nil {
-			err = readRows(br, read)
-		} else {
-			_, err = br.Exec()
-		}
-		switch {
-		case err != nil && ferr == nil && !(committed && label == analyticsSection):
-			failed, ferr = label, err
-		case err == nil && label == "commit":
-			committed = true
-		}
-	}
-	if err := br.Close(); ferr == nil && err != nil && !committed {
-		failed, ferr = "batch", err
-	}
-	return failed, ferr
-}
+const (
+	analyticsSection = "analytics"
+	txIDSection      = "txid"
+	// sqlTxID assigns the transaction its id at once and reports it with the backend's pid, so
+	// that an unknown outcome can be looked up (pg_xact_status) and the backend stopped.
+	sqlTxID = `SELECT pg_current_xact_id()::text::bigint, pg_backend_pid()`
+)
 
 const (
 	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
@@ -203,21 +184,6 @@ SELECT 'SCU', $1, $2, $11,
   jsonb_set(jsonb_set($12::jsonb, '{pk}', to_jsonb(s.id)), '{fields,passport}', to_jsonb(s.passport_id))
 FROM s`
 )
-
-// readRows reads one statement's rows from a batch.
-func readRows(br pgx.BatchResults, read func(pgx.Rows) error) error {
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := read(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
 
 // queueWrites queues a WriteSet's statements in Django's order.
 func queueWrites(q *labelledBatch, ws *WriteSet) {

@@ -113,12 +113,16 @@ type communityLookup struct {
 	null       bool
 }
 
-func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup, address string) (firstLoad, error) {
+// loadFirst reads the API key, its candidate communities and, when stampsFor is not empty (a
+// valid address), the address's stamps.
+func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup, stampsFor string) (firstLoad, error) {
 	var out firstLoad
 	b := &pgx.Batch{}
 	b.Queue(sqlAPIKey, key.prefix, key.revoked)
 	b.Queue(sqlCommunities, key.prefix, c.externalID, c.id, key.revoked, c.null)
-	b.Queue(sqlStamps, address)
+	if stampsFor != "" {
+		b.Queue(sqlStamps, stampsFor)
+	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 
@@ -147,6 +151,9 @@ func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup,
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("load community: %w", err)
+	}
+	if stampsFor == "" {
+		return out, nil
 	}
 	rows, err = res.Query()
 	if err != nil {

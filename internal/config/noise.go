@@ -1,0 +1,47 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// noiseRoots are the prefixes of the field patterns the shadow comparison classifies with
+// noise rules: the answer's body and each compared part of the write-set.
+var noiseRoots = []string{"body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp."}
+
+// neverNoise are the patterns the comparison reports but never lets a rule excuse, and why.
+var neverNoise = map[string]string{
+	"status":            "a different status code is a different answer",
+	"body":              "an answer that is not JSON is compared byte for byte",
+	"body.stamps":       "the order of the stamps' keys alone is classed order, never noise",
+	"writes.committed":  "whether each side wrote: a lost or extra write is always divergent",
+	"writes.events.scu": "the number of SCU events: a missing or extra event is always divergent",
+}
+
+// dataKeyed are the members whose keys are data (providers, hashes): the comparison reports
+// them as "*".
+var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true}
+
+// NoisePatternProblem says why a noise rule with this pattern could never apply, or "" when
+// the comparison classifies fields of this pattern with the rules.
+func NoisePatternProblem(pattern string) string {
+	if why, ok := neverNoise[pattern]; ok {
+		return fmt.Sprintf("pattern %q can never be noise: %s", pattern, why)
+	}
+	root := ""
+	for _, r := range noiseRoots {
+		if strings.HasPrefix(pattern, r) {
+			root = r
+		}
+	}
+	if root == "" {
+		return fmt.Sprintf("pattern %q names no compared field: patterns start with %s (as /admin/diffs shows them)", pattern, strings.Join(noiseRoots, ", "))
+	}
+	segs := strings.Split(pattern, ".")
+	for i, seg := range segs[:len(segs)-1] {
+		if dataKeyed[seg] && segs[i+1] != "*" {
+			return fmt.Sprintf("pattern %q names one %s key: the comparison reports the keys of %s as *, so write %s", pattern, seg, seg, strings.Join(append(append([]string{}, segs[:i+1]...), append([]string{"*"}, segs[i+2:]...)...), "."))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,188 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"shadowproxy/internal/config"
+)
+
+// ChangeAnswer is the answer of a change to the rollout: the status after it, the changes
+// recorded, whether they were stored in the shared state, and for every route whose Go share
+// cannot take what was asked, the effective value and the reason.
+type ChangeAnswer struct {
+	RolloutStatus
+	Changes []Change `json:"changes"`
+	Stored  bool     `json:"stored"`
+	Held    []string `json:"held,omitempty"`
+	Warning string   `json:"warning,omitempty"`
+}
+
+// control is the Control of the admin API; Handler gives a process-only one to an Admin
+// without.
+func (a *Admin) control() *Control { return a.Control }
+
+// adminState says whether this replica's admin layer is the cluster's: "shared" (read from
+// the database), "process" (no database: this process only), or why it is not.
+func (a *Admin) adminState(s *Snapshot) string {
+	switch {
+	case s.AdminUnknown != "":
+		return "unread: " + s.AdminUnknown
+	case a.Control == nil || a.Control.Pool == nil:
+		return "process"
+	case a.Control.ReadError() != "":
+		return "stale: " + a.Control.ReadError()
+	}
+	return "shared"
+}
+
+// shareReason says why a route's effective Go share is what it is.
+func shareReason(r *RouteState, b BreakerState) string {
+	switch {
+	case r.KillSwitch:
+		return "kill switch (" + r.Sources["kill_switch"] + ")"
+	case r.GateTripped != "":
+		return "gate trip: " + r.GateTripped
+	case b.State == "open":
+		return "breaker open: Go is out until its cooldown ends"
+	}
+	switch src := r.Sources["go_percent"]; src {
+	case SourceLadder:
+		return fmt.Sprintf("ladder step %d (counted from 1)", r.RampStep+1)
+	case config.SourceAdmin:
+		return "admin override"
+	default:
+		return src
+	}
+}
+
+func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
+	var o Overrides
+	var routeName, comment *string
+	fields := overrideFields(&o)
+	fields["route"] = &routeName
+	fields["comment"] = &comment
+	const keys = "go_percent, shadow_percent, kill_switch or scorer_overrides"
+	if err := decodeAdminBody(w, r, fields, "one JSON object with any of "+keys+", and optionally route and comment"); err != nil {
+		if errors.Is(err, errEmptyBody) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give " + keys})
+		}
+		return
+	}
+	if o.empty() {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "nothing to change: give " + keys})
+		return
+	}
+	scope := ""
+	if routeName != nil {
+		scope = *routeName
+	}
+	if _, err := (AdminLayer{}).With(scope, o); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	note := ""
+	if comment != nil {
+		note = *comment
+	}
+	_, changes, err := a.control().Change(r.Context(), who(r), note, func(l AdminLayer) (AdminLayer, error) { return l.With(scope, o) })
+	answer := ChangeAnswer{Changes: changes, Stored: err == nil}
+	switch {
+	case errors.Is(err, ErrSharedStateUnreachable) && o.KillSwitch != nil && *o.KillSwitch:
+		// The safe direction needs no agreement: obey here at once, store when possible.
+		s := a.control().KillLocally(scope, who(r), note)
+		a.changed(s, "kill switch given to this replica alone: the shared state is unreachable")
+		answer.Warning = "the shared state is unreachable (" + err.Error() + "): this replica obeys the kill switch now and stores it for every replica once the database answers; nothing else was changed"
+	case errors.Is(err, ErrSharedStateUnreachable):
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error() + ": nothing was changed (only a kill switch applies without the database)"})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s := a.Rollout.Load()
+	if err == nil {
+		a.changed(s, "admin change by "+who(r)+" ("+describeChanges(changes)+")")
+	}
+	answer.RolloutStatus = a.status(s)
+	answer.Held = held(answer.RolloutStatus, scope, o)
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// held lists the routes of the scope where Go's effective share is below the go_percent asked.
+func held(st RolloutStatus, scope string, o Overrides) []string {
+	if o.GoPercent == nil {
+		return nil
+	}
+	var out []string
+	for _, rt := range st.Routes {
+		if scope != "" && scope != rt.Name {
+			continue
+		}
+		share := rt.GoPercent
+		if rt.KillSwitch {
+			share = 0
+		}
+		if share < *o.GoPercent {
+			out = append(out, fmt.Sprintf("%s: go_percent %s is stored, but the effective share is %s: %s",
+				rt.Name, strconv.FormatFloat(*o.GoPercent, 'f', -1, 64), strconv.FormatFloat(share, 'f', -1, 64), rt.ShareReason))
+		}
+	}
+	return out
+}
+
+func describeChanges(changes []Change) string {
+	if len(changes) == 0 {
+		return "no change"
+	}
+	parts := make([]string, len(changes))
+	for i, ch := range changes {
+		parts[i] = fmt.Sprintf("%s %s: %s -> %s", ch.Scope, ch.Key, ch.From, ch.To)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// clearOverrides drops the admin layer of the cluster; optional body {"comment": "..."}.
+func (a *Admin) clearOverrides(w http.ResponseWriter, r *http.Request) {
+	var comment *string
+	if err := decodeAdminBody(w, r, map[string]any{"comment": &comment}, `empty or {"comment": "..."}`); err != nil && !errors.Is(err, errEmptyBody) {
+		return
+	}
+	note := ""
+	if comment != nil {
+		note = *comment
+	}
+	_, changes, err := a.control().Change(r.Context(), who(r), note, func(AdminLayer) (AdminLayer, error) { return AdminLayer{}, nil })
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error() + ": nothing was changed"})
+		return
+	}
+	s := a.Rollout.Load()
+	a.changed(s, "admin overrides cleared by "+who(r))
+	writeJSON(w, http.StatusOK, ChangeAnswer{RolloutStatus: a.status(s), Changes: changes, Stored: true})
+}
+
+// history lists the recorded changes, newest first (?limit=, default 100).
+func (a *Admin) history(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit must be between 1 and 10000"})
+			return
+		}
+		limit = n
+	}
+	changes, err := a.control().History(r.Context(), limit)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	if changes == nil {
+		changes = []Change{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": changes})
+}
