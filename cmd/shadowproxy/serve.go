@@ -24,6 +24,9 @@ import (
 
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/embed"
+	"shadowproxy/internal/routes/internalapi"
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -38,11 +41,17 @@ type processConfig struct {
 	listen      string
 	adminListen string
 	adminToken  string
-	adminTokens map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
-	settings    scoring.Settings
-	shadow      proxy.ShadowOptions
-	maxBody     int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
-	edges       proxy.EdgeOptions
+	// internalToken is CGRANTS_API_TOKEN, the internal API's token; unset, the routes that
+	// check it are left to Django.
+	internalToken string
+	// ceramicScorerID is Django's CERAMIC_CACHE_SCORER_ID, which the embed weights routes'
+	// 500 message names.
+	ceramicScorerID string
+	adminTokens     map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
+	settings        scoring.Settings
+	shadow          proxy.ShadowOptions
+	maxBody         int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	edges           proxy.EdgeOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -55,11 +64,13 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
 	c := processConfig{
-		configPath:  *path,
-		databaseURL: getenv("DATABASE_URL"),
-		listen:      envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
-		adminListen: envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-		adminToken:  getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		configPath:      *path,
+		databaseURL:     getenv("DATABASE_URL"),
+		listen:          envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
+		adminListen:     envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
+		adminToken:      getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		internalToken:   getenv("CGRANTS_API_TOKEN"),
+		ceramicScorerID: getenv("CERAMIC_CACHE_SCORER_ID"),
 	}
 	var err error
 	if c.adminTokens, err = parseAdminTokens(getenv("SHADOWPROXY_ADMIN_TOKENS")); err != nil {
@@ -148,7 +159,9 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
-	table := routes.Table(routes.Handlers{Score: score})
+	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
+	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicScorerID}
+	table := routes.Table(routes.Handlers{Score: score, Internal: internal, Embed: embedded})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
@@ -196,6 +209,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
+		internal.DB = pool
+		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping
 		// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
 		shadow, err = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)

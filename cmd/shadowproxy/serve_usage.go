@@ -31,6 +31,8 @@ var serveEnvironment = []envVar{
 	{"SHADOWPROXY_ADMIN_TOKEN", "unset", "bearer token for the admin API's changes, exemplars and the admin pages (named admin in the history); unset: read-only"},
 	{"SHADOWPROXY_ADMIN_TOKENS", "unset", "more admin tokens, comma-separated name:token pairs; the name is recorded with each change"},
 	{"SHADOWPROXY_CONFIG", "unset", "rollout configuration file, same as --config FILE"},
+	{"CGRANTS_API_TOKEN", "unset", "Django's internal API token; unset: the /internal/ routes that check it are left to Django"},
+	{"CERAMIC_CACHE_SCORER_ID", "unset", "Django's setting, named by the embed weights routes' 500 answer; unset: those failures are left to Django"},
 	{"TRUSTED_IAM_ISSUERS", "Django's list", "JSON list of issuer DIDs whose stamps count"},
 	{"FF_MULTI_NULLIFIER", "off", "on: every nullifier takes part in deduplication"},
 	{"DEMO_API_KEY", "unset", "the real key that DEMO_API_KEY_ALIASES stand for"},

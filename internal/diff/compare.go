@@ -52,6 +52,7 @@ func DefaultNoiseRules() []NoiseRule {
 	const why = "each run stamps its own clock; the Go shadow runs after Django answered"
 	return []NoiseRule{
 		{Pattern: "body.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "body.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why}, // the embed routes' score
 		{Pattern: "writes.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
 		{Pattern: "writes.events.scu.fields.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
 	}

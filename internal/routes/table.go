@@ -1,22 +1,36 @@
 // Package routes is the route table: one declaration per migrated route, each served by the
-// handlers of its family's package (v2/ today; ceramic cache, embed and internal next).
-// internal/proxy runs every route of the table through one generic flow.
+// handlers of its family's package (v2/, internalapi/, embed/). internal/proxy runs every route
+// of the table through one generic flow.
 package routes
 
 import (
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/embed"
+	"shadowproxy/internal/routes/internalapi"
 	v2 "shadowproxy/internal/routes/v2"
 )
 
 // Handlers are the Go sides the table's routes are served by.
 type Handlers struct {
 	Score *v2.Score // GET /v2/stamps/{scorer_id}/score/{address}
+	// Internal serves the internal API's reads (/internal/check-bans, ...); nil: parse-only
+	// handlers that leave every request to Django.
+	Internal *internalapi.Reads
+	// Embed serves the internal score and the embed routes; nil: parse-only handlers that
+	// leave every request to Django.
+	Embed *embed.Embed
 }
 
 // Table is the route table, in the order requests are matched. Its names are
 // config.RouteNames (a test keeps them equal).
 func Table(h Handlers) []route.Route {
-	return []route.Route{
-		v2.ScoreRoute(h.Score),
+	if h.Internal == nil {
+		h.Internal = &internalapi.Reads{}
 	}
+	if h.Embed == nil {
+		h.Embed = &embed.Embed{}
+	}
+	table := []route.Route{v2.ScoreRoute(h.Score)}
+	table = append(table, h.Embed.Routes()...)
+	return append(table, h.Internal.Routes()...)
 }

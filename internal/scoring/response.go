@@ -31,6 +31,12 @@ func (r Response) MediaType() string {
 const djangoServerErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n" +
 	"<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
 
+// ServerErrorPage is Django's HTML 500 page for an exception no Django-Ninja handler takes.
+func ServerErrorPage() Response { return respServerError }
+
+// ErrorResponse is Django-Ninja's {"detail": detail} answer with status.
+func ErrorResponse(status int, detail string) Response { return errorResponse(status, detail) }
+
 // InternalError is Django's 500 answer for an unexpected failure while scoring.
 func InternalError() Response { return respInternal }
 

@@ -193,20 +193,40 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if cause := scorerFailure(community); cause != "" {
 		return answer(Outcome{Kind: ScoringFailed, Cause: cause})
 	}
+	outcome, err := s.scoreAndApply(ctx, ws, community, first.stamps, address, now, sink, func(o *scoreOutcome) {
+		s.finish(ws, o, in, first.key.ID, address, now)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if s.Settings.PointsInResponse && s.Settings.HumanPointsRead && community.HumanPoints && outcome.errMsg == "" {
+		if outcome.points, err = loadPoints(ctx, s.DB, address); err != nil {
+			return Result{}, err
+		}
+	}
+	scored := Outcome{Kind: Scored, APIKeyID: first.key.ID, address: address, score: &outcome}
+	return Result{Response: scoreResponse(address, &outcome), Outcome: scored, Writes: ws}, nil
+}
+
+// scoreAndApply is ascore_passport for a community whose scorer is usable: validate the
+// stamps, decide, plan (finish sets the score row and whatever else the route adds), and apply
+// through sink, reloading the hash links when a concurrent request won a race on them.
+func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *communityRow, rows []ceramicRow, address string, now time.Time,
+	sink Sink, finish func(*scoreOutcome)) (scoreOutcome, error) {
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
-	ws.TiedCandidates = tiedCandidates(first.stamps)
-	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(first.stamps))))
-	stamps, abort := validateStamps(latestPerProvider(first.stamps), address, &s.Settings, s.Cache, now)
+	ws.TiedCandidates = tiedCandidates(rows)
+	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(rows))))
+	stamps, abort := validateStamps(latestPerProvider(rows), address, &s.Settings, s.Cache, now)
 	verifySpan.End()
 	for attemptsLeft := maxLIFOAttempts; ; attemptsLeft-- {
 		decideCtx, decideSpan := tracer.Start(ctx, "scoring.decide")
 		outcome, err := s.decide(decideCtx, ws, community, stamps, abort, attemptsLeft, now)
 		decideSpan.End()
 		if err != nil {
-			return Result{}, err
+			return scoreOutcome{}, err
 		}
 		_, planSpan := tracer.Start(ctx, "scoring.plan")
-		s.finish(ws, &outcome, in, first.key.ID, address, now)
+		finish(&outcome)
 		planSpan.End()
 		err = apply(ctx, sink, ws)
 		if errors.Is(err, ErrConflict) && attemptsLeft > 1 {
@@ -217,24 +237,15 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		case errors.Is(err, ErrConflict): // Django's fifth failure becomes an in-band error
 			ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints, ws.ScoreTerms = nil, 0, nil, nil, nil, nil
 			outcome = scoreOutcome{errMsg: msgLinkSaveFailed}
-			s.finish(ws, &outcome, in, first.key.ID, address, now)
+			finish(&outcome)
 			err = apply(ctx, sink, ws)
 		case errors.As(err, &hpErr): // so does a failure while awarding human points
 			ws.HumanPoints, ws.ScoreTerms = nil, nil
 			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
-			s.finish(ws, &outcome, in, first.key.ID, address, now)
+			finish(&outcome)
 			err = apply(ctx, sink, ws)
 		}
-		if err != nil {
-			return Result{}, err
-		}
-		if s.Settings.PointsInResponse && s.Settings.HumanPointsRead && community.HumanPoints && outcome.errMsg == "" {
-			if outcome.points, err = loadPoints(ctx, s.DB, address); err != nil {
-				return Result{}, err
-			}
-		}
-		scored := Outcome{Kind: Scored, APIKeyID: first.key.ID, address: address, score: &outcome}
-		return Result{Response: scoreResponse(address, &outcome), Outcome: scored, Writes: ws}, nil
+		return outcome, err
 	}
 }
 

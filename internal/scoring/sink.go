@@ -36,15 +36,20 @@ const conflictMarker = "shadowproxy: hash links changed concurrently"
 // out on another connection (resolveCommit) instead of guessed.
 type CommitSink struct {
 	Pool *pgxpool.Pool
+	// held, when set, is the connection to write on (LockPlan's), kept after Apply.
+	held *pgxpool.Conn
 }
 
 // Apply implements Sink.
 func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
+	conn := s.held
+	if conn == nil {
+		var err error
+		if conn, err = s.Pool.Acquire(ctx); err != nil {
+			return fmt.Errorf("acquire connection: %w", err)
+		}
+		defer conn.Release()
 	}
-	defer conn.Release()
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
 	q.queue(txIDSection, sqlTxID)
@@ -60,7 +65,7 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	}
 	run := q.send(ctx, conn.Conn())
 	if run.err == nil {
-		return nil
+		return readLive(ctx, conn.Conn(), ws.CeramicCache)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(run.err, &pgErr) && run.commitSent {
@@ -88,6 +93,8 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		return fmt.Errorf("apply write set (%s, before commit): %w", run.failed, run.err)
 	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
 		return ErrConflict
+	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
+		return ErrCacheChanged
 	case run.failed == humanPointsSection:
 		return &HumanPointsError{Err: run.err}
 	}
@@ -180,6 +187,9 @@ FROM s`
 
 // queueWrites queues a WriteSet's statements in Django's order.
 func queueWrites(q *labelledBatch, ws *WriteSet) {
+	if cw := ws.CeramicCache; cw != nil {
+		queueCacheWrites(q, cw)
+	}
 	if m := ws.APIKeyMigration; m != nil {
 		q.queue("api_key", sqlMigrateKey, m.KeyID, m.HashedKeySHA256)
 	}

@@ -6,6 +6,8 @@ import "time"
 // applies it in one transaction; a capture sink only records it. Fields left nil or empty
 // mean Django does not touch that table for this request.
 type WriteSet struct {
+	// CeramicCache is the Passport app's bulk change of ceramic-cache rows, written first.
+	CeramicCache    *CacheWrites
 	APIKeyMigration *APIKeyMigration
 	Passport        *PassportRow
 	HashLinks       []HashLinkWrite

@@ -1,0 +1,71 @@
+package pycompat
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// WriteJSONValue writes the JSON text raw (valid JSON) as Python would print it after
+// json.loads: object keys in their order, integers as written, other numbers as float repr.
+func (w *JSONWriter) WriteJSONValue(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := w.writeValue(dec); err != nil {
+		return fmt.Errorf("re-encode JSON: %w", err)
+	}
+	return nil
+}
+
+func (w *JSONWriter) writeValue(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			w.BeginObject()
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				w.Key(k.(string))
+				if err := w.writeValue(dec); err != nil {
+					return err
+				}
+			}
+			w.EndObject()
+		} else {
+			w.BeginArray()
+			for dec.More() {
+				if err := w.writeValue(dec); err != nil {
+					return err
+				}
+			}
+			w.EndArray()
+		}
+		_, err = dec.Token() // the closing delimiter
+		return err
+	case string:
+		w.String(t)
+	case bool:
+		w.Bool(t)
+	case nil:
+		w.Null()
+	case json.Number:
+		if !strings.ContainsAny(string(t), ".eE") {
+			w.Raw(string(t))
+			return nil
+		}
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil {
+			return err
+		}
+		w.Raw(FloatRepr(f))
+	}
+	return nil
+}

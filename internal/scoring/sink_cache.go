@@ -1,0 +1,120 @@
+package scoring
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// cacheConflictMarker is the text of the error the ceramic-cache check raises inside the
+// transaction when the address's live rows are not those the plan was made from.
+const cacheConflictMarker = "shadowproxy: ceramic cache rows changed concurrently"
+
+// Statements of the Passport app's bulk writes (api/ceramic_cache/api/v1.py).
+const (
+	// sqlLockCacheAddress serialises the Go-served bulk writes of one address until commit, so
+	// that two of them never plan from the same rows (Django's autocommit statements have no
+	// such lock; the check below catches a Django-served writer).
+	sqlLockCacheAddress = `SELECT pg_advisory_xact_lock(hashtextextended('ceramic_cache:' || $1::text, 0))`
+	sqlCheckCacheRows   = `SELECT (CASE WHEN COALESCE(array_agg(id ORDER BY id), '{}') = $2::bigint[] THEN '0' ELSE '` + cacheConflictMarker + `' END)::int
+FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL`
+	// sqlSoftDelete is existing_stamps.update(updated_at=now, deleted_at=now) (the type filter
+	// is POST's only).
+	sqlSoftDelete = `UPDATE ceramic_cache_ceramiccache SET updated_at = $3, deleted_at = $3
+WHERE address = $1 AND provider = ANY($2) AND deleted_at IS NULL AND ($4 OR type = 1)`
+	// sqlInsertCache is bulk_create of the new rows, in payload order.
+	sqlInsertCache = `INSERT INTO ceramic_cache_ceramiccache (type, address, provider, stamp, proof_value, created_at, updated_at,
+  deleted_at, compose_db_save_status, compose_db_stream_id, issuance_date, expiration_date, source_app, source_scorer_id)
+SELECT 1, $1, u.provider, u.stamp::jsonb, u.proof_value, $2, $2, NULL, 'pending', '', u.issuance, u.expiration, u.source_app, u.source_scorer
+FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::bigint[])
+  WITH ORDINALITY AS u(provider, stamp, proof_value, issuance, expiration, source_app, source_scorer, n)
+ORDER BY u.n`
+	// sqlLiveStamps is the updated_passport_state read: live, unrevoked rows (type 1 unless
+	// every type is listed), with Django's join and no ORDER BY.
+	sqlLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
+FROM ceramic_cache_ceramiccache cc
+LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
+WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND ($2 OR cc.type = 1))`
+)
+
+// queueCacheWrites queues the ceramic-cache statements.
+func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
+	q.queue("ceramic_cache", sqlLockCacheAddress, cw.Address)
+	sorted := append([]int64{}, cw.expectLive...) // never nil: pgx sends a nil slice as NULL
+	slices.Sort(sorted)
+	q.queue("ceramic_cache", sqlCheckCacheRows, cw.Address, sorted)
+	if len(cw.SoftDelete) > 0 {
+		q.queue("ceramic_cache", sqlSoftDelete, cw.Address, cw.SoftDelete, cw.Now, cw.AllTypes)
+	}
+	if n := len(cw.Inserts); n > 0 {
+		providers, stamps, proofs := make([]string, n), make([]string, n), make([]string, n)
+		issuance, expiration := make([]*time.Time, n), make([]*time.Time, n)
+		apps, scorers := make([]*int, n), make([]*int64, n)
+		for i, r := range cw.Inserts {
+			providers[i], stamps[i], proofs[i] = r.Provider, string(r.Stamp), r.ProofValue
+			issuance[i], expiration[i], apps[i], scorers[i] = r.IssuanceDate, r.ExpirationDate, r.SourceApp, r.SourceScorerID
+		}
+		q.queue("ceramic_cache", sqlInsertCache, cw.Address, cw.Now, providers, stamps, proofs, issuance, expiration, apps, scorers)
+	}
+}
+
+// readLive reads the live list after the commit, as Django reads updated_passport_state with a
+// statement of its own after its writes, on the connection that wrote them (still holding the
+// address's plan lock when LockPlan took one). The writes are committed: a failure here must not
+// send the request to Django again.
+func readLive(ctx context.Context, conn *pgx.Conn, cw *CacheWrites) error {
+	if cw == nil {
+		return nil
+	}
+	rows, err := conn.Query(ctx, sqlLiveStamps, cw.Address, cw.ListAllTypes)
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	live, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LiveStamp, error) {
+		var s LiveStamp
+		var stamp string
+		err := r.Scan(&s.ID, &s.Address, &s.Provider, &stamp)
+		s.Stamp = []byte(stamp)
+		return s, err
+	})
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	cw.Live = live
+	return nil
+}
+
+// PlanLocker is a sink that can serialise the planning of one address's ceramic-cache writes
+// (CommitSink): the Go-served bulk requests of an address then load, plan and commit one at a
+// time. Capture sinks do not implement it: shadow runs take no lock.
+type PlanLocker interface {
+	// LockPlan holds the address's plan lock on one connection until unlock; the request
+	// reads through q and writes through sink, both on that connection.
+	LockPlan(ctx context.Context, address string) (q Querier, sink Sink, unlock func(), err error)
+}
+
+// LockPlan holds a session advisory lock on a connection of its own. Its key space is not the
+// commit's (sqlLockCacheAddress): the commit's lock also guards against writers that never
+// take this one.
+func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink, func(), error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("acquire plan lock connection: %w", err)
+	}
+	const key = `hashtextextended('ceramic_cache_plan:' || $1::text, 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, address); err != nil {
+		conn.Hijack().Close(context.WithoutCancel(ctx)) // a cut-short lock request may still be granted
+		return nil, nil, nil, fmt.Errorf("plan lock: %w", err)
+	}
+	unlock := func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, address); err != nil {
+			conn.Hijack().Close(context.WithoutCancel(ctx)) // closing the session frees its locks
+			return
+		}
+		conn.Release()
+	}
+	return conn, CommitSink{Pool: s.Pool, held: conn}, unlock, nil
+}
