@@ -25,6 +25,9 @@ import (
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
+	"shadowproxy/internal/routes/embed"
+	"shadowproxy/internal/routes/internalapi"
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -34,17 +37,20 @@ import (
 // processConfig is what `serve` reads once at start: listeners, database, secrets and the
 // Django settings. The rollout configuration (config.Config) is the hot-reloaded part.
 type processConfig struct {
-	configPath   string
-	databaseURL  string
-	listen       string
-	adminListen  string
-	adminToken   string
-	adminTokens  map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
-	settings     scoring.Settings
-	shadow       proxy.ShadowOptions
-	ceramicCache ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
-	maxBody      int64                 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
-	edges        proxy.EdgeOptions
+	configPath  string
+	databaseURL string
+	listen      string
+	adminListen string
+	adminToken  string
+	// internalToken is CGRANTS_API_TOKEN, the internal API's token; unset, the routes that
+	// check it are left to Django.
+	internalToken string
+	adminTokens   map[string]string     // SHADOWPROXY_ADMIN_TOKENS by name
+	ceramicCache  ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
+	settings      scoring.Settings
+	shadow        proxy.ShadowOptions
+	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	edges         proxy.EdgeOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -57,11 +63,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
 	c := processConfig{
-		configPath:  *path,
-		databaseURL: getenv("DATABASE_URL"),
-		listen:      envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
-		adminListen: envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-		adminToken:  getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		configPath:    *path,
+		databaseURL:   getenv("DATABASE_URL"),
+		listen:        envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
+		adminListen:   envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
+		adminToken:    getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		internalToken: getenv("CGRANTS_API_TOKEN"),
 	}
 	var err error
 	if c.adminTokens, err = parseAdminTokens(getenv("SHADOWPROXY_ADMIN_TOKENS")); err != nil {
@@ -154,7 +161,9 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
 	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
-	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc})
+	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
+	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicCache.ScorerIDText}
+	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc, Internal: internal, Embed: embedded})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
@@ -203,6 +212,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
 		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
+		internal.DB = pool
+		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping
 		// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
 		shadow, err = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)

@@ -81,3 +81,39 @@ func TestFloorReplaysRecordedRequests(t *testing.T) {
 		t.Fatalf("pgbench ran no transaction: %+v", r)
 	}
 }
+
+// TestInternalFloorsReplay records the internal-score and check-bans requests of `make bench`
+// through their Go handlers and replays them with pgbench without an error.
+func TestInternalFloorsReplay(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDBURL(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Seed(ctx, conn, 400)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
+	for name, reqs := range internalScenarios(ds, ds.Warm[:2]) {
+		if _, err := recordRoute(ctx, dbURL, settings, name, reqs); err != nil { // the warm-up, as make bench's
+			t.Fatal(err)
+		}
+		scripts, err := recordRoute(ctx, dbURL, settings, name, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(scripts) != 2 || !strings.Contains(scripts[0], "\\startpipeline") {
+			t.Fatalf("%s: scripts %q", name, scripts)
+		}
+		r, err := floor(dbURL, scripts, 1, time.Second, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Requests == 0 {
+			t.Fatalf("%s: pgbench ran no transaction: %+v", name, r)
+		}
+	}
+}

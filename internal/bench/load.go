@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,7 +38,10 @@ type Load struct {
 	Duration time.Duration // or
 	Count    int64         // a fixed number of requests
 	Header   http.Header
-	PID      int // the measured process (CPU, RSS); 0: none
+	// Method is the requests' method ("" is GET); Body, when set, gives request n's body.
+	Method string
+	Body   func(n int64) []byte
+	PID    int // the measured process (CPU, RSS); 0: none
 	// Client sends the requests; nil: a shared client with a 30 s timeout.
 	Client *http.Client
 	// Until, when set, ends the load early once it reports true.
@@ -76,7 +80,15 @@ func Drive(o Load, url URLFunc) Result {
 	one := func() {
 		n := next.Add(1) - 1
 		u := url(n)
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		method := o.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		var body io.Reader
+		if o.Body != nil {
+			body = bytes.NewReader(o.Body(n))
+		}
+		req, _ := http.NewRequest(method, u, body)
 		for k, v := range o.Header {
 			req.Header[k] = v
 		}

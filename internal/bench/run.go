@@ -25,6 +25,8 @@ import (
 
 	"shadowproxy/internal/djangodb"
 	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/routes/embed"
+	"shadowproxy/internal/routes/internalapi"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
@@ -106,7 +108,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
 		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit,
+		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit, "CGRANTS_API_TOKEN="+internalToken,
 		"SHADOWPROXY_DRAIN_DELAY=0s") // no load balancer to drain
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
 	defer logFile.Close()
@@ -177,6 +179,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(Drive(Load{Name: "scoring, 8 clients, whole dataset", Clients: 8, Duration: o.Duration, Header: key, PID: pid}, score(ds.Addresses)))
 	add(floor1)
 	add(floor8)
+
+	say("== internal routes through shadowproxy (Go serves 100%%) beside their database floor")
+	for _, name := range []string{embed.InternalScoreName, internalapi.CheckBansName} {
+		goSide, floorSide, err := internalBeside(ctx, o, dbURL, base, pid, settings, name, internalScenarios(ds, same)[name])
+		if err != nil {
+			return nil, err
+		}
+		add(goSide)
+		add(floorSide)
+		rep.Figures[name+"_throughput_vs_floor_8_clients"] = goSide.Throughput / floorSide.Throughput
+		rep.Figures[name+"_p50_vs_floor_8_clients"] = goSide.P50 / floorSide.P50
+	}
 
 	say("== pass-through (a route that is not scoring)")
 	// The bare floor runs in a process of its own, as shadowproxy does.
@@ -249,6 +263,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{"Go CPU per request, warm cache (ms)", f["go_cpu_ms_warm"], "≤ 1", f["go_cpu_ms_warm"] <= 1},
 		{"Go CPU per request, cold cache (ms)", f["go_cpu_ms_cold"], "≤ 4", f["go_cpu_ms_cold"] <= 4},
 		{"scoring p50 / database floor p50, 1 client", f["p50_vs_floor_1_client"], "≤ 1.25", f["p50_vs_floor_1_client"] <= 1.25},
+		{"internal-score throughput / database floor, 8 clients", f["internal-score_throughput_vs_floor_8_clients"], "≥ 0.75", f["internal-score_throughput_vs_floor_8_clients"] >= 0.75},
+		{"check-bans throughput / database floor, 8 clients", f["check-bans_throughput_vs_floor_8_clients"], "≥ 0.75", f["check-bans_throughput_vs_floor_8_clients"] >= 0.75},
 		{"pass-through throughput / bare proxy", f["passthrough_throughput_vs_bare"], "≥ 0.90", f["passthrough_throughput_vs_bare"] >= 0.9},
 		{"pass-through added p50 / bare proxy's", f["passthrough_added_p50_vs_bare"], "≤ 1.10", f["passthrough_added_p50_vs_bare"] <= 1.1},
 		{"client p99, shadow 100% / off", f["shadow_p99_vs_off"], "≤ 1.05", f["shadow_p99_vs_off"] <= 1.05},

@@ -167,6 +167,22 @@ func literalText(v reflect.Value) (string, bool) {
 // statement, and returns one pgbench script per request. The addresses are warm (scored
 // before), so each script is the steady state the floor replays again and again.
 func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Input) ([]string, error) {
+	return recordRequests(ctx, dbURL, len(in), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
+		scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+		res, err := scorer.Score(ctx, in[i], scoring.CommitSink{Pool: pool})
+		if err != nil {
+			return fmt.Errorf("score %s: %w", in[i].Address, err)
+		}
+		if res.Response.Status != http.StatusOK {
+			return fmt.Errorf("score %s: status %d", in[i].Address, res.Response.Status)
+		}
+		return nil
+	})
+}
+
+// recordRequests runs n requests in this process through a pool that records every statement
+// (run serves request i) and returns one pgbench script per request.
+func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx context.Context, pool *pgxpool.Pool, i int) error) ([]string, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
@@ -179,16 +195,10 @@ func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings,
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
-	sink := scoring.CommitSink{Pool: pool}
 	var scripts []string
-	for _, input := range in {
-		res, err := scorer.Score(ctx, input, sink)
-		if err != nil {
-			return nil, fmt.Errorf("score %s: %w", input.Address, err)
-		}
-		if res.Response.Status != http.StatusOK {
-			return nil, fmt.Errorf("score %s: status %d", input.Address, res.Response.Status)
+	for i := range n {
+		if err := run(ctx, pool, i); err != nil {
+			return nil, err
 		}
 		script, err := pgbenchScript(rec.take())
 		if err != nil {

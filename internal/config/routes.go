@@ -13,8 +13,10 @@ import (
 // RouteNames are the names of the migrated routes, in the order of the route table
 // (internal/routes, whose test keeps the two equal). A routes: key or a SHADOWPROXY_ROUTE_*
 // variable names one of them; any other name is refused.
-var RouteNames = []string{"v2-score", "cc-stamps-bulk-post", "cc-stamps-bulk-patch", "cc-stamps-bulk-delete", "cc-score-get",
-	"cc-score-post", "cc-stamp", "cc-weights"}
+var RouteNames = []string{"v2-score",
+	"cc-stamps-bulk-post", "cc-stamps-bulk-patch", "cc-stamps-bulk-delete", "cc-score-get", "cc-score-post", "cc-stamp", "cc-weights",
+	"internal-score", "embed-stamps", "embed-score", "embed-validate-api-key", "embed-weights", "embed-config",
+	"check-bans", "check-revocations", "allow-list", "customization-credential", "stake-gtc", "stake-legacy-gtc", "cgrants-contributor-statistics"}
 
 // Dialect is the shape of a route's answers: Django-Ninja's behind ASGI, or Django's AWS Lambda
 // handler's (route.Dialect is this type).
@@ -56,10 +58,15 @@ type RouteSettings struct {
 	// Dialect is the answer dialect as written (ParseDialect reads it): ninja (Django-Ninja
 	// behind ASGI, the default) or lambda (Django's AWS Lambda handler).
 	Dialect string `yaml:"dialect"`
+	// RequireToken, on a route Django leaves open (embed-score, embed-weights, embed-config),
+	// makes the proxy refuse, before Go or Django, a request whose Authorization is not
+	// CGRANTS_API_TOKEN (401 {"detail": "Unauthorized"}). Default off, as in Django; routes
+	// without a token check of their own ignore it.
+	RequireToken *bool `yaml:"require_token"`
 }
 
 // RouteKeys are the keys of RouteSettings, in the order the admin API lists them.
-var RouteKeys = []string{"go_percent", "shadow_percent", "kill_switch", "header_override", "scorer_overrides", "gates", "noise_rules", "dialect"}
+var RouteKeys = []string{"go_percent", "shadow_percent", "kill_switch", "header_override", "scorer_overrides", "gates", "noise_rules", "dialect", "require_token"}
 
 // Sources of a route setting.
 const (
@@ -79,6 +86,7 @@ type Effective struct {
 	Gates           bool             `json:"gates"`
 	NoiseRules      []NoiseRule      `json:"noise_rules,omitempty"`
 	Dialect         Dialect          `json:"dialect"`
+	RequireToken    bool             `json:"require_token"`
 	// Sources says where each key's value came from: default, file or env (the proxy adds admin).
 	Sources map[string]string `json:"sources"`
 }
@@ -109,6 +117,7 @@ func (c *Config) Route(name string) Effective {
 	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })
 	set("noise_rules", rs.NoiseRules != nil, func() { e.NoiseRules = rs.NoiseRules })
 	set("dialect", rs.Dialect != "", func() { e.Dialect, _ = ParseDialect(rs.Dialect, DialectNinja) }) // validated
+	set("require_token", rs.RequireToken != nil, func() { e.RequireToken = *rs.RequireToken })
 	return e
 }
 
@@ -136,6 +145,7 @@ var routeEnvKeys = map[string]func(rs *RouteSettings, v string) error{
 		_, err := ParseDialect(v, DialectNinja)
 		return err
 	},
+	"require_token": func(rs *RouteSettings, v string) error { rs.RequireToken = ptr(DjangoBool(v)); return nil },
 	"scorer_overrides": func(rs *RouteSettings, v string) error {
 		rs.ScorerOverrides = nil
 		return json.Unmarshal([]byte(v), &rs.ScorerOverrides)

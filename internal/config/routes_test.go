@@ -19,7 +19,7 @@ func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
 		t.Fatalf("effective %+v", e)
 	}
 	for body, want := range map[string]string{
-		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score, cc-stamps-bulk-post, cc-stamps-bulk-patch, cc-stamps-bulk-delete, cc-score-get, cc-score-post, cc-stamp, cc-weights)`,
+		"routes:\n  v2-scor:\n    go_percent: 5\n":    `unknown route "v2-scor" (known: v2-score, `,
 		"routes:\n  v2-score:\n    go_prcent: 5\n":    "unknown key routes.v2-score.go_prcent",
 		"routes:\n  v2-score:\n    go_percent: 101\n": "routes.v2-score.go_percent 101",
 		"routes:\n  v2-score:\n    dialect: asgi\n":   `routes.v2-score.dialect "asgi"`,
@@ -86,5 +86,23 @@ func TestParseDialect(t *testing.T) {
 	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string { return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"}[k] }); err == nil ||
 		!strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
 		t.Fatalf("bad env dialect: %v", err)
+	}
+}
+
+// require_token is off by default, read from the file and from
+// SHADOWPROXY_ROUTE_<NAME>_REQUIRE_TOKEN by the one boolean rule.
+func TestRequireTokenSetting(t *testing.T) {
+	env := map[string]string{"SHADOWPROXY_ROUTE_EMBED_SCORE_REQUIRE_TOKEN": "yes"}
+	c, err := Parse([]byte("routes:\n  embed-weights:\n    require_token: true\n"), "f.yaml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"embed-weights": true, "embed-score": true, "embed-config": false} {
+		if e := c.Route(name); e.RequireToken != want {
+			t.Errorf("%s: require_token %v, want %v (sources %v)", name, e.RequireToken, want, e.Sources)
+		}
+	}
+	if s := c.Route("embed-score").Sources["require_token"]; s != SourceEnv {
+		t.Errorf("embed-score's require_token source %q", s)
 	}
 }

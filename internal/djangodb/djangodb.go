@@ -15,6 +15,13 @@ import (
 //go:embed schema.sql
 var SchemaSQL string
 
+// RoutesSchemaSQL is Django's schema for the tables the ceramic-cache, embed and internal routes
+// read beyond the scoring tables (bans, stakes, legacy GTC stake events, cgrants, embed
+// sections). It references SchemaSQL's tables: load it second.
+//
+//go:embed schema_routes.sql
+var RoutesSchemaSQL string
+
 // seedSQL holds the rows Django's data migrations insert into these tables.
 const seedSQL = `
 INSERT INTO registry_humanpointsconfig (action, points, active) VALUES
@@ -22,10 +29,14 @@ INSERT INTO registry_humanpointsconfig (action, points, active) VALUES
  ('CSB', 100, true), ('CSE', 200, true), ('CST', 500, true), ('PMT', 300, true), ('HIM', 1000, true);
 `
 
-// Load creates Django's tables and seed rows on an empty database.
+// Load creates Django's tables (SchemaSQL, then RoutesSchemaSQL) and seed rows on an empty
+// database.
 func Load(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.Exec(ctx, SchemaSQL); err != nil {
 		return fmt.Errorf("load django schema: %w", err)
+	}
+	if _, err := conn.Exec(ctx, RoutesSchemaSQL); err != nil {
+		return fmt.Errorf("load django routes schema: %w", err)
 	}
 	// pg_dump's preamble empties search_path for the session; restore it.
 	if _, err := conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', 'public', false)"); err != nil {

@@ -31,7 +31,7 @@ var (
 	// templateDB is named after the schema's content, so a changed schema never reuses an old
 	// template on a shared server.
 	templateDB = func() string {
-		sum := sha256.Sum256([]byte(djangodb.SchemaSQL))
+		sum := sha256.Sum256([]byte(djangodb.SchemaSQL + djangodb.RoutesSchemaSQL))
 		return "shadowproxy_django_" + hex.EncodeToString(sum[:6])
 	}()
 )

@@ -9,6 +9,9 @@ type Backend string
 const (
 	BackendGo     Backend = "go"
 	BackendDjango Backend = "django"
+	// BackendProxy is an answer the proxy gave itself: a route's guard refused the request
+	// (require_token), and neither Go nor Django ran.
+	BackendProxy Backend = "proxy"
 )
 
 // RouteHeader lets a caller pick the backend when the configuration allows it.

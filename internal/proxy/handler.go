@@ -114,6 +114,18 @@ func (h *Handler) breakers() *Breakers {
 
 // serveRoute is the generic flow of one request of a table route.
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, snap *Snapshot, start time.Time) {
+	if snap.Route(rt.Name).RequireToken && rt.Guard != nil {
+		if refused := rt.Guard(r); refused != nil {
+			for k, v := range refused.Header {
+				w.Header()[k] = v
+			}
+			w.Header().Set(BackendHeader, string(BackendProxy))
+			w.WriteHeader(refused.Status)
+			_, _ = w.Write(refused.Body)
+			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
+			return
+		}
+	}
 	id := r.Header.Get(requestIDHeader)
 	if id == "" {
 		id = newRequestID()

@@ -88,8 +88,8 @@ func TestStatusPageInHeadlessChromium(t *testing.T) {
 	if n := len(regexp.MustCompile(`<text class="xtick"[^>]*>\d\d:\d0</text>`).FindAllString(dom, -1)); n < 5 {
 		t.Errorf("the chart has %d time labels", n)
 	}
-	if n := strings.Count(dom, `class="ytick"`); n != 3*len(config.RouteNames) { // one chart per route
-		t.Errorf("the charts have %d count labels", n)
+	if n := strings.Count(dom, `class="ytick"`); n != 3*len(config.RouteNames) { // a chart per route
+		t.Errorf("the charts have %d count labels, want 3 for each of %d routes", n, len(config.RouteNames))
 	}
 }
 

@@ -21,6 +21,9 @@ import (
 
 // record is what replay reads from a line: a capture record or a stored diff run.
 type record struct {
+	// Route is the table route the record is of; replay scores only v2-score's ("" in
+	// records made before the route table).
+	Route        string          `json:"route"`
 	RequestID    string          `json:"request_id"`
 	ScorerID     string          `json:"scorer_id"`
 	Address      string          `json:"address"`
@@ -51,8 +54,10 @@ func (r record) answer() diff.Response {
 // the keys of stamps (Django reads unordered); they are not divergences.
 type Summary struct {
 	Total, Equal, Noise, Order, Divergent, Errors int
-	Fields                                        map[string]int // divergent field patterns
-	Examples                                      []string       // request ids of divergent records
+	// Skipped counts records of other routes (the internal and embed routes): not replayed.
+	Skipped  int
+	Fields   map[string]int // divergent field patterns
+	Examples []string       // request ids of divergent records
 }
 
 // Diverged reports whether anything diverged or failed.
@@ -78,6 +83,11 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 	s := Summary{Fields: map[string]int{}}
 	rules := diff.ReplayNoiseRules()
 	for i, rec := range records {
+		if rec.Route != "" && rec.Route != "v2-score" {
+			s.Skipped++
+			bar(progress, i+1, len(records))
+			continue
+		}
 		s.Total++
 		outcome, fields, err := one(ctx, pool, scorer, rec, rules)
 		switch {
@@ -172,6 +182,9 @@ func bar(w io.Writer, done, total int) {
 // WriteTable prints the summary table.
 func (s Summary) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "replayed %d requests: %d equal, %d noise only, %d order only, %d divergent, %d errors\n", s.Total, s.Equal, s.Noise, s.Order, s.Divergent, s.Errors)
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "skipped %d records of routes other than v2-score\n", s.Skipped)
+	}
 	if len(s.Fields) > 0 {
 		var patterns []string
 		for p := range s.Fields {

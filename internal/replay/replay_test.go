@@ -137,3 +137,18 @@ func reverseStamps(t *testing.T, line string) string {
 	slices.Reverse(members)
 	return line[:start] + "{" + strings.Join(members, ",") + "}" + line[end:]
 }
+
+// Records of the internal and embed routes, which the capture keeps too, are skipped and
+// counted: replay scores v2-score requests only.
+func TestReplaySkipsOtherRoutes(t *testing.T) {
+	pool, scorer := demoDB(t)
+	other := `{"route": "check-bans", "request_id": "x", "path": "/internal/check-bans", "django": {"status": 200, "body": []}}` + "\n" +
+		`{"route": "embed-score", "request_id": "y", "scorer_id": "1", "address": "0x0000000000000000000000000000000000000001", "path": "/internal/embed/score/1/0x0000000000000000000000000000000000000001", "django": {"status": 400, "body": {"detail": "Invalid scorer_id"}}}` + "\n"
+	s, err := Run(context.Background(), strings.NewReader(other+shipped(t)), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 12 || s.Skipped != 2 || s.Diverged() {
+		t.Fatalf("%+v", s)
+	}
+}

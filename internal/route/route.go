@@ -56,6 +56,11 @@ type Route struct {
 	Handler Handler
 	// Shadow compares a Go capture run with Django's answer; nil: the route is never shadowed.
 	Shadow Shadower
+	// Guard is a check the proxy runs before Go or Django while the route's require_token
+	// setting is on: a non-nil answer is sent to the client as it is, and neither side runs.
+	// Nil: the setting has no effect on the route. The routes Django leaves open set it to the
+	// internal token's check.
+	Guard func(r *http.Request) *Answer
 }
 
 // Handler is a route's Go side.

@@ -54,6 +54,10 @@ func (o Outcome) ScoreJSON() []byte {
 	return compactScoreResponse(o.address, o.score)
 }
 
+// InBandError reports whether a Scored outcome carries an in-band error (the V2ScoreResponse's
+// error field is not null).
+func (o Outcome) InBandError() bool { return o.score != nil && o.score.errMsg != "" }
+
 // ninjaResponse is the Django-Ninja answer of an error outcome.
 func ninjaResponse(k OutcomeKind) Response {
 	switch k {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // labelledBatch is the write pipeline: statements that carry the section they belong to, so
@@ -21,17 +20,10 @@ type labelledBatch struct {
 type queuedStatement struct {
 	label, sql string
 	args       []any
-	// read, when set, receives each row the statement returns (scan decodes it into dst).
-	read func(scan func(dst ...any) error) error
 }
 
 func (q *labelledBatch) queue(label, sql string, args ...any) {
 	q.stmts = append(q.stmts, queuedStatement{label: label, sql: sql, args: args})
-}
-
-// queueRead queues a statement whose rows are read back inside the transaction.
-func (q *labelledBatch) queueRead(label, sql string, read func(scan func(dst ...any) error) error, args ...any) {
-	q.stmts = append(q.stmts, queuedStatement{label: label, sql: sql, args: args, read: read})
 }
 
 // pipelineRun is what one write pipeline established.
@@ -104,7 +96,7 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 		return run
 	}
 	for _, st := range q.stmts {
-		tag, err := readResult(pipeline, st, &run, conn)
+		tag, err := readResult(pipeline, st.label == txIDSection, &run, conn)
 		if tracer != nil {
 			tracer.TraceBatchQuery(ctx, conn, pgx.TraceBatchQueryData{SQL: st.sql, Args: st.args, CommandTag: tag, Err: err})
 		}
@@ -126,8 +118,8 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 }
 
 // readResult reads the next statement's result; for the transaction-id statement it keeps the
-// transaction id and the backend pid, and a statement with a reader has its rows read.
-func readResult(p *pgconn.Pipeline, st queuedStatement, run *pipelineRun, conn *pgx.Conn) (pgconn.CommandTag, error) {
+// transaction id and the backend pid.
+func readResult(p *pgconn.Pipeline, isTxID bool, run *pipelineRun, conn *pgx.Conn) (pgconn.CommandTag, error) {
 	res, err := p.GetResults()
 	if err != nil {
 		return pgconn.CommandTag{}, err
@@ -136,16 +128,12 @@ func readResult(p *pgconn.Pipeline, st queuedStatement, run *pipelineRun, conn *
 	if !ok {
 		return pgconn.CommandTag{}, fmt.Errorf("write pipeline: unexpected result %T", res)
 	}
-	isTxID := st.label == txIDSection
-	if !isTxID && st.read == nil {
+	if !isTxID {
 		return rr.Close()
 	}
 	result := rr.Read()
 	if result.Err != nil {
 		return result.CommandTag, result.Err
-	}
-	if !isTxID {
-		return result.CommandTag, readRows(conn.TypeMap(), result, st.read)
 	}
 	if len(result.Rows) != 1 || len(result.Rows[0]) != 2 {
 		return result.CommandTag, errors.New("write pipeline: transaction id statement returned no row")
@@ -162,28 +150,6 @@ func readResult(p *pgconn.Pipeline, st queuedStatement, run *pipelineRun, conn *
 	}
 	run.txKnown, run.xid, run.pid = true, xid, uint32(pid)
 	return result.CommandTag, nil
-}
-
-// readRows hands each row of a statement's result to read, decoded with the connection's types.
-func readRows(m *pgtype.Map, result *pgconn.Result, read func(scan func(dst ...any) error) error) error {
-	fields := result.FieldDescriptions
-	for _, row := range result.Rows {
-		scan := func(dst ...any) error {
-			if len(dst) != len(row) {
-				return fmt.Errorf("write pipeline: %d columns read into %d values", len(row), len(dst))
-			}
-			for i, d := range dst {
-				if err := m.Scan(fields[i].DataTypeOID, fields[i].Format, row[i], d); err != nil {
-					return fmt.Errorf("scan column %s: %w", fields[i].Name, err)
-				}
-			}
-			return nil
-		}
-		if err := read(scan); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // tracerKey is where a connection keeps its batch tracer (nil when it has none): reading the

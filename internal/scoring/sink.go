@@ -84,14 +84,14 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	}
 	run := q.send(ctx, conn.Conn())
 	if run.err == nil {
-		return nil
+		return readLive(ctx, conn.Conn(), ws.CeramicCache)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(run.err, &pgErr) && run.commitSent {
 		discard(ctx) // broken mid-pipeline
 		switch outcome := resolveCommit(ctx, s.Pool, run); outcome {
 		case CommitConfirmed:
-			return nil
+			return s.readLiveAfter(ctx, ws.CeramicCache)
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
 		default:
@@ -120,6 +120,22 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		return &HumanPointsError{Err: run.err}
 	}
 	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
+}
+
+// readLiveAfter reads the live list of a commit confirmed on another connection (the writing
+// one is gone), on a fresh connection and a fresh context: the request's own has usually expired.
+func (s CommitSink) readLiveAfter(ctx context.Context, cw *CacheWrites) error {
+	if cw == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	defer cancel()
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	defer conn.Release()
+	return readLive(ctx, conn.Conn(), cw)
 }
 
 // rollbackTimeout bounds the ROLLBACK after a refused statement; the request's own context may

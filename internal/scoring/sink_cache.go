@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // cacheConflictMarker is the text of the error the ceramic-cache check raises inside the
@@ -38,7 +40,7 @@ LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND ($2 OR cc.type = 1))`
 )
 
-// queueCacheWrites queues the ceramic-cache statements and the read-back of the live list.
+// queueCacheWrites queues the ceramic-cache statements.
 func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 	q.queue("ceramic_cache", sqlLockCacheAddress, cw.Address)
 	sorted := append([]int64{}, cw.expectLive...) // never nil: pgx sends a nil slice as NULL
@@ -57,17 +59,32 @@ func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 		}
 		q.queue("ceramic_cache", sqlInsertCache, cw.Address, cw.Now, providers, stamps, proofs, issuance, expiration, apps, scorers)
 	}
-	cw.Live = nil
-	q.queueRead("ceramic_cache", sqlLiveStamps, func(scan func(dst ...any) error) error {
+}
+
+// readLive reads the live list after the commit, as Django reads updated_passport_state with a
+// statement of its own after its writes, on the connection that wrote them (still holding the
+// address's plan lock when LockPlan took one). The writes are committed: a failure here must not
+// send the request to Django again.
+func readLive(ctx context.Context, conn *pgx.Conn, cw *CacheWrites) error {
+	if cw == nil {
+		return nil
+	}
+	rows, err := conn.Query(ctx, sqlLiveStamps, cw.Address, cw.ListAllTypes)
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	live, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LiveStamp, error) {
 		var s LiveStamp
 		var stamp string
-		if err := scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
-			return err
-		}
+		err := r.Scan(&s.ID, &s.Address, &s.Provider, &stamp)
 		s.Stamp = []byte(stamp)
-		cw.Live = append(cw.Live, s)
-		return nil
-	}, cw.Address, cw.ListAllTypes)
+		return s, err
+	})
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	cw.Live = live
+	return nil
 }
 
 // PlanLocker is a sink that can serialise the planning of one address's ceramic-cache writes

@@ -11,6 +11,9 @@ type Settings struct {
 	Auth Auth
 	// ScorerID is CERAMIC_CACHE_SCORER_ID; 0 when unset (the routes that need it stay Django's).
 	ScorerID int64
+	// ScorerIDText is CERAMIC_CACHE_SCORER_ID as written in the environment (the embed weights
+	// routes' 500 message quotes it); "" when unset.
+	ScorerIDText string
 }
 
 // SettingsFromEnv reads SECRET_KEY, SIWE_JWT_PUBLIC_KEY and CERAMIC_CACHE_SCORER_ID.
@@ -22,7 +25,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	s.Auth.SIWEKey = key
-	if v := strings.TrimSpace(getenv("CERAMIC_CACHE_SCORER_ID")); v != "" {
+	s.ScorerIDText = getenv("CERAMIC_CACHE_SCORER_ID")
+	if v := strings.TrimSpace(s.ScorerIDText); v != "" {
 		if s.ScorerID, err = strconv.ParseInt(v, 10, 64); err != nil || s.ScorerID <= 0 {
 			return s, fmt.Errorf("CERAMIC_CACHE_SCORER_ID=%q must be a community id (a positive integer)", v)
 		}

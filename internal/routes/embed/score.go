@@ -1,0 +1,239 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
+)
+
+// scoreCall is a request that scores an address in a community.
+type scoreCall struct {
+	communityID int64
+	address     string // as written in the path: the domain lower-cases it as Django does
+}
+
+// parseScorePath takes /<prefix>{int:scorer_id}/{str:address}.
+func parseScorePath(path, prefix string) (route.Call, scoreCall, bool) {
+	seg, ok := ninja.Segments(path, prefix, 2)
+	if !ok {
+		return route.Call{}, scoreCall{}, false
+	}
+	id, ok := ninja.IntSegment(seg[0])
+	if !ok {
+		return route.Call{}, scoreCall{}, false // not digits: Django's URL resolver answers 404
+	}
+	p := scoreCall{communityID: id, address: seg[1]}
+	lower := strings.ToLower(seg[1])
+	return route.Call{Key: lower, Subject: route.Subject{ScorerID: seg[0], Address: lower}}, p, true
+}
+
+// scoreFailed turns a scorer error into the route's: after an unknown outcome Django must not be
+// asked again.
+func scoreFailed(err error) (route.Answer, error) {
+	if errors.Is(err, scoring.ErrOutcomeUnknown) {
+		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
+	}
+	return route.Answer{}, err
+}
+
+// capture is a copy of the scorer that reads the snapshot and never counts a rate limit.
+func capture(s *scoring.Scorer, snap *scoring.Snapshot) *scoring.Scorer {
+	shadow := *s
+	shadow.DB, shadow.RateLimit = snap.DB(), nil
+	return &shadow
+}
+
+// internalScore is GET /internal/score/v2/{int:scorer_id}/{str:address} (get_score_v2 in
+// api/internal/api.py): internal token, the community by id (404), then ahandle_scoring; an
+// in-band error becomes 500 "Failed to calculate score.".
+type internalScore struct{ *Embed }
+
+func (h *internalScore) Parse(r *http.Request, _ []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
+	c, p, ok := parseScorePath(r.URL.Path, "/internal/score/v2/")
+	if !ok || !h.Token.Set() {
+		return route.Call{}, false
+	}
+	if !h.Token.Allows(r.Header) {
+		return ninja.Early(c.Key, c.Subject, ninja.Unauthorized), true
+	}
+	return ninja.Call(c.Key, c.Subject, p), true
+}
+
+var (
+	errNoCommunity      = ninja.Detail(http.StatusNotFound, "No Community matches the given query.")
+	errFailedToScore    = ninja.Detail(http.StatusInternalServerError, "Failed to calculate score.")
+	errInvalidScorerID  = ninja.Detail(http.StatusBadRequest, "Invalid scorer_id")
+	errInvalidAPIKey    = ninja.Detail(http.StatusUnauthorized, "Invalid API Key.")
+	errDetailNoScorerV2 = ninja.Detail(http.StatusNotFound, "No scorer matches the given criteria.")
+)
+
+func (h *internalScore) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
+	req := c.Request.(ninja.Request)
+	if req.Early != nil {
+		return *req.Early, nil
+	}
+	return h.run(ctx, h.Scorer, h.Sink, req.Params.(scoreCall))
+}
+
+func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink, p scoreCall) (route.Answer, error) {
+	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
+	if err != nil {
+		return scoreFailed(err)
+	}
+	switch res.Outcome.Kind {
+	case scoring.NoCommunity:
+		return errNoCommunity, nil
+	case scoring.NoScorer:
+		return errDetailNoScorerV2, nil
+	case scoring.InvalidAddress:
+		return ninja.InvalidAddress, nil
+	case scoring.Scored:
+		if res.Outcome.InBandError() {
+			return errFailedToScore, nil
+		}
+		return ninja.JSON(http.StatusOK, res.Response.Body), nil
+	}
+	return ninja.ServerError(), nil // the scorer's exception reaches Django's handler
+}
+
+func (h *internalScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
+
+func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
+	req := in.Call.Request.(ninja.Request)
+	if req.Early != nil {
+		defer in.Snapshot.Close(context.Background())
+		return compareAnswer(in, *req.Early, time.Now()), nil
+	}
+	start := time.Now()
+	sink := &scoring.CaptureSink{}
+	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
+	if err != nil {
+		in.Snapshot.Close(context.Background())
+		return nil, err
+	}
+	return compareScored(ctx, in, sink.Writes, a, start)
+}
+
+// embedScore is GET /internal/embed/score/{int:scorer_id}/{str:address} (get_embed_score,
+// handle_get_score in api/embed/api.py): no auth in Django; an unknown community is 400
+// "Invalid scorer_id"; the lower-cased address is scored, then its live stamps are read.
+type embedScore struct{ *Embed }
+
+func (h *embedScore) Parse(r *http.Request, _ []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
+	c, p, ok := parseScorePath(r.URL.Path, "/internal/embed/score/")
+	if !ok {
+		return route.Call{}, false
+	}
+	p.address = strings.ToLower(p.address)
+	return ninja.Call(c.Key, c.Subject, p), true
+}
+
+func (h *embedScore) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
+	return h.run(ctx, h.Scorer, h.Sink, c.Request.(ninja.Request).Params.(scoreCall))
+}
+
+func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink, p scoreCall) (route.Answer, error) {
+	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
+	if err != nil {
+		return scoreFailed(err)
+	}
+	switch res.Outcome.Kind {
+	case scoring.NoCommunity:
+		return errInvalidScorerID, nil
+	case scoring.NoScorer:
+		return errDetailNoScorerV2, nil
+	case scoring.InvalidAddress:
+		return ninja.InvalidAddress, nil
+	case scoring.Scored:
+	default:
+		return ninja.ServerError(), nil
+	}
+	live, err := readLiveStamps(ctx, sc.DB, p.address)
+	if err != nil {
+		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
+	}
+	return stampsAndScore(live, res.Response.Body)
+}
+
+func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
+
+func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
+	start := time.Now()
+	sink := &scoring.CaptureSink{}
+	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
+	if err != nil {
+		in.Snapshot.Close(context.Background())
+		return nil, err
+	}
+	return compareScored(ctx, in, sink.Writes, a, start)
+}
+
+// sqlLiveStamps is the embed score's CeramicCache.objects.filter(address=..., type=V1,
+// deleted_at__isnull=True, revocation__isnull=True): Django's join, its filters in sorted
+// keyword order, no ORDER BY.
+const sqlLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
+FROM ceramic_cache_ceramiccache cc
+LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
+WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND cc.type = 1)`
+
+func readLiveStamps(ctx context.Context, q scoring.Querier, address string) ([]scoring.LiveStamp, error) {
+	var live []scoring.LiveStamp
+	err := ninja.Query(ctx, q, "read live stamps", sqlLiveStamps, []any{address}, func(rows pgx.Rows) error {
+		var s scoring.LiveStamp
+		var stamp string
+		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
+			return err
+		}
+		s.Stamp = []byte(stamp)
+		live = append(live, s)
+		return nil
+	})
+	return live, err
+}
+
+// stampsAndScore is GetStampsWithV2ScoreResponse: {"success": true, "stamps": [...], "score": ...}
+// (CachedStampResponse items: id, address, provider, stamp).
+func stampsAndScore(live []scoring.LiveStamp, score []byte) (route.Answer, error) {
+	var w pycompat.JSONWriter
+	w.BeginObject()
+	w.Key("success")
+	w.Bool(true)
+	w.Key("stamps")
+	w.BeginArray()
+	for _, s := range live {
+		w.BeginObject()
+		w.Key("id")
+		w.Raw(fmt.Sprint(s.ID))
+		w.Key("address")
+		w.String(s.Address)
+		w.Key("provider")
+		w.String(s.Provider)
+		w.Key("stamp")
+		if err := w.WriteJSONValue(s.Stamp); err != nil {
+			return route.Answer{}, err
+		}
+		w.EndObject()
+	}
+	w.EndArray()
+	w.Key("score")
+	w.Raw(string(score))
+	w.EndObject()
+	return ninja.JSON(http.StatusOK, w.Bytes()), nil
+}

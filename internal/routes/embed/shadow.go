@@ -1,0 +1,292 @@
+package embed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
+)
+
+// compareAnswer records Go's answer on the run and compares it with Django's.
+func compareAnswer(in route.ShadowInput, a route.Answer, start time.Time) []diff.Field {
+	in.Run.GoLatency = time.Since(start)
+	in.Run.GoStatus, in.Run.GoBody = a.Status, diff.RawJSON(a.Body)
+	return diff.CompareResponses(in.Django, diff.Response{Status: a.Status, Body: a.Body}, in.Rules)
+}
+
+// compareScored compares a capture run of a scoring route with Django: the answers, the
+// ceramic-cache rows Django wrote against Go's planned writes, and the scoring rows (the v2
+// route's write-set comparison). It closes the snapshot.
+func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteSet, a route.Answer, start time.Time) ([]diff.Field, error) {
+	snap := in.Snapshot
+	defer func() {
+		if snap != nil {
+			snap.Close(context.Background())
+		}
+	}()
+	djangoAnswer, goAnswer := in.Django, a
+	var live []scoring.LiveStamp
+	if ws != nil && ws.CeramicCache != nil {
+		live = ws.CeramicCache.Live
+	}
+	var order []diff.Field
+	djangoAnswer.Body, goAnswer.Body, order = alignStamps(djangoAnswer.Body, a.Body, live)
+	fields := compareAnswer(route.ShadowInput{Django: djangoAnswer, Rules: in.Rules, Run: in.Run}, goAnswer, start)
+	in.Run.GoBody = diff.RawJSON(a.Body)
+	fields = append(fields, order...)
+	address := strings.ToLower(in.Call.Subject.Address)
+	var before []cacheRow
+	var pre diff.Rows
+	var preAddress diff.AddressRows
+	var err error
+	if ws != nil {
+		in.Run.GoWrites = ws
+	}
+	if ws != nil && ws.CeramicCache != nil {
+		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {
+			return nil, err
+		}
+	}
+	planned := ws != nil && ws.Passport != nil
+	switch {
+	case planned:
+		pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1)
+	case ninja.ValidAddress(address):
+		preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap.Close(context.Background())
+	snap = nil
+	if ws != nil && ws.CeramicCache != nil {
+		after, err := readCacheRows(ctx, in.DB, address)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after)...)
+	}
+	switch {
+	case planned:
+		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), pre.MaxEvent)
+		if err != nil {
+			return nil, err
+		}
+		in.Run.DjangoWrites = &post
+		writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+		in.Run.Race = race
+		fields = append(fields, writes...)
+	case ninja.ValidAddress(address):
+		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
+		if err != nil {
+			return nil, err
+		}
+		f, race := diff.CompareUnplannedWrites(preAddress, post, scoreTime(in.Django.Body))
+		in.Run.Race = race
+		fields = append(fields, f)
+	}
+	return fields, nil
+}
+
+func linkHashes(ws *scoring.WriteSet) []string {
+	hashes := append([]string(nil), ws.LinkDomain...)
+	for _, l := range ws.HashLinks {
+		hashes = append(hashes, l.Hash)
+	}
+	return hashes
+}
+
+// scoreTime is the last_score_timestamp of Django's answer: the body's, or its "score"'s.
+func scoreTime(body []byte) *time.Time {
+	var v struct {
+		LastScoreTimestamp *string `json:"last_score_timestamp"`
+		Score              *struct {
+			LastScoreTimestamp *string `json:"last_score_timestamp"`
+		} `json:"score"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	ts := v.LastScoreTimestamp
+	if v.Score != nil {
+		ts = v.Score.LastScoreTimestamp
+	}
+	if ts == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *ts)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// ruleStampsOrder is why the order of the live-stamps list alone is Order.
+const ruleStampsOrder = "stamps list order: Django reads the ceramic cache without ORDER BY, and a capture run lists its planned rows last"
+
+// alignStamps prepares the answers' "stamps" lists for comparison: the ids of rows a capture
+// run planned to insert (0 in Go's answer) are set to 0 in Django's, and when both lists hold
+// the same providers Go's is put in Django's order, the order itself becoming one leaf,
+// "body.stamps.order", classed Order when it differs.
+func alignStamps(djangoBody, goBody []byte, live []scoring.LiveStamp) ([]byte, []byte, []diff.Field) {
+	var dv, gv map[string]any
+	if json.Unmarshal(djangoBody, &dv) != nil || json.Unmarshal(goBody, &gv) != nil {
+		return djangoBody, goBody, nil
+	}
+	ds, okD := dv["stamps"].([]any)
+	gs, okG := gv["stamps"].([]any)
+	if !okD || !okG {
+		return djangoBody, goBody, nil
+	}
+	fresh := map[string]bool{}
+	for _, s := range live {
+		if s.ID == 0 {
+			fresh[s.Provider] = true
+		}
+	}
+	provider := func(v any) string {
+		m, _ := v.(map[string]any)
+		p, _ := m["provider"].(string)
+		return p
+	}
+	var dOrder, gOrder []string
+	for _, s := range ds {
+		if m, ok := s.(map[string]any); ok && fresh[provider(m)] {
+			m["id"] = 0.0
+		}
+		dOrder = append(dOrder, provider(s))
+	}
+	byProvider := map[string]any{}
+	for _, s := range gs {
+		gOrder = append(gOrder, provider(s))
+		byProvider[provider(s)] = s
+	}
+	var fields []diff.Field
+	if slices.Equal(slices.Sorted(slices.Values(dOrder)), slices.Sorted(slices.Values(gOrder))) && len(byProvider) == len(gs) {
+		f := diff.Field{Path: "body.stamps.order", Pattern: "body.stamps.order", Class: diff.Equal}
+		if !slices.Equal(dOrder, gOrder) {
+			f.Class, f.Django, f.Go, f.Rule = diff.Order, strings.Join(dOrder, ","), strings.Join(gOrder, ","), ruleStampsOrder
+			aligned := make([]any, len(ds))
+			for i, p := range dOrder {
+				aligned[i] = byProvider[p]
+			}
+			gv["stamps"] = aligned
+		}
+		fields = append(fields, f)
+	}
+	db, errD := json.Marshal(dv)
+	gb, errG := json.Marshal(gv)
+	if errD != nil || errG != nil {
+		return djangoBody, goBody, nil
+	}
+	return db, gb, fields
+}
+
+// cacheRow is a ceramic_cache_ceramiccache row as the write comparison reads it.
+type cacheRow struct {
+	id       int64
+	live     bool
+	typ      int
+	provider string
+	written  string // provider, stamp and the columns Django fills, as one comparable text
+}
+
+const sqlCacheRowsOfAddress = `SELECT id, deleted_at IS NULL, type, provider, stamp::text, proof_value, source_app, source_scorer_id,
+  issuance_date, expiration_date FROM ceramic_cache_ceramiccache WHERE address = $1`
+
+func readCacheRows(ctx context.Context, q scoring.Querier, address string) ([]cacheRow, error) {
+	var out []cacheRow
+	err := ninja.Query(ctx, q, "read ceramic cache rows", sqlCacheRowsOfAddress, []any{address}, func(rows pgx.Rows) error {
+		var r cacheRow
+		var stamp, proof string
+		var app *int
+		var scorer *int64
+		var issuance, expiration *time.Time
+		if err := rows.Scan(&r.id, &r.live, &r.typ, &r.provider, &stamp, &proof, &app, &scorer, &issuance, &expiration); err != nil {
+			return err
+		}
+		r.written = describeRow(r.typ, r.provider, []byte(stamp), proof, app, scorer, issuance, expiration)
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// describeRow is one written row as comparable text: the stamp as canonical JSON, times in UTC.
+func describeRow(typ int, provider string, stamp []byte, proof string, app *int, scorer *int64, issuance, expiration *time.Time) string {
+	var v any
+	canonical := string(stamp)
+	if json.Unmarshal(stamp, &v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canonical = string(b)
+		}
+	}
+	show := func(p any) string {
+		switch x := p.(type) {
+		case *int:
+			if x != nil {
+				return fmt.Sprint(*x)
+			}
+		case *int64:
+			if x != nil {
+				return fmt.Sprint(*x)
+			}
+		case *time.Time:
+			if x != nil {
+				return x.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+			}
+		}
+		return "null"
+	}
+	return fmt.Sprintf("type=%d provider=%s proof_value=%s source_app=%s source_scorer_id=%s issuance_date=%s expiration_date=%s stamp=%s",
+		typ, provider, proof, show(app), show(scorer), show(issuance), show(expiration), canonical)
+}
+
+// compareCacheWrites compares the rows Django inserted and soft-deleted (rows new since the
+// snapshot, rows live in it and deleted now) with Go's planned writes.
+func compareCacheWrites(cw *scoring.CacheWrites, before, after []cacheRow) []diff.Field {
+	known := map[int64]cacheRow{}
+	for _, r := range before {
+		known[r.id] = r
+	}
+	var djangoInserted, djangoDeleted, goInserted, goDeleted []string
+	for _, r := range after {
+		prior, existed := known[r.id]
+		switch {
+		case !existed:
+			djangoInserted = append(djangoInserted, r.written)
+		case prior.live && !r.live:
+			djangoDeleted = append(djangoDeleted, prior.written)
+		}
+	}
+	for _, r := range cw.Inserts {
+		goInserted = append(goInserted, describeRow(1, r.Provider, r.Stamp, r.ProofValue, r.SourceApp, r.SourceScorerID, r.IssuanceDate, r.ExpirationDate))
+	}
+	for _, r := range before {
+		if r.live && (cw.AllTypes || r.typ == 1) && slices.Contains(cw.SoftDelete, r.provider) {
+			goDeleted = append(goDeleted, r.written)
+		}
+	}
+	leaf := func(path string, django, goRows []string) diff.Field {
+		slices.Sort(django)
+		slices.Sort(goRows)
+		f := diff.Field{Path: path, Pattern: path, Class: diff.Equal}
+		if !slices.Equal(django, goRows) {
+			f.Class, f.Django, f.Go = diff.Divergent, django, goRows
+		}
+		return f
+	}
+	return []diff.Field{
+		leaf("writes.ceramic_cache.inserted", djangoInserted, goInserted),
+		leaf("writes.ceramic_cache.soft_deleted", djangoDeleted, goDeleted),
+	}
+}

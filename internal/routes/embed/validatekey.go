@@ -1,0 +1,93 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
+)
+
+// validateKey is GET /internal/embed/validate-api-key (validate_api_key in api/internal/api.py,
+// handle_validate_embed_api_key in api/embed/api.py): the partner's API key through Django's
+// synchronous ApiKey class; 200 {"embed_rate_limit": ...}. The only write is the key's SHA-256
+// back-fill after a PBKDF2 verification.
+type validateKey struct{ *Embed }
+
+func (h *validateKey) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if !ninja.NinjaDialect(d) {
+		return route.Call{}, false
+	}
+	if r.URL.Path != "/internal/embed/validate-api-key" {
+		return route.Call{}, false
+	}
+	prefix := keyPrefix(r.Header)
+	// The call keeps the two headers the key is read from (it is checked when served, and
+	// never logged or stored); the subject only the key's public prefix.
+	keyHeaders := http.Header{}
+	for _, name := range []string{"X-Api-Key", "Authorization"} {
+		if v := r.Header.Values(name); len(v) > 0 {
+			keyHeaders[name] = append([]string(nil), v...)
+		}
+	}
+	return route.Call{Key: prefix, Subject: route.Subject{APIKeyPrefix: prefix}, Request: keyHeaders}, true
+}
+
+// keyPrefix is the public part of the presented key, never the secret.
+func keyPrefix(h http.Header) string {
+	key := h.Get("X-Api-Key")
+	if key == "" {
+		if f := strings.Fields(h.Get("Authorization")); len(f) >= 2 {
+			key = f[1]
+		}
+	}
+	prefix, _, _ := strings.Cut(key, ".")
+	return prefix
+}
+
+func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
+	return h.run(ctx, h.Scorer.DB, h.Sink, c.Request.(http.Header))
+}
+
+func (h *validateKey) run(ctx context.Context, q scoring.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
+	k, err := scoring.CheckPartnerKey(ctx, q, header, &h.Scorer.Settings)
+	switch {
+	case errors.Is(err, scoring.ErrDemoKeyUnset):
+		return ninja.ServerError(), nil
+	case err != nil:
+		return route.Answer{}, err
+	case !k.Accepted:
+		return errInvalidAPIKey, nil
+	}
+	if k.Migration != nil {
+		if err := sink.Apply(ctx, k.Migration); err != nil {
+			return route.Answer{}, err
+		}
+	}
+	return ninja.Render(http.StatusOK, func(w *pycompat.JSONWriter) {
+		w.BeginObject()
+		w.Key("embed_rate_limit")
+		w.NullableString(k.EmbedRateLimit)
+		w.EndObject()
+	}), nil
+}
+
+func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
+
+// Compare checks the key on the snapshot and compares the answers (the back-fill is planned
+// and never written by the capture sink; it is not compared with Django's row).
+func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
+	defer in.Snapshot.Close(context.Background())
+	start := time.Now()
+	a, err := h.run(ctx, in.Snapshot.DB(), &scoring.CaptureSink{}, in.Call.Request.(http.Header))
+	if err != nil {
+		return nil, err
+	}
+	return compareAnswer(in, a, start), nil
+}

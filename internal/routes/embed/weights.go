@@ -1,0 +1,256 @@
+package embed
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
+)
+
+// GET /internal/embed/weights?community_id= (deprecated) and GET /internal/embed/config?community_id=
+// (api/internal/api.py; handle_get_scorer_weights in api/ceramic_cache/api/v1.py,
+// handle_get_embed_config in api/embed/api.py). No auth in Django.
+//
+// Django caches the weights in Redis for 60 s (ceramic_cache_scorer_weights_<id>); Go reads the
+// scorer's row each time, so the answers differ only for a minute after a scorer's weights
+// change.
+
+// parseWeights takes /internal/embed/weights with a community id Go reads as Django's
+// Community.objects.get(id=...) does. Without one Django uses CERAMIC_CACHE_SCORER_ID: Django
+// answers those.
+func parseWeights(r *http.Request, body []byte) (route.Call, bool) {
+	if r.URL.Path != "/internal/embed/weights" {
+		return route.Call{}, false
+	}
+	id, ok := communityID(r)
+	if !ok || id == "" {
+		return route.Call{}, false
+	}
+	return ninja.Call("community:"+id, route.Subject{ScorerID: id}, weightsCall{id: id}), true
+}
+
+// parseConfig takes /internal/embed/config: community_id is required (422).
+func parseConfig(r *http.Request, body []byte) (route.Call, bool) {
+	if r.URL.Path != "/internal/embed/config" || strings.Contains(r.URL.RawQuery, ";") {
+		return route.Call{}, false
+	}
+	if _, present := r.URL.Query()["community_id"]; !present {
+		return ninja.Early("config", route.Subject{}, ninja.Missing([]any{"query", "community_id"})), true
+	}
+	id, ok := communityID(r)
+	if !ok || id == "" {
+		return route.Call{}, false // "" falls back to CERAMIC_CACHE_SCORER_ID, then fails on the sections
+	}
+	return ninja.Call("community:"+id, route.Subject{ScorerID: id}, weightsCall{id: id, sections: true}), true
+}
+
+type weightsCall struct {
+	id       string // digits
+	sections bool   // embed-config
+}
+
+// communityID is the query's community_id (QueryDict's last value) when it is absent, empty, or
+// plain digits; false for text int() might read otherwise (signs, spaces, underscores).
+func communityID(r *http.Request) (string, bool) {
+	if strings.Contains(r.URL.RawQuery, ";") {
+		return "", false
+	}
+	values := r.URL.Query()["community_id"]
+	if len(values) == 0 {
+		return "", true
+	}
+	v := values[len(values)-1]
+	if v == "" {
+		return "", true
+	}
+	if _, ok := ninja.IntSegment(v); !ok {
+		return "", false
+	}
+	return v, true
+}
+
+// sqlScorerWeights is Community.objects.get(id=...).get_scorer().weights.
+const sqlScorerWeights = `SELECT s.type,
+  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END
+FROM account_community c
+LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
+LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
+LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
+WHERE c.id = $1`
+
+// errWeightsUnknown is a failure whose message names CERAMIC_CACHE_SCORER_ID when the proxy
+// does not know it: Django answers.
+var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER_ID unknown to the proxy")
+
+// weights writes the scorer's weights as Dict[str, float]; ok is false where Django raises
+// (no community, no usable scorer): InvalidScorerConfiguration.
+func loadWeights(ctx context.Context, q scoring.Querier, id string) (weights []byte, ok bool, err error) {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	var found bool
+	var text *string
+	err = ninja.Query(ctx, q, "read scorer weights", sqlScorerWeights, []any{n}, func(rows pgx.Rows) error {
+		var typ *string
+		found = true
+		return rows.Scan(&typ, &text)
+	})
+	if err != nil || !found || text == nil {
+		return nil, false, err
+	}
+	var w pycompat.JSONWriter
+	if !floatDict(&w, []byte(*text)) {
+		return nil, false, nil
+	}
+	return w.Bytes(), true, nil
+}
+
+// floatDict writes a weights object with every value as pydantic's float reads it (numbers,
+// numeric strings); false for anything else.
+func floatDict(w *pycompat.JSONWriter, text []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	w.BeginObject()
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var f float64
+		switch x := v.(type) {
+		case json.Number:
+			f, err = strconv.ParseFloat(x.String(), 64)
+		case string:
+			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if lower := strings.ToLower(x); strings.Contains(lower, "n") || strings.Contains(x, "_") {
+				err = errors.New("not reproduced: inf, nan, underscores")
+			}
+		default:
+			return false
+		}
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return false
+		}
+		w.Key(k.(string))
+		w.Raw(pycompat.FloatRepr(f))
+	}
+	w.EndObject()
+	return true
+}
+
+// readWeights answers embed-weights, and embed-config with the stamp sections.
+func (e *Embed) readWeights(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+	p := params.(weightsCall)
+	weights, ok, err := loadWeights(ctx, q, p.id)
+	switch {
+	case err != nil:
+		return route.Answer{}, err
+	case !ok && e.CeramicScorerID == "":
+		return route.Answer{}, errWeightsUnknown
+	case !ok:
+		return ninja.Detail(http.StatusInternalServerError,
+			"Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+e.CeramicScorerID), nil
+	}
+	if !p.sections {
+		return ninja.JSON(http.StatusOK, weights), nil
+	}
+	sections, err := loadSections(ctx, q, p.id)
+	if err != nil {
+		return route.Answer{}, err
+	}
+	return ninja.JSON(http.StatusOK, []byte(fmt.Sprintf(`{"weights": %s, "stamp_sections": %s}`, weights, sections))), nil
+}
+
+// The stamp sections' reads (handle_get_embed_stamp_sections): the customization of the
+// community, its section orders and its platforms, each ordered by ("order", id).
+const (
+	sqlCustomization = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
+	sqlSectionOrders = `SELECT so.section_id, so."order", h.name
+FROM account_embedsectionorder so INNER JOIN account_embedsectionheader h ON (so.section_id = h.id)
+WHERE so.customization_id = $1 ORDER BY so."order" ASC, so.id ASC`
+	sqlPlatforms = `SELECT p.section_id, p."order", m.platform_id
+FROM account_embedstampplatform p
+INNER JOIN account_embedsectionheader h ON (p.section_id = h.id)
+INNER JOIN registry_platformmetadata m ON (p.platform_id = m.id)
+WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
+)
+
+// loadSections renders stamp_sections: [] when the community has no customization.
+func loadSections(ctx context.Context, q scoring.Querier, id string) ([]byte, error) {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	var customization []int64
+	err := ninja.Query(ctx, q, "read customization", sqlCustomization, []any{n}, func(rows pgx.Rows) error {
+		var c int64
+		customization = append(customization, c)
+		return rows.Scan(&customization[len(customization)-1])
+	})
+	if err != nil || len(customization) != 1 { // scorer is one-to-one: at most one
+		return []byte("[]"), err
+	}
+	type item struct {
+		order      int64
+		platformID string
+	}
+	bySection := map[int64][]item{}
+	err = ninja.Query(ctx, q, "read embed platforms", sqlPlatforms, []any{customization[0]}, func(rows pgx.Rows) error {
+		var section int64
+		var it item
+		if err := rows.Scan(&section, &it.order, &it.platformID); err != nil {
+			return err
+		}
+		bySection[section] = append(bySection[section], it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var w pycompat.JSONWriter
+	w.BeginArray()
+	err = ninja.Query(ctx, q, "read embed sections", sqlSectionOrders, []any{customization[0]}, func(rows pgx.Rows) error {
+		var section, order int64
+		var title string
+		if err := rows.Scan(&section, &order, &title); err != nil {
+			return err
+		}
+		w.BeginObject()
+		w.Key("title")
+		w.String(title)
+		w.Key("order")
+		w.Raw(strconv.FormatInt(order, 10))
+		w.Key("items")
+		w.BeginArray()
+		for _, it := range bySection[section] {
+			w.BeginObject()
+			w.Key("platform_id")
+			w.String(it.platformID)
+			w.Key("order")
+			w.Raw(strconv.FormatInt(it.order, 10))
+			w.EndObject()
+		}
+		w.EndArray()
+		w.EndObject()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.EndArray()
+	return w.Bytes(), nil
+}

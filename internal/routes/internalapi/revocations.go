@@ -1,0 +1,85 @@
+package internalapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
+)
+
+// POST /internal/check-revocations (api/internal/bans_revocations.py
+// handle_check_revocations): body {"proof_values": [str]}.
+
+func parseCheckRevocations(r *http.Request, body []byte) (route.Call, bool) {
+	if r.URL.Path != "/internal/check-revocations" {
+		return route.Call{}, false
+	}
+	key := requestKey(r, body)
+	v, early, mine := ninja.ParseBody(body, "payload")
+	if !mine {
+		return route.Call{}, false
+	}
+	if early != nil {
+		return ninja.Early(key, route.Subject{}, *early), true
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return route.Call{}, false
+	}
+	raw, present := obj["proof_values"]
+	if !present {
+		return ninja.Early(key, route.Subject{}, ninja.Missing([]any{"body", "payload", "proof_values"})), true
+	}
+	values, ok := ninja.Strings(raw)
+	if !ok {
+		return route.Call{}, false
+	}
+	if len(values) > ninja.MaxBulkCacheSize {
+		return ninja.Early(key, route.Subject{}, ninja.TooManyStamps), true
+	}
+	return ninja.Call(key, route.Subject{}, values), true
+}
+
+func readCheckRevocations(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+	values := params.([]string)
+	revoked := map[string]bool{}
+	if len(values) > 0 { // proof_value__in=[] is an empty result: Django sends no query
+		var in []string
+		args := make([]any, len(values))
+		for i, v := range values {
+			in = append(in, fmt.Sprintf("$%d", i+1))
+			args[i] = v
+		}
+		sql := `SELECT r.proof_value FROM ceramic_cache_revocation r WHERE r.proof_value IN (` + strings.Join(in, ", ") + `)`
+		err := ninja.Query(ctx, q, "read revocations", sql, args, func(rows pgx.Rows) error {
+			var pv string
+			if err := rows.Scan(&pv); err != nil {
+				return err
+			}
+			revoked[pv] = true
+			return nil
+		})
+		if err != nil {
+			return route.Answer{}, err
+		}
+	}
+	return ninja.Render(http.StatusOK, func(w *pycompat.JSONWriter) {
+		w.BeginArray()
+		for _, v := range values {
+			w.BeginObject()
+			w.Key("proof_value")
+			w.String(v)
+			w.Key("is_revoked")
+			w.Bool(revoked[v])
+			w.EndObject()
+		}
+		w.EndArray()
+	}), nil
+}

@@ -1,0 +1,41 @@
+package ninja
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"shadowproxy/internal/route"
+)
+
+// InternalToken is Django's InternalApiKey (api/internal/api_key.py): the whole Authorization
+// header must equal the setting CGRANTS_API_TOKEN, with no "Bearer" prefix.
+type InternalToken struct {
+	// Value is CGRANTS_API_TOKEN. Empty: the setting is not given to the proxy, and the routes
+	// that check the token are left to Django (which applies its own setting).
+	Value string
+}
+
+// Set reports whether the proxy knows the token.
+func (t InternalToken) Set() bool { return t.Value != "" }
+
+// Allows reports whether the request's Authorization header is the token, compared in constant
+// time. Django reads the header through APIKeyHeader: a missing header is refused.
+func (t InternalToken) Allows(h http.Header) bool {
+	got, ok := h["Authorization"]
+	if !ok || t.Value == "" {
+		return false
+	}
+	// Django's ASGI request joins repeated headers with ",".
+	return subtle.ConstantTimeCompare([]byte(strings.Join(got, ",")), []byte(t.Value)) == 1
+}
+
+// Guard is the proxy-side check of a route whose require_token setting is on: nil when the
+// request carries the token, else the 401 the proxy answers before Go or Django.
+func (t InternalToken) Guard(r *http.Request) *route.Answer {
+	if t.Allows(r.Header) {
+		return nil
+	}
+	a := Unauthorized
+	return &a
+}

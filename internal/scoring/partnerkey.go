@@ -1,0 +1,87 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PartnerKey is the outcome of Django's synchronous ApiKey auth class (api/registry/api/utils.py,
+// used by GET /internal/embed/validate-api-key): the key's embed_rate_limit when the key is
+// accepted.
+type PartnerKey struct {
+	Accepted       bool
+	EmbedRateLimit *string
+	// Migration is the SHA-256 back-fill of a key verified by PBKDF2, nil otherwise; the caller
+	// applies it through its sink.
+	Migration *WriteSet
+}
+
+// ErrDemoKeyUnset is a DEMO_API_KEY_ALIASES key while DEMO_API_KEY is unset: Django fails with
+// an AttributeError (its 500 page).
+var ErrDemoKeyUnset = errors.New("a DEMO_API_KEY_ALIASES key while DEMO_API_KEY is unset")
+
+// sqlPartnerKey is AccountAPIKey.objects.get(prefix=...): every key, revoked ones too (the
+// synchronous class does not filter on revoked, unlike aapi_key).
+const sqlPartnerKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), embed_rate_limit FROM account_accountapikey WHERE prefix = $1 LIMIT 21`
+
+// CheckPartnerKey authenticates h as ApiKey.authenticate does: X-API-Key, else the second word
+// of Authorization; a DEMO_API_KEY_ALIASES value stands for DEMO_API_KEY; the prefix lookup,
+// then SHA-256 or PBKDF2 verification. Its failure-tracking row is never written by Django
+// (track_usage passes no key, and the analytics row needs one), so a refusal writes nothing.
+func CheckPartnerKey(ctx context.Context, q Querier, h http.Header, s *Settings) (PartnerKey, error) {
+	key := strings.Join(h.Values("X-Api-Key"), ",")
+	if key == "" {
+		fields := strings.FieldsFunc(strings.Join(h.Values("Authorization"), ","), unicode.IsSpace)
+		if len(fields) < 2 {
+			return PartnerKey{}, nil
+		}
+		key = fields[1]
+	}
+	if slices.Contains(s.DemoAPIKeyAlias, key) {
+		if s.DemoAPIKey == nil {
+			return PartnerKey{}, ErrDemoKeyUnset
+		}
+		key = *s.DemoAPIKey
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlPartnerKey, keyPrefix(key))
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	type row struct {
+		id, hashed, sha256 string
+		embed              *string
+	}
+	result, err := res.Query()
+	var rows []row
+	if err == nil {
+		rows, err = pgx.CollectRows(result, func(r pgx.CollectableRow) (row, error) {
+			var k row
+			err := r.Scan(&k.id, &k.hashed, &k.sha256, &k.embed)
+			return k, err
+		})
+	}
+	switch {
+	case err != nil:
+		return PartnerKey{}, fmt.Errorf("load partner api key: %w", err)
+	case len(rows) == 0:
+		return PartnerKey{}, nil
+	case len(rows) > 1:
+		return PartnerKey{}, errors.New("more than one api key with the prefix (MultipleObjectsReturned)")
+	}
+	valid, migrate := verifyKey(key, rows[0].hashed, rows[0].sha256)
+	if !valid {
+		return PartnerKey{}, nil
+	}
+	out := PartnerKey{Accepted: true, EmbedRateLimit: rows[0].embed}
+	if migrate {
+		out.Migration = &WriteSet{APIKeyMigration: &APIKeyMigration{KeyID: rows[0].id, HashedKeySHA256: HashAPIKey(key)}}
+	}
+	return out, nil
+}
