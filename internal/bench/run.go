@@ -419,16 +419,8 @@ func MetricIn(exposition, name string) float64 {
 
 func metricSumCount(base, name string) (float64, float64) {
 	text := scrape(base)
-	get := func(n string) float64 {
-		for _, line := range strings.Split(text, "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == n {
-				v, _ := strconv.ParseFloat(f[1], 64)
-				return v
-			}
-		}
-		return 0
-	}
-	return get(name + "_sum"), get(name + "_count")
+	series := `{route="v2-score"}` // the scoring route's series of the route-labelled histogram
+	return MetricIn(text, name+"_sum"+series), MetricIn(text, name+"_count"+series)
 }
 
 // vacuum brings the tables scoring rewrites back to a steady state (dead rows removed,
