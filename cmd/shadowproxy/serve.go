@@ -24,6 +24,7 @@ import (
 
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/routes"
+	"shadowproxy/internal/routes/ceramiccache"
 	"shadowproxy/internal/routes/embed"
 	"shadowproxy/internal/routes/internalapi"
 	"shadowproxy/internal/routes/ninja"
@@ -44,14 +45,12 @@ type processConfig struct {
 	// internalToken is CGRANTS_API_TOKEN, the internal API's token; unset, the routes that
 	// check it are left to Django.
 	internalToken string
-	// ceramicScorerID is Django's CERAMIC_CACHE_SCORER_ID, which the embed weights routes'
-	// 500 message names.
-	ceramicScorerID string
-	adminTokens     map[string]string // SHADOWPROXY_ADMIN_TOKENS by name
-	settings        scoring.Settings
-	shadow          proxy.ShadowOptions
-	maxBody         int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
-	edges           proxy.EdgeOptions
+	adminTokens   map[string]string     // SHADOWPROXY_ADMIN_TOKENS by name
+	ceramicCache  ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
+	settings      scoring.Settings
+	shadow        proxy.ShadowOptions
+	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	edges         proxy.EdgeOptions
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -64,13 +63,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return processConfig{}, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
 	c := processConfig{
-		configPath:      *path,
-		databaseURL:     getenv("DATABASE_URL"),
-		listen:          envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
-		adminListen:     envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
-		adminToken:      getenv("SHADOWPROXY_ADMIN_TOKEN"),
-		internalToken:   getenv("CGRANTS_API_TOKEN"),
-		ceramicScorerID: getenv("CERAMIC_CACHE_SCORER_ID"),
+		configPath:    *path,
+		databaseURL:   getenv("DATABASE_URL"),
+		listen:        envOr(getenv, "SHADOWPROXY_LISTEN", "127.0.0.1:8080"),
+		adminListen:   envOr(getenv, "SHADOWPROXY_ADMIN_LISTEN", "127.0.0.1:9090"),
+		adminToken:    getenv("SHADOWPROXY_ADMIN_TOKEN"),
+		internalToken: getenv("CGRANTS_API_TOKEN"),
 	}
 	var err error
 	if c.adminTokens, err = parseAdminTokens(getenv("SHADOWPROXY_ADMIN_TOKENS")); err != nil {
@@ -81,6 +79,9 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	c.settings = s
+	if c.ceramicCache, err = ceramiccache.SettingsFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.shadow, err = proxy.ShadowOptionsFromEnv(getenv); err != nil {
 		return c, err
 	}
@@ -159,9 +160,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
+	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
 	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
-	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicScorerID}
-	table := routes.Table(routes.Handlers{Score: score, Internal: internal, Embed: embedded})
+	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicCache.ScorerIDText}
+	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc, Internal: internal, Embed: embedded})
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
@@ -209,6 +211,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
+		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
 		internal.DB = pool
 		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping

@@ -7,7 +7,8 @@ import (
 
 // noiseRoots are the prefixes of the field patterns the shadow comparison classifies with
 // noise rules: the answer's body and each compared part of the write-set.
-var noiseRoots = []string{"body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp."}
+var noiseRoots = []string{"body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp.",
+	"writes.ceramic_cache."}
 
 // neverNoise are the patterns the comparison reports but never lets a rule excuse, and why.
 var neverNoise = map[string]string{

@@ -14,6 +14,7 @@ import (
 // (internal/routes, whose test keeps the two equal). A routes: key or a SHADOWPROXY_ROUTE_*
 // variable names one of them; any other name is refused.
 var RouteNames = []string{"v2-score",
+	"cc-stamps-bulk-post", "cc-stamps-bulk-patch", "cc-stamps-bulk-delete", "cc-score-get", "cc-score-post", "cc-stamp", "cc-weights",
 	"internal-score", "embed-stamps", "embed-score", "embed-validate-api-key", "embed-weights", "embed-config",
 	"check-bans", "check-revocations", "allow-list", "customization-credential", "stake-gtc", "stake-legacy-gtc", "cgrants-contributor-statistics"}
 

@@ -58,12 +58,19 @@ func Run(ctx context.Context, o Options) error {
 	defer pool.Close()
 	settings := scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}
 	var divergeAll atomic.Bool // the demo switch: the stand-in answers differently from Go for everyone
-	django := &http.Server{Handler: &standin.Server{
+	app, err := appStandin(pool, settings, ds.Communities[0].ID, 25*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", &standin.Server{
 		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
 		Sink:    scoring.CommitSink{Pool: pool},
 		Latency: 25 * time.Millisecond,
 		Quirk:   demoQuirks(ds, &divergeAll),
-	}}
+	})
+	mux.Handle("/ceramic-cache/", app)
+	django := &http.Server{Handler: mux}
 	djangoLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -97,6 +104,7 @@ func Run(ctx context.Context, o Options) error {
 		"FF_MULTI_NULLIFIER=on",
 		"SHADOWPROXY_DRAIN_DELAY=0s", // no load balancer to drain
 	)
+	cmd.Env = append(cmd.Env, appEnv(ds.Communities[0].ID)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	say("== starting %s serve --config %s on http://%s (admin http://%s)", o.Binary, cfgPath, listen, admin)
 	if err := cmd.Start(); err != nil {
@@ -134,6 +142,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("   report: %s/admin/report (browser: any user, the admin token as password)", adminBase)
 	say("   diffs:  curl -H 'Authorization: Bearer %s' %s/admin/diffs", adminToken, adminBase)
+	appRes := appScene(say, base, adminBase, 6)
 
 	say("\n== example requests at go_percent 50 (X-API-Key: %s)", ds.APIKey)
 	put(adminBase+"/admin/rollout", `{"go_percent": 50, "shadow_percent": 0}`)
@@ -211,8 +220,9 @@ func Run(ctx context.Context, o Options) error {
 	if tripped != "" {
 		rolledBack = fmt.Sprintf("a red gate rolled Go back to 0%% after %d diverging requests (%d of the next 100 went to Go)", sent, after["go"])
 	}
-	say("\ndemo: shadow compared %d requests (%d divergent, all from the stand-in's deliberate quirks); Go served %d of 400 at 50%% and %d of 100 at 100%%; kill switch sent %d of 100 back to Django; %s; report %s/admin/report",
-		summary.Compared, summary.Outcomes["divergent"], split50["go"], split100["go"], killed["django"], rolledBack, adminBase)
+	say("\ndemo: shadow compared %d requests (%d divergent, all from the stand-in's deliberate quirks); Passport app: %d bulk POST and GET score requests compared (%d divergent), Go answered POST %d and GET score %d; Go served %d of 400 at 50%% and %d of 100 at 100%%; kill switch sent %d of 100 back to Django; %s; report %s/admin/report",
+		summary.Compared, summary.Outcomes["divergent"], appRes.compared, appRes.divergent, appRes.goPost.status, appRes.goScore.status,
+		split50["go"], split100["go"], killed["django"], rolledBack, adminBase)
 	if o.Keep {
 		say("serving until interrupted (Ctrl-C)")
 		<-ctx.Done()

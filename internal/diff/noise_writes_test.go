@@ -76,3 +76,13 @@ func worstClass(fields []Field, pattern string) Class {
 	}
 	return out
 }
+
+// Every default rule names a pattern the configuration accepts: an operator can copy the
+// defaults into noise_rules (the ceramic-cache rules too).
+func TestDefaultNoiseRulesAreAcceptedPatterns(t *testing.T) {
+	for _, r := range DefaultNoiseRules() {
+		if why := config.NoisePatternProblem(r.Pattern); why != "" || r.Reason == "" {
+			t.Errorf("%s: %q (reason %q)", r.Pattern, why, r.Reason)
+		}
+	}
+}

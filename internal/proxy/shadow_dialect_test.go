@@ -64,6 +64,7 @@ func TestShadowComparesInTheRoutesDialect(t *testing.T) {
 						t.Fatalf("%s: answered by %q", rq.path, resp.Header.Get(BackendHeader))
 					}
 					f.waitRuns(int64(i + 1))
+					f.waitShadowsReleased() // the next request is for the same address
 				}
 				s := f.waitRuns(int64(len(requests)))
 				agreeing := s.Outcomes[diff.OutcomeEqual] + s.Outcomes[diff.OutcomeNoise]

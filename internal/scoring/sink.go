@@ -37,18 +37,37 @@ const conflictMarker = "shadowproxy: hash links changed concurrently"
 type CommitSink struct {
 	Pool *pgxpool.Pool
 	// held, when set, is the connection to write on (LockPlan's), kept after Apply.
-	held *pgxpool.Conn
+	held *heldConn
+}
+
+// heldConn is a connection a request keeps across its reads and its commit (LockPlan's).
+type heldConn struct {
+	conn *pgxpool.Conn
+	// closed: Apply took the connection out of the pool and closed it (its session, and the
+	// session's locks, are gone); it must not be used or released again.
+	closed bool
 }
 
 // Apply implements Sink.
 func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
-	conn := s.held
-	if conn == nil {
+	var conn *pgxpool.Conn
+	if s.held != nil {
+		if s.held.closed {
+			return errors.New("apply write set: the plan lock's connection was closed")
+		}
+		conn = s.held.conn
+	} else {
 		var err error
 		if conn, err = s.Pool.Acquire(ctx); err != nil {
 			return fmt.Errorf("acquire connection: %w", err)
 		}
-		defer conn.Release()
+		defer conn.Release() // a no-op once hijacked
+	}
+	discard := func(ctx context.Context) { // never back to the pool
+		conn.Hijack().Close(ctx)
+		if s.held != nil {
+			s.held.closed = true
+		}
 	}
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
@@ -69,10 +88,10 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(run.err, &pgErr) && run.commitSent {
-		conn.Hijack().Close(ctx) // broken mid-pipeline: never back to the pool
+		discard(ctx) // broken mid-pipeline
 		switch outcome := resolveCommit(ctx, s.Pool, run); outcome {
 		case CommitConfirmed:
-			return nil
+			return s.readLiveAfter(ctx, ws.CeramicCache)
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
 		default:
@@ -84,13 +103,15 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	if conn.Conn().IsClosed() || pgErr != nil && stalePreparedStatement(pgErr) {
-		conn.Hijack().Close(rbCtx)
+		discard(rbCtx)
 	} else if _, rbErr := conn.Exec(rbCtx, "ROLLBACK"); rbErr != nil {
-		conn.Hijack().Close(rbCtx) // the connection's state is unknown: do not return it to the pool
+		discard(rbCtx) // the connection's state is unknown
 	}
 	switch {
 	case pgErr == nil:
 		return fmt.Errorf("apply write set (%s, before commit): %w", run.failed, run.err)
+	case s.held != nil && s.held.closed: // no planning again: the request read through that connection
+		return fmt.Errorf("apply write set (%s; the plan lock's connection was closed): %w", run.failed, run.err)
 	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
 		return ErrConflict
 	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
@@ -99,6 +120,22 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		return &HumanPointsError{Err: run.err}
 	}
 	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
+}
+
+// readLiveAfter reads the live list of a commit confirmed on another connection (the writing
+// one is gone), on a fresh connection and a fresh context: the request's own has usually expired.
+func (s CommitSink) readLiveAfter(ctx context.Context, cw *CacheWrites) error {
+	if cw == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	defer cancel()
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+	}
+	defer conn.Release()
+	return readLive(ctx, conn.Conn(), cw)
 }
 
 // rollbackTimeout bounds the ROLLBACK after a refused statement; the request's own context may

@@ -109,12 +109,16 @@ func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink
 		conn.Hijack().Close(context.WithoutCancel(ctx)) // a cut-short lock request may still be granted
 		return nil, nil, nil, fmt.Errorf("plan lock: %w", err)
 	}
+	held := &heldConn{conn: conn}
 	unlock := func() {
+		if held.closed { // Apply closed the session: its locks went with it
+			return
+		}
 		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, address); err != nil {
 			conn.Hijack().Close(context.WithoutCancel(ctx)) // closing the session frees its locks
 			return
 		}
 		conn.Release()
 	}
-	return conn, CommitSink{Pool: s.Pool, held: conn}, unlock, nil
+	return conn, CommitSink{Pool: s.Pool, held: held}, unlock, nil
 }

@@ -1,0 +1,359 @@
+package ceramiccache
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
+)
+
+// Parse takes the request when it is the route's, as Django's URL resolver and Django-Ninja
+// would take it, and settles what needs no database: authentication (ninja runs it before
+// parsing the body), a body that is not JSON, too many items. A request whose outcome Go does
+// not reproduce byte for byte (a pydantic 422, a Python error text) is "not mine". The family
+// answers in the ninja dialect only (Django's Lambda handlers of these routes are not
+// reproduced): under the lambda dialect every request is Django's.
+func (h *Handler) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call, bool) {
+	if d != route.Ninja {
+		return route.Call{}, false
+	}
+	c, ok := h.parse(r, body)
+	c.Dialect = route.Ninja
+	return c, ok
+}
+
+func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
+	path := r.URL.Path
+	if h.f.Scorer == nil {
+		return route.Call{}, false
+	}
+	switch h.op {
+	case opBulkPost, opBulkPatch, opBulkDelete:
+		if path != "/ceramic-cache/stamps/bulk" || h.f.ScorerID == 0 {
+			return route.Call{}, false
+		}
+		return h.parseBulk(r, body)
+	case opScoreGet, opScorePost:
+		address, ok := strings.CutPrefix(path, "/ceramic-cache/score/")
+		if !ok || address == "" || strings.Contains(address, "/") {
+			return route.Call{}, false
+		}
+		return h.parseScore(r, body, address)
+	case opStamp:
+		addresses := r.URL.Query()["address"]
+		if path != "/ceramic-cache/stamp" || len(addresses) == 0 || h.f.ScorerID == 0 {
+			return route.Call{}, false // a missing address is ninja's 422
+		}
+		address := addresses[len(addresses)-1]
+		if !storable(address) {
+			return route.Call{}, false
+		}
+		return route.Call{Key: strings.ToLower(address), Subject: route.Subject{Address: address}, Request: &request{address: address}}, true
+	case opWeights:
+		if path != "/ceramic-cache/weights" || h.f.ScorerID == 0 {
+			return route.Call{}, false
+		}
+		return route.Call{Key: "weights", Request: &request{}}, true
+	}
+	return route.Call{}, false
+}
+
+// storable reports whether PostgreSQL can hold s as Django would send it (no NUL, UTF-8).
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// authed runs JWTDidAuth; done is true when the call is settled (an answer, or not mine).
+func (h *Handler) authed(r *http.Request) (did any, c route.Call, done, ok bool) {
+	res := h.f.Auth.authenticate(r.Header.Get("Authorization"))
+	settled := func(resp scoring.Response) (any, route.Call, bool, bool) {
+		return nil, route.Call{Request: &request{answer: &resp}}, true, true
+	}
+	switch res.kind {
+	case authNoBearer:
+		return settled(respUnauthorized)
+	case authInvalid:
+		return settled(scoring.ErrorResponse(401, invalidTokenDetail(res.attempts)))
+	case authNoDid:
+		return settled(scoring.ServerErrorPage())
+	case authUnknown:
+		return nil, route.Call{}, true, false
+	}
+	return res.did, route.Call{}, false, true
+}
+
+// callerAddress is get_address_from_did: the last ":"-part of the did.
+func callerAddress(did any) (string, bool) {
+	s, ok := did.(string)
+	if !ok {
+		return "", false
+	}
+	return s[strings.LastIndex(s, ":")+1:], true
+}
+
+func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
+	did, c, done, ok := h.authed(r)
+	if done {
+		return c, ok
+	}
+	address, isStr := callerAddress(did)
+	if !isStr { // did.split raises AttributeError inside the handler
+		return route.Call{Request: &request{answer: new(h.failed())}}, true
+	}
+	if !storable(address) || len(address) > 100 {
+		return route.Call{}, false
+	}
+	key := strings.ToLower(address)
+	call := func(req *request) (route.Call, bool) {
+		return route.Call{Key: key, Subject: route.Subject{Address: key}, Request: req}, true
+	}
+	raw, verdict := parseJSONBody(body)
+	switch verdict {
+	case bodyNotJSON:
+		return call(&request{answer: new(respCannotParse)})
+	case bodyUnknown:
+		return route.Call{}, false
+	}
+	list, isList := raw.([]any)
+	if !isList {
+		return route.Call{}, false // pydantic's 422
+	}
+	items := make([]item, len(list))
+	for i, el := range list {
+		it, fits := h.parseItem(el)
+		if !fits {
+			return route.Call{}, false
+		}
+		items[i] = it
+	}
+	if len(items) > maxBulkCacheSize {
+		if h.op == opBulkPatch {
+			return call(&request{answer: new(respPatchFailed)})
+		}
+		return call(&request{answer: new(respTooMany)})
+	}
+	if h.op != opBulkDelete {
+		if crash, known := h.crashes(items); !known {
+			return route.Call{}, false
+		} else if crash {
+			// Django commits its soft delete, then raises: Go answers the same, writes nothing
+			// (the shadow classes Django's soft delete as a known difference).
+			return call(&request{answer: new(h.failed()), address: address, items: items, halfWay: true})
+		}
+	}
+	return call(&request{address: address, items: items, scorerID: h.f.ScorerID})
+}
+
+// parseItem validates one element of a bulk body as CacheStampPayload / DeleteStampPayload:
+// an object, provider a string, address a string or null, stamp anything. fits is false where
+// pydantic answers 422.
+func (h *Handler) parseItem(el any) (item, bool) {
+	obj, ok := el.(map[string]any)
+	if !ok {
+		return item{}, false
+	}
+	provider, ok := obj["provider"].(string)
+	if !ok || !storable(provider) {
+		return item{}, false
+	}
+	if a, present := obj["address"]; present && a != nil {
+		if _, isStr := a.(string); !isStr {
+			return item{}, false
+		}
+	}
+	it := item{provider: provider}
+	if h.op == opBulkDelete {
+		return it, true
+	}
+	if st, present := obj["stamp"]; present && st != nil {
+		b, err := json.Marshal(st)
+		if err != nil || bytes.Contains(b, []byte(`\u0000`)) {
+			return item{}, false
+		}
+		it.stamp, it.truthy = b, truthy(st)
+	}
+	return it, true
+}
+
+// truthy is Python's truth value of a JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		return err != nil || f != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// crashes plans the rows and reports whether Django raises while building them, after its soft
+// delete (a POST stamp that is null, a stamp without proof.proofValue, two rows for one
+// provider, a value too long for its column); known is false where Go cannot tell.
+func (h *Handler) crashes(items []item) (crash, known bool) {
+	seen := map[string]bool{}
+	for i := range items {
+		it := &items[i]
+		if h.op == opBulkPatch && !it.truthy {
+			continue
+		}
+		if it.stamp == nil {
+			return true, true // p.stamp["proof"] on None: TypeError
+		}
+		var stamp map[string]any
+		dec := json.NewDecoder(bytes.NewReader(it.stamp))
+		dec.UseNumber()
+		if dec.Decode(&stamp) != nil {
+			return true, true // a list or a scalar: TypeError or KeyError
+		}
+		proof, ok := stamp["proof"].(map[string]any)
+		if !ok {
+			return true, true // KeyError, or TypeError indexing a non-dict
+		}
+		pv, present := proof["proofValue"]
+		if !present {
+			return true, true
+		}
+		proofValue, isStr := pv.(string)
+		if !isStr {
+			return false, false // CharField str()s it: not reproduced
+		}
+		row := &scoring.CacheRow{Provider: it.provider, Stamp: it.stamp, ProofValue: proofValue}
+		var dateOK bool
+		if row.IssuanceDate, dateOK = stampDate(stamp, "issuanceDate"); !dateOK {
+			return false, false
+		}
+		if row.ExpirationDate, dateOK = stampDate(stamp, "expirationDate"); !dateOK {
+			return false, false
+		}
+		if utf8.RuneCountInString(it.provider) > 256 || utf8.RuneCountInString(proofValue) > 256 || seen[it.provider] {
+			return true, true // DataError, or IntegrityError on the live-row index
+		}
+		seen[it.provider] = true
+		if h.op == opBulkPost {
+			row.SourceApp, row.SourceScorerID = new(1), new(h.f.ScorerID)
+		}
+		it.row = row
+	}
+	return false, true
+}
+
+// stampDate is a stamp's date as DateTimeField.to_python reads it: absent or null is NULL, a
+// string datetime.fromisoformat takes is that time (naive means UTC). ok is false for anything
+// else (Django's regex fallback or a ValidationError: not reproduced).
+func stampDate(stamp map[string]any, key string) (*time.Time, bool) {
+	v, present := stamp[key]
+	if !present || v == nil {
+		return nil, true
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return nil, false
+	}
+	d, err := pycompat.FromISOFormat(s)
+	if err != nil {
+		return nil, false
+	}
+	t := d.Time
+	if !d.Aware {
+		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	}
+	return &t, true
+}
+
+// Body verdicts.
+type bodyVerdict int
+
+const (
+	bodyJSON    bodyVerdict = iota
+	bodyNotJSON             // json.loads raises: ninja's 400 "Cannot parse request body"
+	bodyUnknown             // Python and Go may disagree (NaN, encodings, an empty body)
+)
+
+// parseJSONBody reads a request body as ninja's parser does (json.loads).
+func parseJSONBody(body []byte) (any, bodyVerdict) {
+	if len(bytes.TrimSpace(body)) == 0 || !utf8.Valid(body) || bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
+		return nil, bodyUnknown
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		if bytes.Contains(body, []byte("NaN")) || bytes.Contains(body, []byte("Infinity")) {
+			return nil, bodyUnknown
+		}
+		return nil, bodyNotJSON
+	}
+	return v, bodyJSON
+}
+
+func (h *Handler) parseScore(r *http.Request, body []byte, address string) (route.Call, bool) {
+	did, c, done, ok := h.authed(r)
+	if done {
+		return c, ok
+	}
+	if !storable(address) {
+		return route.Call{}, false
+	}
+	key, _ := callerAddress(did)
+	key = strings.ToLower(key)
+	call := func(req *request) (route.Call, bool) {
+		return route.Call{Key: key, Subject: route.Subject{Address: strings.ToLower(address)}, Request: req}, true
+	}
+	if h.op == opScoreGet {
+		if h.f.ScorerID == 0 {
+			return route.Call{}, false
+		}
+		req := &request{address: address, scorerID: h.f.ScorerID}
+		if alts := r.URL.Query()["alternate_scorer_id"]; len(alts) > 0 {
+			alt, err := strconv.ParseInt(alts[len(alts)-1], 10, 64)
+			if err != nil || alt < 0 {
+				return route.Call{}, false // pydantic's lax int parsing or its 422
+			}
+			if alt != 0 {
+				req.scorerID = alt
+			}
+		}
+		return call(req)
+	}
+	raw, verdict := parseJSONBody(body)
+	switch verdict {
+	case bodyNotJSON:
+		return call(&request{answer: new(respCannotParse)})
+	case bodyUnknown:
+		return route.Call{}, false
+	}
+	obj, isObj := raw.(map[string]any)
+	if !isObj {
+		return route.Call{}, false
+	}
+	req := &request{address: address}
+	switch alt := obj["alternate_scorer_id"].(type) {
+	case nil:
+	case json.Number:
+		id, err := strconv.ParseInt(string(alt), 10, 64)
+		if err != nil || id < 0 {
+			return route.Call{}, false
+		}
+		req.scorerID = id
+	default:
+		return route.Call{}, false
+	}
+	if req.scorerID == 0 {
+		return call(&request{answer: new(respScorerNotSet)})
+	}
+	return call(req)
+}

@@ -1,0 +1,149 @@
+package ceramiccache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
+)
+
+// POST /ceramic-cache/score/{address} (calc_score → get_detailed_score_response_for_address).
+func TestScorePostAsDjango(t *testing.T) {
+	f := newFixture(t)
+	addr := "0x6666666666666666666666666666666666666666"
+	f.cache(addr, "Ens", 1)
+	cases := []struct {
+		name, path string
+		body       any
+		status     int
+		want       string
+	}{
+		{"no alternate_scorer_id", "/ceramic-cache/score/" + addr, map[string]any{}, 500, `{"detail": "Scorer ID not set"}`},
+		{"null alternate_scorer_id", "/ceramic-cache/score/" + addr, map[string]any{"alternate_scorer_id": nil}, 500, `{"detail": "Scorer ID not set"}`},
+		{"unknown scorer", "/ceramic-cache/score/" + addr, map[string]any{"alternate_scorer_id": f.community + 999}, 404, `{"detail": "Not Found"}`},
+		{"invalid address", "/ceramic-cache/score/0x12", map[string]any{"alternate_scorer_id": f.community}, 400, `{"detail": "Invalid address."}`},
+		{"not JSON", "/ceramic-cache/score/" + addr, "{", 400, `{"detail": "Cannot parse request body"}`},
+		{"wrong type: pydantic's 422 is Django's", "/ceramic-cache/score/" + addr, map[string]any{"alternate_scorer_id": "x"}, 599, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := f.do("POST", c.path, bearer("0x0000000000000000000000000000000000000009"), c.body)
+			if r.status != c.status || r.body != c.want && c.want != "" {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, c.status, c.want)
+			}
+		})
+	}
+	if n := f.count(`SELECT count(*) FROM registry_score`); n != 0 {
+		t.Fatalf("%d score rows after the failures", n)
+	}
+	r := f.do("POST", "/ceramic-cache/score/"+addr, bearer("0x0000000000000000000000000000000000000009"), map[string]any{"alternate_scorer_id": f.community})
+	if r.status != 200 || r.json.(map[string]any)["score"] != "0.20800" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+// GET /ceramic-cache/score/{address} (handle_get_ui_score): a stored, unexpired score is the
+// answer as stored, without rescoring; an expired one is rescored.
+func TestScoreGetAsDjango(t *testing.T) {
+	f := newFixture(t)
+	addr := "0x7777777777777777777777777777777777777777"
+	f.cache(addr, "Ens", 1)
+	passport := f.int64(`INSERT INTO registry_passport (address, community_id) VALUES ($1, $2) RETURNING id`, addr, f.community)
+	f.exec(`INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error, evidence, stamp_scores, stamps, expiration_date)
+VALUES ($1, 1, '2026-03-01T00:00:00Z', 'DONE', NULL, '{"type": "ThresholdScoreCheck", "success": true, "rawScore": "42.5", "threshold": "20"}', '{}',
+  '{"Ens": {"score": "42.5", "dedup": false, "expiration_date": "2099-01-01T00:00:00+00:00"}}', $2)`, passport, fixedNow.AddDate(0, 0, 1))
+	want := `{"address": "` + addr + `", "score": "42.50000", "passing_score": true, "last_score_timestamp": "2026-03-01T00:00:00+00:00", ` +
+		`"expiration_timestamp": "2026-03-05T16:35:23.938006+00:00", "threshold": "20.00000", "error": null, ` +
+		`"stamps": {"Ens": {"score": "42.5", "dedup": false, "expiration_date": "2099-01-01T00:00:00+00:00"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
+	tok := bearer("0x0000000000000000000000000000000000000009") // not the path's address: not compared
+	r := f.do("GET", "/ceramic-cache/score/"+addr, tok, nil)
+	if r.status != 200 || r.body != want {
+		t.Fatalf("%d\n%s\nwant\n%s", r.status, r.body, want)
+	}
+	for _, c := range []struct {
+		name, path string
+		status     int
+		want       string
+	}{
+		{"invalid address", "/ceramic-cache/score/0xZZ", 400, `{"detail": "Invalid address."}`},
+		{"unknown scorer", fmt.Sprintf("/ceramic-cache/score/%s?alternate_scorer_id=%d", addr, f.community+999), 404,
+			`{"detail": "Community matching the configured scorer id does not exist! This is probably a misconfiguration!"}`},
+		{"no token", "/ceramic-cache/score/" + addr, 401, `{"detail": "Unauthorized"}`},
+	} {
+		auth := tok
+		if c.status == 401 {
+			auth = ""
+		}
+		r := f.do("GET", c.path, auth, nil)
+		if r.status != c.status || r.body != c.want {
+			t.Fatalf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+	f.exec(`UPDATE registry_score SET expiration_date = $1`, fixedNow.AddDate(0, 0, -1))
+	r = f.do("GET", "/ceramic-cache/score/"+addr, tok, nil)
+	if r.status != 200 || r.json.(map[string]any)["score"] != "0.20800" {
+		t.Fatalf("expired score not rescored: %d %s", r.status, r.body)
+	}
+}
+
+// GET /ceramic-cache/stamp scores an address without a score first; GET weights answers the
+// CERAMIC_CACHE_SCORER_ID scorer's weights as floats, or Django's 500.
+func TestStampAndWeightsAsDjango(t *testing.T) {
+	f := newFixture(t)
+	addr := "0x8888888888888888888888888888888888888888"
+	f.cache(addr, "Ens", 1)
+	f.cache(addr, "Google", 2)
+	r := f.do("GET", "/ceramic-cache/stamp?address=0X8888888888888888888888888888888888888888", "", nil)
+	if r.status != 200 || len(r.json.(map[string]any)["stamps"].([]any)) != 1 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if n := f.count(`SELECT count(*) FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1`, addr); n != 1 {
+		t.Fatalf("%d score rows, want the side effect's", n)
+	}
+	if r := f.do("GET", "/ceramic-cache/stamp", "", nil); r.status != 599 {
+		t.Fatalf("missing address: %d, want Django's 422 (not Go's)", r.status)
+	}
+	r = f.do("GET", "/ceramic-cache/weights", "", nil)
+	if r.status != 200 || r.body != `{"Ens": 0.208, "Google": 0.525, "Linkedin": 1.531}` {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	f.family.ScorerID = f.community + 999
+	r = f.do("GET", "/ceramic-cache/weights", "", nil)
+	if want := fmt.Sprintf(`{"detail": "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID=%d"}`, f.community+999); r.status != 500 || r.body != want {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+// failingSink fails the commit as a broken connection would: before the transaction (nothing
+// written: Django may answer) or with the outcome unknown (never retried on Django).
+type failingSink struct{ err error }
+
+func (s failingSink) Apply(context.Context, *scoring.WriteSet) error { return s.err }
+
+func TestBulkPostFailureFallsBackOnlyBeforeCommit(t *testing.T) {
+	f := newFixture(t)
+	addr := "0x9999999999999999999999999999999999999999"
+	post := f.table[0]
+	body := `[{"provider": "Ens", "stamp": ` + string(f.stampJSON(addr, "Ens")) + `}]`
+	call, ok := post.Handler.Parse(newRequest(t, "POST", "/ceramic-cache/stamps/bulk", bearer(addr), body), []byte(body), route.Ninja)
+	if !ok {
+		t.Fatal("not parsed")
+	}
+	f.family.Sink = failingSink{err: errors.New("connection refused")}
+	if _, err := post.Handler.Serve(f.ctx, call); err == nil || errors.Is(err, route.ErrNoFallback) {
+		t.Fatalf("before commit: %v, want an error Django may answer", err)
+	}
+	f.family.Sink = failingSink{err: fmt.Errorf("apply: %w", scoring.ErrOutcomeUnknown)}
+	if _, err := post.Handler.Serve(f.ctx, call); !errors.Is(err, route.ErrNoFallback) {
+		t.Fatalf("outcome unknown: %v, want ErrNoFallback", err)
+	}
+	if a := post.Handler.Failed(call, errors.New("injected")); a.Status != 500 {
+		t.Fatalf("Failed: %d", a.Status)
+	}
+	if got := f.liveRows(addr); len(got) != 0 {
+		t.Fatalf("rows %v", got)
+	}
+}

@@ -1,0 +1,232 @@
+package ceramiccache
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/scoring"
+)
+
+// serve answers a parsed request with scorer (its DB is the pool, or a snapshot in shadow)
+// and sink (the commit sink, or a capture sink in shadow).
+func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+	switch h.op {
+	case opBulkPost, opBulkPatch, opBulkDelete:
+		return h.serveBulk(ctx, req, sink, scorer)
+	case opScoreGet:
+		return h.serveScoreGet(ctx, req, sink, scorer)
+	case opScorePost:
+		res, err := scorer.ScoreCommunity(ctx, req.scorerID, req.address, sink)
+		if err != nil {
+			return scoring.Response{}, err
+		}
+		return scoreAnswer(res, scoring.ServerErrorPage()), nil
+	case opStamp:
+		return h.serveStamp(ctx, req, sink, scorer)
+	}
+	return h.serveWeights(ctx, scorer)
+}
+
+// scoreAnswer is get_detailed_score_response_for_address's answer (its error outcomes are
+// APIExceptions rendered by ninja; a scorer Django cannot use raises failed).
+func scoreAnswer(res scoring.Result, failed scoring.Response) scoring.Response {
+	if res.Outcome.Kind == scoring.ScoringFailed {
+		return failed
+	}
+	return res.Response
+}
+
+func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+	cw := &scoring.CacheWrites{Address: strings.ToLower(req.address), Now: h.f.now().UTC()}
+	for _, it := range req.items {
+		cw.SoftDelete = append(cw.SoftDelete, it.provider)
+		if it.row != nil {
+			cw.Inserts = append(cw.Inserts, *it.row)
+		}
+	}
+	cw.AllTypes = h.op != opBulkPost
+	cw.ListAllTypes = h.op == opBulkDelete
+	if h.op == opBulkDelete {
+		n, err := scoring.CountSoftDeletes(ctx, scorer.DB, cw)
+		if err != nil {
+			return scoring.Response{}, err
+		}
+		if n == 0 {
+			return respNothingToDrop, nil
+		}
+	}
+	res, err := scorer.ScoreCommunityAfter(ctx, req.scorerID, req.address, cw, sink)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	if res.Outcome.Kind != scoring.Scored {
+		if h.op == opBulkPatch { // every exception becomes InternalServerException
+			return respPatchFailed, nil
+		}
+		return scoreAnswer(res, scoring.ServerErrorPage()), nil
+	}
+	var w pycompat.JSONWriter
+	w.BeginObject()
+	w.Key("success")
+	w.Bool(true)
+	w.Key("stamps")
+	if err := writeLive(&w, cw.Live); err != nil {
+		return scoring.Response{}, err
+	}
+	status := 200
+	if h.op != opBulkDelete { // DELETE's declared schema has no score
+		w.Key("score")
+		w.Raw(string(res.Response.Body))
+	}
+	if h.op == opBulkPost {
+		status = 201
+	}
+	w.EndObject()
+	return scoring.Response{Status: status, Body: w.Bytes()}, nil
+}
+
+// writeLive writes CachedStampResponse items.
+func writeLive(w *pycompat.JSONWriter, live []scoring.LiveStamp) error {
+	w.BeginArray()
+	for _, s := range live {
+		w.BeginObject()
+		w.Key("id")
+		w.Raw(strconv.FormatInt(s.ID, 10))
+		w.Key("address")
+		w.String(s.Address)
+		w.Key("provider")
+		w.String(s.Provider)
+		w.Key("stamp")
+		if err := w.WriteJSONValue(s.Stamp); err != nil {
+			return err
+		}
+		w.EndObject()
+	}
+	w.EndArray()
+	return nil
+}
+
+// serveScoreGet is handle_get_ui_score.
+func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+	lower := strings.ToLower(req.address)
+	if !validAddress(lower) {
+		return respBadAddress, nil
+	}
+	exists, usable, humanPoints, err := scoring.CommunityScorer(ctx, scorer.DB, req.scorerID)
+	switch {
+	case err != nil:
+		return scoring.Response{}, err
+	case !exists:
+		return respNoCommunity, nil
+	case !usable:
+		return respUnableToScore, nil
+	}
+	stored, err := scoring.LoadStoredScore(ctx, scorer.DB, lower, req.scorerID)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	if stored == nil || stored.Expired(h.f.now()) {
+		res, err := scorer.ScoreCommunity(ctx, req.scorerID, req.address, sink)
+		if err != nil {
+			return scoring.Response{}, err
+		}
+		if res.Outcome.Kind != scoring.Scored {
+			return respUnableToScore, nil
+		}
+		return res.Response, nil
+	}
+	resp, ok, err := scoring.StoredScoreResponse(ctx, scorer.DB, stored, scorer.Settings.HumanPointsRead && humanPoints)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	if !ok {
+		return scoring.Response{}, errNotServed
+	}
+	return resp, nil
+}
+
+// validAddress is is_valid_address on a lower-cased address: 0x and 40 hex digits.
+func validAddress(lower string) bool {
+	hex, ok := strings.CutPrefix(lower, "0x")
+	return ok && len(hex) == 40 && strings.Trim(hex, "0123456789abcdef") == ""
+}
+
+// serveStamp is handle_get_stamps: score first when the address has no score, then list.
+func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+	lower := strings.ToLower(req.address)
+	has, err := scoring.HasScore(ctx, scorer.DB, lower, h.f.ScorerID)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	if !has {
+		res, err := scorer.ScoreCommunity(ctx, h.f.ScorerID, req.address, sink)
+		if err != nil {
+			return scoring.Response{}, err
+		}
+		if res.Outcome.Kind != scoring.Scored {
+			return scoreAnswer(res, scoring.ServerErrorPage()), nil
+		}
+	}
+	live, err := scoring.LiveStamps(ctx, scorer.DB, lower, false)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	var w pycompat.JSONWriter
+	w.BeginObject()
+	w.Key("success")
+	w.Bool(true)
+	w.Key("stamps")
+	if err := writeLive(&w, live); err != nil {
+		return scoring.Response{}, err
+	}
+	w.EndObject()
+	return scoring.Response{Status: 200, Body: w.Bytes()}, nil
+}
+
+// serveWeights is handle_get_scorer_weights without Django's 60 s Redis cache: the weights
+// as Dict[str, float].
+func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (scoring.Response, error) {
+	raw, ok, err := scoring.CommunityWeights(ctx, scorer.DB, h.f.ScorerID)
+	if err != nil {
+		return scoring.Response{}, err
+	}
+	if !ok {
+		return h.f.weightsFailed(), nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return scoring.Response{}, errNotServed
+	}
+	var w pycompat.JSONWriter
+	w.BeginObject()
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return scoring.Response{}, errNotServed
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return scoring.Response{}, errNotServed
+		}
+		var f float64
+		switch x := v.(type) {
+		case json.Number:
+			f, err = strconv.ParseFloat(string(x), 64)
+		case string:
+			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
+		default:
+			return scoring.Response{}, errNotServed
+		}
+		if err != nil {
+			return scoring.Response{}, errNotServed
+		}
+		w.Key(k.(string))
+		w.Raw(pycompat.FloatRepr(f))
+	}
+	w.EndObject()
+	return scoring.Response{Status: 200, Body: w.Bytes()}, nil
+}

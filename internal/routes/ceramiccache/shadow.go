@@ -1,0 +1,146 @@
+package ceramiccache
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
+)
+
+// Compare runs the call on the snapshot with a capture sink (nothing is written) and compares
+// Go's answer with Django's, Go's planned ceramic-cache rows with the rows Django committed
+// (read back at once), and, when either side scored, the passport, score and event rows as the
+// v2 route does. A bulk request Django answers 500 after committing its soft delete (Go writes
+// nothing) gets the known-difference field diff.HalfWayCrashPattern.
+func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
+	snap, run := in.Snapshot, in.Run
+	defer func() {
+		if snap != nil {
+			snap.Close(context.Background())
+		}
+	}()
+	req := in.Call.Request.(*request)
+	start := time.Now()
+	var resp scoring.Response
+	sink := &scoring.CaptureSink{}
+	if req.answer != nil {
+		resp = *req.answer
+	} else {
+		shadow := *h.f.Scorer
+		shadow.DB, shadow.RateLimit = snap.DB(), nil
+		var err error
+		if resp, err = h.serve(ctx, req, sink, &shadow); err != nil {
+			return nil, err
+		}
+	}
+	run.GoLatency = time.Since(start)
+	run.GoStatus, run.GoBody = resp.Status, diff.RawJSON(resp.Body)
+	ws := sink.Writes
+	if ws != nil {
+		run.GoWrites = ws
+	}
+	address := strings.ToLower(req.address)
+	var before map[int64]cacheRow
+	if h.listsStamps() && address != "" {
+		var err error
+		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {
+			return nil, err
+		}
+	}
+	fields := compareAnswer(in.Django, resp, before, in.Rules)
+
+	scored := ws != nil && ws.Passport != nil
+	rescores := h.op == opScoreGet || h.op == opScorePost || h.op == opStamp
+	var pre diff.Rows
+	var preAddress diff.AddressRows
+	switch {
+	case scored:
+		var err error
+		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1); err != nil {
+			return nil, err
+		}
+	case rescores && req.answer == nil && storable(address):
+		var err error
+		if preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1); err != nil {
+			return nil, err
+		}
+	default:
+		rescores = false
+	}
+	snap.Close(context.Background())
+	snap = nil
+
+	if req.halfWay || (ws != nil && ws.CeramicCache != nil) {
+		after, err := readCacheRows(ctx, in.DB, address)
+		if err != nil {
+			return nil, err
+		}
+		if req.halfWay {
+			fields = append(fields, h.compareHalfWay(req, before, after, in.Rules)...)
+		} else {
+			fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
+		}
+	}
+	switch {
+	case scored:
+		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), pre.MaxEvent)
+		if err != nil {
+			return nil, err
+		}
+		run.DjangoWrites = &post
+		writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+		run.Race = race
+		fields = append(fields, writes...)
+	case rescores: // Go answered without scoring (a stored score, an error): Django must not have scored either
+		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
+		if err != nil {
+			return nil, err
+		}
+		f, race := diff.CompareUnplannedWrites(preAddress, post, scoreTime(in.Django.Body))
+		run.Race = race
+		fields = append(fields, f)
+	}
+	return fields, nil
+}
+
+// listsStamps reports whether the route answers with the address's live stamps.
+func (h *Handler) listsStamps() bool {
+	return h.op == opBulkPost || h.op == opBulkPatch || h.op == opBulkDelete || h.op == opStamp
+}
+
+func linkHashes(ws *scoring.WriteSet) []string {
+	hashes := append([]string(nil), ws.LinkDomain...)
+	for _, l := range ws.HashLinks {
+		hashes = append(hashes, l.Hash)
+	}
+	return hashes
+}
+
+// scoreTime is the last_score_timestamp of Django's score: the body's, or its "score" member's.
+func scoreTime(body []byte) *time.Time {
+	var v struct {
+		LastScoreTimestamp *string `json:"last_score_timestamp"`
+		Score              *struct {
+			LastScoreTimestamp *string `json:"last_score_timestamp"`
+		} `json:"score"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	ts := v.LastScoreTimestamp
+	if v.Score != nil {
+		ts = v.Score.LastScoreTimestamp
+	}
+	if ts == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *ts)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
