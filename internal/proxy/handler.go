@@ -269,12 +269,16 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 	ctx, cancel := context.WithTimeoutCause(ctx, snap.Config.GoTimeout, errGoTimeout)
 	defer cancel()
 	ctx, trips := scoring.CountRoundTrips(ctx)
+	ctx, commitSent := scoring.TrackCommitSent(ctx)
 	ctx = scoring.ObserveCommitResolutions(ctx, func(o scoring.CommitOutcome) {
 		h.Metrics.commitOutcomes.WithLabelValues(rt.Name, string(o)).Inc()
 	})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", route.ErrPanic, p)
+			if commitSent.Load() { // the request may have written: Django must not write it again
+				err = fmt.Errorf("%w: %w", route.ErrNoFallback, err)
+			}
 		}
 		if n := trips.Load(); n > 0 {
 			h.Metrics.roundTrips.WithLabelValues(rt.Name).Observe(float64(n))

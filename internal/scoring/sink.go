@@ -82,6 +82,7 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
 			string(a.Headers), string(a.Response), a.Error, a.StatusCode, payload)
 	}
+	markCommitSent(ctx)
 	run := q.send(ctx, conn.Conn())
 	if run.err == nil {
 		return readLive(ctx, conn.Conn(), ws.CeramicCache)
