@@ -181,7 +181,8 @@ func Run(ctx context.Context, o Options) error {
 	say("   undo the admin overrides: curl -X DELETE -H 'Authorization: Bearer %s' %s/admin/rollout/overrides", adminToken, adminBase)
 	put(adminBase+"/admin/rollout/overrides", "")
 	status := get(adminBase+"/admin/rollout", "", nil)
-	say("   GET %s/admin/rollout -> %s", adminBase, compact(status.body))
+	say("   GET %s/admin/rollout -> %s", adminBase, rolloutSummary(status.body))
+	say("   the same from the command line: SHADOWPROXY_ADMIN_URL=%s bin/shadowproxy rollout status", adminBase)
 
 	say("\n== automatic rollback: a red gate drops Go's share to 0 by itself")
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(rolloutYAML, djangoURL)+gatesYAML), 0o644); err != nil {
@@ -345,6 +346,39 @@ func traffic(base string, community int64, key string, n int) map[string]int {
 }
 
 func compact(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// rolloutSummary is the part of GET /admin/rollout a reader of the demo needs: the global
+// state and each route's mode and share (the whole answer lists every setting of every route).
+func rolloutSummary(body string) string {
+	var st struct {
+		Mode       string  `json:"mode"`
+		GoPercent  float64 `json:"go_percent"`
+		KillSwitch bool    `json:"kill_switch"`
+		Source     string  `json:"config_source"`
+		Routes     []struct {
+			Name      string  `json:"name"`
+			Mode      string  `json:"mode"`
+			GoPercent float64 `json:"go_percent"`
+			Reason    string  `json:"share_reason"`
+		} `json:"routes"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return compact(body)
+	}
+	out := fmt.Sprintf("mode %s, go_percent %g, kill_switch %t, from %s; %d routes", st.Mode, st.GoPercent, st.KillSwitch, st.Source, len(st.Routes))
+	for i, r := range st.Routes {
+		if i == 3 {
+			out += ", ..."
+			break
+		}
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		out += fmt.Sprintf("%s%s %s %g%% (%s)", sep, r.Name, r.Mode, r.GoPercent, r.Reason)
+	}
+	return out
+}
 
 func post(url string) {
 	req, _ := http.NewRequest(http.MethodPost, url, nil)
