@@ -151,11 +151,7 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 // rows Django committed (the exemplar's). Whether each side wrote (writes.committed) and races
 // are left out: the database has moved on since Django answered, so they say nothing here.
 func compareWrites(ctx context.Context, snap *scoring.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
-	hashes := append([]string(nil), ws.LinkDomain...)
-	for _, l := range ws.HashLinks {
-		hashes = append(hashes, l.Hash)
-	}
-	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, hashes, -1)
+	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's rows: %w", err)
 	}

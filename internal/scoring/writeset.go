@@ -135,3 +135,13 @@ type AnalyticsRow struct {
 	StatusCode   int
 	CreatedAt    time.Time
 }
+
+// LinkHashes are the hashes whose registry_hashscorerlink rows the request read or writes: the
+// rows a comparison of its writes reads before and after.
+func (ws *WriteSet) LinkHashes() []string {
+	hashes := append([]string(nil), ws.LinkDomain...)
+	for _, l := range ws.HashLinks {
+		hashes = append(hashes, l.Hash)
+	}
+	return hashes
+}

@@ -2,7 +2,6 @@ package ceramiccache
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	switch {
 	case scored:
 		var err error
-		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1); err != nil {
+		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err != nil {
 			return nil, err
 		}
 	case rescores && req.answer == nil && storable(address):
@@ -87,12 +86,12 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	}
 	switch {
 	case scored:
-		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), pre.MaxEvent)
+		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 		if err != nil {
 			return nil, err
 		}
 		run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
 		run.Race = race
 		fields = append(fields, writes...)
 	case rescores: // Go answered without scoring (a stored score, an error): Django must not have scored either
@@ -100,7 +99,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		if err != nil {
 			return nil, err
 		}
-		f, race := diff.CompareUnplannedWrites(preAddress, post, scoreTime(in.Django.Body))
+		f, race := diff.CompareUnplannedWrites(preAddress, post, diff.DjangoScoreTime(in.Django.Body))
 		run.Race = race
 		fields = append(fields, f)
 	}
@@ -110,37 +109,4 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 // listsStamps reports whether the route answers with the address's live stamps.
 func (h *Handler) listsStamps() bool {
 	return h.op == opBulkPost || h.op == opBulkPatch || h.op == opBulkDelete || h.op == opStamp
-}
-
-func linkHashes(ws *scoring.WriteSet) []string {
-	hashes := append([]string(nil), ws.LinkDomain...)
-	for _, l := range ws.HashLinks {
-		hashes = append(hashes, l.Hash)
-	}
-	return hashes
-}
-
-// scoreTime is the last_score_timestamp of Django's score: the body's, or its "score" member's.
-func scoreTime(body []byte) *time.Time {
-	var v struct {
-		LastScoreTimestamp *string `json:"last_score_timestamp"`
-		Score              *struct {
-			LastScoreTimestamp *string `json:"last_score_timestamp"`
-		} `json:"score"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return nil
-	}
-	ts := v.LastScoreTimestamp
-	if v.Score != nil {
-		ts = v.Score.LastScoreTimestamp
-	}
-	if ts == nil {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *ts)
-	if err != nil {
-		return nil
-	}
-	return &t
 }

@@ -59,7 +59,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	planned := ws != nil && ws.Passport != nil
 	switch {
 	case planned:
-		pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), -1)
+		pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	case ninja.ValidAddress(address):
 		preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1)
 	}
@@ -77,12 +77,12 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	}
 	switch {
 	case planned:
-		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, linkHashes(ws), pre.MaxEvent)
+		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 		if err != nil {
 			return nil, err
 		}
 		in.Run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
 	case ninja.ValidAddress(address):
@@ -90,44 +90,11 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		if err != nil {
 			return nil, err
 		}
-		f, race := diff.CompareUnplannedWrites(preAddress, post, scoreTime(in.Django.Body))
+		f, race := diff.CompareUnplannedWrites(preAddress, post, diff.DjangoScoreTime(in.Django.Body))
 		in.Run.Race = race
 		fields = append(fields, f)
 	}
 	return fields, nil
-}
-
-func linkHashes(ws *scoring.WriteSet) []string {
-	hashes := append([]string(nil), ws.LinkDomain...)
-	for _, l := range ws.HashLinks {
-		hashes = append(hashes, l.Hash)
-	}
-	return hashes
-}
-
-// scoreTime is the last_score_timestamp of Django's answer: the body's, or its "score"'s.
-func scoreTime(body []byte) *time.Time {
-	var v struct {
-		LastScoreTimestamp *string `json:"last_score_timestamp"`
-		Score              *struct {
-			LastScoreTimestamp *string `json:"last_score_timestamp"`
-		} `json:"score"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return nil
-	}
-	ts := v.LastScoreTimestamp
-	if v.Score != nil {
-		ts = v.Score.LastScoreTimestamp
-	}
-	if ts == nil {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *ts)
-	if err != nil {
-		return nil
-	}
-	return &t
 }
 
 // ruleStampsOrder is why the order of the live-stamps list alone is Order.

@@ -2,7 +2,6 @@ package v2
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,22 +48,18 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 		return append(fields, unplanned...), nil
 	}
 	run.GoWrites = ws
-	hashes := append([]string(nil), ws.LinkDomain...)
-	for _, l := range ws.HashLinks {
-		hashes = append(hashes, l.Hash)
-	}
-	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, hashes, -1)
+	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	if err != nil {
 		return nil, err
 	}
 	snap.Close(context.Background())
 	snap = nil
-	post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, hashes, pre.MaxEvent)
+	post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 	if err != nil {
 		return nil, err
 	}
 	run.DjangoWrites = &post
-	writes, race := diff.CompareWrites(ws, pre, post, scoreTime(in.Django.Body), in.Rules)
+	writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
 	run.Race = race
 	fields = append(fields, writes...)
 	diff.ExplainOrder(fields, in.Django.Body, ws, &post)
@@ -88,21 +83,6 @@ func compareUnplannedWrites(ctx context.Context, snap *scoring.Snapshot, in rout
 	if err != nil {
 		return nil, "", err
 	}
-	f, race := diff.CompareUnplannedWrites(pre, post, scoreTime(in.Django.Body))
+	f, race := diff.CompareUnplannedWrites(pre, post, diff.DjangoScoreTime(in.Django.Body))
 	return []diff.Field{f}, race, nil
-}
-
-// scoreTime is the last_score_timestamp of Django's answer, if any.
-func scoreTime(body []byte) *time.Time {
-	var v struct {
-		LastScoreTimestamp *string `json:"last_score_timestamp"`
-	}
-	if json.Unmarshal(body, &v) != nil || v.LastScoreTimestamp == nil {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *v.LastScoreTimestamp)
-	if err != nil {
-		return nil
-	}
-	return &t
 }
