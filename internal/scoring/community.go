@@ -218,25 +218,11 @@ func loadCommunity(ctx context.Context, q Querier, communityID int64, address st
 	if err := res.QueryRow().Scan(&out.exists); err != nil {
 		return out, fmt.Errorf("load community: %w", err)
 	}
+	var err error
+	if out.communities, err = readCommunities(res); err != nil {
+		return out, err
+	}
 	rows, err := res.Query()
-	if err != nil {
-		return out, fmt.Errorf("load community: %w", err)
-	}
-	for rows.Next() {
-		var c communityRow
-		var weights *string
-		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.HumanPoints, &c.ScorerType, &weights, &c.Threshold); err != nil {
-			return out, fmt.Errorf("scan community: %w", err)
-		}
-		if weights != nil {
-			c.Weights = *weights
-		}
-		out.communities = append(out.communities, c)
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("load community: %w", err)
-	}
-	rows, err = res.Query()
 	if err != nil {
 		return out, fmt.Errorf("load ceramic cache: %w", err)
 	}

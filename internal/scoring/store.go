@@ -134,28 +134,13 @@ func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup,
 	case !errors.Is(err, pgx.ErrNoRows):
 		return out, fmt.Errorf("load api key: %w", err)
 	}
-	rows, err := res.Query()
-	if err != nil {
-		return out, fmt.Errorf("load community: %w", err)
-	}
-	for rows.Next() {
-		var c communityRow
-		var weights *string
-		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.HumanPoints, &c.ScorerType, &weights, &c.Threshold); err != nil {
-			return out, fmt.Errorf("scan community: %w", err)
-		}
-		if weights != nil {
-			c.Weights = *weights
-		}
-		out.communities = append(out.communities, c)
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("load community: %w", err)
+	if out.communities, err = readCommunities(res); err != nil {
+		return out, err
 	}
 	if stampsFor == "" {
 		return out, nil
 	}
-	rows, err = res.Query()
+	rows, err := res.Query()
 	if err != nil {
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
@@ -254,6 +239,32 @@ func loadSecond(ctx context.Context, q Querier, community int64, hashes []string
 	}
 	if humanPointsFor != "" {
 		out.humanPoints, out.humanPointsErr = readHumanPoints(res)
+	}
+	return out, nil
+}
+
+// readCommunities reads the candidate communities of a batch's next result (sqlCommunities'
+// columns).
+func readCommunities(res pgx.BatchResults) ([]communityRow, error) {
+	rows, err := res.Query()
+	if err != nil {
+		return nil, fmt.Errorf("load community: %w", err)
+	}
+	defer rows.Close()
+	var out []communityRow
+	for rows.Next() {
+		var c communityRow
+		var weights *string
+		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.HumanPoints, &c.ScorerType, &weights, &c.Threshold); err != nil {
+			return nil, fmt.Errorf("scan community: %w", err)
+		}
+		if weights != nil {
+			c.Weights = *weights
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load community: %w", err)
 	}
 	return out, nil
 }
