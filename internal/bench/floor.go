@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -52,28 +49,8 @@ func floor(dbURL string, scripts []string, clients int, d time.Duration, dir str
 	if err != nil {
 		return Result{}, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
-	var lat []float64
-	files, _ := filepath.Glob(filepath.Join(logDir, "tx*"))
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) >= 3 {
-				us, _ := strconv.ParseFloat(fields[2], 64)
-				lat = append(lat, us/1000)
-			}
-		}
-		fh.Close()
-	}
-	slices.Sort(lat)
-	r := Result{Scenario: name, Requests: int64(len(lat)), Throughput: float64(len(lat)) / d.Seconds()}
-	if len(lat) > 0 {
-		q := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))] }
-		r.P50, r.P95, r.P99 = q(0.5), q(0.95), q(0.99)
-	}
+	lat, _ := pgbenchLog(logDir)
+	r := quantiles(name, lat)
+	r.Throughput = float64(len(lat)) / d.Seconds()
 	return r, nil
 }

@@ -88,6 +88,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Copies for the ceramic-cache scenario, taken before anything connects to the seeded database.
+	if err := copyDatabases(ctx, cluster.URL, "bench", ccDatabases); err != nil {
+		return nil, err
+	}
 	rep.Dataset = map[string]int{"addresses": len(ds.Addresses), "stamps": ds.Stamps, "dedup_clashes": ds.Clashes}
 	say("   %d stamps (5–40 per address), %d addresses with a dedup clash", ds.Stamps, ds.Clashes)
 
@@ -105,11 +109,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	listen, adminAddr := FreeAddr(), FreeAddr()
 	trusted, _ := json.Marshal([]string{ds.Issuer})
+	binEnv := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN=" + adminToken,
+		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "CGRANTS_API_TOKEN=" + internalToken,
+		"SHADOWPROXY_DRAIN_DELAY=0s"} // no load balancer to drain
 	cmd := exec.Command(o.Binary, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr,
-		"SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN="+adminToken,
-		"TRUSTED_IAM_ISSUERS="+string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT="+o.MemLimit, "CGRANTS_API_TOKEN="+internalToken,
-		"SHADOWPROXY_DRAIN_DELAY=0s") // no load balancer to drain
+	cmd.Env = append(append(os.Environ(), binEnv...), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -192,6 +196,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Figures[name+"_p50_vs_floor_8_clients"] = goSide.P50 / floorSide.P50
 	}
 
+	say("== the Passport app's bulk POST + score pair through shadowproxy (Go serves) beside its database floor")
+	ccGo, ccFloor, err := ccBulkPair(ctx, o, cluster.URL, ds, settings, binEnv)
+	if err != nil {
+		return nil, err
+	}
+	add(ccGo)
+	add(ccFloor)
+	rep.Figures["cc-bulk-pair_throughput_vs_floor_8_clients"] = ccGo.Throughput / ccFloor.Throughput
+	rep.Figures["cc-bulk-pair_p50_vs_floor_8_clients"] = ccGo.P50 / ccFloor.P50
+
 	say("== pass-through (a route that is not scoring)")
 	// The bare floor runs in a process of its own, as shadowproxy does.
 	bareAddr := FreeAddr()
@@ -265,6 +279,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{"scoring p50 / database floor p50, 1 client", f["p50_vs_floor_1_client"], "≤ 1.25", f["p50_vs_floor_1_client"] <= 1.25},
 		{"internal-score throughput / database floor, 8 clients", f["internal-score_throughput_vs_floor_8_clients"], "≥ 0.75", f["internal-score_throughput_vs_floor_8_clients"] >= 0.75},
 		{"check-bans throughput / database floor, 8 clients", f["check-bans_throughput_vs_floor_8_clients"], "≥ 0.75", f["check-bans_throughput_vs_floor_8_clients"] >= 0.75},
+		{"cc bulk POST + score throughput / database floor, 8 clients", f["cc-bulk-pair_throughput_vs_floor_8_clients"], "≥ 0.75", f["cc-bulk-pair_throughput_vs_floor_8_clients"] >= 0.75},
 		{"pass-through throughput / bare proxy", f["passthrough_throughput_vs_bare"], "≥ 0.90", f["passthrough_throughput_vs_bare"] >= 0.9},
 		{"pass-through added p50 / bare proxy's", f["passthrough_added_p50_vs_bare"], "≤ 1.10", f["passthrough_added_p50_vs_bare"] <= 1.1},
 		{"client p99, shadow 100% / off", f["shadow_p99_vs_off"], "≤ 1.05", f["shadow_p99_vs_off"] <= 1.05},
@@ -343,7 +358,7 @@ func SeededDatabase(ctx context.Context, serverURL, name string, addresses int) 
 	if err != nil {
 		return "", Dataset{}, fmt.Errorf("create database %s: %w", name, err)
 	}
-	dbURL := strings.Replace(serverURL, "/postgres?", "/"+name+"?", 1)
+	dbURL := databaseURL(serverURL, name)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return "", Dataset{}, fmt.Errorf("connect to %s: %w", name, err)
