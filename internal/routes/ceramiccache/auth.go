@@ -244,7 +244,7 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 			return pyError("Invalid issuer")
 		}
 	}
-	if aud, ok := p["aud"]; ok && pyTruthy(aud) {
+	if aud, ok := p["aud"]; ok && pycompat.Truthy(aud) {
 		return pyError("Invalid audience")
 	}
 	if sub, ok := p["sub"]; ok {
@@ -303,26 +303,6 @@ func pyInt(v any) (float64, error) {
 		return float64(i), nil
 	}
 	return 0, errUnknown{"int() TypeError"}
-}
-
-// pyTruthy is Python's truth value of a decoded JSON value.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return err != nil || f != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }
 
 // pyB64URL is PyJWT's base64url_decode: pad, then urlsafe_b64decode. Python's decoder skips

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"shadowproxy/internal/pycompat"
@@ -175,29 +174,9 @@ func (h *Handler) parseItem(el any) (item, bool) {
 		if err != nil || bytes.Contains(b, []byte(`\u0000`)) {
 			return item{}, false
 		}
-		it.stamp, it.truthy = b, truthy(st)
+		it.stamp, it.truthy = b, pycompat.Truthy(st)
 	}
 	return it, true
-}
-
-// truthy is Python's truth value of a JSON value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return err != nil || f != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }
 
 // crashes plans the rows and reports whether Django raises while building them, after its soft
@@ -233,10 +212,10 @@ func (h *Handler) crashes(items []item) (crash, known bool) {
 		}
 		row := &scoring.CacheRow{Provider: it.provider, Stamp: it.stamp, ProofValue: proofValue}
 		var dateOK bool
-		if row.IssuanceDate, dateOK = stampDate(stamp, "issuanceDate"); !dateOK {
+		if row.IssuanceDate, dateOK = pycompat.DateTimeField(stamp["issuanceDate"]); !dateOK {
 			return false, false
 		}
-		if row.ExpirationDate, dateOK = stampDate(stamp, "expirationDate"); !dateOK {
+		if row.ExpirationDate, dateOK = pycompat.DateTimeField(stamp["expirationDate"]); !dateOK {
 			return false, false
 		}
 		if utf8.RuneCountInString(it.provider) > 256 || utf8.RuneCountInString(proofValue) > 256 || seen[it.provider] {
@@ -249,29 +228,6 @@ func (h *Handler) crashes(items []item) (crash, known bool) {
 		it.row = row
 	}
 	return false, true
-}
-
-// stampDate is a stamp's date as DateTimeField.to_python reads it: absent or null is NULL, a
-// string datetime.fromisoformat takes is that time (naive means UTC). ok is false for anything
-// else (Django's regex fallback or a ValidationError: not reproduced).
-func stampDate(stamp map[string]any, key string) (*time.Time, bool) {
-	v, present := stamp[key]
-	if !present || v == nil {
-		return nil, true
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		return nil, false
-	}
-	d, err := pycompat.FromISOFormat(s)
-	if err != nil {
-		return nil, false
-	}
-	t := d.Time
-	if !d.Aware {
-		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	}
-	return &t, true
 }
 
 // Body verdicts.

@@ -158,10 +158,10 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 	}
 	raw := w.Bytes()
 	row := scoring.CacheRow{Provider: provider, Stamp: raw, ProofValue: proofValue, SourceApp: new(sourceAppEmbed), SourceScorerID: new(scorerID)}
-	if row.IssuanceDate, ok = stampDate(stamp, "issuanceDate"); !ok {
+	if row.IssuanceDate, ok = pycompat.DateTimeField(stamp["issuanceDate"]); !ok {
 		return scoring.CacheRow{}, false
 	}
-	if row.ExpirationDate, ok = stampDate(stamp, "expirationDate"); !ok {
+	if row.ExpirationDate, ok = pycompat.DateTimeField(stamp["expirationDate"]); !ok {
 		return scoring.CacheRow{}, false
 	}
 	return row, bytes.IndexByte(raw, 0) < 0
@@ -169,28 +169,6 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 
 // storable is text PostgreSQL can hold (valid UTF-8, no NUL).
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// stampDate is a stamp's date as DateTimeField.to_python reads it: absent or null is NULL, a
-// string datetime.fromisoformat takes is that time (naive means UTC); false for anything else.
-func stampDate(stamp map[string]any, key string) (*time.Time, bool) {
-	v, present := stamp[key]
-	if !present || v == nil {
-		return nil, true
-	}
-	s, ok := v.(string)
-	if !ok {
-		return nil, false
-	}
-	d, err := pycompat.FromISOFormat(s)
-	if err != nil {
-		return nil, false
-	}
-	t := d.Time
-	if !d.Aware {
-		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	}
-	return &t, true
-}
 
 func (h *stamps) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(ninja.Request)

@@ -1,0 +1,44 @@
+package pycompat
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// bool() of json.loads values, as CPython gives them.
+func TestTruthy(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want bool
+	}{
+		{nil, false}, {false, false}, {true, true}, {"", false}, {"0", true},
+		{json.Number("0"), false}, {json.Number("0.0"), false}, {json.Number("-0"), false}, {json.Number("2"), true},
+		{[]any{}, false}, {[]any{nil}, true}, {map[string]any{}, false}, {map[string]any{"a": nil}, true},
+	} {
+		if got := Truthy(c.v); got != c.want {
+			t.Errorf("Truthy(%#v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
+
+// DateTimeField.to_python: null is NULL, ISO strings are times (naive ones in UTC), anything
+// else is not read.
+func TestDateTimeField(t *testing.T) {
+	if d, ok := DateTimeField(nil); d != nil || !ok {
+		t.Errorf("null: %v %v", d, ok)
+	}
+	d, ok := DateTimeField("2026-12-06T07:30:00")
+	if !ok || !d.Equal(time.Date(2026, 12, 6, 7, 30, 0, 0, time.UTC)) {
+		t.Errorf("naive: %v %v", d, ok)
+	}
+	d, ok = DateTimeField("2026-12-06T09:30:00+02:00")
+	if !ok || !d.Equal(time.Date(2026, 12, 6, 7, 30, 0, 0, time.UTC)) {
+		t.Errorf("aware: %v %v", d, ok)
+	}
+	for _, v := range []any{"yesterday", json.Number("1"), true} {
+		if _, ok := DateTimeField(v); ok {
+			t.Errorf("%#v read as a time", v)
+		}
+	}
+}
