@@ -8,6 +8,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Compare runs the call on the snapshot with a capture sink (nothing is written) and compares
@@ -43,7 +44,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		run.GoWrites = ws
 	}
 	address := strings.ToLower(req.address)
-	var before map[int64]cacheRow
+	var before map[int64]store.CacheRow
 	if h.listsStamps() && address != "" {
 		var err error
 		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {

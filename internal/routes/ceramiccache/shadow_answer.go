@@ -8,6 +8,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // ruleLiveOrder is why a different order of the same live stamps is Order, not divergent,
@@ -27,7 +28,7 @@ type liveItem struct {
 // existed in the snapshot (before), id; a row Django inserted has an id Go's capture cannot
 // know (the field body.stamps[*].id, noise by default). The rest of the answer is compared
 // as every route's is.
-func compareAnswer(django diff.Response, goResp scoring.Response, before map[int64]cacheRow, rules []diff.NoiseRule) []diff.Field {
+func compareAnswer(django diff.Response, goResp scoring.Response, before map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	dl, dRest, okD := splitLive(django.Body)
 	gl, gRest, okG := splitLive(goResp.Body)
 	if !okD || !okG {
@@ -58,7 +59,7 @@ func splitLive(body []byte) (list []liveItem, rest []byte, ok bool) {
 	return list, rest, true
 }
 
-func compareLive(django, goList []liveItem, before map[int64]cacheRow, rules []diff.NoiseRule) []diff.Field {
+func compareLive(django, goList []liveItem, before map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	key := func(it liveItem, isNew bool) string {
 		k := it.Address + "|" + it.Provider + "|" + canonicalJSON(it.Stamp)
 		if !isNew {

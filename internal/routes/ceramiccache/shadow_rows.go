@@ -8,76 +8,45 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
-// cacheRow is one ceramic_cache_ceramiccache row as the comparison reads it.
-type cacheRow struct {
-	id                       int64
-	typ                      int
-	provider, proofValue     string
-	stamp                    string
-	sourceApp                *int
-	sourceScorer             *int64
-	issuance, expiration     *time.Time
-	composeStatus, composeID string
-	createdAt, updatedAt     *time.Time
-	deletedAt                *time.Time
-}
-
-func (r cacheRow) live() bool { return r.deletedAt == nil }
-
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) (map[int64]cacheRow, error) {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT id, type, provider, proof_value, stamp::text, source_app, source_scorer_id, issuance_date, expiration_date,
-  compose_db_save_status, compose_db_stream_id, created_at, updated_at, deleted_at
-FROM ceramic_cache_ceramiccache WHERE address = $1`, address)
-	res := q.SendBatch(ctx, b)
-	defer res.Close()
-	rows, err := res.Query()
+// readCacheRows reads the address's rows by id, stamps as canonical JSON.
+func readCacheRows(ctx context.Context, q scoring.Querier, address string) (map[int64]store.CacheRow, error) {
+	rows, err := store.CacheRowsOfAddress(ctx, q, address)
 	if err != nil {
-		return nil, fmt.Errorf("read ceramic cache rows: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]cacheRow{}
-	for rows.Next() {
-		var r cacheRow
-		if err := rows.Scan(&r.id, &r.typ, &r.provider, &r.proofValue, &r.stamp, &r.sourceApp, &r.sourceScorer,
-			&r.issuance, &r.expiration, &r.composeStatus, &r.composeID, &r.createdAt, &r.updatedAt, &r.deletedAt); err != nil {
-			return nil, fmt.Errorf("scan ceramic cache row: %w", err)
-		}
-		r.stamp = canonicalJSON([]byte(r.stamp))
-		out[r.id] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read ceramic cache rows: %w", err)
+	out := make(map[int64]store.CacheRow, len(rows))
+	for _, r := range rows {
+		r.Stamp = canonicalJSON([]byte(r.Stamp))
+		out[r.ID] = r
 	}
 	return out, nil
 }
 
 // djangoCacheWrites are the rows Django soft-deleted (live before, deleted after) and the live
 // rows it inserted, between the snapshot (before) and now (after).
-func djangoCacheWrites(before, after map[int64]cacheRow) (deleted, inserted []cacheRow) {
+func djangoCacheWrites(before, after map[int64]store.CacheRow) (deleted, inserted []store.CacheRow) {
 	for _, id := range slices.Sorted(maps.Keys(after)) {
 		a := after[id]
 		b, existed := before[id]
 		switch {
-		case !existed && a.live():
+		case !existed && a.Live():
 			inserted = append(inserted, a)
-		case existed && b.live() && !a.live():
+		case existed && b.Live() && !a.Live():
 			deleted = append(deleted, a)
 		}
 	}
 	return deleted, inserted
 }
 
-func deleteKeys(rows []cacheRow) []string {
+func deleteKeys(rows []store.CacheRow) []string {
 	out := []string{}
 	for _, r := range rows {
-		out = append(out, fmt.Sprintf("%d/%s/%d", r.typ, r.provider, r.id))
+		out = append(out, fmt.Sprintf("%d/%s/%d", r.Type, r.Provider, r.ID))
 	}
 	slices.Sort(out)
 	return out
@@ -86,11 +55,11 @@ func deleteKeys(rows []cacheRow) []string {
 // compareCacheWrites compares Go's plan with what Django did: which rows it soft-deleted (by
 // id) and when, and the rows it inserted, column by column, paired by provider. Ids of new rows
 // and the timestamps are compared like any column; the default noise rules allow them.
-func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]cacheRow, rules []diff.NoiseRule) []diff.Field {
+func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	djangoDeleted, djangoInserted := djangoCacheWrites(before, after)
-	var goDeleted []cacheRow
+	var goDeleted []store.CacheRow
 	for _, id := range slices.Sorted(maps.Keys(before)) {
-		if b := before[id]; b.live() && plannedDelete(cw, b) {
+		if b := before[id]; b.Live() && plannedDelete(cw, b) {
 			goDeleted = append(goDeleted, b)
 		}
 	}
@@ -99,21 +68,21 @@ func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]cacheRo
 		deleteKeys(djangoDeleted), deleteKeys(goDeleted), rules)}
 	if fields[0].Class == diff.Equal {
 		for _, r := range djangoDeleted {
-			at := "writes.ceramic_cache.soft_deleted." + strconv.FormatInt(r.id, 10)
+			at := "writes.ceramic_cache.soft_deleted." + strconv.FormatInt(r.ID, 10)
 			fields = append(fields,
-				diff.CompareValue(at+".deleted_at", "writes.ceramic_cache.soft_deleted.*.deleted_at", timeValue(r.deletedAt), now, rules),
-				diff.CompareValue(at+".updated_at", "writes.ceramic_cache.soft_deleted.*.updated_at", timeValue(r.updatedAt), now, rules))
+				diff.CompareValue(at+".deleted_at", "writes.ceramic_cache.soft_deleted.*.deleted_at", timeValue(r.DeletedAt), now, rules),
+				diff.CompareValue(at+".updated_at", "writes.ceramic_cache.soft_deleted.*.updated_at", timeValue(r.UpdatedAt), now, rules))
 		}
 	}
 	djangoByProvider := map[string]map[string]any{}
 	for _, r := range djangoInserted {
-		djangoByProvider[r.provider] = insertedColumns(r, r.id)
+		djangoByProvider[r.Provider] = insertedColumns(r, r.ID)
 	}
 	goByProvider := map[string]map[string]any{}
 	for _, in := range cw.Inserts {
-		goByProvider[in.Provider] = insertedColumns(cacheRow{typ: 1, provider: in.Provider, proofValue: in.ProofValue,
-			stamp: canonicalJSON(in.Stamp), sourceApp: in.SourceApp, sourceScorer: in.SourceScorerID, issuance: in.IssuanceDate,
-			expiration: in.ExpirationDate, composeStatus: "pending", createdAt: &cw.Now, updatedAt: &cw.Now}, nil)
+		goByProvider[in.Provider] = insertedColumns(store.CacheRow{Type: 1, Provider: in.Provider, ProofValue: in.ProofValue,
+			Stamp: canonicalJSON(in.Stamp), SourceApp: in.SourceApp, SourceScorerID: in.SourceScorerID, IssuanceDate: in.IssuanceDate,
+			ExpirationDate: in.ExpirationDate, ComposeDBSaveStatus: "pending", CreatedAt: &cw.Now, UpdatedAt: &cw.Now}, nil)
 	}
 	providers := slices.Sorted(maps.Keys(djangoByProvider))
 	for p := range goByProvider {
@@ -137,7 +106,7 @@ func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]cacheRo
 }
 
 // insertedColumns are a new row's columns as compared (id is nil for Go's planned rows).
-func insertedColumns(r cacheRow, id any) map[string]any {
+func insertedColumns(r store.CacheRow, id any) map[string]any {
 	optional := func(v any, isNil bool) any {
 		if isNil {
 			return nil
@@ -145,12 +114,12 @@ func insertedColumns(r cacheRow, id any) map[string]any {
 		return fmt.Sprint(v)
 	}
 	return map[string]any{
-		"id": id, "type": r.typ, "proof_value": r.proofValue, "stamp": r.stamp,
-		"source_app":       optional(deref(r.sourceApp), r.sourceApp == nil),
-		"source_scorer_id": optional(deref(r.sourceScorer), r.sourceScorer == nil),
-		"issuance_date":    timeValue(r.issuance), "expiration_date": timeValue(r.expiration),
-		"compose_db_save_status": r.composeStatus, "compose_db_stream_id": r.composeID,
-		"created_at": timeValue(r.createdAt), "updated_at": timeValue(r.updatedAt), "deleted_at": timeValue(r.deletedAt),
+		"id": id, "type": r.Type, "proof_value": r.ProofValue, "stamp": r.Stamp,
+		"source_app":       optional(deref(r.SourceApp), r.SourceApp == nil),
+		"source_scorer_id": optional(deref(r.SourceScorerID), r.SourceScorerID == nil),
+		"issuance_date":    timeValue(r.IssuanceDate), "expiration_date": timeValue(r.ExpirationDate),
+		"compose_db_save_status": r.ComposeDBSaveStatus, "compose_db_stream_id": r.ComposeDBStreamID,
+		"created_at": timeValue(r.CreatedAt), "updated_at": timeValue(r.UpdatedAt), "deleted_at": timeValue(r.DeletedAt),
 	}
 }
 
@@ -168,26 +137,26 @@ func timeValue(t *time.Time) any {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func plannedDelete(cw *scoring.CacheWrites, r cacheRow) bool {
-	if !cw.AllTypes && r.typ != 1 {
+func plannedDelete(cw *scoring.CacheWrites, r store.CacheRow) bool {
+	if !cw.AllTypes && r.Type != 1 {
 		return false
 	}
-	return slices.Contains(cw.SoftDelete, r.provider)
+	return slices.Contains(cw.SoftDelete, r.Provider)
 }
 
 // compareHalfWay judges a bulk request Django answers 500 after its soft delete: Go wrote
 // nothing. Django's soft delete of exactly the rows its handler selects (the items' providers,
 // type 1 for POST, every type for PATCH) is the known difference diff.HalfWayCrashPattern;
 // any other write of Django's is divergent.
-func (h *Handler) compareHalfWay(req *request, before, after map[int64]cacheRow, rules []diff.NoiseRule) []diff.Field {
+func (h *Handler) compareHalfWay(req *request, before, after map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	djangoDeleted, djangoInserted := djangoCacheWrites(before, after)
 	cw := &scoring.CacheWrites{AllTypes: h.op != opBulkPost}
 	for _, it := range req.items {
 		cw.SoftDelete = append(cw.SoftDelete, it.provider)
 	}
-	var selected []cacheRow
+	var selected []store.CacheRow
 	for _, id := range slices.Sorted(maps.Keys(before)) {
-		if b := before[id]; b.live() && plannedDelete(cw, b) {
+		if b := before[id]; b.Live() && plannedDelete(cw, b) {
 			selected = append(selected, b)
 		}
 	}

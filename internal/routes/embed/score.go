@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // scoreCall is a request that scores an address in a community.
@@ -165,7 +164,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	default:
 		return ninja.ServerError(), nil
 	}
-	live, err := readLiveStamps(ctx, sc.DB, p.address)
+	live, err := store.EmbedLiveStamps(ctx, sc.DB, p.address)
 	if err != nil {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
 	}
@@ -183,29 +182,6 @@ func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.
 		return nil, err
 	}
 	return compareScored(ctx, in, sink.Writes, a, start)
-}
-
-// sqlLiveStamps is the embed score's CeramicCache.objects.filter(address=..., type=V1,
-// deleted_at__isnull=True, revocation__isnull=True): Django's join, its filters in sorted
-// keyword order, no ORDER BY.
-const sqlLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
-FROM ceramic_cache_ceramiccache cc
-LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
-WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND cc.type = 1)`
-
-func readLiveStamps(ctx context.Context, q scoring.Querier, address string) ([]scoring.LiveStamp, error) {
-	var live []scoring.LiveStamp
-	err := ninja.Query(ctx, q, "read live stamps", sqlLiveStamps, []any{address}, func(rows pgx.Rows) error {
-		var s scoring.LiveStamp
-		var stamp string
-		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
-			return err
-		}
-		s.Stamp = []byte(stamp)
-		live = append(live, s)
-		return nil
-	})
-	return live, err
 }
 
 // stampsAndScore is GetStampsWithV2ScoreResponse: {"success": true, "stamps": [...], "score": ...}

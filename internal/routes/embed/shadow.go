@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // compareAnswer records Go's answer on the run and compares it with Django's.
@@ -167,25 +166,18 @@ type cacheRow struct {
 	written  string // provider, stamp and the columns Django fills, as one comparable text
 }
 
-const sqlCacheRowsOfAddress = `SELECT id, deleted_at IS NULL, type, provider, stamp::text, proof_value, source_app, source_scorer_id,
-  issuance_date, expiration_date FROM ceramic_cache_ceramiccache WHERE address = $1`
-
+// readCacheRows reads the address's rows, each described for the comparison.
 func readCacheRows(ctx context.Context, q scoring.Querier, address string) ([]cacheRow, error) {
-	var out []cacheRow
-	err := ninja.Query(ctx, q, "read ceramic cache rows", sqlCacheRowsOfAddress, []any{address}, func(rows pgx.Rows) error {
-		var r cacheRow
-		var stamp, proof string
-		var app *int
-		var scorer *int64
-		var issuance, expiration *time.Time
-		if err := rows.Scan(&r.id, &r.live, &r.typ, &r.provider, &stamp, &proof, &app, &scorer, &issuance, &expiration); err != nil {
-			return err
-		}
-		r.written = describeRow(r.typ, r.provider, []byte(stamp), proof, app, scorer, issuance, expiration)
-		out = append(out, r)
-		return nil
-	})
-	return out, err
+	rows, err := store.CacheRowsOfAddress(ctx, q, address)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cacheRow, len(rows))
+	for i, r := range rows {
+		out[i] = cacheRow{id: r.ID, live: r.Live(), typ: r.Type, provider: r.Provider,
+			written: describeRow(r.Type, r.Provider, []byte(r.Stamp), r.ProofValue, r.SourceApp, r.SourceScorerID, r.IssuanceDate, r.ExpirationDate)}
+	}
+	return out, nil
 }
 
 // describeRow is one written row as comparable text: the stamp as canonical JSON, times in UTC.

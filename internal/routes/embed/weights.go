@@ -11,12 +11,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/embed/weights?community_id= (deprecated) and GET /internal/embed/config?community_id=
@@ -81,15 +80,6 @@ func communityID(r *http.Request) (string, bool) {
 	return v, true
 }
 
-// sqlScorerWeights is Community.objects.get(id=...).get_scorer().weights.
-const sqlScorerWeights = `SELECT s.type,
-  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END
-FROM account_community c
-LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
-LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
-LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
-WHERE c.id = $1`
-
 // errWeightsUnknown is a failure whose message names CERAMIC_CACHE_SCORER_ID when the proxy
 // does not know it: Django answers.
 var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER_ID unknown to the proxy")
@@ -98,18 +88,12 @@ var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER
 // (no community, no usable scorer): InvalidScorerConfiguration.
 func loadWeights(ctx context.Context, q scoring.Querier, id string) (weights []byte, ok bool, err error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
-	var found bool
-	var text *string
-	err = ninja.Query(ctx, q, "read scorer weights", sqlScorerWeights, []any{n}, func(rows pgx.Rows) error {
-		var typ *string
-		found = true
-		return rows.Scan(&typ, &text)
-	})
-	if err != nil || !found || text == nil {
+	text, found, err := store.ScorerWeights(ctx, q, n)
+	if err != nil || !found {
 		return nil, false, err
 	}
 	var w pycompat.JSONWriter
-	if !floatDict(&w, []byte(*text)) {
+	if !floatDict(&w, text) {
 		return nil, false, nil
 	}
 	return w.Bytes(), true, nil
@@ -178,78 +162,46 @@ func (e *Embed) readWeights(ctx context.Context, q scoring.Querier, params any) 
 	return ninja.JSON(http.StatusOK, []byte(fmt.Sprintf(`{"weights": %s, "stamp_sections": %s}`, weights, sections))), nil
 }
 
-// The stamp sections' reads (handle_get_embed_stamp_sections): the customization of the
-// community, its section orders and its platforms, each ordered by ("order", id).
-const (
-	sqlCustomization = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
-	sqlSectionOrders = `SELECT so.section_id, so."order", h.name
-FROM account_embedsectionorder so INNER JOIN account_embedsectionheader h ON (so.section_id = h.id)
-WHERE so.customization_id = $1 ORDER BY so."order" ASC, so.id ASC`
-	sqlPlatforms = `SELECT p.section_id, p."order", m.platform_id
-FROM account_embedstampplatform p
-INNER JOIN account_embedsectionheader h ON (p.section_id = h.id)
-INNER JOIN registry_platformmetadata m ON (p.platform_id = m.id)
-WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
-)
-
-// loadSections renders stamp_sections: [] when the community has no customization.
+// loadSections renders stamp_sections (handle_get_embed_stamp_sections in api/embed/api.py):
+// [] when the community has no customization; sections and their platforms by ("order", id).
 func loadSections(ctx context.Context, q scoring.Querier, id string) ([]byte, error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
-	var customization []int64
-	err := ninja.Query(ctx, q, "read customization", sqlCustomization, []any{n}, func(rows pgx.Rows) error {
-		var c int64
-		customization = append(customization, c)
-		return rows.Scan(&customization[len(customization)-1])
-	})
+	customization, err := store.CustomizationIDs(ctx, q, n)
 	if err != nil || len(customization) != 1 { // scorer is one-to-one: at most one
 		return []byte("[]"), err
 	}
-	type item struct {
-		order      int64
-		platformID string
+	platforms, err := store.EmbedPlatforms(ctx, q, customization[0])
+	if err != nil {
+		return nil, err
 	}
-	bySection := map[int64][]item{}
-	err = ninja.Query(ctx, q, "read embed platforms", sqlPlatforms, []any{customization[0]}, func(rows pgx.Rows) error {
-		var section int64
-		var it item
-		if err := rows.Scan(&section, &it.order, &it.platformID); err != nil {
-			return err
-		}
-		bySection[section] = append(bySection[section], it)
-		return nil
-	})
+	bySection := map[int64][]store.EmbedPlatform{}
+	for _, p := range platforms {
+		bySection[p.SectionID] = append(bySection[p.SectionID], p)
+	}
+	sections, err := store.EmbedSections(ctx, q, customization[0])
 	if err != nil {
 		return nil, err
 	}
 	var w pycompat.JSONWriter
 	w.BeginArray()
-	err = ninja.Query(ctx, q, "read embed sections", sqlSectionOrders, []any{customization[0]}, func(rows pgx.Rows) error {
-		var section, order int64
-		var title string
-		if err := rows.Scan(&section, &order, &title); err != nil {
-			return err
-		}
+	for _, s := range sections {
 		w.BeginObject()
 		w.Key("title")
-		w.String(title)
+		w.String(s.Title)
 		w.Key("order")
-		w.Raw(strconv.FormatInt(order, 10))
+		w.Raw(strconv.FormatInt(s.Order, 10))
 		w.Key("items")
 		w.BeginArray()
-		for _, it := range bySection[section] {
+		for _, p := range bySection[s.SectionID] {
 			w.BeginObject()
 			w.Key("platform_id")
-			w.String(it.platformID)
+			w.String(p.PlatformID)
 			w.Key("order")
-			w.Raw(strconv.FormatInt(it.order, 10))
+			w.Raw(strconv.FormatInt(p.Order, 10))
 			w.EndObject()
 		}
 		w.EndArray()
 		w.EndObject()
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	w.EndArray()
 	return w.Bytes(), nil

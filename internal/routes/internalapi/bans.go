@@ -2,17 +2,15 @@ package internalapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // POST /internal/check-bans (api/internal/bans_revocations.py handle_check_bans, schemas in
@@ -132,43 +130,9 @@ func parseCheckBans(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(sub.Address, sub, req), true
 }
 
-// ban is a ceramic_cache_ban row as check_bans_for reads it.
-type ban struct {
-	typ, provider, hash, address string
-	endTime                      *time.Time
-	reason                       *string
-}
-
-// banQuery is Ban.get_bans's statement: Django drops "hash IN ()" when there are no hashes, and
-// has no ORDER BY (the first matching ban in PostgreSQL's order wins).
-func banQuery(hashes int) string {
-	var in []string
-	for i := range hashes {
-		in = append(in, fmt.Sprintf("$%d", i+3))
-	}
-	match := `UPPER(b.address::text) = UPPER($2)`
-	if hashes > 0 {
-		match = `b.hash IN (` + strings.Join(in, ", ") + `) OR ` + match
-	}
-	return `SELECT b.type, b.provider, b.hash, b.address, b.end_time, b.reason FROM ceramic_cache_ban b
-WHERE ((b.end_time IS NULL OR b.end_time > $1) AND (` + match + `))`
-}
-
 func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
 	req := params.(checkBans)
-	args := []any{req.now, strings.ToLower(req.address)}
-	for _, h := range req.hashes {
-		args = append(args, h)
-	}
-	var bans []ban
-	err := ninja.Query(ctx, q, "read bans", banQuery(len(req.hashes)), args, func(rows pgx.Rows) error {
-		var b ban
-		if err := rows.Scan(&b.typ, &b.provider, &b.hash, &b.address, &b.endTime, &b.reason); err != nil {
-			return err
-		}
-		bans = append(bans, b)
-		return nil
-	})
+	bans, err := store.ActiveBans(ctx, q, req.now, strings.ToLower(req.address), req.hashes)
 	if err != nil {
 		return route.Answer{}, err
 	}
@@ -182,8 +146,8 @@ func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.An
 			w.Key("is_banned")
 			w.Bool(b != nil)
 			w.Key("end_time")
-			if b != nil && b.endTime != nil {
-				w.String(pycompat.UTCDateTime(*b.endTime).DjangoJSON())
+			if b != nil && b.EndTime != nil {
+				w.String(pycompat.UTCDateTime(*b.EndTime).DjangoJSON())
 			} else {
 				w.Null()
 			}
@@ -195,7 +159,7 @@ func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.An
 			}
 			w.Key("reason")
 			if b != nil {
-				w.NullableString(b.reason)
+				w.NullableString(b.Reason)
 			} else {
 				w.Null()
 			}
@@ -206,17 +170,17 @@ func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.An
 }
 
 // matchBan is Ban.check_bans_for: the first ban, in query order, that bans the credential.
-func matchBan(bans []ban, address string, c banCredential) (string, *ban) {
+func matchBan(bans []store.Ban, address string, c banCredential) (string, *store.Ban) {
 	addr := strings.ToLower(address)
 	for i := range bans {
 		b := &bans[i]
-		banAddr := strings.ToLower(b.address)
+		banAddr := strings.ToLower(b.Address)
 		switch {
-		case b.typ == "account" && banAddr == addr && b.provider == "":
+		case b.Type == "account" && banAddr == addr && b.Provider == "":
 			return "account", b
-		case b.typ == "hash" && c.hash != nil && b.hash == *c.hash:
+		case b.Type == "hash" && c.hash != nil && b.Hash == *c.hash:
 			return "hash", b
-		case b.typ == "single_stamp" && banAddr == addr && c.provider != nil && b.provider == *c.provider:
+		case b.Type == "single_stamp" && banAddr == addr && c.provider != nil && b.Provider == *c.provider:
 			return "single_stamp", b
 		}
 	}

@@ -5,12 +5,11 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/allow-list/{list}/{address} (api/account/api.py handle_check_allow_list).
@@ -27,18 +26,9 @@ func parseAllowList(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(req.address, route.Subject{Address: req.address}, req), true
 }
 
-// sqlAllowList is AddressListMember.objects.filter(list__name=..., address=...).exists().
-const sqlAllowList = `SELECT 1 AS a FROM account_addresslistmember m
-INNER JOIN account_addresslist l ON (m.list_id = l.id)
-WHERE (l.name = $1 AND m.address = $2) LIMIT 1`
-
 func readAllowList(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
 	req := params.(allowList)
-	member := false
-	err := ninja.Query(ctx, q, "read allow list", sqlAllowList, []any{req.list, req.address}, func(pgx.Rows) error {
-		member = true
-		return nil
-	})
+	member, err := store.OnAllowList(ctx, q, req.list, req.address)
 	if err != nil {
 		return route.Answer{}, err
 	}
@@ -62,30 +52,18 @@ func parseCredential(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(requestKey(r, body), route.Subject{}, strings.ReplaceAll(seg[0], "%23", "#")), true
 }
 
-// sqlCredential is get_object_or_404(CustomCredentialRuleset, provider_id=...): Django's get()
-// reads at most 21 rows to tell one from many.
-const sqlCredential = `SELECT c.definition::text FROM account_customcredentialruleset c WHERE c.provider_id = $1 LIMIT 21`
-
 func readCredential(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
-	var defs []string
-	err := ninja.Query(ctx, q, "read custom credential ruleset", sqlCredential, []any{params.(string)}, func(rows pgx.Rows) error {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return err
-		}
-		defs = append(defs, d)
-		return nil
-	})
+	def, found, err := store.CustomCredentialDefinition(ctx, q, params.(string))
 	switch {
 	case err != nil:
 		return route.Answer{}, err
-	case len(defs) == 0: // provider_id is unique: one row at most
+	case !found:
 		return ninja.NotFound, nil
 	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("ruleset")
-	if err := w.WriteJSONValue([]byte(defs[0])); err != nil {
+	if err := w.WriteJSONValue(def); err != nil {
 		return route.Answer{}, err
 	}
 	w.EndObject()

@@ -2,16 +2,13 @@ package internalapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // POST /internal/check-revocations (api/internal/bans_revocations.py
@@ -49,26 +46,9 @@ func parseCheckRevocations(r *http.Request, body []byte) (route.Call, bool) {
 
 func readCheckRevocations(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
 	values := params.([]string)
-	revoked := map[string]bool{}
-	if len(values) > 0 { // proof_value__in=[] is an empty result: Django sends no query
-		var in []string
-		args := make([]any, len(values))
-		for i, v := range values {
-			in = append(in, fmt.Sprintf("$%d", i+1))
-			args[i] = v
-		}
-		sql := `SELECT r.proof_value FROM ceramic_cache_revocation r WHERE r.proof_value IN (` + strings.Join(in, ", ") + `)`
-		err := ninja.Query(ctx, q, "read revocations", sql, args, func(rows pgx.Rows) error {
-			var pv string
-			if err := rows.Scan(&pv); err != nil {
-				return err
-			}
-			revoked[pv] = true
-			return nil
-		})
-		if err != nil {
-			return route.Answer{}, err
-		}
+	revoked, err := store.RevokedProofValues(ctx, q, values)
+	if err != nil {
+		return route.Answer{}, err
 	}
 	return ninja.Render(http.StatusOK, func(w *pycompat.JSONWriter) {
 		w.BeginArray()

@@ -5,14 +5,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/stake/gtc/{address} (api/stake/api.py handle_get_gtc_stake, api/stake/schema.py):
@@ -31,46 +29,32 @@ func parseStakeGTC(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(lower, sub, lower), true
 }
 
-// sqlStakes is with_read_db(Stake).filter(Q(staker=address) | Q(stakee=address)): no ORDER BY.
-const sqlStakes = `SELECT s.chain, s.staker, s.stakee, s.current_amount::text, s.unlock_time, s.lock_time, s.last_updated_in_block::text
-FROM stake_stake s WHERE (s.staker = $1 OR s.stakee = $1)`
-
 func readStakeGTC(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+	stakes, err := store.Stakes(ctx, q, params.(string))
+	if err != nil {
+		return route.Answer{}, err
+	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("items")
 	w.BeginArray()
-	err := ninja.Query(ctx, q, "read stakes", sqlStakes, []any{params.(string)}, func(rows pgx.Rows) error {
-		var chain int64
-		var staker, stakee, amount, block string
-		var unlock, lock time.Time
-		if err := rows.Scan(&chain, &staker, &stakee, &amount, &unlock, &lock, &block); err != nil {
-			return err
-		}
-		amt, err := pycompat.ParseDecimal(amount)
-		if err != nil {
-			return err
-		}
+	for _, s := range stakes {
 		w.BeginObject()
 		w.Key("chain")
-		w.Raw(strconv.FormatInt(chain, 10))
+		w.Raw(strconv.FormatInt(s.Chain, 10))
 		w.Key("staker")
-		w.String(staker)
+		w.String(s.Staker)
 		w.Key("stakee")
-		w.String(stakee)
+		w.String(s.Stakee)
 		w.Key("amount")
-		w.String(amt.Fixed(18)) // StakeSchema.serialize_amount: format(amount, ".18f")
+		w.String(s.Amount.Fixed(18)) // StakeSchema.serialize_amount: format(amount, ".18f")
 		w.Key("unlock_time")
-		w.String(pycompat.UTCDateTime(unlock).ISOFormat())
+		w.String(pycompat.UTCDateTime(s.UnlockTime).ISOFormat())
 		w.Key("lock_time")
-		w.String(pycompat.UTCDateTime(lock).ISOFormat())
+		w.String(pycompat.UTCDateTime(s.LockTime).ISOFormat())
 		w.Key("last_updated_in_block")
-		w.Raw(block) // numeric(78,0): an integer, as pydantic's int renders it
+		w.Raw(s.LastUpdatedInBlock) // numeric(78,0): an integer, as pydantic's int renders it
 		w.EndObject()
-		return nil
-	})
-	if err != nil {
-		return route.Answer{}, err
 	}
 	w.EndArray()
 	w.EndObject()
@@ -103,53 +87,37 @@ func parseStakeLegacy(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(lower, sub, stakeLegacy{address: lower, roundID: round}), true
 }
 
-// sqlLegacyStakes is the filter set's queryset: the round_id filter, then filter_address's
-// Q(round_id) & (Q(staker) | Q(address)), chained into one WHERE; no ORDER BY.
-const sqlLegacyStakes = `SELECT e.id, e.event_type, e.round_id, e.staker, e.address, e.amount::text, e.staked, e.block_number, e.tx_hash
-FROM registry_gtcstakeevent e WHERE (e.round_id = $1 AND e.round_id = $1 AND (e.staker = $2 OR e.address = $2))`
-
 func readStakeLegacy(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
 	req := params.(stakeLegacy)
+	events, err := store.LegacyStakeEvents(ctx, q, req.roundID, req.address)
+	if err != nil {
+		return route.Answer{}, err
+	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("results")
 	w.BeginArray()
-	err := ninja.Query(ctx, q, "read legacy GTC stake events", sqlLegacyStakes, []any{req.roundID, req.address}, func(rows pgx.Rows) error {
-		var id, round, block int64
-		var eventType, staker, amount, tx string
-		var address *string
-		var staked bool
-		if err := rows.Scan(&id, &eventType, &round, &staker, &address, &amount, &staked, &block, &tx); err != nil {
-			return err
-		}
-		amt, err := pycompat.ParseDecimal(amount)
-		if err != nil {
-			return err
-		}
+	for _, e := range events {
 		w.BeginObject()
 		w.Key("id")
-		w.Raw(strconv.FormatInt(id, 10))
+		w.Raw(strconv.FormatInt(e.ID, 10))
 		w.Key("event_type")
-		w.String(eventType)
+		w.String(e.EventType)
 		w.Key("round_id")
-		w.Raw(strconv.FormatInt(round, 10))
+		w.Raw(strconv.FormatInt(e.RoundID, 10))
 		w.Key("staker")
-		w.String(staker)
+		w.String(e.Staker)
 		w.Key("address")
-		w.NullableString(address)
+		w.NullableString(e.Address)
 		w.Key("amount")
-		w.String(amt.String()) // LegacyStakeSchema.validate_amount: str(Decimal)
+		w.String(e.Amount.String()) // LegacyStakeSchema.validate_amount: str(Decimal)
 		w.Key("staked")
-		w.Bool(staked)
+		w.Bool(e.Staked)
 		w.Key("block_number")
-		w.Raw(strconv.FormatInt(block, 10))
+		w.Raw(strconv.FormatInt(e.BlockNumber, 10))
 		w.Key("tx_hash")
-		w.String(tx)
+		w.String(e.TxHash)
 		w.EndObject()
-		return nil
-	})
-	if err != nil {
-		return route.Answer{}, err
 	}
 	w.EndArray()
 	w.EndObject()

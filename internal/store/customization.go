@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// sqlCredential is get_object_or_404(CustomCredentialRuleset, provider_id=...): Django's get()
+// reads at most 21 rows to tell one from many.
+const sqlCredential = `SELECT c.definition::text FROM account_customcredentialruleset c WHERE c.provider_id = $1 LIMIT 21`
+
+// CustomCredentialDefinition is the definition (JSON text) of the custom credential ruleset
+// with providerID; found is false when there is none (provider_id is unique: one row at most).
+func CustomCredentialDefinition(ctx context.Context, q Querier, providerID string) (definition []byte, found bool, err error) {
+	err = readRows(ctx, q, "read custom credential ruleset", sqlCredential, []any{providerID}, func(rows pgx.Rows) error {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return err
+		}
+		if !found {
+			definition, found = []byte(d), true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return definition, found, nil
+}
+
+// sqlScorerWeights is Community.objects.get(id=...).get_scorer().weights.
+const sqlScorerWeights = `SELECT s.type,
+  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END
+FROM account_community c
+LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
+LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
+LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
+WHERE c.id = $1`
+
+// ScorerWeights is the weights (JSON text) of the community's scorer as the embed routes read
+// them; found is false when there is no such community, or its scorer is missing or of a type
+// with no weights.
+func ScorerWeights(ctx context.Context, q Querier, communityID int64) (weights []byte, found bool, err error) {
+	var text *string
+	err = readRows(ctx, q, "read scorer weights", sqlScorerWeights, []any{communityID}, func(rows pgx.Rows) error {
+		var typ *string
+		return rows.Scan(&typ, &text)
+	})
+	if err != nil || text == nil {
+		return nil, false, err
+	}
+	return []byte(*text), true, nil
+}
+
+// The stamp sections' reads (handle_get_embed_stamp_sections in api/embed/api.py): the
+// customization of the community, its section orders and its platforms, each ordered by
+// ("order", id).
+const (
+	sqlCustomization = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
+	sqlSectionOrders = `SELECT so.section_id, so."order", h.name
+FROM account_embedsectionorder so INNER JOIN account_embedsectionheader h ON (so.section_id = h.id)
+WHERE so.customization_id = $1 ORDER BY so."order" ASC, so.id ASC`
+	sqlPlatforms = `SELECT p.section_id, p."order", m.platform_id
+FROM account_embedstampplatform p
+INNER JOIN account_embedsectionheader h ON (p.section_id = h.id)
+INNER JOIN registry_platformmetadata m ON (p.platform_id = m.id)
+WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
+)
+
+// CustomizationIDs are the ids of the account_customization rows of the community (the
+// column is scorer_id), as Customization.objects.get(scorer=...) reads them: 21 at most.
+func CustomizationIDs(ctx context.Context, q Querier, communityID int64) ([]int64, error) {
+	var ids []int64
+	err := readRows(ctx, q, "read customization", sqlCustomization, []any{communityID}, func(rows pgx.Rows) error {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	return ids, err
+}
+
+// EmbedSection is an account_embedsectionorder row with its header's name.
+type EmbedSection struct {
+	SectionID, Order int64
+	Title            string
+}
+
+// EmbedSections are the customization's section orders, by ("order", id).
+func EmbedSections(ctx context.Context, q Querier, customizationID int64) ([]EmbedSection, error) {
+	var out []EmbedSection
+	err := readRows(ctx, q, "read embed sections", sqlSectionOrders, []any{customizationID}, func(rows pgx.Rows) error {
+		var s EmbedSection
+		if err := rows.Scan(&s.SectionID, &s.Order, &s.Title); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// EmbedPlatform is an account_embedstampplatform row with its platform's id.
+type EmbedPlatform struct {
+	SectionID, Order int64
+	PlatformID       string
+}
+
+// EmbedPlatforms are the customization's stamp platforms, by ("order", id).
+func EmbedPlatforms(ctx context.Context, q Querier, customizationID int64) ([]EmbedPlatform, error) {
+	var out []EmbedPlatform
+	err := readRows(ctx, q, "read embed platforms", sqlPlatforms, []any{customizationID}, func(rows pgx.Rows) error {
+		var p EmbedPlatform
+		if err := rows.Scan(&p.SectionID, &p.Order, &p.PlatformID); err != nil {
+			return err
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
