@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"shadowproxy/internal/store"
+)
+
+func TestCacheRowsOfAddress(t *testing.T) {
+	db := newTestDB(t)
+	at := time.Date(2024, 5, 6, 7, 8, 9, 123456000, time.UTC)
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (id, address, provider, stamp, created_at, updated_at, deleted_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id, source_app, source_scorer_id, issuance_date, expiration_date) VALUES
+ (1, $1, 'Google', '{"b": 1, "a": [true]}', $2::timestamptz, $2, NULL, 'pv1', 1, 'pending', '', 1, 335, $2, $2::timestamptz + interval '90 days'),
+ (2, $1, 'Google', '{}', $2, $2, $2, 'pv0', 1, 'saved', 'stream', NULL, NULL, NULL, NULL),
+ (3, $1, 'Ens', '{}', $2, $2, NULL, 'pv3', 2, 'pending', '', 2, NULL, NULL, NULL),
+ (4, $3, 'Google', '{}', $2, $2, NULL, 'pv4', 1, 'pending', '', NULL, NULL, NULL, NULL)`, addrA, at, addrB)
+	rows, err := store.CacheRowsOfAddress(context.Background(), db.pool, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(rows, func(a, b store.CacheRow) int { return int(a.ID - b.ID) }) // no ORDER BY
+	expires := at.Add(90 * 24 * time.Hour)
+	app1, app2, scorer := 1, 2, int64(335)
+	want := []store.CacheRow{
+		{ID: 1, Type: 1, Provider: "Google", ProofValue: "pv1", Stamp: `{"a": [true], "b": 1}`, SourceApp: &app1, SourceScorerID: &scorer,
+			IssuanceDate: &at, ExpirationDate: &expires, ComposeDBSaveStatus: "pending", CreatedAt: &at, UpdatedAt: &at},
+		{ID: 2, Type: 1, Provider: "Google", ProofValue: "pv0", Stamp: `{}`, ComposeDBSaveStatus: "saved", ComposeDBStreamID: "stream",
+			CreatedAt: &at, UpdatedAt: &at, DeletedAt: &at},
+		{ID: 3, Type: 2, Provider: "Ens", ProofValue: "pv3", Stamp: `{}`, SourceApp: &app2, ComposeDBSaveStatus: "pending", CreatedAt: &at, UpdatedAt: &at},
+	}
+	if got, w := describeCacheRows(rows), describeCacheRows(want); got != w {
+		t.Fatalf("got  %s\nwant %s", got, w)
+	}
+	if !rows[0].Live() || rows[1].Live() {
+		t.Fatal("Live: row 1 is live, row 2 soft-deleted")
+	}
+}
+
+// describeCacheRows prints rows with pointers followed and times in UTC.
+func describeCacheRows(rows []store.CacheRow) string {
+	var out string
+	show := func(p any) string {
+		switch v := p.(type) {
+		case *int:
+			if v != nil {
+				return fmt.Sprint(*v)
+			}
+		case *int64:
+			if v != nil {
+				return fmt.Sprint(*v)
+			}
+		case *time.Time:
+			if v != nil {
+				return v.UTC().Format(time.RFC3339Nano)
+			}
+		}
+		return "nil"
+	}
+	for _, r := range rows {
+		out += fmt.Sprintf("[%d %d %s %s %s app=%s scorer=%s %s %s %s %q %s %s %s] ", r.ID, r.Type, r.Provider, r.ProofValue, r.Stamp,
+			show(r.SourceApp), show(r.SourceScorerID), show(r.IssuanceDate), show(r.ExpirationDate), r.ComposeDBSaveStatus, r.ComposeDBStreamID,
+			show(r.CreatedAt), show(r.UpdatedAt), show(r.DeletedAt))
+	}
+	return out
+}
+
+func TestEmbedLiveStamps(t *testing.T) {
+	db := newTestDB(t)
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (id, address, provider, stamp, created_at, updated_at, deleted_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id) VALUES
+ (1, $1, 'Google', '{"b": 1, "a": 2}', now(), now(), NULL, 'pv1', 1, 'pending', ''),
+ (2, $1, 'Github', '{}', now(), now(), now(), 'pv2', 1, 'pending', ''),
+ (3, $1, 'Ens', '{}', now(), now(), NULL, 'pv3', 2, 'pending', ''),
+ (4, $1, 'Linkedin', '{}', now(), now(), NULL, 'pv4', 1, 'pending', ''),
+ (5, $1, 'Discord', '{}', now(), now(), NULL, 'pv5', 1, 'pending', ''),
+ (6, $2, 'Google', '{}', now(), now(), NULL, 'pv6', 1, 'pending', '')`, addrA, addrB)
+	db.exec(`INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES ('pv4', 4)`)
+	live, err := store.EmbedLiveStamps(context.Background(), db.pool, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range live {
+		got = append(got, fmt.Sprintf("%d %s %s %s", s.ID, s.Address, s.Provider, s.Stamp))
+	}
+	slices.Sort(got) // no ORDER BY
+	// Not soft-deleted (2), V1 only (3), not revoked (4), this address only (6).
+	want := []string{"1 " + addrA + ` Google {"a": 2, "b": 1}`, "5 " + addrA + " Discord {}"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
