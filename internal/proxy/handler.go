@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -201,12 +202,16 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	}
 }
 
-// writeAnswer writes a Go answer and returns its status.
+// writeAnswer writes a Go answer and returns its status. It says the body's length, as
+// Django's answers do, so that net/http never chunks it.
 func writeAnswer(w http.ResponseWriter, a route.Answer) int {
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
 	w.Header().Set(BackendHeader, string(BackendGo))
+	if len(a.Body) > 0 {
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
+	}
 	w.WriteHeader(a.Status)
 	_, _ = w.Write(a.Body)
 	return a.Status
