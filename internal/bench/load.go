@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,9 @@ type Result struct {
 	P95        float64 `json:"p95_ms"`
 	P99        float64 `json:"p99_ms"`
 	CPUPerReq  float64 `json:"go_cpu_ms_per_request,omitempty"`
-	RSSMB      float64 `json:"rss_mb,omitempty"`
+	// PGCPUPerReq is the CPU PostgreSQL's client backends of Load.PGDatabase spent per request.
+	PGCPUPerReq float64 `json:"pg_cpu_ms_per_request,omitempty"`
+	RSSMB       float64 `json:"rss_mb,omitempty"`
 }
 
 // URLFunc picks the URL of the n-th request.
@@ -42,6 +45,9 @@ type Load struct {
 	Method string
 	Body   func(n int64) []byte
 	PID    int // the measured process (CPU, RSS); 0: none
+	// PGDatabase, when set, is the URL of the database whose client backends' CPU is measured
+	// too (SampleBackends, before and after the load).
+	PGDatabase string
 	// Client sends the requests; nil: a shared client with a 30 s timeout.
 	Client *http.Client
 	// Until, when set, ends the load early once it reports true.
@@ -112,6 +118,7 @@ func Drive(o Load, url URLFunc) Result {
 		mu.Unlock()
 	}
 	cpu0 := processCPU(o.PID)
+	pg0 := sampleBackends(o.PGDatabase)
 	start := time.Now()
 	done := make(chan struct{})
 	go progress(o.Name, start, o.Duration, o.Count, &next, done)
@@ -159,6 +166,9 @@ func Drive(o Load, url URLFunc) Result {
 		r.CPUPerReq = (processCPU(o.PID) - cpu0).Seconds() * 1000 / float64(r.Requests)
 		r.RSSMB = RSSMB(o.PID)
 	}
+	if pg1 := sampleBackends(o.PGDatabase); pg0 != nil && pg1 != nil && r.Requests > 0 {
+		r.PGCPUPerReq = pg1.Since(pg0).Seconds() * 1000 / float64(r.Requests)
+	}
 	return r
 }
 
@@ -181,6 +191,18 @@ func progress(name string, start time.Time, d time.Duration, count int64, n *ato
 			fmt.Fprintf(os.Stderr, "\r%-40s [%s%s] %d requests", name, strings.Repeat("#", bars), strings.Repeat(" ", 20-bars), n.Load())
 		}
 	}
+}
+
+// sampleBackends is SampleBackends of dbURL, nil when dbURL is "" or on failure (reported).
+func sampleBackends(dbURL string) BackendCPU {
+	if dbURL == "" {
+		return nil
+	}
+	b, err := SampleBackends(context.Background(), dbURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return b
 }
 
 // processCPU is the user+system CPU time the process has used (Linux /proc).

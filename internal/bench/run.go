@@ -42,6 +42,8 @@ type Options struct {
 	Out       io.Writer
 	// MemLimit is the GOMEMLIMIT shadowproxy runs with ("off": none).
 	MemLimit string
+	// Only, when OnlyScoring, runs the warm scoring phase alone.
+	Only string
 }
 
 // Target is one performance goal and whether this run met it.
@@ -139,6 +141,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// The floor replays recorded warm requests with pgbench; the Go scenarios score the same
 	// addresses, and each run starts from a vacuumed database, so both see the same data.
 	same := ds.Warm[:floorRequests]
+	warmLoad := func(clients int) Load {
+		return Load{Name: fmt.Sprintf("scoring, %d client(s), warm, 20 stamps", clients), Clients: clients, Duration: o.Duration, Header: key, PID: pid, PGDatabase: dbURL}
+	}
+	// pgbench picks a script at random for each transaction; so does the Go side.
+	random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
+	if o.Only == OnlyScoring {
+		return scoringOnly(ctx, o, rep, dbURL, adminBase, warmLoad(8), random)
+	}
 	var inputs []scoring.Input
 	for _, a := range same {
 		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: key})
@@ -157,9 +167,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err := vacuum(ctx, dbURL); err != nil {
 			return goSide, floorSide, err
 		}
-		// pgbench picks a script at random for each transaction; so does this side.
-		random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
-		goSide = Drive(Load{Name: fmt.Sprintf("scoring, %d client(s), warm, 20 stamps", clients), Clients: clients, Duration: o.Duration, Header: key, PID: pid}, random)
+		goSide = Drive(warmLoad(clients), random)
 		return goSide, floorSide, nil
 	}
 	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
@@ -263,6 +271,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Figures["p50_vs_floor_1_client"] = warm1.P50 / floor1.P50
 	rep.Figures["go_cpu_ms_warm"] = warm8.CPUPerReq
 	rep.Figures["go_cpu_ms_cold"] = cold.CPUPerReq
+	processVsBackends(rep, warm8)
 	rep.Figures["passthrough_throughput_vs_bare"] = pass[2][0].Throughput / pass[1][0].Throughput
 	directP50 := pass[0][1].P50
 	rep.Figures["passthrough_added_p50_vs_bare"] = (pass[2][1].P50 - directP50) / (pass[1][1].P50 - directP50)
@@ -276,6 +285,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{"scoring throughput / database floor, 8 clients", f["throughput_vs_floor_8_clients"], "≥ 0.75", f["throughput_vs_floor_8_clients"] >= 0.75},
 		{"Go CPU per request, warm cache (ms)", f["go_cpu_ms_warm"], "≤ 1", f["go_cpu_ms_warm"] <= 1},
 		{"Go CPU per request, cold cache (ms)", f["go_cpu_ms_cold"], "≤ 4", f["go_cpu_ms_cold"] <= 4},
+		{"whole-process CPU / PG backends' CPU, warm, 8 clients", f["process_cpu_vs_pg_backends_warm"], "≤ 0.15", f["process_cpu_vs_pg_backends_warm"] > 0 && f["process_cpu_vs_pg_backends_warm"] <= 0.15},
 		{"scoring p50 / database floor p50, 1 client", f["p50_vs_floor_1_client"], "≤ 1.25", f["p50_vs_floor_1_client"] <= 1.25},
 		{"internal-score throughput / database floor, 8 clients", f["internal-score_throughput_vs_floor_8_clients"], "≥ 0.75", f["internal-score_throughput_vs_floor_8_clients"] >= 0.75},
 		{"check-bans throughput / database floor, 8 clients", f["check-bans_throughput_vs_floor_8_clients"], "≥ 0.75", f["check-bans_throughput_vs_floor_8_clients"] >= 0.75},

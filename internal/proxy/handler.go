@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -134,9 +135,12 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	w.Header().Set(requestIDHeader, id)
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, span := tracer.Start(ctx, "shadowproxy.route", trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("route", rt.Name), attribute.String("scorer_id", call.Subject.ScorerID), attribute.String("request_id", id)))
+	ctx, span := tracer.Start(ctx, "shadowproxy.route", trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
+	recording := span.IsRecording() // attributes are built only for a span that keeps them
+	if recording {
+		span.SetAttributes(attribute.String("route", rt.Name), attribute.String("scorer_id", call.Subject.ScorerID), attribute.String("request_id", id))
+	}
 	r = r.WithContext(ctx)
 	breaker := h.breakers().For(rt.Name)
 	_, decisionSpan := tracer.Start(ctx, "route.decision")
@@ -147,8 +151,10 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	if d.Backend == BackendGo && !breaker.Allow(snap.Config.BreakerCooldown) {
 		d.Backend, d.Rule = BackendDjango, "breaker_open"
 	}
-	decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
-		attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
+	if recording {
+		decisionSpan.SetAttributes(attribute.Int("bucket", d.Bucket), attribute.String("rule", d.Rule),
+			attribute.String("backend", string(d.Backend)), attribute.Bool("shadow", d.Shadow), attribute.String("config_version", snap.Version))
+	}
 	decisionSpan.End()
 	backend, status, fallback, clientGone := d.Backend, 0, "", false
 	if d.Backend == BackendGo {
@@ -176,7 +182,9 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 		status = h.serveDjango(w, r, body, rt, call, d.Shadow && fallback == "", fallback != "", id, span, start)
 	}
 	elapsed := time.Since(start)
-	span.SetAttributes(attribute.String("backend", string(backend)), attribute.Int("http.status_code", status), attribute.String("fallback", fallback))
+	if recording {
+		span.SetAttributes(attribute.String("backend", string(backend)), attribute.Int("http.status_code", status), attribute.String("fallback", fallback))
+	}
 	if fallback != "" {
 		tracing.Keep(span)
 	}
@@ -191,8 +199,12 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			ev.Django(status)
 		}
 	}
-	if h.Log != nil {
-		h.Log.Info("route",
+	if h.Log == nil {
+		return
+	}
+	// Checked first: the fields are built only for a line the sampler lets through.
+	if ce := h.Log.Check(zap.InfoLevel, "route"); ce != nil {
+		ce.Write(
 			zap.String("route", rt.Name), zap.String("request_id", id), zap.String("scorer_id", call.Subject.ScorerID), zap.String("address", call.Subject.Address),
 			zap.Int("bucket", d.Bucket), zap.String("rule", d.Rule), zap.String("decided", string(d.Backend)),
 			zap.String("backend", string(backend)), zap.Bool("shadow", d.Shadow), zap.String("fallback", fallback),
@@ -201,12 +213,16 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	}
 }
 
-// writeAnswer writes a Go answer and returns its status.
+// writeAnswer writes a Go answer and returns its status. It says the body's length, as
+// Django's answers do, so that net/http never chunks it.
 func writeAnswer(w http.ResponseWriter, a route.Answer) int {
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
 	w.Header().Set(BackendHeader, string(BackendGo))
+	if len(a.Body) > 0 {
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
+	}
 	w.WriteHeader(a.Status)
 	_, _ = w.Write(a.Body)
 	return a.Status

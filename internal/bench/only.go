@@ -1,0 +1,33 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+)
+
+// OnlyScoring is the Options.Only value that runs the warm scoring phase alone: no floor, no
+// other route, a CPU profile of the phase in WorkDir/cpu.pprof.
+const OnlyScoring = "scoring"
+
+// scoringOnly runs the warm scoring load l on a freshly vacuumed database while the admin
+// listener profiles the process, and reports its CPU figures.
+func scoringOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase string, l Load, url URLFunc) (*Report, error) {
+	if err := vacuum(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration)
+	r := Drive(l, url)
+	rep.Results = append(rep.Results, r)
+	processVsBackends(rep, r)
+	return rep, nil
+}
+
+// processVsBackends records the whole process's CPU per request of r, the PostgreSQL backends'
+// CPU per request of the same requests, and their ratio.
+func processVsBackends(rep *Report, r Result) {
+	rep.Figures["process_cpu_ms_warm"] = r.CPUPerReq
+	rep.Figures["pg_backend_cpu_ms_warm"] = r.PGCPUPerReq
+	if r.PGCPUPerReq > 0 {
+		rep.Figures["process_cpu_vs_pg_backends_warm"] = r.CPUPerReq / r.PGCPUPerReq
+	}
+}
