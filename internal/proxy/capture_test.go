@@ -55,7 +55,7 @@ func TestCaptureRecordsTheRoutesDialectForReplay(t *testing.T) {
 				if err := json.Unmarshal([]byte(l), &rec); err != nil {
 					t.Fatal(err)
 				}
-				if rec.Route != v2.ScoreName || rec.Dialect != dialect ||  strings.Contains(l, f.ds.APIKey) {
+				if rec.Route != v2.ScoreName || rec.Dialect != dialect || strings.Contains(l, f.ds.APIKey) {
 					t.Fatalf("record %s", l)
 				}
 			}
