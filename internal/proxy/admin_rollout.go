@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,15 +80,20 @@ func shadowShare(r *RouteState, b BreakerState) (float64, string) {
 
 func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	var o Overrides
-	var routeName, comment *string
+	var routeName, comment, dialect *string
 	fields := overrideFields(&o)
 	fields["route"] = &routeName
 	fields["comment"] = &comment
+	fields["dialect"] = &dialect // refused below, with why
 	const keys = "go_percent, shadow_percent, kill_switch or scorer_overrides"
 	if err := decodeAdminBody(w, r, fields, "one JSON object with any of "+keys+", and optionally route and comment"); err != nil {
 		if errors.Is(err, errEmptyBody) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give " + keys})
 		}
+		return
+	}
+	if dialect != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": dialectRefusal(routeName, *dialect)})
 		return
 	}
 	if o.empty() {
@@ -128,6 +134,20 @@ func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	answer.RolloutStatus = a.status(s)
 	answer.Held = held(answer.RolloutStatus, scope, o)
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// dialectRefusal is why PUT /admin/rollout refuses a dialect: one the route does not have
+// (naming the ones it has), or any, since a route's dialect is the configuration's (the answers
+// Django behind the proxy gives do not change at an operator's word).
+func dialectRefusal(routeName *string, dialect string) string {
+	const where = "a route's dialect is set in the configuration (routes.NAME.dialect or SHADOWPROXY_ROUTE_<NAME>_DIALECT), not through the admin API"
+	if routeName == nil || !slices.Contains(config.RouteNames, *routeName) {
+		return where
+	}
+	if _, err := config.ParseRouteDialect(*routeName, dialect); err != nil {
+		return err.Error() + "; " + where
+	}
+	return where
 }
 
 // held lists the routes of the scope where an effective share is below the go_percent or

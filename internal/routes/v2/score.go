@@ -33,13 +33,14 @@ type Score struct {
 // ScoreRoute is the table entry of the v2 score route served by s.
 func ScoreRoute(s *Score) route.Route {
 	return route.Route{
-		Name:    ScoreName,
-		Method:  http.MethodGet,
-		Pattern: "/v2/stamps/{scorer_id}/score/{address}",
-		Writes:  true,
-		Key:     route.KeyPathAddress,
-		Handler: s,
-		Shadow:  s,
+		Name:     ScoreName,
+		Method:   http.MethodGet,
+		Pattern:  "/v2/stamps/{scorer_id}/score/{address}",
+		Writes:   true,
+		Key:      route.KeyPathAddress,
+		Dialects: []route.Dialect{route.Ninja, route.Lambda},
+		Handler:  s,
+		Shadow:   s,
 	}
 }
 
