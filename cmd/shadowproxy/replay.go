@@ -17,7 +17,7 @@ import (
 // allowed), 1 when any diverged or failed, 2 on a usage or read error.
 func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newCommand("replay", "replay [--database-url URL] [--quiet] FILE|-", func(w io.Writer) {
-		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id}.\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error.\n")
+		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id};\neach is scored again and compared in the dialect it records (ninja when it records none).\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error.\n")
 	})
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the database to score against (default $DATABASE_URL)")
 	quiet := fs.Bool("quiet", false, "no progress bar")

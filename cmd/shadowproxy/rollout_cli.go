@@ -158,13 +158,13 @@ type statusAnswer struct {
 	Sources       map[string]string `json:"sources"`
 	AdminState    string            `json:"admin_state"`
 	Routes        []struct {
-		Name          string            `json:"name"`
-		Mode          string            `json:"mode"`
-		GoPercent     float64           `json:"go_percent"`
-		ShadowPercent float64           `json:"shadow_percent"`
-		KillSwitch    bool              `json:"kill_switch"`
-		ShareReason   string            `json:"share_reason"`
-		Sources       map[string]string `json:"sources"`
+		Name        string            `json:"name"`
+		Mode        string            `json:"mode"`
+		GoPercent   float64           `json:"go_percent"`
+		ShadowShare float64           `json:"shadow_share"` // effective: 0 under the kill switch
+		KillSwitch  bool              `json:"kill_switch"`
+		ShareReason string            `json:"share_reason"`
+		Sources     map[string]string `json:"sources"`
 	} `json:"routes"`
 	Changes []change `json:"changes"`
 	Held    []string `json:"held"`
@@ -243,7 +243,7 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 		if r.KillSwitch {
 			goShare = 0
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%v\t%s\n", r.Name, r.Mode, goShare, r.ShadowPercent, r.KillSwitch, r.ShareReason)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%v\t%s\n", r.Name, r.Mode, goShare, r.ShadowShare, r.KillSwitch, r.ShareReason)
 	}
 	return nil
 }

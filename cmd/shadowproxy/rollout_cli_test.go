@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -53,8 +54,8 @@ func TestRolloutCLI(t *testing.T) {
 		t.Fatalf("after set: go %v shadow %v", rs.GoPercent, rs.ShadowPercent)
 	}
 	code, out, _ = rolloutCLI(t, "kill", "--comment", "INC-9")
-	if code != 0 || !strings.Contains(out, "kill switch (admin)") {
-		t.Fatalf("kill: exit %d\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "kill switch (admin)") || !regexp.MustCompile(`(?m)^v2-score +django +0 +0 +true +kill switch \(admin\)$`).MatchString(out) {
+		t.Fatalf("kill: exit %d (the shares in force are 0 and 0: no Go code runs, shadow neither)\n%s", code, out)
 	}
 	code, out, _ = rolloutCLI(t, "set", "--route", v2.ScoreName, "--go-percent", "5")
 	if code != 0 || !strings.Contains(out, "HELD: v2-score: go_percent 5 is stored, but the effective share is 0: kill switch (admin)") {

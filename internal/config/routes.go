@@ -44,6 +44,38 @@ func ParseDialect(s string, def Dialect) (Dialect, error) {
 	return "", fmt.Errorf("dialect %q must be ninja or lambda", s)
 }
 
+// LambdaRoutes are the routes that also answer in the lambda dialect (those whose Django AWS
+// Lambda handler Go reproduces); every route answers in ninja. internal/routes' test keeps it equal to the
+// routes whose table entry declares the lambda dialect.
+var LambdaRoutes = []string{"v2-score"}
+
+// RouteDialects returns the dialects the named route answers in.
+func RouteDialects(name string) []Dialect {
+	if slices.Contains(LambdaRoutes, name) {
+		return []Dialect{DialectNinja, DialectLambda}
+	}
+	return []Dialect{DialectNinja}
+}
+
+// ParseRouteDialect reads the named route's dialect setting s as ParseDialect does ("" is
+// ninja), and refuses a dialect the route does not have: a route without a Lambda handler set to
+// lambda would leave every request of it to Django without saying so.
+func ParseRouteDialect(name, s string) (Dialect, error) {
+	d, err := ParseDialect(s, DialectNinja)
+	if err != nil {
+		return "", err
+	}
+	has := RouteDialects(name)
+	if !slices.Contains(has, d) {
+		names := make([]string, len(has))
+		for i, h := range has {
+			names[i] = string(h)
+		}
+		return "", fmt.Errorf("route %s has no %s dialect (its dialects: %s)", name, d, strings.Join(names, ", "))
+	}
+	return d, nil
+}
+
 // RouteSettings are one route's settings under routes: NAME. A field left unset takes the
 // global value (go_percent, shadow_percent, kill_switch, header_override, scorer_overrides,
 // gates, noise_rules); the global kill switch beats a route's.
@@ -116,7 +148,7 @@ func (c *Config) Route(name string) Effective {
 	set("scorer_overrides", rs.ScorerOverrides != nil, func() { e.ScorerOverrides = rs.ScorerOverrides })
 	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })
 	set("noise_rules", rs.NoiseRules != nil, func() { e.NoiseRules = rs.NoiseRules })
-	set("dialect", rs.Dialect != "", func() { e.Dialect, _ = ParseDialect(rs.Dialect, DialectNinja) }) // validated
+	set("dialect", rs.Dialect != "", func() { e.Dialect, _ = ParseRouteDialect(name, rs.Dialect) }) // validated
 	set("require_token", rs.RequireToken != nil, func() { e.RequireToken = *rs.RequireToken })
 	return e
 }
@@ -219,8 +251,12 @@ func (c *Config) validateRoutes() []string {
 				problems = append(problems, fmt.Sprintf("routes.%s.noise_rules[%d]: %s", name, i, why))
 			}
 		}
-		if _, err := ParseDialect(rs.Dialect, DialectNinja); err != nil {
-			problems = append(problems, fmt.Sprintf("routes.%s.%v", name, err))
+		if _, err := ParseRouteDialect(name, rs.Dialect); err != nil {
+			setting := "routes." + name + ".dialect"
+			if c.routeSources[name]["dialect"] == SourceEnv {
+				setting = RouteEnvName(name, "dialect")
+			}
+			problems = append(problems, fmt.Sprintf("%s %q: %v", setting, rs.Dialect, err))
 		}
 	}
 	return problems

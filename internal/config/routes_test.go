@@ -89,6 +89,37 @@ func TestParseDialect(t *testing.T) {
 	}
 }
 
+// The lambda dialect is v2-score's alone: on any other route it is refused, from the file (the
+// whole file is invalid, as any bad file is) and from SHADOWPROXY_ROUTE_<NAME>_DIALECT, with an
+// error naming the setting, the route and the dialects it has; ninja is every route's.
+func TestLambdaDialectOnlyOnRoutesThatHaveIt(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, name := range RouteNames {
+		file := "go_percent: 1\nroutes:\n  " + name + ":\n    dialect: lambda\n"
+		envName := RouteEnvName(name, "dialect")
+		env := func(k string) string { return map[string]string{envName: "Lambda"}[k] }
+		_, fileErr := Parse([]byte(file), "f.yaml", none)
+		_, envErr := Parse([]byte("go_percent: 1\n"), "f.yaml", env)
+		if name == "v2-score" {
+			if fileErr != nil || envErr != nil {
+				t.Fatalf("v2-score has the lambda dialect: %v / %v", fileErr, envErr)
+			}
+			continue
+		}
+		wantFile := `routes.` + name + `.dialect "lambda": route ` + name + ` has no lambda dialect (its dialects: ninja)`
+		if fileErr == nil || !strings.Contains(fileErr.Error(), wantFile) {
+			t.Errorf("file: %v, want %q", fileErr, wantFile)
+		}
+		wantEnv := envName + ` "Lambda": route ` + name + ` has no lambda dialect (its dialects: ninja)`
+		if envErr == nil || !strings.Contains(envErr.Error(), wantEnv) {
+			t.Errorf("env: %v, want %q", envErr, wantEnv)
+		}
+		if _, err := Parse([]byte("routes:\n  "+name+":\n    dialect: ninja\n"), "f.yaml", none); err != nil {
+			t.Errorf("%s: ninja refused: %v", name, err)
+		}
+	}
+}
+
 // require_token is off by default, read from the file and from
 // SHADOWPROXY_ROUTE_<NAME>_REQUIRE_TOKEN by the one boolean rule.
 func TestRequireTokenSetting(t *testing.T) {

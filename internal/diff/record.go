@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"shadowproxy/internal/config"
 )
 
 // Outcome is how one shadow run ended.
@@ -34,9 +36,11 @@ func (o Outcome) Compared() bool {
 // Run is one shadow comparison. Nothing in it is secret: requests are identified by their id,
 // scorer and address, never by headers.
 type Run struct {
-	ID            int64           `json:"id,omitempty"`
-	At            time.Time       `json:"at"`
-	Route         string          `json:"route,omitempty"` // the table route's name
+	ID    int64     `json:"id,omitempty"`
+	At    time.Time `json:"at"`
+	Route string    `json:"route,omitempty"` // the table route's name
+	// Dialect is the dialect the request was parsed and compared in (replay uses it).
+	Dialect       config.Dialect  `json:"dialect,omitempty"`
 	RequestID     string          `json:"request_id"`
 	ScorerID      string          `json:"scorer_id"`
 	Address       string          `json:"address"`

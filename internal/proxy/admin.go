@@ -92,10 +92,15 @@ type RouteStatus struct {
 	AdminOverrides Overrides `json:"admin_overrides"`
 	// ShareReason says why Go's effective share is what it is: the kill switch, a gate trip,
 	// the breaker, or the source of go_percent (admin, ladder step, file, env, default).
-	ShareReason string       `json:"share_reason"`
-	GateTripped string       `json:"gate_tripped,omitempty"`
-	RampStep    int          `json:"ramp_step"`
-	Breaker     BreakerState `json:"breaker"`
+	ShareReason string `json:"share_reason"`
+	// ShadowShare is the share of the route's Django-served requests Go also runs in shadow as
+	// things stand (shadow_percent, or 0 under the kill switch), and ShadowReason why: a red
+	// gate holds Go's share only, and shadow goes on.
+	ShadowShare  float64      `json:"shadow_share"`
+	ShadowReason string       `json:"shadow_reason"`
+	GateTripped  string       `json:"gate_tripped,omitempty"`
+	RampStep     int          `json:"ramp_step"`
+	Breaker      BreakerState `json:"breaker"`
 }
 
 // Handler returns the admin mux.
@@ -386,6 +391,7 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 		r := RouteStatus{Name: rs.Name, Mode: rs.Mode(), Effective: rs.Effective, AdminOverrides: s.RouteOverrides[rs.Name],
 			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
 		r.ShareReason = shareReason(rs, r.Breaker)
+		r.ShadowShare, r.ShadowReason = shadowShare(rs, r.Breaker)
 		for _, rt := range a.Routes {
 			if rt.Name == rs.Name {
 				r.Method, r.Pattern, r.Writes, r.Key = rt.Method, rt.Pattern, rt.Writes, rt.Key

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,17 +60,40 @@ func shareReason(r *RouteState, b BreakerState) string {
 	}
 }
 
+// shadowShare is the share of a route's Django-served requests that run in shadow, and why: the
+// kill switch stops every shadow (no Go code runs); a red gate only sets Go's share to 0, so
+// every request is Django-served and shadow_percent of them still run in shadow; with the
+// breaker open, the requests Go's share would take go to Django without a shadow.
+func shadowShare(r *RouteState, b BreakerState) (float64, string) {
+	switch {
+	case r.KillSwitch:
+		return 0, "kill switch (" + r.Sources["kill_switch"] + "): no shadow runs"
+	case r.ShadowPercent == 0:
+		return 0, r.Sources["shadow_percent"]
+	case r.GateTripped != "":
+		return r.ShadowPercent, r.Sources["shadow_percent"] + "; not held by the gate trip (it holds Go's share only): Django serves every request, and this share of them runs in shadow"
+	case b.State == "open":
+		return r.ShadowPercent, r.Sources["shadow_percent"] + "; breaker open: the requests of Go's share go to Django without a shadow"
+	}
+	return r.ShadowPercent, r.Sources["shadow_percent"]
+}
+
 func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	var o Overrides
-	var routeName, comment *string
+	var routeName, comment, dialect *string
 	fields := overrideFields(&o)
 	fields["route"] = &routeName
 	fields["comment"] = &comment
+	fields["dialect"] = &dialect // refused below, with why
 	const keys = "go_percent, shadow_percent, kill_switch or scorer_overrides"
 	if err := decodeAdminBody(w, r, fields, "one JSON object with any of "+keys+", and optionally route and comment"); err != nil {
 		if errors.Is(err, errEmptyBody) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is empty: give " + keys})
 		}
+		return
+	}
+	if dialect != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": dialectRefusal(routeName, *dialect)})
 		return
 	}
 	if o.empty() {
@@ -112,12 +136,31 @@ func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, answer)
 }
 
-// held lists the routes of the scope where Go's effective share is below the go_percent asked.
-func held(st RolloutStatus, scope string, o Overrides) []string {
-	if o.GoPercent == nil {
-		return nil
+// dialectRefusal is why PUT /admin/rollout refuses a dialect: one the route does not have
+// (naming the ones it has), or any, since a route's dialect is the configuration's (the answers
+// Django behind the proxy gives do not change at an operator's word).
+func dialectRefusal(routeName *string, dialect string) string {
+	const where = "a route's dialect is set in the configuration (routes.NAME.dialect or SHADOWPROXY_ROUTE_<NAME>_DIALECT), not through the admin API"
+	if routeName == nil || !slices.Contains(config.RouteNames, *routeName) {
+		return where
 	}
+	if _, err := config.ParseRouteDialect(*routeName, dialect); err != nil {
+		return err.Error() + "; " + where
+	}
+	return where
+}
+
+// held lists the routes of the scope where an effective share is below the go_percent or
+// shadow_percent asked: Go's under the kill switch or a red gate, the shadow's under the kill
+// switch (a red gate does not hold it).
+func held(st RolloutStatus, scope string, o Overrides) []string {
 	var out []string
+	heldShare := func(name, key string, asked *float64, share float64, reason string) {
+		if asked != nil && share < *asked {
+			out = append(out, fmt.Sprintf("%s: %s %s is stored, but the effective share is %s: %s",
+				name, key, strconv.FormatFloat(*asked, 'f', -1, 64), strconv.FormatFloat(share, 'f', -1, 64), reason))
+		}
+	}
 	for _, rt := range st.Routes {
 		if scope != "" && scope != rt.Name {
 			continue
@@ -126,10 +169,8 @@ func held(st RolloutStatus, scope string, o Overrides) []string {
 		if rt.KillSwitch {
 			share = 0
 		}
-		if share < *o.GoPercent {
-			out = append(out, fmt.Sprintf("%s: go_percent %s is stored, but the effective share is %s: %s",
-				rt.Name, strconv.FormatFloat(*o.GoPercent, 'f', -1, 64), strconv.FormatFloat(share, 'f', -1, 64), rt.ShareReason))
-		}
+		heldShare(rt.Name, "go_percent", o.GoPercent, share, rt.ShareReason)
+		heldShare(rt.Name, "shadow_percent", o.ShadowPercent, rt.ShadowShare, rt.ShadowReason)
 	}
 	return out
 }

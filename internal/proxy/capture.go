@@ -8,14 +8,19 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"shadowproxy/internal/route"
 )
 
 // CaptureRecord is one captured request of a table route with Django's answer: one JSON line. No
 // secret is recorded: the API key is reduced to its prefix (the public part Django stores in
 // clear), and no header is kept.
 type CaptureRecord struct {
-	At           time.Time      `json:"at"`
-	Route        string         `json:"route,omitempty"`
+	At    time.Time `json:"at"`
+	Route string    `json:"route,omitempty"`
+	// Dialect is the dialect the request was parsed, answered and is replayed in (the
+	// route's dialect setting when it arrived).
+	Dialect      route.Dialect  `json:"dialect,omitempty"`
 	RequestID    string         `json:"request_id"`
 	ScorerID     string         `json:"scorer_id"`
 	Address      string         `json:"address"`

@@ -260,7 +260,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	djangoSpan.SetAttributes(attribute.Int("http.status_code", status))
 	djangoSpan.End()
 	if h.Capture != nil && !rec.overflow && !rec.djangoFailed && !fellBack {
-		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
+		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, Dialect: call.Dialect, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
 			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix,
 			Django: CapturedAnswer{Status: status, Body: diff.RawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 	}

@@ -77,6 +77,7 @@ func TestStatusPageInHeadlessChromium(t *testing.T) {
 		regexp.MustCompile(`id="share-v2-score">1 % — ladder step 1 \(counted from 1\)</td>`),
 		regexp.MustCompile(`ramp ladder step 1 of 3 \(1 %, hold 30m\),\s+at this step for \d`),
 		regexp.MustCompile(`id="since-config-v2-score">since the configuration in force`),
+		regexp.MustCompile(`id="shadow-v2-score">10 % of Django-served requests — [a-z]+</td>`),
 	} {
 		if !want.MatchString(dom) {
 			t.Errorf("rendered page lacks %s", want)

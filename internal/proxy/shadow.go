@@ -333,7 +333,7 @@ func (s *Shadow) run(job *shadowJob) {
 		trace.WithAttributes(attribute.String("route", job.route.Name), attribute.String("request_id", job.requestID)))
 	defer span.End()
 	sub := job.call.Subject
-	run := &diff.Run{At: job.at, Route: job.route.Name, RequestID: job.requestID, ScorerID: sub.ScorerID, Address: sub.Address, APIKeyPrefix: sub.APIKeyPrefix,
+	run := &diff.Run{At: job.at, Route: job.route.Name, Dialect: job.call.Dialect, RequestID: job.requestID, ScorerID: sub.ScorerID, Address: sub.Address, APIKeyPrefix: sub.APIKeyPrefix,
 		DjangoStatus: job.django.Status, DjangoBody: diff.RawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
 	fields, err := s.compare(ctx, job, run)
 	if err != nil {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -73,6 +74,16 @@ func TestShadowComparesInTheRoutesDialect(t *testing.T) {
 				}
 				if routeDialect != djangoDialect && s.Outcomes[diff.OutcomeDivergent] != 2 {
 					t.Fatalf("other dialect: the two error answers must diverge: %+v", s.Outcomes)
+				}
+				// Every stored exemplar says which dialect it was compared in (replay reads it).
+				stored, err := f.shadow.Recorder.Store.Recent(context.Background(), 10, v2.ScoreName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range stored {
+					if run, err := f.shadow.Recorder.Store.Get(context.Background(), e.ID); err != nil || run.Dialect != routeDialect {
+						t.Fatalf("exemplar %d: %+v %v", e.ID, run, err)
+					}
 				}
 			})
 		}

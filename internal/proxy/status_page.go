@@ -45,7 +45,7 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 <table class="share">
 <tr><th>mode</th><td id="mode-{{.Name}}">{{.Mode}}</td></tr>
 <tr><th>Go's effective share</th><td id="share-{{.Name}}">{{.GoShare}} % — {{.ShareReason}}</td></tr>
-<tr><th>shadow share</th><td>{{.ShadowPercent}} % of Django-served requests</td></tr>
+<tr><th>shadow share</th><td id="shadow-{{.Name}}">{{.ShadowShare}} % of Django-served requests — {{.ShadowReason}}</td></tr>
 </table>
 <h3>Gates</h3>
 {{if not .GatesOn}}<p class="muted">the gates are off for this route (gates: true and DATABASE_URL): nothing judges the evidence automatically.</p>{{else}}

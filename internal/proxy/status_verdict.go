@@ -12,16 +12,18 @@ import (
 // RouteReadiness answers "may I ramp?" for one route: what is in force and why, each gate,
 // the ladder's timing, the divergence of this replica's shadow runs, and one verdict.
 type RouteReadiness struct {
-	Name          string
-	Mode          string
-	GoShare       float64 // effective: 0 under the kill switch
-	ShadowPercent float64
-	ShareReason   string
-	Gates         []gate.Result
-	GatesOn       bool
-	State         gate.State
-	Ladder        []LadderStep
-	Step          *LadderStep // the ladder's current step; nil without a ladder
+	Name        string
+	Mode        string
+	GoShare     float64 // effective: 0 under the kill switch
+	ShareReason string
+	// ShadowShare and ShadowReason are the route's RouteStatus's: what runs in shadow, and why.
+	ShadowShare  float64
+	ShadowReason string
+	Gates        []gate.Result
+	GatesOn      bool
+	State        gate.State
+	Ladder       []LadderStep
+	Step         *LadderStep // the ladder's current step; nil without a ladder
 	// AtStepFor is how long the ladder has been at its step; NextDue when the next step is
 	// due if every gate keeps passing (zero when none is due or the gates do not pass now).
 	AtStepFor    time.Duration
@@ -38,14 +40,14 @@ type RouteReadiness struct {
 // readiness builds a route's answer at now.
 func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadiness {
 	st := a.status(s)
-	r := RouteReadiness{Name: rs.Name, Mode: rs.Mode(), GoShare: rs.GoPercent, ShadowPercent: rs.ShadowPercent, GatesOn: rs.Gates && a.Gates[rs.Name] != nil,
+	r := RouteReadiness{Name: rs.Name, Mode: rs.Mode(), GoShare: rs.GoPercent, GatesOn: rs.Gates && a.Gates[rs.Name] != nil,
 		Version: s.Version, VersionSince: s.VersionSince}
 	if rs.KillSwitch {
 		r.GoShare = 0
 	}
 	for _, rt := range st.Routes {
 		if rt.Name == rs.Name {
-			r.ShareReason = rt.ShareReason
+			r.ShareReason, r.ShadowShare, r.ShadowReason = rt.ShareReason, rt.ShadowShare, rt.ShadowReason
 		}
 	}
 	gs := a.gatesStatus(rs.Name)

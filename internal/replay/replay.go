@@ -15,7 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -23,7 +25,10 @@ import (
 type record struct {
 	// Route is the table route the record is of; replay scores only v2-score's ("" in
 	// records made before the route table).
-	Route        string          `json:"route"`
+	Route string `json:"route"`
+	// Dialect is the dialect Django answered in, and Go's answer is rendered in before the
+	// comparison ("" in records made before it was recorded: ninja, the default).
+	Dialect      config.Dialect  `json:"dialect"`
 	RequestID    string          `json:"request_id"`
 	ScorerID     string          `json:"scorer_id"`
 	Address      string          `json:"address"`
@@ -82,14 +87,15 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 	}
 	s := Summary{Fields: map[string]int{}}
 	rules := diff.ReplayNoiseRules()
+	route := &v2.Score{Scorer: scorer}
 	for i, rec := range records {
-		if rec.Route != "" && rec.Route != "v2-score" {
+		if rec.Route != "" && rec.Route != v2.ScoreName {
 			s.Skipped++
 			bar(progress, i+1, len(records))
 			continue
 		}
 		s.Total++
-		outcome, fields, err := one(ctx, pool, scorer, rec, rules)
+		outcome, fields, err := one(ctx, pool, route, rec, rules)
 		switch {
 		case err != nil:
 			s.Errors++
@@ -119,7 +125,11 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 	return s, nil
 }
 
-func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec record, rules []diff.NoiseRule) (diff.Outcome, []diff.Field, error) {
+func one(ctx context.Context, pool *pgxpool.Pool, route *v2.Score, rec record, rules []diff.NoiseRule) (diff.Outcome, []diff.Field, error) {
+	dialect, err := config.ParseDialect(string(rec.Dialect), config.DialectNinja)
+	if err != nil {
+		return "", nil, err
+	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return "", nil, err
@@ -129,12 +139,16 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 		return "", nil, err
 	}
 	defer snap.Close(context.Background())
-	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix}
-	res, ws, err := scorer.Capture(ctx, snap, in)
+	// The record's scorer id and address are those the route parsed in its dialect (raw path
+	// text in lambda's), and the Lambda's rules apply before scoring as they did live.
+	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix,
+		Lambda: dialect == config.DialectLambda}
+	res, ws, err := route.Scorer.Capture(ctx, snap, in)
 	if err != nil {
 		return "", nil, err
 	}
-	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
+	goAnswer := route.Render(res, dialect)
+	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, rules)
 	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
 		writes, err := compareWrites(ctx, snap, ws, rec, rules)
 		if err != nil {

@@ -152,3 +152,45 @@ func TestReplaySkipsOtherRoutes(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+// lambdaTwin is the shipped capture as the route in the lambda dialect records it: each record
+// says so, and Django's Lambda answers its errors {"error": message} where the Ninja route
+// answers {"detail": message}; plus a scorer id that is not an integer, the Lambda's 404.
+func lambdaTwin(t *testing.T, dialect string) string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(shipped(t)), "\n") {
+		line = strings.Replace(line, `{"at":`, `{"route":"v2-score",`+dialect+`"at":`, 1)
+		out = append(out, strings.Replace(line, `"body":{"detail":`, `"body":{"error":`, 1))
+	}
+	out = append(out, `{"route":"v2-score",`+dialect+`"request_id":"abc","scorer_id":"abc","address":"0x8ea987b3d09c582ef572a453e6680fd036457d45",`+
+		`"path":"/v2/stamps/abc/score/0x8ea987b3d09c582ef572a453e6680fd036457d45","api_key_prefix":"demo0001",`+
+		`"django":{"status":404,"body":{"error":"No scorer matches the given criteria."}}}`)
+	return strings.Join(out, "\n")
+}
+
+// A capture of the route in the lambda dialect is replayed in that dialect: Go's answers are
+// rendered as the Lambda's and agree; the same records without their dialect are compared in
+// ninja's, and the three error answers diverge.
+func TestReplayComparesInTheCapturedDialect(t *testing.T) {
+	pool, scorer := demoDB(t)
+	s, err := Run(context.Background(), strings.NewReader(lambdaTwin(t, `"dialect":"lambda",`)), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 13 || s.Diverged() {
+		var out bytes.Buffer
+		s.WriteTable(&out)
+		t.Fatalf("lambda records: %+v\n%s", s, out.String())
+	}
+	s, err = Run(context.Background(), strings.NewReader(lambdaTwin(t, "")), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 13 || s.Divergent != 3 || s.Errors != 0 {
+		t.Fatalf("records without a dialect are ninja's: %+v", s)
+	}
+	bad := `{"route":"v2-score","dialect":"soap","request_id":"x","scorer_id":"1","address":"0x8ea987b3d09c582ef572a453e6680fd036457d45","django":{"status":200,"body":{}}}`
+	if s, err := Run(context.Background(), strings.NewReader(bad), pool, scorer, nil); err != nil || s.Errors != 1 || !strings.Contains(s.Examples[0], "soap") {
+		t.Fatalf("unknown dialect: %+v %v", s, err)
+	}
+}

@@ -52,6 +52,9 @@ type Route struct {
 	Writes bool
 	// Key is what requests are bucketed by.
 	Key KeyKind
+	// Dialects are the dialects Handler.Parse takes, ninja first; nil: ninja only. The
+	// configuration refuses any other (config.RouteDialects, kept equal by internal/routes' test).
+	Dialects []Dialect
 	// Handler parses and serves the route's requests with Go.
 	Handler Handler
 	// Shadow compares a Go capture run with Django's answer; nil: the route is never shadowed.

@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -22,5 +23,25 @@ func TestTableMatchesTheConfigurationsRouteNames(t *testing.T) {
 	}
 	if !slices.Equal(names, config.RouteNames) {
 		t.Fatalf("table %v, config.RouteNames %v", names, config.RouteNames)
+	}
+}
+
+// The configuration accepts for each route exactly the dialects its table entry declares (the
+// lambda dialect for v2-score alone), and its Handler takes requests in each of them.
+func TestTableMatchesTheConfigurationsRouteDialects(t *testing.T) {
+	for _, rt := range Table(Handlers{Score: &v2.Score{}}) {
+		declared := rt.Dialects
+		if declared == nil {
+			declared = []route.Dialect{route.Ninja}
+		}
+		if got := config.RouteDialects(rt.Name); !slices.Equal(got, declared) {
+			t.Errorf("route %s: the table declares %v, the configuration accepts %v", rt.Name, declared, got)
+		}
+	}
+	req := httptest.NewRequest("GET", "/v2/stamps/1/score/0x0000000000000000000000000000000000000001", nil)
+	for _, d := range config.RouteDialects(v2.ScoreName) {
+		if _, ok := (&v2.Score{}).Parse(req, nil, d); !ok {
+			t.Errorf("v2-score does not take a request in its %s dialect", d)
+		}
 	}
 }

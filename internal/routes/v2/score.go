@@ -33,13 +33,14 @@ type Score struct {
 // ScoreRoute is the table entry of the v2 score route served by s.
 func ScoreRoute(s *Score) route.Route {
 	return route.Route{
-		Name:    ScoreName,
-		Method:  http.MethodGet,
-		Pattern: "/v2/stamps/{scorer_id}/score/{address}",
-		Writes:  true,
-		Key:     route.KeyPathAddress,
-		Handler: s,
-		Shadow:  s,
+		Name:     ScoreName,
+		Method:   http.MethodGet,
+		Pattern:  "/v2/stamps/{scorer_id}/score/{address}",
+		Writes:   true,
+		Key:      route.KeyPathAddress,
+		Dialects: []route.Dialect{route.Ninja, route.Lambda},
+		Handler:  s,
+		Shadow:   s,
 	}
 }
 
@@ -91,7 +92,7 @@ func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 		}
 		return route.Answer{}, err
 	}
-	return s.answer(res, c.Dialect), nil
+	return s.Render(res, c.Dialect), nil
 }
 
 // Failed is Django's answer to a failure it does not catch: the Ninja route's 500 page body,
@@ -107,8 +108,9 @@ func (s *Score) Failed(c route.Call, err error) route.Answer {
 	return lambdaAnswer(dbErrorResponse(err))
 }
 
-// answer renders the scorer's result in dialect d.
-func (s *Score) answer(res scoring.Result, d route.Dialect) route.Answer {
+// Render is the answer to the scorer's result in dialect d: the one rendering of the route's
+// answers, for the proxy, its shadow and `shadowproxy replay`.
+func (s *Score) Render(res scoring.Result, d route.Dialect) route.Answer {
 	if d == route.Lambda {
 		return lambdaAnswer(s.renderLambda(res.Outcome))
 	}

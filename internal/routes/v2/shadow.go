@@ -33,7 +33,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	if ws != nil && s.Mutate != nil {
 		s.Mutate(ws)
 	}
-	goAnswer := s.answer(res, in.Call.Dialect) // in the dialect Django behind the proxy answers in
+	goAnswer := s.Render(res, in.Call.Dialect) // in the dialect Django behind the proxy answers in
 	run.GoStatus, run.GoBody = goAnswer.Status, diff.RawJSON(goAnswer.Body)
 	_, diffSpan := tracer.Start(ctx, "shadow.diff")
 	defer diffSpan.End()
