@@ -332,7 +332,10 @@ func signingDigest(doc, p *Value) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	types, err := parseTypes(firstOf(info, "types", "messageSchema"))
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	table, key, err := lookupTypeTable(firstOf(info, "types", "messageSchema"), e.key)
+	e.key = key
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +343,8 @@ func signingDigest(doc, p *Value) ([]byte, error) {
 	if primary == nil || primary.Kind != String || domain == nil {
 		return nil, fmt.Errorf("eip712: missing primaryType or domain")
 	}
-	return types.digest(domain, primary.Str, &message)
+	e.table = table
+	return e.digest(domain, primary.Str, &message)
 }
 
 // canonicalSignature accepts only "0x" + 130 lower-case hex with v 27 or 28 and s ≤ n/2, and
