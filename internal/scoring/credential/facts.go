@@ -32,9 +32,10 @@ type Facts struct {
 	verdict atomic.Pointer[proofVerdict]
 }
 
-// readFacts parses raw and takes its facts. Every string is copied out of the parsed document,
-// so a kept Facts does not hold the credential's text alive. The parsed document is returned
-// for a signature check in the same request.
+// readFacts parses raw and takes its facts. Their strings are copied out of the parsed document
+// into one allocation (cloneInto), so a kept Facts neither holds the credential's text alive nor
+// costs an allocation per string. The parsed document is returned for a signature check in the
+// same request.
 func readFacts(raw []byte) (*Facts, Value) {
 	cred, err := ParseJSON(raw)
 	if err != nil {
@@ -45,31 +46,55 @@ func readFacts(raw []byte) (*Facts, Value) {
 	if f.badExpiry != nil {
 		return f, cred
 	}
-	f.expirationDate = strings.Clone(cred.Get("expirationDate").Str)
+	f.expirationDate = cred.Get("expirationDate").Str
 	if iss := cred.Get("issuer"); iss != nil && iss.Kind == String {
-		f.issuer, f.issuerIsString = strings.Clone(iss.Str), true
+		f.issuer, f.issuerIsString = iss.Str, true
 	}
-	reason, subject := fieldErrors(&cred)
-	f.fieldError, f.subject = reason, strings.Clone(subject)
+	f.fieldError, f.subject = fieldErrors(&cred)
 	cs := cred.Get("credentialSubject")
-	f.provider = strings.Clone(cs.Get("provider").Str)
+	f.provider = cs.Get("provider").Str
 	f.nullifiers = nullifierList(cs)
-	for _, n := range f.nullifiers {
-		if strings.HasPrefix(n, "v0") {
-			f.v0Nullifiers = append(f.v0Nullifiers, n)
-		}
+	texts := []*string{&f.expirationDate, &f.issuer, &f.subject, &f.provider}
+	for i := range f.nullifiers {
+		texts = append(texts, &f.nullifiers[i])
 	}
+	last := ""
 	if ns := cs.Get("nullifiers"); ns != nil {
-		f.lastNullifier = strings.Clone(lastNonEmptyString(ns.Items))
+		last = lastNonEmptyString(ns.Items)
 	}
+	if i := slices.Index(f.nullifiers, last); i >= 0 {
+		cloneInto(texts)
+		f.lastNullifier = f.nullifiers[i]
+	} else {
+		f.lastNullifier = last
+		cloneInto(append(texts, &f.lastNullifier))
+	}
+	f.v0Nullifiers = onlyV0(f.nullifiers)
 	return f, cred
 }
 
+// cloneInto copies the strings into one new allocation and points each at its copy.
+func cloneInto(texts []*string) {
+	n := 0
+	for _, t := range texts {
+		n += len(*t)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, t := range texts {
+		b.WriteString(*t)
+	}
+	all, at := b.String(), 0
+	for _, t := range texts {
+		*t, at = all[at:at+len(*t)], at+len(*t)
+	}
+}
+
 // nullifierList mirrors get_nullifiers with FF_MULTI_NULLIFIER on: [hash] when the subject has
-// a hash, otherwise the text of each of its nullifiers.
+// a hash, otherwise the text of each of its nullifiers (views of the parsed document).
 func nullifierList(cs *Value) []string {
 	if h := cs.Get("hash"); h != nil {
-		return []string{strings.Clone(h.Str)}
+		return []string{h.Str}
 	}
 	ns := cs.Get("nullifiers")
 	if ns == nil || len(ns.Items) == 0 {
@@ -77,9 +102,24 @@ func nullifierList(cs *Value) []string {
 	}
 	out := make([]string, len(ns.Items))
 	for i := range ns.Items {
-		out[i] = strings.Clone(ns.Items[i].Str)
+		out[i] = ns.Items[i].Str
 	}
 	return out
+}
+
+// onlyV0 is get_nullifiers without FF_MULTI_NULLIFIER: the nullifiers starting with "v0",
+// sharing all's array when that is all of them.
+func onlyV0(all []string) []string {
+	var v0 []string
+	for _, n := range all {
+		if strings.HasPrefix(n, "v0") {
+			v0 = append(v0, n)
+		}
+	}
+	if len(v0) == len(all) {
+		return all
+	}
+	return v0
 }
 
 // lastNonEmptyString is the last item that is a non-empty string, or "".
