@@ -62,35 +62,40 @@ func tiedCandidates(rows []ceramicRow) map[string][][]byte {
 type validStamp struct {
 	provider string // ceramic-cache column
 	raw      []byte
-	cred     credential.Value
+	facts    *credential.Facts // shared with the verification cache: read-only
 	lifo     lifoStamp
-	expires  pycompat.DateTime
 }
 
 // validateStamps mirrors avalidate_credentials: per stamp, issuer trust and the expiry (whose
 // parse failure aborts the run with that text), then, for trusted unexpired stamps only, the
-// field checks and the signature. Signatures are checked in parallel.
+// field checks and the signature. Each credential's facts and signature outcome come from the
+// cache when its bytes were seen before; expiry, trust and the subject are decided here, on
+// every request. Signatures not known yet are checked in parallel.
 func validateStamps(rows []ceramicRow, address string, st *Settings, cache *credential.Cache, now time.Time) ([]validStamp, string) {
 	did := strings.ToLower("did:pkh:eip155:1:" + address)
+	stamps := make([]credential.Stamp, len(rows))
+	for i, r := range rows {
+		stamps[i].Raw = r.Stamp
+	}
+	cache.Lookup(stamps)
 	var candidates []validStamp
 	var toVerify []*credential.Stamp
-	for _, r := range rows {
-		cred, err := credential.ParseJSON(r.Stamp)
-		if err != nil {
+	for i, r := range rows {
+		f := stamps[i].Facts
+		if err := f.NotJSON(); err != nil {
 			return nil, "stamp is not valid JSON: " + err.Error()
 		}
-		exp, err := credential.Expiry(&cred)
-		if err != nil {
+		if err := f.ExpiryAbort(); err != nil {
 			return nil, err.Error()
 		}
-		if exp.Time.Before(now) || !credential.TrustedIssuer(&cred, st.TrustedIssuers) {
+		if f.ExpiredAt(now) || !f.TrustedBy(st.TrustedIssuers) {
 			continue
 		}
-		if credential.SubjectErrors(&cred, did) != "" {
+		if f.SubjectError(did) != "" {
 			continue
 		}
-		candidates = append(candidates, validStamp{provider: r.Provider, raw: r.Stamp, cred: cred, expires: exp})
-		toVerify = append(toVerify, &credential.Stamp{Raw: r.Stamp, Credential: cred})
+		candidates = append(candidates, validStamp{provider: r.Provider, raw: r.Stamp, facts: f})
+		toVerify = append(toVerify, &stamps[i])
 	}
 	verdicts := cache.VerifyAll(toVerify, now)
 	var out []validStamp
@@ -98,35 +103,11 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 		if verdicts[i] != nil {
 			continue
 		}
-		cs := c.cred.Get("credentialSubject")
-		c.lifo = lifoStamp{provider: cs.Get("provider").Str, nullifiers: nullifiers(cs, st.MultiNullifier),
-			expires: c.expires.Time, expiresText: c.cred.Get("expirationDate").Str}
+		c.lifo = lifoStamp{provider: c.facts.Provider(), nullifiers: c.facts.Nullifiers(st.MultiNullifier),
+			expires: c.facts.Expires().Time, expiresText: c.facts.ExpirationDate()}
 		out = append(out, c)
 	}
 	return out, ""
-}
-
-// nullifiers mirrors get_nullifiers: [hash] when the subject has a hash, otherwise its
-// nullifiers; without FF_MULTI_NULLIFIER only those starting with "v0".
-func nullifiers(cs *credential.Value, multi bool) []string {
-	var all []string
-	if h := cs.Get("hash"); h != nil {
-		all = []string{h.Str}
-	} else if ns := cs.Get("nullifiers"); ns != nil {
-		for _, n := range ns.Items {
-			all = append(all, n.Str)
-		}
-	}
-	if multi {
-		return all
-	}
-	var v0 []string
-	for _, n := range all {
-		if strings.HasPrefix(n, "v0") {
-			v0 = append(v0, n)
-		}
-	}
-	return v0
 }
 
 // stampEntry is one value of registry_score.stamps and of the response's stamps.
@@ -170,7 +151,7 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 	}
 	rows := make([]scoredStamp, len(kept))
 	for i, k := range kept {
-		rows[i] = scoredStamp{provider: k.provider, expires: k.expires}
+		rows[i] = scoredStamp{provider: k.provider, expires: k.facts.Expires()}
 	}
 	ws, err := computeScore(rows, weights, threshold)
 	if err != nil {
@@ -192,7 +173,7 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 		d, _ := pycompat.DecimalFromFloat(s.value)
 		e := stampEntry{provider: s.provider, score: d.Fixed(5)}
 		if c, ok := clashByProvider[s.provider]; ok {
-			e.dedup, e.expiration = true, c.cred.Get("expirationDate").Str
+			e.dedup, e.expiration = true, c.facts.ExpirationDate()
 		} else {
 			e.expiration = ws.expiries[s.provider].ISOFormat()
 		}
@@ -202,7 +183,7 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 		if _, counted := ws.expiries[c.provider]; counted {
 			continue
 		}
-		out.stamps = append(out.stamps, stampEntry{provider: c.provider, score: "0.00000", dedup: true, expiration: all[c.index].cred.Get("expirationDate").Str})
+		out.stamps = append(out.stamps, stampEntry{provider: c.provider, score: "0.00000", dedup: true, expiration: all[c.index].facts.ExpirationDate()})
 	}
 	return out
 }

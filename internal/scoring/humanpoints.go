@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"shadowproxy/internal/scoring/credential"
 )
 
 // providerActions maps ceramic-cache providers to the human-points action they earn.
@@ -107,13 +105,11 @@ func awardHumanPoints(address string, community int64, kept []validStamp, st hum
 		w.QualifiedCommunity = community
 	}
 	for _, k := range kept {
-		cs := k.cred.Get("credentialSubject")
-		if ns := cs.Get("nullifiers"); ns != nil && ns.Kind == credential.Array && anyTruthy(ns.Items) {
-			if p := cs.Get("provider"); p.Truthy() && !st.hkyProviders[p.Str] {
-				if last := lastNonEmpty(ns.Items); last != "" {
-					w.Rows = append(w.Rows, HumanPointsRow{Action: "HKY", TxHash: last, Provider: p.Str})
-				}
-			}
+		// A human-keys stamp: credentialSubject.nullifiers is an array with a truthy item and
+		// the (always truthy, validated) provider has no HKY action yet; the transaction hash is
+		// the last non-empty string nullifier.
+		if last := k.facts.LastNullifier(); last != "" && !st.hkyProviders[k.facts.Provider()] {
+			w.Rows = append(w.Rows, HumanPointsRow{Action: "HKY", TxHash: last, Provider: k.facts.Provider()})
 		}
 		if action, ok := providerActions[k.provider]; ok {
 			w.Rows = append(w.Rows, HumanPointsRow{Action: action})
@@ -136,24 +132,6 @@ func awardHumanPoints(address string, community int64, kept []validStamp, st hum
 		w.Rows = append(w.Rows, HumanPointsRow{Action: "TCO", IfAbsent: true})
 	}
 	return w
-}
-
-func anyTruthy(items []credential.Value) bool {
-	for i := range items {
-		if items[i].Truthy() {
-			return true
-		}
-	}
-	return false
-}
-
-func lastNonEmpty(items []credential.Value) string {
-	for i := len(items) - 1; i >= 0; i-- {
-		if items[i].Truthy() && items[i].Kind == credential.String {
-			return items[i].Str
-		}
-	}
-	return ""
 }
 
 // HumanPointsError is a failure of the human-points writes; Django turns it into an in-band

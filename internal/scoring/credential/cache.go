@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// Cache remembers signature verdicts by the credential's exact bytes, so a passport scored
-// again does not pay for the elliptic-curve work twice. It holds at most Size entries and
-// evicts the oldest first. Verdicts that depend on the clock (a proof created in the future)
-// are never stored. A nil *Cache verifies every time.
+// Cache remembers each credential's Facts, signature outcome included, by the credential's
+// exact bytes, so a passport scored again does not parse, canonicalise, hash or verify its
+// stamps again. It holds at most size entries and evicts the oldest first. Nothing that depends
+// on the clock or on settings is kept as a verdict: expiry, a proof created in the future, trust
+// and the subject are decided per request from the kept facts. A nil *Cache reads and verifies
+// every time.
 type Cache struct {
 	mu      sync.Mutex
-	entries map[cacheKey]error
+	entries map[cacheKey]*Facts
 	order   []cacheKey // ring of keys in insertion order, grown up to size
 	size    int
 	next    int
@@ -25,13 +27,13 @@ type Cache struct {
 // see the seeds cannot build two credentials with the same key.
 type cacheKey struct{ a, b uint64 }
 
-// NewCache returns a cache of at most size verdicts.
+// NewCache returns a cache of at most size credentials.
 func NewCache(size int) *Cache {
 	if size < 1 {
 		size = 1
 	}
 	return &Cache{ // grown on demand: an idle cache costs no memory
-		entries: map[cacheKey]error{},
+		entries: map[cacheKey]*Facts{},
 		size:    size,
 		seedA:   maphash.MakeSeed(),
 		seedB:   maphash.MakeSeed(),
@@ -42,31 +44,56 @@ func (c *Cache) key(raw []byte) cacheKey {
 	return cacheKey{maphash.Bytes(c.seedA, raw), maphash.Bytes(c.seedB, raw)}
 }
 
-// Verify returns VerifySignature's verdict for the credential, from the cache when known.
-func (c *Cache) Verify(s *Stamp, now time.Time) error {
-	if c == nil {
-		return VerifySignature(&s.Credential, now)
-	}
-	k := c.key(s.Raw)
-	c.mu.Lock()
-	verdict, ok := c.entries[k]
-	c.mu.Unlock()
-	if ok {
-		return verdict
-	}
-	return c.verifyAndStore(s, k, now)
+// Stamp is one ceramic-cache stamp under scorer checks: the credential's exact bytes and,
+// after Lookup, its facts.
+type Stamp struct {
+	Raw   []byte
+	Facts *Facts
+	// parsed is this request's parse of Raw when Lookup read it (a miss), for the signature
+	// check; a zero Value on a hit.
+	parsed Value
 }
 
-// verifyAndStore verifies a credential the cache does not know and remembers the verdict.
-func (c *Cache) verifyAndStore(s *Stamp, k cacheKey, now time.Time) error {
-	verdict := VerifySignature(&s.Credential, now)
-	if verdict == ErrNoApplicableProof {
-		return verdict // may change as the clock passes proof.created
+// Lookup sets each stamp's Facts: the known ones under one lock, the others read now and
+// remembered.
+func (c *Cache) Lookup(stamps []Stamp) {
+	if c == nil {
+		for i := range stamps {
+			stamps[i].Facts, stamps[i].parsed = readFacts(stamps[i].Raw)
+		}
+		return
+	}
+	var misses []int
+	var keys []cacheKey
+	c.mu.Lock()
+	for i := range stamps {
+		k := c.key(stamps[i].Raw)
+		if f, ok := c.entries[k]; ok {
+			stamps[i].Facts = f
+			continue
+		}
+		misses = append(misses, i)
+		keys = append(keys, k)
+	}
+	c.mu.Unlock()
+	if len(misses) == 0 {
+		return
+	}
+	for _, i := range misses {
+		stamps[i].Facts, stamps[i].parsed = readFacts(stamps[i].Raw)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; ok {
-		return verdict
+	for j, i := range misses {
+		stamps[i].Facts = c.store(keys[j], stamps[i].Facts)
+	}
+}
+
+// store remembers f under k, or returns the entry another request stored first (so that both
+// share one signature outcome). c.mu is held.
+func (c *Cache) store(k cacheKey, f *Facts) *Facts {
+	if known, ok := c.entries[k]; ok {
+		return known
 	}
 	if len(c.order) < c.size {
 		c.order = append(c.order, k)
@@ -75,35 +102,33 @@ func (c *Cache) verifyAndStore(s *Stamp, k cacheKey, now time.Time) error {
 		c.order[c.next] = k
 		c.next = (c.next + 1) % len(c.order)
 	}
-	c.entries[k] = verdict
-	return verdict
+	c.entries[k] = f
+	return f
 }
 
-// VerifyAll verifies several stamps and returns one verdict per stamp in order. Known
-// verdicts are looked up under one lock; the rest are verified spread over all cores.
+// VerifyAll returns VerifySignature's verdict at now for each stamp (looked up first), in
+// order. Known outcomes cost nothing; the others are verified spread over all cores and kept
+// in the stamps' Facts.
 func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 	out := make([]error, len(stamps))
-	if c == nil {
-		c = NewCache(len(stamps)) // a throwaway cache: every stamp is a miss
-	}
-	keys := make([]cacheKey, len(stamps))
-	for i, s := range stamps {
-		keys[i] = c.key(s.Raw)
-	}
 	var misses []int
-	c.mu.Lock()
-	for i, k := range keys {
-		verdict, ok := c.entries[k]
-		if !ok {
-			misses = append(misses, i)
+	for i, s := range stamps {
+		if v := s.Facts.verdict.Load(); v != nil {
+			out[i] = v.at(now)
+			continue
 		}
-		out[i] = verdict
+		misses = append(misses, i)
 	}
-	c.mu.Unlock()
+	if len(misses) == 0 {
+		return out
+	}
+	verify := func(i int) {
+		out[i] = stamps[i].verify().at(now)
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(misses))
 	if workers <= 1 {
 		for _, i := range misses {
-			out[i] = c.verifyAndStore(stamps[i], keys[i], now)
+			verify(i)
 		}
 		return out
 	}
@@ -114,14 +139,24 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 	}
 	close(next)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
-				out[i] = c.verifyAndStore(stamps[i], keys[i], now)
+				verify(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return out
+}
+
+// verify computes the stamp's signature outcome (parsing again when the facts came from the
+// cache without one) and keeps it in the facts.
+func (s *Stamp) verify() *proofVerdict {
+	cred := s.parsed
+	if cred.Kind == Null {
+		cred, _ = ParseJSON(s.Raw) // the facts were read from these bytes: they parse
+	}
+	v := verifyProof(&cred)
+	s.Facts.verdict.Store(&v)
+	return &v
 }

@@ -9,13 +9,6 @@ import (
 	"shadowproxy/internal/pycompat"
 )
 
-// Stamp is one ceramic-cache stamp under scorer checks: the credential's exact bytes (the
-// cache key) and its parsed form.
-type Stamp struct {
-	Raw        []byte
-	Credential Value
-}
-
 // Abort is a Python exception raised while Django validates credentials. Django does not drop
 // the stamp: the whole scoring run ends as an in-band ERROR carrying this text.
 type Abort struct{ Message string }
@@ -73,33 +66,42 @@ func TrustedIssuer(cred *Value, trusted []string) bool {
 // ("did:pkh:eip155:1:" + lower-case address): it returns the first reason the stamp is
 // refused, or "" when the fields are acceptable.
 func SubjectErrors(cred *Value, did string) string {
+	reason, subject := fieldErrors(cred)
+	if reason == "" && subject != did {
+		return msgDIDMismatch
+	}
+	return reason
+}
+
+const msgDIDMismatch = "Did mismatch"
+
+// fieldErrors is SubjectErrors before the DID comparison, which comes last: the first reason
+// the fields refuse the stamp, or "" and the lower-cased credentialSubject.id to compare.
+func fieldErrors(cred *Value) (reason, subject string) {
 	cs := cred.Get("credentialSubject")
 	if cs != nil && cs.Kind != Object {
-		return "Error validating credential: credentialSubject is not an object"
+		return "Error validating credential: credentialSubject is not an object", ""
 	}
 	if !cred.Truthy() {
-		return "Missing or invalid attribute: credential"
+		return "Missing or invalid attribute: credential", ""
 	}
 	if !cs.Truthy() {
-		return "Missing attribute: credentialSubject"
+		return "Missing attribute: credentialSubject", ""
 	}
 	if !cs.Get("hash").Truthy() && !cs.Get("nullifiers").Truthy() {
-		return "Missing attribute: hash and nullifiers (either one must be present)"
+		return "Missing attribute: hash and nullifiers (either one must be present)", ""
 	}
 	id := cs.Get("id")
 	if id != nil && id.Kind != String {
-		return "Error validating credential: credentialSubject.id is not a string"
+		return "Error validating credential: credentialSubject.id is not a string", ""
 	}
 	if id == nil || id.Str == "" {
-		return "Missing attribute: id"
+		return "Missing attribute: id", ""
 	}
 	if !cs.Get("provider").Truthy() {
-		return "Missing attribute: provider"
+		return "Missing attribute: provider", ""
 	}
-	if strings.ToLower(id.Str) != did {
-		return "Did mismatch"
-	}
-	return ""
+	return "", strings.ToLower(id.Str)
 }
 
 // CheckOptions select the scorer-level checks applied around the signature check.

@@ -4,12 +4,14 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"math/big"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
-	"golang.org/x/crypto/sha3"
+	keccakpkg "github.com/ethereum/go-ethereum/crypto/keccak"
 )
 
 // typedField is one member of an EIP-712 struct type.
@@ -18,6 +20,18 @@ type typedField struct{ Name, Type string }
 // typeSet is the EIP-712 type table carried in proof.eip712Domain.types. Type names are
 // arbitrary strings, as in ssi: Passport uses a struct named "@context".
 type typeSet map[string][]typedField
+
+// typeTable is a type table with each struct type's typeHash, keccak256(encodeType(name)), or
+// the error encodeType gives for it.
+type typeTable struct {
+	types  typeSet
+	hashes map[string]typeHash
+}
+
+type typeHash struct {
+	sum [32]byte
+	err error
+}
 
 func parseTypes(v *Value) (typeSet, error) {
 	if v == nil {
@@ -50,12 +64,148 @@ func parseTypes(v *Value) (typeSet, error) {
 	return ts, nil
 }
 
+// newTypeTable parses a type table and hashes each of its types.
+func newTypeTable(v *Value) (*typeTable, error) {
+	ts, err := parseTypes(v)
+	if err != nil {
+		return nil, err
+	}
+	t := &typeTable{types: ts, hashes: make(map[string]typeHash, len(ts))}
+	for name := range ts {
+		enc, err := ts.encodeType(name)
+		if err != nil {
+			t.hashes[name] = typeHash{err: err}
+			continue
+		}
+		t.hashes[name] = typeHash{sum: [32]byte(keccak([]byte(enc)))}
+	}
+	return t, nil
+}
+
+// typeTables keeps the type tables seen, by their exact content (typeTableKey): every Passport
+// stamp carries the same one, so parsing it and hashing its types is done once. At most
+// maxTypeTables are kept; further tables are built for each credential.
+var typeTables = struct {
+	sync.RWMutex
+	m map[string]*typeTable
+}{m: map[string]*typeTable{}}
+
+const maxTypeTables = 64
+
+// lookupTypeTable returns the table of types, from typeTables when its content was seen.
+func lookupTypeTable(v *Value, scratch []byte) (*typeTable, []byte, error) {
+	key, ok := typeTableKey(v, scratch[:0])
+	if !ok {
+		_, err := newTypeTable(v) // malformed: newTypeTable says how
+		return nil, key, err
+	}
+	typeTables.RLock()
+	t := typeTables.m[string(key)]
+	typeTables.RUnlock()
+	if t != nil {
+		return t, key, nil
+	}
+	t, err := newTypeTable(v)
+	if err != nil {
+		return nil, key, err
+	}
+	typeTables.Lock()
+	if len(typeTables.m) < maxTypeTables {
+		typeTables.m[string(key)] = t
+	}
+	typeTables.Unlock()
+	return t, key, nil
+}
+
+// typeTableKey appends an unambiguous encoding of a well-formed type table (every name and
+// field length-prefixed, in document order) to buf; ok is false when parseTypes would refuse it.
+func typeTableKey(v *Value, buf []byte) ([]byte, bool) {
+	if v == nil || v.Kind != Object {
+		return buf, false
+	}
+	for _, m := range v.Members {
+		if m.Value.Kind != Array {
+			return buf, false
+		}
+		buf = appendString(buf, m.Key)
+		buf = binary.AppendUvarint(buf, uint64(len(m.Value.Items)))
+		for i := range m.Value.Items {
+			it := &m.Value.Items[i]
+			name, typ := it.Get("name"), it.Get("type")
+			if it.Kind != Object || len(it.Members) != 2 || name == nil || typ == nil || name.Kind != String || typ.Kind != String {
+				return buf, false
+			}
+			buf = appendString(appendString(buf, name.Str), typ.Str)
+		}
+	}
+	return buf, true
+}
+
+func appendString(buf []byte, s string) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+}
+
+// keccak is keccak256 of the parts concatenated.
 func keccak(parts ...[]byte) []byte {
-	h := sha3.NewLegacyKeccak256()
+	h := keccakpkg.NewLegacyKeccak256()
 	for _, p := range parts {
 		h.Write(p)
 	}
 	return h.Sum(nil)
+}
+
+// keccakState is a Keccak-256 state that can be read without copying (go-ethereum's).
+type keccakState interface {
+	hash.Hash
+	Read([]byte) (int, error)
+}
+
+// encoder computes one EIP-712 digest. It reuses one Keccak state and a buffer per nesting
+// depth (a struct's words are hashed once all are known, while its members' own hashes are
+// computed one depth below), so the digest allocates nothing once the buffers have grown.
+type encoder struct {
+	table *typeTable
+	state keccakState
+	out   [32]byte
+	bufs  [][]byte // by depth
+	key   []byte   // scratch for typeTableKey
+}
+
+var encoders = sync.Pool{New: func() any {
+	return &encoder{state: keccakpkg.NewLegacyKeccak256().(keccakState)}
+}}
+
+// maxPooledBuffer is the largest buffer an encoder keeps for reuse.
+const maxPooledBuffer = 1 << 14
+
+func (e *encoder) release() {
+	e.table = nil
+	for i, b := range e.bufs {
+		if cap(b) > maxPooledBuffer {
+			e.bufs[i] = nil
+		}
+	}
+	if cap(e.key) > maxPooledBuffer {
+		e.key = nil
+	}
+	encoders.Put(e)
+}
+
+// buf returns the empty buffer of depth.
+func (e *encoder) buf(depth int) []byte {
+	for len(e.bufs) <= depth {
+		e.bufs = append(e.bufs, nil)
+	}
+	return e.bufs[depth][:0]
+}
+
+// sum hashes b, the buffer of depth (kept for reuse).
+func (e *encoder) sum(depth int, b []byte) [32]byte {
+	e.bufs[depth] = b
+	e.state.Reset()
+	e.state.Write(b)
+	e.state.Read(e.out[:])
+	return e.out
 }
 
 // baseType strips array suffixes: "string[]" → "string", "Foo[3][]" → "Foo".
@@ -131,11 +281,11 @@ func isAtomic(t string) bool {
 
 // hashStruct is keccak256(typeHash ‖ encodeData) with ssi's rules: an absent member encodes as
 // 32 zero bytes, a data key without a member is an error.
-func (ts typeSet) hashStruct(name string, data *Value) ([]byte, error) {
+func (e *encoder) hashStruct(name string, data *Value, depth int) ([32]byte, error) {
 	if data.Kind != Object {
-		return nil, fmt.Errorf("eip712: %s must be an object", name)
+		return [32]byte{}, fmt.Errorf("eip712: %s must be an object", name)
 	}
-	fields := ts[name]
+	fields := e.table.types[name]
 	for _, m := range data.Members {
 		found := false
 		for _, f := range fields {
@@ -145,71 +295,76 @@ func (ts typeSet) hashStruct(name string, data *Value) ([]byte, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("eip712: untyped property %q in %s", m.Key, name)
+			return [32]byte{}, fmt.Errorf("eip712: untyped property %q in %s", m.Key, name)
 		}
 	}
-	enc, err := ts.encodeType(name)
-	if err != nil {
-		return nil, err
+	th, ok := e.table.hashes[name]
+	if !ok {
+		return [32]byte{}, fmt.Errorf("eip712: unknown type %q", name)
 	}
-	buf := make([]byte, 0, 32*(len(fields)+1))
-	buf = append(buf, keccak([]byte(enc))...)
+	if th.err != nil {
+		return [32]byte{}, th.err
+	}
+	buf := append(e.buf(depth), th.sum[:]...)
 	for _, f := range fields {
 		v := data.Get(f.Name)
 		if v == nil {
 			buf = append(buf, make([]byte, 32)...)
 			continue
 		}
-		word, err := ts.encodeField(f.Type, v)
+		e.bufs[depth] = buf // encodeField works one depth below, but may grow e.bufs
+		word, err := e.encodeField(f.Type, v, depth+1)
 		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", name, f.Name, err)
+			return [32]byte{}, fmt.Errorf("%s.%s: %w", name, f.Name, err)
 		}
-		buf = append(buf, word...)
+		buf = append(e.bufs[depth], word[:]...)
 	}
-	return keccak(buf), nil
+	return e.sum(depth, buf), nil
 }
 
-func (ts typeSet) encodeField(typ string, v *Value) ([]byte, error) {
+// encodeField is a member's 32-byte word; hashes it needs use the buffer of depth.
+func (e *encoder) encodeField(typ string, v *Value, depth int) ([32]byte, error) {
+	var word [32]byte
 	if v.Kind == Null {
-		return nil, fmt.Errorf("eip712: null value")
+		return word, fmt.Errorf("eip712: null value")
 	}
 	if strings.HasSuffix(typ, "]") {
 		open := strings.LastIndexByte(typ, '[')
 		if v.Kind != Array {
-			return nil, fmt.Errorf("eip712: expected array for %s", typ)
+			return word, fmt.Errorf("eip712: expected array for %s", typ)
 		}
 		if n := typ[open+1 : len(typ)-1]; n != "" {
 			if want, err := strconv.Atoi(n); err != nil || want != len(v.Items) {
-				return nil, fmt.Errorf("eip712: array length mismatch for %s", typ)
+				return word, fmt.Errorf("eip712: array length mismatch for %s", typ)
 			}
 		}
-		buf := make([]byte, 0, 32*len(v.Items))
+		buf := e.buf(depth)
 		for i := range v.Items {
-			word, err := ts.encodeField(typ[:open], &v.Items[i])
+			e.bufs[depth] = buf
+			item, err := e.encodeField(typ[:open], &v.Items[i], depth+1)
 			if err != nil {
-				return nil, err
+				return word, err
 			}
-			buf = append(buf, word...)
+			buf = append(e.bufs[depth], item[:]...)
 		}
-		return keccak(buf), nil
+		return e.sum(depth, buf), nil
 	}
 	switch {
 	case typ == "string":
 		if v.Kind != String {
-			return nil, fmt.Errorf("eip712: expected string")
+			return word, fmt.Errorf("eip712: expected string")
 		}
-		return keccak([]byte(v.Str)), nil
+		return e.sum(depth, append(e.buf(depth), v.Str...)), nil
 	case typ == "bytes":
 		b, err := hexBytes(v)
 		if err != nil {
-			return nil, err
+			return word, err
 		}
-		return keccak(b), nil
+		return e.sum(depth, append(e.buf(depth), b...)), nil
 	case typ == "bool":
 		if v.Kind != Bool {
-			return nil, fmt.Errorf("eip712: expected bool")
+			return word, fmt.Errorf("eip712: expected bool")
 		}
-		word := make([]byte, 32)
 		if v.Str == "true" {
 			word[31] = 1
 		}
@@ -217,18 +372,18 @@ func (ts typeSet) encodeField(typ string, v *Value) ([]byte, error) {
 	case typ == "address":
 		b, err := hexBytes(v)
 		if err != nil || len(b) != 20 {
-			return nil, fmt.Errorf("eip712: bad address")
+			return word, fmt.Errorf("eip712: bad address")
 		}
-		return append(make([]byte, 12), b...), nil
+		copy(word[12:], b)
+		return word, nil
 	case strings.HasPrefix(typ, "uint") || strings.HasPrefix(typ, "int"):
 		if v.Kind != Number {
-			return nil, fmt.Errorf("eip712: expected number")
+			return word, fmt.Errorf("eip712: expected number")
 		}
 		n, err := strconv.ParseInt(v.Str, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("eip712: number out of range")
+			return word, fmt.Errorf("eip712: number out of range")
 		}
-		word := make([]byte, 32)
 		if n < 0 {
 			for i := range word[:24] {
 				word[i] = 0xff
@@ -239,16 +394,15 @@ func (ts typeSet) encodeField(typ string, v *Value) ([]byte, error) {
 	case strings.HasPrefix(typ, "bytes"):
 		b, err := hexBytes(v)
 		if err != nil || len(b) > 32 {
-			return nil, fmt.Errorf("eip712: bad %s", typ)
+			return word, fmt.Errorf("eip712: bad %s", typ)
 		}
-		word := make([]byte, 32)
-		copy(word, b)
+		copy(word[:], b)
 		return word, nil
 	}
-	if _, ok := ts[typ]; !ok {
-		return nil, fmt.Errorf("eip712: unknown type %q", typ)
+	if _, ok := e.table.types[typ]; !ok {
+		return word, fmt.Errorf("eip712: unknown type %q", typ)
 	}
-	return ts.hashStruct(typ, v)
+	return e.hashStruct(typ, v, depth)
 }
 
 func hexBytes(v *Value) ([]byte, error) {
@@ -259,16 +413,16 @@ func hexBytes(v *Value) ([]byte, error) {
 }
 
 // digest is keccak256(0x19 0x01 ‖ domainSeparator ‖ hashStruct(primaryType, message)).
-func (ts typeSet) digest(domain *Value, primaryType string, message *Value) ([]byte, error) {
-	ds, err := ts.hashStruct("EIP712Domain", domain)
+func (e *encoder) digest(domain *Value, primaryType string, message *Value) ([]byte, error) {
+	ds, err := e.hashStruct("EIP712Domain", domain, 0)
 	if err != nil {
 		return nil, fmt.Errorf("domain: %w", err)
 	}
-	msg, err := ts.hashStruct(primaryType, message)
+	msg, err := e.hashStruct(primaryType, message, 0)
 	if err != nil {
 		return nil, err
 	}
-	return keccak([]byte{0x19, 0x01}, ds, msg), nil
+	return keccak([]byte{0x19, 0x01}, ds[:], msg[:]), nil
 }
 
 var secpN, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)

@@ -114,28 +114,43 @@ func TestCacheKeepsVerdictsAndSkipsClockDependentOnes(t *testing.T) {
 	vs := credtest.Load(t)
 	now, _ := time.Parse(time.RFC3339, vs.ScorerTime)
 	cache := credential.NewCache(2)
-	var stamps []*credential.Stamp
+	var raws [][]byte
 	for _, name := range []string{"base", "tampered-provider", "created-in-future", "multi-nullifier"} {
-		for _, v := range vs.Vectors {
-			if v.Name == name {
-				cred, _ := credential.ParseJSON([]byte(v.Raw))
-				stamps = append(stamps, &credential.Stamp{Raw: []byte(v.Raw), Credential: cred})
-			}
-		}
+		raws = append(raws, []byte(vectorNamed(t, vs, name).Raw))
 	}
-	verdicts := cache.VerifyAll(stamps, now)
+	verify := func(c *credential.Cache, at time.Time) []error {
+		stamps := make([]credential.Stamp, len(raws))
+		toVerify := make([]*credential.Stamp, len(raws))
+		for i, raw := range raws {
+			stamps[i].Raw, toVerify[i] = raw, &stamps[i]
+		}
+		c.Lookup(stamps)
+		return c.VerifyAll(toVerify, at)
+	}
+	verdicts := verify(cache, now)
 	if verdicts[0] != nil || verdicts[1] != credential.ErrSignatureMismatch || verdicts[2] != credential.ErrNoApplicableProof || verdicts[3] != nil {
 		t.Fatalf("verdicts %v", verdicts)
 	}
 	// Cached or not, the verdicts stay the same, and a future proof becomes valid once due.
-	again := cache.VerifyAll(stamps, now)
-	uncached := (*credential.Cache)(nil).VerifyAll(stamps, now)
+	again := verify(cache, now)
+	uncached := verify(nil, now)
 	for i := range verdicts {
 		if again[i] != verdicts[i] || uncached[i] != verdicts[i] {
 			t.Fatalf("verdict %d changed: %v → cached %v, without a cache %v", i, verdicts[i], again[i], uncached[i])
 		}
 	}
-	if err := cache.Verify(stamps[2], time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+	if err := verify(cache, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))[2]; err != nil {
 		t.Fatalf("future proof once due: %v", err)
 	}
+}
+
+func vectorNamed(t testing.TB, vs credtest.Vectors, name string) credtest.Vector {
+	t.Helper()
+	for _, v := range vs.Vectors {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no vector %q", name)
+	return credtest.Vector{}
 }

@@ -50,38 +50,65 @@ var (
 // VerifySignature answers "is this a correctly signed credential" as didkit's
 // verifyCredential(vc, {"proofPurpose":"assertionMethod"}) does for did:ethr issuers, in strict
 // mode: the only proofValue accepted is the canonical one the IAM emits, and the proof must be a
-// single object. It does not check expiry, trust or subject; see Checker for those.
+// single object. It does not check expiry, trust or subject; see Check and Facts for those.
 func VerifySignature(cred *Value, now time.Time) error {
+	v := verifyProof(cred)
+	return v.at(now)
+}
+
+// proofVerdict is a proof's outcome apart from the clock, so that it can be kept: a proof
+// whose created time is still to come is not applicable yet, and once it has passed the
+// outcome is err.
+type proofVerdict struct {
+	err     error
+	created time.Time // when timed: the proof's created time
+	timed   bool      // the proof is applicable only from created on
+}
+
+// at is the verdict at now.
+func (v *proofVerdict) at(now time.Time) error {
+	if v.timed && v.created.After(now) {
+		return ErrNoApplicableProof
+	}
+	return v.err
+}
+
+// verifyProof runs every step of VerifySignature but the comparison of proof.created with the
+// clock, which at makes. ssi refuses a proof created in the future with the same error as any
+// other inapplicable proof, before looking at the signature, so the signature's outcome is
+// what the proof gets once it is due.
+func verifyProof(cred *Value) proofVerdict {
 	if cred.Kind != Object {
-		return fmt.Errorf("credential is not a JSON object")
+		return proofVerdict{err: fmt.Errorf("credential is not a JSON object")}
 	}
 	doc := dropNulls(cred, optionalCredentialMembers)
 	if err := validateUnsigned(&doc); err != nil {
-		return err
+		return proofVerdict{err: err}
 	}
 	proof := doc.Get("proof")
 	if proof == nil {
-		return ErrNoApplicableProof
+		return proofVerdict{err: ErrNoApplicableProof}
 	}
 	if proof.Kind == Array {
-		return ErrProofArray
+		return proofVerdict{err: ErrProofArray}
 	}
 	if proof.Kind != Object {
-		return fmt.Errorf("proof must be an object")
+		return proofVerdict{err: fmt.Errorf("proof must be an object")}
 	}
 	p := dropNulls(proof, optionalProofMembers)
 	if err := validateProofShape(&p); err != nil {
-		return err
+		return proofVerdict{err: err}
 	}
 	issuer := issuerID(doc.Get("issuer"))
 	did, err := resolveEthr(issuer)
 	if err != nil {
-		return err
+		return proofVerdict{err: err}
 	}
-	if err := applicable(&p, did, now); err != nil {
-		return err
+	created, err := applicable(&p, did)
+	if err != nil {
+		return proofVerdict{err: err}
 	}
-	return verifyEIP712Proof(&doc, &p, did)
+	return proofVerdict{err: verifyEIP712Proof(&doc, &p, did), created: created, timed: true}
 }
 
 func dropNulls(v *Value, optional []string) Value {
@@ -227,25 +254,26 @@ func issuerID(iss *Value) string {
 	return iss.Str
 }
 
-// applicable mirrors ssi's filter_proofs for the single proof.
-func applicable(p *Value, did ethrDID, now time.Time) error {
+// applicable mirrors ssi's filter_proofs for the single proof, except for the comparison of
+// created with the clock: it returns created, from which on the proof applies.
+func applicable(p *Value, did ethrDID) (time.Time, error) {
 	created := p.Get("created")
 	if created == nil {
-		return ErrNoApplicableProof
+		return time.Time{}, ErrNoApplicableProof
 	}
 	t, err := time.Parse(time.RFC3339Nano, created.Str)
-	if err != nil || t.After(now) {
-		return ErrNoApplicableProof
+	if err != nil {
+		return time.Time{}, ErrNoApplicableProof
 	}
 	if pp := p.Get("proofPurpose"); pp == nil || pp.Str != "assertionMethod" {
-		return ErrNoApplicableProof
+		return time.Time{}, ErrNoApplicableProof
 	}
 	if vm := p.Get("verificationMethod"); vm != nil {
 		if vm.Kind != String || !did.isAssertionMethod(vm.Str) {
-			return ErrNoApplicableProof
+			return time.Time{}, ErrNoApplicableProof
 		}
 	}
-	return nil
+	return t, nil
 }
 
 func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
@@ -304,7 +332,10 @@ func signingDigest(doc, p *Value) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	types, err := parseTypes(firstOf(info, "types", "messageSchema"))
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	table, key, err := lookupTypeTable(firstOf(info, "types", "messageSchema"), e.key)
+	e.key = key
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +343,8 @@ func signingDigest(doc, p *Value) ([]byte, error) {
 	if primary == nil || primary.Kind != String || domain == nil {
 		return nil, fmt.Errorf("eip712: missing primaryType or domain")
 	}
-	return types.digest(domain, primary.Str, &message)
+	e.table = table
+	return e.digest(domain, primary.Str, &message)
 }
 
 // canonicalSignature accepts only "0x" + 130 lower-case hex with v 27 or 28 and s ≤ n/2, and
