@@ -42,6 +42,8 @@ type Options struct {
 	Out       io.Writer
 	// MemLimit is the GOMEMLIMIT shadowproxy runs with ("off": none).
 	MemLimit string
+	// LambdaBinary is the Lambda build's bootstrap (make lambda).
+	LambdaBinary string
 }
 
 // Target is one performance goal and whether this run met it.
@@ -63,6 +65,8 @@ type Report struct {
 	SoakNotes string             `json:"soak_notes"`
 	// MemoryNotes splits the resident memory at 200 connections into the Go runtime's parts.
 	MemoryNotes string `json:"memory_notes"`
+	// Lambda is the Lambda build measured against the Runtime API emulator.
+	Lambda *LambdaResult `json:"lambda,omitempty"`
 }
 
 const adminToken = "bench-admin-token"
@@ -205,6 +209,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(ccFloor)
 	rep.Figures["cc-bulk-pair_throughput_vs_floor_8_clients"] = ccGo.Throughput / ccFloor.Throughput
 	rep.Figures["cc-bulk-pair_p50_vs_floor_8_clients"] = ccGo.P50 / ccFloor.P50
+
+	say("== the Lambda build: bootstrap against a Runtime API emulator, cold starts then warm invocations")
+	if err := lambdaScenario(ctx, o, dbURL, ds, rep); err != nil {
+		return nil, err
+	}
 
 	say("== pass-through (a route that is not scoring)")
 	// The bare floor runs in a process of its own, as shadowproxy does.
