@@ -58,8 +58,9 @@ fuzz:
 	  done
 
 # The load harness (database floor, scoring, pass-through, shadow, memory, soak) and the
-# micro-benchmarks, with their figures. BENCH_FLAGS=-soak=10m for the full soak.
-bench: deps build
+# micro-benchmarks, with their figures, and the Lambda build against a Runtime API emulator.
+# BENCH_FLAGS=-soak=10m for the full soak.
+bench: deps build lambda
 	$(GO) run ./cmd/bench -binary $(BIN) $(BENCH_FLAGS)
 	$(GO) test ./internal/scoring/credential/ -run XXX -bench . -cpu 1 -count 3
 	CGO_ENABLED=0 $(GO) test ./internal/scoring/credential/ -run XXX -bench VerifyCold -cpu 1 -count 3

@@ -15,6 +15,7 @@ import (
 
 func main() {
 	binary := flag.String("binary", "bin/shadowproxy", "shadowproxy binary")
+	lambdaBinary := flag.String("lambda", "bin/lambda/bootstrap", "the Lambda build's bootstrap (make lambda)")
 	addresses := flag.Int("addresses", 2000, "addresses in the dataset (at least 400)")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
 	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
@@ -32,7 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, Only: *only})
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, Only: *only, LambdaBinary: *lambdaBinary})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -24,11 +24,20 @@ type handler struct {
 	ninja   *v2.Handler
 	// log receives one line per invocation (CloudWatch Logs); nil logs nothing.
 	log *zap.Logger
+	// connecting, when set, is closed once the database connection opened during init is
+	// ready (or failed); invocations wait for it.
+	connecting <-chan struct{}
 }
 
 // handle decodes the event for the dialect, answers it and logs the invocation.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	start := time.Now()
+	if h.connecting != nil {
+		select {
+		case <-h.connecting:
+		case <-ctx.Done():
+		}
+	}
 	out, status, path, err := h.answer(ctx, raw)
 	if h.log != nil {
 		fields := []zap.Field{zap.String("dialect", string(h.dialect)), zap.String("path", path),

@@ -7,9 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/demo"
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -80,5 +84,42 @@ func TestALBEvents(t *testing.T) {
 	env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = "asgi"
 	if _, err := newHandler(ctx, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
 		t.Fatalf("an unknown dialect was accepted: %v", err)
+	}
+}
+
+// The cold start does not wait for the database connection after the event arrives: init
+// opens it, and the first invocation uses that connection instead of opening a second.
+func TestInitOpensTheConnectionTheFirstInvocationUses(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	ctx := context.Background()
+	ds, err := demo.SeedPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := json.Marshal([]string{ds.IssuerDID})
+	env := map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted), "FF_MULTI_NULLIFIER": "on"}
+	h, err := newHandler(ctx, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	lambdaPool := h.lambda.Scorer.DB.(*pgxpool.Pool)
+	defer lambdaPool.Close()
+	select {
+	case <-h.connecting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("init's connection not open within 30 s")
+	}
+	if st := lambdaPool.Stat(); st.TotalConns() != 1 || st.IdleConns() != 1 {
+		t.Fatalf("after init: %d connections, %d idle; want the one connection open and idle", st.TotalConns(), st.IdleConns())
+	}
+	out, err := h.handle(ctx, recordedFile(t, "score.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := out.(v2.LambdaResponse); resp.StatusCode != 200 {
+		t.Fatalf("first invocation: %+v", resp)
+	}
+	if st := lambdaPool.Stat(); st.TotalConns() != 1 || st.NewConnsCount() != 1 {
+		t.Errorf("after the first invocation: %d connections, %d opened; want init's one", st.TotalConns(), st.NewConnsCount())
 	}
 }

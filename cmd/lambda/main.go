@@ -32,14 +32,8 @@ func main() {
 }
 
 func newHandler(ctx context.Context, getenv func(string) string) (*handler, error) {
-	settings, err := scoring.SettingsFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	dialect, err := config.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), route.Lambda)
-	if err != nil {
-		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
-	}
+	// The database connection is what a cold start waits on longest: it is opened first, in the
+	// background, while the rest of init and the runtime's first /next go on.
 	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -48,6 +42,40 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
+	}
+	h, err := scoringHandler(pool, getenv)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	h.connecting = connectFirst(ctx, pool)
+	return h, nil
+}
+
+// connectFirst opens the pool's first connection in the background; the returned channel is
+// closed once it is open or failed (the first invocation then connects as any other would).
+// The first invocation waits for it rather than opening a second connection beside it.
+func connectFirst(ctx context.Context, pool *pgxpool.Pool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if c, err := pool.Acquire(ctx); err == nil {
+			c.Release()
+		}
+	}()
+	return done
+}
+
+// scoringHandler is the handler over pool with the settings, dialect and logger of the
+// environment.
+func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, error) {
+	settings, err := scoring.SettingsFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	dialect, err := config.ParseDialect(getenv("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"), route.Lambda)
+	if err != nil {
+		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
 	}
 	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
 	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it

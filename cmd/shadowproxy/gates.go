@@ -19,6 +19,14 @@ import (
 // red gate holds that route alone); each judges while its route's gates setting is on. It
 // returns the controllers and their evidence by route name; none when the tables cannot be made.
 func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) (map[string]*gate.Controller, map[string]*gate.Evidence) {
+	names := make([]string, 0, len(table))
+	for _, rt := range table {
+		names = append(names, rt.Name)
+	}
+	if err := gate.InitRoutes(ctx, pool, names...); err != nil {
+		log.Warn("gates unavailable: the gate tables could not be created", zap.Error(err))
+		return nil, nil
+	}
 	host, _ := os.Hostname()
 	metrics := gate.NewMetrics(reg)
 	controllers, evidence := map[string]*gate.Controller{}, map[string]*gate.Evidence{}
@@ -32,10 +40,6 @@ func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout,
 			Apply:    proxy.ApplyGate(rollout, rt.Name),
 			Metrics:  metrics,
 			Log:      log,
-		}
-		if err := c.Init(ctx); err != nil {
-			log.Warn("gates unavailable: the gate tables could not be created", zap.String("route", rt.Name), zap.Error(err))
-			return nil, nil
 		}
 		controllers[rt.Name], evidence[rt.Name] = c, c.Evidence
 	}

@@ -190,10 +190,26 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		defer pool.Close()
 		// The cluster's admin layer is read before anything is served: a restart never opens a
 		// window on a share an operator changed (unreadable: Django answers until it is read).
+		// The shadow's pool and diff table, and the gate tables, are made meanwhile: start-up
+		// waits for the slowest of the three, not their sum.
 		control := &proxy.Control{Pool: pool, Rollout: rollout, Log: logger}
-		if err := control.Start(ctx); err != nil {
-			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
+		var started sync.WaitGroup
+		started.Go(func() {
+			if err := control.Start(ctx); err != nil {
+				logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
+			}
+		})
+		var shadowErr error
+		started.Go(func() {
+			// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
+			shadow, shadowErr = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
+		})
+		admin.Gates, handler.Evidence = startGates(ctx, pool, rollout, table, registry, logger)
+		started.Wait()
+		if shadowErr != nil {
+			return shadowErr
 		}
+		defer shadow.Pool.Close()
 		admin.Control = control
 		ticker := time.NewTicker(proxy.PollInterval)
 		defer ticker.Stop()
@@ -215,14 +231,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		internal.DB = pool
 		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping
-		// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
-		shadow, err = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
-		if err != nil {
-			return err
-		}
-		defer shadow.Pool.Close()
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
-		admin.Gates, handler.Evidence = startGates(ctx, pool, rollout, table, registry, logger)
 		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)
 	}
 	admin.Metrics.ObserveSnapshot(rollout.Load())

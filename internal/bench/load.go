@@ -222,16 +222,4 @@ func processCPU(pid int) time.Duration {
 }
 
 // RSSMB is the resident memory of process pid in MB (VmRSS from /proc), 0 if unknown.
-func RSSMB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func RSSMB(pid int) float64 { return procStatusMB(pid, "VmRSS:") }

@@ -120,11 +120,17 @@ func (c *Controller) Init(ctx context.Context) error {
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics(nil)
 	}
-	if _, err := c.Pool.Exec(ctx, sqlGateTables); err != nil {
+	return InitRoutes(ctx, c.Pool, c.Route)
+}
+
+// InitRoutes creates or migrates the proxy's gate tables once and the state rows of routes, in
+// two round trips whatever the number of routes (a replica's start waits on it).
+func InitRoutes(ctx context.Context, pool *pgxpool.Pool, routes ...string) error {
+	if _, err := pool.Exec(ctx, sqlGateTables); err != nil {
 		return fmt.Errorf("create gate tables: %w", err)
 	}
-	if _, err := c.Pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) VALUES ($1) ON CONFLICT (route) DO NOTHING`, c.Route); err != nil {
-		return fmt.Errorf("create the gate state of route %s: %w", c.Route, err)
+	if _, err := pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) SELECT unnest($1::text[]) ON CONFLICT (route) DO NOTHING`, routes); err != nil {
+		return fmt.Errorf("create the gate state of routes %v: %w", routes, err)
 	}
 	return nil
 }

@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"crypto/sha256"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"testing"
+	"time"
+)
+
+// CPUUnder attributes a real CPU profile's samples by package: CPU burnt in crypto/sha256 and
+// in hash/crc32 for about the same time each shows as about half of the profile each, and a
+// package that never ran as none of it.
+func TestCPUUnderAttributesSamplesByPackage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	burn := func(hash func([]byte)) {
+		// CPU time, not wall time: the loop runs until the process has spent 300 ms more.
+		for start := processCPU(os.Getpid()); processCPU(os.Getpid())-start < 300*time.Millisecond; {
+			for range 50 {
+				hash(buf)
+			}
+		}
+	}
+	burn(func(b []byte) { sha256.Sum256(b) })
+	burn(func(b []byte) { crc32.ChecksumIEEE(b) })
+	pprof.StopCPUProfile()
+	f.Close()
+	sha, total, err := CPUUnder(path, "crypto/sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crc, _, err := CPUUnder(path, "hash/crc32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, _, err := CPUUnder(path, "encoding/xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total < 300*time.Millisecond || sha < total/4 || crc < total/4 || sha+crc > total || none != 0 {
+		t.Errorf("of %v: crypto/sha256 %v, hash/crc32 %v, encoding/xml %v", total, sha, crc, none)
+	}
+	t.Logf("of %v: crypto/sha256 %v, hash/crc32 %v", total, sha, crc)
+}
