@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 )
 
@@ -77,7 +77,7 @@ func TestLambdaRateLimited(t *testing.T) {
 		f := newFixture(t, via)
 		c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 		f.exec(`UPDATE account_accountapikey SET rate_limit = '3/30s'`)
-		f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+		f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 		f.scorer.Settings.RateLimitForm = "https://example.org/form"
 		for i := range 3 {
 			if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
@@ -188,7 +188,7 @@ func TestLambdaAnalyticsRows(t *testing.T) {
 		}
 		// 429: the wrapper's check_rate_limit raised before parse_body, so no payload.
 		f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
-		f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+		f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 		f.send(f.event(c, addrA, f.key, nil))
 		limited := f.send(f.event(c, addrA, f.key, nil))
 		rows = f.analytics()

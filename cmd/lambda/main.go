@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
@@ -55,7 +56,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 		if err != nil {
 			return nil, fmt.Errorf("CELERY_BROKER_URL: %w", err)
 		}
-		scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:"}
+		scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:", FailOpen: settings.RateLimitFailOpen}
 	}
 	sink := scoring.CommitSink{Pool: pool}
 	logger, err := zap.NewProduction(zap.WithCaller(false))

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
@@ -90,7 +91,7 @@ func TestLambdaRateLimitFaultsThroughTheProxy(t *testing.T) {
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '10/0s'`)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -102,9 +103,9 @@ func TestLambdaRateLimitFaultsThroughTheProxy(t *testing.T) {
 	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = dead.Close() })
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
-	f.scorer.Settings.RateLimitFailOpen = true
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).FailOpen = true
 	if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
 		t.Fatalf("fail-open: %d %s", a.StatusCode, a.Body)
 	}

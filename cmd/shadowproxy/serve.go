@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
 	"shadowproxy/internal/routes/embed"
@@ -198,7 +199,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		ticker := time.NewTicker(proxy.PollInterval)
 		defer ticker.Stop()
 		go control.Run(ctx, ticker.C)
-		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
+		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000)}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
 			if err != nil {
@@ -208,10 +209,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			opts.ContextTimeoutEnabled = true           // go_timeout bounds a hung Redis too
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
-			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+			score.Scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:", FailOpen: pc.settings.RateLimitFailOpen, Log: logger}
 		}
 		score.Sink = scoring.CommitSink{Pool: pool}
-		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
+		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache}, score.Sink
 		internal.DB = pool
 		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping

@@ -27,6 +27,7 @@ import (
 	"shadowproxy/internal/pgcluster"
 	"shadowproxy/internal/routes/embed"
 	"shadowproxy/internal/routes/internalapi"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
@@ -139,9 +140,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// The floor replays recorded warm requests with pgbench; the Go scenarios score the same
 	// addresses, and each run starts from a vacuumed database, so both see the same data.
 	same := ds.Warm[:floorRequests]
-	var inputs []scoring.Input
+	var inputs []scoring.Request
 	for _, a := range same {
-		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: key})
+		inputs = append(inputs, v2.NinjaRequest(&settings, strconv.FormatInt(ds.Community, 10), a, key, "", nil, ""))
 	}
 	scripts, err := recordScripts(ctx, dbURL, settings, inputs)
 	if err != nil {
@@ -296,7 +297,7 @@ type slowScoring struct {
 }
 
 func (s slowScoring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := scoring.ParseRoute(r.URL.Path); ok {
+	if _, _, ok := v2.ParseRoute(r.URL.Path); ok {
 		time.Sleep(s.delay)
 	}
 	s.next.ServeHTTP(w, r)

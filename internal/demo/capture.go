@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgcluster"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
@@ -85,7 +86,7 @@ func Warm(ctx context.Context, pool *pgxpool.Pool, ds Dataset) error {
 	scorer := CaptureScorer(pool, ds)
 	for _, c := range ds.Communities {
 		for _, a := range ds.Addresses {
-			in := scoring.Input{ScorerID: fmt.Sprint(c.ID), Address: a.Address, ReplayKeyPrefix: keyPrefix}
+			in := v2.ReplayRequest(&scorer.Settings, fmt.Sprint(c.ID), a.Address, "", keyPrefix)
 			if _, err := scorer.Score(ctx, in, scoring.CommitSink{Pool: pool}); err != nil {
 				return fmt.Errorf("warm demo database: %w", err)
 			}

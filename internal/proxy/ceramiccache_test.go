@@ -21,6 +21,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
@@ -83,7 +84,7 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 			f.halfWayCrash(t, djangoPool, r, body)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(500)
-			_, _ = w.Write(scoring.ServerErrorPage().Body)
+			_, _ = w.Write(ninja.ServerErrorPage().Body)
 			return
 		}
 		for _, rt := range django {

@@ -17,6 +17,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
@@ -66,7 +67,7 @@ func (d *reversedDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.alter.Load() {
 		body = strings.Replace(body, `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)
 	}
-	w.Header().Set("Content-Type", scoring.ContentType)
+	w.Header().Set("Content-Type", ninja.ContentType)
 	w.WriteHeader(rec.code)
 	_, _ = w.Write([]byte(body))
 }

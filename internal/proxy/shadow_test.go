@@ -72,7 +72,7 @@ func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixt
 // has settled (the proxy settles one per shadowed request, before it calls Django).
 func afterSnapshot(t testing.TB, rollout *Rollout, settled <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
+		scorerID, address, ok := v2.ParseRoute(r.URL.Path)
 		if ok && r.Method == http.MethodGet && Decide(rollout.Load(), v2.ScoreName, scorerID, address, r.Header.Get(RouteHeader)).Shadow {
 			select {
 			case <-settled:

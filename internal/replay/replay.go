@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/routes/ninja"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -129,12 +131,11 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 		return "", nil, err
 	}
 	defer snap.Close(context.Background())
-	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix}
-	res, ws, err := scorer.Capture(ctx, snap, in)
+	res, ws, err := scorer.Capture(ctx, snap, v2.ReplayRequest(&scorer.Settings, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
 	if err != nil {
 		return "", nil, err
 	}
-	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: res.Response.Status, Body: res.Response.Body}, rules)
+	fields := diff.CompareResponses(rec.answer(), goResponse(res.Outcome), rules)
 	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
 		writes, err := compareWrites(ctx, snap, ws, rec, rules)
 		if err != nil {
@@ -199,4 +200,10 @@ func (s Summary) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintln(w, "  "+e)
 	}
+}
+
+// goResponse is the Go scorer's answer to an outcome as the Ninja route renders it.
+func goResponse(o scoring.Outcome) diff.Response {
+	r := ninja.OutcomeResponse(o)
+	return diff.Response{Status: r.Status, Body: r.Body}
 }

@@ -6,37 +6,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 )
-
-// presentedKey extracts the API key as Django's aapi_key does: X-API-Key, replaced by
-// DEMO_API_KEY when it is one of DEMO_API_KEY_ALIASES; when that is empty, the second
-// white-space-separated token of Authorization. ok is false when Django answers 401 at once.
-func presentedKey(h http.Header, s *Settings) (string, bool) {
-	key, hasKey := "", false
-	if vals, ok := h[http.CanonicalHeaderKey("X-API-Key")]; ok && len(vals) > 0 {
-		key, hasKey = vals[0], true
-	}
-	if hasKey && slices.Contains(s.DemoAPIKeyAlias, key) {
-		if s.DemoAPIKey == nil {
-			hasKey = false
-		} else {
-			key = *s.DemoAPIKey
-		}
-	}
-	if hasKey && key != "" {
-		return key, true
-	}
-	fields := strings.FieldsFunc(h.Get("Authorization"), unicode.IsSpace)
-	if len(fields) < 2 || fields[1] == "" {
-		return "", false
-	}
-	return fields[1], true
-}
 
 // keyPrefix is the text before the first "." (Python's str.partition).
 func keyPrefix(key string) string {

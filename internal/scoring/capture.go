@@ -55,14 +55,14 @@ func (s *Snapshot) Close(ctx context.Context) {
 	})
 }
 
-// Capture runs the scorer on the snapshot with a CaptureSink: the answer and the WriteSet
+// Capture runs the scorer on the snapshot with a CaptureSink: the outcome and the WriteSet
 // Django's rows would be compared with, and nothing written.
-func (s *Scorer) Capture(ctx context.Context, snap *Snapshot, in Input) (Result, *WriteSet, error) {
+func (s *Scorer) Capture(ctx context.Context, snap *Snapshot, req Request) (Result, *WriteSet, error) {
 	shadow := *s
 	shadow.DB = snap.DB()
 	shadow.RateLimit = nil // shadow runs never count against a key's budget
 	sink := &CaptureSink{}
-	res, err := shadow.Score(ctx, in, sink)
+	res, err := shadow.Score(ctx, req, sink)
 	if err != nil {
 		return Result{}, nil, err
 	}

@@ -119,10 +119,7 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 		ws.CeramicCache = cw
 	}
 	answer := func(k OutcomeKind) (Result, error) {
-		r := Result{Response: ninjaResponse(k), Outcome: Outcome{Kind: k}}
-		if k == NoCommunity {
-			r.Response = errorResponse(404, "Not Found")
-		}
+		r := Result{Outcome: Outcome{Kind: k}}
 		if cw == nil {
 			return r, nil
 		}
@@ -135,7 +132,7 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 	if !first.exists {
 		return answer(NoCommunity)
 	}
-	lookup := communityLookup{externalID: strconv.FormatInt(communityID, 10), id: &communityID}
+	lookup := ScorerID(strconv.FormatInt(communityID, 10))
 	community := pickCommunity(first.communities, lookup)
 	if community == nil {
 		return answer(NoScorer)
@@ -152,8 +149,7 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 	if err != nil {
 		return Result{}, err
 	}
-	scored := Outcome{Kind: Scored, address: lower, score: &outcome}
-	return Result{Response: scoreResponse(lower, &outcome), Outcome: scored, Writes: ws}, nil
+	return Result{Outcome: Outcome{Kind: Scored, Address: lower, Score: &outcome}, Writes: ws}, nil
 }
 
 // lowerASCII lower-cases as Python's str.lower does for the addresses that can be valid.

@@ -6,28 +6,28 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
-
-	"shadowproxy/internal/pycompat"
 )
 
-// pointsData is the points_data / possible_points_data object of the response, as Django
-// filled it before it stopped (spec 8.6). Returning it is a deliberate extension, off unless
+// Points are the points_data and possible_points_data objects of the response, as Django
+// filled them before it stopped (spec 8.6). Returning them is a deliberate extension, off unless
 // SHADOWPROXY_POINTS_IN_RESPONSE is on (with HUMAN_POINTS_ENABLED and the community in the
 // program).
-type pointsData struct {
-	total      int64
-	eligible   bool
-	multiplier int64
-	breakdown  []providerPoints
+type Points struct {
+	Points, Possible PointsData
 }
 
-type providerPoints struct {
-	key    string
-	points int64
+// PointsData is one points object: get_user_points_data's or get_possible_points_data's.
+type PointsData struct {
+	Total      int64
+	Eligible   bool
+	Multiplier int64
+	Breakdown  []ProviderPoints // in Django's order
 }
 
-type responsePoints struct {
-	points, possible pointsData
+// ProviderPoints is one breakdown entry: an action (with "_<chain>" for a chain) and its points.
+type ProviderPoints struct {
+	Key    string
+	Points int64
 }
 
 const (
@@ -41,15 +41,15 @@ GROUP BY hp.action, hp.chain_id ORDER BY hp.action, hp.chain_id`
 	sqlActiveConfig = `SELECT action, points FROM registry_humanpointsconfig WHERE active ORDER BY id`
 )
 
-// loadPoints mirrors get_user_points_data and get_possible_points_data.
-func loadPoints(ctx context.Context, q Querier, address string) (*responsePoints, error) {
+// LoadPoints mirrors get_user_points_data and get_possible_points_data.
+func LoadPoints(ctx context.Context, q Querier, address string) (*Points, error) {
 	b := &pgx.Batch{}
 	b.Queue(sqlUserPoints, address)
 	b.Queue(sqlEligible, address)
 	b.Queue(sqlActiveConfig)
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
-	out := &responsePoints{points: pointsData{multiplier: 1}}
+	out := &Points{Points: PointsData{Multiplier: 1}}
 	rows, err := res.Query()
 	if err != nil {
 		return nil, fmt.Errorf("load points: %w", err)
@@ -57,11 +57,11 @@ func loadPoints(ctx context.Context, q Querier, address string) (*responsePoints
 	index := map[string]int{}
 	add := func(key string, v int64) {
 		if i, ok := index[key]; ok {
-			out.points.breakdown[i].points += v
+			out.Points.Breakdown[i].Points += v
 			return
 		}
-		index[key] = len(out.points.breakdown)
-		out.points.breakdown = append(out.points.breakdown, providerPoints{key, v})
+		index[key] = len(out.Points.Breakdown)
+		out.Points.Breakdown = append(out.Points.Breakdown, ProviderPoints{key, v})
 	}
 	first := true
 	for rows.Next() {
@@ -71,9 +71,9 @@ func loadPoints(ctx context.Context, q Querier, address string) (*responsePoints
 			return nil, fmt.Errorf("load points: %w", err)
 		}
 		if first {
-			out.points.multiplier, first = multiplier, false
+			out.Points.Multiplier, first = multiplier, false
 		}
-		out.points.total += points
+		out.Points.Total += points
 		if chain != 0 {
 			add(action+"_"+strconv.FormatInt(chain, 10), points)
 		}
@@ -82,38 +82,20 @@ func loadPoints(ctx context.Context, q Querier, address string) (*responsePoints
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load points: %w", err)
 	}
-	if err := res.QueryRow().Scan(&out.points.eligible); err != nil {
+	if err := res.QueryRow().Scan(&out.Points.Eligible); err != nil {
 		return nil, fmt.Errorf("load eligibility: %w", err)
 	}
-	out.possible.multiplier = out.points.multiplier
+	out.Possible.Multiplier = out.Points.Multiplier
 	cfg, err := res.Query()
 	if err != nil {
 		return nil, fmt.Errorf("load points config: %w", err)
 	}
 	for cfg.Next() {
-		var p providerPoints
-		if err := cfg.Scan(&p.key, &p.points); err != nil {
+		var p ProviderPoints
+		if err := cfg.Scan(&p.Key, &p.Points); err != nil {
 			return nil, fmt.Errorf("load points config: %w", err)
 		}
-		out.possible.breakdown = append(out.possible.breakdown, p)
+		out.Possible.Breakdown = append(out.Possible.Breakdown, p)
 	}
 	return out, cfg.Err()
-}
-
-func (p *pointsData) write(w *pycompat.JSONWriter) {
-	w.BeginObject()
-	w.Key("total_points")
-	w.Raw(strconv.FormatInt(p.total, 10))
-	w.Key("is_eligible")
-	w.Bool(p.eligible)
-	w.Key("multiplier")
-	w.Raw(strconv.FormatInt(p.multiplier, 10))
-	w.Key("breakdown")
-	w.BeginObject()
-	for _, b := range p.breakdown {
-		w.Key(b.key)
-		w.Raw(strconv.FormatInt(b.points, 10))
-	}
-	w.EndObject()
-	w.EndObject()
 }

@@ -3,12 +3,14 @@ package scoring_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 	"shadowproxy/internal/tracing"
@@ -28,13 +30,13 @@ func BenchmarkScore(b *testing.B) {
 		f.stamp(addrA, stampissuer.Stamp{Provider: fmt.Sprintf("Provider%02d", i)})
 	}
 	c := f.community(f.account, "WEIGHTED_BINARY", weights+"}", "20")
-	in := scoring.Input{ScorerID: fmt.Sprint(c), Address: addrA, Header: map[string][]string{"X-Api-Key": {f.key}}}
+	in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
 	sink := scoring.CommitSink{Pool: f.pool}
 	run := func(b *testing.B) {
 		for b.Loop() {
 			res, err := f.scorer.Score(context.Background(), in, sink)
-			if err != nil || res.Response.Status != 200 {
-				b.Fatalf("%v %d", err, res.Response.Status)
+			if err != nil || res.Outcome.Kind != scoring.Scored {
+				b.Fatalf("%v %d", err, res.Outcome.Kind)
 			}
 		}
 	}

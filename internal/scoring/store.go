@@ -105,21 +105,13 @@ type keyLookup struct {
 	revoked bool // also revoked keys (Django's Lambda)
 }
 
-// communityLookup is aget_scorer_by_id's argument: an external_scorer_id, the id int() reads
-// from it (nil when it cannot), or Python None (null).
-type communityLookup struct {
-	externalID string
-	id         *int64
-	null       bool
-}
-
 // loadFirst reads the API key, its candidate communities and, when stampsFor is not empty (a
 // valid address), the address's stamps.
-func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup, stampsFor string) (firstLoad, error) {
+func loadFirst(ctx context.Context, q Querier, key keyLookup, c CommunityRef, stampsFor string) (firstLoad, error) {
 	var out firstLoad
 	b := &pgx.Batch{}
 	b.Queue(sqlAPIKey, key.prefix, key.revoked)
-	b.Queue(sqlCommunities, key.prefix, c.externalID, c.id, key.revoked, c.null)
+	b.Queue(sqlCommunities, key.prefix, c.ExternalID, c.ID, key.revoked, c.None)
 	if stampsFor != "" {
 		b.Queue(sqlStamps, stampsFor)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -24,7 +25,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	}()
 	req := in.Call.Request.(*request)
 	start := time.Now()
-	var resp scoring.Response
+	var resp ninja.Response
 	sink := &scoring.CaptureSink{}
 	if req.answer != nil {
 		resp = *req.answer

@@ -105,7 +105,7 @@ func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scorin
 		if res.Outcome.InBandError() {
 			return errFailedToScore, nil
 		}
-		return ninja.JSON(http.StatusOK, res.Response.Body), nil
+		return ninja.JSON(http.StatusOK, ninja.OutcomeResponse(res.Outcome).Body), nil
 	}
 	return ninja.ServerError(), nil // the scorer's exception reaches Django's handler
 }
@@ -169,7 +169,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	if err != nil {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
 	}
-	return stampsAndScore(live, res.Response.Body)
+	return stampsAndScore(live, ninja.OutcomeResponse(res.Outcome).Body)
 }
 
 func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }

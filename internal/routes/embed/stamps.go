@@ -206,7 +206,7 @@ func (h *stamps) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink,
 	if ws := res.Writes; ws != nil && ws.CeramicCache != nil {
 		live = ws.CeramicCache.Live
 	}
-	return stampsAndScore(live, res.Response.Body)
+	return stampsAndScore(live, ninja.OutcomeResponse(res.Outcome).Body)
 }
 
 func (h *stamps) Failed(route.Call, error) route.Answer { return ninja.ServerError() }

@@ -23,9 +23,9 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 			snap.Close(context.Background())
 		}
 	}()
-	input := in.Call.Request.(scoring.Input)
+	req := in.Call.Request.(scoreRequest).request()
 	start := time.Now()
-	res, ws, err := s.Scorer.Capture(ctx, snap, input)
+	res, ws, err := s.Scorer.Capture(ctx, snap, *req)
 	run.GoLatency = time.Since(start)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	defer diffSpan.End()
 	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
 	if ws == nil || ws.Passport == nil {
-		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, input.Address)
+		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, req.Address)
 		snap = nil // closed by compareUnplannedWrites
 		if err != nil {
 			return nil, err
