@@ -13,6 +13,7 @@ import (
 	"shadowproxy/internal/redistest"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // Lambda twins of internal/scoring's TestSameAddressTwiceGivesDjangoBody, TestNoStampsScoresZero
@@ -222,6 +223,6 @@ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '` + tc.code + `'; END $$`)
 		t.Fatal(err)
 	}
 	defer down.Close()
-	f.scorer.DB = down
+	f.scorer.DB = store.Reader{Q: down}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("DB Error: OperationalError"), "OperationalError")
 }

@@ -15,8 +15,8 @@ import (
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // panickingDB is a database whose every round trip panics.
@@ -35,7 +35,7 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	const djangoAnswer = `{"error": "DB Error: OperationalError"}`
 	var asked atomic.Int64
-	p := newProxyFront(t, f.scorer, scoring.CommitSink{Pool: f.pool}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p := newProxyFront(t, f.scorer, store.CommitSink{Pool: f.pool}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -51,7 +51,7 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
-	f.scorer.DB = down
+	f.scorer.DB = store.Reader{Q: down}
 	resp, body := p.do(t, p.request(t, event))
 	if resp.Header.Get(proxy.BackendHeader) != "django" || string(body) != djangoAnswer || asked.Load() != 1 {
 		t.Fatalf("database down: %v %s (Django asked %d times)", resp.Header, body, asked.Load())
@@ -61,13 +61,13 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 	cfg.Fallback = false
 	p.rollout.ApplyConfig(cfg)
 	check(t, p.send(t, event), 500, errBody("DB Error: OperationalError"), "")
-	f.scorer.DB = panickingDB{}
+	f.scorer.DB = store.Reader{Q: panickingDB{}}
 	check(t, p.send(t, event), 500, errBody("An error has occurred"), "")
 	if asked.Load() != 1 {
 		t.Fatalf("Django asked %d times with fallback off", asked.Load())
 	}
 
-	f.scorer.DB = f.pool
+	f.scorer.DB = store.Reader{Q: f.pool}
 	for name, edit := range map[string]func(ev map[string]any){
 		"a body that is not JSON": func(ev map[string]any) { ev["body"] = "not json" },
 		"the history route":       func(ev map[string]any) { ev["path"] = ev["path"].(string) + "/history" },

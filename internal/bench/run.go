@@ -31,6 +31,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // Options configure a bench run.
@@ -105,7 +106,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
 	// Like Django, the stand-in takes its time on the scoring route (20 ms, spent waiting, as
 	// Django's time is spent in another process); other routes answer at once.
-	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
+	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: store.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
 	defer django.Close()
 
 	listen, adminAddr := FreeAddr(), FreeAddr()

@@ -15,6 +15,7 @@ import (
 
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // roundTrip is the statements one database round trip sent, with their arguments.
@@ -167,8 +168,8 @@ func literalText(v reflect.Value) (string, bool) {
 // before), so each script is the steady state the floor replays again and again.
 func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Request) ([]string, error) {
 	return recordRequests(ctx, dbURL, len(in), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
-		scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
-		res, err := scorer.Score(ctx, in[i], scoring.CommitSink{Pool: pool})
+		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
+		res, err := scorer.Score(ctx, in[i], store.CommitSink{Pool: pool})
 		if err != nil {
 			return fmt.Errorf("score %s: %w", in[i].Address, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // WriteCapture records the shipped demo capture: the demo dataset behind a stand-in Django
@@ -39,7 +40,7 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 		return err
 	}
 	defer pool.Close()
-	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: scoring.CommitSink{Pool: pool}}}
+	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: store.CommitSink{Pool: pool}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 
 // CaptureScorer is the scorer the demo capture was recorded (and is replayed) with.
 func CaptureScorer(pool *pgxpool.Pool, ds Dataset) *scoring.Scorer {
-	return &scoring.Scorer{DB: pool, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true},
+	return &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true},
 		Cache: credential.NewCache(1000)}
 }
 
@@ -87,7 +88,7 @@ func Warm(ctx context.Context, pool *pgxpool.Pool, ds Dataset) error {
 	for _, c := range ds.Communities {
 		for _, a := range ds.Addresses {
 			in := v2.ReplayRequest(&scorer.Settings, fmt.Sprint(c.ID), a.Address, "", keyPrefix)
-			if _, err := scorer.Score(ctx, in, scoring.CommitSink{Pool: pool}); err != nil {
+			if _, err := scorer.Score(ctx, in, store.CommitSink{Pool: pool}); err != nil {
 				return fmt.Errorf("warm demo database: %w", err)
 			}
 		}

@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // Options configure a demo run.
@@ -65,8 +66,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", &standin.Server{
-		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
-		Sink:    scoring.CommitSink{Pool: pool},
+		Scorer:  &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
+		Sink:    store.CommitSink{Pool: pool},
 		Latency: 25 * time.Millisecond,
 		Quirk:   demoQuirks(ds, &divergeAll),
 	})

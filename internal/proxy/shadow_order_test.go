@@ -21,6 +21,7 @@ import (
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // reversedDjango is a stand-in Django whose reads came back in the reverse row order: it writes
@@ -127,7 +128,7 @@ func divergenceGate(t *testing.T, ctl *gate.Controller) gate.Result {
 func TestShadowOrderOnlyDifferencesAreNotDivergent(t *testing.T) {
 	var django *reversedDjango
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
-		django = &reversedDjango{scorer: g.scorer, pool: scoring.CommitSink{Pool: g.pool}}
+		django = &reversedDjango{scorer: g.scorer, pool: store.CommitSink{Pool: g.pool}}
 		return django
 	})
 	ctl := f.gateController(t)
@@ -189,9 +190,9 @@ type lostWriteDjango struct {
 }
 
 func (d *lostWriteDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var sink scoring.Sink = scoring.CommitSink{Pool: d.g.pool}
+	var sink scoring.Sink = store.CommitSink{Pool: d.g.pool}
 	if d.drop.Load() {
-		sink = &scoring.CaptureSink{}
+		sink = &store.CaptureSink{}
 	}
 	if d.writeUnasked.Load() {
 		r = r.Clone(r.Context())
@@ -200,7 +201,7 @@ func (d *lostWriteDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(&standin.Server{Scorer: d.g.scorer, Sink: sink}).ServeHTTP(w, r)
 	if d.concurrent.Load() {
 		again := httptestRecorder()
-		(&standin.Server{Scorer: d.g.scorer, Sink: scoring.CommitSink{Pool: d.g.pool}}).ServeHTTP(again, r)
+		(&standin.Server{Scorer: d.g.scorer, Sink: store.CommitSink{Pool: d.g.pool}}).ServeHTTP(again, r)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // record is what replay reads from a line: a capture record or a stored diff run.
@@ -126,12 +127,12 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 	if err != nil {
 		return "", nil, err
 	}
-	snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+	snap, err := store.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 	if err != nil {
 		return "", nil, err
 	}
 	defer snap.Close(context.Background())
-	res, ws, err := scorer.Capture(ctx, snap, v2.ReplayRequest(&scorer.Settings, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
+	res, ws, err := store.Capture(ctx, scorer, snap, v2.ReplayRequest(&scorer.Settings, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
 	if err != nil {
 		return "", nil, err
 	}
@@ -151,7 +152,7 @@ func one(ctx context.Context, pool *pgxpool.Pool, scorer *scoring.Scorer, rec re
 // compareWrites compares, as the shadow does, Go's write-set applied to the snapshot with the
 // rows Django committed (the exemplar's). Whether each side wrote (writes.committed) and races
 // are left out: the database has moved on since Django answered, so they say nothing here.
-func compareWrites(ctx context.Context, snap *scoring.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
+func compareWrites(ctx context.Context, snap *store.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
 	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's rows: %w", err)

@@ -10,6 +10,7 @@ import (
 	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // An exemplar whose only divergence is in the writes replays as divergent: replay compares
@@ -31,7 +32,7 @@ func TestReplayComparesWriteSets(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := v2.ReplayRequest(&scorer.Settings, scorerID, address, rec["path"].(string), rec["api_key_prefix"].(string))
-	res, err := scorer.Score(ctx, in, scoring.CommitSink{Pool: pool})
+	res, err := scorer.Score(ctx, in, store.CommitSink{Pool: pool})
 	if err != nil || res.Outcome.Kind != scoring.Scored {
 		t.Fatalf("score: %v %v", res.Outcome.Kind, err)
 	}

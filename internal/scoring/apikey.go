@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// keyPrefix is the text before the first "." (Python's str.partition).
-func keyPrefix(key string) string {
+// KeyPrefix is the text before the first "." (Python's str.partition).
+func KeyPrefix(key string) string {
 	prefix, _, _ := strings.Cut(key, ".")
 	return prefix
 }
@@ -22,10 +22,10 @@ func HashAPIKey(key string) string {
 	return "sha256$" + hex.EncodeToString(sum[:])
 }
 
-// verifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
+// VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
 // hashed_key_sha256 is set (no fallback), a sha256$ hashed_key, or Django's PBKDF2 format, which
 // needs migration when it matches.
-func verifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
+func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
 	if hashedKeySHA256 != "" {
 		return HashAPIKey(key) == hashedKeySHA256, false
 	}

@@ -90,7 +90,7 @@ type StampEntry struct {
 
 // scorerFailure is str() of the exception Community.aget_scorer raises (or the AttributeError
 // on its None) for a community whose scorer Go cannot use; "" when the scorer is usable.
-func scorerFailure(c *communityRow) string {
+func scorerFailure(c *CommunityRow) string {
 	switch {
 	case c.ScorerType == nil: // Scorer.objects.aget(pk=...) finds no row
 		return "Scorer matching query does not exist."

@@ -15,6 +15,7 @@ import (
 
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // djangoErrorPage is Django's answer to an exception no Django-Ninja handler takes (DEBUG off,
@@ -258,7 +259,7 @@ func TestRedisFailureAfterTheContextEndedIsTheCallersError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.scorer.Score(ctx, scoring.Request{Key: f.key, Community: scoring.ScorerID(fmt.Sprint(c)), Address: addrA}, scoring.CommitSink{Pool: f.pool})
+		_, err := f.scorer.Score(ctx, scoring.Request{Key: f.key, Community: scoring.ScorerID(fmt.Sprint(c)), Address: addrA}, store.CommitSink{Pool: f.pool})
 		done <- err
 	}()
 	select {

@@ -11,6 +11,7 @@ import (
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Spec 2.8: the counter key, checked against django-ratelimit's formula computed with
@@ -115,13 +116,13 @@ func TestCaptureDoesNotCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+	snap, err := store.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := scoring.Request{Key: f.key, Community: scoring.ScorerID(fmt.Sprint(c)), Address: addrA}
 	for range 3 {
-		if res, _, err := f.scorer.Capture(ctx, snap, in); err != nil || res.Outcome.Kind != scoring.Scored {
+		if res, _, err := store.Capture(ctx, f.scorer, snap, in); err != nil || res.Outcome.Kind != scoring.Scored {
 			t.Fatalf("capture: %v %d", err, res.Outcome.Kind)
 		}
 	}

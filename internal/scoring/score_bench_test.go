@@ -13,6 +13,7 @@ import (
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkScore(b *testing.B) {
 	}
 	c := f.community(f.account, "WEIGHTED_BINARY", weights+"}", "20")
 	in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
-	sink := scoring.CommitSink{Pool: f.pool}
+	sink := store.CommitSink{Pool: f.pool}
 	run := func(b *testing.B) {
 		for b.Loop() {
 			res, err := f.scorer.Score(context.Background(), in, sink)

@@ -6,21 +6,21 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
-	"shadowproxy/internal/tracing"
 )
 
 // Scorer is the scoring domain's orchestrator: for one request it loads what Django reads,
 // decides as Django does, plans the rows Django would write, and hands them to a Sink. It
 // reads through Store and counts requests through RateLimit, two ports the domain declares.
 type Scorer struct {
-	DB       Querier
+	// DB reads Django's rows (the store's Reader over a pool, a connection or a snapshot).
+	DB       Loader
 	Settings Settings
 	Cache    *credential.Cache // nil verifies every signature
 	Clock    func() time.Time  // nil means time.Now
@@ -62,7 +62,7 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	now := s.now()
 	key := req.Key
 	unauthorized := Result{Outcome: Outcome{Kind: Unauthorized}}
-	if key == "" || !storableText(keyPrefix(key)) {
+	if key == "" || !storableText(KeyPrefix(key)) {
 		// A prefix PostgreSQL cannot hold as text matches no key: Django's lookup finds none.
 		return unauthorized, nil
 	}
@@ -75,15 +75,15 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 		stampsFor = address
 	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	first, err := loadFirst(loadCtx, s.DB, keyLookup{prefix: keyPrefix(key), revoked: req.Rules.RevokedKeys}, lookup, stampsFor)
+	first, err := s.DB.LoadRequest(loadCtx, KeyLookup{Prefix: KeyPrefix(key), Revoked: req.Rules.RevokedKeys}, lookup, stampsFor)
 	loadSpan.End()
 	if err != nil {
 		return Result{}, err
 	}
-	if first.key == nil {
+	if first.Key == nil {
 		return unauthorized, nil
 	}
-	valid, migrate := verifyKey(key, first.key.HashedKey, first.key.HashedKeySHA256)
+	valid, migrate := VerifyKey(key, first.Key.HashedKey, first.Key.HashedKeySHA256)
 	if req.Rules.TrustPrefix {
 		valid, migrate = true, false
 	}
@@ -92,14 +92,14 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	}
 	ws := &WriteSet{}
 	if migrate {
-		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
+		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.Key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
 	// answer ends the request with an error outcome. Django's analytics wrapper sits inside
 	// authentication and validation, so every answer from here on may get a row.
 	answer := func(o Outcome) (Result, error) {
-		o.APIKeyID = first.key.ID
+		o.APIKeyID = first.Key.ID
 		if s.Settings.APIAnalytics && req.Analytics != nil {
-			ws.Analytics = stamped(req.Analytics.AnalyticsRow(o), first.key.ID, now)
+			ws.Analytics = stamped(req.Analytics.AnalyticsRow(o), first.Key.ID, now)
 		}
 		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
 			return Result{Outcome: o}, nil
@@ -112,8 +112,8 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if lookup.Invalid {
 		return answer(Outcome{Kind: InvalidScorerID})
 	}
-	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
-		check, err := s.RateLimit.Check(ctx, keyPrefix(key), *rate, now)
+	if rate := first.Key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
+		check, err := s.RateLimit.Check(ctx, KeyPrefix(key), *rate, now)
 		switch {
 		case err != nil:
 			return Result{}, err
@@ -123,7 +123,7 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 			return answer(Outcome{Kind: RateLimited})
 		}
 	}
-	community := pickCommunity(first.communities, lookup)
+	community := pickCommunity(first.Communities, lookup)
 	if community == nil {
 		return answer(Outcome{Kind: NoScorer})
 	}
@@ -133,27 +133,27 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if cause := scorerFailure(community); cause != "" {
 		return answer(Outcome{Kind: ScoringFailed, Cause: cause})
 	}
-	outcome, err := s.scoreAndApply(ctx, ws, community, first.stamps, address, now, sink, func(o *scoreOutcome) {
+	outcome, err := s.scoreAndApply(ctx, ws, community, first.Stamps, address, now, sink, func(o *scoreOutcome) {
 		ws.Score = scoreRow(o)
 		if s.Settings.APIAnalytics && req.Analytics != nil {
-			ws.Analytics = stamped(req.Analytics.AnalyticsRow(Outcome{Kind: Scored, APIKeyID: first.key.ID, Address: address, Score: o}), first.key.ID, now)
+			ws.Analytics = stamped(req.Analytics.AnalyticsRow(Outcome{Kind: Scored, APIKeyID: first.Key.ID, Address: address, Score: o}), first.Key.ID, now)
 		}
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	if s.Settings.PointsInResponse && s.Settings.HumanPointsRead && community.HumanPoints && outcome.errMsg == "" {
-		if outcome.points, err = LoadPoints(ctx, s.DB, address); err != nil {
+		if outcome.points, err = s.DB.LoadPoints(ctx, address); err != nil {
 			return Result{}, err
 		}
 	}
-	return Result{Outcome: Outcome{Kind: Scored, APIKeyID: first.key.ID, Address: address, Score: &outcome}, Writes: ws}, nil
+	return Result{Outcome: Outcome{Kind: Scored, APIKeyID: first.Key.ID, Address: address, Score: &outcome}, Writes: ws}, nil
 }
 
 // scoreAndApply is ascore_passport for a community whose scorer is usable: validate the
 // stamps, decide, plan (finish sets the score row and whatever else the route adds), and apply
 // through sink, reloading the hash links when a concurrent request won a race on them.
-func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *communityRow, rows []ceramicRow, address string, now time.Time,
+func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *CommunityRow, rows []ceramicRow, address string, now time.Time,
 	sink Sink, finish func(*scoreOutcome)) (scoreOutcome, error) {
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
 	ws.TiedCandidates = tiedCandidates(rows)
@@ -183,7 +183,7 @@ func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *com
 			err = apply(ctx, sink, ws)
 		case errors.As(err, &hpErr): // so does a failure while awarding human points
 			ws.HumanPoints, ws.ScoreTerms = nil, nil
-			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
+			outcome = scoreOutcome{errMsg: hpErr.Message}
 			finish(&outcome)
 			err = apply(ctx, sink, ws)
 		}
@@ -191,7 +191,7 @@ func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *com
 	}
 }
 
-var tracer = tracing.Tracer("shadowproxy/scoring")
+var tracer = otel.Tracer("shadowproxy/scoring") // tracing.Tracer, without its pgx and HTTP exporters
 
 // apply hands the WriteSet to the sink inside its own span.
 func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
@@ -212,21 +212,12 @@ func stamped(row *AnalyticsRow, keyID string, now time.Time) *AnalyticsRow {
 	return row
 }
 
-// pgMessage is the text of a database error as psycopg's str() gives it (its message).
-func pgMessage(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Message
-	}
-	return err.Error()
-}
-
 // pickCommunity mirrors aget_scorer_by_id: external_scorer_id first, then the numeric id. A
 // None scorer id (the Lambda's unset DEMO_API_SCORER_ID) reads external_scorer_id IS NULL,
 // which aget() accepts only when one community matches, and id IS NULL, which none does.
-func pickCommunity(rows []communityRow, l CommunityRef) *communityRow {
+func pickCommunity(rows []CommunityRow, l CommunityRef) *CommunityRow {
 	if l.None {
-		var only *communityRow
+		var only *CommunityRow
 		for i := range rows {
 			if rows[i].ExternalScorerID == nil {
 				if only != nil {
@@ -251,7 +242,7 @@ func pickCommunity(rows []communityRow, l CommunityRef) *communityRow {
 }
 
 // decide runs ascore_passport on the validated stamps and fills ws with its writes.
-func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
+func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
 	ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints, ws.ScoreTerms = nil, 0, nil, nil, nil, nil
 	if abort != "" {
 		return scoreOutcome{errMsg: abort}, nil
@@ -271,12 +262,12 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		humanPointsFor = ws.Passport.Address
 	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	second, err := loadSecond(loadCtx, s.DB, c.ID, hashes, humanPointsFor)
+	second, err := s.DB.LoadDedup(loadCtx, c.ID, hashes, humanPointsFor)
 	loadSpan.End()
 	if err != nil {
 		return scoreOutcome{}, err
 	}
-	plan := planLIFO(lifo, second.links, ws.Passport.Address, c.ID, now, attemptsLeft)
+	plan := planLIFO(lifo, second.Links, ws.Passport.Address, c.ID, now, attemptsLeft)
 	ws.HashLinks, ws.HashLinkIDsBurned = plan.links, plan.burnedIDs
 	if plan.err != "" {
 		return scoreOutcome{errMsg: plan.err}, nil
@@ -294,8 +285,8 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 	if err != nil {
 		return scoreOutcome{errMsg: err.Error()}, nil
 	}
-	if second.hasCustomization {
-		if err := weights.merge(second.custom); err != nil {
+	if second.HasCustomization {
+		if err := weights.merge(second.Custom); err != nil {
 			return scoreOutcome{errMsg: err.Error()}, nil
 		}
 	}
@@ -304,10 +295,10 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		ws.ScoreTerms = scoreTerms(outcome.stampScores, &weights)
 	}
 	if outcome.errMsg == "" && humanPointsDue(&s.Settings, c.HumanPoints, outcome.passing, now) {
-		if second.humanPointsErr != nil {
-			return scoreOutcome{errMsg: pgMessage(second.humanPointsErr)}, nil
+		if second.HumanPointsFailure != "" {
+			return scoreOutcome{errMsg: second.HumanPointsFailure}, nil
 		}
-		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.humanPoints, &s.Settings)
+		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.HumanPoints, &s.Settings)
 	}
 	return outcome, nil
 }

@@ -34,7 +34,7 @@ const maxBulkCacheSize = 100
 type Family struct {
 	// Scorer scores and reads; with a nil Scorer every route only parses (Go stays off).
 	Scorer *scoring.Scorer
-	// Sink receives the writes of Go-served requests (a scoring.CommitSink in production).
+	// Sink receives the writes of Go-served requests (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Auth checks the app's bearer tokens.
 	Auth Auth

@@ -9,6 +9,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // serve answers a parsed request with scorer (its DB is the pool, or a snapshot in shadow)
@@ -51,7 +52,7 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	cw.AllTypes = h.op != opBulkPost
 	cw.ListAllTypes = h.op == opBulkDelete
 	if h.op == opBulkDelete {
-		n, err := scoring.CountSoftDeletes(ctx, scorer.DB, cw)
+		n, err := store.CountSoftDeletes(ctx, store.QuerierOf(scorer.DB), cw)
 		if err != nil {
 			return ninja.Response{}, err
 		}
@@ -116,7 +117,7 @@ func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.
 	if !validAddress(lower) {
 		return respBadAddress, nil
 	}
-	exists, usable, humanPoints, err := scoring.CommunityScorer(ctx, scorer.DB, req.scorerID)
+	exists, usable, humanPoints, err := store.CommunityScorer(ctx, store.QuerierOf(scorer.DB), req.scorerID)
 	switch {
 	case err != nil:
 		return ninja.Response{}, err
@@ -125,7 +126,7 @@ func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.
 	case !usable:
 		return respUnableToScore, nil
 	}
-	stored, err := scoring.LoadStoredScore(ctx, scorer.DB, lower, req.scorerID)
+	stored, err := store.LoadStoredScore(ctx, store.QuerierOf(scorer.DB), lower, req.scorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -141,7 +142,7 @@ func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.
 	}
 	var points func() (*scoring.Points, error)
 	if scorer.Settings.HumanPointsRead && humanPoints {
-		points = func() (*scoring.Points, error) { return scoring.LoadPoints(ctx, scorer.DB, stored.Address) }
+		points = func() (*scoring.Points, error) { return scorer.DB.LoadPoints(ctx, stored.Address) }
 	}
 	resp, ok, err := ninja.StoredScoreResponse(stored, points)
 	if err != nil {
@@ -162,7 +163,7 @@ func validAddress(lower string) bool {
 // serveStamp is handle_get_stamps: score first when the address has no score, then list.
 func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
-	has, err := scoring.HasScore(ctx, scorer.DB, lower, h.f.ScorerID)
+	has, err := store.HasScore(ctx, store.QuerierOf(scorer.DB), lower, h.f.ScorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -175,7 +176,7 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 			return scoreAnswer(res, ninja.ServerErrorPage()), nil
 		}
 	}
-	live, err := scoring.LiveStamps(ctx, scorer.DB, lower, false)
+	live, err := store.LiveStamps(ctx, store.QuerierOf(scorer.DB), lower, false)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -194,7 +195,7 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 // serveWeights is handle_get_scorer_weights without Django's 60 s Redis cache: the weights
 // as Dict[str, float].
 func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (ninja.Response, error) {
-	raw, ok, err := scoring.CommunityWeights(ctx, scorer.DB, h.f.ScorerID)
+	raw, ok, err := store.CommunityWeights(ctx, store.QuerierOf(scorer.DB), h.f.ScorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}

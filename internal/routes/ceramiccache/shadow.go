@@ -8,7 +8,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Compare runs the call on the snapshot with a capture sink (nothing is written) and compares
@@ -26,14 +26,12 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	req := in.Call.Request.(*request)
 	start := time.Now()
 	var resp ninja.Response
-	sink := &scoring.CaptureSink{}
+	sink := &store.CaptureSink{}
 	if req.answer != nil {
 		resp = *req.answer
 	} else {
-		shadow := *h.f.Scorer
-		shadow.DB, shadow.RateLimit = snap.DB(), nil
 		var err error
-		if resp, err = h.serve(ctx, req, sink, &shadow); err != nil {
+		if resp, err = h.serve(ctx, req, sink, store.CaptureScorer(h.f.Scorer, snap)); err != nil {
 			return nil, err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // cacheRow is one ceramic_cache_ceramiccache row as the comparison reads it.
@@ -30,7 +31,7 @@ type cacheRow struct {
 
 func (r cacheRow) live() bool { return r.deletedAt == nil }
 
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) (map[int64]cacheRow, error) {
+func readCacheRows(ctx context.Context, q store.Querier, address string) (map[int64]cacheRow, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT id, type, provider, proof_value, stamp::text, source_app, source_scorer_id, issuance_date, expiration_date,
   compose_db_save_status, compose_db_stream_id, created_at, updated_at, deleted_at

@@ -15,6 +15,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // scoreCall is a request that scores an address in a community.
@@ -45,13 +46,6 @@ func scoreFailed(err error) (route.Answer, error) {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 	}
 	return route.Answer{}, err
-}
-
-// capture is a copy of the scorer that reads the snapshot and never counts a rate limit.
-func capture(s *scoring.Scorer, snap *scoring.Snapshot) *scoring.Scorer {
-	shadow := *s
-	shadow.DB, shadow.RateLimit = snap.DB(), nil
-	return &shadow
 }
 
 // internalScore is GET /internal/score/v2/{int:scorer_id}/{str:address} (get_score_v2 in
@@ -119,8 +113,8 @@ func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]di
 		return compareAnswer(in, *req.Early, time.Now()), nil
 	}
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err
@@ -165,7 +159,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	default:
 		return ninja.ServerError(), nil
 	}
-	live, err := readLiveStamps(ctx, sc.DB, p.address)
+	live, err := readLiveStamps(ctx, store.QuerierOf(sc.DB), p.address)
 	if err != nil {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
 	}
@@ -176,8 +170,8 @@ func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.Serve
 
 func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err
@@ -193,7 +187,7 @@ FROM ceramic_cache_ceramiccache cc
 LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND cc.type = 1)`
 
-func readLiveStamps(ctx context.Context, q scoring.Querier, address string) ([]scoring.LiveStamp, error) {
+func readLiveStamps(ctx context.Context, q store.Querier, address string) ([]scoring.LiveStamp, error) {
 	var live []scoring.LiveStamp
 	err := ninja.Query(ctx, q, "read live stamps", sqlLiveStamps, []any{address}, func(rows pgx.Rows) error {
 		var s scoring.LiveStamp

@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // compareAnswer records Go's answer on the run and compares it with Django's.
@@ -170,7 +171,7 @@ type cacheRow struct {
 const sqlCacheRowsOfAddress = `SELECT id, deleted_at IS NULL, type, provider, stamp::text, proof_value, source_app, source_scorer_id,
   issuance_date, expiration_date FROM ceramic_cache_ceramiccache WHERE address = $1`
 
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) ([]cacheRow, error) {
+func readCacheRows(ctx context.Context, q store.Querier, address string) ([]cacheRow, error) {
 	var out []cacheRow
 	err := ninja.Query(ctx, q, "read ceramic cache rows", sqlCacheRowsOfAddress, []any{address}, func(rows pgx.Rows) error {
 		var r cacheRow

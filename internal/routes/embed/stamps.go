@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // stamps is POST /internal/embed/stamps/{str:address} (add_stamps in api/internal/api.py,
@@ -218,8 +219,8 @@ func (h *stamps) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fiel
 		return compareAnswer(in, *req.Early, time.Now()), nil
 	}
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, req.Params.(stampsCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(stampsCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // validateKey is GET /internal/embed/validate-api-key (validate_api_key in api/internal/api.py,
@@ -74,10 +75,10 @@ func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demo
 }
 
 func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, h.Scorer.DB, h.Sink, c.Request.(http.Header))
+	return h.run(ctx, store.QuerierOf(h.Scorer.DB), h.Sink, c.Request.(http.Header))
 }
 
-func (h *validateKey) run(ctx context.Context, q scoring.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
+func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
 	key, presented, demoUnset := partnerKey(header, &h.Scorer.Settings)
 	switch {
 	case demoUnset: // Django fails with an AttributeError (its 500 page)
@@ -85,7 +86,7 @@ func (h *validateKey) run(ctx context.Context, q scoring.Querier, sink scoring.S
 	case !presented:
 		return errInvalidAPIKey, nil
 	}
-	k, err := scoring.CheckPartnerKey(ctx, q, key)
+	k, err := store.CheckPartnerKey(ctx, q, key)
 	switch {
 	case err != nil:
 		return route.Answer{}, err
@@ -112,7 +113,7 @@ func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.Serv
 func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	defer in.Snapshot.Close(context.Background())
 	start := time.Now()
-	a, err := h.run(ctx, in.Snapshot.DB(), &scoring.CaptureSink{}, in.Call.Request.(http.Header))
+	a, err := h.run(ctx, in.Snapshot.DB(), &store.CaptureSink{}, in.Call.Request.(http.Header))
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/embed/weights?community_id= (deprecated) and GET /internal/embed/config?community_id=
@@ -96,7 +96,7 @@ var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER
 
 // weights writes the scorer's weights as Dict[str, float]; ok is false where Django raises
 // (no community, no usable scorer): InvalidScorerConfiguration.
-func loadWeights(ctx context.Context, q scoring.Querier, id string) (weights []byte, ok bool, err error) {
+func loadWeights(ctx context.Context, q store.Querier, id string) (weights []byte, ok bool, err error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	var found bool
 	var text *string
@@ -156,7 +156,7 @@ func floatDict(w *pycompat.JSONWriter, text []byte) bool {
 }
 
 // readWeights answers embed-weights, and embed-config with the stamp sections.
-func (e *Embed) readWeights(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func (e *Embed) readWeights(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	p := params.(weightsCall)
 	weights, ok, err := loadWeights(ctx, q, p.id)
 	switch {
@@ -193,7 +193,7 @@ WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
 )
 
 // loadSections renders stamp_sections: [] when the community has no customization.
-func loadSections(ctx context.Context, q scoring.Querier, id string) ([]byte, error) {
+func loadSections(ctx context.Context, q store.Querier, id string) ([]byte, error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	var customization []int64
 	err := ninja.Query(ctx, q, "read customization", sqlCustomization, []any{n}, func(rows pgx.Rows) error {

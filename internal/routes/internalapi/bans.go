@@ -12,7 +12,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // POST /internal/check-bans (api/internal/bans_revocations.py handle_check_bans, schemas in
@@ -154,7 +154,7 @@ func banQuery(hashes int) string {
 WHERE ((b.end_time IS NULL OR b.end_time > $1) AND (` + match + `))`
 }
 
-func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCheckBans(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(checkBans)
 	args := []any{req.now, strings.ToLower(req.address)}
 	for _, h := range req.hashes {

@@ -10,7 +10,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/cgrants/contributor_statistics?address= (api/cgrants/api.py
@@ -52,7 +52,7 @@ WHERE (p.amount >= 0.9499999999999999555910790149937383830547332763671875 AND p.
 	sqlProtocolProjects = `SELECT COUNT(DISTINCT p.project) ` + protocolWhere
 )
 
-func readCGrants(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCGrants(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	address := params.(string)
 	one := func(label, sql string, dst any) error {
 		return ninja.Query(ctx, q, label, sql, []any{address}, func(rows pgx.Rows) error { return rows.Scan(dst) })

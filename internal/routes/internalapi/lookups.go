@@ -10,7 +10,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/allow-list/{list}/{address} (api/account/api.py handle_check_allow_list).
@@ -32,7 +32,7 @@ const sqlAllowList = `SELECT 1 AS a FROM account_addresslistmember m
 INNER JOIN account_addresslist l ON (m.list_id = l.id)
 WHERE (l.name = $1 AND m.address = $2) LIMIT 1`
 
-func readAllowList(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readAllowList(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(allowList)
 	member := false
 	err := ninja.Query(ctx, q, "read allow list", sqlAllowList, []any{req.list, req.address}, func(pgx.Rows) error {
@@ -66,7 +66,7 @@ func parseCredential(r *http.Request, body []byte) (route.Call, bool) {
 // reads at most 21 rows to tell one from many.
 const sqlCredential = `SELECT c.definition::text FROM account_customcredentialruleset c WHERE c.provider_id = $1 LIMIT 21`
 
-func readCredential(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCredential(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	var defs []string
 	err := ninja.Query(ctx, q, "read custom credential ruleset", sqlCredential, []any{params.(string)}, func(rows pgx.Rows) error {
 		var d string

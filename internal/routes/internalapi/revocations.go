@@ -11,7 +11,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // POST /internal/check-revocations (api/internal/bans_revocations.py
@@ -47,7 +47,7 @@ func parseCheckRevocations(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(key, route.Subject{}, values), true
 }
 
-func readCheckRevocations(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCheckRevocations(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	values := params.([]string)
 	revoked := map[string]bool{}
 	if len(values) > 0 { // proof_value__in=[] is an empty result: Django sends no query

@@ -12,7 +12,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // GET /internal/stake/gtc/{address} (api/stake/api.py handle_get_gtc_stake, api/stake/schema.py):
@@ -35,7 +35,7 @@ func parseStakeGTC(r *http.Request, _ []byte) (route.Call, bool) {
 const sqlStakes = `SELECT s.chain, s.staker, s.stakee, s.current_amount::text, s.unlock_time, s.lock_time, s.last_updated_in_block::text
 FROM stake_stake s WHERE (s.staker = $1 OR s.stakee = $1)`
 
-func readStakeGTC(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readStakeGTC(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	w.Key("items")
@@ -108,7 +108,7 @@ func parseStakeLegacy(r *http.Request, _ []byte) (route.Call, bool) {
 const sqlLegacyStakes = `SELECT e.id, e.event_type, e.round_id, e.staker, e.address, e.amount::text, e.staked, e.block_number, e.tx_hash
 FROM registry_gtcstakeevent e WHERE (e.round_id = $1 AND e.round_id = $1 AND (e.staker = $2 OR e.address = $2))`
 
-func readStakeLegacy(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readStakeLegacy(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(stakeLegacy)
 	var w pycompat.JSONWriter
 	w.BeginObject()

@@ -3,15 +3,14 @@ package ninja
 import (
 	"context"
 	"fmt"
+	"shadowproxy/internal/store"
 
 	"github.com/jackc/pgx/v5"
-
-	"shadowproxy/internal/scoring"
 )
 
 // Query runs one statement through q (the pool, or a shadow's snapshot) and hands each row to
 // scan, in the order PostgreSQL returns them.
-func Query(ctx context.Context, q scoring.Querier, label, sql string, args []any, scan func(pgx.Rows) error) error {
+func Query(ctx context.Context, q store.Querier, label, sql string, args []any, scan func(pgx.Rows) error) error {
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
 	res := q.SendBatch(ctx, b)

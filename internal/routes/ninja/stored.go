@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 	"time"
 )
 
@@ -13,7 +14,7 @@ import (
 // in the program); it is read only once the evidence is known to render.
 // ok is false where Go does not reproduce Django's rendering (evidence values that are not
 // decimal strings, stamps that do not fit V2StampScoreResponse).
-func StoredScoreResponse(s *scoring.StoredScore, points func() (*scoring.Points, error)) (resp Response, ok bool, err error) {
+func StoredScoreResponse(s *store.StoredScore, points func() (*scoring.Points, error)) (resp Response, ok bool, err error) {
 	raw, threshold := pycompat.DecimalFromInt(0), pycompat.DecimalFromInt(20)
 	if len(s.Evidence) > 0 {
 		var ev map[string]any

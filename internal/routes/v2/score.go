@@ -24,7 +24,7 @@ const ScoreName = "v2-score"
 type Score struct {
 	// Scorer is the Go scorer; with a nil Scorer the route only parses (the proxy keeps Go off).
 	Scorer *scoring.Scorer
-	// Sink receives the writes of Go-served requests (a scoring.CommitSink in production).
+	// Sink receives the writes of Go-served requests (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Mutate, when set, alters each WriteSet a shadow run captured before the comparison. It
 	// exists for fault-injection tests and is nil in production.

@@ -1,9 +1,10 @@
-package scoring
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/scoring"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -16,7 +17,7 @@ type PartnerKey struct {
 	EmbedRateLimit *string
 	// Migration is the SHA-256 back-fill of a key verified by PBKDF2, nil otherwise; the caller
 	// applies it through its sink.
-	Migration *WriteSet
+	Migration *scoring.WriteSet
 }
 
 // sqlPartnerKey is AccountAPIKey.objects.get(prefix=...): every key, revoked ones too (the
@@ -29,7 +30,7 @@ const sqlPartnerKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), e
 // analytics row needs one), so a refusal writes nothing.
 func CheckPartnerKey(ctx context.Context, q Querier, key string) (PartnerKey, error) {
 	b := &pgx.Batch{}
-	b.Queue(sqlPartnerKey, keyPrefix(key))
+	b.Queue(sqlPartnerKey, scoring.KeyPrefix(key))
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 	type row struct {
@@ -53,13 +54,13 @@ func CheckPartnerKey(ctx context.Context, q Querier, key string) (PartnerKey, er
 	case len(rows) > 1:
 		return PartnerKey{}, errors.New("more than one api key with the prefix (MultipleObjectsReturned)")
 	}
-	valid, migrate := verifyKey(key, rows[0].hashed, rows[0].sha256)
+	valid, migrate := scoring.VerifyKey(key, rows[0].hashed, rows[0].sha256)
 	if !valid {
 		return PartnerKey{}, nil
 	}
 	out := PartnerKey{Accepted: true, EmbedRateLimit: rows[0].embed}
 	if migrate {
-		out.Migration = &WriteSet{APIKeyMigration: &APIKeyMigration{KeyID: rows[0].id, HashedKeySHA256: HashAPIKey(key)}}
+		out.Migration = &scoring.WriteSet{APIKeyMigration: &scoring.APIKeyMigration{KeyID: rows[0].id, HashedKeySHA256: scoring.HashAPIKey(key)}}
 	}
 	return out, nil
 }

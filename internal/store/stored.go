@@ -1,9 +1,10 @@
-package scoring
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,7 +120,7 @@ WHERE p.address = $1 AND p.community_id = $2)`, address, communityID)
 
 // LiveStamps is the live-stamps list of address (lower-cased by the caller): type 1 only
 // unless allTypes, with Django's read and no ORDER BY.
-func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) ([]LiveStamp, error) {
+func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) ([]scoring.LiveStamp, error) {
 	b := &pgx.Batch{}
 	b.Queue(sqlLiveStamps, address, allTypes)
 	res := q.SendBatch(ctx, b)
@@ -129,9 +130,9 @@ func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) (
 		return nil, fmt.Errorf("live stamps: %w", err)
 	}
 	defer rows.Close()
-	var out []LiveStamp
+	var out []scoring.LiveStamp
 	for rows.Next() {
-		var s LiveStamp
+		var s scoring.LiveStamp
 		var stamp string
 		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
 			return nil, fmt.Errorf("scan live stamp: %w", err)
