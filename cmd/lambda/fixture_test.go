@@ -20,6 +20,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 const (
@@ -71,12 +72,12 @@ func newFixture(t *testing.T, via front) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), pool: pgtest.NewDB(t), issuer: stampissuer.NewIssuer("trusted-iam")}
 	f.account, f.key = f.newAccount()
 	f.scorer = &scoring.Scorer{
-		DB:       f.pool,
+		DB:       store.Reader{Q: f.pool},
 		Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 		Cache:    credential.NewCache(100),
 		Clock:    func() time.Time { return fixedNow },
 	}
-	sink := scoring.CommitSink{Pool: f.pool}
+	sink := store.CommitSink{Pool: f.pool}
 	f.h = &handler{dialect: route.Lambda, lambda: &v2.LambdaHandler{Scorer: f.scorer, Sink: sink},
 		ninja: &v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: sink}, Dialect: route.Ninja}}
 	if via == viaProxy {

@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/demo"
 	"shadowproxy/internal/pgtest"
 	v2 "shadowproxy/internal/routes/v2"
+	"shadowproxy/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -102,7 +103,7 @@ func TestInitOpensTheConnectionTheFirstInvocationUses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lambdaPool := h.lambda.Scorer.DB.(*pgxpool.Pool)
+	lambdaPool := h.lambda.Scorer.DB.(store.Reader).Q.(*pgxpool.Pool)
 	defer lambdaPool.Close()
 	select {
 	case <-h.connecting:

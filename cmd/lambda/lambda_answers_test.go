@@ -9,10 +9,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // Lambda twins of internal/scoring's TestSameAddressTwiceGivesDjangoBody, TestNoStampsScoresZero
@@ -77,7 +78,7 @@ func TestLambdaRateLimited(t *testing.T) {
 		f := newFixture(t, via)
 		c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 		f.exec(`UPDATE account_accountapikey SET rate_limit = '3/30s'`)
-		f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+		f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 		f.scorer.Settings.RateLimitForm = "https://example.org/form"
 		for i := range 3 {
 			if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
@@ -188,7 +189,7 @@ func TestLambdaAnalyticsRows(t *testing.T) {
 		}
 		// 429: the wrapper's check_rate_limit raised before parse_body, so no payload.
 		f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
-		f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+		f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 		f.send(f.event(c, addrA, f.key, nil))
 		limited := f.send(f.event(c, addrA, f.key, nil))
 		rows = f.analytics()
@@ -222,6 +223,6 @@ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '` + tc.code + `'; END $$`)
 		t.Fatal(err)
 	}
 	defer down.Close()
-	f.scorer.DB = down
+	f.scorer.DB = store.Reader{Q: down}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("DB Error: OperationalError"), "OperationalError")
 }

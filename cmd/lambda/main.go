@@ -17,10 +17,12 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 func main() {
@@ -38,7 +40,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	scoring.ConfigureConn(poolCfg.ConnConfig)
+	store.ConfigureConn(poolCfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -77,15 +79,15 @@ func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, e
 	if err != nil {
 		return nil, fmt.Errorf("SHADOWPROXY_ROUTE_V2_SCORE_DIALECT: %w", err)
 	}
-	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+	scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it
 		opts, err := redis.ParseURL(settings.RateLimitCacheURL)
 		if err != nil {
 			return nil, fmt.Errorf("CELERY_BROKER_URL: %w", err)
 		}
-		scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:"}
+		scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:", FailOpen: settings.RateLimitFailOpen}
 	}
-	sink := scoring.CommitSink{Pool: pool}
+	sink := store.CommitSink{Pool: pool}
 	logger, err := zap.NewProduction(zap.WithCaller(false))
 	if err != nil {
 		return nil, fmt.Errorf("logger: %w", err)

@@ -13,9 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // panickingDB is a database whose every round trip panics.
@@ -34,7 +35,7 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	const djangoAnswer = `{"error": "DB Error: OperationalError"}`
 	var asked atomic.Int64
-	p := newProxyFront(t, f.scorer, scoring.CommitSink{Pool: f.pool}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p := newProxyFront(t, f.scorer, store.CommitSink{Pool: f.pool}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -50,7 +51,7 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
-	f.scorer.DB = down
+	f.scorer.DB = store.Reader{Q: down}
 	resp, body := p.do(t, p.request(t, event))
 	if resp.Header.Get(proxy.BackendHeader) != "django" || string(body) != djangoAnswer || asked.Load() != 1 {
 		t.Fatalf("database down: %v %s (Django asked %d times)", resp.Header, body, asked.Load())
@@ -60,13 +61,13 @@ func TestLambdaDialectThroughTheProxyFallsBack(t *testing.T) {
 	cfg.Fallback = false
 	p.rollout.ApplyConfig(cfg)
 	check(t, p.send(t, event), 500, errBody("DB Error: OperationalError"), "")
-	f.scorer.DB = panickingDB{}
+	f.scorer.DB = store.Reader{Q: panickingDB{}}
 	check(t, p.send(t, event), 500, errBody("An error has occurred"), "")
 	if asked.Load() != 1 {
 		t.Fatalf("Django asked %d times with fallback off", asked.Load())
 	}
 
-	f.scorer.DB = f.pool
+	f.scorer.DB = store.Reader{Q: f.pool}
 	for name, edit := range map[string]func(ev map[string]any){
 		"a body that is not JSON": func(ev map[string]any) { ev["body"] = "not json" },
 		"the history route":       func(ev map[string]any) { ev["path"] = ev["path"].(string) + "/history" },
@@ -90,7 +91,7 @@ func TestLambdaRateLimitFaultsThroughTheProxy(t *testing.T) {
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	f.stamp(addrA, stampissuer.Stamp{Provider: "Google"})
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '10/0s'`)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -102,9 +103,9 @@ func TestLambdaRateLimitFaultsThroughTheProxy(t *testing.T) {
 	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = dead.Close() })
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "")
-	f.scorer.Settings.RateLimitFailOpen = true
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).FailOpen = true
 	if a := f.send(f.event(c, addrA, f.key, nil)); a.StatusCode != 200 {
 		t.Fatalf("fail-open: %d %s", a.StatusCode, a.Body)
 	}

@@ -11,6 +11,7 @@ import (
 	"shadowproxy/internal/replay"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // replayCommand implements `shadowproxy replay`: exit 0 when every answer matched (noise
@@ -49,7 +50,7 @@ func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	if *quiet {
 		progress = nil
 	}
-	scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+	scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 	sum, err := replay.Run(ctx, in, pool, scorer, progress)
 	if err != nil {
 		fmt.Fprintf(stderr, "shadowproxy: %v\n", err)

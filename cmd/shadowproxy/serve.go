@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/proxy"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
 	"shadowproxy/internal/routes/embed"
@@ -31,6 +32,7 @@ import (
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -178,10 +180,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		poolCfg.ConnConfig.Tracer = scoring.RoundTripTracer{}
-		scoring.ConfigureConn(poolCfg.ConnConfig)
+		poolCfg.ConnConfig.Tracer = store.RoundTripTracer{}
+		store.ConfigureConn(poolCfg.ConnConfig)
 		if tracing.Enabled(os.Getenv) { // and one span per database round trip
-			poolCfg.ConnConfig.Tracer = multitracer.New(scoring.RoundTripTracer{}, tracing.PGX{})
+			poolCfg.ConnConfig.Tracer = multitracer.New(store.RoundTripTracer{}, tracing.PGX{})
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 		if err != nil {
@@ -214,7 +216,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		ticker := time.NewTicker(proxy.PollInterval)
 		defer ticker.Stop()
 		go control.Run(ctx, ticker.C)
-		score.Scorer = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: credential.NewCache(100_000), Log: logger}
+		score.Scorer = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: credential.NewCache(100_000)}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
 			if err != nil {
@@ -224,10 +226,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			opts.ContextTimeoutEnabled = true           // go_timeout bounds a hung Redis too
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
-			score.Scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+			score.Scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:", FailOpen: pc.settings.RateLimitFailOpen, Log: logger}
 		}
-		score.Sink = scoring.CommitSink{Pool: pool}
-		cc.Scorer, cc.Sink = &scoring.Scorer{DB: pool, Settings: pc.settings, Cache: score.Scorer.Cache, Log: logger}, score.Sink
+		score.Sink = store.CommitSink{Pool: pool}
+		cc.Scorer, cc.Sink = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: score.Scorer.Cache}, score.Sink
 		internal.DB = pool
 		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
 		admin.Ping = pool.Ping

@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 func freeAddr(t *testing.T) string {
@@ -63,8 +64,8 @@ func TestSIGTERMUnderShadowLoadDrainsAndExits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scorer := &scoring.Scorer{DB: pool, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
-	real := &standin.Server{Scorer: scorer, Sink: scoring.CommitSink{Pool: pool}}
+	scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
+	real := &standin.Server{Scorer: scorer, Sink: store.CommitSink{Pool: pool}}
 	arrived, release := make(chan struct{}, 64), make(chan struct{})
 	django := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}

@@ -25,6 +25,7 @@ import (
 	"shadowproxy/internal/routes/ceramiccache"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // appSecret is the bench's SECRET_KEY, which signs the Passport app's access tokens.
@@ -242,8 +243,8 @@ func recordPairs(ctx context.Context, dbURL string, settings scoring.Settings, c
 		return nil, err
 	}
 	return recordRequests(ctx, dbURL, len(pairs), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
-		table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)},
-			Sink: scoring.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
+		table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)},
+			Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
 		for _, r := range pairRequests("", pairs[i]) {
 			a, err := serveIn(ctx, table, r.req, r.body)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shadowproxy/internal/pgtest"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -54,9 +55,9 @@ func TestFloorReplaysRecordedRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
-	var inputs []scoring.Input
+	var inputs []scoring.Request
 	for _, a := range ds.Warm[:2] {
-		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: http.Header{"X-Api-Key": {ds.APIKey}}})
+		inputs = append(inputs, v2.NinjaRequest(&settings, strconv.FormatInt(ds.Community, 10), a, http.Header{"X-Api-Key": {ds.APIKey}}, "", nil, ""))
 	}
 	if _, err := recordScripts(ctx, dbURL, settings, inputs); err != nil { // first scoring: the warm-up
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // internalToken is the bench's CGRANTS_API_TOKEN.
@@ -44,9 +45,9 @@ func internalScenarios(ds Dataset, addresses []string) map[string][]internalRequ
 // through a recording pool, and returns one pgbench script per request.
 func recordRoute(ctx context.Context, dbURL string, settings scoring.Settings, name string, reqs []internalRequest) ([]string, error) {
 	return recordRequests(ctx, dbURL, len(reqs), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
-		scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
+		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 		token := ninja.InternalToken{Value: internalToken}
-		table := routes.Table(routes.Handlers{Embed: &embed.Embed{Scorer: scorer, Sink: scoring.CommitSink{Pool: pool}, Token: token},
+		table := routes.Table(routes.Handlers{Embed: &embed.Embed{Scorer: scorer, Sink: store.CommitSink{Pool: pool}, Token: token},
 			Internal: &internalapi.Reads{DB: pool, Token: token}})
 		r := httptest.NewRequest(reqs[i].method, reqs[i].path, bytes.NewReader(reqs[i].body))
 		r.Header.Set("Authorization", internalToken)

@@ -27,9 +27,11 @@ import (
 	"shadowproxy/internal/pgcluster"
 	"shadowproxy/internal/routes/embed"
 	"shadowproxy/internal/routes/internalapi"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // Options configure a bench run.
@@ -112,7 +114,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
 	// Like Django, the stand-in takes its time on the scoring route (20 ms, spent waiting, as
 	// Django's time is spent in another process); other routes answer at once.
-	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: scoring.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
+	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: store.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
 	defer django.Close()
 
 	listen, adminAddr := FreeAddr(), FreeAddr()
@@ -155,9 +157,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Only == OnlyScoring {
 		return scoringOnly(ctx, o, rep, dbURL, adminBase, warmLoad(8), random)
 	}
-	var inputs []scoring.Input
+	var inputs []scoring.Request
 	for _, a := range same {
-		inputs = append(inputs, scoring.Input{ScorerID: strconv.FormatInt(ds.Community, 10), Address: a, Header: key})
+		inputs = append(inputs, v2.NinjaRequest(&settings, strconv.FormatInt(ds.Community, 10), a, key, "", nil, ""))
 	}
 	scripts, err := recordScripts(ctx, dbURL, settings, inputs)
 	if err != nil {
@@ -341,7 +343,7 @@ type slowScoring struct {
 }
 
 func (s slowScoring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := scoring.ParseRoute(r.URL.Path); ok {
+	if _, _, ok := v2.ParseRoute(r.URL.Path); ok {
 		time.Sleep(s.delay)
 	}
 	s.next.ServeHTTP(w, r)

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // roundTrip is the statements one database round trip sent, with their arguments.
@@ -166,15 +166,15 @@ func literalText(v reflect.Value) (string, bool) {
 // recordScripts scores each address once in this process, through a pool that records every
 // statement, and returns one pgbench script per request. The addresses are warm (scored
 // before), so each script is the steady state the floor replays again and again.
-func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Input) ([]string, error) {
+func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Request) ([]string, error) {
 	return recordRequests(ctx, dbURL, len(in), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
-		scorer := &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(10_000)}
-		res, err := scorer.Score(ctx, in[i], scoring.CommitSink{Pool: pool})
+		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
+		res, err := scorer.Score(ctx, in[i], store.CommitSink{Pool: pool})
 		if err != nil {
 			return fmt.Errorf("score %s: %w", in[i].Address, err)
 		}
-		if res.Response.Status != http.StatusOK {
-			return fmt.Errorf("score %s: status %d", in[i].Address, res.Response.Status)
+		if res.Outcome.Kind != scoring.Scored {
+			return fmt.Errorf("score %s: outcome %d, not scored", in[i].Address, res.Outcome.Kind)
 		}
 		return nil
 	})

@@ -17,6 +17,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // appSecret is the demo's SECRET_KEY: the legacy HS256 access tokens of the Passport app are
@@ -37,8 +38,8 @@ func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, 
 	if err != nil {
 		return nil, err
 	}
-	table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
-		Sink: scoring.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
+	table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
+		Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(latency)
 		body, _ := io.ReadAll(r.Body)

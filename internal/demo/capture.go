@@ -14,9 +14,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/route"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // WriteCapture records the shipped demo capture: the demo dataset behind a stand-in Django
@@ -38,7 +41,7 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 		return err
 	}
 	defer pool.Close()
-	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: scoring.CommitSink{Pool: pool}}}
+	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: store.CommitSink{Pool: pool}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -75,7 +78,7 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 
 // CaptureScorer is the scorer the demo capture was recorded (and is replayed) with.
 func CaptureScorer(pool *pgxpool.Pool, ds Dataset) *scoring.Scorer {
-	return &scoring.Scorer{DB: pool, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true},
+	return &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true},
 		Cache: credential.NewCache(1000)}
 }
 
@@ -85,8 +88,8 @@ func Warm(ctx context.Context, pool *pgxpool.Pool, ds Dataset) error {
 	scorer := CaptureScorer(pool, ds)
 	for _, c := range ds.Communities {
 		for _, a := range ds.Addresses {
-			in := scoring.Input{ScorerID: fmt.Sprint(c.ID), Address: a.Address, ReplayKeyPrefix: keyPrefix}
-			if _, err := scorer.Score(ctx, in, scoring.CommitSink{Pool: pool}); err != nil {
+			in := v2.ReplayRequest(&scorer.Settings, route.Ninja, fmt.Sprint(c.ID), a.Address, "", keyPrefix)
+			if _, err := scorer.Score(ctx, in, store.CommitSink{Pool: pool}); err != nil {
 				return fmt.Errorf("warm demo database: %w", err)
 			}
 		}

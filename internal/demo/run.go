@@ -19,9 +19,11 @@ import (
 
 	"shadowproxy/internal/djangodb"
 	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // Options configure a demo run.
@@ -64,8 +66,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", &standin.Server{
-		Scorer:  &scoring.Scorer{DB: pool, Settings: settings, Cache: credential.NewCache(1000)},
-		Sink:    scoring.CommitSink{Pool: pool},
+		Scorer:  &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
+		Sink:    store.CommitSink{Pool: pool},
 		Latency: 25 * time.Millisecond,
 		Quirk:   demoQuirks(ds, &divergeAll),
 	})
@@ -454,9 +456,9 @@ func waitShadows(adminBase string, n int) shadowSummary {
 // demoQuirks makes the stand-in diverge on purpose: a Rust-style expiration_timestamp for the
 // second address, no LDP event for the third one's deduplicated stamp, and, while divergeAll
 // is set, another threshold in every answer.
-func demoQuirks(ds Dataset, divergeAll *atomic.Bool) func(string, *scoring.WriteSet, *scoring.Response) {
+func demoQuirks(ds Dataset, divergeAll *atomic.Bool) func(string, *scoring.WriteSet, *ninja.Response) {
 	rustStyle, forgetsLDP := ds.Addresses[1].Address, ds.Addresses[2].Address
-	return func(address string, ws *scoring.WriteSet, res *scoring.Response) {
+	return func(address string, ws *scoring.WriteSet, res *ninja.Response) {
 		switch {
 		case res != nil && divergeAll.Load():
 			res.Body = []byte(strings.Replace(string(res.Body), `"threshold": "20.00000"`, `"threshold": "19.00000"`, 1))

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/store"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"shadowproxy/internal/scoring"
 )
 
 // ScoreRow is a registry_score row as read back.
@@ -68,7 +67,7 @@ WHERE id > $1 AND address = $2 AND community_id = $3 ORDER BY id`
 // ReadRows reads the passport's rows in one round trip: its score and stamps, the links of the
 // given hashes and every link the address holds in the community. With sinceEvent >= 0 it also reads
 // the events written for the passport after that event id.
-func ReadRows(ctx context.Context, q scoring.Querier, address string, community int64, hashes []string, sinceEvent int64) (Rows, error) {
+func ReadRows(ctx context.Context, q store.Querier, address string, community int64, hashes []string, sinceEvent int64) (Rows, error) {
 	rows := Rows{Links: map[string]Link{}, ReadAt: time.Now()}
 	b := &pgx.Batch{}
 	b.Queue(sqlScoreRow, address, community)
@@ -148,7 +147,7 @@ FROM registry_passport p LEFT JOIN registry_score s ON s.passport_id = p.id WHER
 
 // ReadAddressRows reads the address's passports and score rows in one round trip; with
 // sinceEvent >= 0 it also counts the SCU events written for the address after that event id.
-func ReadAddressRows(ctx context.Context, q scoring.Querier, address string, sinceEvent int64) (AddressRows, error) {
+func ReadAddressRows(ctx context.Context, q store.Querier, address string, sinceEvent int64) (AddressRows, error) {
 	out := AddressRows{Passports: map[int64]string{}, ScoreTimes: map[int64]time.Time{}}
 	b := &pgx.Batch{}
 	b.Queue(sqlAddressScores, address)

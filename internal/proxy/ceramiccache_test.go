@@ -21,9 +21,11 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 const ccSecret = "django-insecure-proxy-test"
@@ -61,8 +63,8 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 		t.Fatal(err)
 	}
 	family := func(pool *pgxpool.Pool) *ceramiccache.Family {
-		return &ceramiccache.Family{Scorer: &scoring.Scorer{DB: pool, Settings: f.scorer.Settings, Cache: credential.NewCache(100)},
-			Sink: scoring.CommitSink{Pool: pool}, Auth: settings.Auth, ScorerID: settings.ScorerID}
+		return &ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100)},
+			Sink: store.CommitSink{Pool: pool}, Auth: settings.Auth, ScorerID: settings.ScorerID}
 	}
 	f.family = family(f.pool)
 	table := routes.Table(routes.Handlers{Score: f.score2, CeramicCache: f.family})
@@ -83,7 +85,7 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 			f.halfWayCrash(t, djangoPool, r, body)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(500)
-			_, _ = w.Write(scoring.ServerErrorPage().Body)
+			_, _ = w.Write(ninja.ServerErrorPage().Body)
 			return
 		}
 		for _, rt := range django {
@@ -231,7 +233,7 @@ func TestCeramicCacheBulkPostRoutingAndFallback(t *testing.T) {
 
 	// Before the commit: the database is unreachable.
 	f.rollout.ApplyConfig(withDjango(ccConfig(100, 0), f))
-	f.family.Scorer.DB, f.family.Sink = f.dead, scoring.CommitSink{Pool: f.dead}
+	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: f.dead}, store.CommitSink{Pool: f.dead}
 	allBefore, _ := f.cacheRows(a)
 	sent = f.bulkBody(a, "Linkedin")
 	resp, _ = f.post(a, sent)
@@ -244,7 +246,7 @@ func TestCeramicCacheBulkPostRoutingAndFallback(t *testing.T) {
 	}
 
 	// After the commit: the commit is real, its outcome is lost.
-	f.family.Scorer.DB, f.family.Sink = f.pool, commitThenLose{inner: scoring.CommitSink{Pool: f.pool}}
+	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: f.pool}, commitThenLose{inner: store.CommitSink{Pool: f.pool}}
 	allBefore, _ = f.cacheRows(a)
 	resp, body = f.post(a, f.bulkBody(a, "Github"))
 	if resp.StatusCode != 500 || resp.Header.Get(BackendHeader) != "go" || len(f.djangoBodies()) != 2 || !strings.Contains(body, "Server Error (500)") {
@@ -407,7 +409,7 @@ func TestCeramicCacheBulkPostAbortedPipelineFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	f.family.Scorer.DB, f.family.Sink = p, scoring.CommitSink{Pool: p}
+	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: p}, store.CommitSink{Pool: p}
 	const warm, a = "0x00000000000000000000000000000000000c0003", "0x00000000000000000000000000000000000c0004"
 	if resp, _ := f.post(warm, f.bulkBody(warm, "Google")); resp.StatusCode != 201 || resp.Header.Get(BackendHeader) != "go" {
 		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Header.Get(BackendHeader))
@@ -423,7 +425,7 @@ func TestCeramicCacheBulkPostAbortedPipelineFallsBack(t *testing.T) {
 	if st := <-status; st != 201 {
 		t.Fatalf("status %d", st)
 	}
-	aborted := testutil.ToFloat64(f.metrics.commitOutcomes.WithLabelValues(ceramiccache.BulkPostName, string(scoring.CommitAborted)))
+	aborted := testutil.ToFloat64(f.metrics.commitOutcomes.WithLabelValues(ceramiccache.BulkPostName, string(store.CommitAborted)))
 	if aborted != 1 || f.routeFallbacks(ceramiccache.BulkPostName, "timeout") != 1 {
 		t.Fatalf("aborted outcomes %v, timeout fallbacks %v", aborted, f.routeFallbacks(ceramiccache.BulkPostName, "timeout"))
 	}

@@ -22,13 +22,14 @@ import (
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 const djangoBody = `{"answered_by": "stand-in django"}`
 
 // countingDB counts the scorer's database round trips and can be made to fail or panic.
 type countingDB struct {
-	inner scoring.Querier
+	inner store.Querier
 	calls atomic.Int64
 	panic atomic.Bool
 }
@@ -65,13 +66,13 @@ func newGoFixture(t testing.TB, cfg config.Config) *goFixture {
 	}
 	t.Cleanup(dead.Close)
 	db := &countingDB{inner: pool}
-	scorer := &scoring.Scorer{DB: db, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
+	scorer := &scoring.Scorer{DB: store.Reader{Q: db}, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(djangoBody))
 	})
 	f := &goFixture{ds: ds, db: db, pool: pool, dead: dead, scorer: scorer}
-	f.harness = newHarness(t, upstream, cfg, scorer, scoring.CommitSink{Pool: pool})
+	f.harness = newHarness(t, upstream, cfg, scorer, store.CommitSink{Pool: pool})
 	f.scoreAt = "/v2/stamps/" + strconv.FormatInt(ds.Communities[1].ID, 10) + "/score/" + ds.Addresses[0].Address
 	return f
 }

@@ -19,6 +19,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // lockTable holds an ACCESS EXCLUSIVE lock on table from a connection of its own until the
@@ -102,8 +103,8 @@ func writingDjango(t *testing.T, f *goFixture) *atomic.Int64 {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	sc := &scoring.Scorer{DB: pool, Settings: f.scorer.Settings, Cache: credential.NewCache(100)}
-	f.upstream.Config.Handler = &standin.Server{Scorer: sc, Sink: scoring.CommitSink{Pool: pool}}
+	sc := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100)}
+	f.upstream.Config.Handler = &standin.Server{Scorer: sc, Sink: store.CommitSink{Pool: pool}}
 	return countDjango(f)
 }
 
@@ -356,7 +357,7 @@ func TestUnknownCommitOutcomeIsResolved(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.Close)
-		f.score2.Sink = scoring.CommitSink{Pool: p}
+		f.score2.Sink = store.CommitSink{Pool: p}
 		if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
 			t.Fatalf("warm-up of the sink pool: %d", resp.StatusCode)
 		}

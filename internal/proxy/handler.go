@@ -21,7 +21,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -284,9 +284,9 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 	client := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, snap.Config.GoTimeout, errGoTimeout)
 	defer cancel()
-	ctx, trips := scoring.CountRoundTrips(ctx)
-	ctx, commitSent := scoring.TrackCommitSent(ctx)
-	ctx = scoring.ObserveCommitResolutions(ctx, func(o scoring.CommitOutcome) {
+	ctx, trips := store.CountRoundTrips(ctx)
+	ctx, commitSent := store.TrackCommitSent(ctx)
+	ctx = store.ObserveCommitResolutions(ctx, func(o store.CommitOutcome) {
 		h.Metrics.commitOutcomes.WithLabelValues(rt.Name, string(o)).Inc()
 	})
 	defer func() {

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"shadowproxy/internal/config"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Metrics are the proxy's Prometheus series.
@@ -105,7 +105,7 @@ func (m *Metrics) initSeries() {
 		}
 		m.breakerTrips.WithLabelValues(name)
 		m.clientGone.WithLabelValues(name)
-		for _, o := range scoring.CommitOutcomes {
+		for _, o := range store.CommitOutcomes {
 			m.commitOutcomes.WithLabelValues(name, string(o))
 		}
 		m.bodyOverLimit.WithLabelValues(name)

@@ -12,6 +12,7 @@ import (
 	"shadowproxy/internal/pgtest"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // panickyWriter is the toy route with a Go side that commits a (rowless) write transaction
@@ -24,7 +25,7 @@ type panickyWriter struct {
 
 func (p *panickyWriter) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	if p.commit {
-		if err := (scoring.CommitSink{Pool: p.pool}).Apply(ctx, &scoring.WriteSet{}); err != nil {
+		if err := (store.CommitSink{Pool: p.pool}).Apply(ctx, &scoring.WriteSet{}); err != nil {
 			return route.Answer{}, err
 		}
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 )
 
 // djangoErrorPage is Django's answer to an exception no Django-Ninja handler takes (DEBUG off).
@@ -26,8 +26,7 @@ func (f *goFixture) limitKey(rate string, rdb *redis.Client) {
 	if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET rate_limit = $1 WHERE prefix = $2`, rate, prefix); err != nil {
 		f.t.Fatal(err)
 	}
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
-	f.scorer.Log = f.handler.Log
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:", Log: f.handler.Log}
 }
 
 // assertGoAnsweredDjangos500 checks the in-band 500 page: served by Go, no fallback, no
@@ -80,7 +79,7 @@ func TestRedisDownIsDjangos500InBand(t *testing.T) {
 	t.Cleanup(func() { _ = dead.Close() })
 	f.limitKey("1/30s", dead)
 	f.assertGoAnsweredDjangos500()
-	f.scorer.Settings.RateLimitFailOpen = true
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).FailOpen = true
 	if resp, body := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
 		t.Fatalf("fail-open: %d %v %s", resp.StatusCode, resp.Header, body)
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"shadowproxy/internal/diff"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // chromiumPath finds Debian's chromium (make test and .ci/run install it).
@@ -33,7 +33,7 @@ func chromiumPath(t *testing.T) string {
 func TestReportPageInHeadlessChromium(t *testing.T) {
 	browser := chromiumPath(t)
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
-		real := &standin.Server{Scorer: g.scorer, Sink: scoring.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
+		real := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &bodyRecorder{header: http.Header{}}
 			real.ServeHTTP(rec, r)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"shadowproxy/internal/diff"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // reviewFixture runs two shadowed requests against a Django that answers a threshold of
@@ -19,7 +19,7 @@ import (
 func reviewFixture(t *testing.T) *shadowFixture {
 	t.Helper()
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
-		real := &standin.Server{Scorer: g.scorer, Sink: scoring.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
+		real := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &bodyRecorder{header: http.Header{}}
 			real.ServeHTTP(rec, r)

@@ -10,7 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // A Go-served request for a passport with no dedup clash takes 3 round trips (two batched
@@ -21,13 +21,13 @@ func TestRoundTripsPerScoringRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ConnConfig.Tracer = scoring.RoundTripTracer{}
+	cfg.ConnConfig.Tracer = store.RoundTripTracer{}
 	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	f.db.inner, f.score2.Sink = p, scoring.CommitSink{Pool: p}
+	f.db.inner, f.score2.Sink = p, store.CommitSink{Pool: p}
 	for range 3 {
 		if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 			t.Fatal("not served by Go")

@@ -16,7 +16,7 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -97,12 +97,12 @@ type shadowJob struct {
 }
 
 type snapshotResult struct {
-	snap *scoring.Snapshot
+	snap *store.Snapshot
 	err  error
 }
 
 // closeSnapshot rolls the snapshot back and returns its connection, once (the route's
-// Shadower may have closed it already: scoring.Snapshot.Close is idempotent).
+// Shadower may have closed it already: store.Snapshot.Close is idempotent).
 func (j *shadowJob) closeSnapshot() {
 	j.closeOnce.Do(func() {
 		if r := j.await(); r.snap != nil {
@@ -224,7 +224,7 @@ func (s *Shadow) begin(routeName, bucketKey string) *shadowJob {
 			job.snap <- snapshotResult{err: err}
 			return
 		}
-		snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+		snap, err := store.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 		job.snap <- snapshotResult{snap: snap, err: err}
 	}()
 	context.AfterFunc(job.ctx, func() { s.expire(job) }) // a no-op once the job ran or was released

@@ -10,14 +10,14 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // lambdaDjango stands in for Django's score Lambda behind the sidecar: the v2 route's Go side
 // in the lambda dialect, committing like Django.
 func lambdaDjango(f *goFixture) http.Handler {
-	s := &v2.Score{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}}
+	s := &v2.Score{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call, ok := s.Parse(r, nil, route.Lambda)
 		if !ok {
@@ -38,7 +38,7 @@ func lambdaDjango(f *goFixture) http.Handler {
 
 // ninjaDjango stands in for the Django-Ninja app behind ASGI.
 func ninjaDjango(f *goFixture) http.Handler {
-	return &standin.Server{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}}
+	return &standin.Server{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}}
 }
 
 // The comparator renders Go's shadow answer in the route's dialect before comparing it with

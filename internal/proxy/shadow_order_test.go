@@ -17,9 +17,11 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // reversedDjango is a stand-in Django whose reads came back in the reverse row order: it writes
@@ -66,7 +68,7 @@ func (d *reversedDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.alter.Load() {
 		body = strings.Replace(body, `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)
 	}
-	w.Header().Set("Content-Type", scoring.ContentType)
+	w.Header().Set("Content-Type", ninja.ContentType)
 	w.WriteHeader(rec.code)
 	_, _ = w.Write([]byte(body))
 }
@@ -126,7 +128,7 @@ func divergenceGate(t *testing.T, ctl *gate.Controller) gate.Result {
 func TestShadowOrderOnlyDifferencesAreNotDivergent(t *testing.T) {
 	var django *reversedDjango
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
-		django = &reversedDjango{scorer: g.scorer, pool: scoring.CommitSink{Pool: g.pool}}
+		django = &reversedDjango{scorer: g.scorer, pool: store.CommitSink{Pool: g.pool}}
 		return django
 	})
 	ctl := f.gateController(t)
@@ -188,9 +190,9 @@ type lostWriteDjango struct {
 }
 
 func (d *lostWriteDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var sink scoring.Sink = scoring.CommitSink{Pool: d.g.pool}
+	var sink scoring.Sink = store.CommitSink{Pool: d.g.pool}
 	if d.drop.Load() {
-		sink = &scoring.CaptureSink{}
+		sink = &store.CaptureSink{}
 	}
 	if d.writeUnasked.Load() {
 		r = r.Clone(r.Context())
@@ -199,7 +201,7 @@ func (d *lostWriteDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(&standin.Server{Scorer: d.g.scorer, Sink: sink}).ServeHTTP(w, r)
 	if d.concurrent.Load() {
 		again := httptestRecorder()
-		(&standin.Server{Scorer: d.g.scorer, Sink: scoring.CommitSink{Pool: d.g.pool}}).ServeHTTP(again, r)
+		(&standin.Server{Scorer: d.g.scorer, Sink: store.CommitSink{Pool: d.g.pool}}).ServeHTTP(again, r)
 	}
 }
 

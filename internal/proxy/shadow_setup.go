@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/diff"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // ShadowOptions size the shadow pool (process settings, read once).
@@ -67,7 +67,7 @@ func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, 
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
 	cfg.ConnConfig.Tracer = tracer
-	scoring.ConfigureConn(cfg.ConnConfig)
+	store.ConfigureConn(cfg.ConnConfig)
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
 	// Second guard after the snapshot deadline (Shadow.Timeout): PostgreSQL itself ends a
 	// shadow session that stays idle in a transaction a little longer than that.

@@ -17,6 +17,7 @@ import (
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // shadowFixture is a proxy with shadow at 100 % in front of a stand-in Django, on a real
@@ -45,7 +46,7 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixture) http.Handler) *shadowFixture {
 	t.Helper()
 	f := newGoFixture(t, cfg)
-	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
+	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
 	if django != nil {
 		upstream = django(f)
 	}
@@ -72,7 +73,7 @@ func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixt
 // has settled (the proxy settles one per shadowed request, before it calls Django).
 func afterSnapshot(t testing.TB, rollout *Rollout, settled <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
+		scorerID, address, ok := v2.ParseRoute(r.URL.Path)
 		if ok && r.Method == http.MethodGet && Decide(rollout.Load(), v2.ScoreName, scorerID, address, r.Header.Get(RouteHeader)).Shadow {
 			select {
 			case <-settled:
@@ -208,7 +209,7 @@ WHERE schemaname = 'public' AND sequencename NOT LIKE 'shadowproxy_diff%' ORDER 
 // A Django answer that differs from Go's in one field gives exactly that divergent path.
 func TestShadowFindsOneChangedField(t *testing.T) {
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
-		real := &standin.Server{Scorer: g.scorer, Sink: scoring.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
+		real := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &bodyRecorder{header: http.Header{}}
 			real.ServeHTTP(rec, r)

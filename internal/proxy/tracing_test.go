@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -100,7 +100,7 @@ func TestGoServedSpanTree(t *testing.T) {
 	exp := traced(t)
 	f := newGoFixture(t, allGo())
 	p := tracedPool(t, f)
-	f.db.inner, f.score2.Sink = p, scoring.CommitSink{Pool: p}
+	f.db.inner, f.score2.Sink = p, store.CommitSink{Pool: p}
 	resp, _ := f.score("X-Request-Id", "trace-go-1")
 	if resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("not served by Go")

@@ -19,6 +19,7 @@ import (
 	"shadowproxy/internal/diff"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // record is what replay reads from a line: a capture record or a stored diff run.
@@ -134,16 +135,12 @@ func one(ctx context.Context, pool *pgxpool.Pool, route *v2.Score, rec record, r
 	if err != nil {
 		return "", nil, err
 	}
-	snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+	snap, err := store.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 	if err != nil {
 		return "", nil, err
 	}
 	defer snap.Close(context.Background())
-	// The record's scorer id and address are those the route parsed in its dialect (raw path
-	// text in lambda's), and the Lambda's rules apply before scoring as they did live.
-	in := scoring.Input{ScorerID: rec.ScorerID, Address: rec.Address, Path: rec.Path, ReplayKeyPrefix: rec.APIKeyPrefix,
-		Lambda: dialect == config.DialectLambda}
-	res, ws, err := route.Scorer.Capture(ctx, snap, in)
+	res, ws, err := store.Capture(ctx, route.Scorer, snap, v2.ReplayRequest(&route.Scorer.Settings, dialect, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
 	if err != nil {
 		return "", nil, err
 	}
@@ -164,7 +161,7 @@ func one(ctx context.Context, pool *pgxpool.Pool, route *v2.Score, rec record, r
 // compareWrites compares, as the shadow does, Go's write-set applied to the snapshot with the
 // rows Django committed (the exemplar's). Whether each side wrote (writes.committed) and races
 // are left out: the database has moved on since Django answered, so they say nothing here.
-func compareWrites(ctx context.Context, snap *scoring.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
+func compareWrites(ctx context.Context, snap *store.Snapshot, ws *scoring.WriteSet, rec record, rules []diff.NoiseRule) ([]diff.Field, error) {
 	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's rows: %w", err)

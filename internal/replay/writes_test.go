@@ -7,7 +7,11 @@ import (
 	"testing"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // An exemplar whose only divergence is in the writes replays as divergent: replay compares
@@ -28,10 +32,10 @@ func TestReplayComparesWriteSets(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM registry_event`).Scan(&maxEvent); err != nil {
 		t.Fatal(err)
 	}
-	in := scoring.Input{ScorerID: scorerID, Address: address, Path: rec["path"].(string), ReplayKeyPrefix: rec["api_key_prefix"].(string)}
-	res, err := scorer.Score(ctx, in, scoring.CommitSink{Pool: pool})
-	if err != nil || res.Response.Status != 200 {
-		t.Fatalf("score: %v %v", res.Response.Status, err)
+	in := v2.ReplayRequest(&scorer.Settings, route.Ninja, scorerID, address, rec["path"].(string), rec["api_key_prefix"].(string))
+	res, err := scorer.Score(ctx, in, store.CommitSink{Pool: pool})
+	if err != nil || res.Outcome.Kind != scoring.Scored {
+		t.Fatalf("score: %v %v", res.Outcome.Kind, err)
 	}
 	if err := pool.QueryRow(ctx, `SELECT community_id FROM registry_passport WHERE address = $1 ORDER BY id LIMIT 1`, address).Scan(&community); err != nil {
 		t.Fatal(err)
@@ -42,7 +46,7 @@ func TestReplayComparesWriteSets(t *testing.T) {
 	}
 	exemplar := func(r diff.Rows) string {
 		out := map[string]any{"request_id": "ex-1", "scorer_id": scorerID, "address": address, "path": rec["path"],
-			"api_key_prefix": rec["api_key_prefix"], "django_status": 200, "django_response": json.RawMessage(res.Response.Body), "django_writes": r}
+			"api_key_prefix": rec["api_key_prefix"], "django_status": 200, "django_response": json.RawMessage(ninja.OutcomeResponse(res.Outcome).Body), "django_writes": r}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		return string(b)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Dialect is the shape of the answers a route renders: Django-Ninja's behind ASGI, or Django's
@@ -130,7 +130,7 @@ type Shadower interface {
 type ShadowInput struct {
 	// Snapshot is the READ ONLY, REPEATABLE READ snapshot Go reads; Compare closes it as soon
 	// as it has read what it needs.
-	Snapshot *scoring.Snapshot
+	Snapshot *store.Snapshot
 	// DB reads Django's committed rows after its answer.
 	DB *pgxpool.Pool
 	// Call is the request, with the dialect Go's answer is rendered in before the comparison.

@@ -6,40 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
-// presentedKey extracts the API key as Django's aapi_key does: X-API-Key, replaced by
-// DEMO_API_KEY when it is one of DEMO_API_KEY_ALIASES; when that is empty, the second
-// white-space-separated token of Authorization. ok is false when Django answers 401 at once.
-func presentedKey(h http.Header, s *Settings) (string, bool) {
-	key, hasKey := "", false
-	if vals, ok := h[http.CanonicalHeaderKey("X-API-Key")]; ok && len(vals) > 0 {
-		key, hasKey = vals[0], true
-	}
-	if hasKey && slices.Contains(s.DemoAPIKeyAlias, key) {
-		if s.DemoAPIKey == nil {
-			hasKey = false
-		} else {
-			key = *s.DemoAPIKey
-		}
-	}
-	if hasKey && key != "" {
-		return key, true
-	}
-	fields := strings.FieldsFunc(h.Get("Authorization"), unicode.IsSpace)
-	if len(fields) < 2 || fields[1] == "" {
-		return "", false
-	}
-	return fields[1], true
-}
-
-// keyPrefix is the text before the first "." (Python's str.partition).
-func keyPrefix(key string) string {
+// KeyPrefix is the text before the first "." (Python's str.partition).
+func KeyPrefix(key string) string {
 	prefix, _, _ := strings.Cut(key, ".")
 	return prefix
 }
@@ -50,10 +22,10 @@ func HashAPIKey(key string) string {
 	return "sha256$" + hex.EncodeToString(sum[:])
 }
 
-// verifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
+// VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
 // hashed_key_sha256 is set (no fallback), a sha256$ hashed_key, or Django's PBKDF2 format, which
 // needs migration when it matches.
-func verifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
+func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
 	if hashedKeySHA256 != "" {
 		return HashAPIKey(key) == hashedKeySHA256, false
 	}

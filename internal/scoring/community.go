@@ -3,11 +3,8 @@ package scoring
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Outcomes of scoring for a community without an API key (the ceramic-cache routes).
@@ -36,10 +33,10 @@ type CacheWrites struct {
 	// SoftDeleted is how many rows the soft delete touched (read back by CommitSink; counted on
 	// the snapshot by a capture run).
 	SoftDeleted int
-	// expectLive is the ids of the live rows the plan was made from; the transaction checks
-	// them under a per-address lock and reports ErrCacheChanged when another request changed
-	// them.
-	expectLive []int64
+	// ExpectLive is the ids of the live rows the plan was made from (set by the scorer); the
+	// transaction checks them under a per-address lock and reports ErrCacheChanged when
+	// another request changed them.
+	ExpectLive []int64
 }
 
 // CacheRow is one ceramic_cache_ceramiccache insert, with every column Django fills.
@@ -82,13 +79,13 @@ func (s *Scorer) ScoreCommunity(ctx context.Context, communityID int64, address 
 // invalid address), the WriteSet holds the cache writes alone.
 func (s *Scorer) ScoreCommunityAfter(ctx context.Context, communityID int64, address string, cw *CacheWrites, sink Sink) (Result, error) {
 	if locker, ok := sink.(PlanLocker); ok && cw != nil {
-		q, held, unlock, err := locker.LockPlan(ctx, cw.Address)
+		load, held, unlock, err := locker.LockPlan(ctx, cw.Address)
 		if err != nil {
 			return Result{}, err
 		}
 		defer unlock()
 		locked := *s
-		locked.DB = q
+		locked.DB = load
 		s, sink = &locked, held
 	}
 	for attempt := 1; ; attempt++ {
@@ -106,23 +103,20 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 		now = cw.Now
 	}
 	lower := lowerASCII(address)
-	first, err := loadCommunity(ctx, s.DB, communityID, lower)
+	first, err := s.DB.LoadCommunity(ctx, communityID, lower)
 	if err != nil {
 		return Result{}, err
 	}
 	ws := &WriteSet{}
-	rows := first.stamps
+	rows := first.Stamps
 	if cw != nil {
-		cw.expectLive = first.liveIDs
-		rows = cw.applyTo(first.cache, now)
-		cw.Live, cw.SoftDeleted = cw.plannedLive(first.cache)
+		cw.ExpectLive = first.LiveIDs
+		rows = cw.applyTo(first.Cache, now)
+		cw.Live, cw.SoftDeleted = cw.plannedLive(first.Cache)
 		ws.CeramicCache = cw
 	}
 	answer := func(k OutcomeKind) (Result, error) {
-		r := Result{Response: ninjaResponse(k), Outcome: Outcome{Kind: k}}
-		if k == NoCommunity {
-			r.Response = errorResponse(404, "Not Found")
-		}
+		r := Result{Outcome: Outcome{Kind: k}}
 		if cw == nil {
 			return r, nil
 		}
@@ -132,11 +126,11 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 		r.Writes = ws
 		return r, nil
 	}
-	if !first.exists {
+	if !first.Exists {
 		return answer(NoCommunity)
 	}
-	lookup := communityLookup{externalID: strconv.FormatInt(communityID, 10), id: &communityID}
-	community := pickCommunity(first.communities, lookup)
+	lookup := ScorerID(strconv.FormatInt(communityID, 10))
+	community := pickCommunity(first.Communities, lookup)
 	if community == nil {
 		return answer(NoScorer)
 	}
@@ -152,8 +146,7 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 	if err != nil {
 		return Result{}, err
 	}
-	scored := Outcome{Kind: Scored, address: lower, score: &outcome}
-	return Result{Response: scoreResponse(lower, &outcome), Outcome: scored, Writes: ws}, nil
+	return Result{Outcome: Outcome{Kind: Scored, Address: lower, Score: &outcome}, Writes: ws}, nil
 }
 
 // lowerASCII lower-cases as Python's str.lower does for the addresses that can be valid.
@@ -167,86 +160,8 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-// cachedRow is a live ceramic-cache row of the address as the community load reads it.
-type cachedRow struct {
-	ID        int64
-	Type      int
-	Provider  string
-	Stamp     []byte
-	UpdatedAt time.Time
-	Revoked   bool
-}
-
-// communityLoad is what scoring for a community reads first.
-type communityLoad struct {
-	exists      bool // a community with the id exists (get_object_or_404's Account)
-	communities []communityRow
-	stamps      []ceramicRow // aget_passport's read (live, not revoked, every type)
-	cache       []cachedRow  // the same rows with their ids and types, revoked ones too
-	liveIDs     []int64
-}
-
-// Queries of the community load. sqlCommunityAccount is aget_scorer_by_id(str(id), account):
-// the account's communities whose external_scorer_id is the id's text or whose id is the id.
-const (
-	sqlCommunityAccount = `SELECT c.id, c.external_scorer_id, c.rule, c.human_points_program, s.type,
-  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END,
-  CASE s.type WHEN 'WEIGHTED' THEN w.threshold::text WHEN 'WEIGHTED_BINARY' THEN b.threshold::text END
-FROM account_community c
-LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
-LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
-LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
-WHERE c.account_id = (SELECT account_id FROM account_community WHERE id = $1)
-  AND (c.external_scorer_id = $2 OR c.id = $1)`
-	sqlCommunityExists = `SELECT EXISTS (SELECT 1 FROM account_community WHERE id = $1)`
-	// sqlCacheRows is aget_passport's read (see sqlStamps) with the id, the type and whether a
-	// revocation points at the row: the same join, no ORDER BY.
-	sqlCacheRows = `SELECT cc.id, cc.type, cc.provider, cc.stamp::text, cc.updated_at, r.id IS NOT NULL
-FROM ceramic_cache_ceramiccache cc
-LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
-WHERE (cc.address = $1 AND cc.deleted_at IS NULL)`
-)
-
-func loadCommunity(ctx context.Context, q Querier, communityID int64, address string) (communityLoad, error) {
-	var out communityLoad
-	b := &pgx.Batch{}
-	b.Queue(sqlCommunityExists, communityID)
-	b.Queue(sqlCommunityAccount, communityID, strconv.FormatInt(communityID, 10))
-	b.Queue(sqlCacheRows, address)
-	res := q.SendBatch(ctx, b)
-	defer res.Close()
-	if err := res.QueryRow().Scan(&out.exists); err != nil {
-		return out, fmt.Errorf("load community: %w", err)
-	}
-	var err error
-	if out.communities, err = readCommunities(res); err != nil {
-		return out, err
-	}
-	rows, err := res.Query()
-	if err != nil {
-		return out, fmt.Errorf("load ceramic cache: %w", err)
-	}
-	for rows.Next() {
-		var r cachedRow
-		var stamp string
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked); err != nil {
-			return out, fmt.Errorf("scan ceramic cache: %w", err)
-		}
-		r.Stamp = []byte(stamp)
-		out.cache = append(out.cache, r)
-		out.liveIDs = append(out.liveIDs, r.ID)
-		if !r.Revoked {
-			out.stamps = append(out.stamps, ceramicRow{Provider: r.Provider, Stamp: r.Stamp, UpdatedAt: r.UpdatedAt})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("load ceramic cache: %w", err)
-	}
-	return out, nil
-}
-
-// softDeletes reports whether the writes soft-delete the row.
-func (cw *CacheWrites) softDeletes(r cachedRow) bool {
+// SoftDeletes reports whether the writes soft-delete the row.
+func (cw *CacheWrites) SoftDeletes(r CachedRow) bool {
 	if !cw.AllTypes && r.Type != 1 {
 		return false
 	}
@@ -260,10 +175,10 @@ func (cw *CacheWrites) softDeletes(r cachedRow) bool {
 
 // applyTo is the stamps aget_passport reads after the writes: the live, unrevoked rows the
 // writes keep, in the order read, then the new rows (updated_at now).
-func (cw *CacheWrites) applyTo(rows []cachedRow, now time.Time) []ceramicRow {
+func (cw *CacheWrites) applyTo(rows []CachedRow, now time.Time) []ceramicRow {
 	var out []ceramicRow
 	for _, r := range rows {
-		if !r.Revoked && !cw.softDeletes(r) {
+		if !r.Revoked && !cw.SoftDeletes(r) {
 			out = append(out, ceramicRow{Provider: r.Provider, Stamp: r.Stamp, UpdatedAt: r.UpdatedAt})
 		}
 	}
@@ -274,11 +189,11 @@ func (cw *CacheWrites) applyTo(rows []cachedRow, now time.Time) []ceramicRow {
 }
 
 // plannedLive is the live list a capture run answers with, and the soft-delete count.
-func (cw *CacheWrites) plannedLive(rows []cachedRow) ([]LiveStamp, int) {
+func (cw *CacheWrites) plannedLive(rows []CachedRow) ([]LiveStamp, int) {
 	var live []LiveStamp
 	deleted := 0
 	for _, r := range rows {
-		if cw.softDeletes(r) {
+		if cw.SoftDeletes(r) {
 			deleted++
 			continue
 		}
@@ -290,30 +205,4 @@ func (cw *CacheWrites) plannedLive(rows []cachedRow) ([]LiveStamp, int) {
 		live = append(live, LiveStamp{Address: cw.Address, Provider: n.Provider, Stamp: n.Stamp})
 	}
 	return live, deleted
-}
-
-// CountSoftDeletes is how many live rows of the address a soft delete of cw's providers would
-// touch, read through q (DELETE answers 404 when none).
-func CountSoftDeletes(ctx context.Context, q Querier, cw *CacheWrites) (int, error) {
-	b := &pgx.Batch{}
-	b.Queue(sqlCacheRows, cw.Address)
-	res := q.SendBatch(ctx, b)
-	defer res.Close()
-	rows, err := res.Query()
-	if err != nil {
-		return 0, fmt.Errorf("count soft deletes: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var r cachedRow
-		var stamp string
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked); err != nil {
-			return 0, fmt.Errorf("scan ceramic cache: %w", err)
-		}
-		if cw.softDeletes(r) {
-			n++
-		}
-	}
-	return n, rows.Err()
 }

@@ -128,7 +128,7 @@ type scoreOutcome struct {
 	stamps      []stampEntry
 	timestamp   pycompat.DateTime
 	expiration  *pycompat.DateTime
-	points      *responsePoints // nil: points_data and possible_points_data are null
+	points      *Points // nil: points_data and possible_points_data are null
 }
 
 // scoreStamps runs Django's acalculate_score on the kept stamps and the clashing ones.

@@ -20,6 +20,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -55,7 +56,7 @@ func newFixture(t testing.TB) *fixture {
 	f.now.Store(&now)
 	f.account, f.key = f.newAccount("owner")
 	f.scorer = &scoring.Scorer{
-		DB: f.pool,
+		DB: store.Reader{Q: f.pool},
 		Settings: scoring.Settings{
 			TrustedIssuers: []string{f.issuer.DID},
 			MultiNullifier: true, // Django's test suite runs with FF_MULTI_NULLIFIER=on
@@ -63,7 +64,7 @@ func newFixture(t testing.TB) *fixture {
 		Cache: credential.NewCache(1000),
 		Clock: func() time.Time { return *f.now.Load() },
 	}
-	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: f.pool}}, Dialect: route.Ninja})
+	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}}, Dialect: route.Ninja})
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -1,8 +1,7 @@
 package scoring
 
 import (
-	"math/big"
-	"strings"
+	"shadowproxy/internal/pycompat"
 )
 
 // OutcomeKind is what a scoring request came to, named after the Django exception (or the
@@ -15,8 +14,8 @@ const (
 	Scored OutcomeKind = iota
 	// Unauthorized: registry.exceptions.Unauthorized (no key, unknown prefix, wrong secret).
 	Unauthorized
-	// InvalidScorerID: Django-Ninja's validation error for a scorer_id that is not an integer.
-	// Never reached with Input.Lambda.
+	// InvalidScorerID: Django-Ninja's validation error for a scorer_id that is not an integer
+	// (CommunityRef.Invalid).
 	InvalidScorerID
 	// RateLimited: django_ratelimit's Ratelimited.
 	RateLimited
@@ -38,48 +37,60 @@ type Outcome struct {
 	Kind OutcomeKind
 	// APIKeyID is the authenticated key's id; empty for Unauthorized.
 	APIKeyID string
-	// Cause is str() of the exception behind ScoringFailed.
+	// Cause is str() of the exception behind ScoringFailed and RateLimitFailed.
 	Cause string
-
-	address string
-	score   *scoreOutcome // set for Scored
-}
-
-// ScoreJSON is the V2ScoreResponse as pydantic's model_dump_json (and BaseModel.json, which
-// calls it in pydantic 2) renders it: compact, UTF-8 kept. Nil unless Kind is Scored.
-func (o Outcome) ScoreJSON() []byte {
-	if o.score == nil {
-		return nil
-	}
-	return compactScoreResponse(o.address, o.score)
+	// Address is the lower-cased address of a Scored outcome.
+	Address string
+	// Score is set for Scored.
+	Score *ScoreOutcome
 }
 
 // InBandError reports whether a Scored outcome carries an in-band error (the V2ScoreResponse's
 // error field is not null).
-func (o Outcome) InBandError() bool { return o.score != nil && o.score.errMsg != "" }
+func (o Outcome) InBandError() bool { return o.Score != nil && o.Score.errMsg != "" }
 
-// ninjaResponse is the Django-Ninja answer of an error outcome.
-func ninjaResponse(k OutcomeKind) Response {
-	switch k {
-	case Unauthorized:
-		return respUnauthorized
-	case InvalidScorerID:
-		return respBadScorerID
-	case RateLimited:
-		return respRateLimited
-	case NoScorer:
-		return respNoScorer
-	case InvalidAddress:
-		return respBadAddress
-	case RateLimitFailed:
-		return respServerError
-	}
-	return respInternal
+// ScoreOutcome is the Score row Django saves at the end of the request, as format_v2_score_response
+// reads it: read it through its methods.
+type ScoreOutcome = scoreOutcome
+
+// ErrorText is the in-band error (the score's status is ERROR); "" when the score is DONE.
+func (o *scoreOutcome) ErrorText() string { return o.errMsg }
+
+// RawScore is evidence.rawScore, the sum of the counted weights.
+func (o *scoreOutcome) RawScore() pycompat.Decimal { return o.rawScore }
+
+// Threshold is str(Decimal(str(scorer.threshold))).
+func (o *scoreOutcome) Threshold() string { return o.threshold }
+
+// Timestamp is last_score_timestamp.
+func (o *scoreOutcome) Timestamp() pycompat.DateTime { return o.timestamp }
+
+// Expiration is expiration_date (the earliest expiry of the counted stamps); nil for NULL.
+func (o *scoreOutcome) Expiration() *pycompat.DateTime { return o.expiration }
+
+// Points is the human-points data of the response; nil when it is not returned.
+func (o *scoreOutcome) Points() *Points { return o.points }
+
+// StampCount is how many entries the score's stamps dict has.
+func (o *scoreOutcome) StampCount() int { return len(o.stamps) }
+
+// Stamp is the i-th entry of the score's stamps dict, in its order.
+func (o *scoreOutcome) Stamp(i int) StampEntry {
+	s := o.stamps[i]
+	return StampEntry{Provider: s.provider, Score: s.score, Dedup: s.dedup, Expiration: s.expiration}
+}
+
+// StampEntry is one value of the score's stamps dict (V2StampScoreResponse).
+type StampEntry struct {
+	Provider   string
+	Score      string // the weight as Decimal text with five places
+	Dedup      bool
+	Expiration string // the credential's expirationDate
 }
 
 // scorerFailure is str() of the exception Community.aget_scorer raises (or the AttributeError
 // on its None) for a community whose scorer Go cannot use; "" when the scorer is usable.
-func scorerFailure(c *communityRow) string {
+func scorerFailure(c *CommunityRow) string {
 	switch {
 	case c.ScorerType == nil: // Scorer.objects.aget(pk=...) finds no row
 		return "Scorer matching query does not exist."
@@ -91,30 +102,4 @@ func scorerFailure(c *communityRow) string {
 		return "BinaryWeightedScorer matching query does not exist."
 	}
 	return ""
-}
-
-// lambdaScorerID mirrors stamp_score_GET's scorer id: the path text itself, or
-// DEMO_API_SCORER_ID when int() reads it as negative (Python None when unset: null is true).
-func lambdaScorerID(text string, demo *string) (lookup string, null bool) {
-	if !pythonIntNegative(text) {
-		return text, false
-	}
-	if demo == nil {
-		return "", true
-	}
-	return *demo, false
-}
-
-// pythonIntNegative reports whether Python's int(s) succeeds and is below zero (ASCII digits;
-// the ALB path carries no white space or other Unicode digits).
-func pythonIntNegative(s string) bool {
-	digits, neg := strings.CutPrefix(s, "-")
-	if digits == "" || strings.HasPrefix(digits, "_") || strings.HasSuffix(digits, "_") || strings.Contains(digits, "__") {
-		return false
-	}
-	if strings.Trim(digits, "0123456789_") != "" {
-		return false
-	}
-	v, ok := new(big.Int).SetString(strings.ReplaceAll(digits, "_", ""), 10)
-	return ok && neg && v.Sign() > 0
 }

@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,42 +8,61 @@ import (
 	"unicode/utf8"
 )
 
-// ParseRoute matches the scoring route /v2/stamps/{scorer_id}/score/{address} on an already
-// percent-decoded path, as Django's URL resolver does: both segments non-empty, no "/" inside.
-func ParseRoute(path string) (scorerID, address string, ok bool) {
-	rest, found := strings.CutPrefix(path, "/v2/stamps/")
-	if !found {
-		return "", "", false
-	}
-	scorerID, rest, found = strings.Cut(rest, "/score/")
-	if !found || scorerID == "" || rest == "" || strings.Contains(scorerID, "/") || strings.Contains(rest, "/") {
-		return "", "", false
-	}
-	return scorerID, rest, true
+// Request is one scoring request as a route resolved it: who is asking (the key), for which
+// community, for which address, under which of Django's rules, and how its analytics row reads.
+// It carries no HTTP: the route has read the headers, the path and the dialect.
+type Request struct {
+	// Key is the presented API key ("" when the request presents none: Unauthorized). With
+	// Rules.TrustPrefix it is a key prefix instead.
+	Key string
+	// Community is the scorer id the request names, as aget_scorer_by_id takes it.
+	Community CommunityRef
+	// Address is the address as the client sent it (Django lower-cases and validates it).
+	Address string
+	Rules   Rules
+	// Analytics builds the analytics row (FF_API_ANALYTICS) of an outcome; nil means no row.
+	// The scorer fills in the row's APIKeyID and CreatedAt, and writes it with the request's
+	// other rows.
+	Analytics AnalyticsSource
 }
 
-// parsePathInt mirrors pydantic's lax str → int validation of Django-Ninja's `scorer_id: int`:
-// surrounding white space is stripped, a sign and underscores between digits are allowed, and a
-// fraction made only of zeros is dropped. ok is false where pydantic answers int_parsing.
-func parsePathInt(s string) (*big.Int, bool) {
-	s = strings.TrimFunc(s, unicode.IsSpace)
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		if strings.Trim(s[i+1:], "0") != "" {
-			return nil, false
-		}
-		s = s[:i]
+// Rules are where Django's two handlers of the score route differ before scoring.
+type Rules struct {
+	// RevokedKeys lets revoked keys authenticate: Django's Lambda reads AccountAPIKey.objects,
+	// not get_usable_keys().
+	RevokedKeys bool
+	// TrustPrefix authenticates Key as the prefix of a usable API key, without a secret. Set
+	// only by `shadowproxy replay` and the demo's captures (captures store no keys), never
+	// from HTTP.
+	TrustPrefix bool
+}
+
+// AnalyticsSource builds the account_accountapikeyanalytics row of an outcome in the route's
+// dialect; nil means Django writes no row for it.
+type AnalyticsSource interface {
+	AnalyticsRow(o Outcome) *AnalyticsRow
+}
+
+// CommunityRef is aget_scorer_by_id's argument: an external_scorer_id, the id int() reads
+// from it (nil when it cannot), or Python None.
+type CommunityRef struct {
+	ExternalID string
+	ID         *int64
+	// None is Python None (the Lambda's unset DEMO_API_SCORER_ID): external_scorer_id IS NULL.
+	None bool
+	// Invalid is a scorer id Django-Ninja refuses before the view runs (not an integer):
+	// the outcome is InvalidScorerID, after authentication.
+	Invalid bool
+}
+
+// ScorerID is the CommunityRef of a scorer id given as text (external_scorer_id = text, or
+// id = int(text) when Python's int() reads it).
+func ScorerID(text string) CommunityRef {
+	ref := CommunityRef{ExternalID: text}
+	if id, ok := pythonInt(text); ok {
+		ref.ID = &id
 	}
-	digits := strings.TrimLeft(s, "+-")
-	if len(s)-len(digits) > 1 || digits == "" || strings.HasPrefix(digits, "_") || strings.HasSuffix(digits, "_") || strings.Contains(digits, "__") {
-		return nil, false
-	}
-	for _, r := range digits {
-		if (r < '0' || r > '9') && r != '_' {
-			return nil, false
-		}
-	}
-	v, ok := new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), 10)
-	return v, ok
+	return ref
 }
 
 // pythonInt mirrors int(str) as Django's `id=<str>` lookup applies it; ok is false where Python

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 )
 
@@ -99,7 +99,7 @@ func TestAnalyticsRows(t *testing.T) {
 	}
 	// 429: an empty error text, as str(Ratelimited()) is empty.
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redistest.Client(t), KeyPrefix: ":1:"}
 	f.get(okPath)
 	if r := f.get(okPath); r.status != 429 {
 		t.Fatalf("not rate limited: %d", r.status)

@@ -14,8 +14,8 @@ import (
 
 	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 // djangoCeramicSQL is the statement Django's ORM sends for aget_passport's read (printed from
@@ -52,10 +52,10 @@ func (f *fixture) usePlanner(params map[string]string) *pgxpool.Pool {
 	}
 	f.t.Cleanup(pool.Close)
 	scorer := *f.scorer
-	scorer.DB = pool
+	scorer.DB = store.Reader{Q: pool}
 	f.scorer = &scorer
 	f.srv.Close()
-	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: scoring.CommitSink{Pool: pool}}, Dialect: route.Ninja})
+	f.srv = httptest.NewServer(&v2.Handler{Score: &v2.Score{Scorer: f.scorer, Sink: store.CommitSink{Pool: pool}}, Dialect: route.Ninja})
 	f.t.Cleanup(f.srv.Close)
 	return pool
 }

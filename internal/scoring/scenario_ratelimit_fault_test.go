@@ -13,7 +13,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // djangoErrorPage is Django's answer to an exception no Django-Ninja handler takes (DEBUG off,
@@ -21,10 +23,10 @@ import (
 const djangoErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n" +
 	"<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
 
-// observeLogs gives the scorer a logger whose lines the test reads.
+// observeLogs gives the scorer's rate limiter a logger whose lines the test reads.
 func (f *fixture) observeLogs() *observer.ObservedLogs {
 	core, logs := observer.New(zap.InfoLevel)
-	f.scorer.Log = zap.New(core)
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).Log = zap.New(core)
 	return logs
 }
 
@@ -195,7 +197,7 @@ func TestRedisDownAnswersDjangos500UnlessFailOpen(t *testing.T) {
 	f.exec(`UPDATE account_accountapikey SET rate_limit = '1/30s'`)
 	f.scorer.Settings.APIAnalytics = true
 	dead := closedRedis(t)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: dead, KeyPrefix: ":1:"}
 	logs := f.observeLogs()
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	r := f.score(c, addrA)
@@ -210,7 +212,7 @@ func TestRedisDownAnswersDjangos500UnlessFailOpen(t *testing.T) {
 		t.Fatalf("log line %v", line)
 	}
 
-	f.scorer.Settings.RateLimitFailOpen = true
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).FailOpen = true
 	for i := range 3 {
 		if r := f.score(c, addrA); r.status != 200 {
 			t.Fatalf("request %d with Redis down and fail-open: %d %s", i, r.status, r.body)
@@ -222,7 +224,7 @@ func TestRedisDownAnswersDjangos500UnlessFailOpen(t *testing.T) {
 // The switch covers an unreachable Redis only: a rate Django cannot use still answers 500.
 func TestFailOpenDoesNotCoverMalformedRates(t *testing.T) {
 	f, _ := rateLimited(t, "10/0s")
-	f.scorer.Settings.RateLimitFailOpen = true
+	f.scorer.RateLimit.(*ratelimit.DjangoRateLimiter).FailOpen = true
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	if r := f.score(c, addrA); r.status != 500 || r.body != djangoErrorPage {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -252,12 +254,12 @@ func TestRedisFailureAfterTheContextEndedIsTheCallersError(t *testing.T) {
 	}()
 	busy := redis.NewClient(&redis.Options{Addr: l.Addr().String(), MaxRetries: -1, ReadTimeout: -1})
 	defer busy.Close()
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: busy, KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: busy, KeyPrefix: ":1:"}
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.scorer.Score(ctx, scoring.Input{ScorerID: fmt.Sprint(c), Address: addrA, Header: map[string][]string{"X-Api-Key": {f.key}}}, scoring.CommitSink{Pool: f.pool})
+		_, err := f.scorer.Score(ctx, scoring.Request{Key: f.key, Community: scoring.ScorerID(fmt.Sprint(c)), Address: addrA}, store.CommitSink{Pool: f.pool})
 		done <- err
 	}()
 	select {
@@ -269,7 +271,7 @@ func TestRedisFailureAfterTheContextEndedIsTheCallersError(t *testing.T) {
 	close(release)
 	select {
 	case err := <-done:
-		var fault *scoring.RateLimitError
+		var fault *ratelimit.RateLimitError
 		if !errors.Is(err, context.Canceled) || errors.As(err, &fault) {
 			t.Fatalf("err %v, want the context's error", err)
 		}

@@ -8,8 +8,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Spec 2.8: the counter key, checked against django-ratelimit's formula computed with
@@ -17,7 +19,7 @@ import (
 // window end 1700000190.
 func TestRateLimitKeyMatchesDjango(t *testing.T) {
 	const want = "rl:8ede9ccc21dea18101baa4ea9385faafacaefebcbd84417651dcd85c90c4830f"
-	if got, err := scoring.RateLimitKey("demo0001", "125/15m", 1700000000); err != nil || got != want {
+	if got, err := ratelimit.RateLimitKey("demo0001", "125/15m", 1700000000); err != nil || got != want {
 		t.Fatalf("key %s (%v), want %s", got, err, want)
 	}
 }
@@ -26,7 +28,7 @@ func rateLimited(t *testing.T, rate string) (*fixture, *redis.Client) {
 	f := newFixture(t)
 	f.exec(`UPDATE account_accountapikey SET rate_limit = $1`, rate)
 	rdb := redistest.Client(t)
-	f.scorer.RateLimit = &scoring.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
+	f.scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:"}
 	return f, rdb
 }
 
@@ -61,7 +63,7 @@ func TestRateLimitRefusesTheNPlusFirst(t *testing.T) {
 
 func rateLimitKey(t *testing.T, prefix, rate string, ts int64) string {
 	t.Helper()
-	key, err := scoring.RateLimitKey(prefix, rate, ts)
+	key, err := ratelimit.RateLimitKey(prefix, rate, ts)
 	if err != nil {
 		t.Fatalf("RateLimitKey(%q): %v", rate, err)
 	}
@@ -114,14 +116,14 @@ func TestCaptureDoesNotCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := scoring.BeginSnapshot(ctx, conn.Conn(), conn.Release)
+	snap, err := store.BeginSnapshot(ctx, conn.Conn(), conn.Release)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := scoring.Input{ScorerID: fmt.Sprint(c), Address: addrA, Header: map[string][]string{"X-Api-Key": {f.key}}}
+	in := scoring.Request{Key: f.key, Community: scoring.ScorerID(fmt.Sprint(c)), Address: addrA}
 	for range 3 {
-		if res, _, err := f.scorer.Capture(ctx, snap, in); err != nil || res.Response.Status != 200 {
-			t.Fatalf("capture: %v %d", err, res.Response.Status)
+		if res, _, err := store.Capture(ctx, f.scorer, snap, in); err != nil || res.Outcome.Kind != scoring.Scored {
+			t.Fatalf("capture: %v %d", err, res.Outcome.Kind)
 		}
 	}
 	snap.Close(ctx)

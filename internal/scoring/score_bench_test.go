@@ -3,15 +3,18 @@ package scoring_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -30,14 +33,14 @@ func BenchmarkScore(b *testing.B) {
 		f.stamp(addrA, stampissuer.Stamp{Provider: fmt.Sprintf("Provider%02d", i)})
 	}
 	c := f.community(f.account, "WEIGHTED_BINARY", weights+"}", "20")
-	in := scoring.Input{ScorerID: fmt.Sprint(c), Address: addrA, Header: map[string][]string{"X-Api-Key": {f.key}}}
-	sink := scoring.CommitSink{Pool: f.pool}
+	in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
+	sink := store.CommitSink{Pool: f.pool}
 	run := func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			res, err := f.scorer.Score(context.Background(), in, sink)
-			if err != nil || res.Response.Status != 200 {
-				b.Fatalf("%v %d", err, res.Response.Status)
+			if err != nil || res.Outcome.Kind != scoring.Scored {
+				b.Fatalf("%v %d", err, res.Outcome.Kind)
 			}
 		}
 	}
@@ -49,8 +52,8 @@ func BenchmarkScore(b *testing.B) {
 		for b.Loop() {
 			f.scorer.Cache = credential.NewCache(1000)
 			res, err := f.scorer.Score(context.Background(), in, sink)
-			if err != nil || res.Response.Status != 200 {
-				b.Fatalf("%v %d", err, res.Response.Status)
+			if err != nil || res.Outcome.Kind != scoring.Scored {
+				b.Fatalf("%v %d", err, res.Outcome.Kind)
 			}
 		}
 	})

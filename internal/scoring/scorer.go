@@ -4,63 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
-	"shadowproxy/internal/tracing"
 )
 
-// Scorer answers GET /v2/stamps/{scorer_id}/score/{address} as Django does and produces the
-// rows Django would write. It reads through Store and hands its WriteSet to a Sink.
+// Scorer is the scoring domain's orchestrator: for one request it loads what Django reads,
+// decides as Django does, plans the rows Django would write, and hands them to a Sink. It
+// reads through Store and counts requests through RateLimit, two ports the domain declares.
 type Scorer struct {
-	DB       Querier
+	// DB reads Django's rows (the store's Reader over a pool, a connection or a snapshot).
+	DB       Loader
 	Settings Settings
 	Cache    *credential.Cache // nil verifies every signature
 	Clock    func() time.Time  // nil means time.Now
 	// RateLimit counts requests against the API key's rate_limit; nil disables it
 	// (RATELIMIT_ENABLE off). Shadow runs never count.
 	RateLimit RateLimiter
-	// Log receives the rate-limit faults (a malformed rate, Redis unusable); nil logs nothing.
-	Log *zap.Logger
 }
 
-// Input is what the scorer takes from one HTTP request.
-type Input struct {
-	ScorerID string // the scorer_id path segment, percent-decoded (raw with Lambda)
-	Address  string // the address path segment, percent-decoded (raw with Lambda)
-	Header   http.Header
-	// Path, Query and Host are what analytics rows record; Path defaults to the route.
-	Path  string
-	Query url.Values
-	Host  string
-	// ReplayKeyPrefix, set only by `shadowproxy replay` (never from HTTP), authenticates as the
-	// usable API key with this prefix without a secret: captures store no keys.
-	ReplayKeyPrefix string
-	// Lambda follows Django's Lambda handler (api/v2/aws_lambdas/stamp_score_GET.py) where it
-	// differs from the Ninja route before scoring: the scorer id is the path text (never
-	// refused as a non-integer; a negative int() means DEMO_API_SCORER_ID, None when unset),
-	// so the rate limit comes before the scorer lookup, and revoked keys authenticate
-	// (ApiKey.authenticate reads AccountAPIKey.objects, not get_usable_keys()).
-	Lambda bool
-	// Analytics, when set, builds the analytics row (FF_API_ANALYTICS) of an outcome in place
-	// of the Ninja route's; nil means no row. The scorer fills in APIKeyID and CreatedAt.
-	Analytics func(Outcome) *AnalyticsRow
-}
-
-// Result is the HTTP answer and the writes behind it (nil when Django writes nothing).
+// Result is the typed outcome of a request and the writes behind it (nil when Django writes
+// nothing).
 type Result struct {
-	Response Response // as Django-Ninja renders Outcome
-	Outcome  Outcome
-	Writes   *WriteSet
+	Outcome Outcome
+	Writes  *WriteSet
 }
 
 func (s *Scorer) now() time.Time {
@@ -70,15 +43,16 @@ func (s *Scorer) now() time.Time {
 	return time.Now()
 }
 
-// Score runs one request: Load, Decide, Plan, and Apply through sink. A non-nil error means
-// the scorer could not answer (database unreachable, timeout): nothing was committed, unless it
-// is ErrOutcomeUnknown (the sink could not find out), and the caller decides what the client
-// sees. Input the client made invalid is an answer, found before any of its text reaches
-// PostgreSQL.
-func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, err error) {
+// Score runs one request: Load, Decide, Plan, and Apply through sink, in Django's order of
+// checks (the key, the scorer id's form, the rate limit, the scorer, the address). A non-nil
+// error means the scorer could not answer (database unreachable, timeout): nothing was
+// committed, unless it is ErrOutcomeUnknown (the sink could not find out), and the caller
+// decides what the client sees. Input the client made invalid is an outcome, found before any
+// of its text reaches PostgreSQL.
+func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result, err error) {
 	ctx, span := tracer.Start(ctx, "scoring.score")
 	defer func() {
-		span.SetAttributes(attribute.Int("http.status_code", res.Response.Status))
+		span.SetAttributes(attribute.Int("scoring.outcome", int(res.Outcome.Kind)))
 		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
@@ -86,52 +60,31 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 		span.End()
 	}()
 	now := s.now()
-	key, ok := presentedKey(in.Header, &s.Settings)
-	if in.ReplayKeyPrefix != "" {
-		key, ok = in.ReplayKeyPrefix, true
-	}
-	unauthorized := Result{Response: respUnauthorized, Outcome: Outcome{Kind: Unauthorized}}
-	if !ok || !storableText(keyPrefix(key)) {
+	key := req.Key
+	unauthorized := Result{Outcome: Outcome{Kind: Unauthorized}}
+	if key == "" || !storableText(KeyPrefix(key)) {
 		// A prefix PostgreSQL cannot hold as text matches no key: Django's lookup finds none.
 		return unauthorized, nil
 	}
-	scorerID, isInt := parsePathInt(in.ScorerID)
-	lookupID, lookupNull := "", false
-	switch {
-	case in.Lambda:
-		isInt = true
-		lookupID, lookupNull = lambdaScorerID(in.ScorerID, s.Settings.DemoScorerID)
-	case isInt:
-		lookupID = scorerID.String()
-		if scorerID.Sign() < 0 { // Django swaps in DEMO_API_SCORER_ID, str(None) when unset
-			lookupID = "None"
-			if s.Settings.DemoScorerID != nil {
-				lookupID = *s.Settings.DemoScorerID
-			}
-		}
-	}
-	lookup := communityLookup{externalID: lookupID, null: lookupNull}
-	if id, ok := pythonInt(lookupID); ok && !lookupNull {
-		lookup.id = &id
-	}
+	lookup := req.Community
 	// Django validates the address only after the key and the scorer, and reads stamps only
 	// after that: an invalid address never reaches PostgreSQL, so junk cannot make it fail.
-	address, addressOK := normalAddress(in.Address)
+	address, addressOK := normalAddress(req.Address)
 	stampsFor := ""
 	if addressOK {
 		stampsFor = address
 	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	first, err := loadFirst(loadCtx, s.DB, keyLookup{prefix: keyPrefix(key), revoked: in.Lambda}, lookup, stampsFor)
+	first, err := s.DB.LoadRequest(loadCtx, KeyLookup{Prefix: KeyPrefix(key), Revoked: req.Rules.RevokedKeys}, lookup, stampsFor)
 	loadSpan.End()
 	if err != nil {
 		return Result{}, err
 	}
-	if first.key == nil {
+	if first.Key == nil {
 		return unauthorized, nil
 	}
-	valid, migrate := verifyKey(key, first.key.HashedKey, first.key.HashedKeySHA256)
-	if in.ReplayKeyPrefix != "" {
+	valid, migrate := VerifyKey(key, first.Key.HashedKey, first.Key.HashedKeySHA256)
+	if req.Rules.TrustPrefix {
 		valid, migrate = true, false
 	}
 	if !valid {
@@ -139,51 +92,38 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	}
 	ws := &WriteSet{}
 	if migrate {
-		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.key.ID, HashedKeySHA256: HashAPIKey(key)}
+		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.Key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
 	// answer ends the request with an error outcome. Django's analytics wrapper sits inside
-	// authentication and validation, so every answer from here on but the 422 gets a row.
+	// authentication and validation, so every answer from here on may get a row.
 	answer := func(o Outcome) (Result, error) {
-		o.APIKeyID = first.key.ID
-		r := ninjaResponse(o.Kind)
-		switch {
-		case !s.Settings.APIAnalytics:
-		case in.Analytics != nil:
-			ws.Analytics = stamped(in.Analytics(o), first.key.ID, now)
-		case o.Kind != InvalidScorerID:
-			errText := errorDetail(r)
-			if o.Kind == RateLimitFailed {
-				errText = o.Cause
-			}
-			ws.Analytics = analyticsRow(in, first.key.ID, r.Status, &errText, nil, now)
+		o.APIKeyID = first.Key.ID
+		if s.Settings.APIAnalytics && req.Analytics != nil {
+			ws.Analytics = stamped(req.Analytics.AnalyticsRow(o), first.Key.ID, now)
 		}
 		if ws.APIKeyMigration == nil && ws.Passport == nil && ws.Analytics == nil {
-			return Result{Response: r, Outcome: o}, nil
+			return Result{Outcome: o}, nil
 		}
 		if err := apply(ctx, sink, ws); err != nil {
 			return Result{}, err
 		}
-		return Result{Response: r, Outcome: o, Writes: ws}, nil
+		return Result{Outcome: o, Writes: ws}, nil
 	}
-	if !isInt {
+	if lookup.Invalid {
 		return answer(Outcome{Kind: InvalidScorerID})
 	}
-	if rate := first.key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
-		limited, err := s.RateLimit.Limited(ctx, keyPrefix(key), *rate, now)
-		var fault *RateLimitError
+	if rate := first.Key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
+		check, err := s.RateLimit.Check(ctx, KeyPrefix(key), *rate, now)
 		switch {
-		case errors.As(err, &fault) && fault.Unreachable && s.Settings.RateLimitFailOpen:
-			s.logRateLimitFault(keyPrefix(key), *rate, fault, "the request is allowed (SHADOWPROXY_RATELIMIT_FAIL_OPEN)")
-		case errors.As(err, &fault):
-			s.logRateLimitFault(keyPrefix(key), *rate, fault, "Django answers 500")
-			return answer(Outcome{Kind: RateLimitFailed, Cause: fault.Text})
 		case err != nil:
 			return Result{}, err
-		case limited:
+		case check.Failure != "":
+			return answer(Outcome{Kind: RateLimitFailed, Cause: check.Failure})
+		case check.Limited:
 			return answer(Outcome{Kind: RateLimited})
 		}
 	}
-	community := pickCommunity(first.communities, lookup)
+	community := pickCommunity(first.Communities, lookup)
 	if community == nil {
 		return answer(Outcome{Kind: NoScorer})
 	}
@@ -193,25 +133,27 @@ func (s *Scorer) Score(ctx context.Context, in Input, sink Sink) (res Result, er
 	if cause := scorerFailure(community); cause != "" {
 		return answer(Outcome{Kind: ScoringFailed, Cause: cause})
 	}
-	outcome, err := s.scoreAndApply(ctx, ws, community, first.stamps, address, now, sink, func(o *scoreOutcome) {
-		s.finish(ws, o, in, first.key.ID, address, now)
+	outcome, err := s.scoreAndApply(ctx, ws, community, first.Stamps, address, now, sink, func(o *scoreOutcome) {
+		ws.Score = scoreRow(o)
+		if s.Settings.APIAnalytics && req.Analytics != nil {
+			ws.Analytics = stamped(req.Analytics.AnalyticsRow(Outcome{Kind: Scored, APIKeyID: first.Key.ID, Address: address, Score: o}), first.Key.ID, now)
+		}
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	if s.Settings.PointsInResponse && s.Settings.HumanPointsRead && community.HumanPoints && outcome.errMsg == "" {
-		if outcome.points, err = loadPoints(ctx, s.DB, address); err != nil {
+		if outcome.points, err = s.DB.LoadPoints(ctx, address); err != nil {
 			return Result{}, err
 		}
 	}
-	scored := Outcome{Kind: Scored, APIKeyID: first.key.ID, address: address, score: &outcome}
-	return Result{Response: scoreResponse(address, &outcome), Outcome: scored, Writes: ws}, nil
+	return Result{Outcome: Outcome{Kind: Scored, APIKeyID: first.Key.ID, Address: address, Score: &outcome}, Writes: ws}, nil
 }
 
 // scoreAndApply is ascore_passport for a community whose scorer is usable: validate the
 // stamps, decide, plan (finish sets the score row and whatever else the route adds), and apply
 // through sink, reloading the hash links when a concurrent request won a race on them.
-func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *communityRow, rows []ceramicRow, address string, now time.Time,
+func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *CommunityRow, rows []ceramicRow, address string, now time.Time,
 	sink Sink, finish func(*scoreOutcome)) (scoreOutcome, error) {
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
 	ws.TiedCandidates = tiedCandidates(rows)
@@ -241,7 +183,7 @@ func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *com
 			err = apply(ctx, sink, ws)
 		case errors.As(err, &hpErr): // so does a failure while awarding human points
 			ws.HumanPoints, ws.ScoreTerms = nil, nil
-			outcome = scoreOutcome{errMsg: pgMessage(hpErr.Err)}
+			outcome = scoreOutcome{errMsg: hpErr.Message}
 			finish(&outcome)
 			err = apply(ctx, sink, ws)
 		}
@@ -249,7 +191,7 @@ func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *com
 	}
 }
 
-var tracer = tracing.Tracer("shadowproxy/scoring")
+var tracer = otel.Tracer("shadowproxy/scoring") // tracing.Tracer, without its pgx and HTTP exporters
 
 // apply hands the WriteSet to the sink inside its own span.
 func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
@@ -262,31 +204,7 @@ func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
 	return err
 }
 
-// finish sets the score row and the analytics row from the outcome.
-func (s *Scorer) finish(ws *WriteSet, o *scoreOutcome, in Input, keyID, address string, now time.Time) {
-	ws.Score = scoreRow(o)
-	switch {
-	case !s.Settings.APIAnalytics:
-	case in.Analytics != nil:
-		ws.Analytics = stamped(in.Analytics(Outcome{Kind: Scored, APIKeyID: keyID, address: address, score: o}), keyID, now)
-	default:
-		ws.Analytics = analyticsRow(in, keyID, 200, nil, compactScoreResponse(address, o), now)
-	}
-}
-
-// logRateLimitFault logs a rate-limit fault with the key's prefix, never the key.
-func (s *Scorer) logRateLimitFault(prefix, rate string, fault *RateLimitError, outcome string) {
-	if s.Log == nil {
-		return
-	}
-	msg := "rate-limit cache unusable: " + outcome
-	if fault.Err == nil {
-		msg = "malformed rate_limit on an API key: " + outcome
-	}
-	s.Log.Warn(msg, zap.String("api_key_prefix", prefix), zap.String("rate_limit", rate), zap.String("error", fault.Text))
-}
-
-// stamped sets the key and the time of an analytics row built by Input.Analytics.
+// stamped sets the key and the time of an analytics row built by the request's AnalyticsSource.
 func stamped(row *AnalyticsRow, keyID string, now time.Time) *AnalyticsRow {
 	if row != nil {
 		row.APIKeyID, row.CreatedAt = keyID, now
@@ -294,21 +212,12 @@ func stamped(row *AnalyticsRow, keyID string, now time.Time) *AnalyticsRow {
 	return row
 }
 
-// pgMessage is the text of a database error as psycopg's str() gives it (its message).
-func pgMessage(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Message
-	}
-	return err.Error()
-}
-
 // pickCommunity mirrors aget_scorer_by_id: external_scorer_id first, then the numeric id. A
 // None scorer id (the Lambda's unset DEMO_API_SCORER_ID) reads external_scorer_id IS NULL,
 // which aget() accepts only when one community matches, and id IS NULL, which none does.
-func pickCommunity(rows []communityRow, l communityLookup) *communityRow {
-	if l.null {
-		var only *communityRow
+func pickCommunity(rows []CommunityRow, l CommunityRef) *CommunityRow {
+	if l.None {
+		var only *CommunityRow
 		for i := range rows {
 			if rows[i].ExternalScorerID == nil {
 				if only != nil {
@@ -320,12 +229,12 @@ func pickCommunity(rows []communityRow, l communityLookup) *communityRow {
 		return only
 	}
 	for i := range rows {
-		if rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == l.externalID {
+		if rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == l.ExternalID {
 			return &rows[i]
 		}
 	}
 	for i := range rows {
-		if l.id != nil && rows[i].ID == *l.id {
+		if l.ID != nil && rows[i].ID == *l.ID {
 			return &rows[i]
 		}
 	}
@@ -333,7 +242,7 @@ func pickCommunity(rows []communityRow, l communityLookup) *communityRow {
 }
 
 // decide runs ascore_passport on the validated stamps and fills ws with its writes.
-func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
+func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stamps []validStamp, abort string, attemptsLeft int, now time.Time) (scoreOutcome, error) {
 	ws.HashLinks, ws.HashLinkIDsBurned, ws.LDPEvents, ws.Stamps, ws.HumanPoints, ws.ScoreTerms = nil, 0, nil, nil, nil, nil
 	if abort != "" {
 		return scoreOutcome{errMsg: abort}, nil
@@ -353,12 +262,12 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		humanPointsFor = ws.Passport.Address
 	}
 	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
-	second, err := loadSecond(loadCtx, s.DB, c.ID, hashes, humanPointsFor)
+	second, err := s.DB.LoadDedup(loadCtx, c.ID, hashes, humanPointsFor)
 	loadSpan.End()
 	if err != nil {
 		return scoreOutcome{}, err
 	}
-	plan := planLIFO(lifo, second.links, ws.Passport.Address, c.ID, now, attemptsLeft)
+	plan := planLIFO(lifo, second.Links, ws.Passport.Address, c.ID, now, attemptsLeft)
 	ws.HashLinks, ws.HashLinkIDsBurned = plan.links, plan.burnedIDs
 	if plan.err != "" {
 		return scoreOutcome{errMsg: plan.err}, nil
@@ -376,8 +285,8 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 	if err != nil {
 		return scoreOutcome{errMsg: err.Error()}, nil
 	}
-	if second.hasCustomization {
-		if err := weights.merge(second.custom); err != nil {
+	if second.HasCustomization {
+		if err := weights.merge(second.Custom); err != nil {
 			return scoreOutcome{errMsg: err.Error()}, nil
 		}
 	}
@@ -386,10 +295,10 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *communityRow, stam
 		ws.ScoreTerms = scoreTerms(outcome.stampScores, &weights)
 	}
 	if outcome.errMsg == "" && humanPointsDue(&s.Settings, c.HumanPoints, outcome.passing, now) {
-		if second.humanPointsErr != nil {
-			return scoreOutcome{errMsg: pgMessage(second.humanPointsErr)}, nil
+		if second.HumanPointsFailure != "" {
+			return scoreOutcome{errMsg: second.HumanPointsFailure}, nil
 		}
-		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.humanPoints, &s.Settings)
+		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.HumanPoints, &s.Settings)
 	}
 	return outcome, nil
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"shadowproxy/internal/routes/ninja"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 )
 
@@ -23,7 +25,7 @@ type Server struct {
 	Latency time.Duration
 	// Quirk, when set, may alter the rows (before they are written) and the answer of a
 	// scoring request, so that the demo has divergences to show. Nil: none.
-	Quirk func(address string, ws *scoring.WriteSet, res *scoring.Response)
+	Quirk func(address string, ws *scoring.WriteSet, res *ninja.Response)
 }
 
 // ServeHTTP implements http.Handler.
@@ -33,21 +35,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(s.Latency + jitter)
 	}
 	w.Header().Set("X-Served-By", "stand-in-django")
-	if scorerID, address, ok := scoring.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
+	if scorerID, address, ok := v2.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
 		sink := s.Sink
 		if s.Quirk != nil {
 			sink = quirkSink{inner: s.Sink, apply: func(ws *scoring.WriteSet) { s.Quirk(address, ws, nil) }}
 		}
-		res, err := s.Scorer.Score(r.Context(), scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}, sink)
+		req := v2.NinjaRequest(&s.Scorer.Settings, scorerID, address, r.Header, r.URL.Path, r.URL.Query(), r.Host)
+		res, err := s.Scorer.Score(r.Context(), req, sink)
+		resp := ninja.OutcomeResponse(res.Outcome)
 		if err != nil {
-			res.Response = scoring.InternalError()
+			resp = ninja.InternalError()
 		}
 		if s.Quirk != nil {
-			s.Quirk(address, nil, &res.Response)
+			s.Quirk(address, nil, &resp)
 		}
-		w.Header().Set("Content-Type", res.Response.MediaType())
-		w.WriteHeader(res.Response.Status)
-		_, _ = w.Write(res.Response.Body)
+		w.Header().Set("Content-Type", resp.MediaType())
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(resp.Body)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

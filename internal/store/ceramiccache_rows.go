@@ -48,10 +48,10 @@ func CacheRowsOfAddress(ctx context.Context, q Querier, address string) ([]Cache
 	return out, err
 }
 
-// sqlLiveStamps is the embed score's CeramicCache.objects.filter(address=..., type=V1,
+// sqlEmbedLiveStamps is the embed score's CeramicCache.objects.filter(address=..., type=V1,
 // deleted_at__isnull=True, revocation__isnull=True) (handle_get_score in api/embed/api.py):
 // Django's join, its filters in sorted keyword order, no ORDER BY.
-const sqlLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
+const sqlEmbedLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
 FROM ceramic_cache_ceramiccache cc
 LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND cc.type = 1)`
@@ -60,7 +60,7 @@ WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND cc.type = 
 // in PostgreSQL's order.
 func EmbedLiveStamps(ctx context.Context, q Querier, address string) ([]scoring.LiveStamp, error) {
 	var live []scoring.LiveStamp
-	err := readRows(ctx, q, "read live stamps", sqlLiveStamps, []any{address}, func(rows pgx.Rows) error {
+	err := readRows(ctx, q, "read live stamps", sqlEmbedLiveStamps, []any{address}, func(rows pgx.Rows) error {
 		var s scoring.LiveStamp
 		var stamp string
 		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {

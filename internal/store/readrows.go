@@ -7,12 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Querier is what a read needs from PostgreSQL: a pool, a connection, a transaction or a
-// shadow's snapshot. Each statement is sent as a batch of one, one round trip.
-type Querier interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
 // readRows runs one statement through q and hands each row to scan, in the order PostgreSQL
 // returns them. Errors carry label.
 func readRows(ctx context.Context, q Querier, label, sql string, args []any, scan func(pgx.Rows) error) error {

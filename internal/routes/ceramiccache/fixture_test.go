@@ -26,6 +26,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -81,9 +82,9 @@ func newFixture(t testing.TB) *fixture {
 	var ticks atomic.Int64
 	clock := func() time.Time { return fixedNow.Add(time.Duration(ticks.Add(1)) * time.Microsecond) }
 	settings.Auth.Clock = clock
-	f.sink = scoring.CommitSink{Pool: f.pool}
+	f.sink = store.CommitSink{Pool: f.pool}
 	f.family = &ceramiccache.Family{
-		Scorer: &scoring.Scorer{DB: f.pool, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
+		Scorer: &scoring.Scorer{DB: store.Reader{Q: f.pool}, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 			Cache: credential.NewCache(1000), Clock: clock},
 		Sink: f.sink,
 		Auth: settings.Auth, ScorerID: settings.ScorerID, Clock: clock,

@@ -10,6 +10,7 @@ import (
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -70,16 +71,16 @@ func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRu
 // authed runs JWTDidAuth; done is true when the call is settled (an answer, or not mine).
 func (h *Handler) authed(r *http.Request) (did any, c route.Call, done, ok bool) {
 	res := h.f.Auth.authenticate(r.Header.Get("Authorization"))
-	settled := func(resp scoring.Response) (any, route.Call, bool, bool) {
+	settled := func(resp ninja.Response) (any, route.Call, bool, bool) {
 		return nil, route.Call{Request: &request{answer: &resp}}, true, true
 	}
 	switch res.kind {
 	case authNoBearer:
 		return settled(respUnauthorized)
 	case authInvalid:
-		return settled(scoring.ErrorResponse(401, invalidTokenDetail(res.attempts)))
+		return settled(ninja.ErrorResponse(401, invalidTokenDetail(res.attempts)))
 	case authNoDid:
-		return settled(scoring.ServerErrorPage())
+		return settled(ninja.ServerErrorPage())
 	case authUnknown:
 		return nil, route.Call{}, true, false
 	}

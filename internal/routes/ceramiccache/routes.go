@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -33,7 +34,7 @@ const maxBulkCacheSize = 100
 type Family struct {
 	// Scorer scores and reads; with a nil Scorer every route only parses (Go stays off).
 	Scorer *scoring.Scorer
-	// Sink receives the writes of Go-served requests (a scoring.CommitSink in production).
+	// Sink receives the writes of Go-served requests (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Auth checks the app's bearer tokens.
 	Auth Auth
@@ -91,7 +92,7 @@ func Routes(f *Family) []route.Route {
 type request struct {
 	// answer, when set, is Django's answer decided while parsing (an auth failure, a body that
 	// is not JSON, too many items): no database is needed.
-	answer *scoring.Response
+	answer *ninja.Response
 	// address is the caller's (bulk routes) or the path's / query's address, as sent.
 	address string
 	items   []item
@@ -130,33 +131,33 @@ func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error)
 // except PATCH, whose handler turns every exception into InternalServerException.
 func (h *Handler) Failed(route.Call, error) route.Answer { return answer(h.failed()) }
 
-func (h *Handler) failed() scoring.Response {
+func (h *Handler) failed() ninja.Response {
 	if h.op == opBulkPatch {
 		return respPatchFailed
 	}
-	return scoring.ServerErrorPage()
+	return ninja.ServerErrorPage()
 }
 
-func answer(r scoring.Response) route.Answer {
+func answer(r ninja.Response) route.Answer {
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 
 // Django's bodies (api/ceramic_cache/exceptions.py, ninja's defaults).
 var (
-	respUnauthorized  = scoring.ErrorResponse(401, "Unauthorized")
-	respCannotParse   = scoring.ErrorResponse(400, "Cannot parse request body")
-	respTooMany       = scoring.ErrorResponse(422, "You have submitted too many stamps.")
-	respPatchFailed   = scoring.ErrorResponse(500, "An internal server error has occurred.")
-	respNothingToDrop = scoring.ErrorResponse(404, "Unable to find stamp to delete.")
-	respScorerNotSet  = scoring.ErrorResponse(500, "Scorer ID not set")
-	respBadAddress    = scoring.ErrorResponse(400, "Invalid address.")
-	respNoCommunity   = scoring.ErrorResponse(404, "Community matching the configured scorer id does not exist! This is probably a misconfiguration!")
-	respUnableToScore = scoring.ErrorResponse(400, "Unable to get score for provided scorer.")
+	respUnauthorized  = ninja.ErrorResponse(401, "Unauthorized")
+	respCannotParse   = ninja.ErrorResponse(400, "Cannot parse request body")
+	respTooMany       = ninja.ErrorResponse(422, "You have submitted too many stamps.")
+	respPatchFailed   = ninja.ErrorResponse(500, "An internal server error has occurred.")
+	respNothingToDrop = ninja.ErrorResponse(404, "Unable to find stamp to delete.")
+	respScorerNotSet  = ninja.ErrorResponse(500, "Scorer ID not set")
+	respBadAddress    = ninja.ErrorResponse(400, "Invalid address.")
+	respNoCommunity   = ninja.ErrorResponse(404, "Community matching the configured scorer id does not exist! This is probably a misconfiguration!")
+	respUnableToScore = ninja.ErrorResponse(400, "Unable to get score for provided scorer.")
 )
 
 // weightsFailed is handle_get_scorer_weights' InvalidScorerConfiguration.
-func (f *Family) weightsFailed() scoring.Response {
-	return scoring.ErrorResponse(500, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+strconv.FormatInt(f.ScorerID, 10))
+func (f *Family) weightsFailed() ninja.Response {
+	return ninja.ErrorResponse(500, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+strconv.FormatInt(f.ScorerID, 10))
 }
 
 // errNotServed is returned when a request turns out, after reading, to be one Go does not

@@ -7,12 +7,14 @@ import (
 	"strings"
 
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // serve answers a parsed request with scorer (its DB is the pool, or a snapshot in shadow)
 // and sink (the commit sink, or a capture sink in shadow).
-func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
 	switch h.op {
 	case opBulkPost, opBulkPatch, opBulkDelete:
 		return h.serveBulk(ctx, req, sink, scorer)
@@ -21,9 +23,9 @@ func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, sc
 	case opScorePost:
 		res, err := scorer.ScoreCommunity(ctx, req.scorerID, req.address, sink)
 		if err != nil {
-			return scoring.Response{}, err
+			return ninja.Response{}, err
 		}
-		return scoreAnswer(res, scoring.ServerErrorPage()), nil
+		return scoreAnswer(res, ninja.ServerErrorPage()), nil
 	case opStamp:
 		return h.serveStamp(ctx, req, sink, scorer)
 	}
@@ -32,14 +34,14 @@ func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, sc
 
 // scoreAnswer is get_detailed_score_response_for_address's answer (its error outcomes are
 // APIExceptions rendered by ninja; a scorer Django cannot use raises failed).
-func scoreAnswer(res scoring.Result, failed scoring.Response) scoring.Response {
+func scoreAnswer(res scoring.Result, failed ninja.Response) ninja.Response {
 	if res.Outcome.Kind == scoring.ScoringFailed {
 		return failed
 	}
-	return res.Response
+	return ninja.OutcomeResponse(res.Outcome)
 }
 
-func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
 	cw := &scoring.CacheWrites{Address: strings.ToLower(req.address), Now: h.f.now().UTC()}
 	for _, it := range req.items {
 		cw.SoftDelete = append(cw.SoftDelete, it.provider)
@@ -50,9 +52,9 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	cw.AllTypes = h.op != opBulkPost
 	cw.ListAllTypes = h.op == opBulkDelete
 	if h.op == opBulkDelete {
-		n, err := scoring.CountSoftDeletes(ctx, scorer.DB, cw)
+		n, err := store.CountSoftDeletes(ctx, store.QuerierOf(scorer.DB), cw)
 		if err != nil {
-			return scoring.Response{}, err
+			return ninja.Response{}, err
 		}
 		if n == 0 {
 			return respNothingToDrop, nil
@@ -60,13 +62,13 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	}
 	res, err := scorer.ScoreCommunityAfter(ctx, req.scorerID, req.address, cw, sink)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	if res.Outcome.Kind != scoring.Scored {
 		if h.op == opBulkPatch { // every exception becomes InternalServerException
 			return respPatchFailed, nil
 		}
-		return scoreAnswer(res, scoring.ServerErrorPage()), nil
+		return scoreAnswer(res, ninja.ServerErrorPage()), nil
 	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
@@ -74,18 +76,18 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	w.Bool(true)
 	w.Key("stamps")
 	if err := writeLive(&w, cw.Live); err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	status := 200
 	if h.op != opBulkDelete { // DELETE's declared schema has no score
 		w.Key("score")
-		w.Raw(string(res.Response.Body))
+		w.Raw(string(ninja.OutcomeResponse(res.Outcome).Body))
 	}
 	if h.op == opBulkPost {
 		status = 201
 	}
 	w.EndObject()
-	return scoring.Response{Status: status, Body: w.Bytes()}, nil
+	return ninja.Response{Status: status, Body: w.Bytes()}, nil
 }
 
 // writeLive writes CachedStampResponse items.
@@ -110,40 +112,44 @@ func writeLive(w *pycompat.JSONWriter, live []scoring.LiveStamp) error {
 }
 
 // serveScoreGet is handle_get_ui_score.
-func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
 	if !validAddress(lower) {
 		return respBadAddress, nil
 	}
-	exists, usable, humanPoints, err := scoring.CommunityScorer(ctx, scorer.DB, req.scorerID)
+	exists, usable, humanPoints, err := store.CommunityScorer(ctx, store.QuerierOf(scorer.DB), req.scorerID)
 	switch {
 	case err != nil:
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	case !exists:
 		return respNoCommunity, nil
 	case !usable:
 		return respUnableToScore, nil
 	}
-	stored, err := scoring.LoadStoredScore(ctx, scorer.DB, lower, req.scorerID)
+	stored, err := store.LoadStoredScore(ctx, store.QuerierOf(scorer.DB), lower, req.scorerID)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	if stored == nil || stored.Expired(h.f.now()) {
 		res, err := scorer.ScoreCommunity(ctx, req.scorerID, req.address, sink)
 		if err != nil {
-			return scoring.Response{}, err
+			return ninja.Response{}, err
 		}
 		if res.Outcome.Kind != scoring.Scored {
 			return respUnableToScore, nil
 		}
-		return res.Response, nil
+		return ninja.OutcomeResponse(res.Outcome), nil
 	}
-	resp, ok, err := scoring.StoredScoreResponse(ctx, scorer.DB, stored, scorer.Settings.HumanPointsRead && humanPoints)
+	var points func() (*scoring.Points, error)
+	if scorer.Settings.HumanPointsRead && humanPoints {
+		points = func() (*scoring.Points, error) { return scorer.DB.LoadPoints(ctx, stored.Address) }
+	}
+	resp, ok, err := ninja.StoredScoreResponse(stored, points)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	if !ok {
-		return scoring.Response{}, errNotServed
+		return ninja.Response{}, errNotServed
 	}
 	return resp, nil
 }
@@ -155,24 +161,24 @@ func validAddress(lower string) bool {
 }
 
 // serveStamp is handle_get_stamps: score first when the address has no score, then list.
-func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (scoring.Response, error) {
+func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
-	has, err := scoring.HasScore(ctx, scorer.DB, lower, h.f.ScorerID)
+	has, err := store.HasScore(ctx, store.QuerierOf(scorer.DB), lower, h.f.ScorerID)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	if !has {
 		res, err := scorer.ScoreCommunity(ctx, h.f.ScorerID, req.address, sink)
 		if err != nil {
-			return scoring.Response{}, err
+			return ninja.Response{}, err
 		}
 		if res.Outcome.Kind != scoring.Scored {
-			return scoreAnswer(res, scoring.ServerErrorPage()), nil
+			return scoreAnswer(res, ninja.ServerErrorPage()), nil
 		}
 	}
-	live, err := scoring.LiveStamps(ctx, scorer.DB, lower, false)
+	live, err := store.LiveStamps(ctx, store.QuerierOf(scorer.DB), lower, false)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
@@ -180,18 +186,18 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 	w.Bool(true)
 	w.Key("stamps")
 	if err := writeLive(&w, live); err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	w.EndObject()
-	return scoring.Response{Status: 200, Body: w.Bytes()}, nil
+	return ninja.Response{Status: 200, Body: w.Bytes()}, nil
 }
 
 // serveWeights is handle_get_scorer_weights without Django's 60 s Redis cache: the weights
 // as Dict[str, float].
-func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (scoring.Response, error) {
-	raw, ok, err := scoring.CommunityWeights(ctx, scorer.DB, h.f.ScorerID)
+func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (ninja.Response, error) {
+	raw, ok, err := store.CommunityWeights(ctx, store.QuerierOf(scorer.DB), h.f.ScorerID)
 	if err != nil {
-		return scoring.Response{}, err
+		return ninja.Response{}, err
 	}
 	if !ok {
 		return h.f.weightsFailed(), nil
@@ -199,18 +205,18 @@ func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (sco
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return scoring.Response{}, errNotServed
+		return ninja.Response{}, errNotServed
 	}
 	var w pycompat.JSONWriter
 	w.BeginObject()
 	for dec.More() {
 		k, err := dec.Token()
 		if err != nil {
-			return scoring.Response{}, errNotServed
+			return ninja.Response{}, errNotServed
 		}
 		v, err := dec.Token()
 		if err != nil {
-			return scoring.Response{}, errNotServed
+			return ninja.Response{}, errNotServed
 		}
 		var f float64
 		switch x := v.(type) {
@@ -219,14 +225,14 @@ func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (sco
 		case string:
 			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
 		default:
-			return scoring.Response{}, errNotServed
+			return ninja.Response{}, errNotServed
 		}
 		if err != nil {
-			return scoring.Response{}, errNotServed
+			return ninja.Response{}, errNotServed
 		}
 		w.Key(k.(string))
 		w.Raw(pycompat.FloatRepr(f))
 	}
 	w.EndObject()
-	return scoring.Response{Status: 200, Body: w.Bytes()}, nil
+	return ninja.Response{Status: 200, Body: w.Bytes()}, nil
 }

@@ -7,7 +7,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/store"
 )
 
@@ -25,15 +25,13 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	}()
 	req := in.Call.Request.(*request)
 	start := time.Now()
-	var resp scoring.Response
-	sink := &scoring.CaptureSink{}
+	var resp ninja.Response
+	sink := &store.CaptureSink{}
 	if req.answer != nil {
 		resp = *req.answer
 	} else {
-		shadow := *h.f.Scorer
-		shadow.DB, shadow.RateLimit = snap.DB(), nil
 		var err error
-		if resp, err = h.serve(ctx, req, sink, &shadow); err != nil {
+		if resp, err = h.serve(ctx, req, sink, store.CaptureScorer(h.f.Scorer, snap)); err != nil {
 			return nil, err
 		}
 	}

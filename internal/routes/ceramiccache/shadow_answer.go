@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"shadowproxy/internal/diff"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/store"
 )
 
@@ -28,7 +28,7 @@ type liveItem struct {
 // existed in the snapshot (before), id; a row Django inserted has an id Go's capture cannot
 // know (the field body.stamps[*].id, noise by default). The rest of the answer is compared
 // as every route's is.
-func compareAnswer(django diff.Response, goResp scoring.Response, before map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
+func compareAnswer(django diff.Response, goResp ninja.Response, before map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	dl, dRest, okD := splitLive(django.Body)
 	gl, gRest, okG := splitLive(goResp.Body)
 	if !okD || !okG {

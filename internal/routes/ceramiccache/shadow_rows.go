@@ -14,7 +14,7 @@ import (
 )
 
 // readCacheRows reads the address's rows by id, stamps as canonical JSON.
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) (map[int64]store.CacheRow, error) {
+func readCacheRows(ctx context.Context, q store.Querier, address string) (map[int64]store.CacheRow, error) {
 	rows, err := store.CacheRowsOfAddress(ctx, q, address)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/stampissuer"
+	"shadowproxy/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -53,9 +54,9 @@ VALUES ('', false, 'owner', '', '', '', false, true, now()) RETURNING id`)
 	f.addKey("k0000001", scoring.HashAPIKey(f.key), "unused", false, "125/15m")
 	f.community = f.newCommunity(`{"Ens": 0.208, "Google": 0.525, "Linkedin": "1.531"}`, "LIFO")
 	f.embed = &Embed{
-		Scorer: &scoring.Scorer{DB: f.db, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
+		Scorer: &scoring.Scorer{DB: store.Reader{Q: f.db}, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 			Cache: credential.NewCache(100), Clock: func() time.Time { return fixedNow }},
-		Sink:            scoring.CommitSink{Pool: f.db},
+		Sink:            store.CommitSink{Pool: f.db},
 		Token:           ninja.InternalToken{Value: token},
 		CeramicScorerID: "335",
 	}

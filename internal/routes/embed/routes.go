@@ -11,6 +11,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Route names (config keys, metric labels, admin names).
@@ -28,7 +29,7 @@ type Embed struct {
 	// Scorer scores communities and reads through its DB; nil: the routes only parse (the
 	// proxy keeps Go off).
 	Scorer *scoring.Scorer
-	// Sink receives Go-served writes (a scoring.CommitSink in production).
+	// Sink receives Go-served writes (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Token is CGRANTS_API_TOKEN: checked by internal-score and embed-stamps (unset: both are
 	// left to Django), and by the open routes' guard when their require_token setting is on.
@@ -56,6 +57,6 @@ func (e *Embed) Routes() []route.Route {
 }
 
 func (e *Embed) read(name, pattern string, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc, guard func(*http.Request) *route.Answer) route.Route {
-	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() scoring.Querier { return e.Scorer.DB }}
+	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return store.QuerierOf(e.Scorer.DB) }}
 	return route.Route{Name: name, Method: http.MethodGet, Pattern: pattern, Key: route.KeyRequestHash, Handler: h, Shadow: h, Guard: guard}
 }

@@ -46,13 +46,6 @@ func scoreFailed(err error) (route.Answer, error) {
 	return route.Answer{}, err
 }
 
-// capture is a copy of the scorer that reads the snapshot and never counts a rate limit.
-func capture(s *scoring.Scorer, snap *scoring.Snapshot) *scoring.Scorer {
-	shadow := *s
-	shadow.DB, shadow.RateLimit = snap.DB(), nil
-	return &shadow
-}
-
 // internalScore is GET /internal/score/v2/{int:scorer_id}/{str:address} (get_score_v2 in
 // api/internal/api.py): internal token, the community by id (404), then ahandle_scoring; an
 // in-band error becomes 500 "Failed to calculate score.".
@@ -104,7 +97,7 @@ func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scorin
 		if res.Outcome.InBandError() {
 			return errFailedToScore, nil
 		}
-		return ninja.JSON(http.StatusOK, res.Response.Body), nil
+		return ninja.JSON(http.StatusOK, ninja.OutcomeResponse(res.Outcome).Body), nil
 	}
 	return ninja.ServerError(), nil // the scorer's exception reaches Django's handler
 }
@@ -118,8 +111,8 @@ func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]di
 		return compareAnswer(in, *req.Early, time.Now()), nil
 	}
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err
@@ -164,19 +157,19 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	default:
 		return ninja.ServerError(), nil
 	}
-	live, err := store.EmbedLiveStamps(ctx, sc.DB, p.address)
+	live, err := store.EmbedLiveStamps(ctx, store.QuerierOf(sc.DB), p.address)
 	if err != nil {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
 	}
-	return stampsAndScore(live, res.Response.Body)
+	return stampsAndScore(live, ninja.OutcomeResponse(res.Outcome).Body)
 }
 
 func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err

@@ -167,7 +167,7 @@ type cacheRow struct {
 }
 
 // readCacheRows reads the address's rows, each described for the comparison.
-func readCacheRows(ctx context.Context, q scoring.Querier, address string) ([]cacheRow, error) {
+func readCacheRows(ctx context.Context, q store.Querier, address string) ([]cacheRow, error) {
 	rows, err := store.CacheRowsOfAddress(ctx, q, address)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // stamps is POST /internal/embed/stamps/{str:address} (add_stamps in api/internal/api.py,
@@ -206,7 +207,7 @@ func (h *stamps) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink,
 	if ws := res.Writes; ws != nil && ws.CeramicCache != nil {
 		live = ws.CeramicCache.Live
 	}
-	return stampsAndScore(live, res.Response.Body)
+	return stampsAndScore(live, ninja.OutcomeResponse(res.Outcome).Body)
 }
 
 func (h *stamps) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
@@ -218,8 +219,8 @@ func (h *stamps) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fiel
 		return compareAnswer(in, *req.Early, time.Now()), nil
 	}
 	start := time.Now()
-	sink := &scoring.CaptureSink{}
-	a, err := h.run(ctx, capture(h.Scorer, in.Snapshot), sink, req.Params.(stampsCall))
+	sink := &store.CaptureSink{}
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(stampsCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err

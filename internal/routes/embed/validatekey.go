@@ -2,16 +2,18 @@ package embed
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // validateKey is GET /internal/embed/validate-api-key (validate_api_key in api/internal/api.py,
@@ -51,15 +53,41 @@ func keyPrefix(h http.Header) string {
 	return prefix
 }
 
-func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, h.Scorer.DB, h.Sink, c.Request.(http.Header))
+// partnerKey is the key Django's synchronous ApiKey class reads: X-API-Key, else the second
+// word of Authorization; a DEMO_API_KEY_ALIASES value stands for DEMO_API_KEY (demoUnset when
+// that is unset). presented is false when there is no key at all.
+func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demoUnset bool) {
+	key = strings.Join(h.Values("X-Api-Key"), ",")
+	if key == "" {
+		fields := strings.FieldsFunc(strings.Join(h.Values("Authorization"), ","), unicode.IsSpace)
+		if len(fields) < 2 {
+			return "", false, false
+		}
+		key = fields[1]
+	}
+	if slices.Contains(s.DemoAPIKeyAlias, key) {
+		if s.DemoAPIKey == nil {
+			return "", true, true
+		}
+		key = *s.DemoAPIKey
+	}
+	return key, true, false
 }
 
-func (h *validateKey) run(ctx context.Context, q scoring.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
-	k, err := scoring.CheckPartnerKey(ctx, q, header, &h.Scorer.Settings)
+func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
+	return h.run(ctx, store.QuerierOf(h.Scorer.DB), h.Sink, c.Request.(http.Header))
+}
+
+func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
+	key, presented, demoUnset := partnerKey(header, &h.Scorer.Settings)
 	switch {
-	case errors.Is(err, scoring.ErrDemoKeyUnset):
+	case demoUnset: // Django fails with an AttributeError (its 500 page)
 		return ninja.ServerError(), nil
+	case !presented:
+		return errInvalidAPIKey, nil
+	}
+	k, err := store.CheckPartnerKey(ctx, q, key)
+	switch {
 	case err != nil:
 		return route.Answer{}, err
 	case !k.Accepted:
@@ -85,7 +113,7 @@ func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.Serv
 func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	defer in.Snapshot.Close(context.Background())
 	start := time.Now()
-	a, err := h.run(ctx, in.Snapshot.DB(), &scoring.CaptureSink{}, in.Call.Request.(http.Header))
+	a, err := h.run(ctx, in.Snapshot.DB(), &store.CaptureSink{}, in.Call.Request.(http.Header))
 	if err != nil {
 		return nil, err
 	}

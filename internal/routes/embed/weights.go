@@ -14,7 +14,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -86,7 +85,7 @@ var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER
 
 // weights writes the scorer's weights as Dict[str, float]; ok is false where Django raises
 // (no community, no usable scorer): InvalidScorerConfiguration.
-func loadWeights(ctx context.Context, q scoring.Querier, id string) (weights []byte, ok bool, err error) {
+func loadWeights(ctx context.Context, q store.Querier, id string) (weights []byte, ok bool, err error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	text, found, err := store.ScorerWeights(ctx, q, n)
 	if err != nil || !found {
@@ -140,7 +139,7 @@ func floatDict(w *pycompat.JSONWriter, text []byte) bool {
 }
 
 // readWeights answers embed-weights, and embed-config with the stamp sections.
-func (e *Embed) readWeights(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func (e *Embed) readWeights(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	p := params.(weightsCall)
 	weights, ok, err := loadWeights(ctx, q, p.id)
 	switch {
@@ -164,7 +163,7 @@ func (e *Embed) readWeights(ctx context.Context, q scoring.Querier, params any) 
 
 // loadSections renders stamp_sections (handle_get_embed_stamp_sections in api/embed/api.py):
 // [] when the community has no customization; sections and their platforms by ("order", id).
-func loadSections(ctx context.Context, q scoring.Querier, id string) ([]byte, error) {
+func loadSections(ctx context.Context, q store.Querier, id string) ([]byte, error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	customization, err := store.CustomizationIDs(ctx, q, n)
 	if err != nil || len(customization) != 1 { // scorer is one-to-one: at most one

@@ -9,7 +9,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -130,7 +129,7 @@ func parseCheckBans(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(sub.Address, sub, req), true
 }
 
-func readCheckBans(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCheckBans(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(checkBans)
 	bans, err := store.ActiveBans(ctx, q, req.now, strings.ToLower(req.address), req.hashes)
 	if err != nil {

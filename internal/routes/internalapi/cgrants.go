@@ -8,7 +8,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -32,7 +31,7 @@ func parseCGrants(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(lower, sub, lower), true
 }
 
-func readCGrants(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCGrants(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	t, err := store.ContributorStatistics(ctx, q, params.(string))
 	if err != nil {
 		return route.Answer{}, err

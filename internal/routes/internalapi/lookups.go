@@ -8,7 +8,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -26,7 +25,7 @@ func parseAllowList(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(req.address, route.Subject{Address: req.address}, req), true
 }
 
-func readAllowList(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readAllowList(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(allowList)
 	member, err := store.OnAllowList(ctx, q, req.list, req.address)
 	if err != nil {
@@ -52,7 +51,7 @@ func parseCredential(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(requestKey(r, body), route.Subject{}, strings.ReplaceAll(seg[0], "%23", "#")), true
 }
 
-func readCredential(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCredential(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	def, found, err := store.CustomCredentialDefinition(ctx, q, params.(string))
 	switch {
 	case err != nil:

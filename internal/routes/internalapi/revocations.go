@@ -7,7 +7,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -44,7 +43,7 @@ func parseCheckRevocations(r *http.Request, body []byte) (route.Call, bool) {
 	return ninja.Call(key, route.Subject{}, values), true
 }
 
-func readCheckRevocations(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readCheckRevocations(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	values := params.([]string)
 	revoked, err := store.RevokedProofValues(ctx, q, values)
 	if err != nil {

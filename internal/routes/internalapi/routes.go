@@ -12,7 +12,7 @@ import (
 
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Route names (config keys, metric labels, admin names).
@@ -29,7 +29,7 @@ const (
 // Reads are the internal read routes' Go sides.
 type Reads struct {
 	// DB is Django's database; nil: the routes only parse (the proxy keeps Go off).
-	DB scoring.Querier
+	DB store.Querier
 	// Token is CGRANTS_API_TOKEN; unset, these routes are left to Django.
 	Token ninja.InternalToken
 }
@@ -37,7 +37,7 @@ type Reads struct {
 // Routes are the table entries of the internal read routes.
 func (rd *Reads) Routes() []route.Route {
 	read := func(name, method, pattern string, key route.KeyKind, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc) route.Route {
-		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn, DB: func() scoring.Querier { return rd.DB }}
+		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn, DB: func() store.Querier { return rd.DB }}
 		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h}
 	}
 	return []route.Route{

@@ -9,7 +9,6 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
-	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -29,7 +28,7 @@ func parseStakeGTC(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(lower, sub, lower), true
 }
 
-func readStakeGTC(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readStakeGTC(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	stakes, err := store.Stakes(ctx, q, params.(string))
 	if err != nil {
 		return route.Answer{}, err
@@ -87,7 +86,7 @@ func parseStakeLegacy(r *http.Request, _ []byte) (route.Call, bool) {
 	return ninja.Call(lower, sub, stakeLegacy{address: lower, roundID: round}), true
 }
 
-func readStakeLegacy(ctx context.Context, q scoring.Querier, params any) (route.Answer, error) {
+func readStakeLegacy(ctx context.Context, q store.Querier, params any) (route.Answer, error) {
 	req := params.(stakeLegacy)
 	events, err := store.LegacyStakeEvents(ctx, q, req.roundID, req.address)
 	if err != nil {

@@ -10,12 +10,11 @@ import (
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
 )
 
 // JSON is a Ninja answer with a body already rendered as Python's json.dumps does.
 func JSON(status int, body []byte) route.Answer {
-	return route.Answer{Status: status, Header: http.Header{"Content-Type": {scoring.ContentType}}, Body: body}
+	return route.Answer{Status: status, Header: http.Header{"Content-Type": {ContentType}}, Body: body}
 }
 
 // Render builds a body with a Python json.dumps writer and answers it.
@@ -69,7 +68,7 @@ func Missing(locs ...[]any) route.Answer {
 // ServerError is Django's HTML 500 page: what an exception no Ninja handler takes becomes with
 // DEBUG off.
 func ServerError() route.Answer {
-	r := scoring.ServerErrorPage()
+	r := ServerErrorPage()
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 

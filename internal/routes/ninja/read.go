@@ -7,7 +7,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Request is what a route's Parse keeps for Serve: the answer Django gives before its handler
@@ -28,7 +28,7 @@ func Call(key string, sub route.Subject, params any) route.Call {
 }
 
 // ReadFunc answers a call's parameters with reads through q only: a read route never writes.
-type ReadFunc func(ctx context.Context, q scoring.Querier, params any) (route.Answer, error)
+type ReadFunc func(ctx context.Context, q store.Querier, params any) (route.Answer, error)
 
 // Read is the Go side of a route that only reads. Go-served requests read through DB; a shadow
 // run reads the same statements on the snapshot taken as the request arrived and compares its
@@ -36,7 +36,7 @@ type ReadFunc func(ctx context.Context, q scoring.Querier, params any) (route.An
 type Read struct {
 	// DB returns the Django database, read when a request is served (the process may connect
 	// after the table is built); the proxy keeps Go off while there is none.
-	DB func() scoring.Querier
+	DB func() store.Querier
 	// ParseFunc takes a request exactly as Django routes and parses it (Handler.Parse).
 	ParseFunc func(r *http.Request, body []byte) (route.Call, bool)
 	// ReadFunc answers a parsed call.
@@ -61,7 +61,7 @@ func (h *Read) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	return h.answer(ctx, h.DB(), c)
 }
 
-func (h *Read) answer(ctx context.Context, q scoring.Querier, c route.Call) (route.Answer, error) {
+func (h *Read) answer(ctx context.Context, q store.Querier, c route.Call) (route.Answer, error) {
 	req := c.Request.(Request)
 	if req.Early != nil {
 		return *req.Early, nil

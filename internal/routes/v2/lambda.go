@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"strings"
 
@@ -48,52 +49,98 @@ type LambdaHandler struct {
 // with_api_request_exception_handling; a failure of the scorer itself is the wrapper's
 // "DB Error: <class>".
 func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaResponse {
-	render := func(o scoring.Outcome) LambdaResponse { return lambdaRender(o, h.Scorer.Settings.RateLimitForm) }
-	in, err := lambdaInput(ev, render)
+	lr, err := newLambdaRequest(ev, &h.Scorer.Settings)
 	if err != nil {
 		return errorResponse(500, msgUnexpected, err.Error())
 	}
-	res, err := h.Scorer.Score(ctx, in, h.Sink)
+	res, err := h.Scorer.Score(ctx, lr.req, h.Sink)
 	if err != nil {
 		return dbErrorResponse(err)
 	}
-	return render(res.Outcome)
+	return lr.render(res.Outcome)
 }
 
-// lambdaInput reads an event as Django's Lambda does before it authenticates, into the
-// scorer's input in the Lambda's rules, with the analytics row the wrapper saves for each
-// outcome (answered by render). An error is an event the Lambda answers 500 (its text is
-// str(e)): one the ALB rule never sends.
-func lambdaInput(ev LambdaEvent, render func(scoring.Outcome) LambdaResponse) (scoring.Input, error) {
+// lambdaRequest is an event as Django's Lambda reads it before it authenticates: the domain's
+// request in the Lambda's rules, and the event parts the wrapper's analytics row records (it
+// is the request's AnalyticsSource).
+type lambdaRequest struct {
+	req      scoring.Request
+	ev       LambdaEvent
+	segments []string
+	payload  json.RawMessage
+	form     string // PASSPORT_API_RATE_LIMITING_FORM
+}
+
+func (l *lambdaRequest) request() *scoring.Request { return &l.req }
+
+// render is the Lambda's answer to an outcome, with this deployment's rate-limit form.
+func (l *lambdaRequest) render(o scoring.Outcome) LambdaResponse { return lambdaRender(o, l.form) }
+
+// AnalyticsRow implements scoring.AnalyticsSource: the row the wrapper saves for the answer to o.
+func (l *lambdaRequest) AnalyticsRow(o scoring.Outcome) *scoring.AnalyticsRow {
+	return analyticsRow(l.ev, l.segments, l.payload, l.render(o), o)
+}
+
+// newLambdaRequest reads an event as Django's Lambda does before it authenticates: the key
+// from x-api-key alone, the scorer id as the path text (stamp_score_GET never refuses it as a
+// non-integer; a negative int() means DEMO_API_SCORER_ID, None when unset), revoked keys
+// accepted (ApiKey.authenticate reads AccountAPIKey.objects, not get_usable_keys()). An error
+// is an event the Lambda answers 500 (its text is str(e)): one the ALB rule never sends.
+func newLambdaRequest(ev LambdaEvent, s *scoring.Settings) (*lambdaRequest, error) {
 	if ev.Path == nil { // lambda_to_django_request reads event["path"] before authenticating
-		return scoring.Input{}, errors.New("'path'")
+		return nil, errors.New("'path'")
 	}
 	// stamp_score_GET splits the path and takes the last and the third-to-last segments; the
 	// ALB rule guarantees at least six. A shorter path, which the rule never sends, raises
 	// IndexError in Django only after authentication; here it is refused at once.
 	segments := strings.Split(*ev.Path, "/")
 	if len(segments) < 3 {
-		return scoring.Input{}, errors.New("list index out of range")
+		return nil, errors.New("list index out of range")
 	}
 	// parse_body runs after authentication and the rate limit in Django; a body that is not
 	// JSON (never sent to this GET route by a client that works) is refused at once here.
 	payload, err := parseBody(ev)
 	if err != nil {
-		return scoring.Input{}, err
+		return nil, err
 	}
 	header := http.Header{}
 	// strip_event takes the key from headers["x-api-key"] only: no Authorization fallback.
 	if key := ev.Headers["x-api-key"]; key != "" {
 		header.Set("X-Api-Key", key)
 	}
-	in := scoring.Input{
-		ScorerID: segments[len(segments)-3], // the path text itself, never percent-decoded
-		Address:  segments[len(segments)-1],
-		Header:   header,
-		Lambda:   true,
+	l := &lambdaRequest{ev: ev, segments: segments, payload: payload, form: s.RateLimitForm}
+	l.req = scoring.Request{
+		Key:       presentedKey(header, s),
+		Community: lambdaScorerID(segments[len(segments)-3], s.DemoScorerID), // the path text itself, never percent-decoded
+		Address:   segments[len(segments)-1],
+		Rules:     scoring.Rules{RevokedKeys: true},
+		Analytics: l,
 	}
-	in.Analytics = func(o scoring.Outcome) *scoring.AnalyticsRow {
-		return analyticsRow(ev, segments, payload, render(o), o)
+	return l, nil
+}
+
+// lambdaScorerID mirrors stamp_score_GET's scorer id: the path text itself, or
+// DEMO_API_SCORER_ID when int() reads it as negative (Python None when unset).
+func lambdaScorerID(text string, demo *string) scoring.CommunityRef {
+	switch {
+	case !pythonIntNegative(text):
+		return scoring.ScorerID(text)
+	case demo == nil:
+		return scoring.CommunityRef{None: true}
 	}
-	return in, nil
+	return scoring.ScorerID(*demo)
+}
+
+// pythonIntNegative reports whether Python's int(s) succeeds and is below zero (ASCII digits;
+// the ALB path carries no white space or other Unicode digits).
+func pythonIntNegative(s string) bool {
+	digits, neg := strings.CutPrefix(s, "-")
+	if digits == "" || strings.HasPrefix(digits, "_") || strings.HasSuffix(digits, "_") || strings.Contains(digits, "__") {
+		return false
+	}
+	if strings.Trim(digits, "0123456789_") != "" {
+		return false
+	}
+	v, ok := new(big.Int).SetString(strings.ReplaceAll(digits, "_", ""), 10)
+	return ok && neg && v.Sign() > 0
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -39,7 +40,7 @@ func lambdaRender(o scoring.Outcome, form string) LambdaResponse {
 	switch o.Kind {
 	case scoring.Scored:
 		// format_response: ret.json(), statusDescription "200 OK" whatever the status.
-		return LambdaResponse{StatusCode: 200, StatusDescription: "200 OK", Headers: LambdaHeaders(), Body: string(o.ScoreJSON())}
+		return LambdaResponse{StatusCode: 200, StatusDescription: "200 OK", Headers: LambdaHeaders(), Body: string(ninja.ScoreJSON(o))}
 	case scoring.Unauthorized: // APIException: its status_code and str(detail)
 		return errorResponse(401, "Invalid API Key.", "Invalid API Key.")
 	case scoring.RateLimited: // not an APIException: the table's (429, rate-limited message); str(Ratelimited()) is ""

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -23,7 +24,7 @@ const ScoreName = "v2-score"
 type Score struct {
 	// Scorer is the Go scorer; with a nil Scorer the route only parses (the proxy keeps Go off).
 	Scorer *scoring.Scorer
-	// Sink receives the writes of Go-served requests (a scoring.CommitSink in production).
+	// Sink receives the writes of Go-served requests (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Mutate, when set, alters each WriteSet a shadow run captured before the comparison. It
 	// exists for fault-injection tests and is nil in production.
@@ -55,11 +56,11 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 	if d == route.Lambda {
 		return s.parseLambda(r, body)
 	}
-	scorerID, address, ok := scoring.ParseRoute(r.URL.Path)
+	scorerID, address, ok := ParseRoute(r.URL.Path)
 	if !ok {
 		return route.Call{}, false
 	}
-	in := scoring.Input{ScorerID: scorerID, Address: address, Header: r.Header, Path: r.URL.Path, Query: r.URL.Query(), Host: r.Host}
+	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, r.URL.Query(), r.Host)
 	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keyPrefix(r.Header)},
 		Dialect: route.Ninja, Request: in}, true
 }
@@ -72,12 +73,12 @@ func (s *Score) parseLambda(r *http.Request, body []byte) (route.Call, bool) {
 	if !MatchesLambdaRoute(*ev.Path) {
 		return route.Call{}, false
 	}
-	in, err := lambdaInput(ev, s.renderLambda)
+	in, err := newLambdaRequest(ev, s.settings())
 	if err != nil {
 		return route.Call{}, false
 	}
 	prefix, _, _ := strings.Cut(ev.Headers["x-api-key"], ".")
-	return route.Call{Key: in.Address, Subject: route.Subject{ScorerID: in.ScorerID, Address: in.Address, APIKeyPrefix: prefix},
+	return route.Call{Key: in.req.Address, Subject: route.Subject{ScorerID: in.segments[len(in.segments)-3], Address: in.req.Address, APIKeyPrefix: prefix},
 		Dialect: route.Lambda, Request: in}, true
 }
 
@@ -85,7 +86,7 @@ func (s *Score) parseLambda(r *http.Request, body []byte) (route.Call, bool) {
 // of the scorer is returned (the proxy falls back to Django); in the lambda dialect too, where
 // Django's Lambda would answer "DB Error: <class>" itself.
 func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	res, err := s.Scorer.Score(ctx, c.Request.(scoring.Input), s.Sink)
+	res, err := s.Scorer.Score(ctx, *c.Request.(scoreRequest).request(), s.Sink)
 	if err != nil {
 		if errors.Is(err, scoring.ErrOutcomeUnknown) {
 			return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
@@ -100,7 +101,7 @@ func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 // default for anything else (a panic).
 func (s *Score) Failed(c route.Call, err error) route.Answer {
 	if c.Dialect != route.Lambda {
-		return ninjaAnswer(scoring.InternalError())
+		return ninjaAnswer(ninja.InternalError())
 	}
 	if errors.Is(err, route.ErrPanic) {
 		return lambdaAnswer(errorResponse(500, msgUnexpected, msgUnexpected))
@@ -108,22 +109,33 @@ func (s *Score) Failed(c route.Call, err error) route.Answer {
 	return lambdaAnswer(dbErrorResponse(err))
 }
 
+// noSettings are the settings a route without a scorer parses with (it never serves).
+var noSettings scoring.Settings
+
+// settings are the Django settings requests are read with.
+func (s *Score) settings() *scoring.Settings {
+	if s.Scorer == nil {
+		return &noSettings
+	}
+	return &s.Scorer.Settings
+}
+
+// scoreRequest is a parsed request of either dialect (a call's Request).
+type scoreRequest interface {
+	request() *scoring.Request
+}
+
 // Render is the answer to the scorer's result in dialect d: the one rendering of the route's
 // answers, for the proxy, its shadow and `shadowproxy replay`.
 func (s *Score) Render(res scoring.Result, d route.Dialect) route.Answer {
 	if d == route.Lambda {
-		return lambdaAnswer(s.renderLambda(res.Outcome))
+		return lambdaAnswer(lambdaRender(res.Outcome, s.Scorer.Settings.RateLimitForm))
 	}
-	return ninjaAnswer(res.Response)
-}
-
-// renderLambda is the Lambda's answer to an outcome, with this deployment's rate-limit form.
-func (s *Score) renderLambda(o scoring.Outcome) LambdaResponse {
-	return lambdaRender(o, s.Scorer.Settings.RateLimitForm)
+	return ninjaAnswer(ninja.OutcomeResponse(res.Outcome))
 }
 
 // ninjaAnswer is the answer as Django-Ninja writes it.
-func ninjaAnswer(r scoring.Response) route.Answer {
+func ninjaAnswer(r ninja.Response) route.Answer {
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/route"
-	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
 
@@ -23,9 +23,9 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 			snap.Close(context.Background())
 		}
 	}()
-	input := in.Call.Request.(scoring.Input)
+	req := in.Call.Request.(scoreRequest).request()
 	start := time.Now()
-	res, ws, err := s.Scorer.Capture(ctx, snap, input)
+	res, ws, err := store.Capture(ctx, s.Scorer, snap, *req)
 	run.GoLatency = time.Since(start)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	defer diffSpan.End()
 	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
 	if ws == nil || ws.Passport == nil {
-		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, input.Address)
+		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, req.Address)
 		snap = nil // closed by compareUnplannedWrites
 		if err != nil {
 			return nil, err
@@ -68,7 +68,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 
 // compareUnplannedWrites checks, for a run where Go planned no passport write, whether Django
 // wrote rows for the address anyway. It closes the snapshot.
-func compareUnplannedWrites(ctx context.Context, snap *scoring.Snapshot, in route.ShadowInput, address string) ([]diff.Field, string, error) {
+func compareUnplannedWrites(ctx context.Context, snap *store.Snapshot, in route.ShadowInput, address string) ([]diff.Field, string, error) {
 	address = strings.ToLower(address)
 	if !utf8.ValidString(address) || strings.ContainsRune(address, 0) {
 		snap.Close(context.Background())

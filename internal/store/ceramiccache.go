@@ -1,8 +1,9 @@
-package scoring
+package store
 
 import (
 	"context"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"slices"
 	"time"
 
@@ -41,9 +42,9 @@ WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND ($2 OR cc.
 )
 
 // queueCacheWrites queues the ceramic-cache statements.
-func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
+func queueCacheWrites(q *labelledBatch, cw *scoring.CacheWrites) {
 	q.queue("ceramic_cache", sqlLockCacheAddress, cw.Address)
-	sorted := append([]int64{}, cw.expectLive...) // never nil: pgx sends a nil slice as NULL
+	sorted := append([]int64{}, cw.ExpectLive...) // never nil: pgx sends a nil slice as NULL
 	slices.Sort(sorted)
 	q.queue("ceramic_cache", sqlCheckCacheRows, cw.Address, sorted)
 	if len(cw.SoftDelete) > 0 {
@@ -65,41 +66,32 @@ func queueCacheWrites(q *labelledBatch, cw *CacheWrites) {
 // statement of its own after its writes, on the connection that wrote them (still holding the
 // address's plan lock when LockPlan took one). The writes are committed: a failure here must not
 // send the request to Django again.
-func readLive(ctx context.Context, conn *pgx.Conn, cw *CacheWrites) error {
+func readLive(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) error {
 	if cw == nil {
 		return nil
 	}
 	rows, err := conn.Query(ctx, sqlLiveStamps, cw.Address, cw.ListAllTypes)
 	if err != nil {
-		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", scoring.ErrOutcomeUnknown, err)
 	}
-	live, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LiveStamp, error) {
-		var s LiveStamp
+	live, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (scoring.LiveStamp, error) {
+		var s scoring.LiveStamp
 		var stamp string
 		err := r.Scan(&s.ID, &s.Address, &s.Provider, &stamp)
 		s.Stamp = []byte(stamp)
 		return s, err
 	})
 	if err != nil {
-		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", scoring.ErrOutcomeUnknown, err)
 	}
 	cw.Live = live
 	return nil
 }
 
-// PlanLocker is a sink that can serialise the planning of one address's ceramic-cache writes
-// (CommitSink): the Go-served bulk requests of an address then load, plan and commit one at a
-// time. Capture sinks do not implement it: shadow runs take no lock.
-type PlanLocker interface {
-	// LockPlan holds the address's plan lock on one connection until unlock; the request
-	// reads through q and writes through sink, both on that connection.
-	LockPlan(ctx context.Context, address string) (q Querier, sink Sink, unlock func(), err error)
-}
-
-// LockPlan holds a session advisory lock on a connection of its own. Its key space is not the
+// LockPlan implements scoring.PlanLocker: a session advisory lock on a connection of its own. Its key space is not the
 // commit's (sqlLockCacheAddress): the commit's lock also guards against writers that never
 // take this one.
-func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink, func(), error) {
+func (s CommitSink) LockPlan(ctx context.Context, address string) (scoring.Loader, scoring.Sink, func(), error) {
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("acquire plan lock connection: %w", err)
@@ -120,5 +112,5 @@ func (s CommitSink) LockPlan(ctx context.Context, address string) (Querier, Sink
 		}
 		conn.Release()
 	}
-	return conn, CommitSink{Pool: s.Pool, held: held}, unlock, nil
+	return Reader{Q: conn}, CommitSink{Pool: s.Pool, held: held}, unlock, nil
 }

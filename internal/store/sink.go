@@ -1,9 +1,10 @@
-package scoring
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"strings"
 	"time"
 
@@ -11,26 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Sink receives the WriteSet of a scoring request.
-type Sink interface {
-	// Apply makes (or records) the writes. ErrConflict means a concurrent request changed the
-	// rows this request read; the scorer then reloads and plans again.
-	Apply(ctx context.Context, ws *WriteSet) error
-}
-
-// ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.
-var ErrConflict = errors.New("hash links changed by a concurrent request")
-
-// ErrOutcomeUnknown marks a write transaction whose COMMIT may have reached PostgreSQL and whose
-// outcome even a check on another connection could not establish (the database unreachable).
-// Every other error from a scoring run means nothing was committed, so the request can safely
-// go to Django instead.
-var ErrOutcomeUnknown = errors.New("commit outcome unknown")
-
 // conflictMarker is the text of the error the link check raises inside the transaction.
 const conflictMarker = "shadowproxy: hash links changed concurrently"
 
-// CommitSink applies a WriteSet in one transaction, sent in one round trip: BEGIN, the
+// CommitSink applies a scoring.WriteSet in one transaction, sent in one round trip: BEGIN, the
 // transaction's id, every write, a check that the requester owns the links it wrote, and
 // COMMIT. When the connection fails after the COMMIT may have been sent, the outcome is found
 // out on another connection (resolveCommit) instead of guessed.
@@ -48,8 +33,8 @@ type heldConn struct {
 	closed bool
 }
 
-// Apply implements Sink.
-func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
+// Apply implements scoring.Sink.
+func (s CommitSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
 	var conn *pgxpool.Conn
 	if s.held != nil {
 		if s.held.closed {
@@ -96,7 +81,7 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
 		default:
-			return fmt.Errorf("apply write set (%s): %w: %w", run.failed, ErrOutcomeUnknown, run.err)
+			return fmt.Errorf("apply write set (%s): %w: %w", run.failed, scoring.ErrOutcomeUnknown, run.err)
 		}
 	}
 	// PostgreSQL refused a statement (the transaction is aborted) or the failure came before
@@ -114,18 +99,18 @@ func (s CommitSink) Apply(ctx context.Context, ws *WriteSet) error {
 	case s.held != nil && s.held.closed: // no planning again: the request read through that connection
 		return fmt.Errorf("apply write set (%s; the plan lock's connection was closed): %w", run.failed, run.err)
 	case pgErr.Code == "23505" && pgErr.TableName == "registry_hashscorerlink" || strings.Contains(pgErr.Message, conflictMarker):
-		return ErrConflict
+		return scoring.ErrConflict
 	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
-		return ErrCacheChanged
+		return scoring.ErrCacheChanged
 	case run.failed == humanPointsSection:
-		return &HumanPointsError{Err: run.err}
+		return &scoring.HumanPointsError{Err: run.err, Message: pgMessage(run.err)}
 	}
 	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
 }
 
 // readLiveAfter reads the live list of a commit confirmed on another connection (the writing
 // one is gone), on a fresh connection and a fresh context: the request's own has usually expired.
-func (s CommitSink) readLiveAfter(ctx context.Context, cw *CacheWrites) error {
+func (s CommitSink) readLiveAfter(ctx context.Context, cw *scoring.CacheWrites) error {
 	if cw == nil {
 		return nil
 	}
@@ -133,7 +118,7 @@ func (s CommitSink) readLiveAfter(ctx context.Context, cw *CacheWrites) error {
 	defer cancel()
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("read the live stamps after the commit: %w: %w", ErrOutcomeUnknown, err)
+		return fmt.Errorf("read the live stamps after the commit: %w: %w", scoring.ErrOutcomeUnknown, err)
 	}
 	defer conn.Release()
 	return readLive(ctx, conn.Conn(), cw)
@@ -223,8 +208,8 @@ SELECT 'SCU', $1, $2, $11,
 FROM s`
 )
 
-// queueWrites queues a WriteSet's statements in Django's order.
-func queueWrites(q *labelledBatch, ws *WriteSet) {
+// queueWrites queues a scoring.WriteSet's statements in Django's order.
+func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
 	if cw := ws.CeramicCache; cw != nil {
 		queueCacheWrites(q, cw)
 	}
@@ -269,7 +254,7 @@ func queueWrites(q *labelledBatch, ws *WriteSet) {
 	}
 }
 
-func queueLinks(q *labelledBatch, links []HashLinkWrite, p *PassportRow) {
+func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.PassportRow) {
 	var insHash, insAddr, updAddr []string
 	var insExp, updExp []time.Time
 	var updID []int64
@@ -295,7 +280,7 @@ func queueLinks(q *labelledBatch, links []HashLinkWrite, p *PassportRow) {
 	}
 }
 
-func queueEvents(q *labelledBatch, events []EventRow) {
+func queueEvents(q *labelledBatch, events []scoring.EventRow) {
 	n := len(events)
 	actions, addrs, datas := make([]string, n), make([]string, n), make([]string, n)
 	communities, created := make([]int64, n), make([]time.Time, n)

@@ -1,20 +1,21 @@
-package scoring
+package store
 
 import (
 	"context"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// CaptureSink records the WriteSet instead of writing it: shadow runs never write.
+// CaptureSink records the scoring.WriteSet instead of writing it: shadow runs never write.
 type CaptureSink struct {
-	Writes *WriteSet
+	Writes *scoring.WriteSet
 }
 
-// Apply implements Sink.
-func (c *CaptureSink) Apply(_ context.Context, ws *WriteSet) error {
+// Apply implements scoring.Sink.
+func (c *CaptureSink) Apply(_ context.Context, ws *scoring.WriteSet) error {
 	cp := *ws
 	c.Writes = &cp
 	return nil
@@ -55,16 +56,21 @@ func (s *Snapshot) Close(ctx context.Context) {
 	})
 }
 
-// Capture runs the scorer on the snapshot with a CaptureSink: the answer and the WriteSet
+// Capture runs the scorer on the snapshot with a CaptureSink: the outcome and the WriteSet
 // Django's rows would be compared with, and nothing written.
-func (s *Scorer) Capture(ctx context.Context, snap *Snapshot, in Input) (Result, *WriteSet, error) {
-	shadow := *s
-	shadow.DB = snap.DB()
-	shadow.RateLimit = nil // shadow runs never count against a key's budget
+func Capture(ctx context.Context, s *scoring.Scorer, snap *Snapshot, req scoring.Request) (scoring.Result, *scoring.WriteSet, error) {
 	sink := &CaptureSink{}
-	res, err := shadow.Score(ctx, in, sink)
+	res, err := CaptureScorer(s, snap).Score(ctx, req, sink)
 	if err != nil {
-		return Result{}, nil, err
+		return scoring.Result{}, nil, err
 	}
 	return res, sink.Writes, nil
+}
+
+// CaptureScorer is a copy of s that reads the snapshot and never counts a request against a
+// key's budget (shadow runs never do).
+func CaptureScorer(s *scoring.Scorer, snap *Snapshot) *scoring.Scorer {
+	shadow := *s
+	shadow.DB, shadow.RateLimit = Reader{Q: snap.DB()}, nil
+	return &shadow
 }

@@ -1,16 +1,13 @@
-package scoring
+package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"shadowproxy/internal/pycompat"
 )
 
 // StoredScore is a registry_score row as GET /ceramic-cache/score reads it back.
@@ -54,136 +51,6 @@ func LoadStoredScore(ctx context.Context, q Querier, address string, communityID
 		s.Stamps = []byte(*stamps)
 	}
 	return &s, nil
-}
-
-// StoredScoreResponse renders a stored score as format_v2_score_response does, with the
-// human-points data when withPoints (HUMAN_POINTS_ENABLED and the community in the program).
-// ok is false where Go does not reproduce Django's rendering (evidence values that are not
-// decimal strings, stamps that do not fit V2StampScoreResponse).
-func StoredScoreResponse(ctx context.Context, q Querier, s *StoredScore, withPoints bool) (resp Response, ok bool, err error) {
-	raw, threshold := pycompat.DecimalFromInt(0), pycompat.DecimalFromInt(20)
-	if len(s.Evidence) > 0 {
-		var ev map[string]any
-		if json.Unmarshal(s.Evidence, &ev) != nil {
-			return Response{}, false, nil
-		}
-		if len(ev) > 0 {
-			if raw, ok = evidenceDecimal(ev, "rawScore", "0"); !ok {
-				return Response{}, false, nil
-			}
-			if threshold, ok = evidenceDecimal(ev, "threshold", "20"); !ok {
-				return Response{}, false, nil
-			}
-		}
-	}
-	var points *responsePoints
-	if withPoints {
-		if points, err = loadPoints(ctx, q, s.Address); err != nil {
-			return Response{}, false, err
-		}
-	}
-	var w pycompat.JSONWriter
-	w.BeginObject()
-	w.Key("address")
-	w.String(s.Address)
-	w.Key("score")
-	w.String(raw.Fixed(5))
-	w.Key("passing_score")
-	w.Bool(raw.Cmp(threshold) >= 0)
-	w.Key("last_score_timestamp")
-	writeTime(&w, s.LastScoreTimestamp)
-	w.Key("expiration_timestamp")
-	writeTime(&w, s.ExpirationDate)
-	w.Key("threshold")
-	w.String(threshold.Fixed(5))
-	w.Key("error")
-	w.NullableString(s.Error)
-	w.Key("stamps")
-	if !writeStoredStamps(&w, s.Stamps) {
-		return Response{}, false, nil
-	}
-	w.Key("points_data")
-	if points != nil {
-		points.points.write(&w)
-	} else {
-		w.Null()
-	}
-	w.Key("possible_points_data")
-	if points != nil {
-		points.possible.write(&w)
-	} else {
-		w.Null()
-	}
-	w.Key("linked_score")
-	w.Null()
-	w.EndObject()
-	return Response{Status: 200, Body: w.Bytes()}, true, nil
-}
-
-// evidenceDecimal is Decimal(evidence.get(key, def)) for string values (None is 0).
-func evidenceDecimal(ev map[string]any, key, def string) (pycompat.Decimal, bool) {
-	v, present := ev[key]
-	if !present {
-		v = def
-	}
-	switch x := v.(type) {
-	case nil:
-		return pycompat.DecimalFromInt(0), true
-	case string:
-		d, err := pycompat.ParseDecimal(x)
-		return d, err == nil
-	}
-	return pycompat.Decimal{}, false
-}
-
-func writeTime(w *pycompat.JSONWriter, t *time.Time) {
-	if t == nil {
-		w.Null()
-		return
-	}
-	w.String(pycompat.UTCDateTime(*t).ISOFormat())
-}
-
-// writeStoredStamps writes stamps (or {} for NULL) as V2StampScoreResponse items.
-func writeStoredStamps(w *pycompat.JSONWriter, raw []byte) bool {
-	w.BeginObject()
-	defer w.EndObject()
-	if raw == nil {
-		return true
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return false
-	}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		var item struct {
-			Score          *string `json:"score"`
-			Dedup          *bool   `json:"dedup"`
-			ExpirationDate *string `json:"expiration_date"`
-			SourceWallet   *string `json:"source_wallet"`
-		}
-		if dec.Decode(&item) != nil || item.Score == nil || item.Dedup == nil {
-			return false
-		}
-		w.Key(k.(string))
-		w.BeginObject()
-		w.Key("score")
-		w.String(*item.Score)
-		w.Key("dedup")
-		w.Bool(*item.Dedup)
-		w.Key("expiration_date")
-		w.NullableString(item.ExpirationDate)
-		if item.SourceWallet != nil {
-			w.Key("source_wallet")
-			w.String(*item.SourceWallet)
-		}
-		w.EndObject()
-	}
-	return true
 }
 
 // CommunityWeights is Community.get_scorer().weights of the community with id, as JSON text;
@@ -253,7 +120,7 @@ WHERE p.address = $1 AND p.community_id = $2)`, address, communityID)
 
 // LiveStamps is the live-stamps list of address (lower-cased by the caller): type 1 only
 // unless allTypes, with Django's read and no ORDER BY.
-func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) ([]LiveStamp, error) {
+func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) ([]scoring.LiveStamp, error) {
 	b := &pgx.Batch{}
 	b.Queue(sqlLiveStamps, address, allTypes)
 	res := q.SendBatch(ctx, b)
@@ -263,9 +130,9 @@ func LiveStamps(ctx context.Context, q Querier, address string, allTypes bool) (
 		return nil, fmt.Errorf("live stamps: %w", err)
 	}
 	defer rows.Close()
-	var out []LiveStamp
+	var out []scoring.LiveStamp
 	for rows.Next() {
-		var s LiveStamp
+		var s scoring.LiveStamp
 		var stamp string
 		if err := rows.Scan(&s.ID, &s.Address, &s.Provider, &stamp); err != nil {
 			return nil, fmt.Errorf("scan live stamp: %w", err)

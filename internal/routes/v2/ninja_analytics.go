@@ -1,27 +1,45 @@
-package scoring
+package v2
 
 import (
 	"encoding/json"
 	"strings"
-	"time"
 	"unicode"
 
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
 )
 
-// sensitiveHeaders are replaced by "***" in analytics rows, as Django does.
-var sensitiveHeaders = map[string]bool{"X-Api-Key": true, "Authorization": true, "Cookie": true}
+// ninjaSensitiveHeaders are replaced by "***" in the Ninja route's analytics rows, as Django does.
+var ninjaSensitiveHeaders = map[string]bool{"X-Api-Key": true, "Authorization": true, "Cookie": true}
+
+// AnalyticsRow implements scoring.AnalyticsSource: the row of the Ninja route's answer to o
+// (none for the 422, which Django-Ninja answers before the analytics wrapper runs).
+func (n *ninjaRequest) AnalyticsRow(o scoring.Outcome) *scoring.AnalyticsRow {
+	if o.Kind == scoring.Scored {
+		return n.analyticsRow(200, nil, ninja.ScoreJSON(o))
+	}
+	if o.Kind == scoring.InvalidScorerID {
+		return nil
+	}
+	r := ninja.OutcomeResponse(o)
+	errText := ninja.ErrorDetail(r)
+	if o.Kind == scoring.RateLimitFailed {
+		errText = o.Cause
+	}
+	return n.analyticsRow(r.Status, &errText, nil)
+}
 
 // analyticsRow builds the row Django's atrack_apikey_usage writes: the path as received, its
 // segments, the query as lists, Django's title-cased headers with secrets masked, the response
 // model as a JSON string (only when the view returned one), the error text and the status.
 // Text is decoded as Django's ASGI stack sees it (path and query as UTF-8 with replacement,
 // header values as Latin-1). A row with a NUL character is nil: PostgreSQL cannot store it,
-// Django's insert fails and Django ignores that failure.
-func analyticsRow(in Input, keyID string, status int, errText *string, compactResponse []byte, now time.Time) *AnalyticsRow {
-	path := in.Path
+// Django's insert fails and Django ignores that failure. The scorer sets the key and the time.
+func (n *ninjaRequest) analyticsRow(status int, errText *string, compactResponse []byte) *scoring.AnalyticsRow {
+	path := n.path
 	if path == "" {
-		path = "/v2/stamps/" + in.ScorerID + "/score/" + in.Address
+		path = "/v2/stamps/" + n.scorerID + "/score/" + n.address
 	}
 	path = pycompat.DecodeUTF8Replace(path)
 	if strings.ContainsRune(path, 0) {
@@ -29,7 +47,7 @@ func analyticsRow(in Input, keyID string, status int, errText *string, compactRe
 	}
 	segments, _ := json.Marshal(strings.Split(path, "/")[1:])
 	query := map[string][]string{}
-	for k, v := range in.Query {
+	for k, v := range n.query {
 		k = pycompat.DecodeUTF8Replace(k)
 		values := make([]string, len(v))
 		for i, s := range v {
@@ -45,7 +63,7 @@ func analyticsRow(in Input, keyID string, status int, errText *string, compactRe
 	}
 	queryJSON, _ := json.Marshal(query)
 	headers := map[string]string{}
-	for k, v := range in.Header {
+	for k, v := range n.header {
 		name := djangoHeaderName(k)
 		value := pycompat.DecodeLatin1(strings.Join(v, ","))
 		if prev, ok := headers[name]; ok {
@@ -54,11 +72,11 @@ func analyticsRow(in Input, keyID string, status int, errText *string, compactRe
 			headers[name] = value
 		}
 	}
-	if in.Host != "" {
-		headers["Host"] = in.Host
+	if n.host != "" {
+		headers["Host"] = n.host
 	}
 	for k := range headers {
-		if sensitiveHeaders[k] {
+		if ninjaSensitiveHeaders[k] {
 			headers[k] = "***"
 		}
 	}
@@ -67,8 +85,8 @@ func analyticsRow(in Input, keyID string, status int, errText *string, compactRe
 	if compactResponse != nil {
 		response, _ = json.Marshal(string(compactResponse))
 	}
-	return &AnalyticsRow{APIKeyID: keyID, Path: path, PathSegments: segments, QueryParams: queryJSON,
-		Headers: headersJSON, Response: response, Error: errText, StatusCode: status, CreatedAt: now}
+	return &scoring.AnalyticsRow{Path: path, PathSegments: segments, QueryParams: queryJSON,
+		Headers: headersJSON, Response: response, Error: errText, StatusCode: status}
 }
 
 // djangoHeaderName is the key Django's request.headers gives a header: its META name
@@ -94,24 +112,4 @@ func pythonTitle(s string) string {
 		prevCased = cased
 	}
 	return b.String()
-}
-
-// compactScoreResponse renders the response as pydantic's model_dump_json does.
-func compactScoreResponse(address string, o *scoreOutcome) []byte {
-	w := pycompat.JSONWriter{Compact: true}
-	writeScoreResponse(&w, address, o)
-	return w.Bytes()
-}
-
-// errorDetail is str() of the exception behind an error answer: the APIException's detail, or
-// nothing for Ratelimited().
-func errorDetail(r Response) string {
-	if r.Status == respRateLimited.Status {
-		return ""
-	}
-	var v struct {
-		Detail string `json:"detail"`
-	}
-	_ = json.Unmarshal(r.Body, &v)
-	return v.Detail
 }

@@ -1,64 +1,13 @@
-package scoring
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"shadowproxy/internal/scoring"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// statementCacheCapacity bounds each connection's prepared-statement cache: the scorer, the
-// shadow runner and the diff store use a few dozen statements, while pgx's default (512)
-// reserves room for ten times that on every connection.
-const statementCacheCapacity = 64
-
-// ConfigureConn sets up a connection of a pool the scorer reads through (serving, shadow,
-// Lambda). pgx prepares its statements, and after five executions PostgreSQL may switch a
-// prepared statement to a generic plan; Django (psycopg2) sends its values as literals, so
-// each of its queries gets a plan made for those values. The reads without ORDER BY (the
-// ceramic cache, the hash links) return rows in the order of the plan's scan, so the scorer's
-// sessions plan every execution with its values (plan_cache_mode=force_custom_plan), as
-// Django's do.
-func ConfigureConn(c *pgx.ConnConfig) {
-	c.StatementCacheCapacity = statementCacheCapacity
-	if c.RuntimeParams == nil {
-		c.RuntimeParams = map[string]string{}
-	}
-	c.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-}
-
-// Querier is what the store needs from PostgreSQL: a pool, a connection or a transaction.
-type Querier interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
-// apiKeyRow is the usable (not revoked) account_accountapikey row with the presented prefix.
-type apiKeyRow struct {
-	ID              string
-	HashedKey       string
-	HashedKeySHA256 string
-	AccountID       int64
-	RateLimit       *string
-}
-
-// communityRow is a candidate account_community of the key's account with its scorer.
-type communityRow struct {
-	ID               int64
-	ExternalScorerID *string
-	Rule             string
-	HumanPoints      bool    // human_points_program
-	ScorerType       *string // nil: scorer row missing
-	Weights          string  // subtype weights jsonb text, "" for NULL
-	Threshold        *string // subtype threshold text, nil: subtype row missing
-}
-
-// firstLoad is everything read in the first round trip.
-type firstLoad struct {
-	key         *apiKeyRow
-	communities []communityRow
-	stamps      []ceramicRow
-}
 
 // Queries of the first round trip. The community query joins the key's account by prefix, so
 // it needs no second trip; the key's hash is still checked before any of it is used.
@@ -99,42 +48,30 @@ LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL)`
 )
 
-// keyLookup selects the API key: by prefix, usable keys only unless revoked is set.
-type keyLookup struct {
-	prefix  string
-	revoked bool // also revoked keys (Django's Lambda)
-}
-
-// communityLookup is aget_scorer_by_id's argument: an external_scorer_id, the id int() reads
-// from it (nil when it cannot), or Python None (null).
-type communityLookup struct {
-	externalID string
-	id         *int64
-	null       bool
-}
-
 // loadFirst reads the API key, its candidate communities and, when stampsFor is not empty (a
 // valid address), the address's stamps.
-func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup, stampsFor string) (firstLoad, error) {
-	var out firstLoad
+// LoadRequest implements scoring.Loader.
+func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scoring.CommunityRef, stampsFor string) (scoring.RequestLoad, error) {
+	q := r.Q
+	var out scoring.RequestLoad
 	b := &pgx.Batch{}
-	b.Queue(sqlAPIKey, key.prefix, key.revoked)
-	b.Queue(sqlCommunities, key.prefix, c.externalID, c.id, key.revoked, c.null)
+	b.Queue(sqlAPIKey, key.Prefix, key.Revoked)
+	b.Queue(sqlCommunities, key.Prefix, c.ExternalID, c.ID, key.Revoked, c.None)
 	if stampsFor != "" {
 		b.Queue(sqlStamps, stampsFor)
 	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 
-	var k apiKeyRow
+	var k scoring.APIKeyRow
 	err := res.QueryRow().Scan(&k.ID, &k.HashedKey, &k.HashedKeySHA256, &k.AccountID, &k.RateLimit)
 	switch {
 	case err == nil:
-		out.key = &k
+		out.Key = &k
 	case !errors.Is(err, pgx.ErrNoRows):
 		return out, fmt.Errorf("load api key: %w", err)
 	}
-	if out.communities, err = readCommunities(res); err != nil {
+	if out.Communities, err = readCommunities(res); err != nil {
 		return out, err
 	}
 	if stampsFor == "" {
@@ -145,11 +82,11 @@ func loadFirst(ctx context.Context, q Querier, key keyLookup, c communityLookup,
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
 	for rows.Next() {
-		var r ceramicRow
+		var r scoring.CeramicRow
 		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt); err != nil {
 			return out, fmt.Errorf("scan stamp: %w", err)
 		}
-		out.stamps = append(out.stamps, r)
+		out.Stamps = append(out.Stamps, r)
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("load stamps: %w", err)
@@ -184,18 +121,10 @@ const (
 WHERE community_id = $1 AND hash = ANY($2)`
 )
 
-// secondLoad is the customization, the hash links and, when asked for, what the human-points
-// award reads (its failure is kept apart: Django turns it into an in-band error).
-type secondLoad struct {
-	custom           []customWeight
-	hasCustomization bool
-	links            []hashLink
-	humanPoints      humanPointsState
-	humanPointsErr   error
-}
-
-func loadSecond(ctx context.Context, q Querier, community int64, hashes []string, humanPointsFor string) (secondLoad, error) {
-	var out secondLoad
+// LoadDedup implements scoring.Loader.
+func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string, humanPointsFor string) (scoring.DedupLoad, error) {
+	q := r.Q
+	var out scoring.DedupLoad
 	b := &pgx.Batch{}
 	b.Queue(sqlCustomization, community)
 	b.Queue(sqlHashLinks, community, hashes)
@@ -210,15 +139,15 @@ func loadSecond(ctx context.Context, q Querier, community int64, hashes []string
 	}
 	for rows.Next() {
 		var part int
-		var c customWeight
+		var c scoring.CustomWeight
 		if err := rows.Scan(&part, &c.Key, &c.Weight); err != nil {
 			return out, fmt.Errorf("scan customization: %w", err)
 		}
 		if part == 0 {
-			out.hasCustomization = true
+			out.HasCustomization = true
 			continue
 		}
-		out.custom = append(out.custom, c)
+		out.Custom = append(out.Custom, c)
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("load customization: %w", err)
@@ -228,32 +157,35 @@ func loadSecond(ctx context.Context, q Querier, community int64, hashes []string
 		return out, fmt.Errorf("load hash links: %w", err)
 	}
 	for rows.Next() {
-		var l hashLink
+		var l scoring.HashLink
 		if err := rows.Scan(&l.ID, &l.Hash, &l.Address, &l.ExpiresAt); err != nil {
 			return out, fmt.Errorf("scan hash link: %w", err)
 		}
-		out.links = append(out.links, l)
+		out.Links = append(out.Links, l)
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("load hash links: %w", err)
 	}
 	if humanPointsFor != "" {
-		out.humanPoints, out.humanPointsErr = readHumanPoints(res)
+		var err error
+		if out.HumanPoints, err = readHumanPoints(res); err != nil {
+			out.HumanPointsFailure = pgMessage(err)
+		}
 	}
 	return out, nil
 }
 
 // readCommunities reads the candidate communities of a batch's next result (sqlCommunities'
 // columns).
-func readCommunities(res pgx.BatchResults) ([]communityRow, error) {
+func readCommunities(res pgx.BatchResults) ([]scoring.CommunityRow, error) {
 	rows, err := res.Query()
 	if err != nil {
 		return nil, fmt.Errorf("load community: %w", err)
 	}
 	defer rows.Close()
-	var out []communityRow
+	var out []scoring.CommunityRow
 	for rows.Next() {
-		var c communityRow
+		var c scoring.CommunityRow
 		var weights *string
 		if err := rows.Scan(&c.ID, &c.ExternalScorerID, &c.Rule, &c.HumanPoints, &c.ScorerType, &weights, &c.Threshold); err != nil {
 			return nil, fmt.Errorf("scan community: %w", err)

@@ -1,0 +1,131 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Loader is the port the scorer reads Django's rows through; internal/store implements it
+// with Django's statements, batched so that a request costs few round trips.
+type Loader interface {
+	// LoadRequest reads, in one round trip, the API key (usable keys only unless
+	// key.Revoked), the key account's communities the scorer id can name, and, when stampsFor
+	// is not empty (a valid address), the address's live ceramic-cache stamps.
+	LoadRequest(ctx context.Context, key KeyLookup, c CommunityRef, stampsFor string) (RequestLoad, error)
+	// LoadDedup reads, in one round trip, the community's customization weights and the hash
+	// links of hashes, and, when humanPointsFor is not empty, what the human-points award reads.
+	LoadDedup(ctx context.Context, community int64, hashes []string, humanPointsFor string) (DedupLoad, error)
+	// LoadCommunity reads, in one round trip, what scoring for a community reads first: whether
+	// it exists, its account's communities it names, and the address's ceramic-cache rows.
+	LoadCommunity(ctx context.Context, communityID int64, address string) (CommunityLoad, error)
+	// LoadPoints reads the address's human points (get_user_points_data and
+	// get_possible_points_data).
+	LoadPoints(ctx context.Context, address string) (*Points, error)
+}
+
+// PlanLocker is a sink that can serialise the planning of one address's ceramic-cache writes
+// (the store's CommitSink): the Go-served bulk requests of an address then load, plan and
+// commit one at a time. Capture sinks do not implement it: shadow runs take no lock.
+type PlanLocker interface {
+	// LockPlan holds the address's plan lock on one connection until unlock; the request
+	// reads through load and writes through sink, both on that connection.
+	LockPlan(ctx context.Context, address string) (load Loader, sink Sink, unlock func(), err error)
+}
+
+// KeyLookup selects the API key: by prefix, usable keys only unless Revoked is set.
+type KeyLookup struct {
+	Prefix  string
+	Revoked bool // also revoked keys (Django's Lambda)
+}
+
+// RequestLoad is everything LoadRequest read.
+type RequestLoad struct {
+	Key         *APIKeyRow // nil: no key with the prefix
+	Communities []CommunityRow
+	Stamps      []CeramicRow
+}
+
+// DedupLoad is the customization, the hash links and, when asked for, what the human-points
+// award reads (its failure is kept apart: Django turns it into an in-band error).
+type DedupLoad struct {
+	Custom           []CustomWeight
+	HasCustomization bool
+	Links            []HashLink
+	HumanPoints      HumanPointsState
+	// HumanPointsFailure is the database's message when the human-points reads failed.
+	HumanPointsFailure string
+}
+
+// CommunityLoad is what scoring for a community reads first.
+type CommunityLoad struct {
+	Exists      bool // a community with the id exists (get_object_or_404's Account)
+	Communities []CommunityRow
+	Stamps      []CeramicRow // aget_passport's read (live, not revoked, every type)
+	Cache       []CachedRow  // the same rows with their ids and types, revoked ones too
+	LiveIDs     []int64
+}
+
+// APIKeyRow is the account_accountapikey row with the presented prefix.
+type APIKeyRow struct {
+	ID              string
+	HashedKey       string
+	HashedKeySHA256 string
+	AccountID       int64
+	RateLimit       *string
+}
+
+// CommunityRow is a candidate account_community of the key's account with its scorer.
+type CommunityRow struct {
+	ID               int64
+	ExternalScorerID *string
+	Rule             string
+	HumanPoints      bool    // human_points_program
+	ScorerType       *string // nil: scorer row missing
+	Weights          string  // subtype weights jsonb text, "" for NULL
+	Threshold        *string // subtype threshold text, nil: subtype row missing
+}
+
+// CeramicRow is one ceramic_cache_ceramiccache row as aget_passport reads it.
+type CeramicRow = ceramicRow
+
+// CustomWeight is one customization weight: "AllowList#<name>" or a custom credential's
+// provider id, with the weight as text.
+type CustomWeight = customWeight
+
+// HashLink is a registry_hashscorerlink row.
+type HashLink = hashLink
+
+// CachedRow is a live ceramic-cache row of the address as the community load reads it.
+type CachedRow struct {
+	ID        int64
+	Type      int
+	Provider  string
+	Stamp     []byte
+	UpdatedAt time.Time
+	Revoked   bool
+}
+
+// HumanPointsState is what Django reads while awarding an address's human points.
+type HumanPointsState struct {
+	HKYProviders map[string]bool // providers with an HKY row for the address
+	Qualified    map[int64]bool  // communities where the address qualified
+	Lists        map[string]bool // award lists the address is on
+	MM2Count     int64           // MM2 rows of every address
+}
+
+// Sink receives the WriteSet of a scoring request.
+type Sink interface {
+	// Apply makes (or records) the writes. ErrConflict means a concurrent request changed the
+	// rows this request read; the scorer then reloads and plans again.
+	Apply(ctx context.Context, ws *WriteSet) error
+}
+
+// ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.
+var ErrConflict = errors.New("hash links changed by a concurrent request")
+
+// ErrOutcomeUnknown marks a write transaction whose COMMIT may have reached PostgreSQL and whose
+// outcome even a check on another connection could not establish (the database unreachable).
+// Every other error from a scoring run means nothing was committed, so the request can safely
+// go to Django instead.
+var ErrOutcomeUnknown = errors.New("commit outcome unknown")

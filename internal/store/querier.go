@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"shadowproxy/internal/scoring"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// statementCacheCapacity bounds each connection's prepared-statement cache: the scorer, the
+// shadow runner and the diff store use a few dozen statements, while pgx's default (512)
+// reserves room for ten times that on every connection.
+const statementCacheCapacity = 64
+
+// ConfigureConn sets up a connection of a pool the scorer reads through (serving, shadow,
+// Lambda). pgx prepares its statements, and after five executions PostgreSQL may switch a
+// prepared statement to a generic plan; Django (psycopg2) sends its values as literals, so
+// each of its queries gets a plan made for those values. The reads without ORDER BY (the
+// ceramic cache, the hash links) return rows in the order of the plan's scan, so the scorer's
+// sessions plan every execution with its values (plan_cache_mode=force_custom_plan), as
+// Django's do.
+func ConfigureConn(c *pgx.ConnConfig) {
+	c.StatementCacheCapacity = statementCacheCapacity
+	if c.RuntimeParams == nil {
+		c.RuntimeParams = map[string]string{}
+	}
+	c.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+}
+
+// Querier is what the store needs from PostgreSQL: a pool, a connection, a transaction or a
+// shadow's snapshot. Each batch is one round trip.
+type Querier interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Reader implements the scoring domain's Loader with Django's statements, read through Q.
+type Reader struct{ Q Querier }
+
+// QuerierOf is the querier a Reader reads through: routes read beside the scorer on the same
+// pool, connection or snapshot. It panics when l is not a Reader.
+func QuerierOf(l scoring.Loader) Querier { return l.(Reader).Q }
+
+// pgMessage is the text of a database error as psycopg's str() gives it (its message).
+func pgMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message
+	}
+	return err.Error()
+}
