@@ -205,17 +205,10 @@ func (b *silenceBound) Close() error {
 	return b.body.Close()
 }
 
-// copyBufferSize is the reverse proxy's copy buffer of a response body, one per response in
-// flight: 8 KiB holds the Passport API's answers whole (scores and stamp lists are a few KiB),
-// so they take one read and one write as with net/http's 32 KiB default, at a quarter of the
-// memory per connection (200 concurrent answers: 1.6 MB instead of 6.4 MB). Longer bodies
-// take one read and one write more per 8 KiB.
-const copyBufferSize = 8 << 10
-
-// bufferPool recycles the reverse proxy's copy buffers.
+// bufferPool recycles the 32 KiB copy buffers of the reverse proxy.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
 
 func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }
