@@ -21,7 +21,9 @@ func main() {
 	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
-	only := flag.String("only", "", "run one phase alone: scoring (warm scoring, whole-process and PostgreSQL backends' CPU, cpu.pprof)")
+	only := flag.String("only", "", "run one phase alone: scoring (warm scoring, whole-process and PostgreSQL backends' CPU, cpu.pprof); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
+	baseline := flag.String("baseline", "", "with -only memory: a second shadowproxy binary, measured in turn with -binary")
+	baselineLambda := flag.String("baseline-lambda", "", "with -only lambda: a second bootstrap, measured in turn with -lambda")
 	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")
 	bareTarget := flag.String("bare-target", "", "internal: the bare proxy's upstream")
 	flag.Parse()
@@ -33,7 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, Only: *only, LambdaBinary: *lambdaBinary})
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, Only: *only, LambdaBinary: *lambdaBinary, Baseline: *baseline, BaselineLambda: *baselineLambda})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

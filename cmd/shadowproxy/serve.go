@@ -31,9 +31,9 @@ import (
 	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
-	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
+	"shadowproxy/internal/tracing/otlp"
 )
 
 // processConfig is what `serve` reads once at start: listeners, database, secrets and the
@@ -53,6 +53,9 @@ type processConfig struct {
 	shadow        proxy.ShadowOptions
 	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
 	edges         proxy.EdgeOptions
+	// credentialCacheEntries is SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES: credentials whose facts
+	// and signature outcome are kept (0: none kept).
+	credentialCacheEntries int
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -95,6 +98,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.edges, err = proxy.EdgeOptionsFromEnv(getenv); err != nil {
 		return c, err
+	}
+	c.credentialCacheEntries = defaultCredentialCacheEntries
+	if v := getenv("SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES"); v != "" {
+		if c.credentialCacheEntries, err = strconv.Atoi(v); err != nil || c.credentialCacheEntries < 0 {
+			return c, fmt.Errorf("SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES=%q must be a number of credentials (0: none kept)", v)
+		}
 	}
 	return c, nil
 }
@@ -147,7 +156,7 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error {
-	shutdownTracing, err := tracing.Setup(ctx, os.Getenv, version)
+	shutdownTracing, err := otlp.Setup(ctx, os.Getenv, version)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
@@ -182,7 +191,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}
 		poolCfg.ConnConfig.Tracer = store.RoundTripTracer{}
 		store.ConfigureConn(poolCfg.ConnConfig)
-		if tracing.Enabled(os.Getenv) { // and one span per database round trip
+		if otlp.Enabled(os.Getenv) { // and one span per database round trip
 			poolCfg.ConnConfig.Tracer = multitracer.New(store.RoundTripTracer{}, tracing.PGX{})
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
@@ -216,7 +225,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		ticker := time.NewTicker(proxy.PollInterval)
 		defer ticker.Stop()
 		go control.Run(ctx, ticker.C)
-		score.Scorer = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: credential.NewCache(100_000)}
+		score.Scorer = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: newCredentialCache(pc.credentialCacheEntries)}
 		if pc.settings.RateLimitEnabled {
 			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
 			if err != nil {

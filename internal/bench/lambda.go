@@ -371,15 +371,7 @@ func lambdaScenario(ctx context.Context, o Options, dbURL string, ds Dataset, re
 	if _, err := os.Stat(o.LambdaBinary); err != nil {
 		return fmt.Errorf("the Lambda build (make lambda): %w", err)
 	}
-	trusted, _ := json.Marshal([]string{ds.Issuer})
-	logFile, err := os.Create(filepath.Join(o.WorkDir, "lambda.log"))
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	res, err := MeasureLambda(ctx, LambdaRun{Binary: o.LambdaBinary, Colds: 5, Warm: 200, MemoryMB: LambdaMemoryMB, Log: logFile,
-		Env:   []string{"DATABASE_URL=" + dbURL, "TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on"},
-		Event: func(n int) []byte { return ScoreEvent(ds.Community, ds.Warm[n%len(ds.Warm)], ds.APIKey) }})
+	res, err := lambdaRun(ctx, o, dbURL, ds, o.LambdaBinary, 5, 200)
 	if err != nil {
 		return fmt.Errorf("lambda: %w", err)
 	}
@@ -391,4 +383,60 @@ func lambdaScenario(ctx context.Context, o Options, dbURL string, ds Dataset, re
 	rep.Figures["lambda_peak_rss_mb"] = res.PeakRSSMB
 	rep.Figures["lambda_gb_seconds_per_warm_request"] = res.GBSecondsPerRequest
 	return nil
+}
+
+// lambdaRun measures the Lambda build bin on the seeded database: colds cold starts, then warm
+// invocations over the warm cohort.
+func lambdaRun(ctx context.Context, o Options, dbURL string, ds Dataset, bin string, colds, warm int) (LambdaResult, error) {
+	trusted, _ := json.Marshal([]string{ds.Issuer})
+	logFile, err := os.OpenFile(filepath.Join(o.WorkDir, "lambda.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return LambdaResult{}, err
+	}
+	defer logFile.Close()
+	return MeasureLambda(ctx, LambdaRun{Binary: bin, Colds: colds, Warm: warm, MemoryMB: LambdaMemoryMB, Log: logFile,
+		Env:   []string{"DATABASE_URL=" + dbURL, "TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on"},
+		Event: func(n int) []byte { return ScoreEvent(ds.Community, ds.Warm[n%len(ds.Warm)], ds.APIKey) }})
+}
+
+// OnlyLambda is the Options.Only value that measures the Lambda build alone: LambdaBinary, and
+// BaselineLambda when set, started in turn (lambdaRounds cold starts each, alternating so that
+// both see the same machine), then each one's warm invocations and peak RSS.
+const OnlyLambda = "lambda"
+
+// lambdaRounds is how many cold starts of each binary OnlyLambda measures.
+const lambdaRounds = 11
+
+// lambdaOnly runs OnlyLambda on the seeded database at dbURL.
+func lambdaOnly(ctx context.Context, o Options, rep *Report, dbURL string, ds Dataset) (*Report, error) {
+	binaries := map[string]string{"lambda": o.LambdaBinary}
+	if o.BaselineLambda != "" {
+		binaries["lambda_baseline"] = o.BaselineLambda
+	}
+	colds := map[string][]float64{}
+	for range lambdaRounds {
+		for _, name := range []string{"lambda", "lambda_baseline"} {
+			if binaries[name] == "" {
+				continue
+			}
+			res, err := lambdaRun(ctx, o, dbURL, ds, binaries[name], 1, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			colds[name] = append(colds[name], res.ColdStartMS)
+		}
+	}
+	for name, bin := range binaries {
+		res, err := lambdaRun(ctx, o, dbURL, ds, bin, 1, 200)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		rep.Figures[name+"_cold_start_ms"] = median(colds[name])
+		rep.Figures[name+"_cold_start_min_ms"] = slices.Min(colds[name])
+		rep.Figures[name+"_peak_rss_mb"] = res.PeakRSSMB
+		rep.Figures[name+"_warm_p50_ms"] = res.WarmP50MS
+		rep.Results = append(rep.Results, Result{Scenario: name + ", warm invocations, 20 stamps", Requests: 200,
+			P50: res.WarmP50MS, P99: res.WarmP99MS, RSSMB: res.PeakRSSMB})
+	}
+	return rep, nil
 }

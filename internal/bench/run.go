@@ -48,6 +48,9 @@ type Options struct {
 	Only string
 	// LambdaBinary is the Lambda build's bootstrap (make lambda).
 	LambdaBinary string
+	// Baseline, with OnlyMemory, is a second shadowproxy binary measured in turn with Binary;
+	// BaselineLambda, with OnlyLambda, a second bootstrap measured in turn with LambdaBinary.
+	Baseline, BaselineLambda string
 }
 
 // Target is one performance goal and whether this run met it.
@@ -104,6 +107,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Dataset = map[string]int{"addresses": len(ds.Addresses), "stamps": ds.Stamps, "dedup_clashes": ds.Clashes}
 	say("   %d stamps (5–40 per address), %d addresses with a dedup clash", ds.Stamps, ds.Clashes)
+	if o.Only == OnlyLambda {
+		return lambdaOnly(ctx, o, rep, dbURL, ds)
+	}
 
 	// A stand-in Django for pass-through and shadow scenarios (it scores and commits like Django).
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -122,6 +128,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	binEnv := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN=" + adminToken,
 		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "CGRANTS_API_TOKEN=" + internalToken,
 		"SHADOWPROXY_DRAIN_DELAY=0s"} // no load balancer to drain
+	if o.Only == OnlyMemory {
+		return memoryOnly(o, rep, dbURL, ds, binEnv)
+	}
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(append(os.Environ(), binEnv...), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
