@@ -233,9 +233,9 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
 		q.queue("stamps", sqlDeleteStamps, p.Address, p.CommunityID)
 		if len(st.Stamps) > 0 {
 			providers := make([]string, len(st.Stamps))
-			creds := make([]string, len(st.Stamps))
+			creds := make([][]byte, len(st.Stamps))
 			for i, s := range st.Stamps {
-				providers[i], creds[i] = s.Provider, string(s.Credential)
+				providers[i], creds[i] = s.Provider, s.Credential
 			}
 			q.queue("stamps", sqlInsertStamps, p.Address, p.CommunityID, providers, creds)
 		}
@@ -245,9 +245,9 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
 	}
 	if sc := ws.Score; sc != nil {
 		args := []any{p.Address, p.CommunityID, sc.Score, sc.LastScoreTimestamp, sc.Status, sc.Error,
-			jsonArg(sc.Evidence), jsonArg(sc.StampScores), jsonArg(sc.Stamps), sc.ExpirationDate}
+			sc.Evidence, sc.StampScores, sc.Stamps, sc.ExpirationDate}
 		if ev := sc.UpdateEvent; ev != nil {
-			q.queue("score", sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, string(ev.Data))...)
+			q.queue("score", sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, ev.Data)...)
 		} else {
 			q.queue("score", sqlUpsertScore, args...)
 		}
@@ -282,19 +282,10 @@ func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.Pass
 
 func queueEvents(q *labelledBatch, events []scoring.EventRow) {
 	n := len(events)
-	actions, addrs, datas := make([]string, n), make([]string, n), make([]string, n)
+	actions, addrs, datas := make([]string, n), make([]string, n), make([][]byte, n)
 	communities, created := make([]int64, n), make([]time.Time, n)
 	for i, e := range events {
-		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, string(e.Data)
+		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, e.Data
 	}
 	q.queue("events", sqlInsertEvents, actions, addrs, communities, created, datas)
-}
-
-// jsonArg passes JSON text as a text parameter, or NULL.
-func jsonArg(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
 }
