@@ -80,8 +80,8 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 		stamps[i].Raw = r.Stamp
 	}
 	cache.Lookup(stamps)
-	var candidates []validStamp
-	var toVerify []*credential.Stamp
+	candidates := make([]validStamp, 0, len(rows))
+	toVerify := make([]*credential.Stamp, 0, len(rows))
 	for i, r := range rows {
 		f := stamps[i].Facts
 		if err := f.NotJSON(); err != nil {
@@ -100,7 +100,7 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 		toVerify = append(toVerify, &stamps[i])
 	}
 	verdicts := cache.VerifyAll(toVerify, now)
-	var out []validStamp
+	out := candidates[:0] // filtered in place: a stamp is written at or before where it is read
 	for i, c := range candidates {
 		if verdicts[i] != nil {
 			continue
