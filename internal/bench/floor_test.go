@@ -32,6 +32,10 @@ func TestLiteralQuotesAndHidesColonsFromPgbench(t *testing.T) {
 		{at, `U&'2026-11-23 01\003A02\003A03.000456Z'`},
 		{[]string{`a"b`, "c"}, `U&'{"a\\"b","c"}'`},
 		{[]int64{1, 2}, `U&'{"1","2"}'`},
+		{[]byte(nil), "NULL"}, // the write pipeline's JSON columns: NULL, as pgx sends it
+		{[]byte(`{"a"}`), `U&'{"a"}'`},
+		{[][]byte{[]byte(`x"y`)}, `U&'{"x\\"y"}'`},
+		{[]uint32{7}, `U&'{"7"}'`},
 	}
 	for _, c := range cases {
 		if got := literal(c.in); got != c.want {

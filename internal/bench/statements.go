@@ -143,11 +143,11 @@ func literalText(v reflect.Value) (string, bool) {
 	case reflect.Float32, reflect.Float64:
 		return strconv.FormatFloat(v.Float(), 'g', -1, 64), false
 	case reflect.Slice:
+		if v.IsNil() { // pgx sends a nil slice, []byte included, as NULL
+			return "", true
+		}
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return string(v.Bytes()), false
-		}
-		if v.IsNil() {
-			return "", true
 		}
 		parts := make([]string, v.Len())
 		for i := range parts {

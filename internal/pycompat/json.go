@@ -1,8 +1,8 @@
 package pycompat
 
 import (
+	"bytes"
 	"fmt"
-	"strings"
 	"unicode/utf16"
 )
 
@@ -12,13 +12,13 @@ import (
 // Python's dict would hold them.
 type JSONWriter struct {
 	Compact  bool
-	b        strings.Builder
+	b        bytes.Buffer
 	first    []bool // one entry per open container: no member written yet
 	afterKey bool   // a key was just written: its value takes no separator
 }
 
-// Bytes returns the text written so far.
-func (w *JSONWriter) Bytes() []byte { return []byte(w.b.String()) }
+// Bytes returns the text written so far; the writer's later writes do not change it.
+func (w *JSONWriter) Bytes() []byte { return w.b.Bytes() }
 
 func (w *JSONWriter) sep() {
 	if w.afterKey {
@@ -91,8 +91,13 @@ func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
 
 func (w *JSONWriter) value() { w.sep() }
 
-func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
+func writeJSONString(b *bytes.Buffer, s string, ensureASCII bool) {
 	b.WriteByte('"')
+	if plainASCII(s) {
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	for _, r := range s {
 		switch r {
 		case '"':
@@ -122,4 +127,14 @@ func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 		}
 	}
 	b.WriteByte('"')
+}
+
+// plainASCII reports whether s is printable ASCII without quote or backslash: written as is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -13,6 +13,7 @@ type ceramicRow struct {
 	Provider  string
 	Stamp     []byte
 	UpdatedAt time.Time
+	Source    CacheSource // the row version read (zero for a row not in the database yet)
 }
 
 // latestPerProvider mirrors aget_passport: rows grouped by the provider column in order of first
@@ -62,6 +63,7 @@ func tiedCandidates(rows []ceramicRow) map[string][][]byte {
 type validStamp struct {
 	provider string // ceramic-cache column
 	raw      []byte
+	source   CacheSource
 	facts    *credential.Facts // shared with the verification cache: read-only
 	lifo     lifoStamp
 }
@@ -78,8 +80,8 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 		stamps[i].Raw = r.Stamp
 	}
 	cache.Lookup(stamps)
-	var candidates []validStamp
-	var toVerify []*credential.Stamp
+	candidates := make([]validStamp, 0, len(rows))
+	toVerify := make([]*credential.Stamp, 0, len(rows))
 	for i, r := range rows {
 		f := stamps[i].Facts
 		if err := f.NotJSON(); err != nil {
@@ -94,11 +96,11 @@ func validateStamps(rows []ceramicRow, address string, st *Settings, cache *cred
 		if f.SubjectError(did) != "" {
 			continue
 		}
-		candidates = append(candidates, validStamp{provider: r.Provider, raw: r.Stamp, facts: f})
+		candidates = append(candidates, validStamp{provider: r.Provider, raw: r.Stamp, source: r.Source, facts: f})
 		toVerify = append(toVerify, &stamps[i])
 	}
 	verdicts := cache.VerifyAll(toVerify, now)
-	var out []validStamp
+	out := candidates[:0] // filtered in place: a stamp is written at or before where it is read
 	for i, c := range candidates {
 		if verdicts[i] != nil {
 			continue

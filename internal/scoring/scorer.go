@@ -279,7 +279,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	ws.Stamps = &StampReplacement{Stamps: make([]StampRow, len(plan.kept))}
 	for i, k := range plan.kept {
 		kept[i] = stamps[k]
-		ws.Stamps.Stamps[i] = StampRow{Provider: stamps[k].provider, Credential: stamps[k].raw}
+		ws.Stamps.Stamps[i] = StampRow{Provider: stamps[k].provider, Credential: stamps[k].raw, Source: stamps[k].source}
 	}
 	weights, err := parseWeights(c.Weights)
 	if err != nil {

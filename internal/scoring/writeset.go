@@ -80,6 +80,17 @@ type StampReplacement struct {
 type StampRow struct {
 	Provider   string
 	Credential []byte // the ceramic-cache credential JSON, unchanged
+	// Source is the ceramic-cache row version Credential was read from: a sink may copy the
+	// credential from it inside its transaction instead of sending Credential back.
+	Source CacheSource
+}
+
+// CacheSource names one version of a ceramic_cache_ceramiccache row: its id and its xmin (the
+// transaction that wrote that version; an UPDATE writes a new version with a new xmin). A zero
+// ID means the credential was not read from the database (a row this request inserts).
+type CacheSource struct {
+	ID   int64
+	XMin uint32
 }
 
 // ScoreRow is the registry_score row as Django saves it at the end of the request.

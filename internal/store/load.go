@@ -40,9 +40,10 @@ WHERE c.external_scorer_id = $2 OR c.id = $3 OR ($5 AND c.external_scorer_id IS 
 	// unique_non_deleted_provider_for_address, by id descending through
 	// idx_cc_addr_id_not_deleted), or heap order through a bitmap or sequential scan. The shape
 	// matters: PostgreSQL keeps this LEFT JOIN with an IS NULL filter as an outer join, where NOT
-	// EXISTS would be planned as an anti-join. Only the three columns the scorer uses are
-	// selected; the select list changes no scan or join choice at the few rows of one address.
-	sqlStamps = `SELECT cc.provider, cc.stamp::text, cc.updated_at
+	// EXISTS would be planned as an anti-join. Only the columns the scorer uses are selected
+	// (id and xmin name the row version the write copies the credential from); the select list
+	// changes no scan or join choice at the few rows of one address.
+	sqlStamps = `SELECT cc.provider, cc.stamp::text, cc.updated_at, cc.id, cc.xmin
 FROM ceramic_cache_ceramiccache cc
 LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL)`
@@ -83,7 +84,7 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	}
 	for rows.Next() {
 		var r scoring.CeramicRow
-		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt); err != nil {
+		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
 			return out, fmt.Errorf("scan stamp: %w", err)
 		}
 		out.Stamps = append(out.Stamps, r)

@@ -69,19 +69,16 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 		run.failed, run.err = "prepare", err
 		return run
 	}
-	type bound struct {
-		values  [][]byte
-		formats []int16
-		results []int16
-	}
-	binds := make([]bound, len(q.stmts))
+	enc := bindBuffers.Get().(*bindBuffer)
+	defer enc.release()
+	binds := make([]boundParams, len(q.stmts))
 	for i, st := range q.stmts {
-		var eqb pgx.ExtendedQueryBuilder
-		if err := eqb.Build(conn.TypeMap(), sds[i], st.args); err != nil {
+		b, err := enc.bind(conn.TypeMap(), sds[i], st.args)
+		if err != nil {
 			run.failed, run.err = st.label, fmt.Errorf("encode arguments: %w", err)
 			return run
 		}
-		binds[i] = bound{eqb.ParamValues, eqb.ParamFormats, eqb.ResultFormats}
+		binds[i] = b
 	}
 	pipeline := conn.PgConn().StartPipeline(ctx)
 	for i := range q.stmts {

@@ -15,6 +15,10 @@ import (
 // conflictMarker is the text of the error the link check raises inside the transaction.
 const conflictMarker = "shadowproxy: hash links changed concurrently"
 
+// stampSourceMarker is the text of the error the stamp copy raises when it did not find every
+// ceramic-cache row version it copies from.
+const stampSourceMarker = "shadowproxy: stamp sources changed concurrently"
+
 // CommitSink applies a scoring.WriteSet in one transaction, sent in one round trip: BEGIN, the
 // transaction's id, every write, a check that the requester owns the links it wrote, and
 // COMMIT. When the connection fails after the COMMIT may have been sent, the outcome is found
@@ -33,8 +37,24 @@ type heldConn struct {
 	closed bool
 }
 
-// Apply implements scoring.Sink.
+// Apply implements scoring.Sink. The credentials of registry_stamp are copied from the
+// ceramic-cache rows they were read from, inside the transaction; when one of those rows changed
+// or vanished since it was read, that transaction is rolled back and the credentials read are
+// sent instead (what Django writes: the credentials it read).
 func (s CommitSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
+	err := s.apply(ctx, ws, true)
+	if errors.Is(err, errStampSourceChanged) {
+		err = s.apply(ctx, ws, false)
+	}
+	return err
+}
+
+// errStampSourceChanged: the stamp copy found a ceramic-cache row changed or gone.
+var errStampSourceChanged = errors.New("a ceramic-cache row changed since its credential was read")
+
+// apply runs the write transaction once; copyStamps copies the credentials from their
+// ceramic-cache rows where every stamp names one.
+func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps bool) error {
 	var conn *pgxpool.Conn
 	if s.held != nil {
 		if s.held.closed {
@@ -57,7 +77,7 @@ func (s CommitSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
 	q.queue(txIDSection, sqlTxID)
-	queueWrites(q, ws)
+	queueWrites(q, ws, copyStamps)
 	q.queue("commit", "COMMIT")
 	if a := ws.Analytics; a != nil {
 		var payload *string
@@ -102,6 +122,8 @@ func (s CommitSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
 		return scoring.ErrConflict
 	case pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker):
 		return scoring.ErrCacheChanged
+	case strings.Contains(pgErr.Message, stampSourceMarker):
+		return errStampSourceChanged
 	case run.failed == humanPointsSection:
 		return &scoring.HumanPointsError{Err: run.err, Message: pgMessage(run.err)}
 	}
@@ -169,6 +191,27 @@ ORDER BY u.n`
 VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, $10::jsonb, $6::jsonb, $7::jsonb, false, $8, $9)`
 	sqlDeleteStamps = `DELETE FROM registry_stamp
 WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
+	// sqlCopyStamps is sqlInsertStamps with each credential copied from the ceramic-cache row
+	// version it was read from (id and xmin), so that the request does not send the credentials
+	// back. The value is the one sqlInsertStamps writes: that statement parses the jsonb's text
+	// (as the load printed it) back into jsonb, which gives the same keys, strings and numbers
+	// (with their scale) as the stored value. It is Django's too: Django loads the jsonb into
+	// Python (json.loads) and saves json.dumps of it, the same value for documents whose numbers
+	// are integers, as in the credentials Passport issues (strings, lists and objects only; the
+	// fixtures' credentials have no number at all). A row deleted or updated since it was read
+	// (a new version has a new xmin) is missing from the join: the check then fails the
+	// transaction before COMMIT, and CommitSink sends the credentials instead.
+	sqlCopyStamps = `WITH ins AS (
+  INSERT INTO registry_stamp (passport_id, provider, credential)
+  SELECT p.id, u.provider, cc.stamp
+  FROM registry_passport p,
+    unnest($3::text[], $4::bigint[], $5::xid[]) WITH ORDINALITY AS u(provider, cache_id, cache_xmin, n)
+    JOIN ceramic_cache_ceramiccache cc ON cc.id = u.cache_id AND cc.xmin = u.cache_xmin
+  WHERE p.address = $1 AND p.community_id = $2
+  ORDER BY u.n
+  RETURNING 1
+)
+SELECT (CASE WHEN count(*) = cardinality($4::bigint[]) THEN '0' ELSE '` + stampSourceMarker + `' END)::int FROM ins`
 	// sqlInsertStamps inserts the kept stamps in their order, the order the score was summed in
 	// (scoreStamps explains why that is the order Django's read-back gets).
 	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
@@ -208,8 +251,9 @@ SELECT 'SCU', $1, $2, $11,
 FROM s`
 )
 
-// queueWrites queues a scoring.WriteSet's statements in Django's order.
-func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
+// queueWrites queues a scoring.WriteSet's statements in Django's order; copyStamps copies the
+// credentials from the ceramic cache when every stamp names its source row.
+func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 	if cw := ws.CeramicCache; cw != nil {
 		queueCacheWrites(q, cw)
 	}
@@ -231,11 +275,13 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
 	}
 	if st := ws.Stamps; st != nil {
 		q.queue("stamps", sqlDeleteStamps, p.Address, p.CommunityID)
-		if len(st.Stamps) > 0 {
+		if len(st.Stamps) > 0 && copyStamps && allSourced(st.Stamps) {
+			queueStampCopy(q, st.Stamps, p)
+		} else if len(st.Stamps) > 0 {
 			providers := make([]string, len(st.Stamps))
-			creds := make([]string, len(st.Stamps))
+			creds := make([][]byte, len(st.Stamps))
 			for i, s := range st.Stamps {
-				providers[i], creds[i] = s.Provider, string(s.Credential)
+				providers[i], creds[i] = s.Provider, s.Credential
 			}
 			q.queue("stamps", sqlInsertStamps, p.Address, p.CommunityID, providers, creds)
 		}
@@ -245,13 +291,31 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet) {
 	}
 	if sc := ws.Score; sc != nil {
 		args := []any{p.Address, p.CommunityID, sc.Score, sc.LastScoreTimestamp, sc.Status, sc.Error,
-			jsonArg(sc.Evidence), jsonArg(sc.StampScores), jsonArg(sc.Stamps), sc.ExpirationDate}
+			sc.Evidence, sc.StampScores, sc.Stamps, sc.ExpirationDate}
 		if ev := sc.UpdateEvent; ev != nil {
-			q.queue("score", sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, string(ev.Data))...)
+			q.queue("score", sqlUpsertScoreWithEvent, append(args, ev.CreatedAt, ev.Data)...)
 		} else {
 			q.queue("score", sqlUpsertScore, args...)
 		}
 	}
+}
+
+// allSourced reports whether every stamp names the ceramic-cache row it was read from.
+func allSourced(stamps []scoring.StampRow) bool {
+	for _, s := range stamps {
+		if s.Source.ID == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func queueStampCopy(q *labelledBatch, stamps []scoring.StampRow, p *scoring.PassportRow) {
+	providers, ids, xmins := make([]string, len(stamps)), make([]int64, len(stamps)), make([]uint32, len(stamps))
+	for i, s := range stamps {
+		providers[i], ids[i], xmins[i] = s.Provider, s.Source.ID, s.Source.XMin
+	}
+	q.queue("stamps", sqlCopyStamps, p.Address, p.CommunityID, providers, ids, xmins)
 }
 
 func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.PassportRow) {
@@ -282,19 +346,10 @@ func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.Pass
 
 func queueEvents(q *labelledBatch, events []scoring.EventRow) {
 	n := len(events)
-	actions, addrs, datas := make([]string, n), make([]string, n), make([]string, n)
+	actions, addrs, datas := make([]string, n), make([]string, n), make([][]byte, n)
 	communities, created := make([]int64, n), make([]time.Time, n)
 	for i, e := range events {
-		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, string(e.Data)
+		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, e.Data
 	}
 	q.queue("events", sqlInsertEvents, actions, addrs, communities, created, datas)
-}
-
-// jsonArg passes JSON text as a text parameter, or NULL.
-func jsonArg(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
 }
