@@ -55,10 +55,11 @@ func ScorerWeights(ctx context.Context, q Querier, communityID int64) (weights [
 
 // The stamp sections' reads (handle_get_embed_stamp_sections in api/embed/api.py): the
 // customization of the community, its section orders and its platforms, each ordered by
-// ("order", id).
+// ("order", id). sqlCustomizationOfScorer is also the scorer's
+// Customization.objects.aget(scorer_id=...) (Django's get() drops ordering, reads 21 rows).
 const (
-	sqlEmbedCustomization = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
-	sqlSectionOrders      = `SELECT so.section_id, so."order", h.name
+	sqlCustomizationOfScorer = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
+	sqlSectionOrders         = `SELECT so.section_id, so."order", h.name
 FROM account_embedsectionorder so INNER JOIN account_embedsectionheader h ON (so.section_id = h.id)
 WHERE so.customization_id = $1 ORDER BY so."order" ASC, so.id ASC`
 	sqlPlatforms = `SELECT p.section_id, p."order", m.platform_id
@@ -72,7 +73,7 @@ WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
 // column is scorer_id), as Customization.objects.get(scorer=...) reads them: 21 at most.
 func CustomizationIDs(ctx context.Context, q Querier, communityID int64) ([]int64, error) {
 	var ids []int64
-	err := readRows(ctx, q, "read customization", sqlEmbedCustomization, []any{communityID}, func(rows pgx.Rows) error {
+	err := readRows(ctx, q, "read customization", sqlCustomizationOfScorer, []any{communityID}, func(rows pgx.Rows) error {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return err

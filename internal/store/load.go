@@ -97,22 +97,19 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 // Queries of the second round trip: customization weights and the hash links of the validated
 // stamps' nullifiers.
 const (
-	sqlCustomization = `SELECT part, key, weight FROM (
-  SELECT 0 AS part, cu.id AS row_id, '' AS key, '' AS weight
-    FROM account_customization cu WHERE cu.scorer_id = $1
-  UNION ALL
-  SELECT 1, al.id, 'AllowList#' || l.name, al.weight::text
-    FROM account_customization cu
-    JOIN account_allowlist al ON al.customization_id = cu.id
-    JOIN account_addresslist l ON l.id = al.address_list_id
-   WHERE cu.scorer_id = $1
-  UNION ALL
-  SELECT 2, cc.id, rs.provider_id, cc.weight::text
-    FROM account_customization cu
-    JOIN account_customcredential cc ON cc.customization_id = cu.id
-    JOIN account_customcredentialruleset rs ON rs.id = cc.ruleset_id
-   WHERE cu.scorer_id = $1
-) parts ORDER BY part, row_id`
+	// sqlAllowListWeights and sqlCustomCredentialWeights are aget_customization_dynamic_weights'
+	// two reads (self.allow_lists.select_related("address_list").all(), then
+	// self.custom_credentials.select_related("ruleset").all()): Django's joins, no ORDER BY, so
+	// the last of two rows naming the same list or ruleset in PostgreSQL's order wins. The
+	// customization's id, which Django has read by then, comes from a subquery (scorer is
+	// one-to-one: one row at most), so the three reads share the round trip; the presence read
+	// before them is sqlCustomizationOfScorer.
+	sqlAllowListWeights = `SELECT 'AllowList#' || l.name, al.weight::text
+FROM account_allowlist al INNER JOIN account_addresslist l ON (al.address_list_id = l.id)
+WHERE al.customization_id = (SELECT cu.id FROM account_customization cu WHERE cu.scorer_id = $1)`
+	sqlCustomCredentialWeights = `SELECT rs.provider_id, cc.weight::text
+FROM account_customcredential cc INNER JOIN account_customcredentialruleset rs ON (cc.ruleset_id = rs.id)
+WHERE cc.customization_id = (SELECT cu.id FROM account_customization cu WHERE cu.scorer_id = $1)`
 
 	// sqlHashLinks is arun_lifo_dedup's read (HashScorerLink.objects.filter(hash__in=...,
 	// community=...): WHERE community_id = C AND hash IN (...), no ORDER BY). Its order does not
@@ -126,33 +123,29 @@ func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string,
 	q := r.Q
 	var out scoring.DedupLoad
 	b := &pgx.Batch{}
-	b.Queue(sqlCustomization, community)
+	b.Queue(sqlCustomizationOfScorer, community)
+	b.Queue(sqlAllowListWeights, community)
+	b.Queue(sqlCustomCredentialWeights, community)
 	b.Queue(sqlHashLinks, community, hashes)
 	if humanPointsFor != "" {
 		queueHumanPointsReads(b, humanPointsFor)
 	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
-	rows, err := res.Query()
+	// Customization.objects.aget(scorer_id=...): whether the community has one.
+	ids, err := nextRows(res, pgx.RowTo[int64])
 	if err != nil {
 		return out, fmt.Errorf("load customization: %w", err)
 	}
-	for rows.Next() {
-		var part int
-		var c scoring.CustomWeight
-		if err := rows.Scan(&part, &c.Key, &c.Weight); err != nil {
-			return out, fmt.Errorf("scan customization: %w", err)
+	out.HasCustomization = len(ids) > 0
+	for _, part := range []string{"allow list", "custom credential"} {
+		weights, err := nextRows(res, scanCustomWeight)
+		if err != nil {
+			return out, fmt.Errorf("load customization %s weights: %w", part, err)
 		}
-		if part == 0 {
-			out.HasCustomization = true
-			continue
-		}
-		out.Custom = append(out.Custom, c)
+		out.Custom = append(out.Custom, weights...)
 	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("load customization: %w", err)
-	}
-	rows, err = res.Query()
+	rows, err := res.Query()
 	if err != nil {
 		return out, fmt.Errorf("load hash links: %w", err)
 	}
@@ -199,4 +192,20 @@ func readCommunities(res pgx.BatchResults) ([]scoring.CommunityRow, error) {
 		return nil, fmt.Errorf("load community: %w", err)
 	}
 	return out, nil
+}
+
+// nextRows reads the batch's next result, each row with scan.
+func nextRows[T any](res pgx.BatchResults, scan pgx.RowToFunc[T]) ([]T, error) {
+	rows, err := res.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scan)
+}
+
+// scanCustomWeight reads a row of sqlAllowListWeights or sqlCustomCredentialWeights.
+func scanCustomWeight(row pgx.CollectableRow) (scoring.CustomWeight, error) {
+	var c scoring.CustomWeight
+	err := row.Scan(&c.Key, &c.Weight)
+	return c, err
 }

@@ -78,3 +78,28 @@ func (c *countingQuerier) SendBatch(ctx context.Context, b *pgx.Batch) pgx.Batch
 	c.batches++
 	return c.Querier.SendBatch(ctx, b)
 }
+
+// rows runs sql as psycopg sends Django's statements (the simple protocol, values inlined)
+// and returns each row's columns as PostgreSQL prints them (NULL as ""), in the order
+// PostgreSQL returns them.
+func (d *testDB) rows(sql string) [][]string {
+	d.t.Helper()
+	rows, err := d.pool.Query(context.Background(), sql, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		raw := rows.RawValues()
+		row := make([]string, len(raw))
+		for i, v := range raw {
+			row[i] = string(v)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}

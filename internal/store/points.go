@@ -10,14 +10,20 @@ import (
 )
 
 const (
-	sqlUserPoints = `SELECT hp.action, hp.chain_id, SUM(hpc.points), MAX(COALESCE(hpm.multiplier, 1))
+	// sqlUserPoints is get_user_points_data's raw SQL: grouped by (address, action, chain_id),
+	// no ORDER BY. The breakdown's keys come in its row order and the multiplier is the first
+	// row's.
+	sqlUserPoints = `SELECT hp.address, hp.action, hp.chain_id, SUM(hpc.points) AS action_points,
+       MAX(COALESCE(hpm.multiplier, 1)) AS multiplier
 FROM registry_humanpoints hp
-JOIN registry_humanpointsconfig hpc ON hp.action = hpc.action AND hpc.active = true
+INNER JOIN registry_humanpointsconfig hpc ON hp.action = hpc.action AND hpc.active = true
 LEFT JOIN registry_humanpointsmultiplier hpm ON hp.address = hpm.address
-WHERE hp.address = $1 AND hp.action <> 'HIM'
-GROUP BY hp.action, hp.chain_id ORDER BY hp.action, hp.chain_id`
-	sqlEligible     = `SELECT EXISTS (SELECT 1 FROM registry_humanpointscommunityqualifiedusers WHERE address = $1)`
-	sqlActiveConfig = `SELECT action, points FROM registry_humanpointsconfig WHERE active ORDER BY id`
+WHERE hp.address = $1 AND hp.action != 'HIM'
+GROUP BY hp.address, hp.action, hp.chain_id`
+	sqlEligible = `SELECT EXISTS (SELECT 1 FROM registry_humanpointscommunityqualifiedusers WHERE address = $1)`
+	// sqlPointsConfig is get_possible_points_data's HumanPointsConfig.objects.all(): every row,
+	// no WHERE, no ORDER BY; the inactive ones are skipped in row order, as Django's filter does.
+	sqlPointsConfig = `SELECT id, action, points, active FROM registry_humanpointsconfig`
 )
 
 // LoadPoints implements scoring.Loader: get_user_points_data and get_possible_points_data.
@@ -26,7 +32,7 @@ func (r Reader) LoadPoints(ctx context.Context, address string) (*scoring.Points
 	b := &pgx.Batch{}
 	b.Queue(sqlUserPoints, address)
 	b.Queue(sqlEligible, address)
-	b.Queue(sqlActiveConfig)
+	b.Queue(sqlPointsConfig)
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 	out := &scoring.Points{Points: scoring.PointsData{Multiplier: 1}}
@@ -45,9 +51,9 @@ func (r Reader) LoadPoints(ctx context.Context, address string) (*scoring.Points
 	}
 	first := true
 	for rows.Next() {
-		var action string
+		var address, action string
 		var chain, points, multiplier int64
-		if err := rows.Scan(&action, &chain, &points, &multiplier); err != nil {
+		if err := rows.Scan(&address, &action, &chain, &points, &multiplier); err != nil {
 			return nil, fmt.Errorf("load points: %w", err)
 		}
 		if first {
@@ -71,11 +77,15 @@ func (r Reader) LoadPoints(ctx context.Context, address string) (*scoring.Points
 		return nil, fmt.Errorf("load points config: %w", err)
 	}
 	for cfg.Next() {
+		var id int64
 		var p scoring.ProviderPoints
-		if err := cfg.Scan(&p.Key, &p.Points); err != nil {
+		var active bool
+		if err := cfg.Scan(&id, &p.Key, &p.Points, &active); err != nil {
 			return nil, fmt.Errorf("load points config: %w", err)
 		}
-		out.Possible.Breakdown = append(out.Possible.Breakdown, p)
+		if active {
+			out.Possible.Breakdown = append(out.Possible.Breakdown, p)
+		}
 	}
 	return out, cfg.Err()
 }
