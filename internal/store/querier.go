@@ -34,9 +34,6 @@ type Querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// Reader implements the scoring domain's Loader with Django's statements, read through Q.
-type Reader struct{ Q Querier }
-
 // pgMessage is the text of a database error as psycopg's str() gives it (its message).
 func pgMessage(err error) string {
 	var pgErr *pgconn.PgError
