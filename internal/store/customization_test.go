@@ -1,4 +1,4 @@
-package store_test
+package store
 
 import (
 	"context"
@@ -7,48 +7,20 @@ import (
 	"testing"
 
 	"shadowproxy/internal/scoring"
-	"shadowproxy/internal/store"
 )
 
 func TestCustomCredentialDefinition(t *testing.T) {
 	db := newTestDB(t)
 	db.exec(`INSERT INTO account_customcredentialruleset (credential_type, definition, name, provider_id) VALUES
  ('DEVEL', '{"name": "é", "condition": {"AND": [1, 2.50, null]}}', 'dev', 'DeveloperList#repo#1')`)
-	def, found, err := store.CustomCredentialDefinition(context.Background(), db.pool, "DeveloperList#repo#1")
+	def, found, err := CustomCredentialDefinition(context.Background(), db.pool, "DeveloperList#repo#1")
 	// jsonb's text: keys by length, then bytes; numbers as written.
 	if want := `{"name": "é", "condition": {"AND": [1, 2.50, null]}}`; err != nil || !found || string(def) != want {
 		t.Fatalf("got %s, %v, %v; want %s", def, found, err, want)
 	}
-	def, found, err = store.CustomCredentialDefinition(context.Background(), db.pool, "DeveloperList%23repo%231")
+	def, found, err = CustomCredentialDefinition(context.Background(), db.pool, "DeveloperList%23repo%231")
 	if err != nil || found || def != nil {
 		t.Fatalf("unknown provider: got %s, %v, %v", def, found, err)
-	}
-}
-
-func TestScorerWeights(t *testing.T) {
-	db := newTestDB(t)
-	weighted := db.community("WEIGHTED", `{"Google": 0.525, "Ens": "0.208"}`)
-	binary := db.community("WEIGHTED_BINARY", `{"Github": 1}`)
-	nullWeights := db.community("WEIGHTED", "")
-	noWeightsType := db.community("NOT_A_WEIGHTED_TYPE", "")
-	for _, c := range []struct {
-		name      string
-		community int64
-		want      string // "" when not found
-	}{
-		{"weighted scorer", weighted, `{"Ens": "0.208", "Google": 0.525}`},
-		{"binary weighted scorer", binary, `{"Github": 1}`},
-		{"NULL weights", nullWeights, ""},
-		{"a scorer type without weights", noWeightsType, ""},
-		{"unknown community", 999999, ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			q := &countingQuerier{Querier: db.pool}
-			got, found, err := store.ScorerWeights(context.Background(), q, c.community)
-			if err != nil || found != (c.want != "") || string(got) != c.want || q.batches != 1 {
-				t.Fatalf("got %s, %v, %v in %d round trips; want %q", got, found, err, q.batches, c.want)
-			}
-		})
 	}
 }
 
@@ -72,22 +44,22 @@ func TestEmbedSectionsAndPlatforms(t *testing.T) {
 		customization, social, google, ens, chain, eth)
 	ctx := context.Background()
 
-	ids, err := store.CustomizationIDs(ctx, db.pool, community)
+	ids, err := CustomizationIDs(ctx, db.pool, community)
 	if err != nil || fmt.Sprint(ids) != fmt.Sprint([]int64{customization}) {
 		t.Fatalf("customization ids %v, %v; want [%d]", ids, err, customization)
 	}
-	if ids, err := store.CustomizationIDs(ctx, db.pool, bare); err != nil || len(ids) != 0 {
+	if ids, err := CustomizationIDs(ctx, db.pool, bare); err != nil || len(ids) != 0 {
 		t.Fatalf("a community without customization: %v, %v", ids, err)
 	}
 
-	sections, err := store.EmbedSections(ctx, db.pool, customization)
-	want := fmt.Sprint([]store.EmbedSection{{SectionID: chain, Order: 1, Title: "Blockchain"}, {SectionID: social, Order: 2, Title: "Social"}, {SectionID: other, Order: 2, Title: "Other"}})
+	sections, err := EmbedSections(ctx, db.pool, customization)
+	want := fmt.Sprint([]EmbedSection{{SectionID: chain, Order: 1, Title: "Blockchain"}, {SectionID: social, Order: 2, Title: "Social"}, {SectionID: other, Order: 2, Title: "Other"}})
 	if err != nil || fmt.Sprint(sections) != want {
 		t.Fatalf("sections %v, %v\nwant %s", sections, err, want)
 	}
 
-	platforms, err := store.EmbedPlatforms(ctx, db.pool, customization)
-	want = fmt.Sprint([]store.EmbedPlatform{{SectionID: social, Order: 1, PlatformID: "Ens"}, {SectionID: chain, Order: 1, PlatformID: "ETH"}, {SectionID: social, Order: 5, PlatformID: "Google"}})
+	platforms, err := EmbedPlatforms(ctx, db.pool, customization)
+	want = fmt.Sprint([]EmbedPlatform{{SectionID: social, Order: 1, PlatformID: "Ens"}, {SectionID: chain, Order: 1, PlatformID: "ETH"}, {SectionID: social, Order: 5, PlatformID: "Google"}})
 	if err != nil || fmt.Sprint(platforms) != want {
 		t.Fatalf("platforms %v, %v\nwant %s", platforms, err, want)
 	}
@@ -137,12 +109,12 @@ WHERE "account_customcredential"."customization_id" = %d`, cust))
 	}
 
 	q := &countingQuerier{Querier: db.pool}
-	got, err := store.Reader{Q: q}.LoadDedup(context.Background(), community, []string{"h"}, "")
+	got, err := Reader{Q: q}.LoadDedup(context.Background(), community, []string{"h"}, "")
 	if err != nil || !got.HasCustomization || !slices.Equal(got.Custom, want) || q.batches != 1 {
 		t.Fatalf("got %v %v (customization %v) in %d round trips; want %v", got.Custom, err, got.HasCustomization, q.batches, want)
 	}
 	bare := db.community("WEIGHTED", `{}`)
-	got, err = store.Reader{Q: db.pool}.LoadDedup(context.Background(), bare, []string{"h"}, "")
+	got, err = Reader{Q: db.pool}.LoadDedup(context.Background(), bare, []string{"h"}, "")
 	if err != nil || got.HasCustomization || len(got.Custom) != 0 {
 		t.Fatalf("community without customization: %v %v %v", got.Custom, got.HasCustomization, err)
 	}

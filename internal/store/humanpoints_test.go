@@ -1,4 +1,4 @@
-package store_test
+package store
 
 import (
 	"cmp"
@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"shadowproxy/internal/scoring"
-	"shadowproxy/internal/store"
 )
 
 // get_user_points_data's raw SQL groups by (address, action, chain_id) with no ORDER BY, and
@@ -88,7 +87,7 @@ func TestLoadPointsReadsInDjangosOrder(t *testing.T) {
 	}
 
 	q := &countingQuerier{Querier: db.pool}
-	got, err := store.Reader{Q: q}.LoadPoints(context.Background(), addrA)
+	got, err := Reader{Q: q}.LoadPoints(context.Background(), addrA)
 	if err != nil || q.batches != 1 {
 		t.Fatalf("%v in %d round trips", err, q.batches)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package store
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"shadowproxy/internal/store"
 )
 
 func TestCacheRowsOfAddress(t *testing.T) {
@@ -19,14 +17,14 @@ func TestCacheRowsOfAddress(t *testing.T) {
  (2, $1, 'Google', '{}', $2, $2, $2, 'pv0', 1, 'saved', 'stream', NULL, NULL, NULL, NULL),
  (3, $1, 'Ens', '{}', $2, $2, NULL, 'pv3', 2, 'pending', '', 2, NULL, NULL, NULL),
  (4, $3, 'Google', '{}', $2, $2, NULL, 'pv4', 1, 'pending', '', NULL, NULL, NULL, NULL)`, addrA, at, addrB)
-	rows, err := store.CacheRowsOfAddress(context.Background(), db.pool, addrA)
+	rows, err := CacheRowsOfAddress(context.Background(), db.pool, addrA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(rows, func(a, b store.CacheRow) int { return int(a.ID - b.ID) }) // no ORDER BY
+	slices.SortFunc(rows, func(a, b CacheRow) int { return int(a.ID - b.ID) }) // no ORDER BY
 	expires := at.Add(90 * 24 * time.Hour)
 	app1, app2, scorer := 1, 2, int64(335)
-	want := []store.CacheRow{
+	want := []CacheRow{
 		{ID: 1, Type: 1, Provider: "Google", ProofValue: "pv1", Stamp: `{"a": [true], "b": 1}`, SourceApp: &app1, SourceScorerID: &scorer,
 			IssuanceDate: &at, ExpirationDate: &expires, ComposeDBSaveStatus: "pending", CreatedAt: &at, UpdatedAt: &at},
 		{ID: 2, Type: 1, Provider: "Google", ProofValue: "pv0", Stamp: `{}`, ComposeDBSaveStatus: "saved", ComposeDBStreamID: "stream",
@@ -42,7 +40,7 @@ func TestCacheRowsOfAddress(t *testing.T) {
 }
 
 // describeCacheRows prints rows with pointers followed and times in UTC.
-func describeCacheRows(rows []store.CacheRow) string {
+func describeCacheRows(rows []CacheRow) string {
 	var out string
 	show := func(p any) string {
 		switch v := p.(type) {
@@ -80,7 +78,7 @@ func TestEmbedLiveStamps(t *testing.T) {
  (5, $1, 'Discord', '{}', now(), now(), NULL, 'pv5', 1, 'pending', ''),
  (6, $2, 'Google', '{}', now(), now(), NULL, 'pv6', 1, 'pending', '')`, addrA, addrB)
 	db.exec(`INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES ('pv4', 4)`)
-	live, err := store.EmbedLiveStamps(context.Background(), db.pool, addrA)
+	live, err := EmbedLiveStamps(context.Background(), db.pool, addrA)
 	if err != nil {
 		t.Fatal(err)
 	}
