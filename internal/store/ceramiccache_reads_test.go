@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"shadowproxy/internal/scoring"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,5 +93,67 @@ func TestEmbedLiveStamps(t *testing.T) {
 	want := []string{"1 " + addrA + ` Google {"a": 2, "b": 1}`, "5 " + addrA + " Discord {}"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// sqlStamps and sqlCacheRows (aget_passport's join: live rows; sqlStamps leaves the revoked
+// out, sqlCacheRows marks them), CountSoftDeletes over sqlCacheRows, and LiveStamps (type 1
+// unless every type).
+func TestCacheReads(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (id, address, provider, stamp, created_at, updated_at, deleted_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id) VALUES
+ (1, $1, 'Google', '{"a": 1}', $2, $2, NULL, 'pv1', 1, 'pending', ''),
+ (2, $1, 'Github', '{}', $2, $2, $2, 'pv2', 1, 'pending', ''),
+ (3, $1, 'Ens', '{}', $2, $2, NULL, 'pv3', 2, 'pending', ''),
+ (4, $1, 'Linkedin', '{}', $2, $2, NULL, 'pv4', 1, 'pending', ''),
+ (5, $3, 'Google', '{}', $2, $2, NULL, 'pv5', 1, 'pending', '')`, addrA, at, addrB)
+	db.exec(`INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES ('pv4', 4)`)
+	sorted := func(rows [][]string) []string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, strings.Join(r, " "))
+		}
+		slices.Sort(out) // no ORDER BY
+		return out
+	}
+	if got, want := sorted(db.rows(sqlStamps, addrA)), []string{`Ens {} 2025-01-01 00:00:00+00`, `Google {"a": 1} 2025-01-01 00:00:00+00`}; !slices.Equal(got, want) {
+		t.Errorf("sqlStamps: got %q, want %q", got, want)
+	}
+	if got, want := sorted(db.rows(sqlCacheRows, addrA)), []string{
+		`1 1 Google {"a": 1} 2025-01-01 00:00:00+00 f`, `3 2 Ens {} 2025-01-01 00:00:00+00 f`, `4 1 Linkedin {} 2025-01-01 00:00:00+00 t`,
+	}; !slices.Equal(got, want) {
+		t.Errorf("sqlCacheRows: got %q, want %q", got, want)
+	}
+	for _, c := range []struct {
+		providers []string
+		allTypes  bool
+		want      int
+	}{
+		{[]string{"Google", "Ens"}, false, 1},
+		{[]string{"Google", "Ens"}, true, 2},
+		{[]string{"Linkedin"}, false, 1}, // revoked rows are soft-deleted too
+		{[]string{"Github"}, true, 0},
+	} {
+		n, err := CountSoftDeletes(ctx, db.pool, &scoring.CacheWrites{Address: addrA, SoftDelete: c.providers, AllTypes: c.allTypes})
+		if err != nil || n != c.want {
+			t.Errorf("CountSoftDeletes(%v, all types %v): %d %v, want %d", c.providers, c.allTypes, n, err, c.want)
+		}
+	}
+	for allTypes, want := range map[bool][]string{false: {`1 Google {"a": 1}`}, true: {`1 Google {"a": 1}`, "3 Ens {}"}} {
+		live, err := LiveStamps(ctx, db.pool, addrA, allTypes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range live {
+			got = append(got, fmt.Sprintf("%d %s %s", s.ID, s.Provider, s.Stamp))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("LiveStamps(all types %v): got %q, want %q", allTypes, got, want)
+		}
 	}
 }

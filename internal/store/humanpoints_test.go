@@ -4,11 +4,15 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"shadowproxy/internal/scoring"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // get_user_points_data's raw SQL groups by (address, action, chain_id) with no ORDER BY, and
@@ -96,5 +100,57 @@ func TestLoadPointsReadsInDjangosOrder(t *testing.T) {
 	}
 	if !slices.Equal(got.Possible.Breakdown, want.Possible.Breakdown) {
 		t.Errorf("possible breakdown %v; want %v", got.Possible.Breakdown, want.Possible.Breakdown)
+	}
+}
+
+// The award's reads (HKY providers, qualified communities, award lists, the MM2 count) and its
+// writes: the qualified user once, the bulk rows ignoring conflicts, the IfAbsent rows only
+// when the address has none with that action.
+func TestHumanPointsAwardReadsAndWrites(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	community := db.community("WEIGHTED", `{}`)
+	other := db.community("WEIGHTED", `{}`)
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	db.exec(`INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider) VALUES
+ ($1, 'HKY', $3, '0xa', 0, 'HolonymGovIdProvider'), ($2, 'MM2', $3, '', 0, ''), ($1, 'SOG', $3, '', 0, '')`, addrA, addrB, at)
+	db.exec(`INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id) VALUES ($1, $2)`, addrA, other)
+	list := db.id(`INSERT INTO account_addresslist (name) VALUES ('SeasonedPassportOGs') RETURNING id`)
+	unrelated := db.id(`INSERT INTO account_addresslist (name) VALUES ('Partners') RETURNING id`)
+	db.exec(`INSERT INTO account_addresslistmember (address, list_id) VALUES ($1, $2), ($1, $3)`, addrA, list, unrelated)
+
+	b := &pgx.Batch{}
+	queueHumanPointsReads(b, addrA)
+	res := db.pool.SendBatch(ctx, b)
+	st, err := readHumanPoints(res)
+	res.Close()
+	if err != nil || !maps.Equal(st.HKYProviders, map[string]bool{"HolonymGovIdProvider": true}) || !maps.Equal(st.Qualified, map[int64]bool{other: true}) ||
+		!maps.Equal(st.Lists, map[string]bool{"SeasonedPassportOGs": true}) || st.MM2Count != 1 {
+		t.Fatalf("award reads: %+v %v", st, err)
+	}
+
+	w := &scoring.HumanPointsWrites{Address: addrA, QualifiedCommunity: community, Rows: []scoring.HumanPointsRow{
+		{Action: "HKY", TxHash: "0xb", Provider: "CleanHands"},
+		{Action: "HKY", TxHash: "0xa", Provider: "HolonymGovIdProvider"}, // a conflict: ignored
+		{Action: "ISB"},
+		{Action: "SOG", IfAbsent: true}, // already there
+		{Action: "SCB", IfAbsent: true},
+	}}
+	for range 2 { // the second time writes nothing new
+		q := &labelledBatch{}
+		queueHumanPoints(q, w, at)
+		if err := db.runQueued(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := db.rows(`SELECT action, tx_hash, provider, timestamp, chain_id FROM registry_humanpoints WHERE address = $1 ORDER BY action, tx_hash`, addrA)
+	const ts = "2025-03-04 05:06:07+00"
+	want := [][]string{{"HKY", "0xa", "HolonymGovIdProvider", ts, "0"}, {"HKY", "0xb", "CleanHands", ts, "0"}, {"ISB", "", "", ts, "0"},
+		{"SCB", "", "", ts, "0"}, {"SOG", "", "", ts, "0"}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("rows: got  %q\nwant %q", got, want)
+	}
+	if got := db.rows(`SELECT community_id FROM registry_humanpointscommunityqualifiedusers WHERE address = $1 ORDER BY id`, addrA); len(got) != 2 || got[1][0] != fmt.Sprint(community) {
+		t.Fatalf("qualified users: %q", got)
 	}
 }
