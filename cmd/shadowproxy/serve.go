@@ -238,9 +238,9 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			score.Scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:", FailOpen: pc.settings.RateLimitFailOpen, Log: logger}
 		}
 		score.Sink = store.CommitSink{Pool: pool}
-		cc.Scorer, cc.Sink = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: score.Scorer.Cache}, score.Sink
+		cc.Scorer, cc.DB, cc.Sink = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: score.Scorer.Cache}, pool, score.Sink
 		internal.DB = pool
-		embedded.Scorer, embedded.Sink = score.Scorer, score.Sink
+		embedded.Scorer, embedded.DB, embedded.Sink = score.Scorer, pool, score.Sink
 		admin.Ping = pool.Ping
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
 		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)

@@ -244,7 +244,7 @@ func recordPairs(ctx context.Context, dbURL string, settings scoring.Settings, c
 	}
 	return recordRequests(ctx, dbURL, len(pairs), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
 		table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)},
-			Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
+			DB: pool, Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
 		for _, r := range pairRequests("", pairs[i]) {
 			a, err := serveIn(ctx, table, r.req, r.body)
 			if err != nil {

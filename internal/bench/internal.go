@@ -47,7 +47,7 @@ func recordRoute(ctx context.Context, dbURL string, settings scoring.Settings, n
 	return recordRequests(ctx, dbURL, len(reqs), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
 		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 		token := ninja.InternalToken{Value: internalToken}
-		table := routes.Table(routes.Handlers{Embed: &embed.Embed{Scorer: scorer, Sink: store.CommitSink{Pool: pool}, Token: token},
+		table := routes.Table(routes.Handlers{Embed: &embed.Embed{Scorer: scorer, DB: pool, Sink: store.CommitSink{Pool: pool}, Token: token},
 			Internal: &internalapi.Reads{DB: pool, Token: token}})
 		r := httptest.NewRequest(reqs[i].method, reqs[i].path, bytes.NewReader(reqs[i].body))
 		r.Header.Set("Authorization", internalToken)

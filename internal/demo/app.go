@@ -39,7 +39,7 @@ func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, 
 		return nil, err
 	}
 	table := ceramiccache.Routes(&ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
-		Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
+		DB: pool, Sink: store.CommitSink{Pool: pool}, Auth: s.Auth, ScorerID: s.ScorerID})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(latency)
 		body, _ := io.ReadAll(r.Body)

@@ -64,7 +64,7 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 	}
 	family := func(pool *pgxpool.Pool) *ceramiccache.Family {
 		return &ceramiccache.Family{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100)},
-			Sink: store.CommitSink{Pool: pool}, Auth: settings.Auth, ScorerID: settings.ScorerID}
+			DB: pool, Sink: store.CommitSink{Pool: pool}, Auth: settings.Auth, ScorerID: settings.ScorerID}
 	}
 	f.family = family(f.pool)
 	table := routes.Table(routes.Handlers{Score: f.score2, CeramicCache: f.family})
@@ -233,7 +233,7 @@ func TestCeramicCacheBulkPostRoutingAndFallback(t *testing.T) {
 
 	// Before the commit: the database is unreachable.
 	f.rollout.ApplyConfig(withDjango(ccConfig(100, 0), f))
-	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: f.dead}, store.CommitSink{Pool: f.dead}
+	f.family.Scorer.DB, f.family.DB, f.family.Sink = store.Reader{Q: f.dead}, f.dead, store.CommitSink{Pool: f.dead}
 	allBefore, _ := f.cacheRows(a)
 	sent = f.bulkBody(a, "Linkedin")
 	resp, _ = f.post(a, sent)
@@ -246,7 +246,7 @@ func TestCeramicCacheBulkPostRoutingAndFallback(t *testing.T) {
 	}
 
 	// After the commit: the commit is real, its outcome is lost.
-	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: f.pool}, commitThenLose{inner: store.CommitSink{Pool: f.pool}}
+	f.family.Scorer.DB, f.family.DB, f.family.Sink = store.Reader{Q: f.pool}, f.pool, commitThenLose{inner: store.CommitSink{Pool: f.pool}}
 	allBefore, _ = f.cacheRows(a)
 	resp, body = f.post(a, f.bulkBody(a, "Github"))
 	if resp.StatusCode != 500 || resp.Header.Get(BackendHeader) != "go" || len(f.djangoBodies()) != 2 || !strings.Contains(body, "Server Error (500)") {
@@ -409,7 +409,7 @@ func TestCeramicCacheBulkPostAbortedPipelineFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	f.family.Scorer.DB, f.family.Sink = store.Reader{Q: p}, store.CommitSink{Pool: p}
+	f.family.Scorer.DB, f.family.DB, f.family.Sink = store.Reader{Q: p}, p, store.CommitSink{Pool: p}
 	const warm, a = "0x00000000000000000000000000000000000c0003", "0x00000000000000000000000000000000000c0004"
 	if resp, _ := f.post(warm, f.bulkBody(warm, "Google")); resp.StatusCode != 201 || resp.Header.Get(BackendHeader) != "go" {
 		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Header.Get(BackendHeader))

@@ -57,7 +57,7 @@ func newInternalFixture(t *testing.T, cfg config.Config, django func(f *internal
 	}
 	f.ds = ds
 	scorer := &scoring.Scorer{DB: store.Reader{Q: f.pool}, Settings: scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}, Cache: credential.NewCache(100)}
-	f.embed = &embed.Embed{Scorer: scorer, Sink: store.CommitSink{Pool: f.pool}, Token: ninja.InternalToken{Value: internalToken}, CeramicScorerID: "1"}
+	f.embed = &embed.Embed{Scorer: scorer, DB: f.pool, Sink: store.CommitSink{Pool: f.pool}, Token: ninja.InternalToken{Value: internalToken}, CeramicScorerID: "1"}
 	table := routes.Table(routes.Handlers{Score: nil, Embed: f.embed, Internal: &internalapi.Reads{DB: f.pool, Token: f.embed.Token}})
 	var answer http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "{}") })
 	if django != nil {
@@ -185,7 +185,7 @@ func TestEmbedStampsThroughTheProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
-	f.embed.Scorer.DB, f.embed.Sink = store.Reader{Q: dead}, store.CommitSink{Pool: dead}
+	f.embed.Scorer.DB, f.embed.DB, f.embed.Sink = store.Reader{Q: dead}, dead, store.CommitSink{Pool: dead}
 	resp, got = f.do("POST", "/internal/embed/stamps/"+address, body, "Authorization", internalToken)
 	if resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" || got != "{}" || f.django.Load() != 1 {
 		t.Fatalf("fallback: %d %v %s, Django saw %d", resp.StatusCode, resp.Header, got, f.django.Load())
@@ -204,7 +204,7 @@ func TestEmbedStampsShadowComparesWrites(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			django := func(f *internalFixture) http.Handler {
 				// The stand-in is Go's own handler committing, with the source_app under test.
-				standin := &embed.Embed{Scorer: f.embed.Scorer, Sink: sourceAppSink{inner: store.CommitSink{Pool: f.pool}, app: c.sourceApp}, Token: f.embed.Token}
+				standin := &embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: sourceAppSink{inner: store.CommitSink{Pool: f.pool}, app: c.sourceApp}, Token: f.embed.Token}
 				return serveRoutes(standin.Routes())
 			}
 			f := newInternalFixture(t, routeSettings(embed.StampsName, config.RouteSettings{ShadowPercent: new(100.0)}), django)
@@ -299,7 +299,7 @@ func TestScoringInternalRoutesShadowAgree(t *testing.T) {
 	for _, name := range []string{embed.InternalScoreName, embed.ScoreName} {
 		t.Run(name, func(t *testing.T) {
 			f := newInternalFixture(t, routeSettings(name, config.RouteSettings{ShadowPercent: new(100.0)}), func(f *internalFixture) http.Handler {
-				return serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, Sink: store.CommitSink{Pool: f.pool}, Token: f.embed.Token}).Routes())
+				return serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: store.CommitSink{Pool: f.pool}, Token: f.embed.Token}).Routes())
 			})
 			path := fmt.Sprintf("/internal/score/v2/%d/%s", f.ds.Communities[0].ID, f.ds.Addresses[0].Address)
 			if name == embed.ScoreName {

@@ -1,11 +1,9 @@
-package store_test
+package store
 
 import (
 	"context"
 	"strings"
 	"testing"
-
-	"shadowproxy/internal/store"
 )
 
 func TestOnAllowList(t *testing.T) {
@@ -22,7 +20,7 @@ func TestOnAllowList(t *testing.T) {
 		{"compared as given: the caller lower-cases", "round-7", strings.ToUpper(addrA), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := store.OnAllowList(context.Background(), db.pool, c.list, c.address)
+			got, err := OnAllowList(context.Background(), db.pool, c.list, c.address)
 			if err != nil || got != c.want {
 				t.Fatalf("got %v, %v; want %v", got, err, c.want)
 			}

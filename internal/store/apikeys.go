@@ -4,9 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"shadowproxy/internal/scoring"
 
 	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/scoring"
+)
+
+// Statements of account_accountapikey (the API keys) and account_accountapikeyanalytics.
+const (
+	// sqlAPIKey is aapi_key's lookup by prefix (get_usable_keys(), revoked keys too when $2:
+	// the Lambda's ApiKey.authenticate).
+	sqlAPIKey = `SELECT id, hashed_key, COALESCE(hashed_key_sha256, ''), account_id, rate_limit
+FROM account_accountapikey WHERE prefix = $1 AND (NOT revoked OR $2)`
+	// sqlMigrateKey is the back-fill of hashed_key_sha256 after a PBKDF2 verification.
+	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
+	// sqlAnalytics is the analytics row (FF_API_ANALYTICS), written after COMMIT as Django's
+	// autocommit insert is: its failure is ignored.
+	sqlAnalytics = `INSERT INTO account_accountapikeyanalytics (api_key_id, created_at, path, base_path, path_segments,
+  query_params, payload, headers, response, response_skipped, error, status_code)
+VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, $10::jsonb, $6::jsonb, $7::jsonb, false, $8, $9)`
 )
 
 // PartnerKey is the outcome of Django's synchronous ApiKey auth class (api/registry/api/utils.py,

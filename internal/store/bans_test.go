@@ -1,4 +1,4 @@
-package store_test
+package store
 
 import (
 	"context"
@@ -7,12 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"shadowproxy/internal/store"
 )
 
 // describeBan is a ban as one comparable line.
-func describeBan(b store.Ban) string {
+func describeBan(b Ban) string {
 	end, reason := "-", "-"
 	if b.EndTime != nil {
 		end = b.EndTime.UTC().Format(time.RFC3339Nano)
@@ -49,7 +47,7 @@ func TestActiveBans(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := &countingQuerier{Querier: db.pool}
-			bans, err := store.ActiveBans(context.Background(), q, c.now, c.address, c.hashes)
+			bans, err := ActiveBans(context.Background(), q, c.now, c.address, c.hashes)
 			if err != nil {
 				t.Fatal(err)
 			}

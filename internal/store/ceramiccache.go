@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
-	"shadowproxy/internal/scoring"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/scoring"
 )
 
 // cacheConflictMarker is the text of the error the ceramic-cache check raises inside the
@@ -33,12 +34,6 @@ SELECT 1, $1, u.provider, u.stamp::jsonb, u.proof_value, $2, $2, NULL, 'pending'
 FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::bigint[])
   WITH ORDINALITY AS u(provider, stamp, proof_value, issuance, expiration, source_app, source_scorer, n)
 ORDER BY u.n`
-	// sqlLiveStamps is the updated_passport_state read: live, unrevoked rows (type 1 unless
-	// every type is listed), with Django's join and no ORDER BY.
-	sqlLiveStamps = `SELECT cc.id, cc.address, cc.provider, cc.stamp::text
-FROM ceramic_cache_ceramiccache cc
-LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
-WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL AND ($2 OR cc.type = 1))`
 )
 
 // queueCacheWrites queues the ceramic-cache statements.
@@ -86,31 +81,4 @@ func readLive(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) erro
 	}
 	cw.Live = live
 	return nil
-}
-
-// LockPlan implements scoring.PlanLocker: a session advisory lock on a connection of its own. Its key space is not the
-// commit's (sqlLockCacheAddress): the commit's lock also guards against writers that never
-// take this one.
-func (s CommitSink) LockPlan(ctx context.Context, address string) (scoring.Loader, scoring.Sink, func(), error) {
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("acquire plan lock connection: %w", err)
-	}
-	const key = `hashtextextended('ceramic_cache_plan:' || $1::text, 0)`
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, address); err != nil {
-		conn.Hijack().Close(context.WithoutCancel(ctx)) // a cut-short lock request may still be granted
-		return nil, nil, nil, fmt.Errorf("plan lock: %w", err)
-	}
-	held := &heldConn{conn: conn}
-	unlock := func() {
-		if held.closed { // Apply closed the session: its locks went with it
-			return
-		}
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, address); err != nil {
-			conn.Hijack().Close(context.WithoutCancel(ctx)) // closing the session frees its locks
-			return
-		}
-		conn.Release()
-	}
-	return Reader{Q: conn}, CommitSink{Pool: s.Pool, held: held}, unlock, nil
 }

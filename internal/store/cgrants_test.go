@@ -1,11 +1,9 @@
-package store_test
+package store
 
 import (
 	"context"
 	"fmt"
 	"testing"
-
-	"shadowproxy/internal/store"
 )
 
 func TestContributorStatistics(t *testing.T) {
@@ -26,7 +24,7 @@ func TestContributorStatistics(t *testing.T) {
  ('e1', $1, '0xround', 'proj1', 2.0004, '{}'), ('e2', $1, '0xround', 'proj1', 1, '{}'), ('e3', $1, '0xround', 'proj2', 0.95, '{}'),
  ('e4', $1, '0xround', 'proj3', 0.949999999999999999, '{}'), ('e5', $1, '0xsquelched', 'proj4', 50, '{}'),
  ('e6', $1, '0xround', 'proj5', 0.94, '{}'), ('e7', $2, '0xsquelched', 'proj1', 3, '{}')`, addrA, addrB)
-	show := func(tt store.ContributorTotals) string {
+	show := func(tt ContributorTotals) string {
 		amount, protocol := "nil", "nil"
 		if tt.Amount != nil {
 			amount = tt.Amount.String()
@@ -46,7 +44,7 @@ func TestContributorStatistics(t *testing.T) {
 		{addrC, "contributions=0 grants=0 amount=nil protocol=nil projects=0", 3},
 	} {
 		q := &countingQuerier{Querier: db.pool}
-		got, err := store.ContributorStatistics(context.Background(), q, c.address)
+		got, err := ContributorStatistics(context.Background(), q, c.address)
 		if err != nil {
 			t.Fatal(err)
 		}

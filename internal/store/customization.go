@@ -4,7 +4,12 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/scoring"
 )
+
+// Reads of account_customization and what hangs from it: allow lists and custom credentials
+// (with their address lists and rulesets), and the embed widget's sections and platforms.
 
 // sqlCredential is get_object_or_404(CustomCredentialRuleset, provider_id=...): Django's get()
 // reads at most 21 rows to tell one from many.
@@ -29,36 +34,13 @@ func CustomCredentialDefinition(ctx context.Context, q Querier, providerID strin
 	return definition, found, nil
 }
 
-// sqlScorerWeights is Community.objects.get(id=...).get_scorer().weights.
-const sqlScorerWeights = `SELECT s.type,
-  CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END
-FROM account_community c
-LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
-LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
-LEFT JOIN scorer_weighted_binaryweightedscorer b ON b.scorer_ptr_id = s.id
-WHERE c.id = $1`
-
-// ScorerWeights is the weights (JSON text) of the community's scorer as the embed routes read
-// them; found is false when there is no such community, or its scorer is missing or of a type
-// with no weights.
-func ScorerWeights(ctx context.Context, q Querier, communityID int64) (weights []byte, found bool, err error) {
-	var text *string
-	err = readRows(ctx, q, "read scorer weights", sqlScorerWeights, []any{communityID}, func(rows pgx.Rows) error {
-		var typ *string
-		return rows.Scan(&typ, &text)
-	})
-	if err != nil || text == nil {
-		return nil, false, err
-	}
-	return []byte(*text), true, nil
-}
-
 // The stamp sections' reads (handle_get_embed_stamp_sections in api/embed/api.py): the
 // customization of the community, its section orders and its platforms, each ordered by
-// ("order", id).
+// ("order", id). sqlCustomizationOfScorer is also the scorer's
+// Customization.objects.aget(scorer_id=...) (Django's get() drops ordering, reads 21 rows).
 const (
-	sqlEmbedCustomization = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
-	sqlSectionOrders      = `SELECT so.section_id, so."order", h.name
+	sqlCustomizationOfScorer = `SELECT id FROM account_customization WHERE scorer_id = $1 LIMIT 21`
+	sqlSectionOrders         = `SELECT so.section_id, so."order", h.name
 FROM account_embedsectionorder so INNER JOIN account_embedsectionheader h ON (so.section_id = h.id)
 WHERE so.customization_id = $1 ORDER BY so."order" ASC, so.id ASC`
 	sqlPlatforms = `SELECT p.section_id, p."order", m.platform_id
@@ -72,7 +54,7 @@ WHERE p.customization_id = $1 ORDER BY p."order" ASC, p.id ASC`
 // column is scorer_id), as Customization.objects.get(scorer=...) reads them: 21 at most.
 func CustomizationIDs(ctx context.Context, q Querier, communityID int64) ([]int64, error) {
 	var ids []int64
-	err := readRows(ctx, q, "read customization", sqlEmbedCustomization, []any{communityID}, func(rows pgx.Rows) error {
+	err := readRows(ctx, q, "read customization", sqlCustomizationOfScorer, []any{communityID}, func(rows pgx.Rows) error {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return err
@@ -121,4 +103,27 @@ func EmbedPlatforms(ctx context.Context, q Querier, customizationID int64) ([]Em
 		return nil
 	})
 	return out, err
+}
+
+const (
+	// sqlAllowListWeights and sqlCustomCredentialWeights are aget_customization_dynamic_weights'
+	// two reads (self.allow_lists.select_related("address_list").all(), then
+	// self.custom_credentials.select_related("ruleset").all()): Django's joins, no ORDER BY, so
+	// the last of two rows naming the same list or ruleset in PostgreSQL's order wins. The
+	// customization's id, which Django has read by then, comes from a subquery (scorer is
+	// one-to-one: one row at most), so the three reads share the round trip; the presence read
+	// before them is sqlCustomizationOfScorer.
+	sqlAllowListWeights = `SELECT 'AllowList#' || l.name, al.weight::text
+FROM account_allowlist al INNER JOIN account_addresslist l ON (al.address_list_id = l.id)
+WHERE al.customization_id = (SELECT cu.id FROM account_customization cu WHERE cu.scorer_id = $1)`
+	sqlCustomCredentialWeights = `SELECT rs.provider_id, cc.weight::text
+FROM account_customcredential cc INNER JOIN account_customcredentialruleset rs ON (cc.ruleset_id = rs.id)
+WHERE cc.customization_id = (SELECT cu.id FROM account_customization cu WHERE cu.scorer_id = $1)`
+)
+
+// scanCustomWeight reads a row of sqlAllowListWeights or sqlCustomCredentialWeights.
+func scanCustomWeight(row pgx.CollectableRow) (scoring.CustomWeight, error) {
+	var c scoring.CustomWeight
+	err := row.Scan(&c.Key, &c.Weight)
+	return c, err
 }

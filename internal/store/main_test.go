@@ -1,14 +1,14 @@
-package store_test
+package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
-	"shadowproxy/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -70,11 +70,70 @@ VALUES ('c-'||$1::bigint::text, now(), 'LIFO', 'test', $2, $1::bigint, false) RE
 
 // countingQuerier counts the batches (round trips) sent through it.
 type countingQuerier struct {
-	store.Querier
+	Querier
 	batches int
 }
 
 func (c *countingQuerier) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	c.batches++
 	return c.Querier.SendBatch(ctx, b)
+}
+
+// rows runs sql as psycopg sends Django's statements (the simple protocol, values inlined)
+// and returns each row's columns as PostgreSQL prints them (NULL as ""), in the order
+// PostgreSQL returns them.
+func (d *testDB) rows(sql string, args ...any) [][]string {
+	d.t.Helper()
+	rows, err := d.pool.Query(context.Background(), sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		raw := rows.RawValues()
+		row := make([]string, len(raw))
+		for i, v := range raw {
+			row[i] = string(v)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}
+
+// runQueued runs a write pipeline's statements in one transaction, one by one, and commits;
+// the error names the section of the statement that failed (nothing is committed then).
+func (d *testDB) runQueued(q *labelledBatch) error {
+	ctx := context.Background()
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	for _, st := range q.stmts {
+		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("%s: %w", st.label, err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// accountOf is the account that owns a community made by community.
+func (d *testDB) accountOf(community int64) int64 {
+	return d.id(`SELECT account_id FROM account_community WHERE id = $1`, community)
+}
+
+// apiKey adds an API key of account with that prefix and hashes.
+func (d *testDB) apiKey(account int64, prefix, hashed, sha256 string, revoked bool, embedRateLimit any) {
+	d.t.Helper()
+	var sha any
+	if sha256 != "" {
+		sha = sha256
+	}
+	d.exec(`INSERT INTO account_accountapikey (id, prefix, hashed_key, created, name, revoked, account_id, rate_limit, create_scorers,
+  read_scores, submit_passports, historical_endpoint, embed_rate_limit, hashed_key_sha256)
+VALUES ($1 || '.' || $2, $1, $2, now(), 'k', $3, $4, '125/15m', false, true, true, false, $5, $6)`, prefix, hashed, revoked, account, embedRateLimit, sha)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"shadowproxy/internal/scoring"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,13 +33,6 @@ func ConfigureConn(c *pgx.ConnConfig) {
 type Querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
-
-// Reader implements the scoring domain's Loader with Django's statements, read through Q.
-type Reader struct{ Q Querier }
-
-// QuerierOf is the querier a Reader reads through: routes read beside the scorer on the same
-// pool, connection or snapshot. It panics when l is not a Reader.
-func QuerierOf(l scoring.Loader) Querier { return l.(Reader).Q }
 
 // pgMessage is the text of a database error as psycopg's str() gives it (its message).
 func pgMessage(err error) string {

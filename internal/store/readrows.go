@@ -36,3 +36,12 @@ func eachRow(res pgx.BatchResults, scan func(pgx.Rows) error) error {
 	}
 	return rows.Err()
 }
+
+// nextRows reads the batch's next result, each row with scan.
+func nextRows[T any](res pgx.BatchResults, scan pgx.RowToFunc[T]) ([]T, error) {
+	rows, err := res.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scan)
+}

@@ -1,11 +1,9 @@
-package store_test
+package store
 
 import (
 	"context"
 	"fmt"
 	"testing"
-
-	"shadowproxy/internal/store"
 )
 
 func TestRevokedProofValues(t *testing.T) {
@@ -27,7 +25,7 @@ VALUES ($1, $2, $3, '{}', now(), now(), $4, 1, 'pending', '')`, i+1, addrA, fmt.
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := &countingQuerier{Querier: db.pool}
-			got, err := store.RevokedProofValues(context.Background(), q, c.values)
+			got, err := RevokedProofValues(context.Background(), q, c.values)
 			if err != nil {
 				t.Fatal(err)
 			}

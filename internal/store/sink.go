@@ -12,13 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// conflictMarker is the text of the error the link check raises inside the transaction.
-const conflictMarker = "shadowproxy: hash links changed concurrently"
-
-// stampSourceMarker is the text of the error the stamp copy raises when it did not find every
-// ceramic-cache row version it copies from.
-const stampSourceMarker = "shadowproxy: stamp sources changed concurrently"
-
 // CommitSink applies a scoring.WriteSet in one transaction, sent in one round trip: BEGIN, the
 // transaction's id, every write, a check that the requester owns the links it wrote, and
 // COMMIT. When the connection fails after the COMMIT may have been sent, the outcome is found
@@ -158,101 +151,7 @@ const (
 	sqlTxID = `SELECT pg_current_xact_id()::text::bigint, pg_backend_pid()`
 )
 
-const (
-	sqlMigrateKey = `UPDATE account_accountapikey SET hashed_key_sha256 = $2 WHERE id = $1`
-	// sqlPassport is update_or_create's insert, made only when the row is missing: rescoring
-	// inserts nothing and draws no registry_passport id, as in Django. When a concurrent request
-	// inserts the row first, the insert waits for it and does nothing; it has drawn one id then,
-	// as Django's failed INSERT does before get_or_create reads the row again.
-	sqlPassport = `INSERT INTO registry_passport (address, community_id, requires_calculation)
-SELECT $1::varchar, $2::bigint, NULL
-WHERE NOT EXISTS (SELECT 1 FROM registry_passport WHERE address = $1::varchar AND community_id = $2::bigint)
-ON CONFLICT (address, community_id) DO NOTHING`
-	// sqlLockPassport serialises requests for one passport until commit, as Django's
-	// update_or_create does with SELECT ... FOR UPDATE, without rewriting the row.
-	sqlLockPassport = `SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2 FOR UPDATE`
-	sqlInsertLinks  = `INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at)
-SELECT u.hash, u.address, $1, u.expires_at
-FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(hash, address, expires_at, n)
-ORDER BY u.n`
-	sqlUpdateLinks = `UPDATE registry_hashscorerlink l SET address = u.address, expires_at = u.expires_at
-FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, address, expires_at)
-WHERE l.id = u.id`
-	sqlBurnLinkIDs = `SELECT count(nextval(pg_get_serial_sequence('registry_hashscorerlink', 'id'))) FROM generate_series(1, $1::int)`
-	sqlCheckLinks  = `SELECT (CASE WHEN count(*) = $4 THEN '0' ELSE '` + conflictMarker + `' END)::int
-FROM registry_hashscorerlink WHERE community_id = $1 AND address = $2 AND hash = ANY($3)`
-	sqlInsertEvents = `INSERT INTO registry_event (action, address, community_id, created_at, data)
-SELECT u.action, u.address, u.community_id, u.created_at, u.data::jsonb
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) WITH ORDINALITY
-  AS u(action, address, community_id, created_at, data, n)
-ORDER BY u.n`
-	sqlAnalytics = `INSERT INTO account_accountapikeyanalytics (api_key_id, created_at, path, base_path, path_segments,
-  query_params, payload, headers, response, response_skipped, error, status_code)
-VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, $10::jsonb, $6::jsonb, $7::jsonb, false, $8, $9)`
-	sqlDeleteStamps = `DELETE FROM registry_stamp
-WHERE passport_id = (SELECT id FROM registry_passport WHERE address = $1 AND community_id = $2)`
-	// sqlCopyStamps is sqlInsertStamps with each credential copied from the ceramic-cache row
-	// version it was read from (id and xmin), so that the request does not send the credentials
-	// back. The value is the one sqlInsertStamps writes: that statement parses the jsonb's text
-	// (as the load printed it) back into jsonb, which gives the same keys, strings and numbers
-	// (with their scale) as the stored value. It is Django's too: Django loads the jsonb into
-	// Python (json.loads) and saves json.dumps of it, the same value for documents whose numbers
-	// are integers, as in the credentials Passport issues (strings, lists and objects only; the
-	// fixtures' credentials have no number at all). A row deleted or updated since it was read
-	// (a new version has a new xmin) is missing from the join: the check then fails the
-	// transaction before COMMIT, and CommitSink sends the credentials instead.
-	sqlCopyStamps = `WITH ins AS (
-  INSERT INTO registry_stamp (passport_id, provider, credential)
-  SELECT p.id, u.provider, cc.stamp
-  FROM registry_passport p,
-    unnest($3::text[], $4::bigint[], $5::xid[]) WITH ORDINALITY AS u(provider, cache_id, cache_xmin, n)
-    JOIN ceramic_cache_ceramiccache cc ON cc.id = u.cache_id AND cc.xmin = u.cache_xmin
-  WHERE p.address = $1 AND p.community_id = $2
-  ORDER BY u.n
-  RETURNING 1
-)
-SELECT (CASE WHEN count(*) = cardinality($4::bigint[]) THEN '0' ELSE '` + stampSourceMarker + `' END)::int FROM ins`
-	// sqlInsertStamps inserts the kept stamps in their order, the order the score was summed in
-	// (scoreStamps explains why that is the order Django's read-back gets).
-	sqlInsertStamps = `INSERT INTO registry_stamp (passport_id, provider, credential)
-SELECT p.id, u.provider, u.credential::jsonb
-FROM registry_passport p, unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(provider, credential, n)
-WHERE p.address = $1 AND p.community_id = $2
-ORDER BY u.n`
-	// sqlScoreWrite is the score's get_or_create and final save: an UPDATE of the passport's
-	// score row, and an INSERT only when there was none (Django's get_or_create inserts then
-	// saves; the row ends the same). Rescoring therefore draws no registry_score id. A score
-	// inserted concurrently after this statement's snapshot is updated through ON CONFLICT.
-	sqlScoreWrite = `WITH upd AS (
-  UPDATE registry_score sc SET score = $3::numeric, last_score_timestamp = $4::timestamptz, status = $5::varchar,
-    error = $6::text, evidence = $7::jsonb, stamp_scores = $8::jsonb, stamps = $9::jsonb, expiration_date = $10::timestamptz
-  FROM registry_passport p
-  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND sc.passport_id = p.id
-  RETURNING sc.id, sc.passport_id
-), ins AS (
-  INSERT INTO registry_score (passport_id, score, last_score_timestamp, status, error,
-    evidence, stamp_scores, stamps, expiration_date)
-  SELECT p.id, $3::numeric, $4::timestamptz, $5::varchar, $6::text, $7::jsonb, $8::jsonb, $9::jsonb, $10::timestamptz
-  FROM registry_passport p
-  WHERE p.address = $1::varchar AND p.community_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM upd)
-  ON CONFLICT (passport_id) DO UPDATE SET score = EXCLUDED.score,
-    last_score_timestamp = EXCLUDED.last_score_timestamp, status = EXCLUDED.status, error = EXCLUDED.error,
-    evidence = EXCLUDED.evidence, stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
-    expiration_date = EXCLUDED.expiration_date
-  RETURNING id, passport_id
-), s AS (
-  SELECT id, passport_id FROM upd UNION ALL SELECT id, passport_id FROM ins
-)`
-	sqlUpsertScore          = sqlScoreWrite + ` SELECT id, passport_id FROM s`
-	sqlUpsertScoreWithEvent = sqlScoreWrite + `
-INSERT INTO registry_event (action, address, community_id, created_at, data)
-SELECT 'SCU', $1, $2, $11,
-  jsonb_set(jsonb_set($12::jsonb, '{pk}', to_jsonb(s.id)), '{fields,passport}', to_jsonb(s.passport_id))
-FROM s`
-)
-
-// queueWrites queues a scoring.WriteSet's statements in Django's order; copyStamps copies the
-// credentials from the ceramic cache when every stamp names its source row.
+// queueWrites queues a scoring.WriteSet's statements in Django's order.
 func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 	if cw := ws.CeramicCache; cw != nil {
 		queueCacheWrites(q, cw)
@@ -316,40 +215,4 @@ func queueStampCopy(q *labelledBatch, stamps []scoring.StampRow, p *scoring.Pass
 		providers[i], ids[i], xmins[i] = s.Provider, s.Source.ID, s.Source.XMin
 	}
 	q.queue("stamps", sqlCopyStamps, p.Address, p.CommunityID, providers, ids, xmins)
-}
-
-func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.PassportRow) {
-	var insHash, insAddr, updAddr []string
-	var insExp, updExp []time.Time
-	var updID []int64
-	var owned []string
-	for _, l := range links {
-		if l.ID == 0 {
-			insHash, insAddr, insExp = append(insHash, l.Hash), append(insAddr, l.Address), append(insExp, l.ExpiresAt)
-		} else {
-			updID, updAddr, updExp = append(updID, l.ID), append(updAddr, l.Address), append(updExp, l.ExpiresAt)
-		}
-		if l.Address == p.Address {
-			owned = append(owned, l.Hash)
-		}
-	}
-	if len(insHash) > 0 {
-		q.queue("hash_links", sqlInsertLinks, p.CommunityID, insHash, insAddr, insExp)
-	}
-	if len(updID) > 0 {
-		q.queue("hash_links", sqlUpdateLinks, updID, updAddr, updExp)
-	}
-	if len(owned) > 0 {
-		q.queue("hash_links", sqlCheckLinks, p.CommunityID, p.Address, owned, len(owned))
-	}
-}
-
-func queueEvents(q *labelledBatch, events []scoring.EventRow) {
-	n := len(events)
-	actions, addrs, datas := make([]string, n), make([]string, n), make([][]byte, n)
-	communities, created := make([]int64, n), make([]time.Time, n)
-	for i, e := range events {
-		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, e.Data
-	}
-	q.queue("events", sqlInsertEvents, actions, addrs, communities, created, datas)
 }

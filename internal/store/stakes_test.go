@@ -1,4 +1,4 @@
-package store_test
+package store
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"shadowproxy/internal/store"
 )
 
 func TestStakes(t *testing.T) {
@@ -16,7 +14,7 @@ func TestStakes(t *testing.T) {
  (1, '2024-01-02T03:04:05Z', '2024-04-02T03:04:05.25Z', 123456789012345678901234567890, $1, $1, 5.5),
  (10, '2024-01-02T03:04:05Z', '2024-04-02T03:04:05Z', 7, $2, $1, 0.000000000000000001),
  (1, '2024-01-02T03:04:05Z', '2024-04-02T03:04:05Z', 8, $2, $3, 1)`, addrA, addrB, addrC)
-	describe := func(s store.Stake) string {
+	describe := func(s Stake) string {
 		return fmt.Sprintf("%d %s>%s %s %s %s %s", s.Chain, s.Staker[:4], s.Stakee[:4], s.Amount.String(),
 			s.LockTime.UTC().Format(time.RFC3339Nano), s.UnlockTime.UTC().Format(time.RFC3339Nano), s.LastUpdatedInBlock)
 	}
@@ -33,7 +31,7 @@ func TestStakes(t *testing.T) {
 			"10 0xfb>0x5a 1E-18 2024-01-02T03:04:05Z 2024-04-02T03:04:05Z 7"}},
 		{"0x0000000000000000000000000000000000000001", nil},
 	} {
-		stakes, err := store.Stakes(context.Background(), db.pool, c.address)
+		stakes, err := Stakes(context.Background(), db.pool, c.address)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +53,7 @@ func TestLegacyStakeEvents(t *testing.T) {
  (2, 'Xstake', 3, $2, $1, 0.0000001, false, 101, '0xtx2'),
  (3, 'SelfStake', 4, $1, NULL, 1, true, 102, '0xtx3'),
  (4, 'Xstake', 3, $2, $3, 1, true, 103, '0xtx4')`, addrA, addrB, addrC)
-	describe := func(e store.LegacyStakeEvent) string {
+	describe := func(e LegacyStakeEvent) string {
 		address := "-"
 		if e.Address != nil {
 			address = (*e.Address)[:4]
@@ -73,7 +71,7 @@ func TestLegacyStakeEvents(t *testing.T) {
 		{3, addrB, []string{"2 Xstake r3 0xfb>0x5a 1.00000000000E-7 false b101 0xtx2", "4 Xstake r3 0xfb>0xdb 1.000000000000000000 true b103 0xtx4"}},
 		{5, addrA, nil},
 	} {
-		events, err := store.LegacyStakeEvents(context.Background(), db.pool, c.round, c.address)
+		events, err := LegacyStakeEvents(context.Background(), db.pool, c.round, c.address)
 		if err != nil {
 			t.Fatal(err)
 		}

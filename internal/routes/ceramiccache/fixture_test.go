@@ -86,6 +86,7 @@ func newFixture(t testing.TB) *fixture {
 	f.family = &ceramiccache.Family{
 		Scorer: &scoring.Scorer{DB: store.Reader{Q: f.pool}, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 			Cache: credential.NewCache(1000), Clock: clock},
+		DB:   f.pool,
 		Sink: f.sink,
 		Auth: settings.Auth, ScorerID: settings.ScorerID, Clock: clock,
 	}

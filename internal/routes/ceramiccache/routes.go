@@ -14,6 +14,7 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
 // Route names (config keys, metric labels, admin names).
@@ -32,8 +33,10 @@ const maxBulkCacheSize = 100
 
 // Family is the Go side every ceramic-cache route shares.
 type Family struct {
-	// Scorer scores and reads; with a nil Scorer every route only parses (Go stays off).
+	// Scorer scores; with a nil Scorer every route only parses (Go stays off).
 	Scorer *scoring.Scorer
+	// DB is the Django database the routes' own reads go through (the pool the Scorer reads).
+	DB store.Querier
 	// Sink receives the writes of Go-served requests (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Auth checks the app's bearer tokens.
@@ -117,7 +120,7 @@ func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error)
 	if req.answer != nil {
 		return answer(*req.answer), nil
 	}
-	resp, err := h.serve(ctx, req, h.f.Sink, h.f.Scorer)
+	resp, err := h.serve(ctx, req, h.f.Sink, h.f.Scorer, h.f.DB)
 	if errors.Is(err, scoring.ErrOutcomeUnknown) {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 	}

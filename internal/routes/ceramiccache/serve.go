@@ -12,14 +12,14 @@ import (
 	"shadowproxy/internal/store"
 )
 
-// serve answers a parsed request with scorer (its DB is the pool, or a snapshot in shadow)
+// serve answers a parsed request with scorer and q (reading the pool, or a snapshot in shadow)
 // and sink (the commit sink, or a capture sink in shadow).
-func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
+func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer, q store.Querier) (ninja.Response, error) {
 	switch h.op {
 	case opBulkPost, opBulkPatch, opBulkDelete:
-		return h.serveBulk(ctx, req, sink, scorer)
+		return h.serveBulk(ctx, req, sink, scorer, q)
 	case opScoreGet:
-		return h.serveScoreGet(ctx, req, sink, scorer)
+		return h.serveScoreGet(ctx, req, sink, scorer, q)
 	case opScorePost:
 		res, err := scorer.ScoreCommunity(ctx, req.scorerID, req.address, sink)
 		if err != nil {
@@ -27,9 +27,9 @@ func (h *Handler) serve(ctx context.Context, req *request, sink scoring.Sink, sc
 		}
 		return scoreAnswer(res, ninja.ServerErrorPage()), nil
 	case opStamp:
-		return h.serveStamp(ctx, req, sink, scorer)
+		return h.serveStamp(ctx, req, sink, scorer, q)
 	}
-	return h.serveWeights(ctx, scorer)
+	return h.serveWeights(ctx, q)
 }
 
 // scoreAnswer is get_detailed_score_response_for_address's answer (its error outcomes are
@@ -41,7 +41,7 @@ func scoreAnswer(res scoring.Result, failed ninja.Response) ninja.Response {
 	return ninja.OutcomeResponse(res.Outcome)
 }
 
-func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
+func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer, q store.Querier) (ninja.Response, error) {
 	cw := &scoring.CacheWrites{Address: strings.ToLower(req.address), Now: h.f.now().UTC()}
 	for _, it := range req.items {
 		cw.SoftDelete = append(cw.SoftDelete, it.provider)
@@ -52,7 +52,7 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	cw.AllTypes = h.op != opBulkPost
 	cw.ListAllTypes = h.op == opBulkDelete
 	if h.op == opBulkDelete {
-		n, err := store.CountSoftDeletes(ctx, store.QuerierOf(scorer.DB), cw)
+		n, err := store.CountSoftDeletes(ctx, q, cw)
 		if err != nil {
 			return ninja.Response{}, err
 		}
@@ -112,12 +112,12 @@ func writeLive(w *pycompat.JSONWriter, live []scoring.LiveStamp) error {
 }
 
 // serveScoreGet is handle_get_ui_score.
-func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
+func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer, q store.Querier) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
 	if !validAddress(lower) {
 		return respBadAddress, nil
 	}
-	exists, usable, humanPoints, err := store.CommunityScorer(ctx, store.QuerierOf(scorer.DB), req.scorerID)
+	exists, usable, humanPoints, err := store.CommunityScorer(ctx, q, req.scorerID)
 	switch {
 	case err != nil:
 		return ninja.Response{}, err
@@ -126,7 +126,7 @@ func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.
 	case !usable:
 		return respUnableToScore, nil
 	}
-	stored, err := store.LoadStoredScore(ctx, store.QuerierOf(scorer.DB), lower, req.scorerID)
+	stored, err := store.LoadStoredScore(ctx, q, lower, req.scorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -161,9 +161,9 @@ func validAddress(lower string) bool {
 }
 
 // serveStamp is handle_get_stamps: score first when the address has no score, then list.
-func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer) (ninja.Response, error) {
+func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer, q store.Querier) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
-	has, err := store.HasScore(ctx, store.QuerierOf(scorer.DB), lower, h.f.ScorerID)
+	has, err := store.HasScore(ctx, q, lower, h.f.ScorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -176,7 +176,7 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 			return scoreAnswer(res, ninja.ServerErrorPage()), nil
 		}
 	}
-	live, err := store.LiveStamps(ctx, store.QuerierOf(scorer.DB), lower, false)
+	live, err := store.LiveStamps(ctx, q, lower, false)
 	if err != nil {
 		return ninja.Response{}, err
 	}
@@ -194,8 +194,8 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 
 // serveWeights is handle_get_scorer_weights without Django's 60 s Redis cache: the weights
 // as Dict[str, float].
-func (h *Handler) serveWeights(ctx context.Context, scorer *scoring.Scorer) (ninja.Response, error) {
-	raw, ok, err := store.CommunityWeights(ctx, store.QuerierOf(scorer.DB), h.f.ScorerID)
+func (h *Handler) serveWeights(ctx context.Context, q store.Querier) (ninja.Response, error) {
+	raw, ok, err := store.CommunityWeights(ctx, q, h.f.ScorerID)
 	if err != nil {
 		return ninja.Response{}, err
 	}

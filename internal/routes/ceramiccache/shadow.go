@@ -31,7 +31,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		resp = *req.answer
 	} else {
 		var err error
-		if resp, err = h.serve(ctx, req, sink, store.CaptureScorer(h.f.Scorer, snap)); err != nil {
+		if resp, err = h.serve(ctx, req, sink, store.CaptureScorer(h.f.Scorer, snap), snap.DB()); err != nil {
 			return nil, err
 		}
 	}

@@ -56,6 +56,7 @@ VALUES ('', false, 'owner', '', '', '', false, true, now()) RETURNING id`)
 	f.embed = &Embed{
 		Scorer: &scoring.Scorer{DB: store.Reader{Q: f.db}, Settings: scoring.Settings{TrustedIssuers: []string{f.issuer.DID}, MultiNullifier: true},
 			Cache: credential.NewCache(100), Clock: func() time.Time { return fixedNow }},
+		DB:              f.db,
 		Sink:            store.CommitSink{Pool: f.db},
 		Token:           ninja.InternalToken{Value: token},
 		CeramicScorerID: "335",

@@ -26,9 +26,10 @@ const (
 
 // Embed is the Go side of the embed routes and the internal score.
 type Embed struct {
-	// Scorer scores communities and reads through its DB; nil: the routes only parse (the
-	// proxy keeps Go off).
+	// Scorer scores communities; nil: the routes only parse (the proxy keeps Go off).
 	Scorer *scoring.Scorer
+	// DB is the Django database the routes' own reads go through (the pool the Scorer reads).
+	DB store.Querier
 	// Sink receives Go-served writes (a store.CommitSink in production).
 	Sink scoring.Sink
 	// Token is CGRANTS_API_TOKEN: checked by internal-score and embed-stamps (unset: both are
@@ -57,6 +58,6 @@ func (e *Embed) Routes() []route.Route {
 }
 
 func (e *Embed) read(name, pattern string, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc, guard func(*http.Request) *route.Answer) route.Route {
-	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return store.QuerierOf(e.Scorer.DB) }}
+	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return e.DB }}
 	return route.Route{Name: name, Method: http.MethodGet, Pattern: pattern, Key: route.KeyRequestHash, Handler: h, Shadow: h, Guard: guard}
 }

@@ -138,10 +138,10 @@ func (h *embedScore) Parse(r *http.Request, _ []byte, d route.Dialect) (route.Ca
 }
 
 func (h *embedScore) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, h.Scorer, h.Sink, c.Request.(ninja.Request).Params.(scoreCall))
+	return h.run(ctx, h.Scorer, h.DB, h.Sink, c.Request.(ninja.Request).Params.(scoreCall))
 }
 
-func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink, p scoreCall) (route.Answer, error) {
+func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, q store.Querier, sink scoring.Sink, p scoreCall) (route.Answer, error) {
 	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
 	if err != nil {
 		return scoreFailed(err)
@@ -157,7 +157,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.S
 	default:
 		return ninja.ServerError(), nil
 	}
-	live, err := store.EmbedLiveStamps(ctx, store.QuerierOf(sc.DB), p.address)
+	live, err := store.EmbedLiveStamps(ctx, q, p.address)
 	if err != nil {
 		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
 	}
@@ -169,7 +169,7 @@ func (h *embedScore) Failed(route.Call, error) route.Answer { return ninja.Serve
 func (h *embedScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	start := time.Now()
 	sink := &store.CaptureSink{}
-	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
+	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), in.Snapshot.DB(), sink, in.Call.Request.(ninja.Request).Params.(scoreCall))
 	if err != nil {
 		in.Snapshot.Close(context.Background())
 		return nil, err

@@ -75,7 +75,7 @@ func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demo
 }
 
 func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, store.QuerierOf(h.Scorer.DB), h.Sink, c.Request.(http.Header))
+	return h.run(ctx, h.DB, h.Sink, c.Request.(http.Header))
 }
 
 func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/scoring"
+)
+
+// Reader implements the scoring domain's Loader with Django's statements, read through Q. Each
+// load is one round trip: one batch of the table families' statements.
+type Reader struct{ Q Querier }
+
+// LoadRequest implements scoring.Loader: the API key, its candidate communities and, when
+// stampsFor is not empty (a valid address), the address's stamps.
+func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scoring.CommunityRef, stampsFor string) (scoring.RequestLoad, error) {
+	q := r.Q
+	var out scoring.RequestLoad
+	b := &pgx.Batch{}
+	b.Queue(sqlAPIKey, key.Prefix, key.Revoked)
+	b.Queue(sqlCommunities, key.Prefix, c.ExternalID, c.ID, key.Revoked, c.None)
+	if stampsFor != "" {
+		b.Queue(sqlStamps, stampsFor)
+	}
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+
+	var k scoring.APIKeyRow
+	err := res.QueryRow().Scan(&k.ID, &k.HashedKey, &k.HashedKeySHA256, &k.AccountID, &k.RateLimit)
+	switch {
+	case err == nil:
+		out.Key = &k
+	case !errors.Is(err, pgx.ErrNoRows):
+		return out, fmt.Errorf("load api key: %w", err)
+	}
+	if out.Communities, err = readCommunities(res); err != nil {
+		return out, err
+	}
+	if stampsFor == "" {
+		return out, nil
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load stamps: %w", err)
+	}
+	for rows.Next() {
+		var r scoring.CeramicRow
+		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
+			return out, fmt.Errorf("scan stamp: %w", err)
+		}
+		out.Stamps = append(out.Stamps, r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load stamps: %w", err)
+	}
+	return out, nil
+}
+
+// LoadDedup implements scoring.Loader.
+func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string, humanPointsFor string) (scoring.DedupLoad, error) {
+	q := r.Q
+	var out scoring.DedupLoad
+	b := &pgx.Batch{}
+	b.Queue(sqlCustomizationOfScorer, community)
+	b.Queue(sqlAllowListWeights, community)
+	b.Queue(sqlCustomCredentialWeights, community)
+	b.Queue(sqlHashLinks, community, hashes)
+	if humanPointsFor != "" {
+		queueHumanPointsReads(b, humanPointsFor)
+	}
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	// Customization.objects.aget(scorer_id=...): whether the community has one.
+	ids, err := nextRows(res, pgx.RowTo[int64])
+	if err != nil {
+		return out, fmt.Errorf("load customization: %w", err)
+	}
+	out.HasCustomization = len(ids) > 0
+	for _, part := range []string{"allow list", "custom credential"} {
+		weights, err := nextRows(res, scanCustomWeight)
+		if err != nil {
+			return out, fmt.Errorf("load customization %s weights: %w", part, err)
+		}
+		out.Custom = append(out.Custom, weights...)
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load hash links: %w", err)
+	}
+	for rows.Next() {
+		var l scoring.HashLink
+		if err := rows.Scan(&l.ID, &l.Hash, &l.Address, &l.ExpiresAt); err != nil {
+			return out, fmt.Errorf("scan hash link: %w", err)
+		}
+		out.Links = append(out.Links, l)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load hash links: %w", err)
+	}
+	if humanPointsFor != "" {
+		var err error
+		if out.HumanPoints, err = readHumanPoints(res); err != nil {
+			out.HumanPointsFailure = pgMessage(err)
+		}
+	}
+	return out, nil
+}
+
+// LoadCommunity implements scoring.Loader.
+func (r Reader) LoadCommunity(ctx context.Context, communityID int64, address string) (scoring.CommunityLoad, error) {
+	q := r.Q
+	var out scoring.CommunityLoad
+	b := &pgx.Batch{}
+	b.Queue(sqlCommunityExists, communityID)
+	b.Queue(sqlCommunityAccount, communityID, strconv.FormatInt(communityID, 10))
+	b.Queue(sqlCacheRows, address)
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	if err := res.QueryRow().Scan(&out.Exists); err != nil {
+		return out, fmt.Errorf("load community: %w", err)
+	}
+	var err error
+	if out.Communities, err = readCommunities(res); err != nil {
+		return out, err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("load ceramic cache: %w", err)
+	}
+	for rows.Next() {
+		var r scoring.CachedRow
+		var stamp string
+		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked); err != nil {
+			return out, fmt.Errorf("scan ceramic cache: %w", err)
+		}
+		r.Stamp = []byte(stamp)
+		out.Cache = append(out.Cache, r)
+		out.LiveIDs = append(out.LiveIDs, r.ID)
+		if !r.Revoked {
+			out.Stamps = append(out.Stamps, scoring.CeramicRow{Provider: r.Provider, Stamp: r.Stamp, UpdatedAt: r.UpdatedAt})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("load ceramic cache: %w", err)
+	}
+	return out, nil
+}

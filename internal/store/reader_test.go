@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"shadowproxy/internal/scoring"
+)
+
+// Each of the Reader's loads is one round trip holding its families' statements, read in the
+// order they were queued.
+func TestReaderLoadsAreOneRoundTripEach(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	community := db.community("WEIGHTED", `{"Google": 1}`)
+	db.apiKey(db.accountOf(community), "live0001", "unused", "", false, nil)
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (address, provider, stamp, created_at, updated_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id) VALUES ($1, 'Google', '{}', now(), now(), 'pv1', 1, 'pending', '')`, addrA)
+	db.exec(`INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at) VALUES ('h1', $1, $2, now())`, addrA, community)
+	q := &countingQuerier{Querier: db.pool}
+	r := Reader{Q: q}
+
+	req, err := r.LoadRequest(ctx, scoring.KeyLookup{Prefix: "live0001"}, scoring.ScorerID(fmt.Sprint(community)), addrA)
+	if err != nil || req.Key == nil || len(req.Communities) != 1 || len(req.Stamps) != 1 || q.batches != 1 {
+		t.Fatalf("LoadRequest: %+v %v in %d round trips", req, err, q.batches)
+	}
+	req, err = r.LoadRequest(ctx, scoring.KeyLookup{Prefix: "live0001"}, scoring.ScorerID(fmt.Sprint(community)), "")
+	if err != nil || req.Key == nil || len(req.Communities) != 1 || req.Stamps != nil || q.batches != 2 {
+		t.Fatalf("LoadRequest without an address: %+v %v in %d round trips", req, err, q.batches-1)
+	}
+	dedup, err := r.LoadDedup(ctx, community, []string{"h1", "h2"}, addrA)
+	if err != nil || len(dedup.Links) != 1 || dedup.HumanPoints.Qualified == nil || dedup.HumanPointsFailure != "" || q.batches != 3 {
+		t.Fatalf("LoadDedup: %+v %v in %d round trips", dedup, err, q.batches-2)
+	}
+	load, err := r.LoadCommunity(ctx, community, addrA)
+	if err != nil || !load.Exists || len(load.Communities) != 1 || len(load.Cache) != 1 || len(load.Stamps) != 1 || len(load.LiveIDs) != 1 || q.batches != 4 {
+		t.Fatalf("LoadCommunity: %+v %v in %d round trips", load, err, q.batches-3)
+	}
+}
