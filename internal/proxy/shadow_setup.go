@@ -69,6 +69,11 @@ func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, 
 	cfg.ConnConfig.Tracer = tracer
 	store.ConfigureConn(cfg.ConnConfig)
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
+	// A burst opens up to MaxConns snapshots, each on its own connection. A connection left idle
+	// as long as a snapshot may live is not needed by any shadow of that burst: the pool's
+	// health check closes it, down to MinConns (pgx's default keeps it 30 minutes).
+	cfg.MaxConnIdleTime = o.Timeout
+	cfg.HealthCheckPeriod = o.Timeout / 2
 	// Second guard after the snapshot deadline (Shadow.Timeout): PostgreSQL itself ends a
 	// shadow session that stays idle in a transaction a little longer than that.
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleInTransactionGuard(o.Timeout).Milliseconds(), 10)

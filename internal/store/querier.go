@@ -20,8 +20,13 @@ const statementCacheCapacity = 64
 // ceramic cache, the hash links) return rows in the order of the plan's scan, so the scorer's
 // sessions plan every execution with its values (plan_cache_mode=force_custom_plan), as
 // Django's do.
+//
+// Every statement runs in pgx's default exec mode (QueryExecModeCacheStatement), which reads
+// only the statement cache; the description cache serves QueryExecModeCacheDescribe alone, and
+// pgx reserves its map (512 entries, about 26 KB) on every connection, so it is turned off.
 func ConfigureConn(c *pgx.ConnConfig) {
 	c.StatementCacheCapacity = statementCacheCapacity
+	c.DescriptionCacheCapacity = 0
 	if c.RuntimeParams == nil {
 		c.RuntimeParams = map[string]string{}
 	}

@@ -113,7 +113,7 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 	out := make([]error, len(stamps))
 	var misses []int
 	for i, s := range stamps {
-		if v := s.Facts.verdict.Load(); v != nil {
+		if v, ok := s.Facts.keptVerdict(); ok {
 			out[i] = v.at(now)
 			continue
 		}
@@ -123,7 +123,8 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 		return out
 	}
 	verify := func(i int) {
-		out[i] = stamps[i].verify().at(now)
+		v := stamps[i].verify()
+		out[i] = v.at(now)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(misses))
 	if workers <= 1 {
@@ -151,12 +152,12 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 
 // verify computes the stamp's signature outcome (parsing again when the facts came from the
 // cache without one) and keeps it in the facts.
-func (s *Stamp) verify() *proofVerdict {
+func (s *Stamp) verify() proofVerdict {
 	cred := s.parsed
 	if cred.Kind == Null {
 		cred, _ = ParseJSON(s.Raw) // the facts were read from these bytes: they parse
 	}
 	v := verifyProof(&cred)
-	s.Facts.verdict.Store(&v)
-	return &v
+	s.Facts.keepVerdict(v)
+	return v
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,12 +129,16 @@ func cachedView(vs credtest.Vectors, cache *credential.Cache, raw []byte) factsV
 func TestCachedFactsMatchAFreshParse(t *testing.T) {
 	vs := credtest.Load(t)
 	raws := map[string][]byte{
-		"not-json":       []byte(`{"expirationDate": `),
-		"naive-expiry":   []byte(`{"expirationDate": "2099-01-01T00:00:00"}`),
-		"no-expiry":      []byte(`{"issuer": "x", "credentialSubject": {}}`),
-		"json-array":     []byte(`[1, 2]`),
-		"hash-and-array": []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": {"hash": "v0:h", "nullifiers": ["v1:a", "", 3], "provider": 7, "id": "DID:PKH:EIP155:1:0x0000000000000000000000000000000000000001"}}`),
-		"numbers":        []byte(`{"expirationDate": "2099-01-01T00:00:00+02:00", "issuer": {"id": "did:ethr:0x0000000000000000000000000000000000000002"}, "credentialSubject": {"nullifiers": [1, "v0:x", ""], "provider": "P", "id": 5}}`),
+		"not-json":         []byte(`{"expirationDate": `),
+		"naive-expiry":     []byte(`{"expirationDate": "2099-01-01T00:00:00"}`),
+		"no-expiry":        []byte(`{"issuer": "x", "credentialSubject": {}}`),
+		"json-array":       []byte(`[1, 2]`),
+		"hash-and-array":   []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": {"hash": "v0:h", "nullifiers": ["v1:a", "", 3], "provider": 7, "id": "DID:PKH:EIP155:1:0x0000000000000000000000000000000000000001"}}`),
+		"numbers":          []byte(`{"expirationDate": "2099-01-01T00:00:00+02:00", "issuer": {"id": "did:ethr:0x0000000000000000000000000000000000000002"}, "credentialSubject": {"nullifiers": [1, "v0:x", ""], "provider": "P", "id": 5}}`),
+		"mixed-nullifiers": []byte(`{"expirationDate": "2099-01-01T00:00:00.5-05:30", "issuer": "did:ethr:0x0000000000000000000000000000000000000002", "credentialSubject": {"nullifiers": ["v1:a", "v0:b", "v1:c", "v0:d", ""], "provider": "Mixed", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
+		"only-v1":          []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": {"nullifiers": ["v1:a", "v1:a"], "provider": "V1", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
+		// Texts too long for the intern table are kept by the entry itself.
+		"long-texts": []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "issuer": "did:ethr:0x` + strings.Repeat("2", 200) + `", "credentialSubject": {"nullifiers": ["v0:n"], "provider": "` + strings.Repeat("P", 200) + `", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
 	}
 	for _, v := range vs.Vectors {
 		raws[v.Name] = []byte(v.Raw)
@@ -198,6 +203,42 @@ func TestCacheEvictsOldestFirst(t *testing.T) {
 		cache.Lookup(again)
 		if same := again[0].Facts == stamps[i][0].Facts; same != wantSame {
 			t.Fatalf("stamp %d: kept %v, want %v", i, same, wantSame)
+		}
+	}
+}
+
+// Requests that look up and verify the same new credential at once agree with a fresh parse,
+// whichever of them keeps the signature's outcome (run with -race: the outcome is written once
+// and read by the others).
+func TestConcurrentFirstVerificationsAgree(t *testing.T) {
+	vs := credtest.Load(t)
+	now := clocks(vs)[1]
+	for _, name := range []string{"base", "legacy-hash"} {
+		raw := []byte(vectorNamed(t, vs, name).Raw)
+		cred, err := credential.ParseJSON(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := credential.VerifySignature(&cred, now)
+		cache := credential.NewCache(4)
+		const requests = 8
+		got := make([]error, requests)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range requests {
+			wg.Go(func() {
+				<-start
+				stamps := []credential.Stamp{{Raw: raw}}
+				cache.Lookup(stamps)
+				got[i] = cache.VerifyAll([]*credential.Stamp{&stamps[0]}, now)[0]
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range got {
+			if err != want {
+				t.Errorf("%s: request %d got %v, a fresh parse %v", name, i, err, want)
+			}
 		}
 	}
 }

@@ -1,0 +1,37 @@
+package proxy
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// After a burst of shadows, the shadow pool closes the connections that stay idle as long as a
+// snapshot may live, down to its warm ones (Workers), instead of keeping them for pgx's 30
+// minutes.
+func TestShadowPoolShrinksAfterABurst(t *testing.T) {
+	f := newGoFixture(t, allShadow())
+	o, _ := ShadowOptionsFromEnv(func(string) string { return "" })
+	o.Timeout = 500 * time.Millisecond
+	s, err := NewShadow(context.Background(), f.pool.Config().ConnString(), nil, f.rollout, o, f.registry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Pool.Close)
+	const burst = 8
+	conns := make([]*pgxpool.Conn, burst)
+	for i := range conns { // held together, as the snapshots of a burst are
+		if conns[i], err = s.Pool.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	if n := s.Pool.Stat().TotalConns(); n != burst {
+		t.Fatalf("%d connections right after the burst, want %d", n, burst)
+	}
+	waitFor(t, "the idle connections to close", func() bool { return s.Pool.Stat().TotalConns() == int32(o.Workers) })
+}
