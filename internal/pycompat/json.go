@@ -89,6 +89,12 @@ func (w *JSONWriter) Null() { w.value(); w.b.WriteString("null") }
 // Raw writes already-encoded JSON text as a value.
 func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
 
+// Float writes a float as json.dumps does (FloatRepr).
+func (w *JSONWriter) Float(f float64) {
+	w.value()
+	w.b.Write(AppendFloatRepr(w.b.AvailableBuffer(), f))
+}
+
 func (w *JSONWriter) value() { w.sep() }
 
 func writeJSONString(b *bytes.Buffer, s string, ensureASCII bool) {

@@ -24,7 +24,7 @@ func (o *scoreOutcome) stampScoresJSON(w *pycompat.JSONWriter) {
 	w.BeginObject()
 	for _, s := range o.stampScores {
 		w.Key(s.provider)
-		w.Raw(pycompat.FloatRepr(s.value))
+		w.Float(s.value)
 	}
 	w.EndObject()
 }
