@@ -30,8 +30,11 @@ type providerFloat struct {
 // Decimal(weight) in the 28-digit context and records float(weight); a later row with the same
 // provider adds nothing and records 0.0; the earliest expiry of counted stamps wins.
 func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Decimal) (weightedScore, error) {
-	ws := weightedScore{sum: pycompat.DecimalFromInt(0), expiries: map[string]pycompat.DateTime{}}
-	index := map[string]int{}
+	ws := weightedScore{sum: pycompat.DecimalFromInt(0), expiries: make(map[string]pycompat.DateTime, len(stamps)),
+		stampScores: make([]providerFloat, 0, len(stamps))}
+	index := make(map[string]int, len(stamps))
+	var earliest pycompat.DateTime
+	found := false
 	for _, s := range stamps {
 		if i, seen := index[s.provider]; seen {
 			ws.stampScores[i].value = 0
@@ -45,10 +48,12 @@ func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Dec
 		index[s.provider] = len(ws.stampScores)
 		ws.stampScores = append(ws.stampScores, providerFloat{provider: s.provider, value: w.Float()})
 		ws.expiries[s.provider] = s.expires
-		if ws.earliest == nil || s.expires.Time.Before(ws.earliest.Time) {
-			e := s.expires
-			ws.earliest = &e
+		if !found || s.expires.Time.Before(earliest.Time) {
+			earliest, found = s.expires, true
 		}
+	}
+	if found {
+		ws.earliest = &earliest
 	}
 	ws.passing = ws.sum.Cmp(threshold) >= 0
 	return ws, nil

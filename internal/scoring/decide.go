@@ -17,46 +17,41 @@ type ceramicRow struct {
 }
 
 // latestPerProvider mirrors aget_passport: rows grouped by the provider column in order of first
-// appearance, keeping the row with the greatest updated_at (the first one on ties).
-func latestPerProvider(rows []ceramicRow) []ceramicRow {
-	var out []ceramicRow
-	index := map[string]int{}
+// appearance, keeping the row with the greatest updated_at (the first one on ties). tied lists,
+// for each provider with two or more rows sharing that greatest updated_at, those rows' stamps
+// in row order (nil when there is no such provider).
+func latestPerProvider(rows []ceramicRow) (latest []ceramicRow, tied map[string][][]byte) {
+	latest = make([]ceramicRow, 0, len(rows))
+	sharing := make([]int, 0, len(rows)) // per kept row: rows with its updated_at so far
+	index := make(map[string]int, len(rows))
+	anyTie := false
 	for _, r := range rows {
 		i, seen := index[r.Provider]
 		switch {
 		case !seen:
-			index[r.Provider] = len(out)
-			out = append(out, r)
-		case r.UpdatedAt.After(out[i].UpdatedAt):
-			out[i] = r
+			index[r.Provider] = len(latest)
+			latest = append(latest, r)
+			sharing = append(sharing, 1)
+		case r.UpdatedAt.After(latest[i].UpdatedAt):
+			latest[i], sharing[i] = r, 1
+		case r.UpdatedAt.Equal(latest[i].UpdatedAt):
+			sharing[i]++
+			anyTie = true
 		}
 	}
-	return out
-}
-
-// tiedCandidates returns, for each provider with two or more rows sharing the greatest
-// updated_at, those rows' stamps (nil when there is no such provider).
-func tiedCandidates(rows []ceramicRow) map[string][][]byte {
-	latest := map[string]time.Time{}
-	count := map[string]int{}
-	for _, r := range rows {
-		switch t, seen := latest[r.Provider]; {
-		case !seen || r.UpdatedAt.After(t):
-			latest[r.Provider], count[r.Provider] = r.UpdatedAt, 1
-		case r.UpdatedAt.Equal(t):
-			count[r.Provider]++
-		}
+	if !anyTie {
+		return latest, nil
 	}
-	var out map[string][][]byte
 	for _, r := range rows {
-		if count[r.Provider] > 1 && r.UpdatedAt.Equal(latest[r.Provider]) {
-			if out == nil {
-				out = map[string][][]byte{}
+		i := index[r.Provider]
+		if sharing[i] > 1 && r.UpdatedAt.Equal(latest[i].UpdatedAt) {
+			if tied == nil {
+				tied = map[string][][]byte{}
 			}
-			out[r.Provider] = append(out[r.Provider], r.Stamp)
+			tied[r.Provider] = append(tied[r.Provider], r.Stamp)
 		}
 	}
-	return out
+	return latest, tied
 }
 
 // validStamp is a stamp that passed Django's avalidate_credentials.
@@ -166,8 +161,9 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 		stampScores: ws.stampScores,
 		timestamp:   pycompat.UTCDateTime(now),
 		expiration:  ws.earliest,
+		stamps:      make([]stampEntry, 0, len(ws.stampScores)+len(clashing)),
 	}
-	clashByProvider := map[string]*validStamp{}
+	clashByProvider := make(map[string]*validStamp, len(clashing))
 	for _, c := range clashing {
 		clashByProvider[c.provider] = &all[c.index]
 	}

@@ -156,9 +156,10 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *CommunityRow, rows []ceramicRow, address string, now time.Time,
 	sink Sink, finish func(*scoreOutcome)) (scoreOutcome, error) {
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
-	ws.TiedCandidates = tiedCandidates(rows)
+	latest, tied := latestPerProvider(rows)
+	ws.TiedCandidates = tied
 	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(rows))))
-	stamps, abort := validateStamps(latestPerProvider(rows), address, &s.Settings, s.Cache, now)
+	stamps, abort := validateStamps(latest, address, &s.Settings, s.Cache, now)
 	verifySpan.End()
 	for attemptsLeft := maxLIFOAttempts; ; attemptsLeft-- {
 		decideCtx, decideSpan := tracer.Start(ctx, "scoring.decide")
@@ -250,7 +251,11 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	if c.Rule != "LIFO" {
 		return scoreOutcome{errMsg: "Invalid rule"}, nil
 	}
-	var hashes []string
+	nullifiers := 0
+	for _, st := range stamps {
+		nullifiers += len(st.lifo.nullifiers)
+	}
+	hashes := make([]string, 0, nullifiers)
 	lifo := make([]lifoStamp, len(stamps))
 	for i, st := range stamps {
 		lifo[i] = st.lifo
