@@ -242,13 +242,23 @@ func appendZeros(b []byte, n int) []byte {
 }
 
 // Fixed mirrors format(Decimal, ".Nf"): quantize to N places half-even, print without exponent.
-func (d Decimal) Fixed(places int) string { return d.fixed(places, true) }
+func (d Decimal) Fixed(places int) string {
+	var buf [64]byte
+	return string(d.appendFixed(buf[:0], places, true))
+}
+
+// AppendFixed appends d.Fixed(places) to b.
+func (d Decimal) AppendFixed(b []byte, places int) []byte { return d.appendFixed(b, places, true) }
 
 func (d Decimal) fixed(places int, fast bool) string {
+	var buf [64]byte
+	return string(d.appendFixed(buf[:0], places, fast))
+}
+
+func (d Decimal) appendFixed(out []byte, places int, fast bool) []byte {
 	q := d.rescale(-places, fast)
-	var digitBuf, outBuf [64]byte
+	var digitBuf [64]byte
 	digits := q.appendCoef(digitBuf[:0], fast)
-	out := outBuf[:0]
 	if q.neg {
 		out = append(out, '-')
 	}
@@ -261,7 +271,7 @@ func (d Decimal) fixed(places int, fast bool) string {
 		out = append(out, '.')
 		out = append(out, digits[len(digits)-places:]...)
 	}
-	return string(out)
+	return out
 }
 
 // Float mirrors float(Decimal): the nearest binary64 value.

@@ -33,6 +33,9 @@ func checkFastPath(t *testing.T, a, b Decimal, f float64) {
 		if got, want := a.fixed(places, true), a.fixed(places, false); got != want {
 			t.Fatalf("format(%s, '.%df'): fast %s, big %s", a.format(false), places, got, want)
 		}
+		if got := string(a.AppendFixed([]byte("x"), places)); got != "x"+a.fixed(places, false) {
+			t.Fatalf("AppendFixed(%s, %d) = %s", a.format(false), places, got)
+		}
 	}
 	got, okGot := decimalFromFloat(f, true)
 	want, okWant := decimalFromFloat(f, false)

@@ -141,14 +141,15 @@ type scoreOutcome struct {
 // exception is a later row placed at a lower TID (the target page fills and the free-space map
 // offers an earlier page, or a line pointer freed by pruning is reused), where Django's read
 // would return another order.
-func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
+// kept and clashing index all.
+func scoreStamps(kept []int, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
 	threshold, err := pycompat.ParseDecimal(thresholdText)
 	if err != nil {
 		return scoreOutcome{errMsg: err.Error()}
 	}
 	rows := make([]scoredStamp, len(kept))
 	for i, k := range kept {
-		rows[i] = scoredStamp{provider: k.provider, expires: k.facts.Expires()}
+		rows[i] = scoredStamp{provider: all[k].provider, expires: all[k].facts.Expires()}
 	}
 	ws, err := computeScore(rows, weights, threshold)
 	if err != nil {
@@ -167,15 +168,29 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 	for _, c := range clashing {
 		clashByProvider[c.provider] = &all[c.index]
 	}
+	// The scores and the counted stamps' expiries are written into one buffer, turned into one
+	// string and handed out as substrings of it.
+	var textBuf [2048]byte
+	var endsBuf [64][2]int
+	text, ends := textBuf[:0], endsBuf[:0] // per counted stamp: where its score and expiry end
 	for _, s := range ws.stampScores {
 		d, _ := pycompat.DecimalFromFloat(s.value)
-		e := stampEntry{provider: s.provider, score: d.Fixed(5)}
+		text = d.AppendFixed(text, 5)
+		scoreEnd := len(text)
+		if _, ok := clashByProvider[s.provider]; !ok {
+			text = ws.expiries[s.provider].AppendISOFormat(text)
+		}
+		ends = append(ends, [2]int{scoreEnd, len(text)})
+	}
+	texts := string(text)
+	start := 0
+	for i, s := range ws.stampScores {
+		e := stampEntry{provider: s.provider, score: texts[start:ends[i][0]], expiration: texts[ends[i][0]:ends[i][1]]}
 		if c, ok := clashByProvider[s.provider]; ok {
 			e.dedup, e.expiration = true, c.facts.ExpirationDate()
-		} else {
-			e.expiration = ws.expiries[s.provider].ISOFormat()
 		}
 		out.stamps = append(out.stamps, e)
+		start = ends[i][1]
 	}
 	for _, c := range clashing {
 		if _, counted := ws.expiries[c.provider]; counted {

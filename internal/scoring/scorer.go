@@ -280,10 +280,8 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	for _, cl := range plan.clashing {
 		ws.LDPEvents = append(ws.LDPEvents, ldpEvent(stamps[cl.index], ws.Passport, now))
 	}
-	kept := make([]validStamp, len(plan.kept))
 	ws.Stamps = &StampReplacement{Stamps: make([]StampRow, len(plan.kept))}
 	for i, k := range plan.kept {
-		kept[i] = stamps[k]
 		ws.Stamps.Stamps[i] = StampRow{Provider: stamps[k].provider, Credential: stamps[k].raw, Source: stamps[k].source}
 	}
 	weights, err := parseWeights(c.Weights)
@@ -295,7 +293,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 			return scoreOutcome{errMsg: err.Error()}, nil
 		}
 	}
-	outcome := scoreStamps(kept, plan.clashing, stamps, &weights, *c.Threshold, now)
+	outcome := scoreStamps(plan.kept, plan.clashing, stamps, &weights, *c.Threshold, now)
 	if outcome.errMsg == "" {
 		ws.ScoreTerms = scoreTerms(outcome.stampScores, &weights)
 	}
@@ -303,7 +301,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 		if second.HumanPointsFailure != "" {
 			return scoreOutcome{errMsg: second.HumanPointsFailure}, nil
 		}
-		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.HumanPoints, &s.Settings)
+		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, stamps, plan.kept, second.HumanPoints, &s.Settings)
 	}
 	return outcome, nil
 }
