@@ -173,12 +173,12 @@ func scoreStamps(kept []int, clashing []clashingStamp, all []validStamp, weights
 	var textBuf [2048]byte
 	var endsBuf [64][2]int
 	text, ends := textBuf[:0], endsBuf[:0] // per counted stamp: where its score and expiry end
-	for _, s := range ws.stampScores {
+	for i, s := range ws.stampScores {
 		d, _ := pycompat.DecimalFromFloat(s.value)
 		text = d.AppendFixed(text, 5)
 		scoreEnd := len(text)
 		if _, ok := clashByProvider[s.provider]; !ok {
-			text = ws.expiries[s.provider].AppendISOFormat(text)
+			text = ws.expiries[i].AppendISOFormat(text)
 		}
 		ends = append(ends, [2]int{scoreEnd, len(text)})
 	}
@@ -193,7 +193,7 @@ func scoreStamps(kept []int, clashing []clashingStamp, all []validStamp, weights
 		start = ends[i][1]
 	}
 	for _, c := range clashing {
-		if _, counted := ws.expiries[c.provider]; counted {
+		if _, counted := ws.counted[c.provider]; counted {
 			continue
 		}
 		out.stamps = append(out.stamps, stampEntry{provider: c.provider, score: "0.00000", dedup: true, expiration: all[c.index].facts.ExpirationDate()})
