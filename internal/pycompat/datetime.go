@@ -1,6 +1,7 @@
 package pycompat
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -170,24 +171,49 @@ func parseHMSF(s string) ([4]int, error) {
 // ISOFormat mirrors datetime.isoformat(): microseconds printed as 6 digits only when non-zero,
 // the offset as ±HH:MM (with :SS when needed) when aware.
 func (d DateTime) ISOFormat() string {
+	var buf [40]byte
+	return string(d.AppendISOFormat(buf[:0]))
+}
+
+// AppendISOFormat appends d.ISOFormat() to b.
+func (d DateTime) AppendISOFormat(b []byte) []byte {
 	t := d.Time
-	var b strings.Builder
-	fmt.Fprintf(&b, "%04d-%02d-%02dT%02d:%02d:%02d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second())
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	b = appendPadded(b, year, 4)
+	b = appendPadded(append(b, '-'), int(month), 2)
+	b = appendPadded(append(b, '-'), day, 2)
+	b = appendPadded(append(b, 'T'), hour, 2)
+	b = appendPadded(append(b, ':'), minute, 2)
+	b = appendPadded(append(b, ':'), second, 2)
 	if us := t.Nanosecond() / 1000; us != 0 {
-		fmt.Fprintf(&b, ".%06d", us)
+		b = appendPadded(append(b, '.'), us, 6)
 	}
 	if d.Aware {
 		_, off := t.Zone()
-		sign := '+'
+		sign := byte('+')
 		if off < 0 {
 			sign, off = '-', -off
 		}
-		fmt.Fprintf(&b, "%c%02d:%02d", sign, off/3600, off/60%60)
+		b = appendPadded(append(b, sign), off/3600, 2)
+		b = appendPadded(append(b, ':'), off/60%60, 2)
 		if off%60 != 0 {
-			fmt.Fprintf(&b, ":%02d", off%60)
+			b = appendPadded(append(b, ':'), off%60, 2)
 		}
 	}
-	return b.String()
+	return b
+}
+
+// appendPadded appends v as fmt's %0<width>d does: zeros after the sign up to width characters.
+func appendPadded(b []byte, v, width int) []byte {
+	if v < 0 {
+		b = append(b, '-')
+		v, width = -v, width-1
+	}
+	var digits [20]byte
+	text := strconv.AppendInt(digits[:0], int64(v), 10)
+	b = appendZeros(b, width-len(text))
+	return append(b, text...)
 }
 
 // UTCDateTime wraps an instant as Python's datetime.now(timezone.utc) would hold it.
@@ -198,14 +224,15 @@ func UTCDateTime(t time.Time) DateTime {
 // DjangoJSON mirrors DjangoJSONEncoder for datetimes: isoformat cut to milliseconds and a
 // +00:00 offset written as Z.
 func (d DateTime) DjangoJSON() string {
-	r := d.ISOFormat()
+	var buf [40]byte
+	r := d.AppendISOFormat(buf[:0])
 	if d.Time.Nanosecond()/1000 != 0 {
-		r = r[:23] + r[26:]
+		r = append(r[:23], r[26:]...)
 	}
-	if strings.HasSuffix(r, "+00:00") {
-		r = strings.TrimSuffix(r, "+00:00") + "Z"
+	if bytes.HasSuffix(r, []byte("+00:00")) {
+		r = append(r[:len(r)-len("+00:00")], 'Z')
 	}
-	return r
+	return string(r)
 }
 
 // Repr mirrors repr(str) for the error texts Python builds with !r.

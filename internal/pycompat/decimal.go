@@ -15,18 +15,21 @@ import (
 // Precision is the significant-digit count of Python's default decimal context.
 const Precision = 28
 
-// Decimal is a finite Python decimal.Decimal: (-1)^neg × coef × 10^exp. Like Python's, it keeps
-// its exponent, so Decimal("1.50") and Decimal("1.5") print differently but compare equal.
+// Decimal is a finite Python decimal.Decimal: (-1)^neg × coefficient × 10^exp. Like Python's, it
+// keeps its exponent, so Decimal("1.50") and Decimal("1.5") print differently but compare equal.
+//
+// The coefficient is a uint64 when it fits and a big.Int otherwise, never both, so a value has
+// one representation whichever path built it. A uint64 holds at most 20 digits, fewer than the
+// context's 28, so arithmetic whose operands and result fit never rounds and runs on machine
+// integers (decimal_small.go); everything else takes the exact big.Int path (decimal_big.go).
+// Each operation takes the fast path only when it gives the big path's result exactly
+// (TestDecimalFastPathMatchesBigPath, FuzzDecimalFastPath).
 type Decimal struct {
-	neg  bool
-	coef big.Int
-	exp  int
+	neg   bool
+	exp   int
+	small uint64   // the coefficient when wide is nil
+	wide  *big.Int // the coefficient when it exceeds a uint64; shared between copies, never modified
 }
-
-var (
-	bigTen  = big.NewInt(10)
-	bigFive = big.NewInt(5)
-)
 
 // ErrConversionSyntax is Python's decimal.InvalidOperation for a malformed string; its text is
 // what str() of that exception prints.
@@ -34,22 +37,24 @@ var ErrConversionSyntax = errors.New("[<class 'decimal.ConversionSyntax'>]")
 
 // DecimalFromInt mirrors Decimal(int).
 func DecimalFromInt(v int64) Decimal {
-	d := Decimal{neg: v < 0}
-	d.coef.Abs(big.NewInt(v))
-	return d
+	if v < 0 {
+		return Decimal{neg: true, small: uint64(-v)} // -MinInt64 wraps to 1<<63, its magnitude
+	}
+	return Decimal{small: uint64(v)}
 }
 
 // DecimalFromFloat mirrors Decimal(float): the exact binary value, never rounded.
 // It returns false for NaN and infinities, which Python accepts but scoring never sees.
-func DecimalFromFloat(f float64) (Decimal, bool) {
-	var d Decimal
+func DecimalFromFloat(f float64) (Decimal, bool) { return decimalFromFloat(f, true) }
+
+func decimalFromFloat(f float64, fast bool) (Decimal, bool) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return d, false
+		return Decimal{}, false
 	}
-	d.neg = math.Signbit(f)
+	neg := math.Signbit(f)
 	f = math.Abs(f)
 	if f == 0 {
-		return d, true
+		return Decimal{neg: neg}, true
 	}
 	mant, exp2 := math.Frexp(f) // f = mant × 2^exp2, mant in [0.5, 1)
 	m := uint64(mant * (1 << 53))
@@ -58,23 +63,20 @@ func DecimalFromFloat(f float64) (Decimal, bool) {
 		m /= 2
 		exp2++
 	}
-	d.coef.SetUint64(m)
-	if exp2 >= 0 {
-		d.coef.Lsh(&d.coef, uint(exp2))
-		return d, true
+	if fast {
+		if d, ok := dyadicSmall(neg, m, exp2); ok {
+			return d, true
+		}
 	}
-	// m / 2^k == m × 5^k / 10^k
-	var five big.Int
-	five.Exp(bigFive, big.NewInt(int64(-exp2)), nil)
-	d.coef.Mul(&d.coef, &five)
-	d.exp = exp2
-	return d, true
+	return dyadicBig(neg, m, exp2), true
 }
 
 // ParseDecimal mirrors Decimal(str) for finite values: surrounding white space, an optional
 // sign, digits with at most one point and optional underscores between digits, an optional
 // exponent.
-func ParseDecimal(s string) (Decimal, error) {
+func ParseDecimal(s string) (Decimal, error) { return parseDecimal(s, true) }
+
+func parseDecimal(s string, fast bool) (Decimal, error) {
 	var d Decimal
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "_", "") // Python allows single underscores between digits
@@ -96,8 +98,7 @@ func ParseDecimal(s string) (Decimal, error) {
 	if i := strings.IndexByte(mantissa, '.'); i >= 0 {
 		intPart, fracPart = mantissa[:i], mantissa[i+1:]
 	}
-	digits := intPart + fracPart
-	if digits == "" || !allDigits(digits) {
+	if intPart == "" && fracPart == "" || !allDigits(intPart) || !allDigits(fracPart) {
 		return d, ErrConversionSyntax
 	}
 	d.exp = -len(fracPart)
@@ -108,8 +109,14 @@ func ParseDecimal(s string) (Decimal, error) {
 		}
 		d.exp += e
 	}
-	d.coef.SetString(digits, 10)
-	return d, nil
+	if fast {
+		if c, ok := parseSmall(intPart, fracPart); ok {
+			d.small = c
+			return d, nil
+		}
+	}
+	c, _ := new(big.Int).SetString(intPart+fracPart, 10)
+	return fromBig(d.neg, c, d.exp), nil
 }
 
 func allDigits(s string) bool {
@@ -122,153 +129,160 @@ func allDigits(s string) bool {
 }
 
 // IsZero reports whether d is ±0.
-func (d Decimal) IsZero() bool { return d.coef.Sign() == 0 }
+func (d Decimal) IsZero() bool { return d.wide == nil && d.small == 0 }
 
 // Add mirrors Decimal.__add__ in the default context (28 digits, ROUND_HALF_EVEN): the exact sum
 // rounded to 28 significant digits, keeping the smaller exponent when no rounding is needed.
-func (d Decimal) Add(o Decimal) Decimal {
+func (d Decimal) Add(o Decimal) Decimal { return d.add(o, true) }
+
+func (d Decimal) add(o Decimal, fast bool) Decimal {
 	exp := min(d.exp, o.exp)
-	if d.IsZero() && o.IsZero() {
+	switch {
+	case d.IsZero() && o.IsZero():
 		return Decimal{neg: d.neg && o.neg, exp: exp}
+	case d.IsZero(): // Python rescales the other operand instead of adding
+		return o.rescale(max(exp, o.exp-Precision-1), fast).fix(fast)
+	case o.IsZero():
+		return d.rescale(max(exp, d.exp-Precision-1), fast).fix(fast)
 	}
-	if d.IsZero() { // Python rescales the other operand instead of adding
-		return o.rescale(max(exp, o.exp-Precision-1)).fix()
+	if fast {
+		if r, ok := addSmall(d, o, exp); ok {
+			return r
+		}
 	}
-	if o.IsZero() {
-		return d.rescale(max(exp, d.exp-Precision-1)).fix()
-	}
-	a, b := d.signedAt(exp), o.signedAt(exp)
-	var sum big.Int
-	sum.Add(a, b)
-	r := Decimal{exp: exp}
-	if sum.Sign() < 0 {
-		r.neg = true
-		sum.Neg(&sum)
-	}
-	r.coef.Set(&sum)
-	return r.fix()
-}
-
-// signedAt returns the signed coefficient of d scaled to exponent exp (exp <= d.exp).
-func (d Decimal) signedAt(exp int) *big.Int {
-	v := new(big.Int).Set(&d.coef)
-	if shift := d.exp - exp; shift > 0 {
-		v.Mul(v, pow10(shift))
-	}
-	if d.neg {
-		v.Neg(v)
-	}
-	return v
-}
-
-func pow10(n int) *big.Int {
-	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+	return addBig(d, o, exp).fix(fast)
 }
 
 // rescale returns d with exponent exp, rounding half-even when digits are dropped.
-func (d Decimal) rescale(exp int) Decimal {
-	r := Decimal{neg: d.neg, exp: exp}
-	switch {
-	case exp == d.exp:
-		r.coef.Set(&d.coef)
-	case exp < d.exp:
-		r.coef.Mul(&d.coef, pow10(d.exp-exp))
-	default:
-		r.coef.Set(roundHalfEven(&d.coef, exp-d.exp))
-	}
-	return r
-}
-
-// fix mirrors Decimal._fix: round to Precision significant digits.
-func (d Decimal) fix() Decimal {
-	n := len(d.coef.String())
-	if n <= Precision {
+func (d Decimal) rescale(exp int, fast bool) Decimal {
+	if exp == d.exp {
 		return d
 	}
-	drop := n - Precision
-	r := Decimal{neg: d.neg, exp: d.exp + drop}
-	r.coef.Set(roundHalfEven(&d.coef, drop))
-	if len(r.coef.String()) > Precision { // rounding carried into a new digit
-		r.coef.Quo(&r.coef, bigTen)
-		r.exp++
-	}
-	return r
-}
-
-// roundHalfEven divides v by 10^drop, rounding half to even.
-func roundHalfEven(v *big.Int, drop int) *big.Int {
-	div := pow10(drop)
-	q, rem := new(big.Int).QuoRem(v, div, new(big.Int))
-	twice := rem.Lsh(rem, 1)
-	switch twice.Cmp(div) {
-	case 1:
-		q.Add(q, big.NewInt(1))
-	case 0:
-		if q.Bit(0) == 1 {
-			q.Add(q, big.NewInt(1))
+	if fast {
+		if r, ok := d.rescaleSmall(exp); ok {
+			return r
 		}
 	}
-	return q
+	return d.rescaleBig(exp)
+}
+
+// fix mirrors Decimal._fix: round to Precision significant digits. A uint64 coefficient has at
+// most 20 digits, so only a big.Int one can need it.
+func (d Decimal) fix(fast bool) Decimal {
+	if fast && d.wide == nil {
+		return d
+	}
+	return d.fixBig()
 }
 
 // Cmp compares the values of d and o (-1, 0, +1), ignoring exponents, as Python's < and >= do.
-func (d Decimal) Cmp(o Decimal) int {
+func (d Decimal) Cmp(o Decimal) int { return d.cmp(o, true) }
+
+func (d Decimal) cmp(o Decimal, fast bool) int {
 	exp := min(d.exp, o.exp)
+	if fast {
+		if c, ok := cmpSmall(d, o, exp); ok {
+			return c
+		}
+	}
 	return d.signedAt(exp).Cmp(o.signedAt(exp))
 }
 
+// appendCoef appends the coefficient's decimal digits.
+func (d Decimal) appendCoef(b []byte, fast bool) []byte {
+	if fast && d.wide == nil {
+		return strconv.AppendUint(b, d.small, 10)
+	}
+	return d.bigCoef().Append(b, 10)
+}
+
 // String mirrors str(Decimal) (to-scientific-string).
-func (d Decimal) String() string {
-	digits := d.coef.String()
-	sign := ""
+func (d Decimal) String() string { return d.format(true) }
+
+func (d Decimal) format(fast bool) string {
+	var digitBuf, outBuf [64]byte
+	digits := d.appendCoef(digitBuf[:0], fast)
+	out := outBuf[:0]
 	if d.neg {
-		sign = "-"
+		out = append(out, '-')
 	}
 	leftdigits := d.exp + len(digits)
 	dotplace := 1
 	if d.exp <= 0 && leftdigits > -6 {
 		dotplace = leftdigits
 	}
-	var intpart, fracpart string
 	switch {
 	case dotplace <= 0:
-		intpart = "0"
-		fracpart = "." + strings.Repeat("0", -dotplace) + digits
+		out = append(out, "0."...)
+		out = appendZeros(out, -dotplace)
+		out = append(out, digits...)
 	case dotplace >= len(digits):
-		intpart = digits + strings.Repeat("0", dotplace-len(digits))
+		out = append(out, digits...)
+		out = appendZeros(out, dotplace-len(digits))
 	default:
-		intpart = digits[:dotplace]
-		fracpart = "." + digits[dotplace:]
+		out = append(out, digits[:dotplace]...)
+		out = append(out, '.')
+		out = append(out, digits[dotplace:]...)
 	}
-	exp := ""
-	if leftdigits != dotplace {
-		exp = "E" + strconv.FormatInt(int64(leftdigits-dotplace), 10)
-		if leftdigits-dotplace > 0 {
-			exp = "E+" + strconv.FormatInt(int64(leftdigits-dotplace), 10)
+	if e := leftdigits - dotplace; e != 0 {
+		out = append(out, 'E')
+		if e > 0 {
+			out = append(out, '+')
 		}
+		out = strconv.AppendInt(out, int64(e), 10)
 	}
-	return sign + intpart + fracpart + exp
+	return string(out)
+}
+
+func appendZeros(b []byte, n int) []byte {
+	for range n {
+		b = append(b, '0')
+	}
+	return b
 }
 
 // Fixed mirrors format(Decimal, ".Nf"): quantize to N places half-even, print without exponent.
 func (d Decimal) Fixed(places int) string {
-	q := d.rescale(-places)
-	digits := q.coef.String()
-	if len(digits) <= places {
-		digits = strings.Repeat("0", places-len(digits)+1) + digits
-	}
-	sign := ""
+	var buf [64]byte
+	return string(d.appendFixed(buf[:0], places, true))
+}
+
+// AppendFixed appends d.Fixed(places) to b.
+func (d Decimal) AppendFixed(b []byte, places int) []byte { return d.appendFixed(b, places, true) }
+
+func (d Decimal) fixed(places int, fast bool) string {
+	var buf [64]byte
+	return string(d.appendFixed(buf[:0], places, fast))
+}
+
+func (d Decimal) appendFixed(out []byte, places int, fast bool) []byte {
+	q := d.rescale(-places, fast)
+	var digitBuf [64]byte
+	digits := q.appendCoef(digitBuf[:0], fast)
 	if q.neg {
-		sign = "-"
+		out = append(out, '-')
 	}
-	if places == 0 {
-		return sign + digits
+	if len(digits) <= places {
+		var padBuf [64]byte
+		digits = append(appendZeros(padBuf[:0], places-len(digits)+1), digits...)
 	}
-	return sign + digits[:len(digits)-places] + "." + digits[len(digits)-places:]
+	out = append(out, digits[:len(digits)-places]...)
+	if places > 0 {
+		out = append(out, '.')
+		out = append(out, digits[len(digits)-places:]...)
+	}
+	return out
 }
 
 // Float mirrors float(Decimal): the nearest binary64 value.
-func (d Decimal) Float() float64 {
-	f, _ := strconv.ParseFloat(d.String(), 64)
+func (d Decimal) Float() float64 { return d.float(true) }
+
+func (d Decimal) float(fast bool) float64 {
+	if fast {
+		if f, ok := d.floatSmall(); ok {
+			return f
+		}
+	}
+	f, _ := strconv.ParseFloat(d.format(fast), 64)
 	return f
 }

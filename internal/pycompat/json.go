@@ -20,6 +20,14 @@ type JSONWriter struct {
 // Bytes returns the text written so far; the writer's later writes do not change it.
 func (w *JSONWriter) Bytes() []byte { return w.b.Bytes() }
 
+// Len is the length of the text written so far: where the next value starts, when the writer
+// holds several top-level values one after another.
+func (w *JSONWriter) Len() int { return w.b.Len() }
+
+// Grow makes room for n more bytes, so that a writer whose output size is known roughly
+// allocates once.
+func (w *JSONWriter) Grow(n int) { w.b.Grow(n) }
+
 func (w *JSONWriter) sep() {
 	if w.afterKey {
 		w.afterKey = false
@@ -88,6 +96,12 @@ func (w *JSONWriter) Null() { w.value(); w.b.WriteString("null") }
 
 // Raw writes already-encoded JSON text as a value.
 func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
+
+// Float writes a float as json.dumps does (FloatRepr).
+func (w *JSONWriter) Float(f float64) {
+	w.value()
+	w.b.Write(AppendFloatRepr(w.b.AvailableBuffer(), f))
+}
 
 func (w *JSONWriter) value() { w.sep() }
 

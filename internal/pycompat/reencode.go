@@ -65,7 +65,7 @@ func (w *JSONWriter) writeValue(dec *json.Decoder) error {
 		if err != nil {
 			return err
 		}
-		w.Raw(FloatRepr(f))
+		w.Float(f)
 	}
 	return nil
 }

@@ -17,7 +17,8 @@ type weightedScore struct {
 	sum         pycompat.Decimal
 	passing     bool // sum >= threshold, on the full-precision sum
 	stampScores []providerFloat
-	expiries    map[string]pycompat.DateTime // first counted stamp per provider
+	expiries    []pycompat.DateTime // per stampScores entry: its first counted stamp's expiry
+	counted     map[string]int      // provider -> its stampScores entry
 	earliest    *pycompat.DateTime
 }
 
@@ -30,10 +31,12 @@ type providerFloat struct {
 // Decimal(weight) in the 28-digit context and records float(weight); a later row with the same
 // provider adds nothing and records 0.0; the earliest expiry of counted stamps wins.
 func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Decimal) (weightedScore, error) {
-	ws := weightedScore{sum: pycompat.DecimalFromInt(0), expiries: map[string]pycompat.DateTime{}}
-	index := map[string]int{}
+	ws := weightedScore{sum: pycompat.DecimalFromInt(0), stampScores: make([]providerFloat, 0, len(stamps)),
+		expiries: make([]pycompat.DateTime, 0, len(stamps)), counted: make(map[string]int, len(stamps))}
+	var earliest pycompat.DateTime
+	found := false
 	for _, s := range stamps {
-		if i, seen := index[s.provider]; seen {
+		if i, seen := ws.counted[s.provider]; seen {
 			ws.stampScores[i].value = 0
 			continue
 		}
@@ -42,13 +45,15 @@ func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Dec
 			return ws, err
 		}
 		ws.sum = ws.sum.Add(w)
-		index[s.provider] = len(ws.stampScores)
+		ws.counted[s.provider] = len(ws.stampScores)
 		ws.stampScores = append(ws.stampScores, providerFloat{provider: s.provider, value: w.Float()})
-		ws.expiries[s.provider] = s.expires
-		if ws.earliest == nil || s.expires.Time.Before(ws.earliest.Time) {
-			e := s.expires
-			ws.earliest = &e
+		ws.expiries = append(ws.expiries, s.expires)
+		if !found || s.expires.Time.Before(earliest.Time) {
+			earliest, found = s.expires, true
 		}
+	}
+	if found {
+		ws.earliest = &earliest
 	}
 	ws.passing = ws.sum.Cmp(threshold) >= 0
 	return ws, nil

@@ -96,11 +96,14 @@ func TestScoreTermsAndTiedCandidates(t *testing.T) {
 		{Provider: "Google", Stamp: []byte("g-2"), UpdatedAt: t0.Add(time.Hour)},
 		{Provider: "Ens", Stamp: []byte("e-2"), UpdatedAt: t0.Add(time.Minute)},
 	}
-	tied := tiedCandidates(rows)
+	latest, tied := latestPerProvider(rows)
+	if len(latest) != 2 || string(latest[0].Stamp) != "g-1" || string(latest[1].Stamp) != "e-2" {
+		t.Fatalf("latest %+v", latest)
+	}
 	if len(tied) != 1 || len(tied["Google"]) != 2 || string(tied["Google"][0]) != "g-1" || string(tied["Google"][1]) != "g-2" {
 		t.Fatalf("%q", tied)
 	}
-	if tiedCandidates(rows[2:3]) != nil {
+	if _, tied := latestPerProvider(rows[2:3]); tied != nil {
 		t.Fatal("no tie, no map")
 	}
 }

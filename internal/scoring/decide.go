@@ -17,46 +17,41 @@ type ceramicRow struct {
 }
 
 // latestPerProvider mirrors aget_passport: rows grouped by the provider column in order of first
-// appearance, keeping the row with the greatest updated_at (the first one on ties).
-func latestPerProvider(rows []ceramicRow) []ceramicRow {
-	var out []ceramicRow
-	index := map[string]int{}
+// appearance, keeping the row with the greatest updated_at (the first one on ties). tied lists,
+// for each provider with two or more rows sharing that greatest updated_at, those rows' stamps
+// in row order (nil when there is no such provider).
+func latestPerProvider(rows []ceramicRow) (latest []ceramicRow, tied map[string][][]byte) {
+	latest = make([]ceramicRow, 0, len(rows))
+	sharing := make([]int, 0, len(rows)) // per kept row: rows with its updated_at so far
+	index := make(map[string]int, len(rows))
+	anyTie := false
 	for _, r := range rows {
 		i, seen := index[r.Provider]
 		switch {
 		case !seen:
-			index[r.Provider] = len(out)
-			out = append(out, r)
-		case r.UpdatedAt.After(out[i].UpdatedAt):
-			out[i] = r
+			index[r.Provider] = len(latest)
+			latest = append(latest, r)
+			sharing = append(sharing, 1)
+		case r.UpdatedAt.After(latest[i].UpdatedAt):
+			latest[i], sharing[i] = r, 1
+		case r.UpdatedAt.Equal(latest[i].UpdatedAt):
+			sharing[i]++
+			anyTie = true
 		}
 	}
-	return out
-}
-
-// tiedCandidates returns, for each provider with two or more rows sharing the greatest
-// updated_at, those rows' stamps (nil when there is no such provider).
-func tiedCandidates(rows []ceramicRow) map[string][][]byte {
-	latest := map[string]time.Time{}
-	count := map[string]int{}
-	for _, r := range rows {
-		switch t, seen := latest[r.Provider]; {
-		case !seen || r.UpdatedAt.After(t):
-			latest[r.Provider], count[r.Provider] = r.UpdatedAt, 1
-		case r.UpdatedAt.Equal(t):
-			count[r.Provider]++
-		}
+	if !anyTie {
+		return latest, nil
 	}
-	var out map[string][][]byte
 	for _, r := range rows {
-		if count[r.Provider] > 1 && r.UpdatedAt.Equal(latest[r.Provider]) {
-			if out == nil {
-				out = map[string][][]byte{}
+		i := index[r.Provider]
+		if sharing[i] > 1 && r.UpdatedAt.Equal(latest[i].UpdatedAt) {
+			if tied == nil {
+				tied = map[string][][]byte{}
 			}
-			out[r.Provider] = append(out[r.Provider], r.Stamp)
+			tied[r.Provider] = append(tied[r.Provider], r.Stamp)
 		}
 	}
-	return out
+	return latest, tied
 }
 
 // validStamp is a stamp that passed Django's avalidate_credentials.
@@ -146,14 +141,15 @@ type scoreOutcome struct {
 // exception is a later row placed at a lower TID (the target page fills and the free-space map
 // offers an earlier page, or a line pointer freed by pruning is reused), where Django's read
 // would return another order.
-func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
+// kept and clashing index all.
+func scoreStamps(kept []int, clashing []clashingStamp, all []validStamp, weights *Weights, thresholdText string, now time.Time) scoreOutcome {
 	threshold, err := pycompat.ParseDecimal(thresholdText)
 	if err != nil {
 		return scoreOutcome{errMsg: err.Error()}
 	}
 	rows := make([]scoredStamp, len(kept))
 	for i, k := range kept {
-		rows[i] = scoredStamp{provider: k.provider, expires: k.facts.Expires()}
+		rows[i] = scoredStamp{provider: all[k].provider, expires: all[k].facts.Expires()}
 	}
 	ws, err := computeScore(rows, weights, threshold)
 	if err != nil {
@@ -166,23 +162,38 @@ func scoreStamps(kept []validStamp, clashing []clashingStamp, all []validStamp, 
 		stampScores: ws.stampScores,
 		timestamp:   pycompat.UTCDateTime(now),
 		expiration:  ws.earliest,
+		stamps:      make([]stampEntry, 0, len(ws.stampScores)+len(clashing)),
 	}
-	clashByProvider := map[string]*validStamp{}
+	clashByProvider := make(map[string]*validStamp, len(clashing))
 	for _, c := range clashing {
 		clashByProvider[c.provider] = &all[c.index]
 	}
-	for _, s := range ws.stampScores {
+	// The scores and the counted stamps' expiries are written into one buffer, turned into one
+	// string and handed out as substrings of it.
+	var textBuf [2048]byte
+	var endsBuf [64][2]int
+	text, ends := textBuf[:0], endsBuf[:0] // per counted stamp: where its score and expiry end
+	for i, s := range ws.stampScores {
 		d, _ := pycompat.DecimalFromFloat(s.value)
-		e := stampEntry{provider: s.provider, score: d.Fixed(5)}
+		text = d.AppendFixed(text, 5)
+		scoreEnd := len(text)
+		if _, ok := clashByProvider[s.provider]; !ok {
+			text = ws.expiries[i].AppendISOFormat(text)
+		}
+		ends = append(ends, [2]int{scoreEnd, len(text)})
+	}
+	texts := string(text)
+	start := 0
+	for i, s := range ws.stampScores {
+		e := stampEntry{provider: s.provider, score: texts[start:ends[i][0]], expiration: texts[ends[i][0]:ends[i][1]]}
 		if c, ok := clashByProvider[s.provider]; ok {
 			e.dedup, e.expiration = true, c.facts.ExpirationDate()
-		} else {
-			e.expiration = ws.expiries[s.provider].ISOFormat()
 		}
 		out.stamps = append(out.stamps, e)
+		start = ends[i][1]
 	}
 	for _, c := range clashing {
-		if _, counted := ws.expiries[c.provider]; counted {
+		if _, counted := ws.counted[c.provider]; counted {
 			continue
 		}
 		out.stamps = append(out.stamps, stampEntry{provider: c.provider, score: "0.00000", dedup: true, expiration: all[c.index].facts.ExpirationDate()})

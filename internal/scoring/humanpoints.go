@@ -35,12 +35,14 @@ func humanPointsDue(s *Settings, program, passing bool, now time.Time) bool {
 
 // awardHumanPoints mirrors arecord_passing_score, arecord_stamp_actions,
 // acheck_and_award_scoring_bonus and acheck_and_award_misc_points for a passing score.
-func awardHumanPoints(address string, community int64, kept []validStamp, st HumanPointsState, s *Settings) *HumanPointsWrites {
+// kept indexes the kept stamps in stamps.
+func awardHumanPoints(address string, community int64, stamps []validStamp, kept []int, st HumanPointsState, s *Settings) *HumanPointsWrites {
 	w := &HumanPointsWrites{Address: address}
 	if !st.Qualified[community] {
 		w.QualifiedCommunity = community
 	}
-	for _, k := range kept {
+	for _, i := range kept {
+		k := &stamps[i]
 		// A human-keys stamp: credentialSubject.nullifiers is an array with a truthy item and
 		// the (always truthy, validated) provider has no HKY action yet; the transaction hash is
 		// the last non-empty string nullifier.

@@ -55,14 +55,14 @@ type clashingStamp struct {
 // Both are simulated here on the in-memory rows, so the net change can be written in one
 // transaction. attempts is the budget left (real database conflicts spend attempts too).
 func planLIFO(stamps []lifoStamp, existing []hashLink, requester string, community int64, now time.Time, attempts int) lifoOutcome {
-	state := make(map[string]*hashLink, len(existing))
+	current := slices.Clone(existing) // the rows state points to, changed in place
+	state := make(map[string]*hashLink, len(existing)+len(stamps))
 	initial := make(map[string]hashLink, len(existing))
-	var touched []string // hashes in order of first write, for a stable write order
-	for _, l := range existing {
-		l := l
-		state[l.Hash] = &l
-		initial[l.Hash] = l
+	for i := range current {
+		state[current[i].Hash] = &current[i]
+		initial[current[i].Hash] = current[i]
 	}
+	var touched []string // hashes in order of first write, for a stable write order
 	var out lifoOutcome
 	for attempt := range attempts {
 		kept, clashing, creates, updates := lifoAttempt(stamps, state, requester, now)
@@ -77,10 +77,12 @@ func planLIFO(stamps []lifoStamp, existing []hashLink, requester string, communi
 			out.burnedIDs = failing * (attempts - attempt)
 			break
 		}
-		for _, c := range creates {
-			c := c
-			state[c.Hash] = &c
-			touched = append(touched, c.Hash)
+		if touched == nil {
+			touched = make([]string, 0, len(creates)+len(updates))
+		}
+		for i := range creates { // creates is this attempt's own slice: state keeps its rows
+			state[creates[i].Hash] = &creates[i]
+			touched = append(touched, creates[i].Hash)
 		}
 		for _, u := range updates {
 			l := state[u.Hash]
@@ -113,7 +115,12 @@ func lifoAttempt(stamps []lifoStamp, state map[string]*hashLink, requester strin
 	// attempt. Python compares hash_link.expires_at != expires_at: before the first assignment
 	// the attribute is the datetime read from the database, which never equals a str, so the
 	// first stamp always queues an update; after it, only a different string queues another.
-	retimed := map[string]string{}
+	nullifiers := 0
+	for _, s := range stamps {
+		nullifiers += len(s.nullifiers)
+	}
+	retimed := make(map[string]string, nullifiers)
+	kept = make([]int, 0, len(stamps))
 	for i, s := range stamps {
 		var clashes []string
 		for _, n := range s.nullifiers {
@@ -131,11 +138,11 @@ func lifoAttempt(stamps []lifoStamp, state map[string]*hashLink, requester strin
 						continue
 					}
 					retimed[n] = s.expiresText
-					updates = append(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires})
+					updates = appendLink(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires}, nullifiers)
 				case ok: // forfeited: expired and held by someone else; Python updates it unconditionally
-					updates = append(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires})
+					updates = appendLink(updates, hashLink{ID: l.ID, Hash: n, Address: requester, ExpiresAt: s.expires}, nullifiers)
 				default:
-					creates = append(creates, hashLink{Hash: n, Address: requester, ExpiresAt: s.expires})
+					creates = appendLink(creates, hashLink{Hash: n, Address: requester, ExpiresAt: s.expires}, nullifiers)
 				}
 			}
 			continue
@@ -144,11 +151,19 @@ func lifoAttempt(stamps []lifoStamp, state map[string]*hashLink, requester strin
 		owner := state[clashes[0]]
 		for _, n := range s.nullifiers {
 			if !slices.Contains(clashes, n) { // Python backfills owned and forfeited ones too
-				creates = append(creates, hashLink{Hash: n, Address: owner.Address, ExpiresAt: owner.ExpiresAt})
+				creates = appendLink(creates, hashLink{Hash: n, Address: owner.Address, ExpiresAt: owner.ExpiresAt}, nullifiers)
 			}
 		}
 	}
 	return kept, clashing, creates, updates
+}
+
+// appendLink appends l, giving a list its room for every nullifier on its first append.
+func appendLink(list []hashLink, l hashLink, nullifiers int) []hashLink {
+	if list == nil {
+		list = make([]hashLink, 0, nullifiers)
+	}
+	return append(list, l)
 }
 
 func setClashing(list []clashingStamp, provider string, index int) []clashingStamp {
@@ -176,15 +191,17 @@ func firstUniqueViolation(creates []hashLink, state map[string]*hashLink) int {
 
 // ownedCount is Django's check: links of the requester among the written hashes.
 func ownedCount(creates, updates []hashLink, state map[string]*hashLink, requester string) int {
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(creates)+len(updates))
 	n := 0
-	for _, l := range append(slices.Clone(creates), updates...) {
-		if seen[l.Hash] {
-			continue
-		}
-		seen[l.Hash] = true
-		if state[l.Hash].Address == requester {
-			n++
+	for _, written := range [2][]hashLink{creates, updates} {
+		for _, l := range written {
+			if seen[l.Hash] {
+				continue
+			}
+			seen[l.Hash] = true
+			if state[l.Hash].Address == requester {
+				n++
+			}
 		}
 	}
 	return n
@@ -192,7 +209,7 @@ func ownedCount(creates, updates []hashLink, state map[string]*hashLink, request
 
 func netLinkChanges(touched []string, state map[string]*hashLink, initial map[string]hashLink, community int64) []HashLinkWrite {
 	var out []HashLinkWrite
-	done := map[string]bool{}
+	done := make(map[string]bool, len(touched))
 	for _, h := range touched {
 		if done[h] {
 			continue

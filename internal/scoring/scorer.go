@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
@@ -74,7 +75,7 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if addressOK {
 		stampsFor = address
 	}
-	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
+	loadCtx, loadSpan := childSpan(ctx, "scoring.load")
 	first, err := s.DB.LoadRequest(loadCtx, KeyLookup{Prefix: KeyPrefix(key), Revoked: req.Rules.RevokedKeys}, lookup, stampsFor)
 	loadSpan.End()
 	if err != nil {
@@ -156,18 +157,22 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *CommunityRow, rows []ceramicRow, address string, now time.Time,
 	sink Sink, finish func(*scoreOutcome)) (scoreOutcome, error) {
 	ws.Passport = &PassportRow{Address: address, CommunityID: community.ID}
-	ws.TiedCandidates = tiedCandidates(rows)
-	_, verifySpan := tracer.Start(ctx, "credential.verify", trace.WithAttributes(attribute.Int("stamps", len(rows))))
-	stamps, abort := validateStamps(latestPerProvider(rows), address, &s.Settings, s.Cache, now)
+	latest, tied := latestPerProvider(rows)
+	ws.TiedCandidates = tied
+	_, verifySpan := childSpan(ctx, "credential.verify")
+	if verifySpan.IsRecording() {
+		verifySpan.SetAttributes(attribute.Int("stamps", len(rows)))
+	}
+	stamps, abort := validateStamps(latest, address, &s.Settings, s.Cache, now)
 	verifySpan.End()
 	for attemptsLeft := maxLIFOAttempts; ; attemptsLeft-- {
-		decideCtx, decideSpan := tracer.Start(ctx, "scoring.decide")
+		decideCtx, decideSpan := childSpan(ctx, "scoring.decide")
 		outcome, err := s.decide(decideCtx, ws, community, stamps, abort, attemptsLeft, now)
 		decideSpan.End()
 		if err != nil {
 			return scoreOutcome{}, err
 		}
-		_, planSpan := tracer.Start(ctx, "scoring.plan")
+		_, planSpan := childSpan(ctx, "scoring.plan")
 		finish(&outcome)
 		planSpan.End()
 		err = apply(ctx, sink, ws)
@@ -193,9 +198,24 @@ func (s *Scorer) scoreAndApply(ctx context.Context, ws *WriteSet, community *Com
 
 var tracer = otel.Tracer("shadowproxy/scoring") // tracing.Tracer, without its pgx and HTTP exporters
 
+// noSpan stands for a child span not started.
+var noSpan trace.Span = noop.Span{}
+
+// childSpan starts a span under the request's. The global provider is either the no-op one or
+// tracing.NewProvider's, which samples every span: the request's span records exactly when the
+// provider does, so when it does not, a child would not record either and is not started (the
+// no-op provider allocates a span and a context for each; the pgx spans below then hang off the
+// request's span, which records nothing either).
+func childSpan(ctx context.Context, name string) (context.Context, trace.Span) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, noSpan
+	}
+	return tracer.Start(ctx, name)
+}
+
 // apply hands the WriteSet to the sink inside its own span.
 func apply(ctx context.Context, sink Sink, ws *WriteSet) error {
-	ctx, span := tracer.Start(ctx, "scoring.apply")
+	ctx, span := childSpan(ctx, "scoring.apply")
 	defer span.End()
 	err := sink.Apply(ctx, ws)
 	if err != nil {
@@ -250,7 +270,11 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	if c.Rule != "LIFO" {
 		return scoreOutcome{errMsg: "Invalid rule"}, nil
 	}
-	var hashes []string
+	nullifiers := 0
+	for _, st := range stamps {
+		nullifiers += len(st.lifo.nullifiers)
+	}
+	hashes := make([]string, 0, nullifiers)
 	lifo := make([]lifoStamp, len(stamps))
 	for i, st := range stamps {
 		lifo[i] = st.lifo
@@ -261,7 +285,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	if s.Settings.HumanPointsWrite && c.HumanPoints {
 		humanPointsFor = ws.Passport.Address
 	}
-	loadCtx, loadSpan := tracer.Start(ctx, "scoring.load")
+	loadCtx, loadSpan := childSpan(ctx, "scoring.load")
 	second, err := s.DB.LoadDedup(loadCtx, c.ID, hashes, humanPointsFor)
 	loadSpan.End()
 	if err != nil {
@@ -275,10 +299,8 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 	for _, cl := range plan.clashing {
 		ws.LDPEvents = append(ws.LDPEvents, ldpEvent(stamps[cl.index], ws.Passport, now))
 	}
-	kept := make([]validStamp, len(plan.kept))
 	ws.Stamps = &StampReplacement{Stamps: make([]StampRow, len(plan.kept))}
 	for i, k := range plan.kept {
-		kept[i] = stamps[k]
 		ws.Stamps.Stamps[i] = StampRow{Provider: stamps[k].provider, Credential: stamps[k].raw, Source: stamps[k].source}
 	}
 	weights, err := parseWeights(c.Weights)
@@ -290,7 +312,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 			return scoreOutcome{errMsg: err.Error()}, nil
 		}
 	}
-	outcome := scoreStamps(kept, plan.clashing, stamps, &weights, *c.Threshold, now)
+	outcome := scoreStamps(plan.kept, plan.clashing, stamps, &weights, *c.Threshold, now)
 	if outcome.errMsg == "" {
 		ws.ScoreTerms = scoreTerms(outcome.stampScores, &weights)
 	}
@@ -298,7 +320,7 @@ func (s *Scorer) decide(ctx context.Context, ws *WriteSet, c *CommunityRow, stam
 		if second.HumanPointsFailure != "" {
 			return scoreOutcome{errMsg: second.HumanPointsFailure}, nil
 		}
-		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, kept, second.HumanPoints, &s.Settings)
+		ws.HumanPoints = awardHumanPoints(ws.Passport.Address, c.ID, stamps, plan.kept, second.HumanPoints, &s.Settings)
 	}
 	return outcome, nil
 }

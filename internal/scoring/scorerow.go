@@ -24,7 +24,7 @@ func (o *scoreOutcome) stampScoresJSON(w *pycompat.JSONWriter) {
 	w.BeginObject()
 	for _, s := range o.stampScores {
 		w.Key(s.provider)
-		w.Raw(pycompat.FloatRepr(s.value))
+		w.Float(s.value)
 	}
 	w.EndObject()
 }
@@ -45,13 +45,22 @@ func (o *scoreOutcome) stampsJSON(w *pycompat.JSONWriter) {
 	w.EndObject()
 }
 
-func render(f func(w *pycompat.JSONWriter)) []byte {
-	var w pycompat.JSONWriter
-	f(&w)
-	return w.Bytes()
+// jsonSizeHint is a generous estimate of the bytes scoreRow writes: the evidence, stamp_scores
+// and stamps, then the SCU event that repeats them.
+func (o *scoreOutcome) jsonSizeHint() int {
+	n := 128
+	for _, s := range o.stampScores {
+		n += len(s.provider) + 32
+	}
+	for _, s := range o.stamps {
+		n += len(s.provider) + len(s.score) + len(s.expiration) + 64
+	}
+	return 2*n + 512
 }
 
 // scoreRow translates the outcome into the registry_score row and, for DONE, its SCU event.
+// The four JSON texts are written one after another into one buffer and handed out as slices
+// of it, each capped at its own end.
 func scoreRow(o *scoreOutcome) *ScoreRow {
 	if o.errMsg != "" {
 		msg := o.errMsg
@@ -61,20 +70,30 @@ func scoreRow(o *scoreOutcome) *ScoreRow {
 	if o.passing {
 		binary = "1"
 	}
+	var w pycompat.JSONWriter
+	w.Grow(o.jsonSizeHint())
+	o.evidenceJSON(&w)
+	evidenceEnd := w.Len()
+	o.stampScoresJSON(&w)
+	stampScoresEnd := w.Len()
+	o.stampsJSON(&w)
+	stampsEnd := w.Len()
+	o.serializedScore(&w, binary)
+	text := w.Bytes()
 	ts := o.timestamp.Time
 	row := &ScoreRow{
 		Score:              &binary,
 		Status:             "DONE",
 		LastScoreTimestamp: &ts,
-		Evidence:           render(o.evidenceJSON),
-		StampScores:        render(o.stampScoresJSON),
-		Stamps:             render(o.stampsJSON),
+		Evidence:           text[:evidenceEnd:evidenceEnd],
+		StampScores:        text[evidenceEnd:stampScoresEnd:stampScoresEnd],
+		Stamps:             text[stampScoresEnd:stampsEnd:stampsEnd],
 	}
 	if o.expiration != nil {
 		t := o.expiration.Time
 		row.ExpirationDate = &t
 	}
-	row.UpdateEvent = &ScoreUpdateEvent{CreatedAt: ts, Data: render(func(w *pycompat.JSONWriter) { o.serializedScore(w, binary) })}
+	row.UpdateEvent = &ScoreUpdateEvent{CreatedAt: ts, Data: text[stampsEnd:len(text):len(text)]}
 	return row
 }
 
