@@ -71,23 +71,6 @@ func (o *scoreOutcome) Expiration() *pycompat.DateTime { return o.expiration }
 // Points is the human-points data of the response; nil when it is not returned.
 func (o *scoreOutcome) Points() *Points { return o.points }
 
-// StampCount is how many entries the score's stamps dict has.
-func (o *scoreOutcome) StampCount() int { return len(o.stamps) }
-
-// Stamp is the i-th entry of the score's stamps dict, in its order.
-func (o *scoreOutcome) Stamp(i int) StampEntry {
-	s := o.stamps[i]
-	return StampEntry{Provider: s.provider, Score: s.score, Dedup: s.dedup, Expiration: s.expiration}
-}
-
-// StampEntry is one value of the score's stamps dict (V2StampScoreResponse).
-type StampEntry struct {
-	Provider   string
-	Score      string // the weight as Decimal text with five places
-	Dedup      bool
-	Expiration string // the credential's expirationDate
-}
-
 // scorerFailure is str() of the exception Community.aget_scorer raises (or the AttributeError
 // on its None) for a community whose scorer Go cannot use; "" when the scorer is usable.
 func scorerFailure(c *CommunityRow) string {

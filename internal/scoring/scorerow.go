@@ -29,7 +29,9 @@ func (o *scoreOutcome) stampScoresJSON(w *pycompat.JSONWriter) {
 	w.EndObject()
 }
 
-func (o *scoreOutcome) stampsJSON(w *pycompat.JSONWriter) {
+// WriteStamps writes the score's stamps dict, {provider: {score, dedup, expiration_date}} in
+// its order: the registry_score.stamps column and the stamps of V2ScoreResponse, one dict.
+func (o *scoreOutcome) WriteStamps(w *pycompat.JSONWriter) {
 	w.BeginObject()
 	for _, s := range o.stamps {
 		w.Key(s.provider)
@@ -76,7 +78,7 @@ func scoreRow(o *scoreOutcome) *ScoreRow {
 	evidenceEnd := w.Len()
 	o.stampScoresJSON(&w)
 	stampScoresEnd := w.Len()
-	o.stampsJSON(&w)
+	o.WriteStamps(&w)
 	stampsEnd := w.Len()
 	o.serializedScore(&w, binary)
 	text := w.Bytes()
@@ -122,7 +124,7 @@ func (o *scoreOutcome) serializedScore(w *pycompat.JSONWriter, binary string) {
 	w.Key("stamp_scores")
 	o.stampScoresJSON(w)
 	w.Key("stamps")
-	o.stampsJSON(w)
+	o.WriteStamps(w)
 	w.Key("expiration_date")
 	if o.expiration != nil {
 		w.String(o.expiration.DjangoJSON())

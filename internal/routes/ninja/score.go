@@ -63,22 +63,12 @@ func writeScore(w *pycompat.JSONWriter, address string, s *scoring.ScoreOutcome)
 		w.Null()
 	}
 	w.Key("stamps")
-	w.BeginObject()
 	if errText == "" {
-		for i := range s.StampCount() {
-			st := s.Stamp(i)
-			w.Key(st.Provider)
-			w.BeginObject()
-			w.Key("score")
-			w.String(st.Score)
-			w.Key("dedup")
-			w.Bool(st.Dedup)
-			w.Key("expiration_date")
-			w.String(st.Expiration)
-			w.EndObject()
-		}
+		s.WriteStamps(w)
+	} else {
+		w.BeginObject()
+		w.EndObject()
 	}
-	w.EndObject()
 	writePoints(w, s.Points())
 	w.Key("linked_score")
 	w.Null()
