@@ -47,14 +47,7 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	if err != nil {
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
-	for rows.Next() {
-		var r scoring.CeramicRow
-		if err := rows.Scan(&r.Provider, &r.Stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
-			return out, fmt.Errorf("scan stamp: %w", err)
-		}
-		out.Stamps = append(out.Stamps, r)
-	}
-	if err := rows.Err(); err != nil {
+	if out.Stamps, err = scanStamps(rows); err != nil {
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
 	return out, nil
@@ -91,14 +84,7 @@ func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string,
 	if err != nil {
 		return out, fmt.Errorf("load hash links: %w", err)
 	}
-	for rows.Next() {
-		var l scoring.HashLink
-		if err := rows.Scan(&l.ID, &l.Hash, &l.Address, &l.ExpiresAt); err != nil {
-			return out, fmt.Errorf("scan hash link: %w", err)
-		}
-		out.Links = append(out.Links, l)
-	}
-	if err := rows.Err(); err != nil {
+	if out.Links, err = scanHashLinks(rows, hashes); err != nil {
 		return out, fmt.Errorf("load hash links: %w", err)
 	}
 	if humanPointsFor != "" {

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"shadowproxy/internal/scoring"
+)
+
+// scanStamps reads sqlStamps' rows in PostgreSQL's order. The driver's bytes are borrowed and
+// copied into few allocations: the credentials into shared chunks (each capped at its own
+// length, so an append to one never writes over the next), the providers into one string.
+func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
+	defer rows.Close()
+	var out []scoring.CeramicRow
+	var r scoring.CeramicRow
+	var provider, stamp pgtype.DriverBytes
+	var providers []byte
+	var ends []int // providers[ends[i-1]:ends[i]] is out[i].Provider
+	var chunk []byte
+	for rows.Next() {
+		if err := rows.Scan(&provider, &stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = make([]scoring.CeramicRow, 0, stampRowsHint)
+			ends = make([]int, 0, stampRowsHint)
+			providers = make([]byte, 0, stampRowsHint*16)
+		}
+		if cap(chunk)-len(chunk) < len(stamp) {
+			chunk = make([]byte, 0, max(stampChunk, len(stamp)))
+		}
+		n := len(chunk)
+		chunk = append(chunk, stamp...)
+		r.Stamp = chunk[n:len(chunk):len(chunk)]
+		providers = append(providers, provider...)
+		ends = append(ends, len(providers))
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	all, start := string(providers), 0
+	for i, end := range ends {
+		out[i].Provider, start = all[start:end], end
+	}
+	return out, nil
+}
+
+// stampRowsHint is the row count the stamp scan sizes its slices for (a passport rarely holds
+// more stamps); stampChunk is the size of one shared chunk of credential bytes.
+const (
+	stampRowsHint = 32
+	stampChunk    = 16 << 10
+)
+
+// scanHashLinks reads sqlHashLinks' rows in PostgreSQL's order. Each row's hash is one of the
+// queried hashes (hash = ANY($2)), so the caller's string is reused; an address equal to the
+// previous row's reuses that string (a passport's links mostly share one address).
+func scanHashLinks(rows pgx.Rows, hashes []string) ([]scoring.HashLink, error) {
+	defer rows.Close()
+	var out []scoring.HashLink
+	var l scoring.HashLink
+	var hash, address pgtype.DriverBytes
+	for rows.Next() {
+		if err := rows.Scan(&l.ID, &hash, &address, &l.ExpiresAt); err != nil {
+			return nil, err
+		}
+		l.Hash = internAmong(hashes, hash)
+		if l.Address != string(address) {
+			l.Address = string(address)
+		}
+		if out == nil {
+			out = make([]scoring.HashLink, 0, len(hashes))
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// internAmong is the string of b among candidates when one equals it, else a new string.
+func internAmong(candidates []string, b []byte) string {
+	for _, c := range candidates {
+		if c == string(b) {
+			return c
+		}
+	}
+	return string(b)
+}
