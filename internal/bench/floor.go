@@ -2,11 +2,18 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shadowproxy/internal/store"
 )
 
 // pgbenchPath finds pgbench beside the server binaries.
@@ -23,7 +30,11 @@ func pgbenchPath() (string, error) {
 
 // floor runs pgbench at the given concurrency over the scripts (one per recorded scoring
 // request, picked at random per transaction) and returns its figures. This is the database
-// floor: what PostgreSQL must do per request whatever the application in front of it.
+// floor: what PostgreSQL must do per request whatever the application in front of it. Its
+// sessions have the settings of the scorer's (store.ConfigureConn): plan_cache_mode is
+// force_custom_plan there, since Django sends literal SQL that PostgreSQL plans on every
+// execution and the rows' order follows that plan; a floor on generic plans would measure work
+// the scorer may not skip.
 func floor(dbURL string, scripts []string, clients int, d time.Duration, dir string) (Result, error) {
 	bin, err := pgbenchPath()
 	if err != nil {
@@ -45,6 +56,7 @@ func floor(dbURL string, scripts []string, clients int, d time.Duration, dir str
 	args = append(args, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
 		"-T", strconv.Itoa(int(d.Seconds())), "-l", "--log-prefix", filepath.Join(logDir, "tx"), dbURL)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PGOPTIONS="+scorerSessionOptions())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("pgbench: %v\n%s", err, out)
@@ -53,4 +65,17 @@ func floor(dbURL string, scripts []string, clients int, d time.Duration, dir str
 	r := quantiles(name, lat)
 	r.Throughput = float64(len(lat)) / d.Seconds()
 	return r, nil
+}
+
+// scorerSessionOptions are the run-time parameters store.ConfigureConn gives the scorer's
+// connections, as PGOPTIONS for pgbench.
+func scorerSessionOptions() string {
+	cfg := &pgx.ConnConfig{}
+	store.ConfigureConn(cfg)
+	keys := slices.Sorted(maps.Keys(cfg.RuntimeParams))
+	opts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		opts = append(opts, "-c "+k+"="+cfg.RuntimeParams[k])
+	}
+	return strings.Join(opts, " ")
 }

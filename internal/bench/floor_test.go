@@ -122,3 +122,17 @@ func TestInternalFloorsReplay(t *testing.T) {
 		}
 	}
 }
+
+// The floor's sessions plan as the scorer's do (store.ConfigureConn): Django's literal SQL is
+// planned on every execution, so a floor on generic plans would skip work the scorer cannot. A
+// script that divides by zero unless the setting is the scorer's fails pgbench otherwise.
+func TestFloorSessionsHaveTheScorersSettings(t *testing.T) {
+	check := `SELECT 1 / (CASE WHEN current_setting('plan_cache_mode') = 'force_custom_plan' THEN 1 ELSE 0 END);` + "\n"
+	r, err := floor(pgtest.NewDBURL(t), []string{check}, 1, time.Second, t.TempDir())
+	if err != nil {
+		t.Fatalf("pgbench with the scorer's session settings: %v", err)
+	}
+	if r.Throughput == 0 {
+		t.Fatal("no transaction ran")
+	}
+}
