@@ -105,19 +105,7 @@ func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scorin
 func (h *internalScore) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *internalScore) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
-	req := in.Call.Request.(ninja.Request)
-	if req.Early != nil {
-		defer in.Snapshot.Close(context.Background())
-		return compareAnswer(in, *req.Early, time.Now()), nil
-	}
-	start := time.Now()
-	sink := &store.CaptureSink{}
-	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(scoreCall))
-	if err != nil {
-		in.Snapshot.Close(context.Background())
-		return nil, err
-	}
-	return compareScored(ctx, in, sink.Writes, a, start)
+	return compareCaptured(ctx, in, h.Scorer, h.run)
 }
 
 // embedScore is GET /internal/embed/score/{int:scorer_id}/{str:address} (get_embed_score,

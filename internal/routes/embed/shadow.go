@@ -22,6 +22,26 @@ func compareAnswer(in route.ShadowInput, a route.Answer, start time.Time) []diff
 	return diff.CompareResponses(in.Django, diff.Response{Status: a.Status, Body: a.Body}, in.Rules)
 }
 
+// compareCaptured is the shadow of a writing route whose answer needs the scorer: an early
+// answer (refused before scoring) is compared as it is; otherwise run scores in capture mode on
+// the snapshot and compareScored compares answers and writes. It closes the snapshot.
+func compareCaptured[P any](ctx context.Context, in route.ShadowInput, scorer *scoring.Scorer,
+	run func(context.Context, *scoring.Scorer, scoring.Sink, P) (route.Answer, error)) ([]diff.Field, error) {
+	req := in.Call.Request.(ninja.Request)
+	if req.Early != nil {
+		defer in.Snapshot.Close(context.Background())
+		return compareAnswer(in, *req.Early, time.Now()), nil
+	}
+	start := time.Now()
+	sink := &store.CaptureSink{}
+	a, err := run(ctx, store.CaptureScorer(scorer, in.Snapshot), sink, req.Params.(P))
+	if err != nil {
+		in.Snapshot.Close(context.Background())
+		return nil, err
+	}
+	return compareScored(ctx, in, sink.Writes, a, start)
+}
+
 // compareScored compares a capture run of a scoring route with Django: the answers, the
 // ceramic-cache rows Django wrote against Go's planned writes, and the scoring rows (the v2
 // route's write-set comparison). It closes the snapshot.

@@ -14,7 +14,6 @@ import (
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
-	"shadowproxy/internal/store"
 )
 
 // stamps is POST /internal/embed/stamps/{str:address} (add_stamps in api/internal/api.py,
@@ -213,17 +212,5 @@ func (h *stamps) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink,
 func (h *stamps) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
 func (h *stamps) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
-	req := in.Call.Request.(ninja.Request)
-	if req.Early != nil {
-		defer in.Snapshot.Close(context.Background())
-		return compareAnswer(in, *req.Early, time.Now()), nil
-	}
-	start := time.Now()
-	sink := &store.CaptureSink{}
-	a, err := h.run(ctx, store.CaptureScorer(h.Scorer, in.Snapshot), sink, req.Params.(stampsCall))
-	if err != nil {
-		in.Snapshot.Close(context.Background())
-		return nil, err
-	}
-	return compareScored(ctx, in, sink.Writes, a, start)
+	return compareCaptured(ctx, in, h.Scorer, h.run)
 }
