@@ -75,7 +75,7 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	w.Key("success")
 	w.Bool(true)
 	w.Key("stamps")
-	if err := writeLive(&w, cw.Live); err != nil {
+	if err := ninja.WriteCachedStamps(&w, cw.Live); err != nil {
 		return ninja.Response{}, err
 	}
 	status := 200
@@ -88,27 +88,6 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 	}
 	w.EndObject()
 	return ninja.Response{Status: status, Body: w.Bytes()}, nil
-}
-
-// writeLive writes CachedStampResponse items.
-func writeLive(w *pycompat.JSONWriter, live []scoring.LiveStamp) error {
-	w.BeginArray()
-	for _, s := range live {
-		w.BeginObject()
-		w.Key("id")
-		w.Raw(strconv.FormatInt(s.ID, 10))
-		w.Key("address")
-		w.String(s.Address)
-		w.Key("provider")
-		w.String(s.Provider)
-		w.Key("stamp")
-		if err := w.WriteJSONValue(s.Stamp); err != nil {
-			return err
-		}
-		w.EndObject()
-	}
-	w.EndArray()
-	return nil
 }
 
 // serveScoreGet is handle_get_ui_score.
@@ -185,7 +164,7 @@ func (h *Handler) serveStamp(ctx context.Context, req *request, sink scoring.Sin
 	w.Key("success")
 	w.Bool(true)
 	w.Key("stamps")
-	if err := writeLive(&w, live); err != nil {
+	if err := ninja.WriteCachedStamps(&w, live); err != nil {
 		return ninja.Response{}, err
 	}
 	w.EndObject()

@@ -173,22 +173,9 @@ func stampsAndScore(live []scoring.LiveStamp, score []byte) (route.Answer, error
 	w.Key("success")
 	w.Bool(true)
 	w.Key("stamps")
-	w.BeginArray()
-	for _, s := range live {
-		w.BeginObject()
-		w.Key("id")
-		w.Raw(fmt.Sprint(s.ID))
-		w.Key("address")
-		w.String(s.Address)
-		w.Key("provider")
-		w.String(s.Provider)
-		w.Key("stamp")
-		if err := w.WriteJSONValue(s.Stamp); err != nil {
-			return route.Answer{}, err
-		}
-		w.EndObject()
+	if err := ninja.WriteCachedStamps(&w, live); err != nil {
+		return route.Answer{}, err
 	}
-	w.EndArray()
 	w.Key("score")
 	w.Raw(string(score))
 	w.EndObject()
