@@ -33,15 +33,14 @@ func pgbenchPath() (string, error) {
 // floor: what PostgreSQL must do per request whatever the application in front of it. Its
 // sessions have the settings of the scorer's (store.ConfigureConn): plan_cache_mode is
 // force_custom_plan there, since Django sends literal SQL that PostgreSQL plans on every
-// execution and the rows' order follows that plan.
+// execution and the rows' order of a read follows that plan; the recorded write transaction
+// carries the scorer's SET LOCAL plan_cache_mode = auto, so its foreign-key checks use cached
+// plans on both sides.
 //
 // The recorded statements carry their values as literals and have no parameters, so with
 // -M prepared each session plans each script's statements once (at its first run) and reuses
-// that plan: plan_cache_mode changes only the foreign-key checks' plans. The floor therefore
-// skips the per-execution planning that the scorer (parameters under force_custom_plan) and
-// Django (literal SQL) both pay: measured on 2 cores at 8 clients, PostgreSQL spends about
-// 2.1 ms CPU per floor transaction, 4.0 ms with -M extended (parse and plan every execution),
-// 3.1-3.3 ms per Go request, 1.6-1.8 ms per Go request with plan_cache_mode=auto.
+// that plan. The floor therefore skips the per-execution planning of the reads that the
+// scorer (parameters under force_custom_plan) and Django (literal SQL) both pay.
 func floor(dbURL string, scripts []string, clients int, d time.Duration, dir string) (Result, error) {
 	bin, err := pgbenchPath()
 	if err != nil {

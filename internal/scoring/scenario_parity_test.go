@@ -38,14 +38,22 @@ var plannerSettings = []struct {
 // usePlanner points the fixture's scorer and HTTP server at a new pool on the same database
 // whose sessions run with the given planner settings.
 func (f *fixture) usePlanner(params map[string]string) *pgxpool.Pool {
+	return f.usePool(func(cfg *pgxpool.Config) {
+		for k, v := range params {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	})
+}
+
+// usePool points the fixture's scorer and HTTP server at a new pool on the same database,
+// configured by configure.
+func (f *fixture) usePool(configure func(*pgxpool.Config)) *pgxpool.Pool {
 	f.t.Helper()
 	cfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	for k, v := range params {
-		cfg.ConnConfig.RuntimeParams[k] = v
-	}
+	configure(cfg)
 	pool, err := pgxpool.NewWithConfig(f.ctx, cfg)
 	if err != nil {
 		f.t.Fatal(err)
