@@ -94,6 +94,16 @@ func dispatchScript(pairs []string, per int) string {
 	return sb.String()
 }
 
+// literals are the scripts' literal forms: the dispatch script holds every pair's values,
+// too many for pgbench's command line as variables.
+func literals(scripts []floorScript) []string {
+	out := make([]string, len(scripts))
+	for i, s := range scripts {
+		out[i] = s.Literal
+	}
+	return out
+}
+
 // floorOnce runs the dispatch script with pgbench, clients clients each running its share of
 // per pairs once, and returns the figures (throughput as pgbench measures it, without the
 // connection time).
@@ -235,7 +245,7 @@ func pairRequests(base string, p ccPair) []struct {
 // recordPairs serves each pair once in this process with the routes' Go handlers, through a
 // recording pool, and returns one pgbench script per pair (the POST's round trips, then the
 // GET's).
-func recordPairs(ctx context.Context, dbURL string, settings scoring.Settings, community int64, pairs []ccPair) ([]string, error) {
+func recordPairs(ctx context.Context, dbURL string, settings scoring.Settings, community int64, pairs []ccPair) ([]floorScript, error) {
 	s, err := ceramiccache.SettingsFromEnv(func(k string) string {
 		return map[string]string{"SECRET_KEY": appSecret, "CERAMIC_CACHE_SCORER_ID": strconv.FormatInt(community, 10)}[k]
 	})
@@ -337,7 +347,7 @@ func ccBulkPair(ctx context.Context, o Options, serverURL string, ds Dataset, se
 	if err != nil {
 		return goSide, floorSide, fmt.Errorf("record the cc pairs' statements: %w", err)
 	}
-	floorSide, err = floorOnce(databaseURL(serverURL, "cc_floor"), dispatchScript(scripts, per), ccClients, per, o.WorkDir,
+	floorSide, err = floorOnce(databaseURL(serverURL, "cc_floor"), dispatchScript(literals(scripts), per), ccClients, per, o.WorkDir,
 		fmt.Sprintf("cc bulk POST + score database floor (pgbench), %d clients", ccClients))
 	if err != nil {
 		return goSide, floorSide, err

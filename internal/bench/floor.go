@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -37,19 +38,28 @@ func pgbenchPath() (string, error) {
 // carries the scorer's SET LOCAL plan_cache_mode = auto, so its foreign-key checks use cached
 // plans on both sides.
 //
-// The recorded statements carry their values as literals and have no parameters, so with
-// -M prepared each session plans each script's statements once (at its first run) and reuses
-// that plan. The floor therefore skips the per-execution planning of the reads that the
-// scorer (parameters under force_custom_plan) and Django (literal SQL) both pay.
-func floor(dbURL string, scripts []string, clients int, d time.Duration, dir string) (Result, error) {
+// The floor sends the statements as the scorer sent them, the recorded values as parameters
+// (asParameters): PostgreSQL plans the reads for their values at every execution, as the
+// scorer's sessions and Django's literal SQL make it. The literal form (asLiterals) sends
+// statements without parameters, which -M prepared plans once per session and reuses: a lower
+// floor than parity allows, reported beside the first.
+func floor(dbURL string, scripts []floorScript, form floorForm, clients int, d time.Duration, dir string) (Result, error) {
 	bin, err := pgbenchPath()
 	if err != nil {
 		return Result{}, err
 	}
 	args := []string{"-n", "-M", "prepared"}
 	for i, s := range scripts {
+		text := s.Params
+		if form == asLiterals {
+			text = s.Literal
+		} else {
+			for _, v := range s.Vars {
+				args = append(args, "-D", v)
+			}
+		}
 		path := filepath.Join(dir, fmt.Sprintf("floor-%02d.sql", i))
-		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			return Result{}, err
 		}
 		args = append(args, "-f", path)
@@ -58,20 +68,36 @@ func floor(dbURL string, scripts []string, clients int, d time.Duration, dir str
 	_ = os.RemoveAll(logDir)
 	_ = os.MkdirAll(logDir, 0o755)
 	name := fmt.Sprintf("database floor (pgbench), %d client(s)", clients)
+	if form == asLiterals {
+		name = fmt.Sprintf("database floor, literals (pgbench), %d client(s)", clients)
+	}
 	fmt.Fprintf(os.Stderr, "%-40s running for %s\n", name, d)
 	args = append(args, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
 		"-T", strconv.Itoa(int(d.Seconds())), "-l", "--log-prefix", filepath.Join(logDir, "tx"), dbURL)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PGOPTIONS="+scorerSessionOptions())
+	reaped0, cpuErr := ReapedBackendsCPU(context.Background(), dbURL)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
+	reaped1, err := ReapedBackendsCPU(context.Background(), dbURL)
 	lat, _ := pgbenchLog(logDir)
 	r := quantiles(name, lat)
 	r.Throughput = float64(len(lat)) / d.Seconds()
+	if cpuErr == nil && err == nil && len(lat) > 0 {
+		r.PGCPUPerReq = (reaped1 - reaped0).Seconds() * 1000 / float64(len(lat))
+	}
 	return r, nil
 }
+
+// floorForm is how the floor sends the recorded values.
+type floorForm int
+
+const (
+	asParameters floorForm = iota // the scorer's statements, with its values as parameters
+	asLiterals                    // statements without parameters, the values inlined
+)
 
 // scorerSessionOptions are the run-time parameters store.ConfigureConn gives the scorer's
 // connections, as PGOPTIONS for pgbench.

@@ -43,7 +43,7 @@ func internalScenarios(ds Dataset, addresses []string) map[string][]internalRequ
 
 // recordRoute serves each request once in this process with the named route's Go handler,
 // through a recording pool, and returns one pgbench script per request.
-func recordRoute(ctx context.Context, dbURL string, settings scoring.Settings, name string, reqs []internalRequest) ([]string, error) {
+func recordRoute(ctx context.Context, dbURL string, settings scoring.Settings, name string, reqs []internalRequest) ([]floorScript, error) {
 	return recordRequests(ctx, dbURL, len(reqs), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
 		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 		token := ninja.InternalToken{Value: internalToken}
@@ -82,7 +82,7 @@ func internalBeside(ctx context.Context, o Options, dbURL, base string, pid int,
 	if err := vacuum(ctx, dbURL); err != nil {
 		return goSide, floorSide, err
 	}
-	if floorSide, err = floor(dbURL, scripts, 8, o.Duration, o.WorkDir); err != nil {
+	if floorSide, err = floor(dbURL, scripts, asParameters, 8, o.Duration, o.WorkDir); err != nil {
 		return goSide, floorSide, err
 	}
 	floorSide.Scenario = name + " database floor (pgbench), 8 clients"

@@ -206,7 +206,11 @@ func sampleBackends(dbURL string) BackendCPU {
 }
 
 // processCPU is the user+system CPU time the process has used (Linux /proc).
-func processCPU(pid int) time.Duration {
+func processCPU(pid int) time.Duration { return statTicks(pid, 11, 12) }
+
+// statTicks sums fields of /proc/<pid>/stat (counted after the command's closing parenthesis,
+// from 0: the state is 0, utime 11, stime 12, cutime 13, cstime 14) as CPU time; 0 if unknown.
+func statTicks(pid int, fields ...int) time.Duration {
 	if pid == 0 {
 		return 0
 	}
@@ -215,10 +219,13 @@ func processCPU(pid int) time.Duration {
 		return 0
 	}
 	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+	values := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	var ticks int64
+	for _, f := range fields {
+		v, _ := strconv.ParseInt(values[f], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // RSSMB is the resident memory of process pid in MB (VmRSS from /proc), 0 if unknown.

@@ -9,6 +9,10 @@ import (
 // other route, a CPU profile of the phase in WorkDir/cpu.pprof.
 const OnlyScoring = "scoring"
 
+// OnlyFloor is the Options.Only value that runs the 8-client warm scoring beside its two
+// database floors (parameters, then literals), each on a freshly vacuumed database.
+const OnlyFloor = "floor"
+
 // scoringOnly runs the warm scoring load l on a freshly vacuumed database while the admin
 // listener profiles the process, and reports its CPU figures.
 func scoringOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase string, l Load, url URLFunc) (*Report, error) {

@@ -174,11 +174,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record the floor's statements: %w", err)
 	}
-	side := func(clients int) (goSide, floorSide Result, err error) {
+	// Each floor runs on a vacuumed database; the literal one only beside the parameters' one.
+	floorOf := func(form floorForm, clients int) (Result, error) {
 		if err := vacuum(ctx, dbURL); err != nil {
-			return goSide, floorSide, err
+			return Result{}, err
 		}
-		if floorSide, err = floor(dbURL, scripts, clients, o.Duration, o.WorkDir); err != nil {
+		return floor(dbURL, scripts, form, clients, o.Duration, o.WorkDir)
+	}
+	side := func(clients int) (goSide, floorSide Result, err error) {
+		if floorSide, err = floorOf(asParameters, clients); err != nil {
 			return goSide, floorSide, err
 		}
 		if err := vacuum(ctx, dbURL); err != nil {
@@ -188,6 +192,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return goSide, floorSide, nil
 	}
 	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
+	if o.Only == OnlyFloor {
+		warm8, floor8, err := side(8)
+		if err != nil {
+			return nil, err
+		}
+		literal8, err := floorOf(asLiterals, 8)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, floor8, warm8, literal8)
+		rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
+		rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
+		processVsBackends(rep, warm8)
+		return rep, nil
+	}
 	warm1, floor1, err := side(1)
 	if err != nil {
 		return nil, err
@@ -202,6 +221,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	add(warm1)
 	add(warm8)
+	literal1, err := floorOf(asLiterals, 1)
+	if err != nil {
+		return nil, err
+	}
+	literal8, err := floorOf(asLiterals, 8)
+	if err != nil {
+		return nil, err
+	}
+	add(literal1)
+	add(literal8)
+	rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
+	rep.Figures["p50_vs_literal_floor_1_client"] = warm1.P50 / literal1.P50
 	cpuProfile := filepath.Join(o.WorkDir, "cpu.pprof")
 	profiled := profileCPU(adminBase, cpuProfile, o.Duration)
 	warmProfiled := add(Drive(Load{Name: "scoring, fixed 100 req/s, warm (profiled)", Rate: 100, Duration: o.Duration, Header: key, PID: pid}, score(ds.Warm)))

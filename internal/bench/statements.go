@@ -75,31 +75,86 @@ func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDa
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
-// pgbenchScript renders recorded round trips as a pgbench script: one pipeline per round
-// trip, arguments inlined as literals.
-func pgbenchScript(trips []roundTrip) (string, error) {
-	var sb strings.Builder
+// floorScript is one recorded request as pgbench replays it, in two forms.
+type floorScript struct {
+	// Literal carries the values as literals: statements without parameters, which PostgreSQL
+	// plans once per session under -M prepared.
+	Literal string
+	// Params is the statements the scorer sent, planned as PostgreSQL plans the scorer's.
+	// Where the scorer's session plans a statement for its values at every execution (the
+	// reads, under force_custom_plan), pgbench variables (Vars, name=value for -D) stand where
+	// its parameters were, and pgbench -M prepared sends them as parameters: planned at every
+	// execution too. Inside the write transaction, after store.SQLCachedPlans, the scorer runs
+	// on cached plans, made once per connection: there the values are inlined, and pgbench
+	// plans each statement once per session and script. (With variables there, each of the
+	// scripts' prepared statements would run only a few times per session, under the five
+	// custom plans PostgreSQL makes before it caches one.) A NULL is written as a literal.
+	Params string
+	Vars   []string
+}
+
+// pgbenchScript renders recorded round trips as pgbench scripts, one pipeline per round trip;
+// prefix names the script's variables (pgbench's -D variables are shared by all scripts).
+func pgbenchScript(trips []roundTrip, prefix string) (floorScript, error) {
+	var lit, par strings.Builder
+	var vars []string
+	names := map[string]string{} // value -> variable
+	cached := false              // inside the write transaction, after store.SQLCachedPlans
 	for _, t := range trips {
-		sb.WriteString("\\startpipeline\n")
+		lit.WriteString("\\startpipeline\n")
+		par.WriteString("\\startpipeline\n")
 		for _, st := range t.statements {
 			var err error
-			sql := placeholder.ReplaceAllStringFunc(st.sql, func(m string) string {
+			arg := func(m string) (any, bool) {
 				n, _ := strconv.Atoi(m[1:])
 				if n < 1 || n > len(st.args) {
 					err = fmt.Errorf("statement refers to %s of %d arguments", m, len(st.args))
+					return nil, false
+				}
+				return st.args[n-1], true
+			}
+			l := placeholder.ReplaceAllStringFunc(st.sql, func(m string) string {
+				if v, ok := arg(m); ok {
+					return literal(v)
+				}
+				return m
+			})
+			p := placeholder.ReplaceAllStringFunc(st.sql, func(m string) string {
+				v, ok := arg(m)
+				if !ok {
 					return m
 				}
-				return literal(st.args[n-1])
+				if cached {
+					return literal(v)
+				}
+				text, null := literalText(reflect.ValueOf(v))
+				if null {
+					return "NULL"
+				}
+				name, seen := names[text]
+				if !seen {
+					name = fmt.Sprintf("%s%d", prefix, len(names))
+					names[text] = name
+					vars = append(vars, name+"="+text)
+				}
+				return ":" + name
 			})
 			if err != nil {
-				return "", err
+				return floorScript{}, err
 			}
-			sb.WriteString(strings.TrimSpace(sql))
-			sb.WriteString(";\n")
+			lit.WriteString(strings.TrimSpace(l) + ";\n")
+			par.WriteString(strings.TrimSpace(p) + ";\n")
+			switch strings.TrimSpace(st.sql) {
+			case store.SQLCachedPlans:
+				cached = true
+			case "COMMIT", "ROLLBACK":
+				cached = false
+			}
 		}
-		sb.WriteString("\\endpipeline\n")
+		lit.WriteString("\\endpipeline\n")
+		par.WriteString("\\endpipeline\n")
 	}
-	return sb.String(), nil
+	return floorScript{Literal: lit.String(), Params: par.String(), Vars: vars}, nil
 }
 
 // literal renders an argument as an untyped SQL literal, which PostgreSQL types from its
@@ -166,7 +221,7 @@ func literalText(v reflect.Value) (string, bool) {
 // recordScripts scores each address once in this process, through a pool that records every
 // statement, and returns one pgbench script per request. The addresses are warm (scored
 // before), so each script is the steady state the floor replays again and again.
-func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Request) ([]string, error) {
+func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Request) ([]floorScript, error) {
 	return recordRequests(ctx, dbURL, len(in), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
 		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 		res, err := scorer.Score(ctx, in[i], store.CommitSink{Pool: pool})
@@ -182,7 +237,7 @@ func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings,
 
 // recordRequests runs n requests in this process through a pool that records every statement
 // (run serves request i) and returns one pgbench script per request.
-func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx context.Context, pool *pgxpool.Pool, i int) error) ([]string, error) {
+func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx context.Context, pool *pgxpool.Pool, i int) error) ([]floorScript, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
@@ -195,12 +250,12 @@ func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx conte
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-	var scripts []string
+	var scripts []floorScript
 	for i := range n {
 		if err := run(ctx, pool, i); err != nil {
 			return nil, err
 		}
-		script, err := pgbenchScript(rec.take())
+		script, err := pgbenchScript(rec.take(), fmt.Sprintf("r%d_", i))
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ const statementCacheCapacity = 64
 // ceramic cache, the hash links) return rows in the order of the plan's scan, so the scorer's
 // sessions plan every execution with its values (plan_cache_mode=force_custom_plan), as
 // Django's do. The write transaction sets PostgreSQL's default back for its own statements
-// (sqlCachedPlans): no row order reaches an answer or a row from there.
+// (SQLCachedPlans): no row order reaches an answer or a row from there.
 //
 // Every statement runs in pgx's default exec mode (QueryExecModeCacheStatement), which reads
 // only the statement cache; the description cache serves QueryExecModeCacheDescribe alone, and

@@ -69,7 +69,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	}
 	q := &labelledBatch{}
 	q.queue("begin", "BEGIN")
-	q.queue("begin", sqlCachedPlans)
+	q.queue("begin", SQLCachedPlans)
 	q.queue(txIDSection, sqlTxID)
 	queueWrites(q, ws, copyStamps)
 	q.queue("commit", "COMMIT")
@@ -150,13 +150,13 @@ const (
 	// sqlTxID assigns the transaction its id at once and reports it with the backend's pid, so
 	// that an unknown outcome can be looked up (pg_xact_status) and the backend stopped.
 	sqlTxID = `SELECT pg_current_xact_id()::text::bigint, pg_backend_pid()`
-	// sqlCachedPlans lets the write transaction's statements, and the foreign-key checks they
+	// SQLCachedPlans lets the write transaction's statements, and the foreign-key checks they
 	// fire, use PostgreSQL's cached plans (plan_cache_mode's default) instead of the session's
 	// force_custom_plan (ConfigureConn), until COMMIT or ROLLBACK. No statement of the write
 	// transaction returns rows whose order reaches an answer or a row: its inserts take their
 	// order from ORDER BY u.n, its checks aggregate, and the live stamps are read after COMMIT.
 	// A plan changes only how a write finds its rows, never which rows it writes.
-	sqlCachedPlans = `SET LOCAL plan_cache_mode = auto`
+	SQLCachedPlans = `SET LOCAL plan_cache_mode = auto`
 )
 
 // queueWrites queues a scoring.WriteSet's statements in Django's order.
