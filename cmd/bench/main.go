@@ -21,7 +21,7 @@ func main() {
 	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
-	only := flag.String("only", "", "run one phase alone: scoring (warm scoring, whole-process and PostgreSQL backends' CPU, cpu.pprof); floor (8-client warm scoring beside its database floors, parameters and literals); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
+	only := flag.String("only", "", "run one phase alone: scoring (warm scoring, whole-process and PostgreSQL backends' CPU, cpu.pprof); floor (8-client warm scoring beside its database floors, parameters and literals); cold (the cold-cache scenario, cpu-cold.pprof); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
 	baseline := flag.String("baseline", "", "with -only memory: a second shadowproxy binary, measured in turn with -binary")
 	baselineLambda := flag.String("baseline-lambda", "", "with -only lambda: a second bootstrap, measured in turn with -lambda")
 	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")

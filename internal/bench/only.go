@@ -13,6 +13,24 @@ const OnlyScoring = "scoring"
 // database floors (parameters, then literals), each on a freshly vacuumed database.
 const OnlyFloor = "floor"
 
+// OnlyCold is the Options.Only value that runs the cold-cache scenario alone (each of the cold
+// cohort's 20-stamp passports scored once, by one client), with its CPU profile in
+// WorkDir/cpu-cold.pprof.
+const OnlyCold = "cold"
+
+// coldOnly runs the cold load l while the admin listener profiles the process.
+func coldOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase string, l Load, url URLFunc) (*Report, error) {
+	if err := vacuum(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	profiled := profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu-cold.pprof"), o.Duration)
+	r := Drive(l, url)
+	<-profiled
+	rep.Results = append(rep.Results, r)
+	rep.Figures["go_cpu_ms_cold"] = r.CPUPerReq
+	return rep, nil
+}
+
 // scoringOnly runs the warm scoring load l on a freshly vacuumed database while the admin
 // listener profiles the process, and reports its CPU figures.
 func scoringOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase string, l Load, url URLFunc) (*Report, error) {

@@ -166,6 +166,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Only == OnlyScoring {
 		return scoringOnly(ctx, o, rep, dbURL, adminBase, warmLoad(8), random)
 	}
+	coldLoad := Load{Name: "scoring, 1 client, cold cache, 20 stamps", Clients: 1, Count: int64(len(ds.Cold)), Header: key, PID: pid, PGDatabase: dbURL}
+	if o.Only == OnlyCold {
+		return coldOnly(ctx, o, rep, dbURL, adminBase, coldLoad, score(ds.Cold))
+	}
 	var inputs []scoring.Request
 	for _, a := range same {
 		inputs = append(inputs, v2.NinjaRequest(&settings, strconv.FormatInt(ds.Community, 10), a, key, "", nil, ""))
@@ -243,7 +247,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	} else {
 		say("   no scorer CPU figure: %v", err)
 	}
-	cold := add(Drive(Load{Name: "scoring, 1 client, cold cache, 20 stamps", Clients: 1, Count: int64(len(ds.Cold)), Header: key, PID: pid}, score(ds.Cold)))
+	cold := add(Drive(coldLoad, score(ds.Cold)))
 	add(Drive(Load{Name: "scoring, 8 clients, whole dataset", Clients: 8, Duration: o.Duration, Header: key, PID: pid}, score(ds.Addresses)))
 	add(floor1)
 	add(floor8)
