@@ -9,19 +9,27 @@ import (
 
 // scoreBenchmark is the scorer's micro-benchmark (a 20-stamp passport scored end to end against
 // PostgreSQL, warm verification cache, tracing off) whose bytes and allocations per op the
-// targets bound.
-const scoreBenchmark = "BenchmarkScore/tracing-off"
+// targets bound; productionWeightsBenchmark is the same request under production-like weights.
+const (
+	scoreBenchmark             = "BenchmarkScore/tracing-off"
+	productionWeightsBenchmark = "BenchmarkScore/production-weights"
+)
 
-// ScoreAllocs runs the scorer's micro-benchmark with -benchmem (go test, from the module) and
-// returns its bytes and allocations per op: both are deterministic, unlike its time.
-func ScoreAllocs() (bytesPerOp, allocsPerOp float64, err error) {
-	name, sub, _ := strings.Cut(scoreBenchmark, "/")
-	cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^"+name+"$/^"+sub+"$", "-benchmem", "-benchtime", "200x", scorerPackage)
+// ScoreAllocs runs the scorer's micro-benchmarks with -benchmem (go test, from the module) and
+// returns the bytes and allocations per op of each (scoreBenchmark, then
+// productionWeightsBenchmark): both are deterministic, unlike its time.
+func ScoreAllocs() (bytesPerOp, allocsPerOp [2]float64, err error) {
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^BenchmarkScore$/^(tracing-off|production-weights)$", "-benchmem", "-benchtime", "200x", scorerPackage)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w\n%s", scoreBenchmark, err, out)
+		return bytesPerOp, allocsPerOp, fmt.Errorf("%s: %w\n%s", scoreBenchmark, err, out)
 	}
-	return parseBenchmem(string(out), scoreBenchmark)
+	for i, name := range []string{scoreBenchmark, productionWeightsBenchmark} {
+		if bytesPerOp[i], allocsPerOp[i], err = parseBenchmem(string(out), name); err != nil {
+			return bytesPerOp, allocsPerOp, err
+		}
+	}
+	return bytesPerOp, allocsPerOp, nil
 }
 
 // parseBenchmem finds benchmark name's result line in go test's output and returns its B/op and

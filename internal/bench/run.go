@@ -349,7 +349,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Figures["soak_rss_growth_mb"] = rss1 - rss0
 	say("== the scorer's micro-benchmark: bytes and allocations per op")
 	if b, allocs, err := ScoreAllocs(); err == nil {
-		rep.Figures["score_benchmark_bytes_per_op"], rep.Figures["score_benchmark_allocs_per_op"] = b, allocs
+		rep.Figures["score_benchmark_bytes_per_op"], rep.Figures["score_benchmark_allocs_per_op"] = b[0], allocs[0]
+		rep.Figures["score_benchmark_bytes_per_op_production_weights"], rep.Figures["score_benchmark_allocs_per_op_production_weights"] = b[1], allocs[1]
 	} else {
 		say("   %v", err)
 	}
@@ -365,6 +366,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{"scoring p50 cold cache / warm, 1 client", f["cold_p50_vs_warm_p50_1_client"], "≤ 2", f["cold_p50_vs_warm_p50_1_client"] <= 2},
 		{"BenchmarkScore bytes per op (KB)", f["score_benchmark_bytes_per_op"] / 1000, "≤ 150", f["score_benchmark_bytes_per_op"] > 0 && f["score_benchmark_bytes_per_op"] <= 150_000},
 		{"BenchmarkScore allocations per op", f["score_benchmark_allocs_per_op"], "≤ 500", f["score_benchmark_allocs_per_op"] > 0 && f["score_benchmark_allocs_per_op"] <= 500},
+		{"BenchmarkScore bytes per op, production-like weights (KB)", f["score_benchmark_bytes_per_op_production_weights"] / 1000, "≤ 150", f["score_benchmark_bytes_per_op_production_weights"] > 0 && f["score_benchmark_bytes_per_op_production_weights"] <= 150_000},
+		{"BenchmarkScore allocations per op, production-like weights", f["score_benchmark_allocs_per_op_production_weights"], "≤ 500", f["score_benchmark_allocs_per_op_production_weights"] > 0 && f["score_benchmark_allocs_per_op_production_weights"] <= 500},
 		{"DB round trips per scoring request (no clash)", f["db_round_trips_per_request"], "≤ 3", f["db_round_trips_per_request"] > 0 && f["db_round_trips_per_request"] <= 3},
 		{"start-up to healthz 200 (ms)", f["startup_ms"], "≤ 34", f["startup_ms"] <= 34},
 		{"RSS at 200 connections (MB)", f["rss_mb_200_connections"], "≤ 62", f["rss_mb_200_connections"] <= 62},

@@ -1,6 +1,9 @@
 package pycompat
 
-import "math/big"
+import (
+	"math/big"
+	"sync"
+)
 
 // The exact path: coefficients as big.Int, for values or results that do not fit in a uint64
 // and for the roundings of the 28-digit context.
@@ -9,6 +12,52 @@ var (
 	bigTen  = big.NewInt(10)
 	bigFive = big.NewInt(5)
 )
+
+// tabledPowers is how many powers of 5 and of 10 are computed once and shared: enough for
+// every float64 above 2^-400 and every sum of such values; smaller exponents are computed
+// when needed.
+const tabledPowers = 400
+
+// powerTables holds 5^n and 10^n for n < tabledPowers, shared and never modified.
+var powerTables = sync.OnceValues(func() (fives, tens []*big.Int) {
+	fives, tens = make([]*big.Int, tabledPowers), make([]*big.Int, tabledPowers)
+	fives[0], tens[0] = big.NewInt(1), big.NewInt(1)
+	for n := 1; n < tabledPowers; n++ {
+		fives[n] = new(big.Int).Mul(fives[n-1], bigFive)
+		tens[n] = new(big.Int).Mul(tens[n-1], bigTen)
+	}
+	return fives, tens
+})
+
+// pow5 returns 5^n; the caller must not modify it.
+func pow5(n int) *big.Int {
+	if n < tabledPowers {
+		fives, _ := powerTables()
+		return fives[n]
+	}
+	return new(big.Int).Exp(bigFive, big.NewInt(int64(n)), nil)
+}
+
+// pow10 returns 10^n; the caller must not modify it.
+func pow10(n int) *big.Int {
+	if n < tabledPowers {
+		_, tens := powerTables()
+		return tens[n]
+	}
+	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+}
+
+// digits is the number of decimal digits of c (c > 0), as len(c.String()) counts them.
+func digits(c *big.Int) int {
+	n := c.BitLen()*30103/100000 + 1 // log10(2) < 0.30103: n is the count or one more
+	if n >= tabledPowers {
+		return len(c.String())
+	}
+	if c.CmpAbs(pow10(n-1)) < 0 {
+		return n - 1
+	}
+	return n
+}
 
 // fromBig builds a Decimal that takes ownership of c (c >= 0), as a uint64 when it fits.
 func fromBig(neg bool, c *big.Int, exp int) Decimal {
@@ -32,9 +81,7 @@ func dyadicBig(neg bool, m uint64, exp2 int) Decimal {
 	if exp2 >= 0 {
 		return fromBig(neg, c.Lsh(c, uint(exp2)), 0)
 	}
-	var five big.Int
-	five.Exp(bigFive, big.NewInt(int64(-exp2)), nil)
-	return fromBig(neg, c.Mul(c, &five), exp2)
+	return fromBig(neg, c.Mul(c, pow5(-exp2)), exp2)
 }
 
 // addBig is the exact sum at exponent exp, before the context's rounding.
@@ -58,10 +105,6 @@ func (d Decimal) signedAt(exp int) *big.Int {
 	return v
 }
 
-func pow10(n int) *big.Int {
-	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
-}
-
 // rescaleBig returns d with exponent exp, rounding half-even when digits are dropped.
 func (d Decimal) rescaleBig(exp int) Decimal {
 	switch {
@@ -76,14 +119,14 @@ func (d Decimal) rescaleBig(exp int) Decimal {
 // fixBig rounds to Precision significant digits.
 func (d Decimal) fixBig() Decimal {
 	c := d.bigCoef()
-	n := len(c.String())
+	n := digits(c)
 	if n <= Precision {
 		return d
 	}
 	drop := n - Precision
 	q := roundHalfEven(c, drop)
 	exp := d.exp + drop
-	if len(q.String()) > Precision { // rounding carried into a new digit
+	if digits(q) > Precision { // rounding carried into a new digit
 		q.Quo(q, bigTen)
 		exp++
 	}

@@ -1,6 +1,9 @@
 package pycompat
 
-import "testing"
+import (
+	"math/big"
+	"testing"
+)
 
 func mustFloat(t *testing.T, f float64) Decimal {
 	t.Helper()
@@ -119,6 +122,22 @@ func TestFloatRepr(t *testing.T) {
 	for f, want := range cases {
 		if got := FloatRepr(f); got != want {
 			t.Errorf("repr(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+// digits counts as len(String()) does, at every power of ten and around it, past the tables.
+func TestDigitsCountsAsStringDoes(t *testing.T) {
+	one := big.NewInt(1)
+	for n := 0; n <= tabledPowers+5; n++ {
+		p := new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
+		for _, v := range []*big.Int{p, new(big.Int).Sub(p, one), new(big.Int).Add(p, one), new(big.Int).Lsh(p, 1)} {
+			if v.Sign() == 0 {
+				continue
+			}
+			if got, want := digits(v), len(v.String()); got != want {
+				t.Fatalf("digits(%s) = %d, want %d", v, got, want)
+			}
 		}
 	}
 }
