@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Precision is the significant-digit count of Python's default decimal context.
@@ -63,12 +65,39 @@ func decimalFromFloat(f float64, fast bool) (Decimal, bool) {
 		m /= 2
 		exp2++
 	}
-	if fast {
-		if d, ok := dyadicSmall(neg, m, exp2); ok {
-			return d, true
-		}
+	if !fast {
+		return dyadicBig(neg, m, exp2), true
 	}
-	return dyadicBig(neg, m, exp2), true
+	if d, ok := dyadicSmall(neg, m, exp2); ok {
+		return d, true
+	}
+	bits := math.Float64bits(f) ^ boolBit(neg)
+	if d, ok := wideFloats.Load(bits); ok {
+		return d.(Decimal), true
+	}
+	d := dyadicBig(neg, m, exp2)
+	if wideFloatCount.Add(1) <= wideFloatCacheSize {
+		wideFloats.Store(bits, d)
+	}
+	return d, true
+}
+
+// wideFloats caches Decimal(float) for floats whose coefficient does not fit a uint64 (decimal
+// fractions such as 0.525, about 50 digits), by the float's bits (and sign): scorers' weights
+// are a few hundred such values, converted on every request. A Decimal's big.Int is never
+// modified, so copies share it. At most wideFloatCacheSize values are kept.
+var (
+	wideFloats     sync.Map
+	wideFloatCount atomic.Int64
+)
+
+const wideFloatCacheSize = 4096
+
+func boolBit(b bool) uint64 {
+	if b {
+		return 1 << 63
+	}
+	return 0
 }
 
 // ParseDecimal mirrors Decimal(str) for finite values: surrounding white space, an optional

@@ -141,3 +141,16 @@ func TestDigitsCountsAsStringDoes(t *testing.T) {
 		}
 	}
 }
+
+// A wide Decimal(float) served from the cache is the one the big path builds, sign included.
+func TestWideFloatsFromTheCacheAreExact(t *testing.T) {
+	for range 2 { // the second round reads the cache
+		for _, f := range []float64{0.525, -0.525, 1.531, -1.531} {
+			got, _ := DecimalFromFloat(f)
+			want, _ := decimalFromFloat(f, false)
+			if got.String() != want.String() || got.Cmp(want) != 0 {
+				t.Fatalf("DecimalFromFloat(%v) = %s, want %s", f, got, want)
+			}
+		}
+	}
+}
