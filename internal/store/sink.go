@@ -67,7 +67,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 			s.held.closed = true
 		}
 	}
-	q := &labelledBatch{}
+	q := &labelledBatch{stmts: make([]queuedStatement, 0, writeStatementsHint)}
 	q.queue("begin", "BEGIN")
 	q.queue("begin", SQLCachedPlans)
 	q.queue(txIDSection, sqlTxID)
@@ -143,6 +143,10 @@ func (s CommitSink) readLiveAfter(ctx context.Context, cw *scoring.CacheWrites) 
 // rollbackTimeout bounds the ROLLBACK after a refused statement; the request's own context may
 // have expired already.
 const rollbackTimeout = time.Second
+
+// writeStatementsHint is room for a write transaction's statements, so that the queue is
+// sized once: a rescoring with links, events and analytics sends about 16.
+const writeStatementsHint = 20
 
 const (
 	analyticsSection = "analytics"
