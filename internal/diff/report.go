@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,10 +21,12 @@ type ReportData struct {
 	Extra     template.HTML // more sections (the gates), rendered by their owner
 }
 
-var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":  func(v float64) string { return fmt.Sprintf("%.3f%%", v*100) },
-	"join": func(p []string) string { return strings.Join(p, ", ") },
-}).Parse(`<!doctype html>
+// reportTemplate is the report page, parsed on its first use rather than at process start.
+var reportTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"pct":  func(v float64) string { return fmt.Sprintf("%.3f%%", v*100) },
+		"join": func(p []string) string { return strings.Join(p, ", ") },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shadowproxy report</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
@@ -62,6 +65,7 @@ p99 {{printf "%.3f" .Summary.Latency.RatioP99}}.</p>
 </table>
 </body></html>
 `))
+})
 
 type reportView struct {
 	ReportData
@@ -87,7 +91,7 @@ func WriteReport(w io.Writer, d ReportData) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := reportTemplate.Execute(&buf, v); err != nil {
+	if err := reportTemplate().Execute(&buf, v); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
 	_, err := buf.WriteTo(w)

@@ -81,14 +81,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// sqlGateTables creates the gate tables in their first shape (one state row, id = 1) and
-// migrates them, additively, to one state row and one evidence set per route: a route column
-// whose default names the rows that existed before as v2-score's, keyed by unique indexes in
-// place of the single-row keys. Concurrent replicas migrate one at a time (the advisory lock
-// holds until the statement list's implicit transaction ends).
+// sqlGateTables creates the gate tables in their current shape, one state row and one evidence
+// set per route, keyed by unique indexes on the route, and migrates tables an earlier release
+// made in the first shape (one state row, id = 1, single-row keys), additively: a route column
+// whose default names the rows that existed before as v2-score's, the unique indexes in place
+// of the single-row keys. On tables made in the current shape the migration statements change
+// nothing, so a fresh database does not create keys only to drop them (its first start is the
+// slowest). Concurrent replicas create and migrate one at a time (the advisory lock holds until
+// the statement list's implicit transaction ends).
 const sqlGateTables = `SELECT pg_advisory_xact_lock(hashtext('shadowproxy_gate_tables'));
 CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
-  id int PRIMARY KEY CHECK (id = 1),
+  id int,
   generation bigint NOT NULL DEFAULT 0,
   tripped boolean NOT NULL DEFAULT false,
   trip_gate text,
@@ -96,7 +99,9 @@ CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
   tripped_at timestamptz,
   step int NOT NULL DEFAULT 0,
   passing_since timestamptz,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  route text NOT NULL DEFAULT 'v2-score',
+  step_since timestamptz DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   generation bigint NOT NULL,
@@ -104,7 +109,7 @@ CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   replica text NOT NULL,
   counters jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (generation, epoch, replica)
+  route text NOT NULL DEFAULT 'v2-score'
 );
 ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
 ALTER TABLE shadowproxy_gate_state DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_pkey,
@@ -124,12 +129,13 @@ func (c *Controller) Init(ctx context.Context) error {
 }
 
 // InitRoutes creates or migrates the proxy's gate tables once and the state rows of routes, in
-// two round trips whatever the number of routes (a replica's start waits on it).
+// two round trips whatever the number of routes (a replica's start waits on it): the insert,
+// run once per process, is sent unprepared (parse, bind and execute in one round trip).
 func InitRoutes(ctx context.Context, pool *pgxpool.Pool, routes ...string) error {
 	if _, err := pool.Exec(ctx, sqlGateTables); err != nil {
 		return fmt.Errorf("create gate tables: %w", err)
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) SELECT unnest($1::text[]) ON CONFLICT (route) DO NOTHING`, routes); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) SELECT unnest($1::text[]) ON CONFLICT (route) DO NOTHING`, pgx.QueryExecModeExec, routes); err != nil {
 		return fmt.Errorf("create the gate state of routes %v: %w", routes, err)
 	}
 	return nil

@@ -129,7 +129,9 @@ func (c *Control) Poll(ctx context.Context) error {
 	}
 	var version int64
 	var raw []byte
-	if err := c.Pool.QueryRow(ctx, `SELECT version, state FROM shadowproxy_rollout_admin WHERE id = 1`).Scan(&version, &raw); err != nil {
+	// Unprepared, one round trip (a prepared statement costs one more on the connection's first
+	// poll, the start's); the connections plan every execution anyway (force_custom_plan).
+	if err := c.Pool.QueryRow(ctx, `SELECT version, state FROM shadowproxy_rollout_admin WHERE id = 1`, pgx.QueryExecModeSimpleProtocol).Scan(&version, &raw); err != nil {
 		return c.failed(err)
 	}
 	c.mu.Lock()
@@ -147,7 +149,9 @@ func (c *Control) Poll(ctx context.Context) error {
 	return nil
 }
 
-// createTables creates the control's tables once (under an advisory lock: replicas start together).
+// createTables creates the control's tables once (under an advisory lock: replicas start
+// together) in one round trip: the statement list runs as one implicit transaction, which
+// holds the lock until its end and commits all of it or nothing.
 func (c *Control) createTables(ctx context.Context) error {
 	c.mu.Lock()
 	done := c.tables
@@ -155,11 +159,7 @@ func (c *Control) createTables(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sqlControlTables)
-		return err
-	})
-	if err != nil {
+	if _, err := c.Pool.Exec(ctx, sqlControlTables); err != nil {
 		return fmt.Errorf("create the rollout tables: %w", err)
 	}
 	c.mu.Lock()

@@ -3,10 +3,13 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -106,18 +109,21 @@ func TestRedGateHoldsItsRouteOnly(t *testing.T) {
 	}
 }
 
+// sqlGateTablesFirstShape is the gate tables as the single-row release made them.
+const sqlGateTablesFirstShape = `CREATE TABLE shadowproxy_gate_state (
+  id int PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL DEFAULT 0, tripped boolean NOT NULL DEFAULT false,
+  trip_gate text, trip_reason text, tripped_at timestamptz, step int NOT NULL DEFAULT 0, passing_since timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE shadowproxy_gate_evidence (generation bigint NOT NULL, epoch timestamptz NOT NULL, replica text NOT NULL,
+  counters jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (generation, epoch, replica))`
+
 // The gate tables of the single-row release migrate additively: the existing state row (a
 // trip included) and evidence become v2-score's, and another route gets its own row.
 func TestGateTablesMigrateToPerRoute(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE TABLE shadowproxy_gate_state (
-  id int PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL DEFAULT 0, tripped boolean NOT NULL DEFAULT false,
-  trip_gate text, trip_reason text, tripped_at timestamptz, step int NOT NULL DEFAULT 0, passing_since timestamptz,
-  updated_at timestamptz NOT NULL DEFAULT now());
+	if _, err := pool.Exec(ctx, sqlGateTablesFirstShape+`;
 INSERT INTO shadowproxy_gate_state (id, generation, tripped, trip_gate, trip_reason, tripped_at, step) VALUES (1, 7, true, 'divergence', 'old trip', now(), 2);
-CREATE TABLE shadowproxy_gate_evidence (generation bigint NOT NULL, epoch timestamptz NOT NULL, replica text NOT NULL,
-  counters jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (generation, epoch, replica));
 INSERT INTO shadowproxy_gate_evidence (generation, epoch, replica, counters) VALUES (7, now(), 'old', '{}')`); err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +147,52 @@ INSERT INTO shadowproxy_gate_evidence (generation, epoch, replica, counters) VAL
 	if toyRows != 1 || evidence != 1 {
 		t.Fatalf("toy state rows %d, v2-score evidence rows %d", toyRows, evidence)
 	}
+}
+
+// A fresh database gets the gate tables in their current shape at once; they are the tables
+// the migration makes of the single-row release's, column for column (order, type,
+// nullability, default), constraint for constraint and index for index.
+func TestFreshGateTablesAreTheMigratedOnes(t *testing.T) {
+	ctx := context.Background()
+	migrated, fresh := pgtest.NewDB(t), pgtest.NewDB(t)
+	if _, err := migrated.Exec(ctx, sqlGateTablesFirstShape); err != nil {
+		t.Fatal(err)
+	}
+	for _, pool := range []*pgxpool.Pool{migrated, fresh} {
+		if err := gate.InitRoutes(ctx, pool, v2.ScoreName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, got := tableShape(t, migrated, "shadowproxy_gate_state", "shadowproxy_gate_evidence"), tableShape(t, fresh, "shadowproxy_gate_state", "shadowproxy_gate_evidence")
+	if len(want) < 10 {
+		t.Fatalf("the catalog read found too little: %q", want)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("fresh gate tables differ from migrated ones:\nfresh:\n%s\nmigrated:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// tableShape describes tables from the catalog: each column with its position, type,
+// nullability and default, each constraint and each index, in a sorted list.
+func tableShape(t *testing.T, pool *pgxpool.Pool, tables ...string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+SELECT format('column %s.%s #%s %s not_null=%s default=%s', c.relname, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT format('constraint %s.%s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE c.relname = ANY($1)
+UNION ALL
+SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY($1)`, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(shape)
+	return shape
 }

@@ -9,16 +9,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 )
 
-var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap{
-	"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-	"join": func(p []string) string { return strings.Join(p, ", ") },
-}).Parse(`<!doctype html>
+// reviewTemplate is the diff review page, parsed on its first use rather than at process start.
+var reviewTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("review").Funcs(template.FuncMap{
+		"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"join": func(p []string) string { return strings.Join(p, ", ") },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shadowproxy: diff review</title>` + pageStyle + `</head><body>
 <h1>Diff review{{if .Route}}: route {{.Route}}{{end}}</h1>
 <p class="muted">stored exemplars (divergent, order and error runs) grouped by what differs, most frequent first. <a href="/admin/status">status</a></p>
@@ -29,11 +32,14 @@ var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap
 </table>
 </body></html>
 `))
+})
 
-var exemplarTemplate = template.Must(template.New("exemplar").Funcs(template.FuncMap{
-	"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") },
-	"val": func(v any) string { b, _ := json.Marshal(v); return string(b) },
-}).Parse(`<!doctype html>
+// exemplarTemplate is an exemplar's page, parsed on its first use rather than at process start.
+var exemplarTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("exemplar").Funcs(template.FuncMap{
+		"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") },
+		"val": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shadowproxy: exemplar {{.Run.ID}}</title>` + pageStyle + `
 <style>.side{display:grid;grid-template-columns:1fr 1fr;gap:12px}.side>div{min-width:0}
 .j{font:12px/1.35 ui-monospace,monospace;white-space:pre;background:#f6f6f6;padding:6px;overflow:auto}
@@ -57,6 +63,7 @@ var exemplarTemplate = template.Must(template.New("exemplar").Funcs(template.Fun
 <pre id="proposal">{{.RulesYAML}}</pre>{{else}}<p class="muted" id="proposal">no divergent field a noise rule could excuse</p>{{end}}
 </body></html>
 `))
+})
 
 type exemplarView struct {
 	Run                    *diff.Run
@@ -81,7 +88,7 @@ func (a *Admin) review(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	writePage(w, reviewTemplate, map[string]any{"Route": name, "Groups": groups})
+	writePage(w, reviewTemplate(), map[string]any{"Route": name, "Groups": groups})
 }
 
 // reviewExemplar is GET /admin/review/{id}: both answers and both write-sets side by side with
@@ -126,7 +133,7 @@ func (a *Admin) reviewExemplar(w http.ResponseWriter, r *http.Request) {
 	if len(proposed) > 0 {
 		v.RulesYAML = diff.RulesYAML(noiseRules(a.Rollout.Load(), run.Route), proposed)
 	}
-	writePage(w, exemplarTemplate, v)
+	writePage(w, exemplarTemplate(), v)
 }
 
 // groupOf finds the run's group (for its count and dates); the run alone when it has none.

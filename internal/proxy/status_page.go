@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sync"
 	"time"
 
 	"shadowproxy/internal/diff"
@@ -27,13 +28,15 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px;margin:0}
 .mark{background:#fde2e4}
 </style>`
 
-var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
-	"pct":   func(v float64) string { return fmt.Sprintf("%.3f %%", v*100) },
-	"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"dur":   HumanDuration,
-	"plus":  func(a, b int) int { return a + b },
-	"chart": func(RouteReadiness) template.HTML { return "" }, // replaced per request
-}).Parse(`<!doctype html>
+// statusTemplate is the status page, parsed on its first use rather than at process start.
+var statusTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("status").Funcs(template.FuncMap{
+		"pct":   func(v float64) string { return fmt.Sprintf("%.3f %%", v*100) },
+		"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"dur":   HumanDuration,
+		"plus":  func(a, b int) int { return a + b },
+		"chart": func(RouteReadiness) template.HTML { return "" }, // replaced per request
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shadowproxy: may I ramp?</title>` + pageStyle + `</head><body>
 <h1>shadowproxy: may I ramp?</h1>
 <p class="muted">this replica, {{ts .Now}}; configuration {{.Version}} in force since {{ts .VersionSince}}; admin state {{.AdminState}}.
@@ -68,6 +71,7 @@ at this step for {{dur .AtStepFor}};
 {{end}}
 </body></html>
 `))
+})
 
 type statusView struct {
 	Now          time.Time
@@ -88,7 +92,7 @@ func (a *Admin) statusPage(w http.ResponseWriter, r *http.Request) {
 	for _, rs := range s.Routes() {
 		v.Routes = append(v.Routes, a.readiness(s, rs, now))
 	}
-	t := template.Must(statusTemplate.Clone()).Funcs(template.FuncMap{
+	t := template.Must(statusTemplate().Clone()).Funcs(template.FuncMap{
 		"chart": func(r RouteReadiness) template.HTML { return diff.MinuteChart("chart-"+r.Name, r.Minutes, now) },
 	})
 	writePage(w, t, v)
