@@ -47,15 +47,22 @@ func (o *scoreOutcome) WriteStamps(w *pycompat.JSONWriter) {
 	w.EndObject()
 }
 
+// StampsSizeHint is a generous estimate of the bytes WriteStamps writes, for sizing a buffer
+// once.
+func (o *scoreOutcome) StampsSizeHint() int {
+	n := 2
+	for _, s := range o.stamps {
+		n += len(s.provider) + len(s.score) + len(s.expiration) + 64
+	}
+	return n
+}
+
 // jsonSizeHint is a generous estimate of the bytes scoreRow writes: the evidence, stamp_scores
 // and stamps, then the SCU event that repeats them.
 func (o *scoreOutcome) jsonSizeHint() int {
-	n := 128
+	n := 128 + o.StampsSizeHint()
 	for _, s := range o.stampScores {
 		n += len(s.provider) + 32
-	}
-	for _, s := range o.stamps {
-		n += len(s.provider) + len(s.score) + len(s.expiration) + 64
 	}
 	return 2*n + 512
 }

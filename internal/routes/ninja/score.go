@@ -28,7 +28,12 @@ func ScoreJSON(o scoring.Outcome) []byte {
 }
 
 // writeScore writes V2ScoreResponse's fields in their order.
+// scoreFieldsSize is room for V2ScoreResponse's fields other than its stamps (address,
+// scores, timestamps, error, points), so that the answer's buffer is sized once.
+const scoreFieldsSize = 512
+
 func writeScore(w *pycompat.JSONWriter, address string, s *scoring.ScoreOutcome) {
+	w.Grow(scoreFieldsSize + s.StampsSizeHint())
 	errText := s.ErrorText()
 	raw, threshold := pycompat.DecimalFromInt(0), pycompat.DecimalFromInt(20)
 	if errText == "" {
