@@ -19,6 +19,7 @@ func main() {
 	addresses := flag.Int("addresses", 2000, "addresses in the dataset (at least 400)")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
 	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
+	gogc := flag.String("gogc", "", "GOGC for shadowproxy (empty: Go's default)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
 	only := flag.String("only", "", "run one phase alone: scoring (warm scoring, whole-process and PostgreSQL backends' CPU, cpu.pprof); floor (8-client warm scoring beside its database floors, parameters and literals); cold (the cold-cache scenario, cpu-cold.pprof); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
@@ -35,7 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, Only: *only, LambdaBinary: *lambdaBinary, Baseline: *baseline, BaselineLambda: *baselineLambda})
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, GOGC: *gogc, Only: *only, LambdaBinary: *lambdaBinary, Baseline: *baseline, BaselineLambda: *baselineLambda})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

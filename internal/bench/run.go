@@ -44,6 +44,8 @@ type Options struct {
 	Out       io.Writer
 	// MemLimit is the GOMEMLIMIT shadowproxy runs with ("off": none).
 	MemLimit string
+	// GOGC is the GOGC shadowproxy runs with ("" leaves Go's default).
+	GOGC string
 	// Only, when OnlyScoring, runs the warm scoring phase alone.
 	Only string
 	// LambdaBinary is the Lambda build's bootstrap (make lambda).
@@ -126,7 +128,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	listen, adminAddr := FreeAddr(), FreeAddr()
 	trusted, _ := json.Marshal([]string{ds.Issuer})
 	binEnv := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN=" + adminToken,
-		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "CGRANTS_API_TOKEN=" + internalToken,
+		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "GOGC=" + o.GOGC, "CGRANTS_API_TOKEN=" + internalToken,
 		"SHADOWPROXY_DRAIN_DELAY=0s"} // no load balancer to drain
 	if o.Only == OnlyMemory {
 		return memoryOnly(o, rep, dbURL, ds, binEnv)
