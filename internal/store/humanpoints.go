@@ -27,6 +27,9 @@ WHERE m.address = $1 AND l.name IN ('MetaMaskOG2', 'SeasonedPassportOGs', 'TheCh
 	sqlMM2Count = `SELECT count(*) FROM registry_humanpoints WHERE action = 'MM2'`
 )
 
+// humanPointsReads is how many statements queueHumanPointsReads queues.
+const humanPointsReads = 4
+
 // queueHumanPointsReads queues the reads of the human-points award.
 func queueHumanPointsReads(b *pgx.Batch, address string) {
 	b.Queue(sqlHKYProviders, address)

@@ -20,7 +20,7 @@ type Reader struct{ Q Querier }
 func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scoring.CommunityRef, stampsFor string) (scoring.RequestLoad, error) {
 	q := r.Q
 	var out scoring.RequestLoad
-	b := &pgx.Batch{}
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 3)}
 	b.Queue(sqlAPIKey, key.Prefix, key.Revoked)
 	b.Queue(sqlCommunities, key.Prefix, c.ExternalID, c.ID, key.Revoked, c.None)
 	if stampsFor != "" {
@@ -57,7 +57,7 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string, humanPointsFor string) (scoring.DedupLoad, error) {
 	q := r.Q
 	var out scoring.DedupLoad
-	b := &pgx.Batch{}
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 4+humanPointsReads)}
 	b.Queue(sqlCustomizationOfScorer, community)
 	b.Queue(sqlAllowListWeights, community)
 	b.Queue(sqlCustomCredentialWeights, community)
