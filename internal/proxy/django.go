@@ -168,19 +168,43 @@ var errDjangoStalled = errors.New("django stopped sending its answer")
 func (d *djangoProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, abort := context.WithCancelCause(r.Context())
 	defer abort(nil)
-	d.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, abortKey{}, abort)))
+	call := &djangoCall{Context: ctx, abort: abort, metrics: d.metrics}
+	call.body.timeout = d.timeout
+	d.proxy.ServeHTTP(w, r.WithContext(call))
+}
+
+// djangoCall is the context of one request to Django: the request's own, cancelled by abort
+// when Django's body stays silent too long. It carries in one value what bounding the body
+// needs, found back through Value(abortKey{}).
+type djangoCall struct {
+	context.Context
+	abort   context.CancelCauseFunc
+	metrics *Metrics
+	body    silenceBound
+}
+
+// Value implements context.Context.
+func (c *djangoCall) Value(key any) any {
+	if key == (abortKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// stalled counts Django's silent body and aborts the copy to the client.
+func (c *djangoCall) stalled() {
+	c.metrics.djangoFailures.WithLabelValues(routeLabel(c), djangoStalled).Inc()
+	c.abort(errDjangoStalled) // the copy fails and net/http aborts the client's connection
 }
 
 func (d *djangoProxy) boundBody(resp *http.Response) error {
-	abort, ok := resp.Request.Context().Value(abortKey{}).(context.CancelCauseFunc)
+	call, ok := resp.Request.Context().Value(abortKey{}).(*djangoCall)
 	if !ok || resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	b := &silenceBound{body: resp.Body, timeout: d.timeout}
-	b.timer = time.AfterFunc(time.Hour, func() {
-		d.metrics.djangoFailures.WithLabelValues(routeLabel(resp.Request.Context()), djangoStalled).Inc()
-		abort(errDjangoStalled) // the copy fails and net/http aborts the client's connection
-	})
+	b := &call.body
+	b.body = resp.Body
+	b.timer = time.AfterFunc(time.Hour, call.stalled)
 	b.timer.Stop()
 	resp.Body = b
 	return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,6 +62,14 @@ type Handler struct {
 	// on fallback and in shadow); a larger body goes to Django untouched and is counted. Zero
 	// means DefaultMaxBody.
 	MaxBody int64
+	// dialects caches, for the last snapshot seen, each table route's dialect (by position).
+	dialects atomic.Pointer[tableDialects]
+}
+
+// tableDialects are the dialects of the table's routes in one snapshot.
+type tableDialects struct {
+	snap     *Snapshot
+	dialects []route.Dialect
 }
 
 // DefaultMaxBody is the bound of a request body the proxy reads: 1 MiB.
@@ -94,16 +103,34 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, start time
 // match finds the table route that takes the request, each route parsing it in the dialect it
 // is set to.
 func (h *Handler) match(r *http.Request, body []byte, snap *Snapshot) (*route.Route, route.Call, bool) {
+	var dialects []route.Dialect
 	for i := range h.Routes {
 		rt := &h.Routes[i]
 		if r.Method != rt.Method {
 			continue
 		}
-		if call, ok := rt.Handler.Parse(r, body, snap.Route(rt.Name).Dialect); ok {
+		if dialects == nil {
+			dialects = h.dialectsIn(snap)
+		}
+		if call, ok := rt.Handler.Parse(r, body, dialects[i]); ok {
 			return rt, call, true
 		}
 	}
 	return nil, route.Call{}, false
+}
+
+// dialectsIn returns each table route's dialect in snap, computed once per snapshot rather
+// than looked up by name for every route a request is matched against.
+func (h *Handler) dialectsIn(snap *Snapshot) []route.Dialect {
+	if cached := h.dialects.Load(); cached != nil && cached.snap == snap {
+		return cached.dialects
+	}
+	t := &tableDialects{snap: snap, dialects: make([]route.Dialect, len(h.Routes))}
+	for i := range h.Routes {
+		t.dialects[i] = snap.Route(h.Routes[i].Name).Dialect
+	}
+	h.dialects.Store(t)
+	return t.dialects
 }
 
 func (h *Handler) breakers() *Breakers {

@@ -34,6 +34,20 @@ type Metrics struct {
 	// commitOutcomes counts write transactions whose COMMIT outcome was unknown, by route and
 	// what the check on another connection found.
 	commitOutcomes *prometheus.CounterVec
+	// served holds, for each route and backend whose series initSeries makes, the latency
+	// observer and the 200 counter, looked up once instead of by label values per request.
+	served map[servedKey]servedSeries
+}
+
+type servedKey struct {
+	route   string
+	backend Backend
+}
+
+// servedSeries are one route and backend's request series that exist from the start.
+type servedSeries struct {
+	ok      prometheus.Counter  // shadowproxy_requests_total with code 200
+	latency prometheus.Observer // shadowproxy_request_duration_seconds
 }
 
 // NewMetrics registers the proxy's metrics on reg.
@@ -111,15 +125,26 @@ func (m *Metrics) initSeries() {
 		m.bodyOverLimit.WithLabelValues(name)
 		m.djangoFailureSeries(name)
 		for _, b := range []Backend{BackendGo, BackendDjango} {
-			m.requests.WithLabelValues(name, string(b), "200")
-			m.latency.WithLabelValues(name, string(b))
+			m.servedSeries(name, b)
 		}
 	}
 	m.bodyOverLimit.WithLabelValues(OtherRoute)
 	m.djangoFailureSeries(OtherRoute)
-	m.requests.WithLabelValues(OtherRoute, string(BackendDjango), "200")
-	m.latency.WithLabelValues(OtherRoute, string(BackendDjango))
+	m.servedSeries(OtherRoute, BackendDjango)
 }
+
+func (m *Metrics) servedSeries(route string, backend Backend) {
+	if m.served == nil {
+		m.served = map[servedKey]servedSeries{}
+	}
+	m.served[servedKey{route, backend}] = servedSeries{
+		ok:      m.requests.WithLabelValues(route, string(backend), okCode),
+		latency: m.latency.WithLabelValues(route, string(backend)),
+	}
+}
+
+// okCode is the code label of a 200 answer.
+var okCode = strconv.Itoa(http.StatusOK)
 
 // djangoFailureReasons are the reason label values of shadowproxy_django_failures_total.
 var djangoFailureReasons = []string{djangoUnreachable, djangoTimeout, djangoStalled}
@@ -161,8 +186,16 @@ func (m *Metrics) observe(route string, backend Backend, code int, seconds float
 // observeTraced records a request and, when it is traced, puts its trace id on the latency
 // histogram as an exemplar, so a slow bucket in Grafana leads to a trace.
 func (m *Metrics) observeTraced(route string, backend Backend, code int, seconds float64, sc trace.SpanContext) {
-	m.requests.WithLabelValues(route, string(backend), strconv.Itoa(code)).Inc()
-	h := m.latency.WithLabelValues(route, string(backend))
+	s, known := m.served[servedKey{route, backend}]
+	if known && code == http.StatusOK {
+		s.ok.Inc()
+	} else {
+		m.requests.WithLabelValues(route, string(backend), strconv.Itoa(code)).Inc()
+	}
+	h := s.latency
+	if !known {
+		h = m.latency.WithLabelValues(route, string(backend))
+	}
 	if sc.IsValid() && sc.IsSampled() {
 		h.(prometheus.ExemplarObserver).ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": sc.TraceID().String()})
 		return

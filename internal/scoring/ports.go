@@ -104,6 +104,7 @@ type CachedRow struct {
 	Stamp     []byte
 	UpdatedAt time.Time
 	Revoked   bool
+	Source    CacheSource // this version of the row (its id and xmin)
 }
 
 // HumanPointsState is what Django reads while awarding an address's human points.

@@ -32,8 +32,27 @@ func (b *beforeApply) Apply(ctx context.Context, ws *scoring.WriteSet) error {
 // The registry_stamp credentials are copied from the ceramic-cache rows inside the write
 // transaction. A row hard-deleted, or rewritten in place, by another transaction after the
 // read must not leave a missing or different credential behind: the stamps committed are the
-// credentials the request read and scored, as Django writes them, in the same order.
+// credentials the request read and scored, as Django writes them, in the same order. Both
+// scoring paths copy: the v2 route's Score and the internal score's ScoreCommunity.
 func TestStampCopySourceChangedBeforeApply(t *testing.T) {
+	paths := []struct {
+		name  string
+		score func(f *fixture, community int64, sink scoring.Sink) (scoring.Result, error)
+	}{
+		{"score", func(f *fixture, c int64, sink scoring.Sink) (scoring.Result, error) {
+			in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
+			return f.scorer.Score(f.ctx, in, sink)
+		}},
+		{"score community", func(f *fixture, c int64, sink scoring.Sink) (scoring.Result, error) {
+			return f.scorer.ScoreCommunity(f.ctx, c, addrA, sink)
+		}},
+	}
+	for _, path := range paths {
+		t.Run(path.name, func(t *testing.T) { testStampCopySourceChanged(t, path.score) })
+	}
+}
+
+func testStampCopySourceChanged(t *testing.T, score func(f *fixture, community int64, sink scoring.Sink) (scoring.Result, error)) {
 	providers := []string{"Google", "Ens", "Github"}
 	cases := []struct {
 		name  string
@@ -62,8 +81,7 @@ func TestStampCopySourceChangedBeforeApply(t *testing.T) {
 				id := f.int64(`SELECT id FROM ceramic_cache_ceramiccache WHERE provider = 'Ens'`)
 				sink.hook = func() { tc.fault(f, id) }
 			}
-			in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
-			res, err := f.scorer.Score(f.ctx, in, sink)
+			res, err := score(f, c, sink)
 			if err != nil || res.Outcome.Kind != scoring.Scored {
 				t.Fatalf("score: %v, outcome %d", err, res.Outcome.Kind)
 			}

@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -59,6 +60,19 @@ func BenchmarkScore(b *testing.B) {
 	run := scoreEach(in)
 	b.Run("tracing-off", run)
 	b.Run("production-weights", scoreEach(inProduction))
+	b.Run("community", func(b *testing.B) {
+		// The internal score's Go side (embed's internalScore.run): ScoreCommunity, then the
+		// V2ScoreResponse rendered by ninja.OutcomeResponse.
+		community := *in.Community.ID
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := f.scorer.ScoreCommunity(context.Background(), community, addrA, sink)
+			if err != nil || res.Outcome.Kind != scoring.Scored {
+				b.Fatalf("%v %d", err, res.Outcome.Kind)
+			}
+			_ = ninja.OutcomeResponse(res.Outcome)
+		}
+	})
 	b.Run("cold-cache", func(b *testing.B) {
 		warm := f.scorer.Cache
 		defer func() { f.scorer.Cache = warm }()

@@ -35,9 +35,10 @@ const (
 FROM ceramic_cache_ceramiccache cc
 LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL AND r.id IS NULL)`
-	// sqlCacheRows is aget_passport's read (see sqlStamps) with the id, the type and whether a
-	// revocation points at the row: the same join, no ORDER BY.
-	sqlCacheRows = `SELECT cc.id, cc.type, cc.provider, cc.stamp::text, cc.updated_at, r.id IS NOT NULL
+	// sqlCacheRows is aget_passport's read (see sqlStamps) with the id, the type, whether a
+	// revocation points at the row and the row version's xmin (the stamp copy's source, as in
+	// sqlStamps): the same join, no ORDER BY.
+	sqlCacheRows = `SELECT cc.id, cc.type, cc.provider, cc.stamp::text, cc.updated_at, r.id IS NOT NULL, cc.xmin
 FROM ceramic_cache_ceramiccache cc
 LEFT OUTER JOIN ceramic_cache_revocation r ON (cc.id = r.ceramic_cache_id)
 WHERE (cc.address = $1 AND cc.deleted_at IS NULL)`
@@ -60,19 +61,17 @@ func CountSoftDeletes(ctx context.Context, q Querier, cw *scoring.CacheWrites) (
 	if err != nil {
 		return 0, fmt.Errorf("count soft deletes: %w", err)
 	}
-	defer rows.Close()
+	cached, err := scanCacheRows(rows)
+	if err != nil {
+		return 0, fmt.Errorf("count soft deletes: %w", err)
+	}
 	n := 0
-	for rows.Next() {
-		var r scoring.CachedRow
-		var stamp string
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked); err != nil {
-			return 0, fmt.Errorf("scan ceramic cache: %w", err)
-		}
+	for _, r := range cached {
 		if cw.SoftDeletes(r) {
 			n++
 		}
 	}
-	return n, rows.Err()
+	return n, nil
 }
 
 // LiveStamps is the live-stamps list of address (lower-cased by the caller): type 1 only

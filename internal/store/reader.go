@@ -117,21 +117,14 @@ func (r Reader) LoadCommunity(ctx context.Context, communityID int64, address st
 	if err != nil {
 		return out, fmt.Errorf("load ceramic cache: %w", err)
 	}
-	for rows.Next() {
-		var r scoring.CachedRow
-		var stamp string
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked); err != nil {
-			return out, fmt.Errorf("scan ceramic cache: %w", err)
-		}
-		r.Stamp = []byte(stamp)
-		out.Cache = append(out.Cache, r)
+	if out.Cache, err = scanCacheRows(rows); err != nil {
+		return out, fmt.Errorf("load ceramic cache: %w", err)
+	}
+	for _, r := range out.Cache {
 		out.LiveIDs = append(out.LiveIDs, r.ID)
 		if !r.Revoked {
-			out.Stamps = append(out.Stamps, scoring.CeramicRow{Provider: r.Provider, Stamp: r.Stamp, UpdatedAt: r.UpdatedAt})
+			out.Stamps = append(out.Stamps, scoring.CeramicRow{Provider: r.Provider, Stamp: r.Stamp, UpdatedAt: r.UpdatedAt, Source: r.Source})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("load ceramic cache: %w", err)
 	}
 	return out, nil
 }

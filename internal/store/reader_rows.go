@@ -47,6 +47,33 @@ func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 	return out, nil
 }
 
+// scanCacheRows reads sqlCacheRows' rows in PostgreSQL's order, the credentials copied into
+// shared chunks as scanStamps does.
+func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
+	defer rows.Close()
+	var out []scoring.CachedRow
+	var r scoring.CachedRow
+	var stamp pgtype.DriverBytes
+	var chunk []byte
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked, &r.Source.XMin); err != nil {
+			return nil, err
+		}
+		r.Source.ID = r.ID
+		if out == nil {
+			out = make([]scoring.CachedRow, 0, stampRowsHint)
+		}
+		if cap(chunk)-len(chunk) < len(stamp) {
+			chunk = make([]byte, 0, max(stampChunk, len(stamp)))
+		}
+		n := len(chunk)
+		chunk = append(chunk, stamp...)
+		r.Stamp = chunk[n:len(chunk):len(chunk)]
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // stampRowsHint is the row count the stamp scan sizes its slices for (a passport rarely holds
 // more stamps); stampChunk is the size of one shared chunk of credential bytes.
 const (

@@ -38,3 +38,25 @@ func TestReaderLoadsAreOneRoundTripEach(t *testing.T) {
 		t.Fatalf("LoadCommunity: %+v %v in %d round trips", load, err, q.batches-3)
 	}
 }
+
+// LoadCommunity names the row version each live stamp was read from (its id and xmin), as
+// LoadRequest does, so that the write transaction copies the credentials from those rows; a
+// revoked row is in the cache rows only.
+func TestLoadCommunityNamesStampSources(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	community := db.community("WEIGHTED", `{"Google": 1}`)
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (address, provider, stamp, created_at, updated_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id) VALUES ($1, 'Google', '{"a": 1}', now(), now(), 'pv1', 1, 'pending', ''),
+  ($1, 'Ens', '{}', now(), now(), 'pv2', 1, 'pending', '')`, addrA)
+	db.exec(`INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) SELECT 'pv2', id FROM ceramic_cache_ceramiccache WHERE provider = 'Ens'`)
+	want := db.rows(`SELECT id, xmin FROM ceramic_cache_ceramiccache WHERE provider = 'Google'`)[0]
+	load, err := Reader{Q: db.pool}.LoadCommunity(ctx, community, addrA)
+	if err != nil || len(load.Stamps) != 1 || len(load.Cache) != 2 {
+		t.Fatalf("LoadCommunity: %+v %v", load, err)
+	}
+	s := load.Stamps[0]
+	if got := []string{fmt.Sprint(s.Source.ID), fmt.Sprint(s.Source.XMin)}; s.Provider != "Google" || string(s.Stamp) != `{"a": 1}` || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("stamp %s %s from %v, want Google {\"a\": 1} from row %v", s.Provider, s.Stamp, got, want)
+	}
+}
