@@ -230,9 +230,23 @@ func (e *encoder) buf(depth int) []byte {
 	return e.bufs[depth][:0]
 }
 
-// sum hashes b, the buffer of depth (kept for reuse).
+// sum hashes b, the buffer of depth (kept for reuse), through the memo when b is short.
 func (e *encoder) sum(depth int, b []byte) [32]byte {
 	e.bufs[depth] = b
+	if len(b) > memoMaxInput {
+		return e.hash(b)
+	}
+	ka, kb := memo.key(b)
+	if sum, ok := memo.load(ka, kb); ok {
+		return sum
+	}
+	sum := e.hash(b)
+	memo.store(ka, kb, &sum)
+	return sum
+}
+
+// hash is keccak256(b), with the encoder's state.
+func (e *encoder) hash(b []byte) [32]byte {
 	e.state.Reset()
 	e.state.Write(b)
 	e.state.Read(e.out[:])
@@ -453,7 +467,7 @@ func (e *encoder) digest(domain *Value, primaryType string, message *Value) ([]b
 	if err != nil {
 		return nil, err
 	}
-	buf := append(append(append(e.buf(0), 0x19, 0x01), ds[:]...), msg[:]...)
-	digest := e.sum(0, buf)
+	e.bufs[0] = append(append(append(e.buf(0), 0x19, 0x01), ds[:]...), msg[:]...)
+	digest := e.hash(e.bufs[0]) // the credential's own: not remembered
 	return digest[:], nil
 }
