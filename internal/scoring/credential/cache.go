@@ -50,8 +50,8 @@ type Stamp struct {
 	Raw   []byte
 	Facts *Facts
 	// parsed is this request's parse of Raw when Lookup read it (a miss), for the signature
-	// check; a zero Value on a hit.
-	parsed Value
+	// check, until VerifyAll releases it; nil on a hit.
+	parsed *document
 }
 
 // Lookup sets each stamp's Facts: the known ones under one lock, the others read now and
@@ -108,8 +108,11 @@ func (c *Cache) store(k cacheKey, f *Facts) *Facts {
 
 // VerifyAll returns VerifySignature's verdict at now for each stamp (looked up first), in
 // order. Known outcomes cost nothing; the others are verified spread over all cores and kept
-// in the stamps' Facts.
+// in the stamps' Facts. It then returns the storage of the stamps' parses for reuse (a stamp
+// never verified leaves its parse to the collector), so a Stamp must not be copied between
+// Lookup and VerifyAll.
 func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
+	defer releaseParses(stamps)
 	out := make([]error, len(stamps))
 	var misses []int
 	for i, s := range stamps {
@@ -153,11 +156,25 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 // verify computes the stamp's signature outcome (parsing again when the facts came from the
 // cache without one) and keeps it in the facts.
 func (s *Stamp) verify() proofVerdict {
-	cred := s.parsed
-	if cred.Kind == Null {
-		cred, _ = ParseJSON(s.Raw) // the facts were read from these bytes: they parse
+	cred := &Value{}
+	if s.parsed != nil {
+		cred = &s.parsed.root
+	} else if doc, err := parseDocument(s.Raw); err == nil { // the facts were read from these bytes: they parse
+		defer doc.release()
+		cred = &doc.root
 	}
-	v := verifyProof(&cred)
+	v := verifyProof(cred)
 	s.Facts.keepVerdict(v)
 	return v
+}
+
+// releaseParses returns the storage of the stamps' parses for reuse, once no verification
+// reads them.
+func releaseParses(stamps []*Stamp) {
+	for _, s := range stamps {
+		if s.parsed != nil {
+			s.parsed.release()
+			s.parsed = nil
+		}
+	}
 }

@@ -6,46 +6,52 @@ import (
 	"time"
 )
 
-// normalizeVCDate re-serialises an issuanceDate/expirationDate the way ssi's VCDateTime does
-// before hashing: RFC 3339, the fraction dropped when zero and otherwise printed with 3, 6 or 9
-// digits, "Z" kept only when the input used it, any other offset kept as written.
-func normalizeVCDate(v *Value) (string, error) {
+// parseDate reads a date string as ssi's date types do before re-serialising it: RFC 3339.
+func parseDate(v *Value) (time.Time, error) {
 	if v.Kind != String {
-		return "", fmt.Errorf("not a string")
+		return time.Time{}, fmt.Errorf("not a string")
 	}
-	t, err := time.Parse(time.RFC3339Nano, v.Str)
-	if err != nil {
-		return "", err
-	}
-	out := t.Format("2006-01-02T15:04:05") + autoSiFraction(t.Nanosecond())
-	if strings.HasSuffix(v.Str, "Z") {
-		return out + "Z", nil
-	}
-	return out + t.Format("-07:00"), nil
+	return time.Parse(time.RFC3339Nano, v.Str)
 }
 
-// normalizeCreated prints proof.created as chrono's DateTime<Utc> does: UTC with a Z.
-func normalizeCreated(v *Value) (string, error) {
-	if v.Kind != String {
-		return "", fmt.Errorf("not a string")
-	}
-	t, err := time.Parse(time.RFC3339Nano, v.Str)
+// appendVCDate appends an issuanceDate/expirationDate re-serialised the way ssi's VCDateTime
+// does before hashing: RFC 3339, the fraction dropped when zero and otherwise printed with 3, 6
+// or 9 digits, "Z" kept only when the input used it, any other offset kept as written. It
+// appends nothing when parseDate refuses the date.
+func appendVCDate(dst []byte, v *Value) []byte {
+	t, err := parseDate(v)
 	if err != nil {
-		return "", err
+		return dst
+	}
+	dst = t.AppendFormat(dst, secondsLayout(t.Nanosecond()))
+	if strings.HasSuffix(v.Str, "Z") {
+		return append(dst, 'Z')
+	}
+	return t.AppendFormat(dst, "-07:00")
+}
+
+// appendCreated appends proof.created as chrono's DateTime<Utc> prints it: UTC with a Z. It
+// appends nothing when parseDate refuses the date.
+func appendCreated(dst []byte, v *Value) []byte {
+	t, err := parseDate(v)
+	if err != nil {
+		return dst
 	}
 	t = t.UTC()
-	return t.Format("2006-01-02T15:04:05") + autoSiFraction(t.Nanosecond()) + "Z", nil
+	return append(t.AppendFormat(dst, secondsLayout(t.Nanosecond())), 'Z')
 }
 
-func autoSiFraction(ns int) string {
+// secondsLayout is the layout of a date and time to the second followed by the fraction as
+// chrono's AutoSi prints it: none when zero, else 3, 6 or 9 digits, the fewest that are exact.
+func secondsLayout(ns int) string {
 	switch {
 	case ns == 0:
-		return ""
+		return "2006-01-02T15:04:05"
 	case ns%1_000_000 == 0:
-		return fmt.Sprintf(".%03d", ns/1_000_000)
+		return "2006-01-02T15:04:05.000"
 	case ns%1_000 == 0:
-		return fmt.Sprintf(".%06d", ns/1_000)
+		return "2006-01-02T15:04:05.000000"
 	default:
-		return fmt.Sprintf(".%09d", ns)
+		return "2006-01-02T15:04:05.000000000"
 	}
 }

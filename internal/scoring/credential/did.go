@@ -26,31 +26,60 @@ type ethrDID struct {
 
 // isAssertionMethod reports whether vm is one of the DID document's assertionMethod ids.
 func (d ethrDID) isAssertionMethod(vm string) bool {
-	switch vm {
-	case d.id + "#controller":
+	switch d.fragment(vm) {
+	case "#controller":
 		return true
-	case d.id + "#controllerKey":
+	case "#controllerKey":
 		return d.key != nil
-	case d.id + "#Eip712Method2021":
+	case "#Eip712Method2021":
 		return d.key == nil
 	}
 	return false
 }
 
-// signerCheck dereferences the proof's verification method and returns the test the recovered
-// public key (65 bytes, uncompressed) must pass, as ssi's EthereumEip712Signature2021 does:
-// the key is always recovered from the signature; #controller (EcdsaSecp256k1RecoveryMethod2020)
-// compares its address with blockchainAccountId, #controllerKey
-// (EcdsaSecp256k1VerificationKey2019) compares the key with publicKeyJwk. Any other method,
-// #Eip712Method2021 included, is a "Verification method mismatch".
-func (d ethrDID) signerCheck(vm string) (func(pub []byte) bool, error) {
-	switch {
-	case vm == d.id+"#controller":
-		return func(pub []byte) bool { return addressMatches(d.account, keccak(pub[1:])[12:]) }, nil
-	case vm == d.id+"#controllerKey" && d.key != nil:
-		return func(pub []byte) bool { return bytes.Equal(pub, d.key) }, nil
+// fragment is what follows the DID in vm ("#controller" for "<DID>#controller"), or "" when
+// vm does not start with the DID.
+func (d ethrDID) fragment(vm string) string {
+	rest, ok := strings.CutPrefix(vm, d.id)
+	if !ok {
+		return ""
 	}
-	return nil, ErrVMMismatch
+	return rest
+}
+
+// signer is the test a recovered public key must pass for a verification method.
+type signer uint8
+
+const (
+	// byAccount compares the key's address with #controller's blockchainAccountId.
+	byAccount signer = iota + 1
+	// byKey compares the key with #controllerKey's publicKeyJwk.
+	byKey
+)
+
+// signerCheck dereferences the proof's verification method and returns the test the recovered
+// public key must pass, as ssi's EthereumEip712Signature2021 does: the key is always recovered
+// from the signature; #controller (EcdsaSecp256k1RecoveryMethod2020) compares its address with
+// blockchainAccountId, #controllerKey (EcdsaSecp256k1VerificationKey2019) compares the key
+// with publicKeyJwk. Any other method, #Eip712Method2021 included, is a "Verification method
+// mismatch".
+func (d ethrDID) signerCheck(vm string) (signer, error) {
+	switch frag := d.fragment(vm); {
+	case frag == "#controller":
+		return byAccount, nil
+	case frag == "#controllerKey" && d.key != nil:
+		return byKey, nil
+	}
+	return 0, ErrVMMismatch
+}
+
+// signedBy reports whether pub (65 bytes, uncompressed) passes the test s of the DID.
+func (d ethrDID) signedBy(s signer, pub []byte) bool {
+	if s == byKey {
+		return bytes.Equal(pub, d.key)
+	}
+	h := keccak(pub[1:])
+	return addressMatches(d.account, h[12:])
 }
 
 // resolveEthr parses did:ethr:[network:]<address or public key> as did-ethr does: network is
@@ -84,7 +113,8 @@ func resolveEthr(did string) (ethrDID, error) {
 			return ethrDID{}, ErrUnsupportedDID
 		}
 		key := pub.SerializeUncompressed()
-		return ethrDID{id: did, account: ChecksumAddress(keccak(key[1:])[12:]), key: key}, nil
+		h := keccak(key[1:])
+		return ethrDID{id: did, account: ChecksumAddress(h[12:]), key: key}, nil
 	}
 	return ethrDID{}, ErrUnsupportedDID
 }

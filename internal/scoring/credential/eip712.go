@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +76,7 @@ func newTypeTable(v *Value) (*typeTable, error) {
 			t.hashes[name] = typeHash{err: err}
 			continue
 		}
-		t.hashes[name] = typeHash{sum: [32]byte(keccak([]byte(enc)))}
+		t.hashes[name] = typeHash{sum: keccak([]byte(enc))}
 	}
 	return t, nil
 }
@@ -146,13 +145,28 @@ func appendString(buf []byte, s string) []byte {
 }
 
 // keccak is keccak256 of the parts concatenated.
-func keccak(parts ...[]byte) []byte {
-	h := keccakpkg.NewLegacyKeccak256()
+func keccak(parts ...[]byte) [32]byte {
+	h := keccakHashers.Get().(*keccakHasher)
+	defer keccakHashers.Put(h)
+	h.state.Reset()
 	for _, p := range parts {
-		h.Write(p)
+		h.state.Write(p)
 	}
-	return h.Sum(nil)
+	h.state.Read(h.out[:])
+	return h.out
 }
+
+// keccakHasher is a Keccak-256 state and the output it is read into, which lives beside it
+// because what the state's interface methods are given escapes.
+type keccakHasher struct {
+	state keccakState
+	out   [32]byte
+}
+
+// keccakHashers are keccak's reusable hashers.
+var keccakHashers = sync.Pool{New: func() any {
+	return &keccakHasher{state: keccakpkg.NewLegacyKeccak256().(keccakState)}
+}}
 
 // keccakState is a Keccak-256 state that can be read without copying (go-ethereum's).
 type keccakState interface {
@@ -169,6 +183,9 @@ type encoder struct {
 	out   [32]byte
 	bufs  [][]byte // by depth
 	key   []byte   // scratch for typeTableKey
+	// The message signingInput rebuilds: its members, its proof's and its dates' text.
+	msg, proof []Member
+	dates      []byte
 }
 
 var encoders = sync.Pool{New: func() any {
@@ -188,7 +205,21 @@ func (e *encoder) release() {
 	if cap(e.key) > maxPooledBuffer {
 		e.key = nil
 	}
+	e.msg, e.proof = releaseMembers(e.msg), releaseMembers(e.proof)
 	encoders.Put(e)
+}
+
+// maxPooledMembers is the largest member list an encoder keeps for reuse.
+const maxPooledMembers = 64
+
+// releaseMembers is members emptied for reuse (cleared: they must not keep a document alive),
+// or nil when it is too large to keep.
+func releaseMembers(members []Member) []Member {
+	if cap(members) > maxPooledMembers {
+		return nil
+	}
+	clear(members)
+	return members[:0]
 }
 
 // buf returns the empty buffer of depth.
@@ -199,9 +230,23 @@ func (e *encoder) buf(depth int) []byte {
 	return e.bufs[depth][:0]
 }
 
-// sum hashes b, the buffer of depth (kept for reuse).
+// sum hashes b, the buffer of depth (kept for reuse), through the memo when b is short.
 func (e *encoder) sum(depth int, b []byte) [32]byte {
 	e.bufs[depth] = b
+	if len(b) > memoMaxInput {
+		return e.hash(b)
+	}
+	ka, kb := memo.key(b)
+	if sum, ok := memo.load(ka, kb); ok {
+		return sum
+	}
+	sum := e.hash(b)
+	memo.store(ka, kb, &sum)
+	return sum
+}
+
+// hash is keccak256(b), with the encoder's state.
+func (e *encoder) hash(b []byte) [32]byte {
 	e.state.Reset()
 	e.state.Write(b)
 	e.state.Read(e.out[:])
@@ -422,8 +467,7 @@ func (e *encoder) digest(domain *Value, primaryType string, message *Value) ([]b
 	if err != nil {
 		return nil, err
 	}
-	return keccak([]byte{0x19, 0x01}, ds[:], msg[:]), nil
+	e.bufs[0] = append(append(append(e.buf(0), 0x19, 0x01), ds[:]...), msg[:]...)
+	digest := e.hash(e.bufs[0]) // the credential's own: not remembered
+	return digest[:], nil
 }
-
-var secpN, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
-var secpHalfN = new(big.Int).Rsh(secpN, 1)

@@ -32,8 +32,8 @@ func TestTypeHashesMatchPassportTypes(t *testing.T) {
 	if enc != wantEnc {
 		t.Fatalf("encodeType:\n%s\nwant\n%s", enc, wantEnc)
 	}
-	if got := hex.EncodeToString(keccak([]byte(enc))); got != "2e47b73a39d2d011617e4b0a1b2328b08e352ae60338f269bf30d66b4c2ecbb8" {
-		t.Fatalf("typeHash %s", got)
+	if sum := keccak([]byte(enc)); hex.EncodeToString(sum[:]) != "2e47b73a39d2d011617e4b0a1b2328b08e352ae60338f269bf30d66b4c2ecbb8" {
+		t.Fatalf("typeHash %x", sum)
 	}
 	domain, _ := ParseJSON([]byte(`{"name": "VerifiableCredential"}`))
 	table, _, err := lookupTypeTable(&v, nil)

@@ -65,17 +65,18 @@ const (
 // readFacts parses raw and takes its facts. The credential's own strings are copied out of the
 // parsed document into one allocation (cloneInto), so a kept Facts does not hold the
 // credential's text alive. The parsed document is returned for a signature check in the same
-// request.
-func readFacts(raw []byte) (*Facts, Value) {
-	cred, err := ParseJSON(raw)
+// request (nil when raw is not JSON); the caller releases it.
+func readFacts(raw []byte) (*Facts, *document) {
+	doc, err := parseDocument(raw)
 	if err != nil {
-		return &Facts{rare: &rareFacts{notJSON: err}}, Value{}
+		return &Facts{rare: &rareFacts{notJSON: err}}, nil
 	}
+	cred := &doc.root
 	f := &Facts{}
-	expires, badExpiry := Expiry(&cred)
+	expires, badExpiry := Expiry(cred)
 	if badExpiry != nil {
 		f.rare = &rareFacts{badExpiry: badExpiry}
-		return f, cred
+		return f, doc
 	}
 	f.expires = inSharedZone(expires.Time)
 	f.expirationDate = cred.Get("expirationDate").Str
@@ -83,7 +84,7 @@ func readFacts(raw []byte) (*Facts, Value) {
 	if iss := cred.Get("issuer"); iss != nil && iss.Kind == String {
 		f.issuer, f.issuerIsString = internOr(iss.Str, &rare.issuer), true
 	}
-	fieldError, subject := fieldErrors(&cred)
+	fieldError, subject := fieldErrors(cred)
 	f.fieldError = internOr(fieldError, &rare.fieldError)
 	if fieldError == "" {
 		f.subject = subjectHash(subject)
@@ -95,7 +96,7 @@ func readFacts(raw []byte) (*Facts, Value) {
 		*f.rare = rare
 	}
 	f.setNullifiers(cs)
-	return f, cred
+	return f, doc
 }
 
 // setNullifiers keeps get_nullifiers' lists and the last nullifier in f.nulls, their texts

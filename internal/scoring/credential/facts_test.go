@@ -242,3 +242,43 @@ func TestConcurrentFirstVerificationsAgree(t *testing.T) {
 		}
 	}
 }
+
+// A request's parses wait in its stamps until VerifyAll, which then hands their storage to
+// later parses: requests that each read and verify many new credentials, side by side, get
+// what a fresh parse gives for every one (storage reused before its verification would mix
+// credentials up; run with -race).
+func TestRequestsOfNewCredentialsAgreeWithFreshParses(t *testing.T) {
+	vs := credtest.Load(t)
+	now := clocks(vs)[1]
+	var raws [][]byte
+	var want []string
+	for _, v := range vs.Vectors {
+		cred, err := credential.ParseJSON([]byte(v.Raw))
+		if err != nil {
+			continue
+		}
+		raws = append(raws, []byte(v.Raw))
+		want = append(want, fmt.Sprint(credential.VerifySignature(&cred, now)))
+	}
+	const requests, rounds = 4, 3
+	var wg sync.WaitGroup
+	for r := range requests {
+		wg.Go(func() {
+			for round := range rounds {
+				stamps := make([]credential.Stamp, len(raws))
+				toVerify := make([]*credential.Stamp, len(raws))
+				for i := range stamps {
+					stamps[i].Raw, toVerify[i] = raws[(i+r+round)%len(raws)], &stamps[i]
+				}
+				var noCache *credential.Cache // every stamp is read and verified
+				noCache.Lookup(stamps)
+				for i, err := range noCache.VerifyAll(toVerify, now) {
+					if got, want := fmt.Sprint(err), want[(i+r+round)%len(raws)]; got != want {
+						t.Errorf("request %d, round %d, stamp %d: %s, a fresh parse %s", r, round, i, got, want)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

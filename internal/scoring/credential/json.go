@@ -79,9 +79,15 @@ const maxDepth = 64
 // escapes and trailing data are refused (serde, which didkit uses, refuses them too, while
 // encoding/json silently accepts them).
 func ParseJSON(data []byte) (Value, error) {
+	return parse(data, nil)
+}
+
+// parse parses data, with the containers' members and items in slab, or in a slice of
+// their own each when slab is nil.
+func parse(data []byte, slab *nodeSlab) (Value, error) {
 	st := stacks.Get().(*parseStacks)
 	defer st.release()
-	p := parser{data: data, text: string(data), members: st.members[:0], items: st.items[:0]}
+	p := parser{data: data, text: string(data), members: st.members[:0], items: st.items[:0], slab: slab}
 	defer func() { st.members, st.items = p.members, p.items }() // keep what grew
 	p.skipSpace()
 	v, err := p.value(0)
@@ -127,6 +133,23 @@ type parser struct {
 	pos     int
 	members []Member
 	items   []Value
+	slab    *nodeSlab // nil: each container gets a slice of its own
+}
+
+// closedMembers are the members of the object that closes, from the stack's mark on.
+func (p *parser) closedMembers(mark int) []Member {
+	if p.slab == nil {
+		return append([]Member(nil), p.members[mark:]...)
+	}
+	return p.slab.members.take(p.members[mark:])
+}
+
+// closedItems are the items of the array that closes, from the stack's mark on.
+func (p *parser) closedItems(mark int) []Value {
+	if p.slab == nil {
+		return append([]Value(nil), p.items[mark:]...)
+	}
+	return p.slab.items.take(p.items[mark:])
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -221,7 +244,7 @@ func (p *parser) object(depth int) (Value, error) {
 		}
 		if p.data[p.pos] == '}' {
 			p.pos++
-			v.Members = append([]Member(nil), p.members[mark:]...)
+			v.Members = p.closedMembers(mark)
 			return v, nil
 		}
 		if p.data[p.pos] != ',' {
@@ -254,7 +277,7 @@ func (p *parser) array(depth int) (Value, error) {
 		}
 		if p.data[p.pos] == ']' {
 			p.pos++
-			v.Items = append([]Value(nil), p.items[mark:]...)
+			v.Items = p.closedItems(mark)
 			return v, nil
 		}
 		if p.data[p.pos] != ',' {

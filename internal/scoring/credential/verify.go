@@ -1,10 +1,10 @@
 package credential
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 )
@@ -111,13 +111,23 @@ func verifyProof(cred *Value) proofVerdict {
 	return proofVerdict{err: verifyEIP712Proof(&doc, &p, did), created: created, timed: true}
 }
 
+// dropNulls is the object v without its optional members that are null: v itself (sharing
+// its members, which are only read) when it has none.
 func dropNulls(v *Value, optional []string) Value {
-	out := Value{Kind: Object, Members: make([]Member, 0, len(v.Members))}
-	for _, m := range v.Members {
-		if m.Value.Kind == Null && contains(optional, m.Key) {
-			continue
+	keep := func(m *Member) bool { return m.Value.Kind != Null || !contains(optional, m.Key) }
+	first := 0
+	for first < len(v.Members) && keep(&v.Members[first]) {
+		first++
+	}
+	if first == len(v.Members) {
+		return Value{Kind: Object, Members: v.Members}
+	}
+	out := Value{Kind: Object, Members: make([]Member, first, len(v.Members)-1)}
+	copy(out.Members, v.Members[:first])
+	for i := first + 1; i < len(v.Members); i++ {
+		if keep(&v.Members[i]) {
+			out.Members = append(out.Members, v.Members[i])
 		}
-		out.Members = append(out.Members, m)
 	}
 	return out
 }
@@ -172,11 +182,11 @@ func validateUnsigned(doc *Value) error {
 	if issued == nil {
 		return fmt.Errorf("missing issuanceDate")
 	}
-	if _, err := normalizeVCDate(issued); err != nil {
+	if _, err := parseDate(issued); err != nil {
 		return fmt.Errorf("invalid issuanceDate: %w", err)
 	}
 	if exp := doc.Get("expirationDate"); exp != nil {
-		if _, err := normalizeVCDate(exp); err != nil {
+		if _, err := parseDate(exp); err != nil {
 			return fmt.Errorf("invalid expirationDate: %w", err)
 		}
 	}
@@ -240,7 +250,7 @@ func validateProofShape(p *Value) error {
 		return fmt.Errorf("unknown proofPurpose")
 	}
 	if c := p.Get("created"); c != nil {
-		if _, err := normalizeCreated(c); err != nil {
+		if _, err := parseDate(c); err != nil {
 			return fmt.Errorf("invalid proof.created: %w", err)
 		}
 	}
@@ -281,7 +291,7 @@ func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
 	if vm == nil || pv == nil || pv.Kind != String {
 		return fmt.Errorf("proof is missing proofValue or verificationMethod")
 	}
-	signedBy, err := did.signerCheck(vm.Str)
+	signer, err := did.signerCheck(vm.Str)
 	if err != nil {
 		return err
 	}
@@ -297,7 +307,7 @@ func verifyEIP712Proof(doc, p *Value, did ethrDID) error {
 	if err != nil {
 		return ErrSignatureMismatch
 	}
-	if !signedBy(pub) {
+	if !did.signedBy(signer, pub) {
 		return ErrSignatureMismatch
 	}
 	return nil
@@ -328,12 +338,12 @@ func SigningDigest(cred *Value) ([]byte, error) {
 }
 
 func signingDigest(doc, p *Value) ([]byte, error) {
-	message, info, err := signingInput(doc, p)
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	message, info, err := e.signingInput(doc, p)
 	if err != nil {
 		return nil, err
 	}
-	e := encoders.Get().(*encoder)
-	defer e.release()
 	table, key, err := lookupTypeTable(firstOf(info, "types", "messageSchema"), e.key)
 	e.key = key
 	if err != nil {
@@ -353,32 +363,82 @@ func canonicalSignature(pv string) ([]byte, error) {
 	if len(pv) != 132 || !strings.HasPrefix(pv, "0x") || strings.ToLower(pv) != pv {
 		return nil, ErrNonCanonicalProof
 	}
-	raw, err := hex.DecodeString(pv[2:])
-	if err != nil {
+	raw := make([]byte, 65)
+	if !decodeHex(raw, pv[2:]) {
 		return nil, ErrNonCanonicalProof
 	}
 	v := raw[64]
 	if v != 27 && v != 28 {
 		return nil, ErrNonCanonicalProof
 	}
-	r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:64])
-	if r.Sign() == 0 || r.Cmp(secpN) >= 0 || s.Sign() == 0 || s.Cmp(secpHalfN) > 0 {
+	// Big-endian numbers of equal length compare as their bytes do.
+	r, s := raw[:32], raw[32:64]
+	if isZero(r) || bytes.Compare(r, secpN[:]) >= 0 || isZero(s) || bytes.Compare(s, secpHalfN[:]) > 0 {
 		return nil, ErrNonCanonicalProof
 	}
 	raw[64] = v - 27
 	return raw, nil
 }
 
-// signingInput rebuilds the document ssi hashes: dates re-serialised, the proof replaced by this
-// proof without proofValue and without its EIP-712 info object, which it returns.
-func signingInput(doc, p *Value) (Value, *Value, error) {
+// decodeHex decodes s, hex of len(dst) bytes in either case, into dst.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, okHi := fromHexDigit(s[2*i])
+		lo, okLo := fromHexDigit(s[2*i+1])
+		if !okHi || !okLo {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// signingInput rebuilds the document ssi hashes, in e's scratch (valid until e is released):
+// dates re-serialised, the proof replaced by this proof without proofValue and without its
+// EIP-712 info object, which it returns.
+func (e *encoder) signingInput(doc, p *Value) (Value, *Value, error) {
 	var info *Value
-	proof := Value{Kind: Object, Members: make([]Member, 0, len(p.Members))}
 	infoKey := "eip712"
 	if p.Get("eip712") == nil {
 		infoKey = "eip712Domain"
 	}
-	for _, m := range p.Members {
+	// The dates are re-serialised one after another into e.dates, which then becomes one
+	// string. Keys are unique, so there are at most three: created, issuanceDate and
+	// expirationDate.
+	type dateAt struct {
+		members *[]Member // e.proof or e.msg
+		at, end int
+	}
+	var dates [3]dateAt
+	n := 0
+	e.dates = e.dates[:0]
+	e.proof = e.proof[:0]
+	for i := range p.Members {
+		m := &p.Members[i]
 		switch m.Key {
 		case "proofValue":
 			continue
@@ -386,10 +446,10 @@ func signingInput(doc, p *Value) (Value, *Value, error) {
 			info = &m.Value
 			continue
 		case "created":
-			s, _ := normalizeCreated(&m.Value)
-			m.Value = Value{Kind: String, Str: s}
+			e.dates = appendCreated(e.dates, &m.Value)
+			dates[n], n = dateAt{&e.proof, len(e.proof), len(e.dates)}, n+1
 		}
-		proof.Members = append(proof.Members, m)
+		e.proof = append(e.proof, *m)
 	}
 	if info == nil || info.Kind != Object {
 		return Value{}, nil, fmt.Errorf("eip712: proof has no eip712Domain")
@@ -399,28 +459,46 @@ func signingInput(doc, p *Value) (Value, *Value, error) {
 			return Value{}, nil, fmt.Errorf("eip712: unknown key %q in eip712Domain", m.Key)
 		}
 	}
-	msg := Value{Kind: Object, Members: make([]Member, 0, len(doc.Members))}
+	e.msg = e.msg[:0]
 	for _, m := range doc.Members {
 		switch m.Key {
 		case "proof":
-			m.Value = proof
+			m.Value = Value{Kind: Object, Members: e.proof}
 		case "issuanceDate", "expirationDate":
-			s, _ := normalizeVCDate(&m.Value)
-			m.Value = Value{Kind: String, Str: s}
+			e.dates = appendVCDate(e.dates, &m.Value)
+			dates[n], n = dateAt{&e.msg, len(e.msg), len(e.dates)}, n+1
 		}
-		msg.Members = append(msg.Members, m)
+		e.msg = append(e.msg, m)
 	}
-	return msg, info, nil
+	text, start := string(e.dates), 0
+	for _, d := range dates[:n] {
+		(*d.members)[d.at].Value = Value{Kind: String, Str: text[start:d.end]}
+		start = d.end
+	}
+	return Value{Kind: Object, Members: e.msg}, info, nil
+}
+
+// secpN is the order n of secp256k1's group and secpHalfN is n/2 rounded down, both 32 bytes
+// big-endian.
+var secpN, secpHalfN = orderConstant("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"),
+	orderConstant("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0")
+
+func orderConstant(hexText string) (n [32]byte) {
+	if !decodeHex(n[:], hexText) {
+		panic("credential: bad constant " + hexText)
+	}
+	return n
 }
 
 // addressMatches compares a recovered address with the one in the DID: by EIP-55 spelling when
 // the DID has an upper-case letter, otherwise as lower-case hex.
 func addressMatches(written string, recovered []byte) bool {
-	lower := "0x" + hex.EncodeToString(recovered)
-	if strings.ToLower(written) == written {
-		return lower == written
+	if strings.ToLower(written) != written {
+		return ChecksumAddress(recovered) == written
 	}
-	return ChecksumAddress(recovered) == written
+	var lower [2 + 2*20]byte
+	copy(lower[:], "0x")
+	return len(recovered) == 20 && string(hex.AppendEncode(lower[:2], recovered)) == written
 }
 
 // ChecksumAddress is the EIP-55 spelling of a 20-byte address.
