@@ -34,6 +34,12 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
+// sampledDiscardLogger is zap's sampled production logger, as serve builds it, writing nowhere.
+func sampledDiscardLogger() *zap.Logger {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	return zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel), time.Second, 100, 100), zap.AddCaller())
+}
+
 // BenchmarkRouteGlue is one Go-served request of the v2 score route through Handler.ServeHTTP
 // as serve wires it (metrics, gate evidence, breakers, zap's sampled production logger), with
 // a Go side that costs nothing: the proxy's own work per request.
@@ -49,8 +55,7 @@ func BenchmarkRouteGlue(b *testing.B) {
 			table[i].Handler = stubScore{&v2.Score{}}
 		}
 	}
-	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	logger := zap.New(zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel), time.Second, 100, 100), zap.AddCaller())
+	logger := sampledDiscardLogger()
 	h := &Handler{Rollout: rollout, Routes: table, Django: http.NotFoundHandler(), Breakers: &Breakers{}, Metrics: metrics, Log: logger,
 		Evidence: map[string]*gate.Evidence{v2.ScoreName: {}}}
 	base, _ := http.NewRequest(http.MethodGet, "http://proxy/v2/stamps/1/score/0x0000000000000000000000000000000000000001", nil)

@@ -18,24 +18,31 @@ import (
 	"shadowproxy/internal/config"
 )
 
-// BenchmarkPassThroughFloors measures, side by side in one run against one upstream, the
-// pass-through throughput and median latency of: a direct call, a bare httputil.ReverseProxy
-// with a tuned transport and a buffer pool (the floor), and shadowproxy's handler. Setups run
-// in interleaved rounds so machine noise hits all three alike. Run with -benchtime 1x.
-func BenchmarkPassThroughFloors(b *testing.B) {
+// passThroughUpstream starts an upstream answering 1 KiB of JSON (closed with b) and returns it
+// with the floor in front of it: a bare httputil.ReverseProxy with a tuned transport and the
+// proxy's buffer pool.
+func passThroughUpstream(b *testing.B) (*httptest.Server, *httputil.ReverseProxy) {
 	body := make([]byte, 1024)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	}))
-	defer upstream.Close()
+	b.Cleanup(upstream.Close)
 	target, _ := url.Parse(upstream.URL)
-
-	bare := httptest.NewServer(&httputil.ReverseProxy{
+	return upstream, &httputil.ReverseProxy{
 		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
 		Transport:  &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second},
 		BufferPool: bufferPool{},
-	})
+	}
+}
+
+// BenchmarkPassThroughFloors measures, side by side in one run against one upstream, the
+// pass-through throughput and median latency of: a direct call, a bare httputil.ReverseProxy
+// with a tuned transport and a buffer pool (the floor), and shadowproxy's handler. Setups run
+// in interleaved rounds so machine noise hits all three alike. Run with -benchtime 1x.
+func BenchmarkPassThroughFloors(b *testing.B) {
+	upstream, bareProxy := passThroughUpstream(b)
+	bare := httptest.NewServer(bareProxy)
 	defer bare.Close()
 	cfg := config.Defaults()
 	cfg.DjangoURL = upstream.URL
