@@ -179,7 +179,7 @@ func (d Decimal) add(o Decimal, fast bool) Decimal {
 			return r
 		}
 	}
-	return addBig(d, o, exp).fix(fast)
+	return addBig(d, o, exp)
 }
 
 // rescale returns d with exponent exp, rounding half-even when digits are dropped.
@@ -214,7 +214,7 @@ func (d Decimal) cmp(o Decimal, fast bool) int {
 			return c
 		}
 	}
-	return d.signedAt(exp).Cmp(o.signedAt(exp))
+	return cmpBig(d, o, exp)
 }
 
 // appendCoef appends the coefficient's decimal digits.

@@ -9,6 +9,7 @@ import (
 // and for the roundings of the 28-digit context.
 
 var (
+	bigOne  = big.NewInt(1)
 	bigTen  = big.NewInt(10)
 	bigFive = big.NewInt(5)
 )
@@ -84,25 +85,50 @@ func dyadicBig(neg bool, m uint64, exp2 int) Decimal {
 	return fromBig(neg, c.Mul(c, pow5(-exp2)), exp2)
 }
 
-// addBig is the exact sum at exponent exp, before the context's rounding.
+// bigScratch holds big.Ints for an operation's intermediate values, reused across operations
+// so that only results are allocated.
+type bigScratch struct{ a, b, c big.Int }
+
+var scratchPool = sync.Pool{New: func() any { return new(bigScratch) }}
+
+// addBig is the sum at exponent exp rounded to Precision significant digits (Decimal._fix),
+// the exact sum computed in scratch space.
 func addBig(d, o Decimal, exp int) Decimal {
-	sum := d.signedAt(exp)
-	sum.Add(sum, o.signedAt(exp))
+	s := scratchPool.Get().(*bigScratch)
+	defer scratchPool.Put(s)
+	d.signedInto(&s.a, exp)
+	o.signedInto(&s.b, exp)
+	sum := s.a.Add(&s.a, &s.b)
 	neg := sum.Sign() < 0
-	return fromBig(neg, sum.Abs(sum), exp)
+	sum.Abs(sum)
+	if q, qexp, rounded := roundToPrecision(sum, exp, &s.c); rounded {
+		return fromBig(neg, q, qexp)
+	}
+	return fromBig(neg, new(big.Int).Set(sum), exp)
 }
 
-// signedAt returns a new big.Int holding the signed coefficient of d scaled to exponent exp
-// (exp <= d.exp).
-func (d Decimal) signedAt(exp int) *big.Int {
-	v := new(big.Int).Set(d.bigCoef())
+// cmpBig compares d and o at exponent exp (exp <= both exponents).
+func cmpBig(d, o Decimal, exp int) int {
+	s := scratchPool.Get().(*bigScratch)
+	defer scratchPool.Put(s)
+	d.signedInto(&s.a, exp)
+	o.signedInto(&s.b, exp)
+	return s.a.Cmp(&s.b)
+}
+
+// signedInto sets v to the signed coefficient of d scaled to exponent exp (exp <= d.exp).
+func (d Decimal) signedInto(v *big.Int, exp int) {
+	if d.wide != nil {
+		v.Set(d.wide)
+	} else {
+		v.SetUint64(d.small)
+	}
 	if shift := d.exp - exp; shift > 0 {
 		v.Mul(v, pow10(shift))
 	}
 	if d.neg {
 		v.Neg(v)
 	}
-	return v
 }
 
 // rescaleBig returns d with exponent exp, rounding half-even when digits are dropped.
@@ -118,32 +144,47 @@ func (d Decimal) rescaleBig(exp int) Decimal {
 
 // fixBig rounds to Precision significant digits.
 func (d Decimal) fixBig() Decimal {
-	c := d.bigCoef()
+	if q, exp, rounded := roundToPrecision(d.bigCoef(), d.exp, new(big.Int)); rounded {
+		return fromBig(d.neg, q, exp)
+	}
+	return d
+}
+
+// roundToPrecision returns c × 10^exp rounded half-even to Precision significant digits, as a
+// new coefficient and its exponent, or rounded false when c has no more digits than that
+// (nothing is allocated then). rem is scratch space.
+func roundToPrecision(c *big.Int, exp int, rem *big.Int) (q *big.Int, qexp int, rounded bool) {
 	n := digits(c)
 	if n <= Precision {
-		return d
+		return nil, exp, false
 	}
 	drop := n - Precision
-	q := roundHalfEven(c, drop)
-	exp := d.exp + drop
+	q = roundHalfEvenInto(new(big.Int), c, drop, rem)
+	exp += drop
 	if digits(q) > Precision { // rounding carried into a new digit
 		q.Quo(q, bigTen)
 		exp++
 	}
-	return fromBig(d.neg, q, exp)
+	return q, exp, true
 }
 
 // roundHalfEven returns a new big.Int holding v / 10^drop rounded half to even.
 func roundHalfEven(v *big.Int, drop int) *big.Int {
+	return roundHalfEvenInto(new(big.Int), v, drop, new(big.Int))
+}
+
+// roundHalfEvenInto sets q to v / 10^drop rounded half to even and returns it; rem is scratch
+// space.
+func roundHalfEvenInto(q, v *big.Int, drop int, rem *big.Int) *big.Int {
 	div := pow10(drop)
-	q, rem := new(big.Int).QuoRem(v, div, new(big.Int))
+	q.QuoRem(v, div, rem)
 	twice := rem.Lsh(rem, 1)
 	switch twice.Cmp(div) {
 	case 1:
-		q.Add(q, big.NewInt(1))
+		q.Add(q, bigOne)
 	case 0:
 		if q.Bit(0) == 1 {
-			q.Add(q, big.NewInt(1))
+			q.Add(q, bigOne)
 		}
 	}
 	return q
