@@ -77,9 +77,21 @@ func decimalFromFloat(f float64, fast bool) (Decimal, bool) {
 	}
 	d := dyadicBig(neg, m, exp2)
 	if wideFloatCount.Add(1) <= wideFloatCacheSize {
+		wideTexts.Store(wideKey{d.wide, d.exp, d.neg}, d.format(false))
 		wideFloats.Store(bits, d)
 	}
 	return d, true
+}
+
+// wideTexts holds str() of each Decimal in wideFloats (a weight's text is written for every
+// stamp it scores), by its coefficient's pointer, exponent and sign: no other Decimal holds
+// that coefficient, since every operation builds its result's anew.
+var wideTexts sync.Map
+
+type wideKey struct {
+	coef *big.Int
+	exp  int
+	neg  bool
 }
 
 // wideFloats caches Decimal(float) for floats whose coefficient does not fit a uint64 (decimal
@@ -229,6 +241,11 @@ func (d Decimal) appendCoef(b []byte, fast bool) []byte {
 func (d Decimal) String() string { return d.format(true) }
 
 func (d Decimal) format(fast bool) string {
+	if fast && d.wide != nil {
+		if text, ok := wideTexts.Load(wideKey{d.wide, d.exp, d.neg}); ok {
+			return text.(string)
+		}
+	}
 	var digitBuf, outBuf [64]byte
 	digits := d.appendCoef(digitBuf[:0], fast)
 	out := outBuf[:0]
