@@ -139,7 +139,13 @@ func (d Decimal) rescaleBig(exp int) Decimal {
 	case exp < d.exp:
 		return fromBig(d.neg, new(big.Int).Mul(d.bigCoef(), pow10(d.exp-exp)), exp)
 	}
-	return fromBig(d.neg, roundHalfEven(d.bigCoef(), exp-d.exp), exp)
+	s := scratchPool.Get().(*bigScratch)
+	defer scratchPool.Put(s)
+	q := roundHalfEvenInto(&s.a, d.bigCoef(), exp-d.exp, &s.b)
+	if q.IsUint64() { // a weight's five places, say: no big.Int kept
+		return Decimal{neg: d.neg, exp: exp, small: q.Uint64()}
+	}
+	return fromBig(d.neg, new(big.Int).Set(q), exp)
 }
 
 // fixBig rounds to Precision significant digits.
@@ -166,11 +172,6 @@ func roundToPrecision(c *big.Int, exp int, rem *big.Int) (q *big.Int, qexp int, 
 		exp++
 	}
 	return q, exp, true
-}
-
-// roundHalfEven returns a new big.Int holding v / 10^drop rounded half to even.
-func roundHalfEven(v *big.Int, drop int) *big.Int {
-	return roundHalfEvenInto(new(big.Int), v, drop, new(big.Int))
 }
 
 // roundHalfEvenInto sets q to v / 10^drop rounded half to even and returns it; rem is scratch

@@ -151,8 +151,23 @@ func referenceAdd(a, b Decimal) Decimal {
 	return fromBig(neg, q, exp)
 }
 
-// The big path's additions (nonzero operands) and comparisons agree with the plain oracle, on
-// the edges, on wide values such as Decimal(0.525)'s and on random pairs.
+// referenceRescale is Decimal.quantize to exponent exp (half-even) computed the plain way.
+func referenceRescale(d Decimal, exp int) Decimal {
+	c := new(big.Int).Set(d.bigCoef())
+	if exp <= d.exp {
+		return fromBig(d.neg, c.Mul(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.exp-exp)), nil)), exp)
+	}
+	div := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp-d.exp)), nil)
+	q, rem := new(big.Int).QuoRem(c, div, new(big.Int))
+	switch r := new(big.Int).Lsh(rem, 1).Cmp(div); {
+	case r > 0, r == 0 && q.Bit(0) == 1:
+		q.Add(q, big.NewInt(1))
+	}
+	return fromBig(d.neg, q, exp)
+}
+
+// The big path's additions (nonzero operands), comparisons and rescalings agree with the plain
+// oracle, on the edges, on wide values such as Decimal(0.525)'s and on random pairs.
 func TestBigPathAgreesWithPlainArithmetic(t *testing.T) {
 	var values []Decimal
 	for _, s := range decimalEdges {
@@ -180,6 +195,11 @@ func TestBigPathAgreesWithPlainArithmetic(t *testing.T) {
 			}
 			if got, want := a.cmp(b, false), referenceAdd(a, Decimal{neg: !b.neg, exp: b.exp, small: b.small, wide: b.wide}).signum(); got != want {
 				t.Fatalf("cmp(%s, %s) = %d, want %d", a.format(false), b.format(false), got, want)
+			}
+		}
+		for _, places := range []int{0, 2, 5, 18} {
+			if got, want := a.rescale(-places, false), referenceRescale(a, -places); !sameDecimal(got, want) {
+				t.Fatalf("rescale(%s, %d) = %s, want %s", a.format(false), -places, got.format(false), want.format(false))
 			}
 		}
 	}
