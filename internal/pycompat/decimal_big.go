@@ -96,15 +96,20 @@ var scratchPool = sync.Pool{New: func() any { return new(bigScratch) }}
 func addBig(d, o Decimal, exp int) Decimal {
 	s := scratchPool.Get().(*bigScratch)
 	defer scratchPool.Put(s)
-	d.signedInto(&s.a, exp)
-	o.signedInto(&s.b, exp)
-	sum := s.a.Add(&s.a, &s.b)
-	neg := sum.Sign() < 0
-	sum.Abs(sum)
+	sum, neg := exactSum(d, o, exp, s)
 	if q, qexp, rounded := roundToPrecision(sum, exp, &s.c); rounded {
 		return fromBig(neg, q, qexp)
 	}
 	return fromBig(neg, new(big.Int).Set(sum), exp)
+}
+
+// exactSum sets s.a to |d + o| at exponent exp and reports the sum's sign (s.b is used too).
+func exactSum(d, o Decimal, exp int, s *bigScratch) (*big.Int, bool) {
+	d.signedInto(&s.a, exp)
+	o.signedInto(&s.b, exp)
+	sum := s.a.Add(&s.a, &s.b)
+	neg := sum.Sign() < 0
+	return sum.Abs(sum), neg
 }
 
 // cmpBig compares d and o at exponent exp (exp <= both exponents).
@@ -160,18 +165,30 @@ func (d Decimal) fixBig() Decimal {
 // new coefficient and its exponent, or rounded false when c has no more digits than that
 // (nothing is allocated then). rem is scratch space.
 func roundToPrecision(c *big.Int, exp int, rem *big.Int) (q *big.Int, qexp int, rounded bool) {
-	n := digits(c)
-	if n <= Precision {
+	if digits(c) <= Precision {
 		return nil, exp, false
 	}
+	q = new(big.Int)
+	qexp, _ = roundToPrecisionInto(q, c, exp, rem)
+	return q, qexp, true
+}
+
+// roundToPrecisionInto sets q to c rounded half-even to Precision significant digits and
+// returns its exponent, or rounded false, q untouched, when c has no more digits than that.
+// rem is scratch space; q must not be c.
+func roundToPrecisionInto(q, c *big.Int, exp int, rem *big.Int) (qexp int, rounded bool) {
+	n := digits(c)
+	if n <= Precision {
+		return exp, false
+	}
 	drop := n - Precision
-	q = roundHalfEvenInto(new(big.Int), c, drop, rem)
+	roundHalfEvenInto(q, c, drop, rem)
 	exp += drop
 	if digits(q) > Precision { // rounding carried into a new digit
 		q.Quo(q, bigTen)
 		exp++
 	}
-	return q, exp, true
+	return exp, true
 }
 
 // roundHalfEvenInto sets q to v / 10^drop rounded half to even and returns it; rem is scratch

@@ -31,8 +31,9 @@ type providerFloat struct {
 // Decimal(weight) in the 28-digit context and records float(weight); a later row with the same
 // provider adds nothing and records 0.0; the earliest expiry of counted stamps wins.
 func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Decimal) (weightedScore, error) {
-	ws := weightedScore{sum: pycompat.DecimalFromInt(0), stampScores: make([]providerFloat, 0, len(stamps)),
+	ws := weightedScore{stampScores: make([]providerFloat, 0, len(stamps)),
 		expiries: make([]pycompat.DateTime, 0, len(stamps)), counted: make(map[string]int, len(stamps))}
+	var sum pycompat.Sum // Decimal(0), then sum + Decimal(weight) per counted provider
 	var earliest pycompat.DateTime
 	found := false
 	for _, s := range stamps {
@@ -44,7 +45,7 @@ func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Dec
 		if err != nil {
 			return ws, err
 		}
-		ws.sum = ws.sum.Add(w)
+		sum.Add(w)
 		ws.counted[s.provider] = len(ws.stampScores)
 		ws.stampScores = append(ws.stampScores, providerFloat{provider: s.provider, value: w.Float()})
 		ws.expiries = append(ws.expiries, s.expires)
@@ -55,6 +56,7 @@ func computeScore(stamps []scoredStamp, weights *Weights, threshold pycompat.Dec
 	if found {
 		ws.earliest = &earliest
 	}
+	ws.sum = sum.Value()
 	ws.passing = ws.sum.Cmp(threshold) >= 0
 	return ws, nil
 }
