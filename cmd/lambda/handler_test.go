@@ -27,17 +27,24 @@ func recordedFile(t *testing.T, name string) json.RawMessage {
 	return b
 }
 
-// Recorded ALB events through newHandler's handler, against the demo database, in both
-// dialects: the default (Django's Lambda) and SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=ninja.
-func TestALBEvents(t *testing.T) {
+// demoEnv seeds a new database with the demo dataset and returns the function's environment
+// for it (the multi-nullifier flag on, as Django's test suite runs).
+func demoEnv(t *testing.T) map[string]string {
+	t.Helper()
 	pool := pgtest.NewDB(t)
-	ctx := context.Background()
-	ds, err := demo.SeedPool(ctx, pool)
+	ds, err := demo.SeedPool(context.Background(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	trusted, _ := json.Marshal([]string{ds.IssuerDID})
-	env := map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted), "FF_MULTI_NULLIFIER": "on"}
+	return map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted), "FF_MULTI_NULLIFIER": "on"}
+}
+
+// Recorded ALB events through newHandler's handler, against the demo database, in both
+// dialects: the default (Django's Lambda) and SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=ninja.
+func TestALBEvents(t *testing.T) {
+	ctx := context.Background()
+	env := demoEnv(t)
 	cases := []struct {
 		dialect, file string
 		status        int
@@ -91,14 +98,8 @@ func TestALBEvents(t *testing.T) {
 // The cold start does not wait for the database connection after the event arrives: init
 // opens it, and the first invocation uses that connection instead of opening a second.
 func TestInitOpensTheConnectionTheFirstInvocationUses(t *testing.T) {
-	pool := pgtest.NewDB(t)
 	ctx := context.Background()
-	ds, err := demo.SeedPool(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusted, _ := json.Marshal([]string{ds.IssuerDID})
-	env := map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted), "FF_MULTI_NULLIFIER": "on"}
+	env := demoEnv(t)
 	h, err := newHandler(ctx, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -9,22 +9,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-
-	"shadowproxy/internal/demo"
-	"shadowproxy/internal/pgtest"
 )
 
 // Every invocation logs one line (CloudWatch Logs) with the Lambda's request id, the path, the
 // status and the duration, and never the API key the event carries.
 func TestInvocationsAreLoggedWithoutTheKey(t *testing.T) {
-	pool := pgtest.NewDB(t)
 	ctx := context.Background()
-	ds, err := demo.SeedPool(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusted, _ := json.Marshal([]string{ds.IssuerDID})
-	env := map[string]string{"DATABASE_URL": pool.Config().ConnString(), "TRUSTED_IAM_ISSUERS": string(trusted)}
+	env := demoEnv(t)
+	delete(env, "FF_MULTI_NULLIFIER")
 	for _, dialect := range []string{"lambda", "ninja"} {
 		env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = dialect
 		h, err := newHandler(ctx, func(k string) string { return env[k] })

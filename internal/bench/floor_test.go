@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"shadowproxy/internal/pgtest"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
@@ -49,16 +47,7 @@ func TestLiteralQuotesAndHidesColonsFromPgbench(t *testing.T) {
 // pgbench: the scripts hold the request's three round trips and run without an error.
 func TestFloorReplaysRecordedRequests(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDBURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Seed(ctx, conn, 400)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbURL, ds := seededDB(t)
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
 	var inputs []scoring.Request
 	for _, a := range ds.Warm[:2] {
@@ -131,16 +120,7 @@ func TestScriptSendsTheScorersStatementsWithParameters(t *testing.T) {
 // through their Go handlers and replays them with pgbench without an error.
 func TestInternalFloorsReplay(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDBURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Seed(ctx, conn, 400)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbURL, ds := seededDB(t)
 	settings := scoring.Settings{TrustedIssuers: []string{ds.Issuer}, MultiNullifier: true}
 	for name, reqs := range internalScenarios(ds, ds.Warm[:2]) {
 		if _, err := recordRoute(ctx, dbURL, settings, name, reqs); err != nil { // the warm-up, as make bench's

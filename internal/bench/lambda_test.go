@@ -32,9 +32,8 @@ func lambdaBinary(t *testing.T) string {
 	return bin
 }
 
-// seededLambdaEnv seeds a database with the bench's dataset and returns it with the
-// environment the Lambda build needs to score it.
-func seededLambdaEnv(t *testing.T) (Dataset, []string) {
+// seededDB is a new database seeded with the bench's dataset (400 addresses).
+func seededDB(t *testing.T) (string, Dataset) {
 	t.Helper()
 	ctx := context.Background()
 	dbURL := pgtest.NewDBURL(t)
@@ -47,6 +46,14 @@ func seededLambdaEnv(t *testing.T) (Dataset, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dbURL, ds
+}
+
+// seededLambdaEnv seeds a database with the bench's dataset and returns it with the
+// environment the Lambda build needs to score it.
+func seededLambdaEnv(t *testing.T) (Dataset, []string) {
+	t.Helper()
+	dbURL, ds := seededDB(t)
 	trusted, _ := json.Marshal([]string{ds.Issuer})
 	return ds, []string{"DATABASE_URL=" + dbURL, "TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on"}
 }
