@@ -25,7 +25,10 @@ const statementCacheCapacity = 64
 // Every statement runs in pgx's default exec mode (QueryExecModeCacheStatement), which reads
 // only the statement cache; the description cache serves QueryExecModeCacheDescribe alone, and
 // pgx reserves its map (512 entries, about 26 KB) on every connection, so it is turned off.
+//
+// Each connection takes what the server sent in large reads (burstFrontend).
 func ConfigureConn(c *pgx.ConnConfig) {
+	c.BuildFrontend = burstFrontend
 	c.StatementCacheCapacity = statementCacheCapacity
 	c.DescriptionCacheCapacity = 0
 	if c.RuntimeParams == nil {
