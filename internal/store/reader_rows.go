@@ -10,16 +10,18 @@ import (
 // scanStamps reads sqlStamps' rows in PostgreSQL's order. The driver's bytes are borrowed and
 // copied into few allocations: the credentials into shared chunks (each capped at its own
 // length, so an append to one never writes over the next), the providers into one string.
+// Every row is scanned into the same destinations (one argument list for all rows).
 func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 	defer rows.Close()
 	var out []scoring.CeramicRow
 	var r scoring.CeramicRow
 	var provider, stamp pgtype.DriverBytes
+	dest := []any{&provider, &stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin}
 	var providers []byte
 	var ends []int // providers[ends[i-1]:ends[i]] is out[i].Provider
 	var chunk []byte
 	for rows.Next() {
-		if err := rows.Scan(&provider, &stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -54,9 +56,10 @@ func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
 	var out []scoring.CachedRow
 	var r scoring.CachedRow
 	var stamp pgtype.DriverBytes
+	dest := []any{&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked, &r.Source.XMin}
 	var chunk []byte
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked, &r.Source.XMin); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		r.Source.ID = r.ID
@@ -89,8 +92,9 @@ func scanHashLinks(rows pgx.Rows, hashes []string) ([]scoring.HashLink, error) {
 	var out []scoring.HashLink
 	var l scoring.HashLink
 	var hash, address pgtype.DriverBytes
+	dest := []any{&l.ID, &hash, &address, &l.ExpiresAt}
 	for rows.Next() {
-		if err := rows.Scan(&l.ID, &hash, &address, &l.ExpiresAt); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		l.Hash = internAmong(hashes, hash)
