@@ -189,7 +189,7 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 		if len(st.Stamps) > 0 && copyStamps && allSourced(st.Stamps) {
 			queueStampCopy(q, st.Stamps, p)
 		} else if len(st.Stamps) > 0 {
-			providers := make([]string, len(st.Stamps))
+			providers := make(textArray, len(st.Stamps))
 			creds := make([][]byte, len(st.Stamps))
 			for i, s := range st.Stamps {
 				providers[i], creds[i] = s.Provider, s.Credential
@@ -222,7 +222,7 @@ func allSourced(stamps []scoring.StampRow) bool {
 }
 
 func queueStampCopy(q *labelledBatch, stamps []scoring.StampRow, p *scoring.PassportRow) {
-	providers, ids, xmins := make([]string, len(stamps)), make([]int64, len(stamps)), make([]uint32, len(stamps))
+	providers, ids, xmins := make(textArray, len(stamps)), make(int8Array, len(stamps)), make(xidArray, len(stamps))
 	for i, s := range stamps {
 		providers[i], ids[i], xmins[i] = s.Provider, s.Source.ID, s.Source.XMin
 	}
