@@ -6,7 +6,9 @@ import (
 )
 
 // OnlyScoring is the Options.Only value that runs the warm scoring phase alone: no floor, no
-// other route, a CPU profile of the phase in WorkDir/cpu.pprof.
+// other route, a CPU profile of the phase in WorkDir/cpu.pprof, the process's allocation
+// profile before and after it in WorkDir/allocs-before.pprof and allocs.pprof (the phase's own:
+// pprof's -base allocs-before.pprof).
 const OnlyScoring = "scoring"
 
 // OnlyFloor is the Options.Only value that runs the 8-client warm scoring beside its two
@@ -38,9 +40,11 @@ func scoringOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase s
 		return nil, err
 	}
 	profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration)
+	saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs-before.pprof"))
 	before := scrape(adminBase)
 	r := Drive(l, url)
 	processAllocs(rep, r, before, scrape(adminBase))
+	saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs.pprof"))
 	rep.Results = append(rep.Results, r)
 	processVsBackends(rep, r)
 	return rep, nil
