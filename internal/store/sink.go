@@ -175,8 +175,9 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 	if p == nil {
 		return
 	}
-	q.queue("passport", sqlPassport, p.Address, p.CommunityID)
-	q.queue("passport", sqlLockPassport, p.Address, p.CommunityID)
+	passportArgs := []any{p.Address, p.CommunityID} // one list for the statements taking just these
+	q.queue("passport", sqlPassport, passportArgs...)
+	q.queue("passport", sqlLockPassport, passportArgs...)
 	queueLinks(q, ws.HashLinks, p)
 	if ws.HashLinkIDsBurned > 0 { // after the inserts: Django's failing attempts come last
 		q.queue("hash_links", sqlBurnLinkIDs, ws.HashLinkIDsBurned)
@@ -185,7 +186,7 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 		queueEvents(q, ws.LDPEvents)
 	}
 	if st := ws.Stamps; st != nil {
-		q.queue("stamps", sqlDeleteStamps, p.Address, p.CommunityID)
+		q.queue("stamps", sqlDeleteStamps, passportArgs...)
 		if len(st.Stamps) > 0 && copyStamps && allSourced(st.Stamps) {
 			queueStampCopy(q, st.Stamps, p)
 		} else if len(st.Stamps) > 0 {
