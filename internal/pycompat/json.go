@@ -94,6 +94,13 @@ func (w *JSONWriter) Bool(v bool) {
 // Null writes null.
 func (w *JSONWriter) Null() { w.value(); w.b.WriteString("null") }
 
+// Again writes as a value the text this writer wrote before between start and end (a whole
+// value: one of several values written one after another).
+func (w *JSONWriter) Again(start, end int) {
+	w.value()
+	w.b.Write(w.b.Bytes()[start:end]) // still readable if Write moves the text to a larger array
+}
+
 // Raw writes already-encoded JSON text as a value.
 func (w *JSONWriter) Raw(text string) { w.value(); w.b.WriteString(text) }
 

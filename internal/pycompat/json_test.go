@@ -43,3 +43,43 @@ func TestJSONWriterCompact(t *testing.T) {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }
+
+// Again repeats values written earlier, as separated members and elements, including when the
+// repetition makes the buffer move to a larger array.
+func TestJSONWriterAgain(t *testing.T) {
+	var w JSONWriter
+	w.BeginObject()
+	w.Key("long")
+	w.String(string(make([]byte, 300)))
+	w.EndObject()
+	first := w.Len()
+	w.BeginArray()
+	w.Raw("1")
+	w.String("x")
+	w.EndArray()
+	second := w.Len()
+	w.BeginObject()
+	w.Key("a")
+	before := w.b.Cap()
+	w.Again(0, first)
+	if w.b.Cap() == before {
+		t.Fatalf("the buffer did not grow (cap %d): the case this test is for did not happen", before)
+	}
+	w.Key("b")
+	w.BeginArray()
+	for range 8 {
+		w.Again(first, second)
+	}
+	w.EndArray()
+	w.EndObject()
+	text := string(w.Bytes())
+	obj, arr := text[:first], text[first:second]
+	want := obj + arr + `{"a": ` + obj + `, "b": [` + arr
+	for range 7 {
+		want += ", " + arr
+	}
+	want += "]}"
+	if text != want {
+		t.Fatalf("got  %s\nwant %s", text, want)
+	}
+}

@@ -18,8 +18,23 @@ func KeyPrefix(key string) string {
 
 // HashAPIKey is the "sha256$<hex>" form Django stores in hashed_key_sha256 for a full key.
 func HashAPIKey(key string) string {
+	var b [hashedKeyLen]byte
+	return string(appendHashedKey(b[:0], key))
+}
+
+// hashedKeyLen is the length of HashAPIKey's text.
+const hashedKeyLen = len("sha256$") + 2*sha256.Size
+
+// appendHashedKey appends HashAPIKey(key) to dst.
+func appendHashedKey(dst []byte, key string) []byte {
 	sum := sha256.Sum256([]byte(key))
-	return "sha256$" + hex.EncodeToString(sum[:])
+	return hex.AppendEncode(append(dst, "sha256$"...), sum[:])
+}
+
+// matchesHashedKey reports whether HashAPIKey(key) is stored, without building its string.
+func matchesHashedKey(key, stored string) bool {
+	var b [hashedKeyLen]byte
+	return string(appendHashedKey(b[:0], key)) == stored
 }
 
 // VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
@@ -27,10 +42,10 @@ func HashAPIKey(key string) string {
 // needs migration when it matches.
 func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
 	if hashedKeySHA256 != "" {
-		return HashAPIKey(key) == hashedKeySHA256, false
+		return matchesHashedKey(key, hashedKeySHA256), false
 	}
 	if strings.HasPrefix(hashedKey, "sha256$") {
-		return HashAPIKey(key) == hashedKey, false
+		return matchesHashedKey(key, hashedKey), false
 	}
 	if strings.HasPrefix(hashedKey, "pbkdf2_sha256$") {
 		ok := checkDjangoPBKDF2(key, hashedKey)

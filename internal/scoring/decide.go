@@ -19,11 +19,19 @@ type ceramicRow struct {
 // latestPerProvider mirrors aget_passport: rows grouped by the provider column in order of first
 // appearance, keeping the row with the greatest updated_at (the first one on ties). tied lists,
 // for each provider with two or more rows sharing that greatest updated_at, those rows' stamps
-// in row order (nil when there is no such provider).
+// in row order (nil when there is no such provider). When no provider has two rows, latest is
+// rows itself.
 func latestPerProvider(rows []ceramicRow) (latest []ceramicRow, tied map[string][][]byte) {
+	index := make(map[string]int, len(rows))
+	for i, r := range rows {
+		index[r.Provider] = i
+	}
+	if len(index) == len(rows) {
+		return rows, nil
+	}
+	clear(index)
 	latest = make([]ceramicRow, 0, len(rows))
 	sharing := make([]int, 0, len(rows)) // per kept row: rows with its updated_at so far
-	index := make(map[string]int, len(rows))
 	anyTie := false
 	for _, r := range rows {
 		i, seen := index[r.Provider]

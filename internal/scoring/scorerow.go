@@ -47,24 +47,26 @@ func (o *scoreOutcome) WriteStamps(w *pycompat.JSONWriter) {
 	w.EndObject()
 }
 
-// StampsSizeHint is a generous estimate of the bytes WriteStamps writes, for sizing a buffer
-// once.
+// StampsSizeHint is at least the bytes WriteStamps writes (58 of each entry's are quotes,
+// keys, separators and "false"; providers and texts that need escaping write more), for
+// sizing a buffer once.
 func (o *scoreOutcome) StampsSizeHint() int {
 	n := 2
 	for _, s := range o.stamps {
-		n += len(s.provider) + len(s.score) + len(s.expiration) + 64
+		n += len(s.provider) + len(s.score) + len(s.expiration) + 58
 	}
 	return n
 }
 
-// jsonSizeHint is a generous estimate of the bytes scoreRow writes: the evidence, stamp_scores
-// and stamps, then the SCU event that repeats them.
+// jsonSizeHint is an estimate of the bytes scoreRow writes: the evidence (at most 128 bytes
+// with a 28-digit rawScore), stamp_scores (a float's repr takes at most 24 bytes), stamps, then
+// the SCU event that repeats them in about 320 bytes of its own.
 func (o *scoreOutcome) jsonSizeHint() int {
-	n := 128 + o.StampsSizeHint()
+	n := 128 + 2 + o.StampsSizeHint()
 	for _, s := range o.stampScores {
-		n += len(s.provider) + 32
+		n += len(s.provider) + 30
 	}
-	return 2*n + 512
+	return 2*n + 320
 }
 
 // scoreRow translates the outcome into the registry_score row and, for DONE, its SCU event.
@@ -87,7 +89,7 @@ func scoreRow(o *scoreOutcome) *ScoreRow {
 	stampScoresEnd := w.Len()
 	o.WriteStamps(&w)
 	stampsEnd := w.Len()
-	o.serializedScore(&w, binary)
+	o.serializedScore(&w, binary, evidenceEnd, stampScoresEnd, stampsEnd)
 	text := w.Bytes()
 	ts := o.timestamp.Time
 	row := &ScoreRow{
@@ -107,8 +109,10 @@ func scoreRow(o *scoreOutcome) *ScoreRow {
 }
 
 // serializedScore mirrors serialize_score: Django's JSON serializer output for the Score, with
-// pk and fields.passport set to 0 here (the sink fills in the real ids).
-func (o *scoreOutcome) serializedScore(w *pycompat.JSONWriter, binary string) {
+// pk and fields.passport set to 0 here (the sink fills in the real ids). w holds the evidence,
+// stamp_scores and stamps texts already, ending at evidenceEnd, stampScoresEnd and stampsEnd:
+// the event repeats them.
+func (o *scoreOutcome) serializedScore(w *pycompat.JSONWriter, binary string, evidenceEnd, stampScoresEnd, stampsEnd int) {
 	w.BeginObject()
 	w.Key("model")
 	w.String("registry.score")
@@ -127,11 +131,11 @@ func (o *scoreOutcome) serializedScore(w *pycompat.JSONWriter, binary string) {
 	w.Key("error")
 	w.Null()
 	w.Key("evidence")
-	o.evidenceJSON(w)
+	w.Again(0, evidenceEnd)
 	w.Key("stamp_scores")
-	o.stampScoresJSON(w)
+	w.Again(evidenceEnd, stampScoresEnd)
 	w.Key("stamps")
-	o.WriteStamps(w)
+	w.Again(stampScoresEnd, stampsEnd)
 	w.Key("expiration_date")
 	if o.expiration != nil {
 		w.String(o.expiration.DjangoJSON())

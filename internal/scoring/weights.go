@@ -2,7 +2,9 @@ package scoring
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
@@ -16,11 +18,53 @@ type Weights struct {
 	values map[string]credential.Value
 }
 
-// parseWeights reads the scorer's weights jsonb text ("" for NULL).
+// parseWeights reads the scorer's weights jsonb text ("" for NULL). The same text always reads
+// the same, so a text read before is not parsed again (see parsedWeights); the Weights returned
+// share their values with other requests and are changed only through merge.
 func parseWeights(text string) (Weights, error) {
 	if text == "" {
 		return Weights{null: true}, nil
 	}
+	if w, ok := parsedWeights.get(text); ok {
+		return w, nil
+	}
+	w, err := readWeights(text)
+	if err == nil {
+		parsedWeights.put(text, w)
+	}
+	return w, err
+}
+
+// weightsMemo maps weights texts to their parse, at most weightsMemoSize of them (emptied
+// when full). It is keyed by the text the request read, never by community: a scorer whose
+// weights change reads as its new text on the next request.
+type weightsMemo struct {
+	mu sync.Mutex
+	m  map[string]Weights
+}
+
+const weightsMemoSize = 1024
+
+var parsedWeights weightsMemo
+
+func (c *weightsMemo) get(text string) (Weights, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.m[text]
+	return w, ok
+}
+
+func (c *weightsMemo) put(text string, w Weights) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= weightsMemoSize {
+		c.m = make(map[string]Weights)
+	}
+	c.m[text] = w
+}
+
+// readWeights parses a weights text that is not NULL.
+func readWeights(text string) (Weights, error) {
 	v, err := credential.ParseJSON([]byte(text))
 	if err != nil {
 		return Weights{}, fmt.Errorf("scorer weights: %w", err)
@@ -43,11 +87,12 @@ type customWeight struct {
 }
 
 // merge mirrors weights.update(customization dynamic weights); it fails like Python when the
-// scorer's weights are None.
+// scorer's weights are None. The values are copied first: parseWeights shares them.
 func (w *Weights) merge(custom []customWeight) error {
 	if w.null {
 		return fmt.Errorf("'NoneType' object has no attribute 'update'")
 	}
+	w.values = maps.Clone(w.values)
 	for _, c := range custom {
 		w.values[c.Key] = credential.Value{Kind: credential.String, Str: c.Weight}
 	}

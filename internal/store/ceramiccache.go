@@ -39,14 +39,14 @@ ORDER BY u.n`
 // queueCacheWrites queues the ceramic-cache statements.
 func queueCacheWrites(q *labelledBatch, cw *scoring.CacheWrites) {
 	q.queue("ceramic_cache", sqlLockCacheAddress, cw.Address)
-	sorted := append([]int64{}, cw.ExpectLive...) // never nil: pgx sends a nil slice as NULL
+	sorted := append(int8Array{}, cw.ExpectLive...) // never nil: a nil slice is sent as NULL
 	slices.Sort(sorted)
 	q.queue("ceramic_cache", sqlCheckCacheRows, cw.Address, sorted)
 	if len(cw.SoftDelete) > 0 {
 		q.queue("ceramic_cache", sqlSoftDelete, cw.Address, cw.SoftDelete, cw.Now, cw.AllTypes)
 	}
 	if n := len(cw.Inserts); n > 0 {
-		providers, stamps, proofs := make([]string, n), make([]string, n), make([]string, n)
+		providers, stamps, proofs := make(textArray, n), make(textArray, n), make(textArray, n)
 		issuance, expiration := make([]*time.Time, n), make([]*time.Time, n)
 		apps, scorers := make([]*int, n), make([]*int64, n)
 		for i, r := range cw.Inserts {

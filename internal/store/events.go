@@ -1,10 +1,6 @@
 package store
 
-import (
-	"time"
-
-	"shadowproxy/internal/scoring"
-)
+import "shadowproxy/internal/scoring"
 
 // sqlInsertEvents is registry_event's bulk_create (the LIFO deduplication's events), in list
 // order.
@@ -19,8 +15,8 @@ ORDER BY u.n`
 // queueEvents queues the events in one statement.
 func queueEvents(q *labelledBatch, events []scoring.EventRow) {
 	n := len(events)
-	actions, addrs, datas := make([]string, n), make([]string, n), make([][]byte, n)
-	communities, created := make([]int64, n), make([]time.Time, n)
+	actions, addrs, datas := make(textArray, n), make(textArray, n), make([][]byte, n)
+	communities, created := make(int8Array, n), make(timestamptzArray, n)
 	for i, e := range events {
 		actions[i], addrs[i], communities[i], created[i], datas[i] = e.Action, e.Address, e.CommunityID, e.CreatedAt, e.Data
 	}

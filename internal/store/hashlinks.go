@@ -1,10 +1,6 @@
 package store
 
-import (
-	"time"
-
-	"shadowproxy/internal/scoring"
-)
+import "shadowproxy/internal/scoring"
 
 // Statements of registry_hashscorerlink, the LIFO deduplication's links from a stamp's
 // nullifier hash to the address that holds it in a community.
@@ -35,10 +31,9 @@ const conflictMarker = "shadowproxy: hash links changed concurrently"
 
 // queueLinks queues the link writes of a passport: inserts, updates, then the ownership check.
 func queueLinks(q *labelledBatch, links []scoring.HashLinkWrite, p *scoring.PassportRow) {
-	var insHash, insAddr, updAddr []string
-	var insExp, updExp []time.Time
-	var updID []int64
-	var owned []string
+	var insHash, insAddr, updAddr, owned textArray
+	var insExp, updExp timestamptzArray
+	var updID int8Array
 	for _, l := range links {
 		if l.ID == 0 {
 			insHash, insAddr, insExp = append(insHash, l.Hash), append(insAddr, l.Address), append(insExp, l.ExpiresAt)

@@ -98,7 +98,7 @@ func queueHumanPoints(q *labelledBatch, w *scoring.HumanPointsWrites, at time.Ti
 	if w.QualifiedCommunity != 0 {
 		q.queue(humanPointsSection, sqlQualifyUser, w.Address, w.QualifiedCommunity)
 	}
-	var actions, txs, providers []string
+	var actions, txs, providers textArray
 	for _, r := range w.Rows {
 		if r.IfAbsent {
 			q.queue(humanPointsSection, sqlHumanPointsIfAbsent, w.Address, r.Action, at)

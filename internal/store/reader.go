@@ -61,7 +61,7 @@ func (r Reader) LoadDedup(ctx context.Context, community int64, hashes []string,
 	b.Queue(sqlCustomizationOfScorer, community)
 	b.Queue(sqlAllowListWeights, community)
 	b.Queue(sqlCustomCredentialWeights, community)
-	b.Queue(sqlHashLinks, community, hashes)
+	b.Queue(sqlHashLinks, community, textArray(hashes))
 	if humanPointsFor != "" {
 		queueHumanPointsReads(b, humanPointsFor)
 	}

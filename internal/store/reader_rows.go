@@ -10,16 +10,20 @@ import (
 // scanStamps reads sqlStamps' rows in PostgreSQL's order. The driver's bytes are borrowed and
 // copied into few allocations: the credentials into shared chunks (each capped at its own
 // length, so an append to one never writes over the next), the providers into one string.
+// Every row is scanned into the same destinations: one allocation, one argument list.
 func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 	defer rows.Close()
 	var out []scoring.CeramicRow
-	var r scoring.CeramicRow
-	var provider, stamp pgtype.DriverBytes
+	var row struct {
+		scoring.CeramicRow
+		provider, stamp pgtype.DriverBytes // valid until the next rows.Next
+	}
+	dest := []any{&row.provider, &row.stamp, &row.UpdatedAt, &row.Source.ID, &row.Source.XMin}
 	var providers []byte
 	var ends []int // providers[ends[i-1]:ends[i]] is out[i].Provider
 	var chunk []byte
 	for rows.Next() {
-		if err := rows.Scan(&provider, &stamp, &r.UpdatedAt, &r.Source.ID, &r.Source.XMin); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -27,15 +31,15 @@ func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 			ends = make([]int, 0, stampRowsHint)
 			providers = make([]byte, 0, stampRowsHint*16)
 		}
-		if cap(chunk)-len(chunk) < len(stamp) {
-			chunk = make([]byte, 0, max(stampChunk, len(stamp)))
+		if cap(chunk)-len(chunk) < len(row.stamp) {
+			chunk = make([]byte, 0, max(stampChunk, len(row.stamp)))
 		}
 		n := len(chunk)
-		chunk = append(chunk, stamp...)
-		r.Stamp = chunk[n:len(chunk):len(chunk)]
-		providers = append(providers, provider...)
+		chunk = append(chunk, row.stamp...)
+		row.Stamp = chunk[n:len(chunk):len(chunk)]
+		providers = append(providers, row.provider...)
 		ends = append(ends, len(providers))
-		out = append(out, r)
+		out = append(out, row.CeramicRow)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -48,28 +52,31 @@ func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 }
 
 // scanCacheRows reads sqlCacheRows' rows in PostgreSQL's order, the credentials copied into
-// shared chunks as scanStamps does.
+// shared chunks as scanStamps does, every row into the same destinations.
 func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
 	defer rows.Close()
 	var out []scoring.CachedRow
-	var r scoring.CachedRow
-	var stamp pgtype.DriverBytes
+	var row struct {
+		scoring.CachedRow
+		stamp pgtype.DriverBytes // valid until the next rows.Next
+	}
+	dest := []any{&row.ID, &row.Type, &row.Provider, &row.stamp, &row.UpdatedAt, &row.Revoked, &row.Source.XMin}
 	var chunk []byte
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &stamp, &r.UpdatedAt, &r.Revoked, &r.Source.XMin); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		r.Source.ID = r.ID
+		row.Source.ID = row.ID
 		if out == nil {
 			out = make([]scoring.CachedRow, 0, stampRowsHint)
 		}
-		if cap(chunk)-len(chunk) < len(stamp) {
-			chunk = make([]byte, 0, max(stampChunk, len(stamp)))
+		if cap(chunk)-len(chunk) < len(row.stamp) {
+			chunk = make([]byte, 0, max(stampChunk, len(row.stamp)))
 		}
 		n := len(chunk)
-		chunk = append(chunk, stamp...)
-		r.Stamp = chunk[n:len(chunk):len(chunk)]
-		out = append(out, r)
+		chunk = append(chunk, row.stamp...)
+		row.Stamp = chunk[n:len(chunk):len(chunk)]
+		out = append(out, row.CachedRow)
 	}
 	return out, rows.Err()
 }
@@ -87,20 +94,23 @@ const (
 func scanHashLinks(rows pgx.Rows, hashes []string) ([]scoring.HashLink, error) {
 	defer rows.Close()
 	var out []scoring.HashLink
-	var l scoring.HashLink
-	var hash, address pgtype.DriverBytes
+	var row struct { // every row is scanned into these: one allocation, one argument list
+		scoring.HashLink
+		hash, address pgtype.DriverBytes // valid until the next rows.Next
+	}
+	dest := []any{&row.ID, &row.hash, &row.address, &row.ExpiresAt}
 	for rows.Next() {
-		if err := rows.Scan(&l.ID, &hash, &address, &l.ExpiresAt); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		l.Hash = internAmong(hashes, hash)
-		if l.Address != string(address) {
-			l.Address = string(address)
+		row.Hash = internAmong(hashes, row.hash)
+		if row.Address != string(row.address) {
+			row.Address = string(row.address)
 		}
 		if out == nil {
 			out = make([]scoring.HashLink, 0, len(hashes))
 		}
-		out = append(out, l)
+		out = append(out, row.HashLink)
 	}
 	return out, rows.Err()
 }

@@ -175,8 +175,9 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 	if p == nil {
 		return
 	}
-	q.queue("passport", sqlPassport, p.Address, p.CommunityID)
-	q.queue("passport", sqlLockPassport, p.Address, p.CommunityID)
+	passportArgs := []any{p.Address, p.CommunityID} // one list for the statements taking just these
+	q.queue("passport", sqlPassport, passportArgs...)
+	q.queue("passport", sqlLockPassport, passportArgs...)
 	queueLinks(q, ws.HashLinks, p)
 	if ws.HashLinkIDsBurned > 0 { // after the inserts: Django's failing attempts come last
 		q.queue("hash_links", sqlBurnLinkIDs, ws.HashLinkIDsBurned)
@@ -185,11 +186,11 @@ func queueWrites(q *labelledBatch, ws *scoring.WriteSet, copyStamps bool) {
 		queueEvents(q, ws.LDPEvents)
 	}
 	if st := ws.Stamps; st != nil {
-		q.queue("stamps", sqlDeleteStamps, p.Address, p.CommunityID)
+		q.queue("stamps", sqlDeleteStamps, passportArgs...)
 		if len(st.Stamps) > 0 && copyStamps && allSourced(st.Stamps) {
 			queueStampCopy(q, st.Stamps, p)
 		} else if len(st.Stamps) > 0 {
-			providers := make([]string, len(st.Stamps))
+			providers := make(textArray, len(st.Stamps))
 			creds := make([][]byte, len(st.Stamps))
 			for i, s := range st.Stamps {
 				providers[i], creds[i] = s.Provider, s.Credential
@@ -222,7 +223,7 @@ func allSourced(stamps []scoring.StampRow) bool {
 }
 
 func queueStampCopy(q *labelledBatch, stamps []scoring.StampRow, p *scoring.PassportRow) {
-	providers, ids, xmins := make([]string, len(stamps)), make([]int64, len(stamps)), make([]uint32, len(stamps))
+	providers, ids, xmins := make(textArray, len(stamps)), make(int8Array, len(stamps)), make(xidArray, len(stamps))
 	for i, s := range stamps {
 		providers[i], ids[i], xmins[i] = s.Provider, s.Source.ID, s.Source.XMin
 	}
