@@ -14,16 +14,20 @@ import (
 	"shadowproxy/internal/route"
 )
 
-// startGates creates or migrates the gate tables and runs one controller per route of the
-// table, each judging its route's evidence and applying its decisions to that route only (a
+// startGates creates the gate rows of the table's routes (and first the gate tables, unless
+// tablesMade: Control.MakeTables made them) and runs one controller per route of the table, each judging its route's evidence and applying its decisions to that route only (a
 // red gate holds that route alone); each judges while its route's gates setting is on. It
 // returns the controllers and their evidence by route name; none when the tables cannot be made.
-func startGates(ctx context.Context, pool *pgxpool.Pool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) (map[string]*gate.Controller, map[string]*gate.Evidence) {
+func startGates(ctx context.Context, pool *pgxpool.Pool, tablesMade bool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) (map[string]*gate.Controller, map[string]*gate.Evidence) {
 	names := make([]string, 0, len(table))
 	for _, rt := range table {
 		names = append(names, rt.Name)
 	}
-	if err := gate.InitRoutes(ctx, pool, names...); err != nil {
+	initRoutes := gate.InitRoutes
+	if tablesMade {
+		initRoutes = gate.InsertRoutes
+	}
+	if err := initRoutes(ctx, pool, names...); err != nil {
 		log.Warn("gates unavailable: the gate tables could not be created", zap.Error(err))
 		return nil, nil
 	}

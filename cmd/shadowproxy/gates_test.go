@@ -15,7 +15,8 @@ import (
 
 // startGates makes the gate tables and one state row per route of the table (in one go, at
 // start-up) and returns a controller and an evidence set for each route; a second replica
-// starting on the same database finds them and adds nothing.
+// starting on the same database, whose Control.MakeTables made the tables, finds them and adds
+// nothing.
 func TestStartGatesMakesEveryRouteStateRow(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -23,7 +24,13 @@ func TestStartGatesMakesEveryRouteStateRow(t *testing.T) {
 	table := routes.Table(routes.Handlers{})
 	rollout := proxy.NewRollout(config.Config{}, nil)
 	for replica := range 2 {
-		controllers, evidence := startGates(ctx, pool, rollout, table, prometheus.NewRegistry(), zap.NewNop())
+		tablesMade := replica == 1
+		if tablesMade {
+			if err := (&proxy.Control{Pool: pool, Rollout: rollout}).MakeTables(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		controllers, evidence := startGates(ctx, pool, tablesMade, rollout, table, prometheus.NewRegistry(), zap.NewNop())
 		if len(controllers) != len(table) || len(evidence) != len(table) {
 			t.Fatalf("replica %d: %d controllers, %d evidence sets for %d routes", replica, len(controllers), len(evidence), len(table))
 		}

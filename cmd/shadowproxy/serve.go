@@ -201,21 +201,24 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		defer pool.Close()
 		// The cluster's admin layer is read before anything is served: a restart never opens a
 		// window on a share an operator changed (unreadable: Django answers until it is read).
-		// The shadow's pool and diff table, and the gate tables, are made meanwhile: start-up
-		// waits for the slowest of the three, not their sum.
+		// shadowproxy's tables are made first, all in one round trip; then the admin layer is read
+		// and the gates' rows are made, one round trip each on the same connection (a second
+		// connection would cost more than it saves), while the shadow's pool connects.
 		control := &proxy.Control{Pool: pool, Rollout: rollout, Log: logger}
 		var started sync.WaitGroup
-		started.Go(func() {
-			if err := control.Start(ctx); err != nil {
-				logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
-			}
-		})
 		var shadowErr error
 		started.Go(func() {
 			// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
 			shadow, shadowErr = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		})
-		admin.Gates, handler.Evidence = startGates(ctx, pool, rollout, table, registry, logger)
+		tablesErr := control.MakeTables(ctx)
+		if tablesErr != nil {
+			logger.Warn("shadowproxy's tables could not be made at once: each part makes its own", zap.Error(tablesErr))
+		}
+		if err := control.Start(ctx); err != nil {
+			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
+		}
+		admin.Gates, handler.Evidence = startGates(ctx, pool, tablesErr == nil, rollout, table, registry, logger)
 		started.Wait()
 		if shadowErr != nil {
 			return shadowErr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,7 +52,8 @@ func startTogether(t *testing.T, dbURL string, n int, create func(ctx context.Co
 // Replicas that start together on a database without shadowproxy's tables all create them:
 // PostgreSQL fails concurrent CREATE TABLE / CREATE INDEX IF NOT EXISTS of one name (a unique
 // violation on pg_type or pg_class), so every creator (the gate tables, the shared rollout
-// control's, the diff store's) serializes under an advisory transaction lock of its own key.
+// control's, the diff store's) serializes under an advisory transaction lock of its own key,
+// and the start-up's Control.MakeTables, which runs all three lists at once, takes all three.
 func TestReplicasStartingTogetherCreateTheirTables(t *testing.T) {
 	const replicas = 12
 	creators := map[string]func(ctx context.Context, pool *pgxpool.Pool) error{
@@ -67,6 +69,19 @@ func TestReplicasStartingTogetherCreateTheirTables(t *testing.T) {
 		"diff table": func(ctx context.Context, pool *pgxpool.Pool) error {
 			return (&diff.Store{Pool: pool}).Init(ctx)
 		},
+	}
+	// The start-up's own way (every list in one round trip, all three locks held), and beside
+	// it replicas that fell back to making one list each.
+	creators["every table at once"] = func(ctx context.Context, pool *pgxpool.Pool) error {
+		return (&proxy.Control{Pool: pool, Rollout: proxy.NewRollout(config.Defaults(), nil)}).MakeTables(ctx)
+	}
+	single := []func(ctx context.Context, pool *pgxpool.Pool) error{creators["gate tables"], creators["rollout control tables"], creators["diff table"]}
+	var replica atomic.Int64
+	creators["every table at once beside one list each"] = func(ctx context.Context, pool *pgxpool.Pool) error {
+		if i := replica.Add(1); i%2 == 0 {
+			return single[i%3](ctx, pool)
+		}
+		return creators["every table at once"](ctx, pool)
 	}
 	for name, create := range creators {
 		t.Run(name, func(t *testing.T) {

@@ -81,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// sqlGateTables creates the gate tables in their current shape, one state row and one evidence
+// TablesSQL creates the gate tables in their current shape, one state row and one evidence
 // set per route, keyed by unique indexes on the route, and migrates tables an earlier release
 // made in the first shape (one state row, id = 1, single-row keys), additively: a route column
 // whose default names the rows that existed before as v2-score's, the unique indexes in place
@@ -89,7 +89,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // nothing, so a fresh database does not create keys only to drop them (its first start is the
 // slowest). Concurrent replicas create and migrate one at a time (the advisory lock holds until
 // the statement list's implicit transaction ends).
-const sqlGateTables = `SELECT pg_advisory_xact_lock(hashtext('shadowproxy_gate_tables'));
+const TablesSQL = `SELECT pg_advisory_xact_lock(hashtext('shadowproxy_gate_tables'));
 CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
   id int,
   generation bigint NOT NULL DEFAULT 0,
@@ -129,12 +129,18 @@ func (c *Controller) Init(ctx context.Context) error {
 }
 
 // InitRoutes creates or migrates the proxy's gate tables once and the state rows of routes, in
-// two round trips whatever the number of routes (a replica's start waits on it): the insert,
-// run once per process, is sent unprepared (parse, bind and execute in one round trip).
+// two round trips whatever the number of routes (a replica's start waits on it).
 func InitRoutes(ctx context.Context, pool *pgxpool.Pool, routes ...string) error {
-	if _, err := pool.Exec(ctx, sqlGateTables); err != nil {
+	if _, err := pool.Exec(ctx, TablesSQL); err != nil {
 		return fmt.Errorf("create gate tables: %w", err)
 	}
+	return InsertRoutes(ctx, pool, routes...)
+}
+
+// InsertRoutes creates the state rows of routes that have none, in one round trip whatever the
+// number of routes, once the gate tables exist (TablesSQL): the insert, run once per process,
+// is sent unprepared (parse, bind and execute in one round trip).
+func InsertRoutes(ctx context.Context, pool *pgxpool.Pool, routes ...string) error {
 	if _, err := pool.Exec(ctx, `INSERT INTO shadowproxy_gate_state (route) SELECT unnest($1::text[]) ON CONFLICT (route) DO NOTHING`, pgx.QueryExecModeExec, routes); err != nil {
 		return fmt.Errorf("create the gate state of routes %v: %w", routes, err)
 	}

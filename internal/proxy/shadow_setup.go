@@ -59,7 +59,8 @@ func idleInTransactionGuard(snapshotTimeout time.Duration) time.Duration {
 }
 
 // NewShadow builds the shadow runner with its own connection pool (traced by tracer, nil: not
-// traced) and diff store (creating shadowproxy_diff if needed) and starts its workers.
+// traced) and diff store and starts its workers. The store's table is made by
+// Control.MakeTables at start, else by the store's first use.
 func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -83,9 +84,6 @@ func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, 
 		return nil, fmt.Errorf("shadow pool: %w", err)
 	}
 	store := &diff.Store{Pool: pool, MaxRows: o.MaxDiffs, Retention: o.Retention}
-	if err := store.Init(ctx); err != nil && log != nil {
-		log.Warn("diff store not ready yet; retried on the next shadow run", zap.Error(err))
-	}
 	s := &Shadow{Pool: pool, Recorder: diff.NewRecorder(reg, store, log), Rollout: rollout,
 		Workers: o.Workers, Queue: o.Queue, Timeout: o.Timeout}
 	s.Run(ctx, reg)
