@@ -33,6 +33,8 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-40s %.3f\n", k, r.Figures[k])
 	}
+	fmt.Fprintf(w, "  database floor: %s\n", r.FloorNotes)
+	fmt.Fprintf(w, "  start-up: %s\n", r.StartupNotes)
 	fmt.Fprintf(w, "  memory at 200 connections: %s\n", r.MemoryNotes)
 	fmt.Fprintf(w, "  soak: %s\n\ntargets:\n", r.SoakNotes)
 	for _, t := range r.Targets {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +73,10 @@ type Report struct {
 	Figures   map[string]float64 `json:"figures"`
 	Targets   []Target           `json:"targets"`
 	SoakNotes string             `json:"soak_notes"`
+	// FloorNotes lists the ratio of every alternating floor/Go pair behind the floor figures.
+	FloorNotes string `json:"floor_notes"`
+	// StartupNotes lists the start-up samples behind figure startup_ms.
+	StartupNotes string `json:"startup_notes"`
 	// MemoryNotes splits the resident memory at 200 connections into the Go runtime's parts.
 	MemoryNotes string `json:"memory_notes"`
 	// Lambda is the Lambda build measured against the Runtime API emulator.
@@ -104,7 +109,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	// Copies for the ceramic-cache scenario, taken before anything connects to the seeded database.
-	if err := copyDatabases(ctx, cluster.URL, "bench", ccDatabases); err != nil {
+	if err := copyDatabases(ctx, cluster.URL, "bench", slices.Concat(ccDatabases, startupDatabases)); err != nil {
 		return nil, err
 	}
 	rep.Dataset = map[string]int{"addresses": len(ds.Addresses), "stamps": ds.Stamps, "dedup_clashes": ds.Clashes}
@@ -133,6 +138,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Only == OnlyMemory {
 		return memoryOnly(o, rep, dbURL, ds, binEnv)
 	}
+	startups, err := startupOnCopies(ctx, cluster.URL, o.Binary, o.WorkDir, binEnv)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(o.Binary, "serve")
 	cmd.Env = append(append(os.Environ(), binEnv...), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
 	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
@@ -144,7 +153,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	ready := WaitReady("http://" + adminAddr + "/healthz")
-	rep.Figures["startup_ms"] = float64(ready.Sub(start).Microseconds()) / 1000
+	startups = append(startups, float64(ready.Sub(start).Microseconds())/1000)
+	rep.Figures["startup_ms"] = median(startups)
+	rep.StartupNotes = startupNote(startups)
 	pid := cmd.Process.Pid
 	base, adminBase := "http://"+listen, "http://"+adminAddr
 	key := http.Header{"X-Api-Key": {ds.APIKey}}
@@ -199,10 +210,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
 	if o.Only == OnlyFloor {
-		warm8, floor8, err := side(8)
+		warm8, floor8, ratios8, err := medianPair(8, side, throughputRatio)
 		if err != nil {
 			return nil, err
 		}
+		rep.FloorNotes = floorNote(nil, ratios8)
 		literal8, err := floorOf(asLiterals, 8)
 		if err != nil {
 			return nil, err
@@ -213,7 +225,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		processVsBackends(rep, warm8)
 		return rep, nil
 	}
-	warm1, floor1, err := side(1)
+	warm1, floor1, ratios1, err := medianPair(1, side, p50Ratio)
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +233,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if reqs1 > reqs0 {
 		rep.Figures["db_round_trips_per_request"] = (trips1 - trips0) / (reqs1 - reqs0)
 	}
-	warm8, floor8, err := side(8)
+	warm8, floor8, ratios8, err := medianPair(8, side, throughputRatio)
 	if err != nil {
 		return nil, err
 	}
+	rep.FloorNotes = floorNote(ratios1, ratios8)
 	add(warm1)
 	add(warm8)
 	literal1, err := floorOf(asLiterals, 1)
