@@ -358,21 +358,14 @@ func ccBulkPair(ctx context.Context, o Options, serverURL string, ds Dataset, se
 	if err != nil {
 		return goSide, floorSide, err
 	}
-	listen, adminAddr := FreeAddr(), FreeAddr()
-	cmd := exec.Command(o.Binary, "serve")
-	cmd.Env = append(append(os.Environ(), binEnv...), "DATABASE_URL="+databaseURL(serverURL, "cc_go"),
-		"SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
-	cmd.Env = append(cmd.Env, appEnv(ds.Community)...)
-	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy-cc.log"))
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
+	sp, err := startServe(o.Binary, filepath.Join(o.WorkDir, "shadowproxy-cc.log"),
+		append(append(binEnv, "DATABASE_URL="+databaseURL(serverURL, "cc_go")), appEnv(ds.Community)...))
+	if err != nil {
 		return goSide, floorSide, err
 	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	WaitReady("http://" + adminAddr + "/healthz")
+	defer func() { _ = sp.stop() }()
 	name := fmt.Sprintf("cc bulk POST + score, %d clients (Go serves)", ccClients)
 	fmt.Fprintf(os.Stderr, "%-40s %d pairs\n", name, len(pairs))
-	goSide = drivePairs(name, "http://"+listen, pairs, ccClients, cmd.Process.Pid)
+	goSide = drivePairs(name, sp.base, pairs, ccClients, sp.pid())
 	return goSide, floorSide, nil
 }

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -49,23 +47,13 @@ func memoryOnly(o Options, rep *Report, dbURL string, ds Dataset, env []string) 
 
 // memoryOnce starts bin, brings it to the state of `make bench`'s memory phase and measures it.
 func memoryOnce(o Options, dbURL string, ds Dataset, env []string, bin string, round int) (Result, string, error) {
-	listen, adminAddr := FreeAddr(), FreeAddr()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(os.Environ(), env...), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
 	name := filepath.Base(filepath.Dir(bin)) + "-" + filepath.Base(bin)
-	logFile, err := os.Create(filepath.Join(o.WorkDir, fmt.Sprintf("shadowproxy-%s-%d.log", name, round)))
+	sp, err := startServe(bin, filepath.Join(o.WorkDir, fmt.Sprintf("shadowproxy-%s-%d.log", name, round)), append(env, "DATABASE_URL="+dbURL))
 	if err != nil {
 		return Result{}, "", err
 	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return Result{}, "", fmt.Errorf("start %s: %w", bin, err)
-	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	adminBase, base := "http://"+adminAddr, "http://"+listen
-	WaitReady(adminBase + "/healthz")
-	pid := cmd.Process.Pid
+	defer func() { _ = sp.stop() }()
+	adminBase, base, pid := sp.admin, sp.base, sp.pid()
 	key := map[string][]string{"X-Api-Key": {ds.APIKey}}
 	score := func(addrs []string) URLFunc {
 		return func(n int64) string {

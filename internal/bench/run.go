@@ -130,7 +130,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	django := httptest.NewServer(slowScoring{next: &standin.Server{Scorer: &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(100_000)}, Sink: store.CommitSink{Pool: pool}}, delay: 20 * time.Millisecond})
 	defer django.Close()
 
-	listen, adminAddr := FreeAddr(), FreeAddr()
 	trusted, _ := json.Marshal([]string{ds.Issuer})
 	binEnv := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN=" + adminToken,
 		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "GOGC=" + o.GOGC, "CGRANTS_API_TOKEN=" + internalToken,
@@ -142,22 +141,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.Binary, "serve")
-	cmd.Env = append(append(os.Environ(), binEnv...), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
-	logFile, _ := os.Create(filepath.Join(o.WorkDir, "shadowproxy.log"))
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	sp, err := startServe(o.Binary, filepath.Join(o.WorkDir, "shadowproxy.log"), append(binEnv, "DATABASE_URL="+dbURL))
+	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	ready := WaitReady("http://" + adminAddr + "/healthz")
-	startups = append(startups, float64(ready.Sub(start).Microseconds())/1000)
+	defer func() { _ = sp.stop() }()
+	startups = append(startups, sp.startupMS())
 	rep.Figures["startup_ms"] = median(startups)
 	rep.StartupNotes = startupNote(startups)
-	pid := cmd.Process.Pid
-	base, adminBase := "http://"+listen, "http://"+adminAddr
+	pid := sp.pid()
+	base, adminBase := sp.base, sp.admin
 	key := http.Header{"X-Api-Key": {ds.APIKey}}
 	score := func(addrs []string) URLFunc {
 		return func(n int64) string {

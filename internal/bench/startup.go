@@ -24,11 +24,15 @@ var startupDatabases = []string{"start_1", "start_2", "start_3", "start_4"}
 func startupOnCopies(ctx context.Context, serverURL, bin, workDir string, env []string) ([]float64, error) {
 	var ms []float64
 	for _, name := range startupDatabases {
-		d, err := startOnce(bin, filepath.Join(workDir, "shadowproxy-"+name+".log"), append(env, "DATABASE_URL="+databaseURL(serverURL, name)))
+		logPath := filepath.Join(workDir, "shadowproxy-"+name+".log")
+		s, err := startServe(bin, logPath, append(env, "DATABASE_URL="+databaseURL(serverURL, name)))
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, float64(d.Microseconds())/1000)
+		if err := s.stop(); err != nil {
+			return nil, fmt.Errorf("%s serve on a fresh copy: %w (log: %s)", bin, err, logPath)
+		}
+		ms = append(ms, s.startupMS())
 		if err := dropDatabase(ctx, serverURL, name); err != nil {
 			return nil, err
 		}
@@ -36,28 +40,46 @@ func startupOnCopies(ctx context.Context, serverURL, bin, workDir string, env []
 	return ms, nil
 }
 
-// startOnce starts bin serve with env, waits for its /healthz 200 and stops it (SIGINT, then
-// its exit), logging to logPath; it returns exec to ready.
-func startOnce(bin, logPath string, env []string) (time.Duration, error) {
+// served is a `shadowproxy serve` process started by startServe.
+type served struct {
+	cmd         *exec.Cmd
+	log         *os.File
+	base, admin string        // the public and admin listeners' URLs
+	startup     time.Duration // exec to the first /healthz 200
+}
+
+// startServe starts bin serve with env (the database and the rest; it adds the listeners) on
+// free loopback ports, logging to logPath, and waits for the admin listener's /healthz 200.
+func startServe(bin, logPath string, env []string) (*served, error) {
 	listen, adminAddr := FreeAddr(), FreeAddr()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), env...), "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+adminAddr)
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start %s: %w", bin, err)
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	ready := WaitReady("http://" + adminAddr + "/healthz")
-	_ = cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
-		return 0, fmt.Errorf("%s serve on a fresh copy: %w (log: %s)", bin, err, logPath)
-	}
-	return ready.Sub(start), nil
+	s := &served{cmd: cmd, log: logFile, base: "http://" + listen, admin: "http://" + adminAddr}
+	s.startup = WaitReady(s.admin + "/healthz").Sub(start)
+	return s, nil
+}
+
+// pid is the process's id.
+func (s *served) pid() int { return s.cmd.Process.Pid }
+
+// startupMS is exec to the first /healthz 200, in milliseconds.
+func (s *served) startupMS() float64 { return float64(s.startup.Microseconds()) / 1000 }
+
+// stop interrupts the process (a graceful shutdown) and waits for its exit.
+func (s *served) stop() error {
+	defer s.log.Close()
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	return s.cmd.Wait()
 }
 
 // dropDatabase drops name on the server at serverURL.
