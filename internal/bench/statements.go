@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +49,7 @@ func (r *recorder) take() []roundTrip {
 func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.trips = append(r.trips, roundTrip{statements: []statement{{d.SQL, d.Args}}})
+	r.trips = append(r.trips, roundTrip{statements: []statement{{d.SQL, ownArgs(d.Args)}}})
 	return ctx
 }
 
@@ -67,7 +69,19 @@ func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBa
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	last := &r.trips[len(r.trips)-1]
-	last.statements = append(last.statements, statement{d.SQL, d.Args})
+	last.statements = append(last.statements, statement{d.SQL, ownArgs(d.Args)})
+}
+
+// ownArgs copies the byte slices among args: the scorer reuses the storage of the credentials
+// it read once its request ends, and a statement is rendered after that.
+func ownArgs(args []any) []any {
+	out := slices.Clone(args)
+	for i, a := range out {
+		if b, ok := a.([]byte); ok {
+			out[i] = bytes.Clone(b)
+		}
+	}
+	return out
 }
 
 // TraceBatchEnd implements pgx.BatchTracer.

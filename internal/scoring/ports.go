@@ -44,6 +44,9 @@ type RequestLoad struct {
 	Key         *APIKeyRow // nil: no key with the prefix
 	Communities []CommunityRow
 	Stamps      []CeramicRow
+	// Release, when not nil, hands the storage of the Stamps' credential bytes back for reuse:
+	// nothing may refer to them afterwards. Never calling it is safe; they are then collected.
+	Release func()
 }
 
 // DedupLoad is the customization, the hash links and, when asked for, what the human-points
@@ -120,6 +123,16 @@ type Sink interface {
 	// Apply makes (or records) the writes. ErrConflict means a concurrent request changed the
 	// rows this request read; the scorer then reloads and plans again.
 	Apply(ctx context.Context, ws *WriteSet) error
+}
+
+// ForgetfulSink is a Sink that keeps nothing of a write set once Apply has returned (the
+// store's CommitSink). Only for such a sink does the scorer release the credential bytes it read
+// when the request ends (RequestLoad.Release): a capture sink keeps its write set, credentials
+// included, for a comparison made later.
+type ForgetfulSink interface {
+	Sink
+	// KeepsNoWriteSet marks the sink; it does nothing.
+	KeepsNoWriteSet()
 }
 
 // ErrConflict reports that a concurrent request won a race on registry_hashscorerlink.

@@ -81,6 +81,13 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if err != nil {
 		return Result{}, err
 	}
+	var ws *WriteSet
+	if _, forgets := sink.(ForgetfulSink); forgets && first.Release != nil {
+		defer func() {
+			forgetCredentials(ws)
+			first.Release()
+		}()
+	}
 	if first.Key == nil {
 		return unauthorized, nil
 	}
@@ -91,7 +98,7 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if !valid {
 		return unauthorized, nil
 	}
-	ws := &WriteSet{}
+	ws = &WriteSet{}
 	if migrate {
 		ws.APIKeyMigration = &APIKeyMigration{KeyID: first.Key.ID, HashedKeySHA256: HashAPIKey(key)}
 	}
@@ -149,6 +156,21 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 		}
 	}
 	return Result{Outcome: Outcome{Kind: Scored, APIKeyID: first.Key.ID, Address: address, Score: &outcome}, Writes: ws}, nil
+}
+
+// forgetCredentials drops ws's references to the credential bytes the request read, which are
+// about to be reused: a caller reading the returned write set finds none rather than another
+// request's bytes.
+func forgetCredentials(ws *WriteSet) {
+	if ws == nil {
+		return
+	}
+	ws.TiedCandidates = nil
+	if ws.Stamps != nil {
+		for i := range ws.Stamps.Stamps {
+			ws.Stamps.Stamps[i].Credential = nil
+		}
+	}
 }
 
 // scoreAndApply is ascore_passport for a community whose scorer is usable: validate the

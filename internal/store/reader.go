@@ -47,9 +47,13 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	if err != nil {
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
-	if out.Stamps, err = scanStamps(rows); err != nil {
+	var kept credentialBytes
+	out.Stamps, err = scanStamps(rows, &kept)
+	if err != nil {
+		kept.release()
 		return out, fmt.Errorf("load stamps: %w", err)
 	}
+	out.Release = kept.releaser()
 	return out, nil
 }
 

@@ -8,10 +8,10 @@ import (
 )
 
 // scanStamps reads sqlStamps' rows in PostgreSQL's order. The driver's bytes are borrowed and
-// copied into few allocations: the credentials into shared chunks (each capped at its own
-// length, so an append to one never writes over the next), the providers into one string.
-// Every row is scanned into the same destinations: one allocation, one argument list.
-func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
+// copied into few allocations: the credentials into pooled blocks (kept), the providers into
+// one string. Every row is scanned into the same destinations: one allocation, one argument
+// list. The caller releases kept once nothing refers to the credentials.
+func scanStamps(rows pgx.Rows, kept *credentialBytes) ([]scoring.CeramicRow, error) {
 	defer rows.Close()
 	var out []scoring.CeramicRow
 	var row struct {
@@ -21,7 +21,6 @@ func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 	dest := []any{&row.provider, &row.stamp, &row.UpdatedAt, &row.Source.ID, &row.Source.XMin}
 	var providers []byte
 	var ends []int // providers[ends[i-1]:ends[i]] is out[i].Provider
-	var chunk []byte
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
@@ -31,12 +30,7 @@ func scanStamps(rows pgx.Rows) ([]scoring.CeramicRow, error) {
 			ends = make([]int, 0, stampRowsHint)
 			providers = make([]byte, 0, stampRowsHint*16)
 		}
-		if cap(chunk)-len(chunk) < len(row.stamp) {
-			chunk = make([]byte, 0, max(stampChunk, len(row.stamp)))
-		}
-		n := len(chunk)
-		chunk = append(chunk, row.stamp...)
-		row.Stamp = chunk[n:len(chunk):len(chunk)]
+		row.Stamp = kept.keep(row.stamp)
 		providers = append(providers, row.provider...)
 		ends = append(ends, len(providers))
 		out = append(out, row.CeramicRow)

@@ -42,6 +42,11 @@ func (s CommitSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
 	return err
 }
 
+// KeepsNoWriteSet implements scoring.ForgetfulSink: Apply keeps nothing of the write set.
+func (CommitSink) KeepsNoWriteSet() {}
+
+var _ scoring.ForgetfulSink = CommitSink{}
+
 // errStampSourceChanged: the stamp copy found a ceramic-cache row changed or gone.
 var errStampSourceChanged = errors.New("a ceramic-cache row changed since its credential was read")
 
