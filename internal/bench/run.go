@@ -98,6 +98,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{When: time.Now().UTC(), Figures: map[string]float64{},
 		Machine: fmt.Sprintf("%d CPU, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())}
 	say := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+	if err := installBinaries(&o); err != nil {
+		return nil, err
+	}
 	say("== PostgreSQL and a dataset of %d addresses", o.Addresses)
 	cluster, err := pgcluster.Start("shared_buffers=256MB")
 	if err != nil {
