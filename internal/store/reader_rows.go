@@ -46,7 +46,9 @@ func scanStamps(rows pgx.Rows, kept *credentialBytes) ([]scoring.CeramicRow, err
 }
 
 // scanCacheRows reads sqlCacheRows' rows in PostgreSQL's order, the credentials copied into
-// shared chunks as scanStamps does, every row into the same destinations.
+// shared chunks (each capped at its own length), every row into the same destinations. The
+// chunks are not pooled as scanStamps' blocks are: the community routes answer with the live
+// stamps' credentials after scoring (embed-stamps), so they are left to the collector.
 func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
 	defer rows.Close()
 	var out []scoring.CachedRow
@@ -75,8 +77,8 @@ func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
 	return out, rows.Err()
 }
 
-// stampRowsHint is the row count the stamp scan sizes its slices for (a passport rarely holds
-// more stamps); stampChunk is the size of one shared chunk of credential bytes.
+// stampRowsHint is the row count the stamp scans size their slices for (a passport rarely holds
+// more stamps); stampChunk is the size of one of scanCacheRows' shared chunks of credentials.
 const (
 	stampRowsHint = 32
 	stampChunk    = 16 << 10
