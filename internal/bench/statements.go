@@ -72,13 +72,22 @@ func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBa
 	last.statements = append(last.statements, statement{d.SQL, ownArgs(d.Args)})
 }
 
-// ownArgs copies the byte slices among args: the scorer reuses the storage of the credentials
-// it read once its request ends, and a statement is rendered after that.
+// ownArgs copies the byte slices among args, and those in lists of them (the credentials
+// sent again when the in-transaction copy found its source row changed): the scorer reuses
+// the storage of the credentials it read once its request ends, and a statement is rendered
+// after that.
 func ownArgs(args []any) []any {
 	out := slices.Clone(args)
 	for i, a := range out {
-		if b, ok := a.([]byte); ok {
-			out[i] = bytes.Clone(b)
+		switch v := a.(type) {
+		case []byte:
+			out[i] = bytes.Clone(v)
+		case [][]byte:
+			list := make([][]byte, len(v))
+			for j, b := range v {
+				list[j] = bytes.Clone(b)
+			}
+			out[i] = list
 		}
 	}
 	return out
