@@ -28,22 +28,8 @@ func TestCredentialBytesAreReusedOnlyAfterTheRequest(t *testing.T) {
 	for _, p := range []string{"Ens", "Google"} {
 		f.stamp(addrB, stampissuer.Stamp{Provider: p, Nullifiers: []string{"v0.0.0:" + p + ":b"}})
 	}
-	cached := func(address string) map[string]any {
-		out := map[string]any{}
-		rows, err := f.pool.Query(f.ctx, `SELECT provider, stamp::text FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL`, address)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var provider, stamp string
-			if err := rows.Scan(&provider, &stamp); err != nil {
-				t.Fatal(err)
-			}
-			out[provider] = decode(t, []byte(stamp))
-		}
-		return out
-	}
+	const cachedSQL = `SELECT provider, stamp::text FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL`
+	const writtenSQL = `SELECT s.provider, s.credential::text FROM registry_stamp s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1`
 	first := f.score(c, addrA)
 	if first.status != 200 || first.json["score"] != "7.00000" {
 		t.Fatalf("first score: %d %s", first.status, first.body)
@@ -52,20 +38,7 @@ func TestCredentialBytesAreReusedOnlyAfterTheRequest(t *testing.T) {
 	if again := f.score(c, addrA); again.body != first.body {
 		t.Fatalf("the passport answers differently after another request reused its storage:\n%s\n%s", first.body, again.body)
 	}
-	written := map[string]any{}
-	rows, err := f.pool.Query(f.ctx, `SELECT s.provider, s.credential::text FROM registry_stamp s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1`, addrA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var provider, credential string
-		if err := rows.Scan(&provider, &credential); err != nil {
-			t.Fatal(err)
-		}
-		written[provider] = decode(t, []byte(credential))
-	}
-	rows.Close()
-	if want := cached(addrA); !reflect.DeepEqual(written, want) {
+	if written, want := credentialsByProvider(f, writtenSQL, addrA), credentialsByProvider(f, cachedSQL, addrA); !reflect.DeepEqual(written, want) {
 		t.Fatalf("registry_stamp holds other credentials than the ceramic cache's:\n%v\n%v", written, want)
 	}
 
@@ -88,14 +61,37 @@ func TestCredentialBytesAreReusedOnlyAfterTheRequest(t *testing.T) {
 	f.score(c, addrA)
 	captured := map[string]any{}
 	for _, s := range capture.Writes.Stamps.Stamps {
-		captured[s.Provider] = decode(t, s.Credential)
+		captured[s.Provider] = decodeCredential(t, s.Credential)
 	}
-	if want := cached(addrA); !reflect.DeepEqual(captured, want) {
+	if want := credentialsByProvider(f, cachedSQL, addrA); !reflect.DeepEqual(captured, want) {
 		t.Fatalf("the capture's credentials changed after other requests:\n%v\n%v", captured, want)
 	}
 }
 
-func decode(t *testing.T, b []byte) any {
+// credentialsByProvider runs sql (rows of provider and credential text) for address and
+// decodes each credential.
+func credentialsByProvider(f *fixture, sql, address string) map[string]any {
+	f.t.Helper()
+	rows, err := f.pool.Query(f.ctx, sql, address)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]any{}
+	for rows.Next() {
+		var provider, credential string
+		if err := rows.Scan(&provider, &credential); err != nil {
+			f.t.Fatal(err)
+		}
+		out[provider] = decodeCredential(f.t, []byte(credential))
+	}
+	if err := rows.Err(); err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func decodeCredential(t testing.TB, b []byte) any {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
