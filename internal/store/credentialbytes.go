@@ -40,9 +40,17 @@ func (c *credentialBytes) keep(b []byte) []byte {
 		c.blocks = append(c.blocks, block)
 		c.cur = (*block)[:0]
 	}
-	n := len(c.cur)
-	c.cur = append(c.cur, b...)
-	return c.cur[n:len(c.cur):len(c.cur)]
+	var copied []byte
+	c.cur, copied = appendCapped(c.cur, b)
+	return copied
+}
+
+// appendCapped appends b to chunk and returns chunk and the copy of b in it, capped at its own
+// length so that an append to the copy never writes over what follows it in chunk.
+func appendCapped(chunk, b []byte) (grown, copied []byte) {
+	n := len(chunk)
+	chunk = append(chunk, b...)
+	return chunk, chunk[n:len(chunk):len(chunk)]
 }
 
 // releaser is the function that returns the blocks to the pool, nil when none was taken.

@@ -69,9 +69,7 @@ func scanCacheRows(rows pgx.Rows) ([]scoring.CachedRow, error) {
 		if cap(chunk)-len(chunk) < len(row.stamp) {
 			chunk = make([]byte, 0, max(stampChunk, len(row.stamp)))
 		}
-		n := len(chunk)
-		chunk = append(chunk, row.stamp...)
-		row.Stamp = chunk[n:len(chunk):len(chunk)]
+		chunk, row.Stamp = appendCapped(chunk, row.stamp)
 		out = append(out, row.CachedRow)
 	}
 	return out, rows.Err()
