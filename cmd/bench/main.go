@@ -27,9 +27,15 @@ func main() {
 	baselineLambda := flag.String("baseline-lambda", "", "with -only lambda: a second bootstrap, measured in turn with -lambda")
 	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")
 	bareTarget := flag.String("bare-target", "", "internal: the bare proxy's upstream")
+	ioListen := flag.String("io-floor", "", "internal: serve the Go I/O floor on this address")
+	ioSpec := flag.String("io-floor-spec", "", "internal: the Go I/O floor's spec file")
 	flag.Parse()
 	if *bareListen != "" {
 		fmt.Fprintln(os.Stderr, bench.BareProxy(*bareListen, *bareTarget))
+		os.Exit(1)
+	}
+	if *ioListen != "" {
+		fmt.Fprintln(os.Stderr, bench.ServeIOFloor(*ioListen, *ioSpec))
 		os.Exit(1)
 	}
 	if err := os.MkdirAll(*workDir, 0o755); err != nil {

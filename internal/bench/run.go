@@ -215,10 +215,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		rep.Results = append(rep.Results, floor8, warm8, literal8)
+		io, err := ioFloorLoads(ctx, o, dbURL, ds, base, same, 8)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, floor8, warm8, literal8, io[0])
 		rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
 		rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
 		processVsBackends(rep, warm8)
+		ioFloorFigures(rep, Result{}, io[0], Result{}, floor8)
 		return rep, nil
 	}
 	warm1, floor1, ratios1, err := medianPair(1, side, p50Ratio)
@@ -246,6 +251,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	add(literal1)
 	add(literal8)
+	io, err := ioFloorLoads(ctx, o, dbURL, ds, base, same, 1, 8)
+	if err != nil {
+		return nil, err
+	}
+	add(io[0])
+	add(io[1])
+	ioFloorFigures(rep, io[0], io[1], floor1, floor8)
 	rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
 	rep.Figures["p50_vs_literal_floor_1_client"] = warm1.P50 / literal1.P50
 	cpuProfile := filepath.Join(o.WorkDir, "cpu.pprof")

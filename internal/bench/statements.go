@@ -245,7 +245,12 @@ func literalText(v reflect.Value) (string, bool) {
 // statement, and returns one pgbench script per request. The addresses are warm (scored
 // before), so each script is the steady state the floor replays again and again.
 func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings, in []scoring.Request) ([]floorScript, error) {
-	return recordRequests(ctx, dbURL, len(in), func(ctx context.Context, pool *pgxpool.Pool, i int) error {
+	return recordRequests(ctx, dbURL, len(in), scoreRecorded(settings, in))
+}
+
+// scoreRecorded is the run of recordTrips that scores request i of in and commits it.
+func scoreRecorded(settings scoring.Settings, in []scoring.Request) func(ctx context.Context, pool *pgxpool.Pool, i int) error {
+	return func(ctx context.Context, pool *pgxpool.Pool, i int) error {
 		scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 		res, err := scorer.Score(ctx, in[i], store.CommitSink{Pool: pool})
 		if err != nil {
@@ -255,12 +260,28 @@ func recordScripts(ctx context.Context, dbURL string, settings scoring.Settings,
 			return fmt.Errorf("score %s: outcome %d, not scored", in[i].Address, res.Outcome.Kind)
 		}
 		return nil
-	})
+	}
 }
 
 // recordRequests runs n requests in this process through a pool that records every statement
 // (run serves request i) and returns one pgbench script per request.
 func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx context.Context, pool *pgxpool.Pool, i int) error) ([]floorScript, error) {
+	trips, err := recordTrips(ctx, dbURL, n, run)
+	if err != nil {
+		return nil, err
+	}
+	scripts := make([]floorScript, len(trips))
+	for i, t := range trips {
+		if scripts[i], err = pgbenchScript(t, fmt.Sprintf("r%d_", i)); err != nil {
+			return nil, err
+		}
+	}
+	return scripts, nil
+}
+
+// recordTrips runs n requests in this process through a pool that records every statement
+// (run serves request i) and returns each request's round trips.
+func recordTrips(ctx context.Context, dbURL string, n int, run func(ctx context.Context, pool *pgxpool.Pool, i int) error) ([][]roundTrip, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
@@ -273,16 +294,12 @@ func recordRequests(ctx context.Context, dbURL string, n int, run func(ctx conte
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-	var scripts []floorScript
+	trips := make([][]roundTrip, 0, n)
 	for i := range n {
 		if err := run(ctx, pool, i); err != nil {
 			return nil, err
 		}
-		script, err := pgbenchScript(rec.take(), fmt.Sprintf("r%d_", i))
-		if err != nil {
-			return nil, err
-		}
-		scripts = append(scripts, script)
+		trips = append(trips, rec.take())
 	}
-	return scripts, nil
+	return trips, nil
 }
