@@ -6,13 +6,15 @@ import (
 )
 
 // OnlyScoring is the Options.Only value that runs the warm scoring phase alone: no floor, no
-// other route, a CPU profile of the phase in WorkDir/cpu.pprof, the process's allocation
+// other route, a CPU profile of the phase in WorkDir/cpu.pprof (and the scorer functions' CPU
+// per request from it), the process's allocation
 // profile before and after it in WorkDir/allocs-before.pprof and allocs.pprof (the phase's own:
 // pprof's -base allocs-before.pprof).
 const OnlyScoring = "scoring"
 
-// OnlyFloor is the Options.Only value that runs the 8-client warm scoring beside its two
-// database floors (parameters, then literals), each on a freshly vacuumed database.
+// OnlyFloor is the Options.Only value that runs the warm scoring at 1 and 8 clients beside its
+// database floors (pgbench with parameters, pgbench with literals, the Go I/O floor), each on a
+// freshly vacuumed database.
 const OnlyFloor = "floor"
 
 // OnlyCold is the Options.Only value that runs the cold-cache scenario alone (each of the cold
@@ -39,12 +41,15 @@ func scoringOnly(ctx context.Context, o Options, rep *Report, dbURL, adminBase s
 	if err := vacuum(ctx, dbURL); err != nil {
 		return nil, err
 	}
-	profileCPU(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration)
-	saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs-before.pprof"))
-	before := scrape(adminBase)
-	r := Drive(l, url)
-	processAllocs(rep, r, before, scrape(adminBase))
-	saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs.pprof"))
+	var r Result
+	rep.Figures["go_cpu_ms_warm_8_clients"] = scorerCPUPerRequest(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), o.Duration, func() Result {
+		saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs-before.pprof"))
+		before := scrape(adminBase)
+		r = Drive(l, url)
+		processAllocs(rep, r, before, scrape(adminBase))
+		saveProfile(adminBase+"/debug/pprof/allocs", filepath.Join(o.WorkDir, "allocs.pprof"))
+		return r
+	})
 	rep.Results = append(rep.Results, r)
 	processVsBackends(rep, r)
 	return rep, nil

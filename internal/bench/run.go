@@ -205,27 +205,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return goSide, floorSide, nil
 	}
 	trips0, reqs0 := metricSumCount(adminBase, "shadowproxy_scoring_db_round_trips")
-	if o.Only == OnlyFloor {
-		warm8, floor8, ratios8, err := medianPair(8, side, throughputRatio)
-		if err != nil {
-			return nil, err
-		}
-		rep.FloorNotes = floorNote(nil, ratios8)
-		literal8, err := floorOf(asLiterals, 8)
-		if err != nil {
-			return nil, err
-		}
-		io, err := ioFloorLoads(ctx, o, dbURL, ds, base, same, 8)
-		if err != nil {
-			return nil, err
-		}
-		rep.Results = append(rep.Results, floor8, warm8, literal8, io[0])
-		rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
-		rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
-		processVsBackends(rep, warm8)
-		ioFloorFigures(rep, Result{}, io[0], Result{}, floor8)
-		return rep, nil
-	}
 	warm1, floor1, ratios1, err := medianPair(1, side, p50Ratio)
 	if err != nil {
 		return nil, err
@@ -260,16 +239,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	ioFloorFigures(rep, io[0], io[1], floor1, floor8)
 	rep.Figures["throughput_vs_literal_floor_8_clients"] = warm8.Throughput / literal8.Throughput
 	rep.Figures["p50_vs_literal_floor_1_client"] = warm1.P50 / literal1.P50
-	cpuProfile := filepath.Join(o.WorkDir, "cpu.pprof")
-	profiled := profileCPU(adminBase, cpuProfile, o.Duration)
-	warmProfiled := add(Drive(Load{Name: "scoring, fixed 100 req/s, warm (profiled)", Rate: 100, Duration: o.Duration, Header: key, PID: pid}, score(ds.Warm)))
-	<-profiled
-	// Go CPU of the scorer's functions (and what they call), per request of the profiled load.
-	if scorerCPU, _, err := CPUUnder(cpuProfile, scorerPackage); err == nil && warmProfiled.Requests > 0 {
-		rep.Figures["go_cpu_ms_warm"] = ms(scorerCPU) / float64(warmProfiled.Requests)
-	} else {
-		say("   no scorer CPU figure: %v", err)
+	floorFigures(rep, warm1, warm8, floor1, floor8)
+	if o.Only == OnlyFloor {
+		add(floor1)
+		add(floor8)
+		return rep, nil
 	}
+	// Go CPU of the scorer's functions (and what they call), per request of two profiled loads:
+	// at a fixed 100 req/s for three scenario lengths (at 0.3 ms a request, about 90 samples
+	// of 10 ms), and at 8 clients, the load the whole-process row is measured at.
+	rep.Figures["go_cpu_ms_warm"] = scorerCPUPerRequest(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), 3*o.Duration, func() Result {
+		return add(Drive(Load{Name: "scoring, fixed 100 req/s, warm (profiled)", Rate: 100, Duration: 3 * o.Duration, Header: key, PID: pid}, score(ds.Warm)))
+	})
+	rep.Figures["go_cpu_ms_warm_8_clients"] = scorerCPUPerRequest(adminBase, filepath.Join(o.WorkDir, "cpu-8-clients.pprof"), o.Duration, func() Result {
+		return add(Drive(warmLoad(8), random))
+	})
 	cold := add(Drive(coldLoad, score(ds.Cold)))
 	add(Drive(Load{Name: "scoring, 8 clients, whole dataset", Clients: 8, Duration: o.Duration, Header: key, PID: pid}, score(ds.Addresses)))
 	add(floor1)
@@ -355,11 +339,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.SoakNotes = fmt.Sprintf("goroutines %.0f → %.0f, RSS %.1f → %.1f MB over %s", goroutines0, goroutines1, rss0, rss1, o.Soak)
 
 	// Ratios, each against its denominator from this run.
-	rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
-	rep.Figures["p50_vs_floor_1_client"] = warm1.P50 / floor1.P50
-	rep.Figures["process_cpu_ms_warm_8_clients"] = warm8.CPUPerReq
 	rep.Figures["go_cpu_ms_cold"] = cold.CPUPerReq
-	processVsBackends(rep, warm8)
 	rep.Figures["cold_p50_vs_warm_p50_1_client"] = cold.P50 / warm1.P50
 	rep.Figures["scoring_p50_ms_1_client"], rep.Figures["scoring_p95_ms_8_clients"] = warm1.P50, warm8.P95
 	rep.Figures["scoring_rps_8_clients"] = warm8.Throughput
@@ -486,6 +466,29 @@ func SeededDatabase(ctx context.Context, serverURL, name string, addresses int) 
 	}
 	ds, err := Seed(ctx, conn, addresses)
 	return dbURL, ds, err
+}
+
+// floorFigures records the scoring rows measured against the database floor.
+func floorFigures(rep *Report, warm1, warm8, floor1, floor8 Result) {
+	rep.Figures["throughput_vs_floor_8_clients"] = warm8.Throughput / floor8.Throughput
+	rep.Figures["p50_vs_floor_1_client"] = warm1.P50 / floor1.P50
+	rep.Figures["process_cpu_ms_warm_8_clients"] = warm8.CPUPerReq
+	processVsBackends(rep, warm8)
+}
+
+// scorerCPUPerRequest profiles the process (its admin listener at adminBase) for d while load
+// runs, saves the profile at path, and returns the CPU of the scorer's functions per request
+// of the load, in ms (0 when the profile cannot be read).
+func scorerCPUPerRequest(adminBase, path string, d time.Duration, load func() Result) float64 {
+	profiled := profileCPU(adminBase, path, d)
+	r := load()
+	<-profiled
+	scorerCPU, _, err := CPUUnder(path, scorerPackage)
+	if err != nil || r.Requests == 0 {
+		fmt.Fprintf(os.Stderr, "   no scorer CPU figure from %s: %v\n", path, err)
+		return 0
+	}
+	return ms(scorerCPU) / float64(r.Requests)
 }
 
 // FreeAddr is a loopback address with a port that was free a moment ago.
