@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"shadowproxy/internal/bench"
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
@@ -199,6 +200,10 @@ func TestKubernetesManifests(t *testing.T) {
 	env := map[string]corev1.EnvVar{}
 	for _, e := range sp.Env {
 		env[e.Name] = e
+	}
+	// make bench measures the sidecar with the manifests' runtime settings.
+	if env["GOMEMLIMIT"].Value != bench.DefaultMemLimit || env["GOMAXPROCS"].Value != bench.DefaultMaxProcs {
+		t.Errorf("GOMEMLIMIT %q and GOMAXPROCS %q, the bench runs with %q and %q", env["GOMEMLIMIT"].Value, env["GOMAXPROCS"].Value, bench.DefaultMemLimit, bench.DefaultMaxProcs)
 	}
 	if ports["http"] != 8080 || ports["admin"] != 9090 || env["SHADOWPROXY_LISTEN"].Value != "0.0.0.0:8080" || env["SHADOWPROXY_ADMIN_LISTEN"].Value != "0.0.0.0:9090" {
 		t.Errorf("proxy ports %v env %v", ports, env)

@@ -20,6 +20,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load scenario")
 	memLimit := flag.String("gomemlimit", bench.DefaultMemLimit, "GOMEMLIMIT for shadowproxy (off: none)")
 	gogc := flag.String("gogc", "", "GOGC for shadowproxy (empty: Go's default)")
+	gomaxprocs := flag.String("gomaxprocs", bench.DefaultMaxProcs, "GOMAXPROCS for shadowproxy, the bare proxy and the Go I/O floor, as the manifests set it (empty: Go's default)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
 	only := flag.String("only", "", "run one phase alone: scoring (warm scoring at 8 clients, whole-process and PostgreSQL backends' CPU, the scorer functions' CPU, cpu.pprof); floor (warm scoring at 1 and 8 clients beside its database floors: pgbench with parameters and with literals, and the Go I/O floor); cold (the cold-cache scenario, cpu-cold.pprof); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
@@ -42,7 +43,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, GOGC: *gogc, Only: *only, LambdaBinary: *lambdaBinary, Baseline: *baseline, BaselineLambda: *baselineLambda})
+	rep, err := bench.Run(context.Background(), bench.Options{Binary: *binary, Addresses: max(*addresses, 400), Duration: *duration, Soak: *soak, WorkDir: *workDir, MemLimit: *memLimit, GOGC: *gogc, GOMAXPROCS: *gomaxprocs, Only: *only, LambdaBinary: *lambdaBinary, Baseline: *baseline, BaselineLambda: *baselineLambda})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -126,8 +126,9 @@ func replayTrips(ctx context.Context, q store.Querier, trips []roundTrip) error 
 }
 
 // startIOFloor fetches shadowproxy's answer (at base) to each address, then starts
-// `bench -io-floor` on them in a process of its own, and returns the process and its base URL.
-func startIOFloor(workDir, dbURL string, ds Dataset, base string, addresses []string) (*exec.Cmd, string, error) {
+// `bench -io-floor` on them in a process of its own (with GOMAXPROCS=gomaxprocs, as
+// shadowproxy), and returns the process and its base URL.
+func startIOFloor(workDir, gomaxprocs, dbURL string, ds Dataset, base string, addresses []string) (*exec.Cmd, string, error) {
 	spec := ioFloorSpec{Database: dbURL, Issuer: ds.Issuer, Community: ds.Community, APIKey: ds.APIKey, Answers: map[string][]byte{}}
 	for _, a := range addresses {
 		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v2/stamps/%d/score/%s", base, ds.Community, a), nil)
@@ -160,6 +161,7 @@ func startIOFloor(workDir, dbURL string, ds Dataset, base string, addresses []st
 	}
 	listen := FreeAddr()
 	cmd := exec.Command(self, "-io-floor", listen, "-io-floor-spec", specPath)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+gomaxprocs)
 	logFile, err := os.Create(filepath.Join(workDir, "io-floor.log"))
 	if err != nil {
 		return nil, "", err
@@ -184,7 +186,7 @@ func startIOFloor(workDir, dbURL string, ds Dataset, base string, addresses []st
 // first) and drives it at each of clients in turn, each on a freshly vacuumed database, with
 // the process's and the PostgreSQL backends' CPU measured as for shadowproxy.
 func ioFloorLoads(ctx context.Context, o Options, dbURL string, ds Dataset, base string, same []string, clients ...int) ([]Result, error) {
-	cmd, ioBase, err := startIOFloor(o.WorkDir, dbURL, ds, base, same)
+	cmd, ioBase, err := startIOFloor(o.WorkDir, o.GOMAXPROCS, dbURL, ds, base, same)
 	if err != nil {
 		return nil, err
 	}

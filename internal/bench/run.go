@@ -47,6 +47,9 @@ type Options struct {
 	MemLimit string
 	// GOGC is the GOGC shadowproxy runs with ("" leaves Go's default).
 	GOGC string
+	// GOMAXPROCS is the GOMAXPROCS shadowproxy, the bare proxy and the Go I/O floor run with
+	// ("" leaves Go's default).
+	GOMAXPROCS string
 	// Only, when OnlyScoring, runs the warm scoring phase alone.
 	Only string
 	// LambdaBinary is the Lambda build's bootstrap (make lambda).
@@ -93,6 +96,9 @@ const floorRequests = 100 // pgbench takes at most 128 scripts
 // DefaultMemLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
 const DefaultMemLimit = "48MiB"
 
+// DefaultMaxProcs is the GOMAXPROCS the deployment manifests give the sidecar.
+const DefaultMaxProcs = "1"
+
 // Run sets everything up, runs every scenario and returns the report.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{When: time.Now().UTC(), Figures: map[string]float64{},
@@ -135,7 +141,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	trusted, _ := json.Marshal([]string{ds.Issuer})
 	binEnv := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_ADMIN_TOKEN=" + adminToken,
-		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "GOGC=" + o.GOGC, "CGRANTS_API_TOKEN=" + internalToken,
+		"TRUSTED_IAM_ISSUERS=" + string(trusted), "FF_MULTI_NULLIFIER=on", "GOMEMLIMIT=" + o.MemLimit, "GOGC=" + o.GOGC, "GOMAXPROCS=" + o.GOMAXPROCS, "CGRANTS_API_TOKEN=" + internalToken,
 		"SHADOWPROXY_DRAIN_DELAY=0s"} // no load balancer to drain
 	if o.Only == OnlyMemory {
 		return memoryOnly(o, rep, dbURL, ds, binEnv)
@@ -291,6 +297,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	bareAddr := FreeAddr()
 	self, _ := os.Executable()
 	bareCmd := exec.Command(self, "-bare-proxy", bareAddr, "-bare-target", django.URL)
+	bareCmd.Env = append(os.Environ(), "GOMAXPROCS="+o.GOMAXPROCS)
 	if err := bareCmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the bare proxy: %w", err)
 	}
