@@ -97,7 +97,7 @@ const floorRequests = 100 // pgbench takes at most 128 scripts
 const DefaultMemLimit = "48MiB"
 
 // DefaultMaxProcs is the GOMAXPROCS the deployment manifests give the sidecar.
-const DefaultMaxProcs = "1"
+const DefaultMaxProcs = "2"
 
 // Run sets everything up, runs every scenario and returns the report.
 func Run(ctx context.Context, o Options) (*Report, error) {
