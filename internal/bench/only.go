@@ -7,9 +7,9 @@ import (
 
 // OnlyScoring is the Options.Only value that runs the warm scoring phase alone: no floor, no
 // other route, a CPU profile of the phase in WorkDir/cpu.pprof (and the scorer functions' CPU
-// per request from it), the process's allocation
-// profile before and after it in WorkDir/allocs-before.pprof and allocs.pprof (the phase's own:
-// pprof's -base allocs-before.pprof).
+// per request from it), the process's allocation profile before and after it in
+// WorkDir/allocs-before.pprof and allocs.pprof (the phase's own: pprof's -base
+// allocs-before.pprof).
 const OnlyScoring = "scoring"
 
 // OnlyFloor is the Options.Only value that runs the warm scoring at 1 and 8 clients beside its

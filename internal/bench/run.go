@@ -257,8 +257,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Figures["go_cpu_ms_warm"] = scorerCPUPerRequest(adminBase, filepath.Join(o.WorkDir, "cpu.pprof"), 3*o.Duration, func() Result {
 		return add(Drive(Load{Name: "scoring, fixed 100 req/s, warm (profiled)", Rate: 100, Duration: 3 * o.Duration, Header: key, PID: pid}, score(ds.Warm)))
 	})
+	profiled8 := warmLoad(8)
+	profiled8.Name = "scoring, 8 clients, warm (profiled)"
 	rep.Figures["go_cpu_ms_warm_8_clients"] = scorerCPUPerRequest(adminBase, filepath.Join(o.WorkDir, "cpu-8-clients.pprof"), o.Duration, func() Result {
-		return add(Drive(warmLoad(8), random))
+		return add(Drive(profiled8, random))
 	})
 	cold := add(Drive(coldLoad, score(ds.Cold)))
 	add(Drive(Load{Name: "scoring, 8 clients, whole dataset", Clients: 8, Duration: o.Duration, Header: key, PID: pid}, score(ds.Addresses)))
