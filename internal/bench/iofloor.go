@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -81,9 +80,9 @@ func ServeIOFloor(listen, specPath string) error {
 	}
 	defer pool.Close()
 	return http.ListenAndServe(listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		address := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+		_, address, route := v2.ParseRoute(r.URL.Path)
 		t, ok := trips[address]
-		if !ok {
+		if !route || !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -204,8 +203,8 @@ func ioFloorLoads(ctx context.Context, o Options, dbURL string, ds Dataset, base
 	return out, nil
 }
 
-// ioFloorFigures records the I/O floor's figures against the pgbench floor's (a zero Result:
-// that concurrency was not run).
+// ioFloorFigures records the I/O floor's figures against the pgbench floor's (none whose
+// denominator is zero: a scenario that served nothing).
 func ioFloorFigures(rep *Report, io1, io8, floor1, floor8 Result) {
 	if io1.Requests > 0 && floor1.P50 > 0 {
 		rep.Figures["io_floor_p50_vs_floor_1_client"] = io1.P50 / floor1.P50
