@@ -51,8 +51,8 @@ func waitStatus(t *testing.T, url string, want int) {
 }
 
 // SIGTERM while shadowed requests wait for a slow Django: readiness fails at once, the
-// in-flight requests get Django's answers, and the built binary exits 0 within the drain
-// delay and the grace.
+// in-flight requests get Django's answers, and the built binary exits 0 once they are, without
+// the grace having to close a connection.
 func TestSIGTERMUnderShadowLoadDrainsAndExits(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "shadowproxy")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -153,8 +153,11 @@ func TestSIGTERMUnderShadowLoadDrainsAndExits(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("still running 30 s after SIGTERM\n%s", logs.String())
 	}
-	if took := time.Since(signalled); took > drain+grace {
-		t.Fatalf("exited %v after SIGTERM, beyond drain %v + grace %v", took, drain, grace)
+	// Measured, not raced against a loaded machine: the drain ended on its own, before the
+	// grace would have closed connections under the requests.
+	t.Logf("exited %v after SIGTERM (drain %v, grace %v)", time.Since(signalled).Round(time.Millisecond), drain, grace)
+	if strings.Contains(logs.String(), "shutdown grace over") {
+		t.Fatalf("the grace ran out before the in-flight requests were answered\n%s", logs.String())
 	}
 	for _, step := range []string{`"msg":"draining: readiness fails, still serving"`, `"msg":"stopped"`} {
 		if !strings.Contains(logs.String(), step) {

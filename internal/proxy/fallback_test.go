@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -124,6 +126,10 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	c := allGo()
 	c.BreakerFailures, c.BreakerCooldown = 3, 300*time.Millisecond
 	f := newGoFixture(t, c)
+	// The breaker reads an injected clock: the cool-down passes when the test says so.
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	f.handler.Breakers.For(v2.ScoreName).now = func() time.Time { return time.Unix(0, now.Load()) }
 	f.db.inner = f.dead
 	for range 3 {
 		f.score()
@@ -141,7 +147,11 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 		t.Fatal("the Go scorer ran while the breaker was open")
 	}
 	f.db.inner = f.pool
-	time.Sleep(350 * time.Millisecond)
+	now.Add(int64(299 * time.Millisecond))
+	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "django" || f.db.calls.Load() != before {
+		t.Fatal("a request went to Go before the cool-down ended")
+	}
+	now.Add(int64(time.Millisecond))
 	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("trial request after the cool-down did not go to Go")
 	}
@@ -194,20 +204,34 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 		}
 		write("go_percent: 100\n")
 		first, _ := os.ReadFile(path)
-		w := config.NewWatcher(path, func(string) string { return "" }, func(c config.Config) { f.rollout.ApplyConfig(c) }, func(err error) { f.rollout.RejectConfig(err) })
-		w.Interval = 200 * time.Millisecond
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go w.Run(ctx, first)
-		write("go_percent: 100\nkill_switch: true\n")
-		start := time.Now()
-		for time.Since(start) < time.Second {
-			if resp, _ := f.score(); resp.Header.Get(BackendHeader) == "django" {
-				return
+		// The watcher, at its default interval, runs on synctest's clock: one second passes
+		// without waiting for it, and a loaded machine cannot make it late.
+		var applied []config.Config
+		synctest.Test(t, func(t *testing.T) {
+			var mu sync.Mutex
+			w := config.NewWatcher(path, func(string) string { return "" },
+				func(c config.Config) { mu.Lock(); applied = append(applied, c); mu.Unlock() },
+				func(err error) { t.Errorf("refused: %v", err) })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go w.Run(ctx, first)
+			synctest.Wait()
+			if err := os.WriteFile(path, []byte("django_url: "+f.upstream.URL+"\ngo_percent: 100\nkill_switch: true\n"), 0o600); err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(time.Second)
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(applied) == 0 || !applied[len(applied)-1].KillSwitch {
+				t.Fatalf("kill switch in the file not in force one second after the write: %+v", applied)
+			}
+		})
+		f.rollout.ApplyConfig(applied[len(applied)-1])
+		before := f.db.calls.Load()
+		if resp, body := f.score(); resp.Header.Get(BackendHeader) != "django" || body != djangoBody || f.db.calls.Load() != before {
+			t.Fatalf("under the file's kill switch: %v %s", resp.Header, body)
 		}
-		t.Fatal("kill switch in the file not effective within one second")
 	})
 	t.Run("environment", func(t *testing.T) {
 		c, err := config.Load("", func(k string) string {
