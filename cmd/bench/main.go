@@ -23,7 +23,7 @@ func main() {
 	gomaxprocs := flag.String("gomaxprocs", bench.DefaultMaxProcs, "GOMAXPROCS for shadowproxy, the bare proxy and the Go I/O floor, as the manifests set it (empty: Go's default)")
 	soak := flag.Duration("soak", 30*time.Second, "length of the soak (10m for the full check)")
 	workDir := flag.String("workdir", ".tmp/bench", "logs and the JSON results go here")
-	only := flag.String("only", "", "run one phase alone: scoring (warm scoring at 8 clients, whole-process and PostgreSQL backends' CPU, the scorer functions' CPU, cpu.pprof); floor (warm scoring at 1 and 8 clients beside its database floors: pgbench with parameters and with literals, and the Go I/O floor); cold (the cold-cache scenario, cpu-cold.pprof); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
+	only := flag.String("only", "", "run one phase alone: scoring (warm scoring at 8 clients, whole-process and PostgreSQL backends' CPU, the scorer functions' CPU, cpu.pprof); floor (warm scoring at 1 and 8 clients beside its database floors: pgbench with parameters and with literals, and the Go I/O floor); cold (the cold-cache scenario, cpu-cold.pprof); passthrough (a route that is not scoring: direct, bare proxy, shadowproxy, at 16 clients and 1); memory (RSS at 200 connections, heap profiles); lambda (cold starts, warm invocations, peak RSS)")
 	baseline := flag.String("baseline", "", "with -only memory: a second shadowproxy binary, measured in turn with -binary")
 	baselineLambda := flag.String("baseline-lambda", "", "with -only lambda: a second bootstrap, measured in turn with -lambda")
 	bareListen := flag.String("bare-proxy", "", "internal: serve the bare reverse-proxy floor on this address")

@@ -12,7 +12,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -178,6 +177,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	// pgbench picks a script at random for each transaction; so does the Go side.
 	random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
+	if o.Only == OnlyPassThrough {
+		bare, err := passThroughPhase(o, rep, django.URL, base)
+		if err == nil {
+			bare.stop()
+		}
+		return rep, err
+	}
 	if o.Only == OnlyScoring {
 		return scoringOnly(ctx, o, rep, dbURL, adminBase, warmLoad(8), random)
 	}
@@ -294,30 +300,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	say("== pass-through (a route that is not scoring)")
-	// The bare floor runs in a process of its own, as shadowproxy does.
-	bareAddr := FreeAddr()
-	self, _ := os.Executable()
-	bareCmd := exec.Command(self, "-bare-proxy", bareAddr, "-bare-target", django.URL)
-	bareCmd.Env = append(os.Environ(), "GOMAXPROCS="+o.GOMAXPROCS)
-	if err := bareCmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the bare proxy: %w", err)
+	bare, err := passThroughPhase(o, rep, django.URL, base)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { _ = bareCmd.Process.Kill(); _ = bareCmd.Wait() }()
-	WaitReady("http://" + bareAddr + "/v2/stamps/metadata")
-	bare := struct{ URL string }{"http://" + bareAddr}
-	path := func(b string) URLFunc { return func(int64) string { return b + "/v2/stamps/metadata" } }
-	var pass [3][2]Result
-	for round := 0; round < 3; round++ {
-		for i, b := range []string{django.URL, bare.URL, base} {
-			pass[i][0] = best(pass[i][0], Drive(Load{Name: fmt.Sprintf("pass-through %s, 16 clients", []string{"direct", "bare proxy", "shadowproxy"}[i]), Clients: 16, Duration: o.Duration / 2}, path(b)), true)
-			pass[i][1] = best(pass[i][1], Drive(Load{Name: fmt.Sprintf("pass-through %s, 1 client", []string{"direct", "bare proxy", "shadowproxy"}[i]), Clients: 1, Duration: o.Duration / 2}, path(b)), false)
-		}
-	}
-	for i := range pass {
-		add(pass[i][0])
-		add(pass[i][1])
-	}
+	defer bare.stop()
 
 	say("== shadow at 100%% against shadow off (Django answers)")
 	adminPut(adminBase, `{"go_percent": 0, "shadow_percent": 0}`)
@@ -333,8 +320,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(shadowOn)
 
 	say("== memory at 200 concurrent connections, then a soak")
-	add(Drive(Load{Name: "200 concurrent connections, bare proxy", Clients: 200, Duration: 3 * time.Second, PID: bareCmd.Process.Pid}, path(bare.URL)))
-	conns := add(Drive(Load{Name: "200 concurrent connections, shadowproxy", Clients: 200, Duration: 3 * time.Second, PID: pid}, path(base)))
+	add(Drive(Load{Name: "200 concurrent connections, bare proxy", Clients: 200, Duration: 3 * time.Second, PID: bare.cmd.Process.Pid}, metadataPath(bare.URL)))
+	conns := add(Drive(Load{Name: "200 concurrent connections, shadowproxy", Clients: 200, Duration: 3 * time.Second, PID: pid}, metadataPath(base)))
 	goroutines0, rss0 := Metric(adminBase, "go_goroutines"), RSSMB(pid)
 	mb := func(name string) float64 { return Metric(adminBase, name) / (1 << 20) }
 	saveProfile(adminBase+"/debug/pprof/heap", filepath.Join(o.WorkDir, "heap.pprof"))
@@ -352,9 +339,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Figures["cold_p50_vs_warm_p50_1_client"] = cold.P50 / warm1.P50
 	rep.Figures["scoring_p50_ms_1_client"], rep.Figures["scoring_p95_ms_8_clients"] = warm1.P50, warm8.P95
 	rep.Figures["scoring_rps_8_clients"] = warm8.Throughput
-	rep.Figures["passthrough_throughput_vs_bare"] = pass[2][0].Throughput / pass[1][0].Throughput
-	directP50 := pass[0][1].P50
-	rep.Figures["passthrough_added_p50_vs_bare"] = (pass[2][1].P50 - directP50) / (pass[1][1].P50 - directP50)
 	rep.Figures["shadow_p99_vs_off"] = shadowOn.P99 / shadowOff.P99
 	rep.Figures["rss_mb_200_connections"] = conns.RSSMB
 	rep.Figures["soak_goroutine_growth"] = goroutines1 - goroutines0
