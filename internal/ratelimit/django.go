@@ -35,6 +35,7 @@ type RateLimitError struct {
 	Err         error
 }
 
+// Error says whether the rate was malformed or the cache failed, with the cause.
 func (e *RateLimitError) Error() string {
 	if e.Err == nil {
 		return "malformed rate: " + e.Text
@@ -42,6 +43,7 @@ func (e *RateLimitError) Error() string {
 	return "rate-limit cache: " + e.Err.Error()
 }
 
+// Unwrap is the cache's error, nil for a malformed rate.
 func (e *RateLimitError) Unwrap() error { return e.Err }
 
 // DjangoRateLimiter is django-ratelimit 4.1's fixed window (group "registry", key = the API

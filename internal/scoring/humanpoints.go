@@ -79,6 +79,8 @@ type HumanPointsError struct {
 	Message string
 }
 
+// Error is the database error's text.
 func (e *HumanPointsError) Error() string { return e.Err.Error() }
 
+// Unwrap is the database error.
 func (e *HumanPointsError) Unwrap() error { return e.Err }

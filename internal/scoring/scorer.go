@@ -1,3 +1,10 @@
+// Package scoring is the Go scorer's domain: Django's scoring of one passport, fact by fact.
+// It checks the API key and the scorer, reads the stamps from the ceramic cache, validates the
+// credentials (package credential), deduplicates them LIFO with Django's retries, weighs them
+// against the threshold, and plans every row Django writes (registry_passport, registry_stamp,
+// registry_score with its evidence, stamp_scores and stamps, the LDP and SCU events, human
+// points). It reads through the Loader port and hands its writes to a Sink, which commits them
+// in one transaction (internal/store) or only captures them (a shadow run); it does no HTTP.
 package scoring
 
 import (

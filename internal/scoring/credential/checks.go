@@ -13,6 +13,7 @@ import (
 // the stamp: the whole scoring run ends as an in-band ERROR carrying this text.
 type Abort struct{ Message string }
 
+// Error is the exception's text, as str() gives it.
 func (a *Abort) Error() string { return a.Message }
 
 // Expiry mirrors datetime.fromisoformat(credential["expirationDate"]) followed by the
