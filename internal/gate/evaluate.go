@@ -26,11 +26,6 @@ type Settings struct {
 	LatencyMargin float64       // Go's median and p99 may exceed Django's by this factor
 }
 
-// DefaultSettings are the documented defaults (see the README for their error rates).
-func DefaultSettings() Settings {
-	return Settings{Alpha: 1e-5, Window: 10 * time.Minute, MinSamples: 200, ErrorMargin: 0.01, MaxDivergence: 0.001, LatencyMargin: 0.10}
-}
-
 // Result is one gate's state as the admin API and the report show it.
 type Result struct {
 	Gate    string  `json:"gate"`
@@ -100,7 +95,7 @@ func judge(name, quantity string, n, bad int64, theta0 float64, s Settings, deta
 	}
 	r.Evidence = LogEvidence(n, bad, theta0)
 	r.Verdict = Pass
-	if r.Evidence >= math.Log(1/s.Alpha) {
+	if rejectsAt(r.Evidence, s.Alpha) {
 		r.Verdict = Red
 	}
 	return r

@@ -53,7 +53,5 @@ func LogEvidence(n, s int64, theta0 float64) float64 {
 	return maxLog + math.Log(sum/float64(len(grid)))
 }
 
-// Rejects reports whether the evidence rejects H0 at level alpha.
-func Rejects(n, s int64, theta0, alpha float64) bool {
-	return LogEvidence(n, s, theta0) >= math.Log(1/alpha)
-}
+// rejectsAt reports whether log evidence (LogEvidence's) rejects H0 at level alpha.
+func rejectsAt(logEvidence, alpha float64) bool { return logEvidence >= math.Log(1/alpha) }

@@ -3,7 +3,20 @@ package gate
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
+
+// Rejects reports whether s bad outcomes out of n reject H0 (a bad share at most theta0) at
+// level alpha, by the rule Evaluate applies.
+func Rejects(n, s int64, theta0, alpha float64) bool {
+	return rejectsAt(LogEvidence(n, s, theta0), alpha)
+}
+
+// DefaultSettings are the gates' settings at the configuration's defaults (config.Defaults:
+// gate_alpha, gate_window, gate_min_samples and the margins).
+func DefaultSettings() Settings {
+	return Settings{Alpha: 1e-5, Window: 10 * time.Minute, MinSamples: 200, ErrorMargin: 0.01, MaxDivergence: 0.001, LatencyMargin: 0.10}
+}
 
 // Under H0 the evidence must stay below 1/α with probability at least 1-α even when looked
 // at after every single observation: 2,000 runs of 20,000 outcomes at exactly θ0 (the worst

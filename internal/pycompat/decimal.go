@@ -296,11 +296,8 @@ func (d Decimal) Fixed(places int) string {
 // AppendFixed appends d.Fixed(places) to b.
 func (d Decimal) AppendFixed(b []byte, places int) []byte { return d.appendFixed(b, places, true) }
 
-func (d Decimal) fixed(places int, fast bool) string {
-	var buf [64]byte
-	return string(d.appendFixed(buf[:0], places, fast))
-}
-
+// appendFixed appends d quantized to places, by the uint64 fast paths where they apply (fast)
+// or by the general ones only (the tests compare the two).
 func (d Decimal) appendFixed(out []byte, places int, fast bool) []byte {
 	q := d.rescale(-places, fast)
 	var digitBuf [64]byte

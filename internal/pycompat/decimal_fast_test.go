@@ -7,6 +7,12 @@ import (
 	"testing"
 )
 
+// fixed is d.Fixed(places) by the fast path (fast) or the general one.
+func (d Decimal) fixed(places int, fast bool) string {
+	var buf [64]byte
+	return string(d.appendFixed(buf[:0], places, fast))
+}
+
 // sameDecimal reports whether a and b have the same sign, exponent, coefficient and
 // representation (uint64 or big.Int).
 func sameDecimal(a, b Decimal) bool {
