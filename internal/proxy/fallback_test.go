@@ -129,12 +129,15 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	// The breaker reads an injected clock: the cool-down passes when the test says so.
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	f.handler.Breakers.For(v2.ScoreName).now = func() time.Time { return time.Unix(0, now.Load()) }
+	br := f.handler.Breakers.For(v2.ScoreName)
+	br.mu.Lock() // the handler reads the clock under the same lock
+	br.now = func() time.Time { return time.Unix(0, now.Load()) }
+	br.mu.Unlock()
 	f.db.inner = f.dead
 	for range 3 {
 		f.score()
 	}
-	if st := f.handler.Breakers.For(v2.ScoreName).State(); st.State != "open" || st.Trips != 1 {
+	if st := br.State(); st.State != "open" || st.Trips != 1 {
 		t.Fatalf("after 3 failures: %+v", st)
 	}
 	before := f.db.calls.Load()
@@ -155,7 +158,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("trial request after the cool-down did not go to Go")
 	}
-	if st := f.handler.Breakers.For(v2.ScoreName).State(); st.State != "closed" {
+	if st := br.State(); st.State != "closed" {
 		t.Fatalf("after a good trial: %+v", st)
 	}
 }
@@ -206,8 +209,9 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 		first, _ := os.ReadFile(path)
 		// The watcher, at its default interval, runs on synctest's clock: one second passes
 		// without waiting for it, and a loaded machine cannot make it late.
-		var applied []config.Config
+		var inForce config.Config // the last configuration applied one second after the write
 		synctest.Test(t, func(t *testing.T) {
+			var applied []config.Config
 			var mu sync.Mutex
 			w := config.NewWatcher(path, func(string) string { return "" },
 				func(c config.Config) { mu.Lock(); applied = append(applied, c); mu.Unlock() },
@@ -226,8 +230,9 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 			if len(applied) == 0 || !applied[len(applied)-1].KillSwitch {
 				t.Fatalf("kill switch in the file not in force one second after the write: %+v", applied)
 			}
+			inForce = applied[len(applied)-1]
 		})
-		f.rollout.ApplyConfig(applied[len(applied)-1])
+		f.rollout.ApplyConfig(inForce)
 		before := f.db.calls.Load()
 		if resp, body := f.score(); resp.Header.Get(BackendHeader) != "django" || body != djangoBody || f.db.calls.Load() != before {
 			t.Fatalf("under the file's kill switch: %v %s", resp.Header, body)
