@@ -38,8 +38,8 @@ deps:
 	    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x --strip-components=3 ./usr/bin/promtool && rm prometheus_*.deb; }
 
 test: deps lint
-	@echo "test: go test ./... (a line per package as it finishes)"
-	$(GO) test -count=1 ./...
+	@echo "test: go test -race ./... (a line per package as it finishes)"
+	$(GO) test -race -count=1 ./...
 	@echo "test: the credential package again without cgo (pure-Go secp256k1)"
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/scoring/credential/...
 	@$(MAKE) --no-print-directory fuzz
