@@ -178,7 +178,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// pgbench picks a script at random for each transaction; so does the Go side.
 	random := func(int64) string { return score(same)(rand.Int64N(int64(len(same)))) }
 	if o.Only == OnlyPassThrough {
-		bare, err := passThroughPhase(o, rep, django.URL, base)
+		bare, err := passThroughPhase(o, rep, django.URL, base, pid)
 		if err == nil {
 			bare.stop()
 		}
@@ -300,7 +300,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	bare, err := passThroughPhase(o, rep, django.URL, base)
+	bare, err := passThroughPhase(o, rep, django.URL, base, pid)
 	if err != nil {
 		return nil, err
 	}

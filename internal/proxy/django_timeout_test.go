@@ -1,17 +1,20 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
 	v2 "shadowproxy/internal/routes/v2"
 )
@@ -212,5 +215,40 @@ func TestShadowSessionsHaveAnIdleInTransactionGuard(t *testing.T) {
 	}
 	if guard != "6s" || app != "shadowproxy-shadow" {
 		t.Fatalf("idle_in_transaction_session_timeout %q, application_name %q", guard, app)
+	}
+}
+
+// A slow client is not a silent Django: while the proxy waits to write Django's answer to a
+// client that reads it slowly, Django's timeout does not run, and the whole body arrives.
+func TestSlowClientIsNotASilentDjango(t *testing.T) {
+	const size = 64 << 20 // more than the sockets between the proxy and the client hold
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	h := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for range size / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}), config.Defaults(), nil, nil)
+	const timeout = 200 * time.Millisecond
+	h.handler.Django = NewDjangoProxy(h.rollout, DjangoOptions{Timeout: timeout}, h.metrics, nil)
+	resp, err := http.Get(h.proxy.URL + "/large")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1024)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	// The proxy's copy fills the sockets and waits on the client for several timeouts.
+	time.Sleep(5 * timeout)
+	rest, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || int(rest)+len(first) != size {
+		t.Fatalf("read %d of %d bytes after the pause: %v", int(rest)+len(first), size, err)
+	}
+	if got := testutil.ToFloat64(h.metrics.djangoFailures.WithLabelValues(OtherRoute, djangoStalled)); got != 0 {
+		t.Fatalf("a slow client was counted as a stalled Django %v times", got)
 	}
 }
