@@ -3,7 +3,8 @@ package gate
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
+
+	"shadowproxy/internal/config"
 )
 
 // Rejects reports whether s bad outcomes out of n reject H0 (a bad share at most theta0) at
@@ -12,10 +13,12 @@ func Rejects(n, s int64, theta0, alpha float64) bool {
 	return rejectsAt(LogEvidence(n, s, theta0), alpha)
 }
 
-// DefaultSettings are the gates' settings at the configuration's defaults (config.Defaults:
-// gate_alpha, gate_window, gate_min_samples and the margins).
+// DefaultSettings are the gates' settings at the configuration's defaults (gate_alpha,
+// gate_window, gate_min_samples and the margins), read from config.Defaults.
 func DefaultSettings() Settings {
-	return Settings{Alpha: 1e-5, Window: 10 * time.Minute, MinSamples: 200, ErrorMargin: 0.01, MaxDivergence: 0.001, LatencyMargin: 0.10}
+	c := config.Defaults()
+	return Settings{Alpha: c.GateAlpha, Window: c.GateWindow, MinSamples: c.GateMinSamples,
+		ErrorMargin: c.GateErrorMargin, MaxDivergence: c.GateMaxDivergence, LatencyMargin: c.GateLatencyMargin}
 }
 
 // Under H0 the evidence must stay below 1/α with probability at least 1-α even when looked
