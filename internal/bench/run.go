@@ -49,7 +49,8 @@ type Options struct {
 	// GOMAXPROCS is the GOMAXPROCS shadowproxy, the bare proxy and the Go I/O floor run with
 	// ("" leaves Go's default).
 	GOMAXPROCS string
-	// Only, when OnlyScoring, runs the warm scoring phase alone.
+	// Only names the one phase to run alone (OnlyScoring, OnlyFloor, OnlyCold, OnlyPassThrough,
+	// OnlyMemory, OnlyLambda); empty runs every phase.
 	Only string
 	// LambdaBinary is the Lambda build's bootstrap (make lambda).
 	LambdaBinary string

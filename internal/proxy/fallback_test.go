@@ -200,12 +200,12 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 	t.Run("config file, within one second", func(t *testing.T) {
 		f := newGoFixture(t, allGo())
 		path := filepath.Join(t.TempDir(), "rollout.yaml")
-		write := func(s string) {
+		write := func(t testing.TB, s string) { // t: the goroutine's own test, in the bubble too
 			if err := os.WriteFile(path, []byte("django_url: "+f.upstream.URL+"\n"+s), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
-		write("go_percent: 100\n")
+		write(t, "go_percent: 100\n")
 		first, _ := os.ReadFile(path)
 		// The watcher, at its default interval, runs on synctest's clock: one second passes
 		// without waiting for it, and a loaded machine cannot make it late.
@@ -220,9 +220,7 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 			defer cancel()
 			go w.Run(ctx, first)
 			synctest.Wait()
-			if err := os.WriteFile(path, []byte("django_url: "+f.upstream.URL+"\ngo_percent: 100\nkill_switch: true\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			write(t, "go_percent: 100\nkill_switch: true\n")
 			time.Sleep(time.Second)
 			synctest.Wait()
 			mu.Lock()
