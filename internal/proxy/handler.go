@@ -144,12 +144,7 @@ func (h *Handler) breakers() *Breakers {
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, snap *Snapshot, start time.Time) {
 	if snap.Route(rt.Name).RequireToken && rt.Guard != nil {
 		if refused := rt.Guard(r); refused != nil {
-			for k, v := range refused.Header {
-				w.Header()[k] = v
-			}
-			w.Header().Set(BackendHeader, string(BackendProxy))
-			w.WriteHeader(refused.Status)
-			_, _ = w.Write(refused.Body)
+			writeAnswer(w, r, snap.Route(rt.Name).Dialect, *refused, BackendProxy)
 			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
 			return
 		}
@@ -195,14 +190,14 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			clientGone, status = true, statusClientGone
 		case err == nil:
 			breaker.Success()
-			status = writeAnswer(w, answer)
+			status = writeAnswer(w, r, call.Dialect, answer, BackendGo)
 		case snap.Config.Fallback && !errors.Is(err, route.ErrNoFallback):
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
 			fallback, backend = fallbackReason(err), BackendDjango
 			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
-			status = writeAnswer(w, rt.Handler.Failed(call, err))
+			status = writeAnswer(w, r, call.Dialect, rt.Handler.Failed(call, err), BackendGo)
 		}
 	}
 	if backend == BackendDjango {
@@ -240,13 +235,15 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	}
 }
 
-// writeAnswer writes a Go answer and returns its status. It says the body's length, as
-// Django's answers do, so that net/http never chunks it.
-func writeAnswer(w http.ResponseWriter, a route.Answer) int {
+// writeAnswer writes an answer the proxy made (Go's, or the proxy's own refusal) to r in dialect
+// d, with the headers Django's middleware adds in that dialect, and returns its status. It says
+// the body's length, as Django's answers do, so that net/http never chunks it.
+func writeAnswer(w http.ResponseWriter, r *http.Request, d route.Dialect, a route.Answer, backend Backend) int {
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
-	w.Header().Set(BackendHeader, string(BackendGo))
+	route.AddMiddlewareHeaders(d, r, w.Header())
+	w.Header().Set(BackendHeader, string(backend))
 	if len(a.Body) > 0 {
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
 	}

@@ -100,7 +100,8 @@ type Call struct {
 	Key string
 	// Subject names the call in logs, diff records and captures; never a secret.
 	Subject Subject
-	// Dialect is the dialect the call was parsed in, and is answered and compared in.
+	// Dialect is the dialect the call was parsed in, and is answered and compared in; empty
+	// for a route that takes Ninja only.
 	Dialect Dialect
 	// Request is the route's own parsed request (its Handler's to interpret).
 	Request any

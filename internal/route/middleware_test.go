@@ -1,0 +1,65 @@
+package route
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// Django's middleware headers, for each kind of Origin urlsplit meets, and none in the Lambda
+// dialect (the Lambda handler runs no middleware).
+func TestAddMiddlewareHeaders(t *testing.T) {
+	always := map[string]string{"X-Frame-Options": "DENY", "Vary": "origin", "X-Content-Type-Options": "nosniff",
+		"Referrer-Policy": "same-origin", "Cross-Origin-Opener-Policy": "same-origin"}
+	for _, c := range []struct {
+		origin, allowOrigin string
+	}{
+		{"", ""},
+		{"https://app.passport.xyz", "*"},
+		{"null", "*"},
+		{"http://[::1]:3000", "*"},
+		{"http://[v1.fe]", "*"},
+		{"http://[::1:3000", ""},      // urlsplit: Invalid IPv6 URL
+		{"http://]x", ""},             // the same
+		{"http://[127.0.0.1]", ""},    // not an IPv6 address between the brackets
+		{"http://[vz.1]", ""},         // not an IPvFuture
+		{"1a://[x", "*"},              // not a scheme: no network location, nothing to refuse
+		{"https://ok.example/[", "*"}, // a bracket in the path, not the network location
+	} {
+		r := httptest.NewRequest("GET", "/internal/embed/weights", nil)
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+		AddMiddlewareHeaders(Ninja, r, h)
+		for k, v := range always {
+			if h.Get(k) != v {
+				t.Errorf("origin %q: %s is %q, want %q", c.origin, k, h.Get(k), v)
+			}
+		}
+		if got := h.Get("Access-Control-Allow-Origin"); got != c.allowOrigin {
+			t.Errorf("origin %q: Access-Control-Allow-Origin %q, want %q", c.origin, got, c.allowOrigin)
+		}
+		lambda := http.Header{}
+		AddMiddlewareHeaders(Lambda, r, lambda)
+		if len(lambda) != 0 {
+			t.Errorf("origin %q: the Lambda dialect got %v", c.origin, lambda)
+		}
+	}
+}
+
+// patch_vary_headers appends to a Vary already there, once, in any case; setdefault keeps a
+// value the answer set.
+func TestMiddlewareHeadersKeepTheAnswersOwn(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	h := http.Header{"Vary": {"Cookie"}, "X-Frame-Options": {"SAMEORIGIN"}}
+	AddMiddlewareHeaders(Ninja, r, h)
+	if h.Get("Vary") != "Cookie, origin" || h.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Fatalf("%v", h)
+	}
+	h = http.Header{"Vary": {"Accept, Origin"}}
+	AddMiddlewareHeaders(Ninja, r, h)
+	if h.Get("Vary") != "Accept, Origin" {
+		t.Fatalf("Vary %q", h.Get("Vary"))
+	}
+}
