@@ -130,13 +130,20 @@ func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error)
 	return answer(resp), nil
 }
 
-// Failed is Django's answer when Go failed after it may have written: the HTML 500 page,
-// except PATCH, whose handler turns every exception into InternalServerException.
+// Failed is what Django's handler makes of an exception where Go failed (after it may have
+// written, or with fallback off): the handlers that catch every exception answer their own
+// error (PATCH: InternalServerException; GET score: InvalidCommunityScoreRequestException;
+// weights: InvalidScorerConfiguration), the others Django's HTML 500 page.
 func (h *Handler) Failed(route.Call, error) route.Answer { return answer(h.failed()) }
 
 func (h *Handler) failed() ninja.Response {
-	if h.op == opBulkPatch {
+	switch h.op {
+	case opBulkPatch:
 		return respPatchFailed
+	case opScoreGet:
+		return respUnableToScore
+	case opWeights:
+		return h.f.weightsFailed()
 	}
 	return ninja.ServerErrorPage()
 }

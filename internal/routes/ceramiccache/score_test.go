@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ceramiccache"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -145,5 +147,31 @@ func TestBulkPostFailureFallsBackOnlyBeforeCommit(t *testing.T) {
 	}
 	if got := f.liveRows(addr); len(got) != 0 {
 		t.Fatalf("rows %v", got)
+	}
+}
+
+// Where Go fails with no Django to ask, each route answers what its Django handler makes of an
+// exception: handle_get_ui_score and handle_get_scorer_weights catch every exception in their
+// try and raise their own error; the bulk POST lets it through to Django's HTML 500 page.
+func TestFailedAnswersAreTheHandlersOwn(t *testing.T) {
+	f := newFixture(t)
+	want := map[string]struct {
+		status int
+		body   string
+	}{
+		ceramiccache.BulkPostName:  {500, string(ninja.ServerErrorPage().Body)},
+		ceramiccache.BulkPatchName: {500, `{"detail": "An internal server error has occurred."}`},
+		ceramiccache.ScoreGetName:  {400, `{"detail": "Unable to get score for provided scorer."}`},
+		ceramiccache.WeightsName:   {500, fmt.Sprintf(`{"detail": "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID=%d"}`, f.family.ScorerID)},
+	}
+	for _, rt := range f.table {
+		w, ok := want[rt.Name]
+		if !ok {
+			continue
+		}
+		a := rt.Handler.Failed(route.Call{}, errors.New("injected"))
+		if a.Status != w.status || string(a.Body) != w.body {
+			t.Errorf("%s: %d %s, want %d %s", rt.Name, a.Status, a.Body, w.status, w.body)
+		}
 	}
 }
