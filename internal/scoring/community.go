@@ -134,7 +134,7 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 	if community == nil {
 		return answer(NoScorer)
 	}
-	if !validAddress(lower) {
+	if !ValidAddress(lower) {
 		return answer(InvalidAddress)
 	}
 	if cause := scorerFailure(community); cause != "" {

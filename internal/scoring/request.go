@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -81,15 +80,8 @@ func pythonInt(s string) (int64, bool) {
 // Only a valid address is ever sent to PostgreSQL.
 func normalAddress(segment string) (lower string, valid bool) {
 	lower = strings.ToLower(segment)
-	return lower, validAddress(lower)
+	return lower, ValidAddress(lower)
 }
-
-var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
-
-// validAddress mirrors Django's check on the lower-cased address (eth-utils is_hex_address): an
-// optional 0x and exactly 40 hex digits; checksums are never enforced because the input is
-// already lower-case.
-func validAddress(lower string) bool { return hexAddress.MatchString(lower) }
 
 // storableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
 // Client text that fails it is never sent; PostgreSQL would answer with an error (22021).

@@ -117,6 +117,43 @@ func TestScoringBonusAndLists(t *testing.T) {
 	}
 }
 
+// ascore_passport awards in this order: the qualified user, one bulk_create of the HKY and
+// provider-action rows, then get_or_create of SCB, then MM2, SOG, TCO. registry_humanpoints
+// draws its ids in that order (Django: HKY=1, ISB=2, SCB=3, SOG=4).
+func TestHumanPointsIdsInDjangosOrder(t *testing.T) {
+	f, c := pointsFixture(t)
+	for range 3 {
+		other := f.community(f.account, "WEIGHTED", "{}", "1")
+		f.exec(`INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id) VALUES ($1, $2)`, addrA, other)
+	}
+	list := f.int64(`INSERT INTO account_addresslist (name) VALUES ('SeasonedPassportOGs') RETURNING id`)
+	f.exec(`INSERT INTO account_addresslistmember (address, list_id) VALUES ($1, $2)`, addrA, list)
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Nullifiers: []string{"v0:g"}})
+	f.stamp(addrA, stampissuer.Stamp{Provider: "SelfStakingBronze", Hash: "v0:isb"})
+	r := f.score(c, addrA)
+	if r.json["passing_score"] != true {
+		t.Fatalf("%s", r.body)
+	}
+	rows, err := f.pool.Query(f.ctx, `SELECT id || '=' || action FROM registry_humanpoints WHERE address = $1 ORDER BY id`, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1=HKY 2=ISB 3=SCB 4=SOG"; strings.Join(got, " ") != want {
+		t.Fatalf("registry_humanpoints ids %q, want Django's %s", got, want)
+	}
+}
+
 // Spec 12.N #67: MM2 for list MetaMaskOG2 while fewer than 5,000 exist, only with
 // HUMAN_POINTS_MTA_ENABLED and a passing score.
 func TestMetaMaskOG2Limit(t *testing.T) {

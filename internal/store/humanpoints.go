@@ -93,21 +93,27 @@ WHERE NOT EXISTS (SELECT 1 FROM registry_humanpoints WHERE address = $1::varchar
 ON CONFLICT DO NOTHING`
 )
 
-// queueHumanPoints queues the human-points writes (labelled, so a failure is recognised).
+// queueHumanPoints queues the human-points writes (labelled, so a failure is recognised) in
+// Django's order, which is the order registry_humanpoints draws its ids in: the qualified user
+// (arecord_passing_score), the one bulk insert of the HKY and provider-action rows
+// (arecord_stamp_actions), then each "if absent" row (SCB, then MM2, SOG, TCO) as listed.
 func queueHumanPoints(q *labelledBatch, w *scoring.HumanPointsWrites, at time.Time) {
 	if w.QualifiedCommunity != 0 {
 		q.queue(humanPointsSection, sqlQualifyUser, w.Address, w.QualifiedCommunity)
 	}
 	var actions, txs, providers textArray
 	for _, r := range w.Rows {
-		if r.IfAbsent {
-			q.queue(humanPointsSection, sqlHumanPointsIfAbsent, w.Address, r.Action, at)
-			continue
+		if !r.IfAbsent {
+			actions, txs, providers = append(actions, r.Action), append(txs, r.TxHash), append(providers, r.Provider)
 		}
-		actions, txs, providers = append(actions, r.Action), append(txs, r.TxHash), append(providers, r.Provider)
 	}
 	if len(actions) > 0 {
 		q.queue(humanPointsSection, sqlHumanPointsRows, w.Address, at, actions, txs, providers)
+	}
+	for _, r := range w.Rows {
+		if r.IfAbsent {
+			q.queue(humanPointsSection, sqlHumanPointsIfAbsent, w.Address, r.Action, at)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"shadowproxy/internal/route"
@@ -173,5 +174,31 @@ func TestFailedAnswersAreTheHandlersOwn(t *testing.T) {
 		if a.Status != w.status || string(a.Body) != w.body {
 			t.Errorf("%s: %d %s, want %d %s", rt.Name, a.Status, a.Body, w.status, w.body)
 		}
+	}
+}
+
+// handle_get_ui_score checks is_valid_address on the lower-cased address, which eth-utils
+// passes for 40 hex digits without 0x; it then scores the address as written and Django's
+// rows hold it lower-cased, still without 0x.
+func TestScoreGetScoresAddressWithout0x(t *testing.T) {
+	f := newFixture(t)
+	written := "AbCdEf0123456789aBcDeF0123456789ABCDEF01"
+	lower := strings.ToLower(written)
+	f.cache(lower, "Ens", 1)
+	r := f.do("GET", "/ceramic-cache/score/"+written, bearer("0x0000000000000000000000000000000000000009"), nil)
+	if r.status != 200 {
+		t.Fatalf("%d %s, want Django's 200", r.status, r.body)
+	}
+	if got := r.json.(map[string]any)["address"]; got != lower {
+		t.Fatalf("answer's address %v, want %s: %s", got, lower, r.body)
+	}
+	if n := f.count(`SELECT count(*) FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id WHERE p.address = $1 AND p.community_id = $2`, lower, f.community); n != 1 {
+		t.Fatalf("%d passport+score rows for %s, want 1", n, lower)
+	}
+	if n := f.count(`SELECT count(*) FROM registry_event WHERE action = 'SCU' AND address = $1 AND community_id = $2`, lower, f.community); n != 1 {
+		t.Fatalf("%d SCU events for %s, want 1", n, lower)
+	}
+	if n := f.count(`SELECT count(*) FROM registry_passport WHERE address <> $1`, lower); n != 0 {
+		t.Fatalf("%d passports under another spelling", n)
 	}
 }

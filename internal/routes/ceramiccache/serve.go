@@ -93,7 +93,7 @@ func (h *Handler) serveBulk(ctx context.Context, req *request, sink scoring.Sink
 // serveScoreGet is handle_get_ui_score.
 func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.Sink, scorer *scoring.Scorer, q store.Querier) (ninja.Response, error) {
 	lower := strings.ToLower(req.address)
-	if !validAddress(lower) {
+	if !scoring.ValidAddress(lower) { // is_valid_address(lower_address)
 		return respBadAddress, nil
 	}
 	exists, usable, humanPoints, err := store.CommunityScorer(ctx, q, req.scorerID)
@@ -131,12 +131,6 @@ func (h *Handler) serveScoreGet(ctx context.Context, req *request, sink scoring.
 		return ninja.Response{}, errNotServed
 	}
 	return resp, nil
-}
-
-// validAddress is is_valid_address on a lower-cased address: 0x and 40 hex digits.
-func validAddress(lower string) bool {
-	hex, ok := strings.CutPrefix(lower, "0x")
-	return ok && len(hex) == 40 && strings.Trim(hex, "0123456789abcdef") == ""
 }
 
 // serveStamp is handle_get_stamps: score first when the address has no score, then list.

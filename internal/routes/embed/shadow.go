@@ -79,7 +79,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	switch {
 	case planned:
 		pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
-	case ninja.ValidAddress(address):
+	case scoring.ValidAddress(address):
 		preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1)
 	}
 	if err != nil {
@@ -104,7 +104,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
-	case ninja.ValidAddress(address):
+	case scoring.ValidAddress(address):
 		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
 		if err != nil {
 			return nil, err

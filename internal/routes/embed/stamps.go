@@ -82,7 +82,7 @@ func (h *stamps) Parse(r *http.Request, body []byte, d route.Dialect) (route.Cal
 	}
 	sub.ScorerID = n.String()
 	// handle_embed_add_stamps: the lower-cased address is validated first.
-	if !ninja.ValidAddress(lower) {
+	if !scoring.ValidAddress(lower) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
 	}
 	// The payload items are built first (CacheStampPayload: a dict whose

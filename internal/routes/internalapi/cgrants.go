@@ -8,6 +8,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -25,7 +26,7 @@ func parseCGrants(r *http.Request, body []byte) (route.Call, bool) {
 	address := values[len(values)-1] // QueryDict answers the last value
 	lower := strings.ToLower(address)
 	sub := route.Subject{Address: lower}
-	if !ninja.ValidAddress(address) {
+	if !scoring.ValidAddress(address) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
 	}
 	return ninja.Call(lower, sub, lower), true

@@ -9,6 +9,7 @@ import (
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
+	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 )
 
@@ -22,7 +23,7 @@ func parseStakeGTC(r *http.Request, _ []byte) (route.Call, bool) {
 	}
 	lower := strings.ToLower(seg[0])
 	sub := route.Subject{Address: lower}
-	if !ninja.ValidAddress(seg[0]) {
+	if !scoring.ValidAddress(seg[0]) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
 	}
 	return ninja.Call(lower, sub, lower), true
@@ -80,7 +81,7 @@ func parseStakeLegacy(r *http.Request, _ []byte) (route.Call, bool) {
 	}
 	lower := strings.ToLower(seg[0])
 	sub := route.Subject{Address: lower, ScorerID: ""}
-	if !ninja.ValidAddress(lower) {
+	if !scoring.ValidAddress(lower) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
 	}
 	return ninja.Call(lower, sub, stakeLegacy{address: lower, roundID: round}), true

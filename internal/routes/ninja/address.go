@@ -1,33 +1,9 @@
 package ninja
 
 import (
-	"encoding/hex"
 	"strings"
 	"unicode/utf8"
-
-	"shadowproxy/internal/scoring/credential"
 )
-
-// ValidAddress mirrors Django's is_valid_address (api/registry/api/utils.py) over eth-utils: an
-// optional 0x or 0X and 40 hex digits; when the digits mix cases the text must be the EIP-55
-// checksum spelling (which starts with "0x").
-func ValidAddress(s string) bool {
-	digits := s
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		digits = s[2:]
-	}
-	if len(digits) != 40 {
-		return false
-	}
-	raw, err := hex.DecodeString(digits)
-	if err != nil {
-		return false
-	}
-	if digits == strings.ToLower(digits) || digits == strings.ToUpper(digits) {
-		return true
-	}
-	return credential.ChecksumAddress(raw) == s
-}
 
 // Segments splits what follows prefix in an already percent-decoded path into exactly n
 // segments, each what Django's str converter matches ([^/]+). ok is false for any other shape,
