@@ -47,13 +47,16 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 		}
 		return h.parseScore(r, body, address)
 	case opStamp:
-		addresses := r.URL.Query()["address"]
-		if path != "/ceramic-cache/stamp" || len(addresses) == 0 || h.f.ScorerID == 0 {
-			return route.Call{}, false // a missing address is ninja's 422
-		}
-		address := addresses[len(addresses)-1]
-		if !storable(address) {
+		if path != "/ceramic-cache/stamp" || h.f.ScorerID == 0 {
 			return route.Call{}, false
+		}
+		query, ok := ninja.Query(r)
+		if !ok {
+			return route.Call{}, false
+		}
+		address, present := ninja.Last(query, "address")
+		if !present || !storable(address) {
+			return route.Call{}, false // a missing address is ninja's 422
 		}
 		return route.Call{Key: strings.ToLower(address), Subject: route.Subject{Address: address}, Request: &request{address: address}}, true
 	case opWeights:
@@ -112,12 +115,12 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 	call := func(req *request) (route.Call, bool) {
 		return route.Call{Key: key, Subject: route.Subject{Address: key}, Request: req}, true
 	}
-	raw, verdict := parseJSONBody(body)
-	switch verdict {
-	case bodyNotJSON:
-		return call(&request{answer: new(respCannotParse)})
-	case bodyUnknown:
+	raw, known, answer := decodeBody(body)
+	if !known {
 		return route.Call{}, false
+	}
+	if answer != nil {
+		return call(&request{answer: answer})
 	}
 	list, isList := raw.([]any)
 	if !isList {
@@ -231,30 +234,18 @@ func (h *Handler) crashes(items []item) (crash, known bool) {
 	return false, true
 }
 
-// Body verdicts.
-type bodyVerdict int
-
-const (
-	bodyJSON    bodyVerdict = iota
-	bodyNotJSON             // json.loads raises: ninja's 400 "Cannot parse request body"
-	bodyUnknown             // Python and Go may disagree (NaN, encodings, an empty body)
-)
-
-// parseJSONBody reads a request body as ninja's parser does (json.loads).
-func parseJSONBody(body []byte) (any, bodyVerdict) {
-	if len(bytes.TrimSpace(body)) == 0 || !utf8.Valid(body) || bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
-		return nil, bodyUnknown
+// decodeBody reads a body parameter with ninja.DecodeBody: known is false where Django answers
+// (an empty body is ninja's 422 for the missing parameter, which this family leaves to Django;
+// a body Python may read otherwise), answer is set for a body json.loads refuses.
+func decodeBody(body []byte) (v any, known bool, answer *ninja.Response) {
+	v, verdict := ninja.DecodeBody(body)
+	switch verdict {
+	case ninja.BodyEmpty, ninja.BodyUnknown:
+		return nil, false, nil
+	case ninja.BodyRefused:
+		return nil, true, new(respCannotParse)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		if bytes.Contains(body, []byte("NaN")) || bytes.Contains(body, []byte("Infinity")) {
-			return nil, bodyUnknown
-		}
-		return nil, bodyNotJSON
-	}
-	return v, bodyJSON
+	return v, true, nil
 }
 
 func (h *Handler) parseScore(r *http.Request, body []byte, address string) (route.Call, bool) {
@@ -274,9 +265,13 @@ func (h *Handler) parseScore(r *http.Request, body []byte, address string) (rout
 		if h.f.ScorerID == 0 {
 			return route.Call{}, false
 		}
+		query, ok := ninja.Query(r) // ninja reads the query after authentication
+		if !ok {
+			return route.Call{}, false
+		}
 		req := &request{address: address, scorerID: h.f.ScorerID}
-		if alts := r.URL.Query()["alternate_scorer_id"]; len(alts) > 0 {
-			alt, err := strconv.ParseInt(alts[len(alts)-1], 10, 64)
+		if text, present := ninja.Last(query, "alternate_scorer_id"); present {
+			alt, err := strconv.ParseInt(text, 10, 64)
 			if err != nil || alt < 0 {
 				return route.Call{}, false // pydantic's lax int parsing or its 422
 			}
@@ -286,12 +281,12 @@ func (h *Handler) parseScore(r *http.Request, body []byte, address string) (rout
 		}
 		return call(req)
 	}
-	raw, verdict := parseJSONBody(body)
-	switch verdict {
-	case bodyNotJSON:
-		return call(&request{answer: new(respCannotParse)})
-	case bodyUnknown:
+	raw, known, answer := decodeBody(body)
+	if !known {
 		return route.Call{}, false
+	}
+	if answer != nil {
+		return call(&request{answer: answer})
 	}
 	obj, isObj := raw.(map[string]any)
 	if !isObj {

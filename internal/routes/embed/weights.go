@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,11 @@ func parseWeights(r *http.Request, body []byte) (route.Call, bool) {
 	if r.URL.Path != "/internal/embed/weights" {
 		return route.Call{}, false
 	}
-	id, ok := communityID(r)
+	query, ok := ninja.Query(r)
+	if !ok {
+		return route.Call{}, false
+	}
+	id, ok := communityID(query)
 	if !ok || id == "" {
 		return route.Call{}, false
 	}
@@ -41,13 +46,17 @@ func parseWeights(r *http.Request, body []byte) (route.Call, bool) {
 
 // parseConfig takes /internal/embed/config: community_id is required (422).
 func parseConfig(r *http.Request, body []byte) (route.Call, bool) {
-	if r.URL.Path != "/internal/embed/config" || strings.Contains(r.URL.RawQuery, ";") {
+	if r.URL.Path != "/internal/embed/config" {
 		return route.Call{}, false
 	}
-	if _, present := r.URL.Query()["community_id"]; !present {
+	query, ok := ninja.Query(r)
+	if !ok {
+		return route.Call{}, false
+	}
+	if _, present := ninja.Last(query, "community_id"); !present {
 		return ninja.Early("config", route.Subject{}, ninja.Missing([]any{"query", "community_id"})), true
 	}
-	id, ok := communityID(r)
+	id, ok := communityID(query)
 	if !ok || id == "" {
 		return route.Call{}, false // "" falls back to CERAMIC_CACHE_SCORER_ID, then fails on the sections
 	}
@@ -61,15 +70,8 @@ type weightsCall struct {
 
 // communityID is the query's community_id (QueryDict's last value) when it is absent, empty, or
 // plain digits; false for text int() might read otherwise (signs, spaces, underscores).
-func communityID(r *http.Request) (string, bool) {
-	if strings.Contains(r.URL.RawQuery, ";") {
-		return "", false
-	}
-	values := r.URL.Query()["community_id"]
-	if len(values) == 0 {
-		return "", true
-	}
-	v := values[len(values)-1]
+func communityID(query url.Values) (string, bool) {
+	v, _ := ninja.Last(query, "community_id")
 	if v == "" {
 		return "", true
 	}

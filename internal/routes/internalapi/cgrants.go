@@ -16,14 +16,17 @@ import (
 // handle_get_contributor_statistics): a raw JsonResponse of two floats.
 
 func parseCGrants(r *http.Request, body []byte) (route.Call, bool) {
-	if r.URL.Path != "/internal/cgrants/contributor_statistics" || strings.Contains(r.URL.RawQuery, ";") {
+	if r.URL.Path != "/internal/cgrants/contributor_statistics" {
 		return route.Call{}, false
 	}
-	values, present := r.URL.Query()["address"]
+	query, ok := ninja.Query(r)
+	if !ok {
+		return route.Call{}, false
+	}
+	address, present := ninja.Last(query, "address")
 	if !present {
 		return ninja.Early(requestKey(r, body), route.Subject{}, ninja.Missing([]any{"query", "address"})), true
 	}
-	address := values[len(values)-1] // QueryDict answers the last value
 	lower := strings.ToLower(address)
 	sub := route.Subject{Address: lower}
 	if !scoring.ValidAddress(address) {

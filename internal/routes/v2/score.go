@@ -60,7 +60,11 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 	if !ok {
 		return route.Call{}, false
 	}
-	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, r.URL.Query(), r.Host)
+	query, ok := ninja.Query(r) // the analytics row records request.GET
+	if !ok {
+		return route.Call{}, false
+	}
+	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, query, r.Host)
 	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keyPrefix(r.Header)},
 		Dialect: route.Ninja, Request: in}, true
 }
