@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Request is one scoring request as a route resolved it: who is asking (the key), for which
@@ -91,6 +90,3 @@ var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
 // already lower-case.
 func validAddress(lower string) bool { return hexAddress.MatchString(lower) }
 
-// storableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
-// Client text that fails it is never sent; PostgreSQL would answer with an error (22021).
-func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -3,8 +3,8 @@ package ninja
 import (
 	"encoding/hex"
 	"strings"
-	"unicode/utf8"
 
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring/credential"
 )
 
@@ -35,7 +35,7 @@ func ValidAddress(s string) bool {
 // refuses): Django answers those.
 func Segments(path, prefix string, n int) ([]string, bool) {
 	rest, found := strings.CutPrefix(path, prefix)
-	if !found || !utf8.ValidString(rest) || strings.ContainsRune(rest, 0) {
+	if !found || !pycompat.StorableText(rest) {
 		return nil, false
 	}
 	parts := strings.Split(rest, "/")
