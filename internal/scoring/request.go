@@ -89,4 +89,3 @@ var hexAddress = regexp.MustCompile(`^(0x)?[0-9a-f]{40}$`)
 // optional 0x and exactly 40 hex digits; checksums are never enforced because the input is
 // already lower-case.
 func validAddress(lower string) bool { return hexAddress.MatchString(lower) }
-

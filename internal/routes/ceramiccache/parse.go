@@ -65,7 +65,6 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 	return route.Call{}, false
 }
 
-
 // authed runs JWTDidAuth; done is true when the call is settled (an answer, or not mine).
 func (h *Handler) authed(r *http.Request) (did any, c route.Call, done, ok bool) {
 	res := h.f.Auth.authenticate(r.Header.Get("Authorization"))

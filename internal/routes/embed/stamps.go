@@ -166,7 +166,6 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 	return row, pycompat.StorableJSON(raw) // jsonb refuses a \u0000 escape anywhere in the stamp
 }
 
-
 func (h *stamps) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(ninja.Request)
 	if req.Early != nil {
