@@ -1,7 +1,8 @@
 // Package pycompat reproduces the few pieces of CPython behaviour that leak into Django's answers
 // and rows: decimal.Decimal arithmetic in the default context, float repr, datetime
-// isoformat/fromisoformat, and json.dumps output. Each function names the Python operation it
-// mirrors; none of them is a general-purpose library.
+// isoformat/fromisoformat, json.dumps output, and the text psycopg2 and PostgreSQL refuse to
+// store. Each function names the Python operation it mirrors; none of them is a general-purpose
+// library.
 package pycompat
 
 import (

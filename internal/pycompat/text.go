@@ -1,6 +1,7 @@
 package pycompat
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -67,4 +68,28 @@ func DecodeLatin1(s string) string {
 		}
 	}
 	return s
+}
+
+// StorableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
+// Anything else fails the statement that carries it (SQLSTATE 22021; psycopg2 refuses a NUL
+// before sending), so client text that fails it is never sent by Go: the route leaves the
+// request to Django, or answers as Django's failed lookup does.
+func StorableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// StorableJSON reports whether PostgreSQL accepts the JSON text b as a jsonb value: storable
+// text whose strings and keys hold no \u0000 escape (jsonb refuses it, SQLSTATE 22P05).
+func StorableJSON(b []byte) bool {
+	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if bytes.HasPrefix(b[i+1:], []byte("u0000")) {
+			return false
+		}
+		i++ // the escaped character: an escaped backslash starts no escape
+	}
+	return true
 }

@@ -28,3 +28,41 @@ func TestDecodeLatin1(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestStorableText(t *testing.T) {
+	for in, want := range map[string]bool{
+		"":         true,
+		"plain":    true,
+		"café 😀":   true,
+		"a\x00b":   false,
+		"\xff\xfe": false,
+		"\xc3":     false,
+		`a\u0000b`: true, // six characters of text, no NUL
+	} {
+		if got := StorableText(in); got != want {
+			t.Errorf("%q: %v, want %v", in, got, want)
+		}
+	}
+}
+
+// PostgreSQL's jsonb refuses a \u0000 escape in any string or key; an escaped backslash
+// followed by "u0000" is six characters of text.
+func TestStorableJSON(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a": "b"}`:            true,
+		`{"a": "\u0041\n"}`:     true,
+		`{"a": "\\u0000"}`:      true,
+		`{"a": "\\\\u0000"}`:    true,
+		`{"a": "x\u0000"}`:      false,
+		`{"a\u0000": 1}`:        false,
+		`["\\\u0000"]`:          false,
+		`{"a": "\u00001"}`:      false,
+		"{\"a\": \"\x00\"}":     false,
+		"{\"a\": \"\xff\"}":     false,
+		`{"a": "\u0001\u0010"}`: true,
+	} {
+		if got := StorableJSON([]byte(in)); got != want {
+			t.Errorf("%s: %v, want %v", in, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Request is one scoring request as a route resolved it: who is asking (the key), for which
@@ -82,7 +81,3 @@ func normalAddress(segment string) (lower string, valid bool) {
 	lower = strings.ToLower(segment)
 	return lower, ValidAddress(lower)
 }
-
-// storableText reports whether PostgreSQL accepts s as a text value: valid UTF-8 without NUL.
-// Client text that fails it is never sent; PostgreSQL would answer with an error (22021).
-func storableText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -3,6 +3,8 @@ package scoring
 import (
 	"strings"
 	"testing"
+
+	"shadowproxy/internal/pycompat"
 )
 
 // FuzzNormalAddress feeds arbitrary address segments through the address check the scorer does
@@ -21,7 +23,7 @@ func FuzzNormalAddress(f *testing.F) {
 			return
 		}
 		hex := strings.TrimPrefix(address, "0x")
-		if len(hex) != 40 || strings.Trim(hex, "0123456789abcdef") != "" || !storableText(address) {
+		if len(hex) != 40 || strings.Trim(hex, "0123456789abcdef") != "" || !pycompat.StorableText(address) {
 			t.Fatalf("address %q accepted as %q", segment, address)
 		}
 	})

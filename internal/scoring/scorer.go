@@ -70,7 +70,7 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	now := s.now()
 	key := req.Key
 	unauthorized := Result{Outcome: Outcome{Kind: Unauthorized}}
-	if key == "" || !storableText(KeyPrefix(key)) {
+	if key == "" || !pycompat.StorableText(KeyPrefix(key)) {
 		// A prefix PostgreSQL cannot hold as text matches no key: Django's lookup finds none.
 		return unauthorized, nil
 	}

@@ -55,7 +55,7 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 			return route.Call{}, false
 		}
 		address, present := ninja.Last(query, "address")
-		if !present || !storable(address) {
+		if !present || !pycompat.StorableText(address) {
 			return route.Call{}, false // a missing address is ninja's 422
 		}
 		return route.Call{Key: strings.ToLower(address), Subject: route.Subject{Address: address}, Request: &request{address: address}}, true
@@ -67,9 +67,6 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 	}
 	return route.Call{}, false
 }
-
-// storable reports whether PostgreSQL can hold s as Django would send it (no NUL, UTF-8).
-func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // authed runs JWTDidAuth; done is true when the call is settled (an answer, or not mine).
 func (h *Handler) authed(r *http.Request) (did any, c route.Call, done, ok bool) {
@@ -108,7 +105,7 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 	if !isStr { // did.split raises AttributeError inside the handler
 		return route.Call{Request: &request{answer: new(h.failed())}}, true
 	}
-	if !storable(address) || len(address) > 100 {
+	if !pycompat.StorableText(address) || len(address) > 100 {
 		return route.Call{}, false
 	}
 	key := strings.ToLower(address)
@@ -161,7 +158,7 @@ func (h *Handler) parseItem(el any) (item, bool) {
 		return item{}, false
 	}
 	provider, ok := obj["provider"].(string)
-	if !ok || !storable(provider) {
+	if !ok || !pycompat.StorableText(provider) {
 		return item{}, false
 	}
 	if a, present := obj["address"]; present && a != nil {
@@ -175,7 +172,7 @@ func (h *Handler) parseItem(el any) (item, bool) {
 	}
 	if st, present := obj["stamp"]; present && st != nil {
 		b, err := json.Marshal(st)
-		if err != nil || bytes.Contains(b, []byte(`\u0000`)) {
+		if err != nil || !pycompat.StorableJSON(b) {
 			return item{}, false
 		}
 		it.stamp, it.truthy = b, pycompat.Truthy(st)
@@ -253,7 +250,7 @@ func (h *Handler) parseScore(r *http.Request, body []byte, address string) (rout
 	if done {
 		return c, ok
 	}
-	if !storable(address) {
+	if !pycompat.StorableText(address) {
 		return route.Call{}, false
 	}
 	key, _ := callerAddress(did)

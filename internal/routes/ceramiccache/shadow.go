@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/store"
@@ -61,7 +62,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err != nil {
 			return nil, err
 		}
-	case rescores && req.answer == nil && storable(address):
+	case rescores && req.answer == nil && pycompat.StorableText(address):
 		var err error
 		if preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1); err != nil {
 			return nil, err

@@ -1,7 +1,6 @@
 package embed
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -143,7 +142,7 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 		return scoring.CacheRow{}, false
 	}
 	proofValue, ok := proof["proofValue"].(string)
-	if !ok || utf8.RuneCountInString(provider) > 256 || utf8.RuneCountInString(proofValue) > 256 || !storable(provider) || !storable(proofValue) {
+	if !ok || utf8.RuneCountInString(provider) > 256 || utf8.RuneCountInString(proofValue) > 256 || !pycompat.StorableText(provider) || !pycompat.StorableText(proofValue) {
 		return scoring.CacheRow{}, false
 	}
 	// The row holds json.dumps of what json.loads read: floats as Python prints them.
@@ -164,11 +163,8 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 	if row.ExpirationDate, ok = pycompat.DateTimeField(stamp["expirationDate"]); !ok {
 		return scoring.CacheRow{}, false
 	}
-	return row, bytes.IndexByte(raw, 0) < 0
+	return row, pycompat.StorableJSON(raw) // jsonb refuses a \u0000 escape anywhere in the stamp
 }
-
-// storable is text PostgreSQL can hold (valid UTF-8, no NUL).
-func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 func (h *stamps) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(ninja.Request)

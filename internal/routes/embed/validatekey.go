@@ -29,6 +29,11 @@ func (h *validateKey) Parse(r *http.Request, body []byte, d route.Dialect) (rout
 	if r.URL.Path != "/internal/embed/validate-api-key" {
 		return route.Call{}, false
 	}
+	if key, presented := presentedKey(r.Header); presented && !pycompat.StorableText(scoring.KeyPrefix(key)) {
+		// Django reads headers as Latin-1 text: bytes that are not UTF-8 are a prefix its
+		// lookup does not find (401); a NUL fails psycopg2 (500). Django answers both.
+		return route.Call{}, false
+	}
 	prefix := keyPrefix(r.Header)
 	// The call keeps the two headers the key is read from (it is checked when served, and
 	// never logged or stored); the subject only the key's public prefix.
@@ -53,17 +58,26 @@ func keyPrefix(h http.Header) string {
 	return prefix
 }
 
-// partnerKey is the key Django's synchronous ApiKey class reads: X-API-Key, else the second
-// word of Authorization; a DEMO_API_KEY_ALIASES value stands for DEMO_API_KEY (demoUnset when
-// that is unset). presented is false when there is no key at all.
-func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demoUnset bool) {
+// presentedKey is the key Django's synchronous ApiKey class reads: X-API-Key, else the second
+// word of Authorization. presented is false when there is no key at all.
+func presentedKey(h http.Header) (key string, presented bool) {
 	key = strings.Join(h.Values("X-Api-Key"), ",")
 	if key == "" {
 		fields := strings.FieldsFunc(strings.Join(h.Values("Authorization"), ","), unicode.IsSpace)
 		if len(fields) < 2 {
-			return "", false, false
+			return "", false
 		}
 		key = fields[1]
+	}
+	return key, true
+}
+
+// partnerKey is the presented key with a DEMO_API_KEY_ALIASES value standing for DEMO_API_KEY
+// (demoUnset when that is unset).
+func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demoUnset bool) {
+	key, presented = presentedKey(h)
+	if !presented {
+		return "", false, false
 	}
 	if slices.Contains(s.DemoAPIKeyAlias, key) {
 		if s.DemoAPIKey == nil {

@@ -120,6 +120,11 @@ func parseCheckBans(r *http.Request, body []byte) (route.Call, bool) {
 			req.hashes = append(req.hashes, *c.hash)
 		}
 	}
+	// The address and the hashes are Ban.get_bans's query values: text PostgreSQL refuses
+	// fails Django's query inside its try (500 "Failed to check bans"): Django answers.
+	if !pycompat.StorableText(req.address) || !allStorable(req.hashes) {
+		return route.Call{}, false
+	}
 	sub := route.Subject{Address: strings.ToLower(req.address)}
 	for _, c := range req.credentials {
 		if c.hash == nil { // CheckBanResult(hash=None) fails validation inside the handler's try

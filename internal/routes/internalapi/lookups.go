@@ -69,6 +69,16 @@ func readCredential(ctx context.Context, q store.Querier, params any) (route.Ans
 	return ninja.JSON(http.StatusOK, w.Bytes()), nil
 }
 
+// allStorable reports whether PostgreSQL accepts every value of a query's list as text.
+func allStorable(values []string) bool {
+	for _, v := range values {
+		if !pycompat.StorableText(v) {
+			return false
+		}
+	}
+	return true
+}
+
 // ascii reports whether s is ASCII, where Go's strings.ToLower is Python's str.lower().
 func ascii(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -40,6 +40,9 @@ func parseCheckRevocations(r *http.Request, body []byte) (route.Call, bool) {
 	if len(values) > ninja.MaxBulkCacheSize {
 		return ninja.Early(key, route.Subject{}, ninja.TooManyStamps), true
 	}
+	if !allStorable(values) { // Django's query fails inside its try (500): Django answers
+		return route.Call{}, false
+	}
 	return ninja.Call(key, route.Subject{}, values), true
 }
 

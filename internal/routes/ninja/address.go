@@ -2,7 +2,8 @@ package ninja
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"shadowproxy/internal/pycompat"
 )
 
 // Segments splits what follows prefix in an already percent-decoded path into exactly n
@@ -11,7 +12,7 @@ import (
 // refuses): Django answers those.
 func Segments(path, prefix string, n int) ([]string, bool) {
 	rest, found := strings.CutPrefix(path, prefix)
-	if !found || !utf8.ValidString(rest) || strings.ContainsRune(rest, 0) {
+	if !found || !pycompat.StorableText(rest) {
 		return nil, false
 	}
 	parts := strings.Split(rest, "/")

@@ -42,7 +42,7 @@ func (n *ninjaRequest) analyticsRow(status int, errText *string, compactResponse
 		path = "/v2/stamps/" + n.scorerID + "/score/" + n.address
 	}
 	path = pycompat.DecodeUTF8Replace(path)
-	if strings.ContainsRune(path, 0) {
+	if !pycompat.StorableText(path) {
 		return nil
 	}
 	segments, _ := json.Marshal(strings.Split(path, "/")[1:])
@@ -52,11 +52,11 @@ func (n *ninjaRequest) analyticsRow(status int, errText *string, compactResponse
 		values := make([]string, len(v))
 		for i, s := range v {
 			values[i] = pycompat.DecodeUTF8Replace(s)
-			if strings.ContainsRune(values[i], 0) {
+			if !pycompat.StorableText(values[i]) {
 				return nil
 			}
 		}
-		if strings.ContainsRune(k, 0) {
+		if !pycompat.StorableText(k) {
 			return nil
 		}
 		query[k] = append(query[k], values...)

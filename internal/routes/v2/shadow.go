@@ -4,9 +4,9 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
@@ -70,7 +70,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 // wrote rows for the address anyway. It closes the snapshot.
 func compareUnplannedWrites(ctx context.Context, snap *store.Snapshot, in route.ShadowInput, address string) ([]diff.Field, string, error) {
 	address = strings.ToLower(address)
-	if !utf8.ValidString(address) || strings.ContainsRune(address, 0) {
+	if !pycompat.StorableText(address) {
 		snap.Close(context.Background())
 		return nil, "", nil // PostgreSQL cannot hold such an address: nothing to read
 	}
