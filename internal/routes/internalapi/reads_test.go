@@ -3,6 +3,7 @@ package internalapi
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -235,4 +236,25 @@ func TestInternalReadsWithoutTokenAreDjangos(t *testing.T) {
 		{"bans", "POST", "/internal/check-bans", "abc", `[]`, 418, ``},
 		{"stake", "GET", "/internal/stake/gtc/" + addrA, "abc", ``, 418, ``},
 	})
+}
+
+// With no Django to ask (fallback off), a failed read answers what Django's handler makes of
+// the exception: the handlers that catch every exception of their reads raise their own error;
+// the others leave it to Django's HTML 500 page.
+func TestFailedReadsAnswerTheHandlersOwnError(t *testing.T) {
+	want := map[string]string{
+		CheckBansName:        `500 {"detail": "Failed to check bans"}`,
+		CheckRevocationsName: `500 {"detail": "Failed to check revocations"}`,
+		StakeGTCName:         `400 {"detail": "Error pulling GTC staking data"}`,
+		StakeLegacyGTCName:   `400 {"detail": "Error pulling GTC staking data"}`,
+		AllowListName:        "500 " + string(ninja.ServerError().Body),
+		CredentialName:       "500 " + string(ninja.ServerError().Body),
+		CGrantsStatsName:     "500 " + string(ninja.ServerError().Body),
+	}
+	for _, rt := range (&Reads{}).Routes() {
+		a := rt.Handler.Failed(route.Call{}, context.DeadlineExceeded)
+		if got := fmt.Sprintf("%d %s", a.Status, a.Body); got != want[rt.Name] {
+			t.Errorf("%s: %s, want %s", rt.Name, got, want[rt.Name])
+		}
+	}
 }

@@ -38,6 +38,9 @@ type Reads struct {
 func (rd *Reads) Routes() []route.Route {
 	read := func(name, method, pattern string, key route.KeyKind, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc) route.Route {
 		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn, DB: func() store.Querier { return rd.DB }}
+		if a, caught := handlersOwnFailures[name]; caught {
+			h.Failure = &a
+		}
 		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h}
 	}
 	return []route.Route{
@@ -49,6 +52,17 @@ func (rd *Reads) Routes() []route.Route {
 		read(StakeLegacyGTCName, http.MethodGet, "/internal/stake/legacy-gtc/{address}/{round_id}", route.KeyPathAddress, parseStakeLegacy, readStakeLegacy),
 		read(CGrantsStatsName, http.MethodGet, "/internal/cgrants/contributor_statistics", route.KeyRequestHash, parseCGrants, readCGrants),
 	}
+}
+
+// handlersOwnFailures are the answers of the handlers whose try catches every exception of their
+// reads: InternalServerException in handle_check_bans and handle_check_revocations
+// (api/internal/bans_revocations.py), StakingRequestError in get_gtc_stake_for_address
+// (api/stake/api.py) and handle_get_gtc_stake_legacy (api/registry/api/v1.py).
+var handlersOwnFailures = map[string]route.Answer{
+	CheckBansName:        errFailedBanCheck,
+	CheckRevocationsName: ninja.Detail(http.StatusInternalServerError, "Failed to check revocations"),
+	StakeGTCName:         ninja.Detail(http.StatusBadRequest, "Error pulling GTC staking data"),
+	StakeLegacyGTCName:   ninja.Detail(http.StatusBadRequest, "Error pulling GTC staking data"),
 }
 
 // guarded puts Django's order in front of a route's parser: the URL must be the route's, then

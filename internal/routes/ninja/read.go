@@ -41,6 +41,9 @@ type Read struct {
 	ParseFunc func(r *http.Request, body []byte) (route.Call, bool)
 	// ReadFunc answers a parsed call.
 	ReadFunc ReadFunc
+	// Failure is the answer of a Django handler that catches every exception of its reads and
+	// raises its own error; nil: Django's HTML 500 page, for an exception no handler takes.
+	Failure *route.Answer
 }
 
 // Parse implements route.Handler: the internal API is Django-Ninja's only, so a route set to
@@ -69,8 +72,14 @@ func (h *Read) answer(ctx context.Context, q store.Querier, c route.Call) (route
 	return h.ReadFunc(ctx, q, req.Params)
 }
 
-// Failed implements route.Handler: Django's page for an exception no handler takes.
-func (h *Read) Failed(route.Call, error) route.Answer { return ServerError() }
+// Failed implements route.Handler: the handler's own error (Failure), else Django's page for an
+// exception no handler takes.
+func (h *Read) Failed(route.Call, error) route.Answer {
+	if h.Failure != nil {
+		return *h.Failure
+	}
+	return ServerError()
+}
 
 // Compare implements route.Shadower: the same reads on the snapshot, answers compared.
 func (h *Read) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
