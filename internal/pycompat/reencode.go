@@ -69,3 +69,19 @@ func (w *JSONWriter) writeValue(dec *json.Decoder) error {
 	}
 	return nil
 }
+
+// DumpsLoaded is json.dumps (compact) of what json.loads read, for v decoded from JSON with
+// UseNumber: integers as written, other numbers as float repr (1e2 is 100.0, 1.50 is 1.5). It is
+// what Django's JSONField sends for a value a request body carried.
+func DumpsLoaded(v any) ([]byte, error) {
+	marshalled, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode JSON: %w", err)
+	}
+	var w JSONWriter
+	w.Compact = true
+	if err := w.WriteJSONValue(marshalled); err != nil {
+		return nil, err
+	}
+	return w.Bytes(), nil
+}

@@ -1,6 +1,7 @@
 package ceramiccache_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -217,5 +218,25 @@ func TestConcurrentBulkPostsKeepOneLiveRowPerProvider(t *testing.T) {
 	}
 	if d := f.count(`SELECT count(*) FROM ceramic_cache_ceramiccache WHERE address = $1 AND provider = 'Ens' AND deleted_at IS NOT NULL`, addr); d != n-1 {
 		t.Fatalf("%d soft-deleted Ens rows, want %d", d, n-1)
+	}
+}
+
+// The stamp column holds json.dumps of what json.loads read from the body (Django's JSONField):
+// a float literal becomes Python's repr (1e2 is 100.0, 1.50 is 1.5), an integer stays as written.
+func TestBulkPostStoresStampNumbersAsPythonPrintsThem(t *testing.T) {
+	f := newFixture(t)
+	addr := "0x7777777777777777777777777777777777777777"
+	stamp := strings.Replace(string(f.stampJSON(addr, "Ens")), "{", `{"x": 1e2, "y": 1.50, "z": 7, `, 1)
+	body := `[{"provider": "Ens", "stamp": ` + stamp + `}]`
+	if r := f.do("POST", "/ceramic-cache/stamps/bulk", bearer(addr), body); r.status != 201 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var x, y, z string
+	if err := f.pool.QueryRow(context.Background(), `SELECT stamp->>'x', stamp->>'y', stamp->>'z' FROM ceramic_cache_ceramiccache
+WHERE address = $1 AND provider = 'Ens' AND deleted_at IS NULL`, addr).Scan(&x, &y, &z); err != nil {
+		t.Fatal(err)
+	}
+	if x != "100.0" || y != "1.5" || z != "7" {
+		t.Fatalf("stored %s %s %s, want 100.0 1.5 7", x, y, z)
 	}
 }

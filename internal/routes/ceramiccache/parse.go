@@ -171,7 +171,7 @@ func (h *Handler) parseItem(el any) (item, bool) {
 		return it, true
 	}
 	if st, present := obj["stamp"]; present && st != nil {
-		b, err := json.Marshal(st)
+		b, err := pycompat.DumpsLoaded(st) // JSONField stores json.dumps of what json.loads read
 		if err != nil || !pycompat.StorableJSON(b) {
 			return item{}, false
 		}

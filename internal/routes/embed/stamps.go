@@ -146,16 +146,10 @@ func plannedRow(item any, scorerID int64) (scoring.CacheRow, bool) {
 		return scoring.CacheRow{}, false
 	}
 	// The row holds json.dumps of what json.loads read: floats as Python prints them.
-	marshalled, err := json.Marshal(stamp)
+	raw, err := pycompat.DumpsLoaded(stamp)
 	if err != nil {
 		return scoring.CacheRow{}, false
 	}
-	var w pycompat.JSONWriter
-	w.Compact = true
-	if w.WriteJSONValue(marshalled) != nil {
-		return scoring.CacheRow{}, false
-	}
-	raw := w.Bytes()
 	row := scoring.CacheRow{Provider: provider, Stamp: raw, ProofValue: proofValue, SourceApp: new(sourceAppEmbed), SourceScorerID: new(scorerID)}
 	if row.IssuanceDate, ok = pycompat.DateTimeField(stamp["issuanceDate"]); !ok {
 		return scoring.CacheRow{}, false
