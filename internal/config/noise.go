@@ -6,8 +6,8 @@ import (
 )
 
 // noiseRoots are the prefixes of the field patterns the shadow comparison classifies with
-// noise rules: the answer's body and each compared part of the write-set.
-var noiseRoots = []string{"body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp.",
+// noise rules: the answer's headers and body, and each compared part of the write-set.
+var noiseRoots = []string{"headers.", "body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp.",
 	"writes.ceramic_cache."}
 
 // neverNoise are the patterns the comparison reports but never lets a rule excuse, and why.
@@ -37,6 +37,9 @@ func NoisePatternProblem(pattern string) string {
 	}
 	if root == "" {
 		return fmt.Sprintf("pattern %q names no compared field: patterns start with %s (as /admin/diffs shows them)", pattern, strings.Join(noiseRoots, ", "))
+	}
+	if root == "headers." && pattern != strings.ToLower(pattern) {
+		return fmt.Sprintf("pattern %q names no compared field: the comparison names headers in lower case, so write %s", pattern, strings.ToLower(pattern))
 	}
 	segs := strings.Split(pattern, ".")
 	for i, seg := range segs[:len(segs)-1] {

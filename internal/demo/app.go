@@ -56,7 +56,10 @@ func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, 
 				http.Error(w, err.Error(), 500)
 				return
 			}
-			w.Header().Set("Content-Type", a.Header.Get("Content-Type"))
+			for k, v := range a.Header {
+				w.Header()[k] = v
+			}
+			route.AddMiddlewareHeaders(route.Ninja, r.Header.Get("Origin"), w.Header()) // as Django's middleware does
 			w.WriteHeader(a.Status)
 			_, _ = w.Write(a.Body)
 			return

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -206,9 +207,12 @@ func parseTime(v any) (time.Time, bool) {
 	return t, err == nil
 }
 
-// Response is an HTTP answer as compared: status and body.
+// Response is an HTTP answer as compared: status and body. Header, Django's headers as the
+// proxy received them, is compared by the proxy (CompareHeaders); nil when not known (a
+// capture, which keeps none).
 type Response struct {
 	Status int
+	Header http.Header
 	Body   []byte
 }
 

@@ -20,7 +20,7 @@ const djangoBody = `{"address": "0xa", "score": "1.53100", "passing_score": fals
 
 func TestOneChangedFieldGivesOnePath(t *testing.T) {
 	goBody := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:23.938006+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": false, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
-	fields := CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(goBody)}, DefaultNoiseRules())
+	fields := CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(goBody)}, DefaultNoiseRules())
 	d := divergent(fields)
 	if len(d) != 1 || d[0].Path != "body.stamps.Google.dedup" || d[0].Pattern != "body.stamps.*.dedup" || d[0].Class != Divergent || d[0].Django != true || d[0].Go != false {
 		t.Fatalf("%+v", d)
@@ -32,20 +32,20 @@ func TestOneChangedFieldGivesOnePath(t *testing.T) {
 
 func TestTimestampOnlyDifferenceIsNoise(t *testing.T) {
 	later := `{"address": "0xa", "score": "1.53100", "passing_score": false, "last_score_timestamp": "2026-03-04T16:35:24.100000+00:00", "expiration_timestamp": null, "threshold": "20.00000", "error": null, "stamps": {"Linkedin": {"score": "1.53100", "dedup": false, "expiration_date": "2026-03-09T16:35:23.938000+00:00"}, "Google": {"score": "0.00000", "dedup": true, "expiration_date": "2026-03-10T00:00:00.000Z"}}, "points_data": null, "possible_points_data": null, "linked_score": null}`
-	d := divergent(CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(later)}, DefaultNoiseRules()))
+	d := divergent(CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(later)}, DefaultNoiseRules()))
 	if len(d) != 1 || d[0].Class != Noise || d[0].Rule == "" {
 		t.Fatalf("%+v", d)
 	}
 	// Beyond the window it is a divergence.
 	muchLater := []byte(`{"last_score_timestamp": "2026-03-05T16:35:24+00:00"}`)
-	d = divergent(CompareResponses(Response{200, []byte(`{"last_score_timestamp": "2026-03-04T16:35:23+00:00"}`)}, Response{200, muchLater}, DefaultNoiseRules()))
+	d = divergent(CompareResponses(Response{Status: 200, Body: []byte(`{"last_score_timestamp": "2026-03-04T16:35:23+00:00"}`)}, Response{Status: 200, Body: muchLater}, DefaultNoiseRules()))
 	if len(d) != 1 || d[0].Class != Divergent {
 		t.Fatalf("%+v", d)
 	}
 }
 
 func TestStatusAndMissingKeys(t *testing.T) {
-	d := divergent(CompareResponses(Response{404, []byte(`{"detail": "No scorer matches the given criteria."}`)}, Response{400, []byte(`{"detail": "Invalid address.", "extra": 1}`)}, nil))
+	d := divergent(CompareResponses(Response{Status: 404, Body: []byte(`{"detail": "No scorer matches the given criteria."}`)}, Response{Status: 400, Body: []byte(`{"detail": "Invalid address.", "extra": 1}`)}, nil))
 	paths := map[string]Class{}
 	for _, f := range d {
 		paths[f.Path] = f.Class
@@ -53,7 +53,7 @@ func TestStatusAndMissingKeys(t *testing.T) {
 	if len(d) != 3 || paths["status"] != Divergent || paths["body.detail"] != Divergent || paths["body.extra"] != Divergent {
 		t.Fatalf("%+v", d)
 	}
-	if d := divergent(CompareResponses(Response{200, []byte(`{"a": 25.0}`)}, Response{200, []byte(`{"a": 25}`)}, nil)); len(d) != 1 {
+	if d := divergent(CompareResponses(Response{Status: 200, Body: []byte(`{"a": 25.0}`)}, Response{Status: 200, Body: []byte(`{"a": 25}`)}, nil)); len(d) != 1 {
 		t.Fatalf("25.0 and 25 must differ as jsonb text does: %+v", d)
 	}
 }
@@ -65,7 +65,7 @@ func TestReportRendersEmptyAndFull(t *testing.T) {
 	}
 	s := NewStats()
 	run := &Run{At: time.Now(), DjangoLatency: 30 * time.Millisecond, GoLatency: 5 * time.Millisecond}
-	all := CompareResponses(Response{200, []byte(`{"a": 1}`)}, Response{200, []byte(`{"a": 2}`)}, nil)
+	all := CompareResponses(Response{Status: 200, Body: []byte(`{"a": 1}`)}, Response{Status: 200, Body: []byte(`{"a": 2}`)}, nil)
 	run.Classify(all)
 	s.Add(run, all)
 	buf.Reset()
@@ -79,7 +79,7 @@ func TestReportRendersEmptyAndFull(t *testing.T) {
 	}
 	// An order run has its own count and column, and is compared without diverging.
 	order := &Run{At: time.Now()}
-	all = CompareResponses(Response{200, []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{200, []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
+	all = CompareResponses(Response{Status: 200, Body: []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{Status: 200, Body: []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
 	order.Classify(all)
 	s.Add(order, all)
 	sum := s.Summary()

@@ -50,6 +50,7 @@ func TestNoisePatternsThatCannotApplyAreRefused(t *testing.T) {
 		"writes.events.scu":       "SCU events",
 		"last_score_timestamp":    "names no compared field",
 		"writes.events.ldp.x.foo": "write writes.events.ldp.*.foo",
+		"headers.Cache-Control":   "write headers.cache-control",
 	} {
 		if got := config.NoisePatternProblem(pattern); got == "" || !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to say %q", pattern, got, want)

@@ -39,18 +39,18 @@ func TestStampKeyOrderAloneIsOrder(t *testing.T) {
 	if reordered == djangoBody {
 		t.Fatal("fixture: keys not reordered")
 	}
-	fields := CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(reordered)}, DefaultNoiseRules())
+	fields := CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(reordered)}, DefaultNoiseRules())
 	run := classifyRun(t, fields, "", []byte(djangoBody), nil, nil)
 	if run.Outcome != OutcomeOrder || len(run.Fields) != 1 || run.Fields[0].Path != "body.stamps" || run.Fields[0].Rule == "" ||
 		run.Fields[0].Django != "Linkedin,Google" || run.Fields[0].Go != "Google,Linkedin" {
 		t.Fatalf("%s %+v", run.Outcome, run.Fields)
 	}
-	if fieldClass(CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(djangoBody)}, nil), "body.stamps") != Equal {
+	if fieldClass(CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(djangoBody)}, nil), "body.stamps") != Equal {
 		t.Fatal("the same key order must be an equal leaf")
 	}
 	// Order and another difference: divergent.
 	changed := strings.Replace(reordered, `"dedup": true`, `"dedup": false`, 1)
-	fields = CompareResponses(Response{200, []byte(djangoBody)}, Response{200, []byte(changed)}, DefaultNoiseRules())
+	fields = CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(changed)}, DefaultNoiseRules())
 	if run := classifyRun(t, fields, "", []byte(djangoBody), nil, nil); run.Outcome != OutcomeDivergent {
 		t.Fatalf("%s %+v", run.Outcome, run.Fields)
 	}
@@ -183,7 +183,7 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 			djStamps, djBody, djExp := rowsFor(c.cred, c.iso, c.earliest)
 			post := Rows{Score: &ScoreRow{Score: &one, Status: &done, LastScoreTimestamp: &at, Stamps: &djStamps, ExpirationDate: djExp},
 				Stamps: []StampRow{{Provider: "Google", Credential: c.cred}, {Provider: "Ens", Credential: credE}}, Links: map[string]Link{}}
-			fields := CompareResponses(Response{200, []byte(djBody)}, Response{200, []byte(goBody)}, nil)
+			fields := CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(goBody)}, nil)
 			writes, race := CompareWrites(ws, Rows{Links: map[string]Link{}}, post, &at, nil)
 			run := classifyRun(t, append(fields, writes...), race, []byte(djBody), ws, &post)
 			if run.Outcome != c.want {
@@ -206,7 +206,7 @@ func TestRecorderCountsOrderRuns(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg, "shadowproxy_shadow_runs_total"); err != nil || n != len(Outcomes)*len(config.RouteNames) || runs("order") != 0 {
 		t.Fatalf("%d series (%v), order %v", n, err, runs("order"))
 	}
-	all := CompareResponses(Response{200, []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{200, []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
+	all := CompareResponses(Response{Status: 200, Body: []byte(`{"stamps": {"A": 1, "B": 2}}`)}, Response{Status: 200, Body: []byte(`{"stamps": {"B": 2, "A": 1}}`)}, nil)
 	run := &Run{Route: "v2-score"}
 	run.Classify(all)
 	rec.Record(context.Background(), run, all)

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"encoding/json"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -57,7 +58,21 @@ type Run struct {
 	GoWrites      any             `json:"go_writes,omitempty"`
 	DjangoLatency time.Duration   `json:"django_latency_ns"`
 	GoLatency     time.Duration   `json:"go_latency_ns"`
+	// goHeader is Go's answer's own headers (SetGoAnswer); the header fields it gives are what
+	// is kept of it.
+	goHeader   http.Header
+	goAnswered bool
 }
+
+// SetGoAnswer records Go's answer on the run: its status and body, and its own headers for
+// the proxy's header comparison (GoHeader).
+func (r *Run) SetGoAnswer(status int, header http.Header, body []byte) {
+	r.GoStatus, r.GoBody = status, RawJSON(body)
+	r.goHeader, r.goAnswered = header, true
+}
+
+// GoHeader is Go's answer's own headers, and whether Go answered (SetGoAnswer was called).
+func (r *Run) GoHeader() (http.Header, bool) { return r.goHeader, r.goAnswered }
 
 // Classify sets the run's outcome from its compared fields (all leaves) and keeps only the
 // non-equal ones in the run: divergent if any field is, else order if any is, else noise if

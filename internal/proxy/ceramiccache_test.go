@@ -83,9 +83,10 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 		f.mu.Unlock()
 		if r.Method == http.MethodPost && strings.Contains(string(body), `"stamp": null`) {
 			f.halfWayCrash(t, djangoPool, r, body)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(500)
-			_, _ = w.Write(ninja.ServerErrorPage().Body)
+			page := ninja.ServerErrorPage()
+			w.Header().Set("Content-Type", page.MediaType())
+			w.WriteHeader(page.Status)
+			_, _ = w.Write(page.Body)
 			return
 		}
 		for _, rt := range django {
@@ -130,7 +131,7 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 				t.Errorf("no shadow snapshot within 30s")
 			}
 		}
-		upstream.ServeHTTP(w, r)
+		asNinjaDjango(upstream).ServeHTTP(w, r)
 	})
 	return f
 }

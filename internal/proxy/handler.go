@@ -242,7 +242,7 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, d route.Dialect, a rout
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
-	route.AddMiddlewareHeaders(d, r, w.Header())
+	route.AddMiddlewareHeaders(d, r.Header.Get("Origin"), w.Header())
 	w.Header().Set(BackendHeader, string(backend))
 	if len(a.Body) > 0 {
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
@@ -266,7 +266,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 		defer h.Shadow.cancel(job)
 	}
 	w.Header().Set(BackendHeader, string(BackendDjango))
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &statusRecorder{ResponseWriter: w, keepHeader: job != nil}
 	if job != nil || h.Capture != nil {
 		rec.capture = &bytes.Buffer{}
 	}
@@ -292,7 +292,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	// proxy made because Django failed.
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
-		h.Shadow.submit(job, rt, call, diff.Response{Status: status, Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		h.Shadow.submit(job, rt, call, r.Header.Get("Origin"), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }

@@ -76,7 +76,7 @@ func newInternalFixture(t *testing.T, cfg config.Config, django func(f *internal
 				t.Errorf("no shadow snapshot settled within 30s for %s", r.URL.Path)
 			}
 		}
-		answer.ServeHTTP(w, r)
+		asNinjaDjango(answer).ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.upstream.Close)
 	cfg.DjangoURL, cfg.Salt, cfg.Version = f.upstream.URL, "shadowproxy-v1", "test"

@@ -207,9 +207,12 @@ func (m *Metrics) observeTraced(route string, backend Backend, code int, seconds
 // keeps a copy of the body (up to maxCapture bytes) for a shadow comparison.
 type statusRecorder struct {
 	http.ResponseWriter
-	code     int
-	capture  *bytes.Buffer
-	overflow bool
+	code    int
+	capture *bytes.Buffer
+	// keepHeader asks for header: the headers as the answer's head was written.
+	keepHeader bool
+	header     http.Header
+	overflow   bool
 	// djangoFailed: the answer is the proxy's own, made because Django failed.
 	djangoFailed bool
 }
@@ -221,6 +224,7 @@ const maxCapture = 1 << 20
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.code == 0 {
 		s.code = code
+		s.snapshotHeader()
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
@@ -228,6 +232,7 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.code == 0 {
 		s.code = http.StatusOK
+		s.snapshotHeader()
 	}
 	if s.capture != nil && !s.overflow {
 		if s.capture.Len()+len(b) > maxCapture {
@@ -241,6 +246,25 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer (flushing for streams).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// snapshotHeader copies the headers as the head is written, when keepHeader asks for them.
+func (s *statusRecorder) snapshotHeader() {
+	if s.keepHeader {
+		s.header = s.ResponseWriter.Header().Clone()
+	}
+}
+
+// djangoHeader is Django's headers as captured, without the two the proxy sets on every answer
+// of a table route (the request id and the backend marker).
+func (s *statusRecorder) djangoHeader() http.Header {
+	h := s.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Del(requestIDHeader)
+	h.Del(BackendHeader)
+	return h
+}
 
 func (s *statusRecorder) status() int {
 	if s.code == 0 {

@@ -20,12 +20,12 @@ func reviewFixture(t *testing.T) *shadowFixture {
 	t.Helper()
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
 		real := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return asNinjaDjango(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &bodyRecorder{header: http.Header{}}
 			real.ServeHTTP(rec, r)
 			w.WriteHeader(rec.code)
 			_, _ = w.Write([]byte(strings.Replace(rec.body.String(), `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)))
-		})
+		}))
 	})
 	for _, i := range []int{1, 3} {
 		f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[i].Address)

@@ -91,6 +91,7 @@ type shadowJob struct {
 	route         *route.Route
 	call          route.Call
 	requestID     string
+	origin        string // the request's Origin header: Go's answer gets the middleware headers for it
 	django        diff.Response
 	djangoLatency time.Duration
 	at            time.Time
@@ -260,8 +261,8 @@ func (s *Shadow) expire(job *shadowJob) {
 
 // submit hands the job, with Django's answer, to the workers, unless it was abandoned
 // meanwhile or the shadows are stopping.
-func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, django diff.Response, djangoLatency time.Duration, requestID string) {
-	job.route, job.call = rt, call
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, origin string, django diff.Response, djangoLatency time.Duration, requestID string) {
+	job.route, job.call, job.origin = rt, call, origin
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -359,8 +360,14 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	if sr.err != nil {
 		return nil, sr.err
 	}
-	return job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
-		Rules: s.rules(job.route.Name), Run: run})
+	rules := s.rules(job.route.Name)
+	fields, err := job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
+		Rules: rules, Run: run})
+	if goHeader, answered := run.GoHeader(); err == nil && answered && job.django.Header != nil {
+		goAnswer := route.Answer{Header: goHeader, Body: run.GoBody}
+		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.call.Dialect, job.origin, goAnswer), rules)...)
+	}
+	return fields, err
 }
 
 // rules are the route's noise rules in force (its own, else the global ones), or

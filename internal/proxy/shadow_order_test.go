@@ -17,7 +17,6 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
 	"shadowproxy/internal/pycompat"
-	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/standin"
@@ -68,7 +67,6 @@ func (d *reversedDjango) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.alter.Load() {
 		body = strings.Replace(body, `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)
 	}
-	w.Header().Set("Content-Type", ninja.ContentType)
 	w.WriteHeader(rec.code)
 	_, _ = w.Write([]byte(body))
 }
@@ -129,7 +127,7 @@ func TestShadowOrderOnlyDifferencesAreNotDivergent(t *testing.T) {
 	var django *reversedDjango
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
 		django = &reversedDjango{scorer: g.scorer, pool: store.CommitSink{Pool: g.pool}}
-		return django
+		return asNinjaDjango(django)
 	})
 	ctl := f.gateController(t)
 	// Weights whose 28-digit sum depends on the order of the additions.

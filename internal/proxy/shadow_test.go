@@ -210,13 +210,12 @@ WHERE schemaname = 'public' AND sequencename NOT LIKE 'shadowproxy_diff%' ORDER 
 func TestShadowFindsOneChangedField(t *testing.T) {
 	f := newShadowFixture(t, func(g *goFixture) http.Handler {
 		real := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}, Latency: 20 * time.Millisecond}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return asNinjaDjango(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &bodyRecorder{header: http.Header{}}
 			real.ServeHTTP(rec, r)
-			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(rec.code)
 			_, _ = w.Write([]byte(strings.Replace(rec.body.String(), `"threshold": "20.00000"`, `"threshold": "21.00000"`, 1)))
-		})
+		}))
 	})
 	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[1].Address)
 	s := f.waitRuns(1)

@@ -8,7 +8,7 @@ import (
 )
 
 // AddMiddlewareHeaders sets on h the headers that Django's middleware adds to every answer of
-// the dialect d, for the request r. A browser needs them: without Access-Control-Allow-Origin it
+// the dialect d, for a request whose Origin header is origin ("" none). A browser needs them: without Access-Control-Allow-Origin it
 // refuses a cross-origin answer that the server counted as a success.
 //
 // The Ninja dialect is Django's ASGI app, whose MIDDLEWARE (api/scorer/settings/base.py) adds
@@ -24,18 +24,36 @@ import (
 // The Lambda handler runs no middleware: its renderer sets RESPONSE_HEADERS itself, so d ==
 // Lambda adds nothing. Any other d, the empty one of a Ninja-only route's call included, is
 // the ASGI app's.
-func AddMiddlewareHeaders(d Dialect, r *http.Request, h http.Header) {
+func AddMiddlewareHeaders(d Dialect, origin string, h http.Header) {
 	if d == Lambda {
 		return
 	}
 	setDefault(h, "X-Frame-Options", "DENY")
 	addVary(h, "origin")
-	if origin := r.Header.Get("Origin"); origin != "" && urlsplitReads(origin) {
+	if origin != "" && urlsplitReads(origin) {
 		h.Set("Access-Control-Allow-Origin", "*")
 	}
 	setDefault(h, "X-Content-Type-Options", "nosniff")
 	setDefault(h, "Referrer-Policy", "same-origin")
 	setDefault(h, "Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// ClientHeader is the header set a client receives with the answer a in dialect d, for a
+// request whose Origin header is origin, as the proxy writes it, except what the proxy and
+// net/http stamp on every answer (X-Request-Id, the backend marker, Date, Content-Length): the
+// answer's own headers, Django's middleware headers (AddMiddlewareHeaders), and the
+// Content-Type net/http sniffs for a body sent without one. The shadow compares it with
+// Django's headers.
+func ClientHeader(d Dialect, origin string, a Answer) http.Header {
+	h := a.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	AddMiddlewareHeaders(d, origin, h)
+	if _, set := h["Content-Type"]; !set && len(a.Body) > 0 {
+		h.Set("Content-Type", http.DetectContentType(a.Body))
+	}
+	return h
 }
 
 // setDefault is Python's headers.setdefault.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
@@ -34,7 +35,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jitter := time.Duration(rand.Int64N(int64(s.Latency)/2+1)) - s.Latency/4
 		time.Sleep(s.Latency + jitter)
 	}
-	w.Header().Set("X-Served-By", "stand-in-django")
+	// Django's middleware adds its headers to every answer, as the ASGI app's do.
+	route.AddMiddlewareHeaders(route.Ninja, r.Header.Get("Origin"), w.Header())
 	if scorerID, address, ok := v2.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
 		sink := s.Sink
 		if s.Quirk != nil {

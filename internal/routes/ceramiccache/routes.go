@@ -118,7 +118,7 @@ type item struct {
 func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	req := c.Request.(*request)
 	if req.answer != nil {
-		return answer(*req.answer), nil
+		return req.answer.Answer(), nil
 	}
 	resp, err := h.serve(ctx, req, h.f.Sink, h.f.Scorer, h.f.DB)
 	if errors.Is(err, scoring.ErrOutcomeUnknown) {
@@ -127,14 +127,14 @@ func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error)
 	if err != nil {
 		return route.Answer{}, err
 	}
-	return answer(resp), nil
+	return resp.Answer(), nil
 }
 
 // Failed is what Django's handler makes of an exception where Go failed (after it may have
 // written, or with fallback off): the handlers that catch every exception answer their own
 // error (PATCH: InternalServerException; GET score: InvalidCommunityScoreRequestException;
 // weights: InvalidScorerConfiguration), the others Django's HTML 500 page.
-func (h *Handler) Failed(route.Call, error) route.Answer { return answer(h.failed()) }
+func (h *Handler) Failed(route.Call, error) route.Answer { return h.failed().Answer() }
 
 func (h *Handler) failed() ninja.Response {
 	switch h.op {
@@ -146,10 +146,6 @@ func (h *Handler) failed() ninja.Response {
 		return h.f.weightsFailed()
 	}
 	return ninja.ServerErrorPage()
-}
-
-func answer(r ninja.Response) route.Answer {
-	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 
 // Django's bodies (api/ceramic_cache/exceptions.py, ninja's defaults).

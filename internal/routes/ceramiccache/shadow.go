@@ -37,7 +37,8 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		}
 	}
 	run.GoLatency = time.Since(start)
-	run.GoStatus, run.GoBody = resp.Status, diff.RawJSON(resp.Body)
+	a := resp.Answer()
+	run.SetGoAnswer(a.Status, a.Header, a.Body)
 	ws := sink.Writes
 	if ws != nil {
 		run.GoWrites = ws

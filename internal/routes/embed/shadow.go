@@ -18,7 +18,7 @@ import (
 // compareAnswer records Go's answer on the run and compares it with Django's.
 func compareAnswer(in route.ShadowInput, a route.Answer, start time.Time) []diff.Field {
 	in.Run.GoLatency = time.Since(start)
-	in.Run.GoStatus, in.Run.GoBody = a.Status, diff.RawJSON(a.Body)
+	in.Run.SetGoAnswer(a.Status, a.Header, a.Body)
 	return diff.CompareResponses(in.Django, diff.Response{Status: a.Status, Body: a.Body}, in.Rules)
 }
 

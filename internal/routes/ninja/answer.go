@@ -67,8 +67,10 @@ func Missing(locs ...[]any) route.Answer {
 
 // ServerError is Django's HTML 500 page: what an exception no Ninja handler takes becomes with
 // DEBUG off.
-func ServerError() route.Answer {
-	r := ServerErrorPage()
+func ServerError() route.Answer { return ServerErrorPage().Answer() }
+
+// Answer is r as the proxy writes it: its status and body, with its Content-Type.
+func (r Response) Answer() route.Answer {
 	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
 }
 

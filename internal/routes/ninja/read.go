@@ -90,6 +90,6 @@ func (h *Read) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field,
 	if err != nil {
 		return nil, err
 	}
-	in.Run.GoStatus, in.Run.GoBody = a.Status, diff.RawJSON(a.Body)
+	in.Run.SetGoAnswer(a.Status, a.Header, a.Body)
 	return diff.CompareResponses(in.Django, diff.Response{Status: a.Status, Body: a.Body}, in.Rules), nil
 }

@@ -105,7 +105,7 @@ func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 // default for anything else (a panic).
 func (s *Score) Failed(c route.Call, err error) route.Answer {
 	if c.Dialect != route.Lambda {
-		return ninjaAnswer(ninja.InternalError())
+		return ninja.InternalError().Answer()
 	}
 	if errors.Is(err, route.ErrPanic) {
 		return lambdaAnswer(errorResponse(500, msgUnexpected, msgUnexpected))
@@ -135,12 +135,7 @@ func (s *Score) Render(res scoring.Result, d route.Dialect) route.Answer {
 	if d == route.Lambda {
 		return lambdaAnswer(lambdaRender(res.Outcome, s.Scorer.Settings.RateLimitForm))
 	}
-	return ninjaAnswer(ninja.OutcomeResponse(res.Outcome))
-}
-
-// ninjaAnswer is the answer as Django-Ninja writes it.
-func ninjaAnswer(r ninja.Response) route.Answer {
-	return route.Answer{Status: r.Status, Header: http.Header{"Content-Type": {r.MediaType()}}, Body: r.Body}
+	return ninja.OutcomeResponse(res.Outcome).Answer()
 }
 
 // lambdaAnswer is the HTTP answer the ALB makes of the Lambda's response: its status, headers

@@ -34,7 +34,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 		s.Mutate(ws)
 	}
 	goAnswer := s.Render(res, in.Call.Dialect) // in the dialect Django behind the proxy answers in
-	run.GoStatus, run.GoBody = goAnswer.Status, diff.RawJSON(goAnswer.Body)
+	run.SetGoAnswer(goAnswer.Status, goAnswer.Header, goAnswer.Body)
 	_, diffSpan := tracer.Start(ctx, "shadow.diff")
 	defer diffSpan.End()
 	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
