@@ -94,7 +94,7 @@ const adminToken = "bench-admin-token"
 const floorRequests = 100 // pgbench takes at most 128 scripts
 
 // DefaultMemLimit is the soft memory limit the deployment manifests give the sidecar (GOMEMLIMIT).
-const DefaultMemLimit = "48MiB"
+const DefaultMemLimit = "40MiB"
 
 // DefaultMaxProcs is the GOMAXPROCS the deployment manifests give the sidecar.
 const DefaultMaxProcs = "2"
