@@ -34,7 +34,7 @@ func (f *goFixture) limitKey(rate string, rdb *redis.Client) {
 func (f *goFixture) assertGoAnsweredDjangos500() {
 	f.t.Helper()
 	resp, body := f.score()
-	if resp.StatusCode != 500 || body != djangoErrorPage || resp.Header.Get("Content-Type") != "text/html" || resp.Header.Get(BackendHeader) != "go" {
+	if resp.StatusCode != 500 || body != djangoErrorPage || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Header.Get(BackendHeader) != "go" {
 		f.t.Fatalf("answer %d %v %q", resp.StatusCode, resp.Header, body)
 	}
 	for _, reason := range []string{"panic", "error", "timeout"} {

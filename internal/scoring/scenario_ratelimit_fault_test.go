@@ -80,7 +80,7 @@ func TestMalformedRateAnswersDjangos500(t *testing.T) {
 	logs := f.observeLogs()
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	r := f.score(c, addrA)
-	if r.status != 500 || r.body != djangoErrorPage || r.contentType != "text/html" {
+	if r.status != 500 || r.body != djangoErrorPage || r.contentType != "text/html; charset=utf-8" {
 		t.Fatalf("answer %d %q %q", r.status, r.contentType, r.body)
 	}
 	rows := f.analytics()
@@ -201,7 +201,7 @@ func TestRedisDownAnswersDjangos500UnlessFailOpen(t *testing.T) {
 	logs := f.observeLogs()
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
 	r := f.score(c, addrA)
-	if r.status != 500 || r.body != djangoErrorPage || r.contentType != "text/html" {
+	if r.status != 500 || r.body != djangoErrorPage || r.contentType != "text/html; charset=utf-8" {
 		t.Fatalf("Redis down: %d %q %q", r.status, r.contentType, r.body)
 	}
 	want := "Error 111 connecting to " + dead.Options().Addr + ". Connection refused."

@@ -1,9 +1,13 @@
 package embed
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
 	"testing"
 
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -93,6 +97,53 @@ func TestEmbedWeightsAndConfig(t *testing.T) {
 			r := f.do("GET", c.path, "")
 			if r.status != c.status || r.body != c.want {
 				t.Fatalf("got %d %s, want %d %s", r.status, r.body, c.status, c.want)
+			}
+		})
+	}
+}
+
+// With no Django to ask (fallback off), a failed weights or config read answers what Django
+// makes of the exception, each read made to fail on the real database by renaming its table:
+// handle_get_scorer_weights raises InvalidScorerConfiguration for any failure of its reads;
+// handle_get_embed_stamp_sections lists no sections when its platform or section reads fail,
+// but its customization read is outside that try (Django's HTML 500 page).
+func TestFailedWeightsReadsAnswerDjangosError(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO account_customization (path, scorer_id, use_custom_dashboard_panel, body_display_info_tooltip,
+  button_action_type, show_explanation_panel, partner_name, nav_order, show_in_top_nav) VALUES ('p', $1, false, false, 'Simple Link', false, 'P', 0, false)`, f.community)
+	const invalid = `500 {"detail": "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID=335"}`
+	page := "500 " + string(ninja.ServerError().Body)
+	withWeights := `200 {"weights": {"Ens": 0.208, "Google": 0.525, "Linkedin": 1.531}, "stamp_sections": []}`
+	for _, c := range []struct {
+		table           string
+		weights, config string
+	}{
+		{table: "scorer_weighted_binaryweightedscorer", weights: invalid, config: invalid},
+		{table: "account_customization", weights: "", config: page},
+		{table: "account_embedstampplatform", weights: "", config: withWeights},
+		{table: "account_embedsectionorder", weights: "", config: withWeights},
+	} {
+		t.Run(c.table, func(t *testing.T) {
+			f.exec(`ALTER TABLE ` + c.table + ` RENAME TO failing_read`)
+			defer f.exec(`ALTER TABLE failing_read RENAME TO ` + c.table)
+			for _, rt := range f.embed.Routes() {
+				want := map[string]string{WeightsName: c.weights, ConfigName: c.config}[rt.Name]
+				if want == "" {
+					continue
+				}
+				path := fmt.Sprintf("%s?community_id=%d", rt.Pattern, f.community)
+				call, ok := rt.Handler.Parse(httptest.NewRequest("GET", path, nil), nil, route.Ninja)
+				if !ok {
+					t.Fatalf("%s: not taken", path)
+				}
+				_, err := rt.Handler.Serve(context.Background(), call)
+				if err == nil {
+					t.Fatalf("%s: the read did not fail", path)
+				}
+				a := rt.Handler.Failed(call, err)
+				if got := fmt.Sprintf("%d %s", a.Status, a.Body); got != want {
+					t.Errorf("%s: %s, want %s", path, got, want)
+				}
 			}
 		})
 	}

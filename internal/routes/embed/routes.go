@@ -52,12 +52,13 @@ func (e *Embed) Routes() []route.Route {
 			Key: route.KeyPathAddress, Handler: &embedScore{e}, Shadow: &embedScore{e}, Guard: guard},
 		{Name: ValidateAPIKeyName, Method: http.MethodGet, Pattern: "/internal/embed/validate-api-key", Writes: true,
 			Key: route.KeyRequestHash, Handler: &validateKey{e}, Shadow: &validateKey{e}},
-		e.read(WeightsName, "/internal/embed/weights", parseWeights, e.readWeights, guard),
-		e.read(ConfigName, "/internal/embed/config", parseConfig, e.readWeights, guard),
+		e.read(WeightsName, "/internal/embed/weights", parseWeights, e.readWeights, e.configFailure, guard),
+		e.read(ConfigName, "/internal/embed/config", parseConfig, e.readWeights, e.configFailure, guard),
 	}
 }
 
-func (e *Embed) read(name, pattern string, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc, guard func(*http.Request) *route.Answer) route.Route {
-	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return e.DB }}
+func (e *Embed) read(name, pattern string, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc,
+	failure func(error) route.Answer, guard func(*http.Request) *route.Answer) route.Route {
+	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return e.DB }, Failure: failure}
 	return route.Route{Name: name, Method: http.MethodGet, Pattern: pattern, Key: route.KeyRequestHash, Handler: h, Shadow: h, Guard: guard}
 }

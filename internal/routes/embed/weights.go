@@ -150,42 +150,82 @@ func (e *Embed) readWeights(ctx context.Context, q store.Querier, params any) (r
 	case !ok && e.CeramicScorerID == "":
 		return route.Answer{}, errWeightsUnknown
 	case !ok:
-		return ninja.Detail(http.StatusInternalServerError,
-			"Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+e.CeramicScorerID), nil
+		return e.invalidScorerConfiguration(), nil
 	}
 	if !p.sections {
 		return ninja.JSON(http.StatusOK, weights), nil
 	}
-	sections, err := loadSections(ctx, q, p.id)
+	sections, caught, err := loadSections(ctx, q, p.id)
 	if err != nil {
-		return route.Answer{}, err
+		return route.Answer{}, &sectionsError{weights: weights, caught: caught, err: err}
 	}
-	return ninja.JSON(http.StatusOK, []byte(fmt.Sprintf(`{"weights": %s, "stamp_sections": %s}`, weights, sections))), nil
+	return configAnswer(weights, sections), nil
+}
+
+func configAnswer(weights, sections []byte) route.Answer {
+	return ninja.JSON(http.StatusOK, []byte(fmt.Sprintf(`{"weights": %s, "stamp_sections": %s}`, weights, sections)))
+}
+
+// invalidScorerConfiguration is handle_get_scorer_weights' InvalidScorerConfiguration, which
+// it raises for any exception of its reads (api/ceramic_cache/api/v1.py).
+func (e *Embed) invalidScorerConfiguration() route.Answer {
+	return ninja.Detail(http.StatusInternalServerError, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+e.CeramicScorerID)
+}
+
+// sectionsError is a failure to read embed-config's stamp sections after its weights were read;
+// caught: a read inside handle_get_embed_stamp_sections' catch-all try.
+type sectionsError struct {
+	weights []byte
+	caught  bool
+	err     error
+}
+
+func (s *sectionsError) Error() string { return "embed config: stamp sections: " + s.err.Error() }
+func (s *sectionsError) Unwrap() error { return s.err }
+
+// configFailure is what Django answers when the weights routes' reads fail (with fallback off,
+// Go answers it). A failed weights read is InvalidScorerConfiguration, whose message names
+// CERAMIC_CACHE_SCORER_ID (unknown to the proxy: Django's HTML 500 page instead).
+// handle_get_embed_stamp_sections catches any exception of its platform and section reads and
+// lists no sections (the weights with []), but not one of its customization read (the HTML 500
+// page).
+func (e *Embed) configFailure(err error) route.Answer {
+	if se, ok := errors.AsType[*sectionsError](err); ok {
+		if !se.caught {
+			return ninja.ServerError()
+		}
+		return configAnswer(se.weights, []byte("[]"))
+	}
+	if e.CeramicScorerID == "" {
+		return ninja.ServerError()
+	}
+	return e.invalidScorerConfiguration()
 }
 
 // loadSections renders stamp_sections (handle_get_embed_stamp_sections in api/embed/api.py):
 // [] when the community has no customization; sections and their platforms by ("order", id).
-func loadSections(ctx context.Context, q store.Querier, id string) ([]byte, error) {
+// caught says that a failure was in the reads Django's catch-all try covers.
+func loadSections(ctx context.Context, q store.Querier, id string) (sections []byte, caught bool, err error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	customization, err := store.CustomizationIDs(ctx, q, n)
 	if err != nil || len(customization) != 1 { // scorer is one-to-one: at most one
-		return []byte("[]"), err
+		return []byte("[]"), false, err
 	}
 	platforms, err := store.EmbedPlatforms(ctx, q, customization[0])
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	bySection := map[int64][]store.EmbedPlatform{}
 	for _, p := range platforms {
 		bySection[p.SectionID] = append(bySection[p.SectionID], p)
 	}
-	sections, err := store.EmbedSections(ctx, q, customization[0])
+	rows, err := store.EmbedSections(ctx, q, customization[0])
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	var w pycompat.JSONWriter
 	w.BeginArray()
-	for _, s := range sections {
+	for _, s := range rows {
 		w.BeginObject()
 		w.Key("title")
 		w.String(s.Title)
@@ -205,5 +245,5 @@ func loadSections(ctx context.Context, q store.Querier, id string) ([]byte, erro
 		w.EndObject()
 	}
 	w.EndArray()
-	return w.Bytes(), nil
+	return w.Bytes(), false, nil
 }

@@ -39,7 +39,7 @@ func (rd *Reads) Routes() []route.Route {
 	read := func(name, method, pattern string, key route.KeyKind, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc) route.Route {
 		h := &ninja.Read{ParseFunc: rd.guarded(parse), ReadFunc: fn, DB: func() store.Querier { return rd.DB }}
 		if a, caught := handlersOwnFailures[name]; caught {
-			h.Failure = &a
+			h.Failure = func(error) route.Answer { return a }
 		}
 		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h}
 	}

@@ -41,9 +41,10 @@ type Read struct {
 	ParseFunc func(r *http.Request, body []byte) (route.Call, bool)
 	// ReadFunc answers a parsed call.
 	ReadFunc ReadFunc
-	// Failure is the answer of a Django handler that catches every exception of its reads and
-	// raises its own error; nil: Django's HTML 500 page, for an exception no handler takes.
-	Failure *route.Answer
+	// Failure is, for the error a read failed with, the answer of a Django handler that catches
+	// the exceptions of its reads; nil: Django's HTML 500 page, for an exception no handler
+	// takes.
+	Failure func(err error) route.Answer
 }
 
 // Parse implements route.Handler: the internal API is Django-Ninja's only, so a route set to
@@ -72,11 +73,11 @@ func (h *Read) answer(ctx context.Context, q store.Querier, c route.Call) (route
 	return h.ReadFunc(ctx, q, req.Params)
 }
 
-// Failed implements route.Handler: the handler's own error (Failure), else Django's page for an
-// exception no handler takes.
-func (h *Read) Failed(route.Call, error) route.Answer {
+// Failed implements route.Handler: the handler's own answer to the failure (Failure), else
+// Django's page for an exception no handler takes.
+func (h *Read) Failed(_ route.Call, err error) route.Answer {
 	if h.Failure != nil {
-		return *h.Failure
+		return h.Failure(err)
 	}
 	return ServerError()
 }

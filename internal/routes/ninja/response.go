@@ -31,6 +31,11 @@ func (r Response) MediaType() string {
 const djangoServerErrorPage = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n" +
 	"<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
 
+// serverErrorPageType is the Content-Type of Django's HTML 500 page: since Django 4.1 (ticket
+// #33567) server_error passes no content_type, so HttpResponse's default, with DEFAULT_CHARSET
+// utf-8, applies (django/views/defaults.py and django/http/response.py at tag 4.2.6).
+const serverErrorPageType = "text/html; charset=utf-8"
+
 // ServerErrorPage is Django's HTML 500 page for an exception no Django-Ninja handler takes.
 func ServerErrorPage() Response { return respServerError }
 
@@ -49,7 +54,7 @@ var (
 	respInternal     = errorResponse(500, "Unexpected error while submitting passport")
 	respRateLimited  = errorResponse(429, "You have been rate limited!")
 	respBadScorerID  = validationResponse()
-	respServerError  = Response{Status: 500, Body: []byte(djangoServerErrorPage), Type: "text/html"}
+	respServerError  = Response{Status: 500, Body: []byte(djangoServerErrorPage), Type: serverErrorPageType}
 )
 
 func errorResponse(status int, detail string) Response {
