@@ -58,12 +58,27 @@ func headerValue(name string, values []string) any {
 		return nil
 	}
 	if name == "Set-Cookie" {
-		kept := make([]string, len(values))
-		for i, v := range values {
-			cookie, _, _ := strings.Cut(v, "=")
-			kept[i] = strings.TrimSpace(cookie) + "=(value not recorded)"
-		}
-		values = kept
+		values = cookieNames(values)
 	}
 	return strings.Join(values, ", ")
+}
+
+// RedactHeader is h as it may be kept (a capture file): each Set-Cookie value reduced to its
+// cookie's name, as a compared field records it.
+func RedactHeader(h http.Header) http.Header {
+	out := h.Clone()
+	if cookies, ok := out["Set-Cookie"]; ok {
+		out["Set-Cookie"] = cookieNames(cookies)
+	}
+	return out
+}
+
+// cookieNames keeps of each Set-Cookie value its cookie's name: the value is a secret.
+func cookieNames(values []string) []string {
+	kept := make([]string, len(values))
+	for i, v := range values {
+		cookie, _, _ := strings.Cut(v, "=")
+		kept[i] = strings.TrimSpace(cookie) + "=(value not recorded)"
+	}
+	return kept
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -14,25 +15,32 @@ import (
 
 // CaptureRecord is one captured request of a table route with Django's answer: one JSON line. No
 // secret is recorded: the API key is reduced to its prefix (the public part Django stores in
-// clear), and no header is kept.
+// clear), of the request's headers only Origin is kept, and of Django's answer's headers each
+// Set-Cookie is reduced to its cookie's name (diff.RedactHeader).
 type CaptureRecord struct {
 	At    time.Time `json:"at"`
 	Route string    `json:"route,omitempty"`
 	// Dialect is the dialect the request was parsed, answered and is replayed in (the
 	// route's dialect setting when it arrived).
-	Dialect      route.Dialect  `json:"dialect,omitempty"`
-	RequestID    string         `json:"request_id"`
-	ScorerID     string         `json:"scorer_id"`
-	Address      string         `json:"address"`
-	Path         string         `json:"path"`
-	Query        url.Values     `json:"query,omitempty"`
-	APIKeyPrefix string         `json:"api_key_prefix,omitempty"`
-	Django       CapturedAnswer `json:"django"`
+	Dialect      route.Dialect `json:"dialect,omitempty"`
+	RequestID    string        `json:"request_id"`
+	ScorerID     string        `json:"scorer_id"`
+	Address      string        `json:"address"`
+	Path         string        `json:"path"`
+	Query        url.Values    `json:"query,omitempty"`
+	APIKeyPrefix string        `json:"api_key_prefix,omitempty"`
+	// Origin is the request's Origin header ("" none): Go's answer gets Django's middleware
+	// headers for it when it is replayed.
+	Origin string         `json:"origin,omitempty"`
+	Django CapturedAnswer `json:"django"`
 }
 
 // CapturedAnswer is Django's answer to a captured request.
 type CapturedAnswer struct {
-	Status    int             `json:"status"`
+	Status int `json:"status"`
+	// Header is Django's headers as the proxy received them, but the request id and backend
+	// marker the proxy sets (statusRecorder.djangoHeader), Set-Cookie values removed.
+	Header    http.Header     `json:"header,omitempty"`
 	Body      json.RawMessage `json:"body"`
 	LatencyMS float64         `json:"latency_ms"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,67 @@ func TestCaptureRecordsTheRoutesDialectForReplay(t *testing.T) {
 				t.Fatalf("replay of the %s capture: %+v", dialect, s)
 			}
 		})
+	}
+}
+
+// A capture keeps Django's headers (a cookie by its name only) and the request's Origin, and a
+// replay compares them with what Go's answer would carry: the stand-in's headers replay clean,
+// a header Go does not send diverges.
+func TestCaptureKeepsDjangosHeadersForReplay(t *testing.T) {
+	const secret = "s3cr3t-csrf"
+	f := newGoFixture(t, config.Defaults())
+	django := ninjaDjango(f)
+	withCookie := false
+	f.upstream.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if withCookie {
+			w.Header().Set("Set-Cookie", "csrftoken="+secret+"; Path=/")
+		}
+		django.ServeHTTP(w, r)
+	})
+	path := filepath.Join(t.TempDir(), "capture.jsonl")
+	capture, err := OpenCapture(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler.Capture = capture
+	score := fmt.Sprintf("/v2/stamps/%d/score/%s", f.ds.Communities[0].ID, f.ds.Addresses[1].Address)
+	for _, cookie := range []bool{false, true} {
+		withCookie = cookie
+		f.do("GET", score, nil, "X-API-Key", f.ds.APIKey, "Origin", "https://app.passport.xyz")
+	}
+	if err := capture.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var plain CaptureRecord
+	if err := json.Unmarshal([]byte(lines[0]), &plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Origin != "https://app.passport.xyz" || plain.Django.Header.Get("X-Frame-Options") != "DENY" ||
+		plain.Django.Header.Get("Access-Control-Allow-Origin") != "*" || plain.Django.Header.Get(BackendHeader) != "" {
+		t.Fatalf("record %s", lines[0])
+	}
+	if strings.Contains(string(b), secret) || !strings.Contains(lines[1], "csrftoken=") {
+		t.Fatalf("the cookie's value reached the capture, or its name did not: %s", lines[1])
+	}
+	replayed := func(capture string) replay.Summary {
+		s, err := replay.Run(context.Background(), strings.NewReader(capture), f.pool, f.scorer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := replayed(lines[0]); s.Total != 1 || s.Diverged() {
+		t.Fatalf("the stand-in's headers: %+v", s)
+	}
+	if s := replayed(lines[1]); s.Divergent != 1 || s.Fields["headers.set-cookie"] != 1 || len(s.Fields) != 1 {
+		t.Fatalf("a cookie only Django sets: %+v", s)
+	}
+	if s := replayed(strings.Replace(lines[0], `"DENY"`, `"SAMEORIGIN"`, 1)); s.Divergent != 1 || s.Fields["headers.x-frame-options"] != 1 {
+		t.Fatalf("a changed X-Frame-Options: %+v", s)
 	}
 }

@@ -266,7 +266,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 		defer h.Shadow.cancel(job)
 	}
 	w.Header().Set(BackendHeader, string(BackendDjango))
-	rec := &statusRecorder{ResponseWriter: w, keepHeader: job != nil}
+	rec := &statusRecorder{ResponseWriter: w, keepHeader: job != nil || h.Capture != nil}
 	if job != nil || h.Capture != nil {
 		rec.capture = &bytes.Buffer{}
 	}
@@ -285,8 +285,9 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	djangoSpan.End()
 	if h.Capture != nil && !rec.overflow && !rec.djangoFailed && !fellBack {
 		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, Dialect: call.Dialect, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
-			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix,
-			Django: CapturedAnswer{Status: status, Body: diff.RawJSON(rec.capture.Bytes()), LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
+			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix, Origin: r.Header.Get("Origin"),
+			Django: CapturedAnswer{Status: status, Header: diff.RedactHeader(rec.djangoHeader()), Body: diff.RawJSON(rec.capture.Bytes()),
+				LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 	}
 	// A client that went away gets no comparison (Traefik's rule); nor does an answer the
 	// proxy made because Django failed.

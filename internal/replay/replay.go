@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
@@ -29,13 +31,15 @@ type record struct {
 	Route string `json:"route"`
 	// Dialect is the dialect Django answered in, and Go's answer is rendered in before the
 	// comparison ("" in records made before it was recorded: ninja, the default).
-	Dialect      config.Dialect  `json:"dialect"`
-	RequestID    string          `json:"request_id"`
-	ScorerID     string          `json:"scorer_id"`
-	Address      string          `json:"address"`
-	Path         string          `json:"path"`
-	APIKeyPrefix string          `json:"api_key_prefix"`
-	Django       *capturedAnswer `json:"django"`
+	Dialect      config.Dialect `json:"dialect"`
+	RequestID    string         `json:"request_id"`
+	ScorerID     string         `json:"scorer_id"`
+	Address      string         `json:"address"`
+	Path         string         `json:"path"`
+	APIKeyPrefix string         `json:"api_key_prefix"`
+	// Origin is the request's Origin header, for the middleware headers of Go's answer.
+	Origin string          `json:"origin"`
+	Django *capturedAnswer `json:"django"`
 	// diff.Run's spelling of Django's answer
 	DjangoStatus   int             `json:"django_status"`
 	DjangoResponse json.RawMessage `json:"django_response"`
@@ -45,7 +49,10 @@ type record struct {
 }
 
 type capturedAnswer struct {
-	Status int             `json:"status"`
+	Status int `json:"status"`
+	// Header is Django's headers (records made before they were captured have none, and are
+	// compared without them).
+	Header http.Header     `json:"header"`
 	Body   json.RawMessage `json:"body"`
 }
 
@@ -88,7 +95,7 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 	}
 	s := Summary{Fields: map[string]int{}}
 	rules := diff.ReplayNoiseRules()
-	route := &v2.Score{Scorer: scorer}
+	score := &v2.Score{Scorer: scorer}
 	for i, rec := range records {
 		if rec.Route != "" && rec.Route != v2.ScoreName {
 			s.Skipped++
@@ -96,7 +103,7 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 			continue
 		}
 		s.Total++
-		outcome, fields, err := one(ctx, pool, route, rec, rules)
+		outcome, fields, err := one(ctx, pool, score, rec, rules)
 		switch {
 		case err != nil:
 			s.Errors++
@@ -126,7 +133,7 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 	return s, nil
 }
 
-func one(ctx context.Context, pool *pgxpool.Pool, route *v2.Score, rec record, rules []diff.NoiseRule) (diff.Outcome, []diff.Field, error) {
+func one(ctx context.Context, pool *pgxpool.Pool, score *v2.Score, rec record, rules []diff.NoiseRule) (diff.Outcome, []diff.Field, error) {
 	dialect, err := config.ParseDialect(string(rec.Dialect), config.DialectNinja)
 	if err != nil {
 		return "", nil, err
@@ -140,12 +147,15 @@ func one(ctx context.Context, pool *pgxpool.Pool, route *v2.Score, rec record, r
 		return "", nil, err
 	}
 	defer snap.Close(context.Background())
-	res, ws, err := store.Capture(ctx, route.Scorer, snap, v2.ReplayRequest(&route.Scorer.Settings, dialect, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
+	res, ws, err := store.Capture(ctx, score.Scorer, snap, v2.ReplayRequest(&score.Scorer.Settings, dialect, rec.ScorerID, rec.Address, rec.Path, rec.APIKeyPrefix))
 	if err != nil {
 		return "", nil, err
 	}
-	goAnswer := route.Render(res, dialect)
+	goAnswer := score.Render(res, dialect)
 	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, rules)
+	if rec.Django != nil && rec.Django.Header != nil {
+		fields = append(fields, diff.CompareHeaders(rec.Django.Header, route.ClientHeader(dialect, rec.Origin, goAnswer), rules)...)
+	}
 	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
 		writes, err := compareWrites(ctx, snap, ws, rec, rules)
 		if err != nil {
