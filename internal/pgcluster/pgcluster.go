@@ -5,6 +5,7 @@ package pgcluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,9 +107,16 @@ func startCluster(extra []string) (*Cluster, error) {
 	if err := ctl("-w", "-t", "60", "start"); err != nil {
 		return nil, err
 	}
+	release, err := watchOwner(run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"), dir)
+	if err != nil {
+		_ = ctl("-m", "immediate", "-w", "stop")
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	stopFn := func() {
 		_ = ctl("-m", "immediate", "-w", "stop")
 		_ = os.RemoveAll(dir)
+		release()
 	}
 	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	deadline := time.Now().Add(30 * time.Second)
@@ -123,6 +132,32 @@ func startCluster(extra []string) (*Cluster, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// watchOwner starts a watchdog that runs stop and removes dir once this process is gone, however
+// it ends (a panicking test, a timeout, a kill): pg_ctl leaves the server running on its own,
+// so without it every test binary that dies before its Stop would leave a cluster behind. The
+// watchdog reads a pipe only this process holds open: end of file without the word "released"
+// means its owner exited. It runs in a process group of its own, so that a signal to the
+// owner's group spares it. The returned release lets it go after a normal Stop.
+func watchOwner(stop *exec.Cmd, dir string) (release func(), err error) {
+	script := `read -r word; [ "$word" = released ] && exit 0; "$@" >/dev/null 2>&1; rm -rf "$WATCHED_DIR"`
+	w := exec.Command("sh", append([]string{"-c", script, "pgcluster-watchdog"}, stop.Args...)...)
+	w.Args[len(w.Args)-len(stop.Args)] = stop.Path
+	w.Env = append(os.Environ(), "WATCHED_DIR="+dir)
+	w.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	owner, err := w.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("cluster watchdog: %w", err)
+	}
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("cluster watchdog: %w", err)
+	}
+	return func() {
+		_, _ = io.WriteString(owner, "released\n")
+		_ = owner.Close()
+		_ = w.Wait()
+	}, nil
 }
 
 func freePort() (int, error) {
