@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,8 @@ type processConfig struct {
 	// credentialCacheEntries is SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES: credentials whose facts
 	// and signature outcome are kept (0: none kept).
 	credentialCacheEntries int
+	// allowedHosts is Django's ALLOWED_HOSTS (a JSON list); nil when unset.
+	allowedHosts []string
 }
 
 func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writer) (processConfig, error) {
@@ -98,6 +101,11 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.edges, err = proxy.EdgeOptionsFromEnv(getenv); err != nil {
 		return c, err
+	}
+	if v := getenv("ALLOWED_HOSTS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.allowedHosts); err != nil || c.allowedHosts == nil {
+			return c, fmt.Errorf("ALLOWED_HOSTS must be a JSON list of host patterns, as Django reads it")
+		}
 	}
 	c.credentialCacheEntries = defaultCredentialCacheEntries
 	if v := getenv("SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES"); v != "" {
@@ -178,7 +186,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
-		MaxBody: pc.maxBody}
+		MaxBody: pc.maxBody, AllowedHosts: pc.allowedHosts}
 	var shadow *proxy.Shadow
 
 	if pc.databaseURL == "" {

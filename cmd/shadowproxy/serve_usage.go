@@ -33,6 +33,7 @@ var serveEnvironment = []envVar{
 	{"SHADOWPROXY_CONFIG", "unset", "rollout configuration file, same as --config FILE"},
 	{"CGRANTS_API_TOKEN", "unset", "Django's internal API token; unset: the /internal/ routes that check it are left to Django"},
 	{"TRUSTED_IAM_ISSUERS", "Django's list", "JSON list of issuer DIDs whose stamps count"},
+	{"ALLOWED_HOSTS", "unset", "Django's JSON list of host patterns; a request with a Host Django refuses goes to Django (unset: the Host's syntax only)"},
 	{"FF_MULTI_NULLIFIER", "off", "on: every nullifier takes part in deduplication"},
 	{"DEMO_API_KEY", "unset", "the real key that DEMO_API_KEY_ALIASES stand for"},
 	{"DEMO_API_KEY_ALIASES", "[]", "JSON list of X-API-Key values replaced by DEMO_API_KEY"},

@@ -58,6 +58,10 @@ type Handler struct {
 	Capture *Capture
 	// Log receives one line per request of a table route; nil logs nothing.
 	Log *zap.Logger
+	// AllowedHosts is Django's ALLOWED_HOSTS; a request whose Host Django refuses (see
+	// route.HostAccepted; nil: only the Host's syntax is checked) goes to Django, which answers
+	// it before any view.
+	AllowedHosts []string
 	// MaxBody bounds the request body read for the table routes (read once, replayed to Django
 	// on fallback and in shadow); a larger body goes to Django untouched and is counted. Zero
 	// means DefaultMaxBody.
@@ -78,6 +82,10 @@ const DefaultMaxBody = 1 << 20
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if !route.HostAccepted(r.Host, h.AllowedHosts) {
+		h.passThrough(w, r, start)
+		return
+	}
 	snap := h.Rollout.Load() // one snapshot matches, decides and serves the request
 	body, over := h.readBody(r, snap)
 	if over != "" {
