@@ -82,10 +82,6 @@ const DefaultMaxBody = 1 << 20
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !route.HostAccepted(r.Host, h.AllowedHosts) {
-		h.passThrough(w, r, start)
-		return
-	}
 	snap := h.Rollout.Load() // one snapshot matches, decides and serves the request
 	body, over := h.readBody(r, snap)
 	if over != "" {
@@ -94,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt, call, ok := h.match(r, body, snap)
-	if !ok {
+	if !ok || !route.HostAccepted(r.Host, h.AllowedHosts) {
 		h.passThrough(w, r, start)
 		return
 	}
