@@ -43,14 +43,7 @@ func TestCaptureRecordsTheRoutesDialectForReplay(t *testing.T) {
 					t.Fatalf("%s: answered by %q", p, resp.Header.Get(BackendHeader))
 				}
 			}
-			if err := capture.Close(); err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			b, lines := closedCapture(t, capture, path)
 			for _, l := range lines {
 				var rec CaptureRecord
 				if err := json.Unmarshal([]byte(l), &rec); err != nil {
@@ -60,7 +53,7 @@ func TestCaptureRecordsTheRoutesDialectForReplay(t *testing.T) {
 					t.Fatalf("record %s", l)
 				}
 			}
-			s, err := replay.Run(context.Background(), strings.NewReader(string(b)), f.pool, f.scorer, nil)
+			s, err := replay.Run(context.Background(), strings.NewReader(b), f.pool, f.scorer, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,14 +89,7 @@ func TestCaptureKeepsDjangosHeadersForReplay(t *testing.T) {
 		withCookie = cookie
 		f.do("GET", score, nil, "X-API-Key", f.ds.APIKey, "Origin", "https://app.passport.xyz")
 	}
-	if err := capture.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	b, lines := closedCapture(t, capture, path)
 	var plain CaptureRecord
 	if err := json.Unmarshal([]byte(lines[0]), &plain); err != nil {
 		t.Fatal(err)
@@ -112,7 +98,7 @@ func TestCaptureKeepsDjangosHeadersForReplay(t *testing.T) {
 		plain.Django.Header.Get("Access-Control-Allow-Origin") != "*" || plain.Django.Header.Get(BackendHeader) != "" {
 		t.Fatalf("record %s", lines[0])
 	}
-	if strings.Contains(string(b), secret) || !strings.Contains(lines[1], "csrftoken=") {
+	if strings.Contains(b, secret) || !strings.Contains(lines[1], "csrftoken=") {
 		t.Fatalf("the cookie's value reached the capture, or its name did not: %s", lines[1])
 	}
 	replayed := func(capture string) replay.Summary {
@@ -131,4 +117,17 @@ func TestCaptureKeepsDjangosHeadersForReplay(t *testing.T) {
 	if s := replayed(strings.Replace(lines[0], `"DENY"`, `"SAMEORIGIN"`, 1)); s.Divergent != 1 || s.Fields["headers.x-frame-options"] != 1 {
 		t.Fatalf("a changed X-Frame-Options: %+v", s)
 	}
+}
+
+// closedCapture closes the capture and returns its file's text and its lines.
+func closedCapture(t *testing.T, capture *Capture, path string) (string, []string) {
+	t.Helper()
+	if err := capture.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), strings.Split(strings.TrimSpace(string(b)), "\n")
 }
