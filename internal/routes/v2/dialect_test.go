@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"shadowproxy/internal/route"
 )
 
 // The ALB rules of infra/lib/scorer/routing-rules.ts: priority 2111 (history, ASGI) before 2112
@@ -80,6 +84,23 @@ func TestParseBody(t *testing.T) {
 		got, err := parseBody(c.ev)
 		if (c.want == "") != (err != nil) || (err == nil && string(got) != c.want) || (err == nil && !json.Valid(got)) {
 			t.Errorf("case %d: %s %v", i, got, err)
+		}
+	}
+}
+
+// A scorer id whose reading by pydantic-core the proxy does not reproduce is left to Django;
+// the others are taken, valid or not (pydantic's int_parsing is Ninja's 422).
+func TestUncertainScorerIDsAreDjangos(t *testing.T) {
+	s := &Score{}
+	address := "0x1f9090aaE28b8a3dCeaDf281B0F12828e676c326"
+	for id, taken := range map[string]bool{
+		"5": true, "-5": true, "5.0": true, "5.00": true, "1_000": true, " 7 ": true, "abc": true, "5.5": true,
+		"5.": false, " 5. ": false, "0__1": false, strings.Repeat("1", 4301): false, strings.Repeat("1", 4300): true,
+	} {
+		r := httptest.NewRequest("GET", "/v2/stamps/x/score/"+address, nil)
+		r.URL.Path = "/v2/stamps/" + id + "/score/" + address
+		if _, ok := s.Parse(r, nil, route.Ninja); ok != taken {
+			t.Errorf("scorer id %.20q: taken %v, want %v", id, ok, taken)
 		}
 	}
 }

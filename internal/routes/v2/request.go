@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -110,6 +111,20 @@ func parsePathInt(s string) (*big.Int, bool) {
 	}
 	v, ok := new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), 10)
 	return v, ok
+}
+
+// uncertainScorerID reports a scorer id whose reading by pydantic-core the proxy does not
+// reproduce: a point with no digit after it ("5."), two underscores in a row ("0__1"), or more
+// digits than Python's int limit. The request goes to Django.
+func uncertainScorerID(text string) bool {
+	digits := 0
+	for _, r := range text {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	t := strings.TrimFunc(text, unicode.IsSpace)
+	return strings.HasSuffix(t, ".") || strings.Contains(t, "__") || digits > ninja.MaxIntDigits
 }
 
 // presentedKey extracts the API key as Django's aapi_key does: X-API-Key, replaced by

@@ -57,7 +57,7 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return s.parseLambda(r, body)
 	}
 	scorerID, address, ok := ParseRoute(r.URL.Path)
-	if !ok {
+	if !ok || uncertainScorerID(scorerID) {
 		return route.Call{}, false
 	}
 	query, ok := ninja.Query(r) // the analytics row records request.GET
