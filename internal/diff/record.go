@@ -58,21 +58,25 @@ type Run struct {
 	GoWrites      any             `json:"go_writes,omitempty"`
 	DjangoLatency time.Duration   `json:"django_latency_ns"`
 	GoLatency     time.Duration   `json:"go_latency_ns"`
-	// goHeader is Go's answer's own headers (SetGoAnswer); the header fields it gives are what
-	// is kept of it.
+	// goHeader and goBody are Go's answer's own headers and its body as sent (SetGoAnswer), for
+	// the proxy's header comparison; the header fields it gives are what is kept of them.
 	goHeader   http.Header
+	goBody     []byte
 	goAnswered bool
 }
 
 // SetGoAnswer records Go's answer on the run: its status and body, and its own headers for
-// the proxy's header comparison (GoHeader).
+// the proxy's header comparison (GoAnswer).
 func (r *Run) SetGoAnswer(status int, header http.Header, body []byte) {
 	r.GoStatus, r.GoBody = status, RawJSON(body)
-	r.goHeader, r.goAnswered = header, true
+	r.goHeader, r.goBody, r.goAnswered = header, body, true
 }
 
-// GoHeader is Go's answer's own headers, and whether Go answered (SetGoAnswer was called).
-func (r *Run) GoHeader() (http.Header, bool) { return r.goHeader, r.goAnswered }
+// GoAnswer is Go's answer's own headers and body as sent, and whether Go answered
+// (SetGoAnswer was called).
+func (r *Run) GoAnswer() (header http.Header, body []byte, answered bool) {
+	return r.goHeader, r.goBody, r.goAnswered
+}
 
 // Classify sets the run's outcome from its compared fields (all leaves) and keeps only the
 // non-equal ones in the run: divergent if any field is, else order if any is, else noise if

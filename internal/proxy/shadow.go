@@ -363,8 +363,8 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 	rules := s.rules(job.route.Name)
 	fields, err := job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
 		Rules: rules, Run: run})
-	if goHeader, answered := run.GoHeader(); err == nil && answered && job.django.Header != nil {
-		goAnswer := route.Answer{Header: goHeader, Body: run.GoBody}
+	if goHeader, goBody, answered := run.GoAnswer(); err == nil && answered && job.django.Header != nil {
+		goAnswer := route.Answer{Header: goHeader, Body: goBody}
 		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.call.Dialect, job.origin, goAnswer), rules)...)
 	}
 	return fields, err

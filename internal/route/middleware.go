@@ -8,8 +8,9 @@ import (
 )
 
 // AddMiddlewareHeaders sets on h the headers that Django's middleware adds to every answer of
-// the dialect d, for a request whose Origin header is origin ("" none). A browser needs them: without Access-Control-Allow-Origin it
-// refuses a cross-origin answer that the server counted as a success.
+// the dialect d, for a request whose Origin header is origin ("" none). A browser needs them:
+// without Access-Control-Allow-Origin it refuses a cross-origin answer that the server counted
+// as a success.
 //
 // The Ninja dialect is Django's ASGI app, whose MIDDLEWARE (api/scorer/settings/base.py) adds
 // the following to every answer, errors and the HTML 500 page included:
