@@ -163,7 +163,7 @@ var (
 
 // weightsFailed is handle_get_scorer_weights' InvalidScorerConfiguration.
 func (f *Family) weightsFailed() ninja.Response {
-	return ninja.ErrorResponse(500, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+strconv.FormatInt(f.ScorerID, 10))
+	return ninja.InvalidScorerConfiguration(strconv.FormatInt(f.ScorerID, 10))
 }
 
 // errNotServed is returned when a request turns out, after reading, to be one Go does not

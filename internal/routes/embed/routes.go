@@ -52,8 +52,8 @@ func (e *Embed) Routes() []route.Route {
 			Key: route.KeyPathAddress, Handler: &embedScore{e}, Shadow: &embedScore{e}, Guard: guard},
 		{Name: ValidateAPIKeyName, Method: http.MethodGet, Pattern: "/internal/embed/validate-api-key", Writes: true,
 			Key: route.KeyRequestHash, Handler: &validateKey{e}, Shadow: &validateKey{e}},
-		e.read(WeightsName, "/internal/embed/weights", parseWeights, e.readWeights, e.configFailure, guard),
-		e.read(ConfigName, "/internal/embed/config", parseConfig, e.readWeights, e.configFailure, guard),
+		e.read(WeightsName, "/internal/embed/weights", parseWeights, e.readWeights, e.weightsFailure, guard),
+		e.read(ConfigName, "/internal/embed/config", parseConfig, e.readWeights, e.weightsFailure, guard),
 	}
 }
 

@@ -150,7 +150,7 @@ func (e *Embed) readWeights(ctx context.Context, q store.Querier, params any) (r
 	case !ok && e.CeramicScorerID == "":
 		return route.Answer{}, errWeightsUnknown
 	case !ok:
-		return e.invalidScorerConfiguration(), nil
+		return ninja.InvalidScorerConfiguration(e.CeramicScorerID).Answer(), nil
 	}
 	if !p.sections {
 		return ninja.JSON(http.StatusOK, weights), nil
@@ -166,12 +166,6 @@ func configAnswer(weights, sections []byte) route.Answer {
 	return ninja.JSON(http.StatusOK, []byte(fmt.Sprintf(`{"weights": %s, "stamp_sections": %s}`, weights, sections)))
 }
 
-// invalidScorerConfiguration is handle_get_scorer_weights' InvalidScorerConfiguration, which
-// it raises for any exception of its reads (api/ceramic_cache/api/v1.py).
-func (e *Embed) invalidScorerConfiguration() route.Answer {
-	return ninja.Detail(http.StatusInternalServerError, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+e.CeramicScorerID)
-}
-
 // sectionsError is a failure to read embed-config's stamp sections after its weights were read;
 // caught: a read inside handle_get_embed_stamp_sections' catch-all try.
 type sectionsError struct {
@@ -183,13 +177,13 @@ type sectionsError struct {
 func (s *sectionsError) Error() string { return "embed config: stamp sections: " + s.err.Error() }
 func (s *sectionsError) Unwrap() error { return s.err }
 
-// configFailure is what Django answers when the weights routes' reads fail (with fallback off,
+// weightsFailure is what Django answers when the weights routes' reads fail (with fallback off,
 // Go answers it). A failed weights read is InvalidScorerConfiguration, whose message names
 // CERAMIC_CACHE_SCORER_ID (unknown to the proxy: Django's HTML 500 page instead).
 // handle_get_embed_stamp_sections catches any exception of its platform and section reads and
 // lists no sections (the weights with []), but not one of its customization read (the HTML 500
 // page).
-func (e *Embed) configFailure(err error) route.Answer {
+func (e *Embed) weightsFailure(err error) route.Answer {
 	if se, ok := errors.AsType[*sectionsError](err); ok {
 		if !se.caught {
 			return ninja.ServerError()
@@ -199,7 +193,7 @@ func (e *Embed) configFailure(err error) route.Answer {
 	if e.CeramicScorerID == "" {
 		return ninja.ServerError()
 	}
-	return e.invalidScorerConfiguration()
+	return ninja.InvalidScorerConfiguration(e.CeramicScorerID).Answer()
 }
 
 // loadSections renders stamp_sections (handle_get_embed_stamp_sections in api/embed/api.py):

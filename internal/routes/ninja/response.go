@@ -39,6 +39,13 @@ const serverErrorPageType = "text/html; charset=utf-8"
 // ServerErrorPage is Django's HTML 500 page for an exception no Django-Ninja handler takes.
 func ServerErrorPage() Response { return respServerError }
 
+// InvalidScorerConfiguration is the JSON 500 handle_get_scorer_weights raises for any failure of
+// its reads (api/ceramic_cache/api/v1.py), naming CERAMIC_CACHE_SCORER_ID as Django's settings
+// hold it.
+func InvalidScorerConfiguration(ceramicScorerID string) Response {
+	return ErrorResponse(500, "Unable to retrieve configured scorer! settings.CERAMIC_CACHE_SCORER_ID="+ceramicScorerID)
+}
+
 // ErrorResponse is Django-Ninja's {"detail": detail} answer with status.
 func ErrorResponse(status int, detail string) Response { return errorResponse(status, detail) }
 
