@@ -24,9 +24,13 @@ func TestCPUUnderAttributesSamplesByPackage(t *testing.T) {
 	}
 	buf := make([]byte, 64<<10)
 	burn := func(hash func([]byte)) {
-		// CPU time, not wall time: the loop runs until the process has spent 300 ms more.
+		// CPU time, not wall time: the loop runs until the process has spent 300 ms more. Each
+		// reading of /proc is made after 5 ms of hashing, so that the reading's own CPU (in
+		// os, fmt and strconv, far more under -race) stays a small part of either phase's: a
+		// fixed 50 hashes of a 64 KB buffer took about as long as one reading for crc32, whose
+		// share of the profile then fell below a quarter on a loaded machine.
 		for start := processCPU(os.Getpid()); processCPU(os.Getpid())-start < 300*time.Millisecond; {
-			for range 50 {
+			for began := time.Now(); time.Since(began) < 5*time.Millisecond; {
 				hash(buf)
 			}
 		}
