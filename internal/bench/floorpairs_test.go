@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"shadowproxy/internal/pgtest"
 )
 
 // The floor figures come from the pair whose ratio is the median of the alternating pairs, and
@@ -44,5 +47,22 @@ func TestStartupNoteListsEverySample(t *testing.T) {
 	}
 	if note := startupNote(samples); !strings.Contains(note, "54.9, 41.4, 28.7, 27.1, 30.5 ms") || !strings.Contains(note, "median 30.5 ms") {
 		t.Errorf("note %q", note)
+	}
+}
+
+// The host's start-up parts are measured for real: a binary that runs and exits, and sessions
+// on a real server; a binary that fails is an error, not a figure.
+func TestStartupHostMeasuresExecAndASession(t *testing.T) {
+	ctx := context.Background()
+	server := pgtest.ServerURL(t)
+	execMS, connectMS, err := startupHost(ctx, server, "/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if execMS <= 0 || connectMS <= 0 {
+		t.Errorf("exec %v ms, session %v ms: both must be measured", execMS, connectMS)
+	}
+	if _, _, err := startupHost(ctx, server, "/bin/false"); err == nil {
+		t.Error("a binary that fails gave figures")
 	}
 }

@@ -158,6 +158,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	startups = append(startups, sp.startupMS())
 	rep.Figures["startup_ms"] = median(startups)
 	rep.StartupNotes = startupNote(startups)
+	if rep.Figures["startup_exec_version_ms"], rep.Figures["startup_pg_session_ms"], err = startupHost(ctx, cluster.URL, o.Binary); err != nil {
+		return nil, err
+	}
+	rep.StartupNotes += fmt.Sprintf("; on this host `shadowproxy version` runs in %.1f ms (exec, initialisation, exit) and a new PostgreSQL session takes %.1f ms (medians of 5)",
+		rep.Figures["startup_exec_version_ms"], rep.Figures["startup_pg_session_ms"])
 	pid := sp.pid()
 	base, adminBase := sp.base, sp.admin
 	key := http.Header{"X-Api-Key": {ds.APIKey}}

@@ -73,7 +73,7 @@ func startServe(bin, logPath string, env []string) (*served, error) {
 func (s *served) pid() int { return s.cmd.Process.Pid }
 
 // startupMS is exec to the first /healthz 200, in milliseconds.
-func (s *served) startupMS() float64 { return float64(s.startup.Microseconds()) / 1000 }
+func (s *served) startupMS() float64 { return milliseconds(s.startup) }
 
 // stop interrupts the process (a graceful shutdown) and waits for its exit.
 func (s *served) stop() error {
@@ -94,6 +94,33 @@ func dropDatabase(ctx context.Context, serverURL, name string) error {
 	}
 	return nil
 }
+
+// startupHost measures, on this host, two parts of every start that are not shadowproxy's own
+// doing, each the median of five: exec of bin to its exit with nothing to do (`bin version`:
+// the runtime's and the packages' initialisation, which on a host whose page faults are slow
+// costs several times what it costs elsewhere) and a new PostgreSQL session on the server at
+// serverURL (a backend forked and authenticated). A start needs both once before any of its
+// own round trips, so they tell a slow host from a slow start.
+func startupHost(ctx context.Context, serverURL, bin string) (execMS, connectMS float64, err error) {
+	var execs, connects []float64
+	for range 5 {
+		began := time.Now()
+		if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
+			return 0, 0, fmt.Errorf("%s version: %w: %s", bin, err, out)
+		}
+		execs = append(execs, milliseconds(time.Since(began)))
+		began = time.Now()
+		conn, err := pgx.Connect(ctx, serverURL)
+		if err != nil {
+			return 0, 0, fmt.Errorf("connect to the server: %w", err)
+		}
+		connects = append(connects, milliseconds(time.Since(began)))
+		_ = conn.Close(ctx)
+	}
+	return median(execs), median(connects), nil
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // startupNote lists the start-up samples, the run's own start last.
 func startupNote(ms []float64) string {
