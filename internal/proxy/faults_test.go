@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -425,4 +427,91 @@ func TestAbandonedTrialIsGivenBack(t *testing.T) {
 	if !b.Allow(time.Second) {
 		t.Fatalf("trial not given back: %+v", b.State())
 	}
+}
+
+// The write pipeline's connection breaks before any of its results reached Go (not even the
+// transaction id), while its backend lives on: the outcome is checked on another connection,
+// and a transaction that committed is never handed to Django. The sink's one warm connection
+// goes through a relay that stops PostgreSQL's answers, then closes Go's side only once the
+// backend got where the case needs it.
+func TestCommitWithoutItsTransactionIDIsNeverDoubleWritten(t *testing.T) {
+	relayedSink := func(t *testing.T, f *goFixture) (relay *pgRelay, backend func() (state, query string)) {
+		t.Helper()
+		cfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
+		if err != nil {
+			t.Fatal(err)
+		}
+		relay = newPGRelay(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+		cfg.ConnConfig.DialFunc = relay.dial
+		cfg.ConnConfig.RuntimeParams["application_name"] = "relayed-sink"
+		cfg.MaxConns = 1
+		p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		f.score2.Sink = store.CommitSink{Pool: p}
+		if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
+			t.Fatalf("warm-up of the relayed sink: %d", resp.StatusCode)
+		}
+		return relay, func() (state, query string) {
+			err := f.pool.QueryRow(context.Background(), `SELECT coalesce(state, ''), query FROM pg_stat_activity
+WHERE application_name = 'relayed-sink' AND datname = current_database()`).Scan(&state, &query)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				t.Fatal(err)
+			}
+			return state, query
+		}
+	}
+	// Go answers from its commit (200) or, when nothing tells whether it committed, 500; never
+	// Django. outcome is the commit check's finding.
+	assertWrittenOnce := func(t *testing.T, f *goFixture, st int, django *atomic.Int64, scoreWrites func() int, wantStatus int, outcome string) {
+		t.Helper()
+		if django.Load() != 0 || scoreWrites() != 3 {
+			t.Fatalf("status %d, %d Django calls, %d score writes for 3 requests (warm-ups included)", st, django.Load(), scoreWrites())
+		}
+		if st != wantStatus || f.commitOutcomes(outcome) != 1 {
+			t.Fatalf("status %d, outcomes committed %d aborted %d unknown %d; want %d and one %s", st,
+				f.commitOutcomes("committed"), f.commitOutcomes("aborted"), f.commitOutcomes("unknown"), wantStatus, outcome)
+		}
+	}
+	t.Run("committed, backend idle: unknown", func(t *testing.T) {
+		f, django, scoreWrites := writeFixture(t, 30*time.Second)
+		relay, backend := relayedSink(t, f)
+		relay.muteAll()
+		status := f.scoreAsync(t)
+		waitFor(t, "the pipeline committed and its backend idle", func() bool {
+			state, _ := backend()
+			return scoreWrites() == 3 && state == "idle"
+		})
+		relay.cutMuted()
+		assertWrittenOnce(t, f, <-status, django, scoreWrites, 500, "unknown")
+	})
+	t.Run("committed, backend writing analytics: Go answers", func(t *testing.T) {
+		f, django, scoreWrites := writeFixture(t, 30*time.Second)
+		relay, backend := relayedSink(t, f)
+		release := lockTable(t, f.pool, "account_accountapikeyanalytics")
+		relay.muteAll()
+		status := f.scoreAsync(t)
+		waitFor(t, "the pipeline committed and its backend blocked on the analytics insert", func() bool {
+			state, query := backend()
+			return scoreWrites() == 3 && state == "active" && strings.Contains(query, "account_accountapikeyanalytics")
+		})
+		relay.cutMuted()
+		// Django, were it called, would wait for the same lock: release it once either happened.
+		var st int
+		waitFor(t, "an answer, or a call to Django", func() bool {
+			select {
+			case st = <-status:
+				return true
+			default:
+				return django.Load() > 0
+			}
+		})
+		release()
+		if st == 0 {
+			st = <-status
+		}
+		assertWrittenOnce(t, f, st, django, scoreWrites, 200, "committed")
+	})
 }
