@@ -37,10 +37,11 @@ type Tally struct {
 	LostWrites int `json:"lost_writes"`
 	// GoServed are the answers from the Go scorer that are not errors.
 	GoServed int `json:"go_served"`
-	// Unresolved are Go's 5xx for write transactions whose outcome could not be found out
-	// (the database went away with COMMIT in flight, before the transaction id reached the
-	// proxy). Django must not be asked (it may have committed), and Django, which needs the
-	// same database, could not have answered either: they are errors, not avoidable ones.
+	// Unresolved are Go's 5xx for write transactions whose outcome could not be found out:
+	// the transaction id never reached the proxy (the database went away with COMMIT in
+	// flight, or the request's deadline came first) and the backend had exited, or had run all
+	// it was sent. Django must not be asked (Go may have committed): they are errors, not
+	// avoidable ones.
 	Unresolved int `json:"unresolved_commits"`
 }
 

@@ -58,7 +58,7 @@ func (ph phase) run(ctx context.Context, r *rig, p *proxy) (Result, []Sample, er
 	res.Fallbacks, res.BreakerTrips = fallbacks1-fallbacks0, trips1-trips0
 	res.excuseUnresolved(p.unresolvedCommits() - unresolved0)
 	if res.Unresolved > 0 {
-		res.note("%d answered 500 with the commit outcome unknowable (database gone before the transaction id arrived): not sent to Django, never double-written", res.Unresolved)
+		res.note("%d answered 500 with the commit outcome unknowable (the transaction id never reached Go, and its backend had exited or run all it was sent): not sent to Django, never double-written", res.Unresolved)
 	}
 	res.recovery(samples, end, ph.wait, ph.good)
 	res.checkCommon()
