@@ -344,26 +344,32 @@ func TestLockedTablesGiveNoErrorsAndNoDoubleWrites(t *testing.T) {
 	}
 }
 
+// oneConnectionSink makes the v2 route's Go side write through a pool of one connection on the
+// test database, configured by edit, and warms that connection up with one request Go serves.
+func oneConnectionSink(t *testing.T, f *goFixture, edit func(*pgxpool.Config)) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	edit(cfg)
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	f.score2.Sink = store.CommitSink{Pool: p}
+	if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
+		t.Fatalf("warm-up of the one-connection sink: %d", resp.StatusCode)
+	}
+}
+
 // The write pipeline's connection fails after COMMIT was sent: the outcome is checked on
 // another connection. A sink pool of one warm connection makes the pipeline (not the
 // statement preparation) meet the fault.
 func TestUnknownCommitOutcomeIsResolved(t *testing.T) {
-	warmSink := func(t *testing.T, f *goFixture) {
-		cfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.MaxConns = 1
-		p, err := pgxpool.NewWithConfig(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Close)
-		f.score2.Sink = store.CommitSink{Pool: p}
-		if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
-			t.Fatalf("warm-up of the sink pool: %d", resp.StatusCode)
-		}
-	}
+	warmSink := func(t *testing.T, f *goFixture) { oneConnectionSink(t, f, func(*pgxpool.Config) {}) }
 	t.Run("committed: Go answers", func(t *testing.T) {
 		// The analytics insert comes after COMMIT in the same pipeline; its lock keeps the
 		// pipeline's results (COMMIT's included) from reaching Go before go_timeout.
@@ -437,23 +443,11 @@ func TestAbandonedTrialIsGivenBack(t *testing.T) {
 func TestCommitWithoutItsTransactionIDIsNeverDoubleWritten(t *testing.T) {
 	relayedSink := func(t *testing.T, f *goFixture) (relay *pgRelay, backend func() (state, query string)) {
 		t.Helper()
-		cfg, err := pgxpool.ParseConfig(f.pool.Config().ConnString())
-		if err != nil {
-			t.Fatal(err)
-		}
-		relay = newPGRelay(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
-		cfg.ConnConfig.DialFunc = relay.dial
-		cfg.ConnConfig.RuntimeParams["application_name"] = "relayed-sink"
-		cfg.MaxConns = 1
-		p, err := pgxpool.NewWithConfig(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Close)
-		f.score2.Sink = store.CommitSink{Pool: p}
-		if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
-			t.Fatalf("warm-up of the relayed sink: %d", resp.StatusCode)
-		}
+		oneConnectionSink(t, f, func(cfg *pgxpool.Config) {
+			relay = newPGRelay(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+			cfg.ConnConfig.DialFunc = relay.dial
+			cfg.ConnConfig.RuntimeParams["application_name"] = "relayed-sink"
+		})
 		return relay, func() (state, query string) {
 			err := f.pool.QueryRow(context.Background(), `SELECT coalesce(state, ''), query FROM pg_stat_activity
 WHERE application_name = 'relayed-sink' AND datname = current_database()`).Scan(&state, &query)
