@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"shadowproxy/internal/proxy"
 )
 
 const rolloutUsage = `usage: shadowproxy rollout <status|set|kill|resume|reset-gates|history> [flags]
@@ -166,10 +168,10 @@ type statusAnswer struct {
 		ShareReason string            `json:"share_reason"`
 		Sources     map[string]string `json:"sources"`
 	} `json:"routes"`
-	Changes []change `json:"changes"`
-	Held    []string `json:"held"`
-	Warning string   `json:"warning"`
-	Stored  *bool    `json:"stored"`
+	Changes []proxy.Change `json:"changes"`
+	Held    []string       `json:"held"`
+	Warning string         `json:"warning"`
+	Stored  *bool          `json:"stored"`
 	gatesAnswer
 }
 
@@ -180,16 +182,6 @@ type gatesAnswer struct {
 		Tripped bool `json:"tripped"`
 		Step    int  `json:"step"`
 	} `json:"state"`
-}
-
-type change struct {
-	At      time.Time       `json:"at"`
-	Who     string          `json:"who"`
-	Comment string          `json:"comment"`
-	Scope   string          `json:"scope"`
-	Key     string          `json:"key"`
-	From    json.RawMessage `json:"from"`
-	To      json.RawMessage `json:"to"`
 }
 
 func printHuman(w io.Writer, name string, raw []byte) error {
