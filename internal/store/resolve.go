@@ -45,10 +45,11 @@ const (
 	// running the statement the pipeline sends after COMMIT ($3, the analytics insert: its own
 	// transaction, whose id is not the write's). That backend is left to finish: the write
 	// committed before it, and Django keeps its analytics row too. The text PostgreSQL shows
-	// may be cut to track_activity_query_size, so a prefix of $3 counts.
+	// may be cut to track_activity_query_size, so a prefix of $3 counts; a state or text PostgreSQL
+	// does not show (NULL) is not the statement.
 	sqlStopBackend = `SELECT backend_xid::text::bigint, state, after_commit,
   CASE WHEN after_commit THEN false ELSE pg_terminate_backend(pid, 3000) END
-FROM (SELECT pid, backend_xid, state, state = 'active' AND query <> '' AND left($3, length(query)) = query AS after_commit
+FROM (SELECT pid, backend_xid, state, coalesce(state = 'active' AND query <> '' AND left($3, length(query)) = query, false) AS after_commit
   FROM pg_stat_activity
   WHERE pid = $1 AND datname = current_database()
     AND ($2::bigint IS NULL OR backend_xid::text::bigint = $2::bigint % 4294967296)) AS backend`
