@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"shadowproxy/internal/gate"
+	"shadowproxy/internal/pgtest"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -441,11 +441,10 @@ func TestAbandonedTrialIsGivenBack(t *testing.T) {
 // goes through a relay that stops PostgreSQL's answers, then closes Go's side only once the
 // backend got where the case needs it.
 func TestCommitWithoutItsTransactionIDIsNeverDoubleWritten(t *testing.T) {
-	relayedSink := func(t *testing.T, f *goFixture) (relay *pgRelay, backend func() (state, query string)) {
+	relayedSink := func(t *testing.T, f *goFixture) (relay *pgtest.Relay, backend func() (state, query string)) {
 		t.Helper()
 		oneConnectionSink(t, f, func(cfg *pgxpool.Config) {
-			relay = newPGRelay(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
-			cfg.ConnConfig.DialFunc = relay.dial
+			relay = pgtest.NewRelay(t, &cfg.ConnConfig.Config)
 			cfg.ConnConfig.RuntimeParams["application_name"] = "relayed-sink"
 		})
 		return relay, func() (state, query string) {
@@ -472,26 +471,26 @@ WHERE application_name = 'relayed-sink' AND datname = current_database()`).Scan(
 	t.Run("committed, backend idle: unknown", func(t *testing.T) {
 		f, django, scoreWrites := writeFixture(t, 30*time.Second)
 		relay, backend := relayedSink(t, f)
-		relay.muteAll()
+		relay.MuteAll()
 		status := f.scoreAsync(t)
 		waitFor(t, "the pipeline committed and its backend idle", func() bool {
 			state, _ := backend()
 			return scoreWrites() == 3 && state == "idle"
 		})
-		relay.cutMuted()
+		relay.CutMuted()
 		assertWrittenOnce(t, f, <-status, django, scoreWrites, 500, "unknown")
 	})
 	t.Run("committed, backend writing analytics: Go answers", func(t *testing.T) {
 		f, django, scoreWrites := writeFixture(t, 30*time.Second)
 		relay, backend := relayedSink(t, f)
 		release := lockTable(t, f.pool, "account_accountapikeyanalytics")
-		relay.muteAll()
+		relay.MuteAll()
 		status := f.scoreAsync(t)
 		waitFor(t, "the pipeline committed and its backend blocked on the analytics insert", func() bool {
 			state, query := backend()
 			return scoreWrites() == 3 && state == "active" && strings.Contains(query, "account_accountapikeyanalytics")
 		})
-		relay.cutMuted()
+		relay.CutMuted()
 		// Django, were it called, would wait for the same lock: release it once either happened.
 		var st int
 		waitFor(t, "an answer, or a call to Django", func() bool {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,10 +46,11 @@ type pipelineRun struct {
 
 // send runs the batch in one round trip. A Flush request after the transaction-id statement
 // makes PostgreSQL send BEGIN's and that statement's results at once, before the writes, so
-// the transaction id is known even when a write then blocks. A failure after COMMIT succeeded
+// the transaction id is known even when a write then blocks; when ctx ends before that answer
+// came, reading goes on for it up to grace. A failure after COMMIT succeeded
 // (the analytics row) is ignored, as Django ignores it. Statements are prepared once per
 // connection, in one extra round trip the first time.
-func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineRun) {
+func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Duration) (run pipelineRun) {
 	run.connPID = conn.PgConn().PID()
 	tracer := batchTracer(conn)
 	if tracer != nil {
@@ -81,7 +83,9 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 		}
 		binds[i] = b
 	}
-	pipeline := conn.PgConn().StartPipeline(ctx)
+	wait := holdUntilTxID(ctx, grace)
+	defer wait.release()
+	pipeline := conn.PgConn().StartPipeline(wait.ctx)
 	conn.PgConn().Frontend().Send(room(pipelineSize(sds, binds)))
 	for i := range q.stmts {
 		pipeline.SendQueryStatement(sds[i], binds[i].values, binds[i].formats, binds[i].results)
@@ -91,11 +95,15 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 	}
 	run.commitSent = true
 	if err := pipeline.Sync(); err != nil {
-		run.failed, run.err = "send", err
+		run.failed, run.err = "send", withCause(ctx, err)
 		return run
 	}
 	for _, st := range q.stmts {
 		tag, err := readResult(pipeline, st.label == txIDSection, &run, conn)
+		if st.label == txIDSection {
+			wait.txIDRead(ctx)
+		}
+		err = withCause(ctx, err)
 		if tracer != nil {
 			tracer.TraceBatchQuery(ctx, conn, pgx.TraceBatchQueryData{SQL: st.sql, Args: st.args, CommandTag: tag, Err: err})
 		}
@@ -111,9 +119,18 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn) (run pipelineR
 		}
 	}
 	if err := pipeline.Close(); err != nil && !run.committed {
-		run.failed, run.err = "batch", err
+		run.failed, run.err = "batch", withCause(ctx, err)
 	}
 	return run
+}
+
+// withCause adds to a pipeline's error the cause of the request's context when that has ended:
+// the pipeline ran on a context of its own (holdUntilTxID), whose end reads as a cancellation.
+func withCause(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, context.Cause(ctx))
 }
 
 // room is a message of no bytes that makes room for that many more in the frontend's write

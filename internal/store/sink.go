@@ -20,6 +20,8 @@ type CommitSink struct {
 	Pool *pgxpool.Pool
 	// held, when set, is the connection to write on (LockPlan's), kept after Apply.
 	held *heldConn
+	// txIDGrace, when set, replaces defaultTxIDGrace (tests).
+	txIDGrace time.Duration
 }
 
 // heldConn is a connection a request keeps across its reads and its commit (LockPlan's).
@@ -87,7 +89,11 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 			string(a.Headers), string(a.Response), a.Error, a.StatusCode, payload)
 	}
 	markCommitSent(ctx)
-	run := q.send(ctx, conn.Conn())
+	grace := s.txIDGrace
+	if grace == 0 {
+		grace = defaultTxIDGrace
+	}
+	run := q.send(ctx, conn.Conn(), grace)
 	if run.err == nil {
 		return readLive(ctx, conn.Conn(), ws.CeramicCache)
 	}
