@@ -66,6 +66,7 @@ func (w *txIDWait) release() {
 	}
 	w.stop()
 	w.mu.Lock()
+	w.read = true // a watch that has begun to run starts no grace timer now
 	if w.grace != nil {
 		w.grace.Stop()
 	}
