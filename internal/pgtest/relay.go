@@ -18,7 +18,7 @@ import (
 // the backend on it, lives on. Connections pass through untouched until the test says
 // otherwise:
 //   - a held connection forwards nothing from PostgreSQL to the client until Release, and then
-//     what it held back;
+//     all it held back in one write (so that the client reads it at once);
 //   - a muted connection forwards nothing from PostgreSQL to the client, ever;
 //   - a cut connection has its client side closed and forwards nothing more to PostgreSQL (not
 //     even the client's Terminate message); its server side is kept open until the test ends.
@@ -27,17 +27,20 @@ import (
 // its own; pgx sends one whenever a connection fails), so that a test decides alone what the
 // backend is doing when the client's side breaks.
 type Relay struct {
-	ln      net.Listener
-	target  string
-	mu      sync.Mutex
-	conns   []*relayedConn
-	release chan struct{} // closed by Release; replaced by HoldAll
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []*relayedConn
 }
 
 type relayedConn struct {
 	client, server net.Conn
 	muted, cut     atomic.Bool
-	held           atomic.Pointer[chan struct{}]
+	// toClient guards what goes to the client: held answers wait in pending and reach the
+	// client in one write on Release, before anything after them.
+	toClient sync.Mutex
+	holding  bool
+	pending  []byte
 }
 
 // NewRelay relays connections to the PostgreSQL server of cfg, and makes cfg dial it.
@@ -92,24 +95,43 @@ func (r *Relay) relay(client net.Conn) {
 	r.mu.Lock()
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
-	go c.pump(server, client, &c.muted, &c.held)
-	go c.pump(client, server, &c.cut, nil)
+	go c.pumpToClient()
+	go c.pumpToServer()
 }
 
-// pump copies from src to dst until src fails, dropping what it reads while drop is set and
-// waiting, before it forwards, for a hold to be released. It never closes dst: a cut client
-// leaves PostgreSQL's side open.
-func (c *relayedConn) pump(src, dst net.Conn, drop *atomic.Bool, held *atomic.Pointer[chan struct{}]) {
+// pumpToClient copies PostgreSQL's answers to the client until either side fails, dropping
+// them while muted and keeping them while held.
+func (c *relayedConn) pumpToClient() {
 	buf := make([]byte, 32<<10)
 	for {
-		n, err := src.Read(buf)
-		if held != nil {
-			if release := held.Load(); release != nil {
-				<-*release
+		n, err := c.server.Read(buf)
+		if n > 0 && !c.muted.Load() {
+			c.toClient.Lock()
+			var werr error
+			if c.holding {
+				c.pending = append(c.pending, buf[:n]...)
+			} else {
+				_, werr = c.client.Write(buf[:n])
+			}
+			c.toClient.Unlock()
+			if werr != nil {
+				return
 			}
 		}
-		if n > 0 && !drop.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pumpToServer copies what the client sends to PostgreSQL until either side fails, dropping it
+// once cut. It never closes PostgreSQL's side.
+func (c *relayedConn) pumpToServer() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.client.Read(buf)
+		if n > 0 && !c.cut.Load() {
+			if _, werr := c.server.Write(buf[:n]); werr != nil {
 				return
 			}
 		}
@@ -124,23 +146,25 @@ func (c *relayedConn) pump(src, dst net.Conn, drop *atomic.Bool, held *atomic.Po
 func (r *Relay) HoldAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	release := make(chan struct{})
-	r.release = release
 	for _, c := range r.conns {
-		c.held.Store(&release)
+		c.toClient.Lock()
+		c.holding = true
+		c.toClient.Unlock()
 	}
 }
 
-// Release forwards what the held connections held back, and all that follows.
+// Release sends each held connection's client all that was held back, in one write, and lets
+// what follows through.
 func (r *Relay) Release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.conns {
-		c.held.Store(nil)
-	}
-	if r.release != nil {
-		close(r.release)
-		r.release = nil
+		c.toClient.Lock()
+		if len(c.pending) > 0 {
+			_, _ = c.client.Write(c.pending)
+		}
+		c.holding, c.pending = false, nil
+		c.toClient.Unlock()
 	}
 }
 
@@ -166,7 +190,6 @@ func (r *Relay) CutMuted() {
 }
 
 func (r *Relay) close() {
-	r.Release()
 	r.ln.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -95,7 +96,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	}
 	run := q.send(ctx, conn.Conn(), grace)
 	if run.err == nil {
-		return readLive(ctx, conn.Conn(), ws.CeramicCache)
+		return readLiveCommitted(ctx, conn.Conn(), ws.CeramicCache)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(run.err, &pgErr) && run.commitSent {
@@ -133,6 +134,18 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 		return &scoring.HumanPointsError{Err: run.err, Message: pgMessage(run.err)}
 	}
 	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
+}
+
+// readLiveCommitted reads the live list of a commit on its own connection, on a fresh context:
+// the request's may end, or have ended while the pipeline's last answers came, and the answer
+// is Go's now (Django must not write it again).
+func readLiveCommitted(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) error {
+	if cw == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	defer cancel()
+	return readLive(ctx, conn, cw)
 }
 
 // readLiveAfter reads the live list of a commit confirmed on another connection (the writing
