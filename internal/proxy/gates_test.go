@@ -21,20 +21,29 @@ type replica struct {
 	ctl      *gate.Controller
 }
 
-// startReplicas starts one replica per name, each with the gate controller of the named route.
-func startReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, routeName string, names ...string) []*replica {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+// newReplicas makes one replica per name, each with the gate controller of the named route,
+// which ticks only when the test says.
+func newReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, routeName string, names ...string) []*replica {
 	var out []*replica
 	for _, name := range names {
 		r := &replica{rollout: NewRollout(cfg, nil), evidence: &gate.Evidence{}}
 		r.ctl = &gate.Controller{Pool: pool, Route: routeName, Replica: name, Evidence: r.evidence, Config: GateConfig(r.rollout, routeName),
 			Apply: ApplyGate(r.rollout, routeName), Interval: 100 * time.Millisecond, Metrics: gate.NewMetrics(prometheus.NewRegistry())}
-		if err := r.ctl.Init(ctx); err != nil {
+		if err := r.ctl.Init(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		go r.ctl.Run(ctx)
 		out = append(out, r)
+	}
+	return out
+}
+
+// startReplicas makes replicas (newReplicas) whose controllers tick every 100 ms.
+func startReplicas(t *testing.T, pool *pgxpool.Pool, cfg config.Config, routeName string, names ...string) []*replica {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	out := newReplicas(t, pool, cfg, routeName, names...)
+	for _, r := range out {
+		go r.ctl.Run(ctx)
 	}
 	return out
 }
@@ -58,28 +67,35 @@ func waitFor(t testing.TB, what string, cond func() bool) time.Time {
 	return time.Time{}
 }
 
-// Go errors at 3 % on one replica trip the error gate, and both replicas drop Go's share to 0
-// within one second of the trip; an operator reset restores it.
+// Go errors at 3 % on one replica trip the error gate at that replica's tick, which drops its
+// share to 0, and every other replica drops its share at its own next tick: within one
+// Interval (a second in production) of the trip. An operator reset restores it.
 func TestGateTripDropsShareOnEveryReplica(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	cfg := gatedConfig()
 	cfg.GoPercent = 100
-	rs := startReplicas(t, pool, cfg, v2.ScoreName, "a", "b")
+	rs := newReplicas(t, pool, cfg, v2.ScoreName, "a", "b")
 	for i := range 4000 {
 		rs[0].evidence.Go(200, i%33 == 0) // 3 % fallbacks
 		rs[0].evidence.Django(200)
 	}
+	share := func(r *replica) float64 { return r.rollout.Load().Route(v2.ScoreName).GoPercent }
+	tick := func(r *replica, at time.Time) {
+		t.Helper()
+		if err := r.ctl.Tick(context.Background(), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trip := time.Now()
+	tick(rs[0], trip)
+	_, st := rs[0].ctl.Status()
+	if !st.Tripped || st.TripGate != "error_rate" || st.TrippedAt == nil || share(rs[0]) != 0 || share(rs[1]) != 100 {
+		t.Fatalf("after the tripping tick: state %+v, shares %v and %v, want tripped, 0 and 100 (b has not ticked)", st, share(rs[0]), share(rs[1]))
+	}
+	tick(rs[1], trip.Add(rs[1].ctl.Interval))
 	for _, r := range rs {
-		observed := waitFor(t, "the share to drop", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 0 })
-		_, st := rs[0].ctl.Status()
-		if !st.Tripped || st.TripGate != "error_rate" || st.TrippedAt == nil {
-			t.Fatalf("state %+v", st)
-		}
-		if d := observed.Sub(*st.TrippedAt); d > time.Second {
-			t.Fatalf("share dropped %v after the trip", d)
-		}
-		if s := r.rollout.Load().Route(v2.ScoreName); s.GateTripped == "" || s.Mode() != "django" {
-			t.Fatalf("snapshot %+v", s)
+		if s := r.rollout.Load().Route(v2.ScoreName); s.GoPercent != 0 || s.GateTripped == "" || s.Mode() != "django" {
+			t.Fatalf("after each replica's tick: snapshot %+v", s)
 		}
 	}
 	// An admin override cannot raise the share while tripped; a reset can.
@@ -91,8 +107,11 @@ func TestGateTripDropsShareOnEveryReplica(t *testing.T) {
 	if _, err := rs[0].ctl.Reset(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
+	tick(rs[1], trip.Add(2*rs[1].ctl.Interval))
 	for _, r := range rs {
-		waitFor(t, "the share to come back", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 100 })
+		if share(r) != 100 {
+			t.Fatalf("after the reset and b's tick: share %v, want 100", share(r))
+		}
 	}
 }
 
