@@ -83,9 +83,9 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 		}
 		binds[i] = b
 	}
-	wait := holdUntilTxID(ctx, grace)
+	pipelineCtx, wait := holdUntilTxID(ctx, grace)
 	defer wait.release()
-	pipeline := conn.PgConn().StartPipeline(wait.ctx)
+	pipeline := conn.PgConn().StartPipeline(pipelineCtx)
 	conn.PgConn().Frontend().Send(room(pipelineSize(sds, binds)))
 	for i := range q.stmts {
 		pipeline.SendQueryStatement(sds[i], binds[i].values, binds[i].formats, binds[i].results)

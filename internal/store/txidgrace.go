@@ -13,11 +13,10 @@ import (
 // can leave it unknown (a 500 instead of an answer or a fallback).
 const defaultTxIDGrace = 500 * time.Millisecond
 
-// txIDWait is a context for the write pipeline that ends when the request's context ends, but
-// not before the transaction id was read or the grace has passed since the request's end. Its
-// cause is the request's context's cause, so a go_timeout still reads as one.
+// txIDWait ends the write pipeline's context when the request's context ends, but not before
+// the transaction id was read or the grace has passed since the request's end. The pipeline's
+// context ends with the request's cause, so a go_timeout still reads as one.
 type txIDWait struct {
-	ctx    context.Context
 	cancel context.CancelCauseFunc
 	stop   func() bool
 	mu     sync.Mutex
@@ -25,14 +24,16 @@ type txIDWait struct {
 	grace  *time.Timer
 }
 
-// holdUntilTxID returns the pipeline's context for a request's ctx and a grace. Call txIDRead
-// once the id is read, and release when the pipeline is done.
-func holdUntilTxID(ctx context.Context, grace time.Duration) *txIDWait {
-	if ctx.Done() == nil { // a context that never ends needs no hold
-		return &txIDWait{ctx: ctx}
+// holdUntilTxID returns the pipeline's context for a request's ctx and a grace, and its hold
+// (nil for a context that never ends: it needs none). Call txIDRead once the id is read, and
+// release when the pipeline is done.
+func holdUntilTxID(ctx context.Context, grace time.Duration) (context.Context, *txIDWait) {
+	if ctx.Done() == nil {
+		return ctx, nil
 	}
 	w := &txIDWait{}
-	w.ctx, w.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	held, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	w.cancel = cancel
 	w.stop = context.AfterFunc(ctx, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -42,13 +43,13 @@ func holdUntilTxID(ctx context.Context, grace time.Duration) *txIDWait {
 		}
 		w.grace = time.AfterFunc(grace, func() { w.cancel(context.Cause(ctx)) })
 	})
-	return w
+	return held, w
 }
 
 // txIDRead records that the transaction id was read: from now on the pipeline ends with the
 // request's context, at once if that has ended already.
 func (w *txIDWait) txIDRead(ctx context.Context) {
-	if w.cancel == nil {
+	if w == nil {
 		return
 	}
 	w.mu.Lock()
@@ -61,7 +62,7 @@ func (w *txIDWait) txIDRead(ctx context.Context) {
 
 // release frees the context's watch and timer.
 func (w *txIDWait) release() {
-	if w.cancel == nil {
+	if w == nil {
 		return
 	}
 	w.stop()
