@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -72,13 +73,25 @@ func attr(s tracetest.SpanStub, key string) string {
 
 func rootOf(t *testing.T, exp *tracetest.InMemoryExporter, requestID string) tracetest.SpanStub {
 	t.Helper()
-	for _, s := range exp.GetSpans() {
-		if s.Name == "shadowproxy.route" && attr(s, "request_id") == requestID {
-			return s
+	return spanOf(t, exp, "shadowproxy.route", requestID)
+}
+
+// spanOf waits for the named span of a request to be exported: a span is exported when it
+// ends, which can come after what the test saw of the request (the client's answer, a shadow
+// run's record).
+func spanOf(t *testing.T, exp *tracetest.InMemoryExporter, name, requestID string) tracetest.SpanStub {
+	t.Helper()
+	var found tracetest.SpanStub
+	waitFor(t, fmt.Sprintf("the %s span of request %s", name, requestID), func() bool {
+		for _, s := range exp.GetSpans() {
+			if s.Name == name && attr(s, "request_id") == requestID {
+				found = s
+				return true
+			}
 		}
-	}
-	t.Fatalf("no root span for request %s", requestID)
-	return tracetest.SpanStub{}
+		return false
+	})
+	return found
 }
 
 // tracedPool is the fixture's database with the pgx tracer attached.
@@ -166,13 +179,8 @@ func TestDjangoServedWithShadowSpansAndTraceparent(t *testing.T) {
 	if !strings.Contains(tp.(string), root.SpanContext.TraceID().String()) {
 		t.Fatalf("Django saw traceparent %q, trace %s", tp, root.SpanContext.TraceID())
 	}
-	var shadow *tracetest.SpanStub
-	for _, s := range exp.GetSpans() {
-		if s.Name == "shadow.run" && attr(s, "request_id") == "trace-dj-1" {
-			shadow = &s
-		}
-	}
-	if shadow == nil || len(shadow.Links) != 1 || shadow.Links[0].SpanContext.SpanID() != root.SpanContext.SpanID() || attr(*shadow, "shadow.outcome") == "" {
+	shadow := spanOf(t, exp, "shadow.run", "trace-dj-1") // it ends after the run is recorded
+	if len(shadow.Links) != 1 || shadow.Links[0].SpanContext.SpanID() != root.SpanContext.SpanID() || attr(shadow, "shadow.outcome") == "" {
 		t.Fatalf("shadow span %+v", shadow)
 	}
 	st, _ := traceOf(t, exp, shadow.SpanContext.TraceID())
