@@ -26,13 +26,15 @@ var (
 	spans     *tracetest.InMemoryExporter
 )
 
-// traced installs, once per test binary, a global provider that exports every span to memory.
+// traced installs, once per test binary, a global provider that exports every span to memory,
+// and empties that memory for the calling test.
 func traced(t *testing.T) *tracetest.InMemoryExporter {
 	spansOnce.Do(func() {
 		spans = tracetest.NewInMemoryExporter()
 		otel.SetTracerProvider(tracing.NewProvider(sdktrace.NewSimpleSpanProcessor(spans), 1, nil))
 		otel.SetTextMapPropagator(propagation.TraceContext{})
 	})
+	spans.Reset() // a test's request ids may repeat (-count)
 	return spans
 }
 
