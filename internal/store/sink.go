@@ -136,9 +136,9 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	return fmt.Errorf("apply write set (%s): %w", run.failed, run.err)
 }
 
-// readLiveCommitted reads the live list of a commit on its own connection, on a fresh context:
-// the request's may end, or have ended while the pipeline's last answers came, and the answer
-// is Go's now (Django must not write it again).
+// readLiveCommitted reads the live list of a commit on the connection that wrote it, on a fresh
+// context: the request's may end, or have ended while the pipeline's last answers came, and the
+// answer is Go's now (Django must not write it again).
 func readLiveCommitted(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) error {
 	if cw == nil {
 		return nil
