@@ -85,6 +85,9 @@ func floor(dbURL string, scripts []floorScript, form floorForm, clients int, d t
 	lat, _ := pgbenchLog(logDir)
 	r := quantiles(name, lat)
 	r.Throughput = float64(len(lat)) / d.Seconds()
+	if len(lat) > 0 {
+		r.ClientCPUPerReq = perRequestMS(exitedCPU(cmd.ProcessState), r.Requests)
+	}
 	if cpuErr == nil && err == nil && len(lat) > 0 {
 		r.PGCPUPerReq = (reaped1 - reaped0).Seconds() * 1000 / float64(len(lat))
 	}

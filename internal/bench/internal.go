@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,6 +19,10 @@ import (
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/store"
 )
+
+// OnlyInternal is the Options.Only value that runs the internal routes (internal-score,
+// check-bans) beside their database floors alone.
+const OnlyInternal = "internal"
 
 // internalToken is the bench's CGRANTS_API_TOKEN.
 const internalToken = "bench-internal-token"
@@ -92,7 +97,23 @@ func internalBeside(ctx context.Context, o Options, dbURL, base string, pid int,
 	// pgbench picks a script at random for each transaction; this side takes every request in
 	// turn, the same mix.
 	goSide = Drive(Load{Name: name + ", 8 clients (Go serves)", Clients: 8, Duration: o.Duration, Header: http.Header{"Authorization": {internalToken}},
-		PID: pid, Method: reqs[0].method, Body: func(n int64) []byte { return reqs[int(n)%len(reqs)].body }},
+		PID: pid, PGDatabase: dbURL, Method: reqs[0].method, Body: func(n int64) []byte { return reqs[int(n)%len(reqs)].body }},
 		func(n int64) string { return base + reqs[int(n)%len(reqs)].path })
 	return goSide, floorSide, nil
+}
+
+// internalPhase measures each internal route through shadowproxy beside its database floor and
+// adds the results and their ratios to rep.
+func internalPhase(ctx context.Context, o Options, rep *Report, dbURL, base string, pid int, settings scoring.Settings, ds Dataset, addresses []string) error {
+	fmt.Fprintln(os.Stderr, "== internal routes through shadowproxy (Go serves 100%) beside their database floor")
+	for _, name := range []string{embed.InternalScoreName, internalapi.CheckBansName} {
+		goSide, floorSide, err := internalBeside(ctx, o, dbURL, base, pid, settings, name, internalScenarios(ds, addresses)[name])
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, goSide, floorSide)
+		rep.Figures[name+"_throughput_vs_floor_8_clients"] = goSide.Throughput / floorSide.Throughput
+		rep.Figures[name+"_p50_vs_floor_8_clients"] = goSide.P50 / floorSide.P50
+	}
+	return nil
 }

@@ -27,7 +27,11 @@ type Result struct {
 	CPUPerReq  float64 `json:"go_cpu_ms_per_request,omitempty"`
 	// PGCPUPerReq is the CPU PostgreSQL's client backends of Load.PGDatabase spent per request.
 	PGCPUPerReq float64 `json:"pg_cpu_ms_per_request,omitempty"`
-	RSSMB       float64 `json:"rss_mb,omitempty"`
+	// ClientCPUPerReq is the CPU the load's client spent per request on the same cores: the
+	// bench process's own for Drive (its HTTP client, and the Django stand-in it serves when a
+	// scenario sends to it), pgbench's for a floor.
+	ClientCPUPerReq float64 `json:"client_cpu_ms_per_request,omitempty"`
+	RSSMB           float64 `json:"rss_mb,omitempty"`
 }
 
 // URLFunc picks the URL of the n-th request.
@@ -117,7 +121,7 @@ func Drive(o Load, url URLFunc) Result {
 		latencies = append(latencies, out.Latency)
 		mu.Unlock()
 	}
-	cpu0 := processCPU(o.PID)
+	cpu0, client0 := processCPU(o.PID), processCPU(os.Getpid())
 	pg0 := sampleBackends(o.PGDatabase)
 	start := time.Now()
 	done := make(chan struct{})
@@ -162,12 +166,15 @@ func Drive(o Load, url URLFunc) Result {
 		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
 	}
 	r.P50, r.P95, r.P99 = q(0.5), q(0.95), q(0.99)
+	if r.Requests > 0 {
+		r.ClientCPUPerReq = perRequestMS(processCPU(os.Getpid())-client0, r.Requests)
+	}
 	if o.PID > 0 && r.Requests > 0 {
-		r.CPUPerReq = (processCPU(o.PID) - cpu0).Seconds() * 1000 / float64(r.Requests)
+		r.CPUPerReq = perRequestMS(processCPU(o.PID)-cpu0, r.Requests)
 		r.RSSMB = RSSMB(o.PID)
 	}
 	if pg1 := sampleBackends(o.PGDatabase); pg0 != nil && pg1 != nil && r.Requests > 0 {
-		r.PGCPUPerReq = pg1.Since(pg0).Seconds() * 1000 / float64(r.Requests)
+		r.PGCPUPerReq = perRequestMS(pg1.Since(pg0), r.Requests)
 	}
 	return r
 }
@@ -203,6 +210,17 @@ func sampleBackends(dbURL string) BackendCPU {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	return b
+}
+
+// perRequestMS is cpu spread over n requests, in milliseconds.
+func perRequestMS(cpu time.Duration, n int64) float64 { return cpu.Seconds() * 1000 / float64(n) }
+
+// exitedCPU is the user+system CPU time of a process that has exited; 0 if it did not run.
+func exitedCPU(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
 }
 
 // processCPU is the user+system CPU time the process has used (Linux /proc).

@@ -10,19 +10,10 @@ import (
 func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "\nshadowproxy bench, %s, %s\n", r.When.Format("2006-01-02 15:04 MST"), r.Machine)
 	fmt.Fprintf(w, "dataset: %d addresses, %d stamps, %d dedup clashes\n\n", r.Dataset["addresses"], r.Dataset["stamps"], r.Dataset["dedup_clashes"])
-	fmt.Fprintf(w, "%-46s %9s %9s %9s %9s %9s %10s %10s %8s\n", "scenario", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "Go CPU ms", "PG CPU ms", "RSS MB")
+	fmt.Fprintf(w, "%-46s %9s %9s %9s %9s %9s %10s %10s %10s %8s\n", "scenario", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "Go CPU ms", "PG CPU ms", "client ms", "RSS MB")
 	for _, x := range r.Results {
-		cpu, pg, rss := "", "", ""
-		if x.CPUPerReq > 0 {
-			cpu = fmt.Sprintf("%.3f", x.CPUPerReq)
-		}
-		if x.PGCPUPerReq > 0 {
-			pg = fmt.Sprintf("%.3f", x.PGCPUPerReq)
-		}
-		if x.RSSMB > 0 {
-			rss = fmt.Sprintf("%.1f", x.RSSMB)
-		}
-		fmt.Fprintf(w, "%-46s %9d %9.1f %9.2f %9.2f %9.2f %10s %10s %8s\n", x.Scenario, x.Requests, x.Throughput, x.P50, x.P95, x.P99, cpu, pg, rss)
+		fmt.Fprintf(w, "%-46s %9d %9.1f %9.2f %9.2f %9.2f %10s %10s %10s %8s\n", x.Scenario, x.Requests, x.Throughput, x.P50, x.P95, x.P99,
+			cell("%.3f", x.CPUPerReq), cell("%.3f", x.PGCPUPerReq), cell("%.3f", x.ClientCPUPerReq), cell("%.1f", x.RSSMB))
 	}
 	fmt.Fprintln(w, "\nfigures:")
 	var keys []string
@@ -82,4 +73,12 @@ func Anchors(f map[string]float64) []Anchor {
 		{"Rust Lambda: memory", "50 MB", fmt.Sprintf("%.1f MB peak RSS", f["lambda_peak_rss_mb"])},
 		{"Rust Lambda: cost per request vs Django", "~40× cheaper", cheaper},
 	}
+}
+
+// cell is v in format f, or empty when v was not measured (0).
+func cell(f string, v float64) string {
+	if v <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(f, v)
 }

@@ -25,8 +25,6 @@ import (
 
 	"shadowproxy/internal/djangodb"
 	"shadowproxy/internal/pgcluster"
-	"shadowproxy/internal/routes/embed"
-	"shadowproxy/internal/routes/internalapi"
 	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -50,7 +48,7 @@ type Options struct {
 	// ("" leaves Go's default).
 	GOMAXPROCS string
 	// Only names the one phase to run alone (OnlyScoring, OnlyFloor, OnlyCold, OnlyPassThrough,
-	// OnlyMemory, OnlyLambda); empty runs every phase.
+	// OnlyInternal, OnlyMemory, OnlyLambda); empty runs every phase.
 	Only string
 	// LambdaBinary is the Lambda build's bootstrap (make lambda).
 	LambdaBinary string
@@ -190,6 +188,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		return rep, err
 	}
+	if o.Only == OnlyInternal {
+		return rep, internalPhase(ctx, o, rep, dbURL, base, pid, settings, ds, same)
+	}
 	if o.Only == OnlyScoring {
 		return scoringOnly(ctx, o, rep, dbURL, adminBase, warmLoad(8), random)
 	}
@@ -279,16 +280,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	add(floor1)
 	add(floor8)
 
-	say("== internal routes through shadowproxy (Go serves 100%%) beside their database floor")
-	for _, name := range []string{embed.InternalScoreName, internalapi.CheckBansName} {
-		goSide, floorSide, err := internalBeside(ctx, o, dbURL, base, pid, settings, name, internalScenarios(ds, same)[name])
-		if err != nil {
-			return nil, err
-		}
-		add(goSide)
-		add(floorSide)
-		rep.Figures[name+"_throughput_vs_floor_8_clients"] = goSide.Throughput / floorSide.Throughput
-		rep.Figures[name+"_p50_vs_floor_8_clients"] = goSide.P50 / floorSide.P50
+	if err := internalPhase(ctx, o, rep, dbURL, base, pid, settings, ds, same); err != nil {
+		return nil, err
 	}
 
 	say("== the Passport app's bulk POST + score pair through shadowproxy (Go serves) beside its database floor")
