@@ -126,9 +126,8 @@ func floorOnce(dbURL, script string, clients, per int, dir, name string) (Result
 	_ = os.RemoveAll(logDir)
 	_ = os.MkdirAll(logDir, 0o755)
 	fmt.Fprintf(os.Stderr, "%-40s %d pairs\n", name, clients*per)
-	cmd := exec.Command(bin, "-n", "-M", "prepared", "-D", "n=0", "-f", path, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
-		"-t", strconv.Itoa(per), "-l", "--log-prefix", filepath.Join(logDir, "tx"), dbURL)
-	out, err := cmd.CombinedOutput()
+	out, err := exec.Command(bin, "-n", "-M", "prepared", "-D", "n=0", "-f", path, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
+		"-t", strconv.Itoa(per), "-l", "--log-prefix", filepath.Join(logDir, "tx"), dbURL).CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
@@ -141,9 +140,6 @@ func floorOnce(dbURL, script string, clients, per int, dir, name string) (Result
 	lat, failed := pgbenchLog(logDir)
 	r := quantiles(name, lat)
 	r.Throughput, r.Errors = tps, failed
-	if r.Requests > 0 {
-		r.ClientCPUPerReq = perRequestMS(exitedCPU(cmd.ProcessState), r.Requests)
-	}
 	if r.Requests != int64(clients*per) || failed > 0 {
 		return r, fmt.Errorf("pgbench ran %d pairs (%d failed), want %d once each:\n%s", r.Requests, failed, clients*per, out)
 	}

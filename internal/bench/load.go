@@ -29,7 +29,8 @@ type Result struct {
 	PGCPUPerReq float64 `json:"pg_cpu_ms_per_request,omitempty"`
 	// ClientCPUPerReq is the CPU the load's client spent per request on the same cores: the
 	// bench process's own for Drive (its HTTP client, and the Django stand-in it serves when a
-	// scenario sends to it), pgbench's for a floor.
+	// scenario sends to it), pgbench's for a scoring or internal-route floor (not the cc pair's,
+	// whose pgbench spends most of its CPU parsing its one large script).
 	ClientCPUPerReq float64 `json:"client_cpu_ms_per_request,omitempty"`
 	RSSMB           float64 `json:"rss_mb,omitempty"`
 }
