@@ -331,7 +331,7 @@ func drivePairs(name, base string, pairs []ccPair, clients, pid int) Result {
 	r := quantiles(name, lat)
 	r.Errors, r.Throughput = errs, float64(r.Requests)/elapsed.Seconds()
 	if pid > 0 && r.Requests > 0 {
-		r.CPUPerReq = (processCPU(pid) - cpu0).Seconds() * 1000 / float64(r.Requests)
+		r.CPUPerReq = perRequestMS(processCPU(pid)-cpu0, r.Requests)
 		r.RSSMB = RSSMB(pid)
 	}
 	return r

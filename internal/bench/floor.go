@@ -89,7 +89,7 @@ func floor(dbURL string, scripts []floorScript, form floorForm, clients int, d t
 		r.ClientCPUPerReq = perRequestMS(exitedCPU(cmd.ProcessState), r.Requests)
 	}
 	if cpuErr == nil && err == nil && len(lat) > 0 {
-		r.PGCPUPerReq = (reaped1 - reaped0).Seconds() * 1000 / float64(len(lat))
+		r.PGCPUPerReq = perRequestMS(reaped1-reaped0, r.Requests)
 	}
 	return r, nil
 }
