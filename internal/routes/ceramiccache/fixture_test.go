@@ -212,6 +212,16 @@ type reply struct {
 
 func (f *fixture) do(method, path, auth string, body any) reply {
 	f.t.Helper()
+	header := http.Header{}
+	if auth != "" {
+		header.Set("Authorization", auth)
+	}
+	return f.doWith(method, path, header, body)
+}
+
+// doWith is do with the request's headers given whole (a header sent more than once).
+func (f *fixture) doWith(method, path string, header http.Header, body any) reply {
+	f.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -222,9 +232,7 @@ func (f *fixture) do(method, path, auth string, body any) reply {
 		rd = bytes.NewReader(raw)
 	}
 	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
+	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
