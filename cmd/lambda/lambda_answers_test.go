@@ -197,6 +197,16 @@ func TestLambdaAnalyticsRows(t *testing.T) {
 		if limited.StatusCode != 429 || last.StatusCode != 429 || last.Error == nil || *last.Error != "" || last.Payload != nil || last.Response == nil || *last.Response != limited.Body {
 			t.Fatalf("429 row %+v", last)
 		}
+		// A rate check that raises (here a rate django-ratelimit cannot read) also comes before
+		// parse_body: the 500's row has no payload either.
+		f.exec(`UPDATE account_accountapikey SET rate_limit = '10/0s'`)
+		failed := f.send(f.event(c, addrA, f.key, withBody))
+		rows = f.analytics()
+		last = rows[len(rows)-1]
+		if failed.StatusCode != 500 || last.StatusCode != 500 || last.Error == nil || *last.Error != "Ratelimit period must be greater than 0" ||
+			last.Payload != nil || last.Response == nil || *last.Response != errBody("An error has occurred") {
+			t.Fatalf("rate check failure: %d, row %+v", failed.StatusCode, last)
+		}
 	})
 }
 

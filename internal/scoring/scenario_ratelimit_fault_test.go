@@ -84,7 +84,7 @@ func TestMalformedRateAnswersDjangos500(t *testing.T) {
 		t.Fatalf("answer %d %q %q", r.status, r.contentType, r.body)
 	}
 	rows := f.analytics()
-	if len(rows) != 1 || rows[0].StatusCode != 500 || rows[0].Error == nil || *rows[0].Error != "Ratelimit period must be greater than 0" || rows[0].Response != nil {
+	if len(rows) != 1 || rows[0].StatusCode != 500 || rows[0].Error == nil || *rows[0].Error != "Ratelimit period must be greater than 0" || !rows[0].ResponseNull {
 		t.Fatalf("analytics %+v", rows)
 	}
 	line := faultLine(t, logs, keyPrefixOf(f.key))

@@ -141,7 +141,7 @@ type AnalyticsRow struct {
 	QueryParams  []byte // JSON object of lists
 	Payload      []byte // JSON: the request body (the Lambda's parsed body); nil is NULL
 	Headers      []byte // JSON object, secrets replaced by "***"
-	Response     []byte // JSON: the response as a JSON string, or null
+	Response     []byte // JSON: the response as a JSON string; nil is NULL
 	Error        *string
 	StatusCode   int
 	CreatedAt    time.Time

@@ -82,12 +82,8 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	queueWrites(q, ws, copyStamps)
 	q.queue("commit", "COMMIT")
 	if a := ws.Analytics; a != nil {
-		var payload *string
-		if a.Payload != nil {
-			payload = new(string(a.Payload))
-		}
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
-			string(a.Headers), string(a.Response), a.Error, a.StatusCode, payload)
+			string(a.Headers), nullableJSON(a.Response), a.Error, a.StatusCode, nullableJSON(a.Payload))
 	}
 	markCommitSent(ctx)
 	grace := s.txIDGrace
@@ -252,4 +248,13 @@ func queueStampCopy(q *labelledBatch, stamps []scoring.StampRow, p *scoring.Pass
 		providers[i], ids[i], xmins[i] = s.Provider, s.Source.ID, s.Source.XMin
 	}
 	q.queue("stamps", sqlCopyStamps, p.Address, p.CommunityID, providers, ids, xmins)
+}
+
+// nullableJSON is a JSON column's parameter: nil is SQL NULL (what Django's JSONField stores
+// for None), anything else the JSON text.
+func nullableJSON(raw []byte) *string {
+	if raw == nil {
+		return nil
+	}
+	return new(string(raw))
 }

@@ -13,8 +13,8 @@ var sensitiveHeaders = []string{"X-Api-Key", "Cookie", "Authorization", "x-api-k
 
 // analyticsRow is the row with_api_request_exception_handling saves after answering r for o:
 // the event's path and its segments, its query parameters and headers as given (secrets
-// masked), the parsed body (none when the rate limit refused the request before parse_body),
-// the answer's body as a string, str() of the exception and the status. Nil when the event
+// masked), the parsed body (none when the rate limit refused the request or failed: both come
+// before parse_body), the answer's body as a string, str() of the exception and the status. Nil when the event
 // has no queryStringParameters (Django's KeyError is logged, no row is written).
 func analyticsRow(ev LambdaEvent, segments []string, payload json.RawMessage, r LambdaResponse, o scoring.Outcome) *scoring.AnalyticsRow {
 	if len(ev.QueryStringParameters) == 0 {
@@ -35,8 +35,8 @@ func analyticsRow(ev LambdaEvent, segments []string, payload json.RawMessage, r 
 		Payload:     payload,
 		StatusCode:  r.StatusCode,
 	}
-	if o.Kind == scoring.RateLimited {
-		row.Payload = nil
+	if o.Kind == scoring.RateLimited || o.Kind == scoring.RateLimitFailed {
+		row.Payload = nil // check_rate_limit raised before parse_body: body is still None
 	}
 	if o.Kind != scoring.Scored {
 		text := r.StatusDescription // str(e), as error_msg

@@ -32,7 +32,8 @@ func (n *ninjaRequest) AnalyticsRow(o scoring.Outcome) *scoring.AnalyticsRow {
 
 // analyticsRow builds the row Django's atrack_apikey_usage writes: the path as received, its
 // segments, the query as lists, Django's title-cased headers with secrets masked, the response
-// model as a JSON string (only when the view returned one), the error text and the status.
+// model as a JSON string (SQL NULL when the view raised: atrack_apikey_usage passes None, which
+// Django's JSONField stores as NULL, not as JSON null), the error text and the status.
 // Text is decoded as Django's ASGI stack sees it (path and query as UTF-8 with replacement,
 // header values as Latin-1). A row with a NUL character is nil: PostgreSQL cannot store it,
 // Django's insert fails and Django ignores that failure. The scorer sets the key and the time.
@@ -81,7 +82,7 @@ func (n *ninjaRequest) analyticsRow(status int, errText *string, compactResponse
 		}
 	}
 	headersJSON, _ := json.Marshal(headers)
-	response := []byte("null")
+	var response []byte
 	if compactResponse != nil {
 		response, _ = json.Marshal(string(compactResponse))
 	}
