@@ -137,7 +137,7 @@ func writeJSONString(b *bytes.Buffer, s string, ensureASCII bool) {
 			b.WriteString(`\f`)
 		default:
 			switch {
-			case r < 0x20 || (ensureASCII && r > 0x7f && r < 0x10000):
+			case r < 0x20 || (ensureASCII && r >= 0x7f && r < 0x10000): // json's ESCAPE_ASCII: all but ' '…'~'
 				fmt.Fprintf(b, `\u%04x`, r)
 			case ensureASCII && r >= 0x10000:
 				hi, lo := utf16.EncodeRune(r)

@@ -2,12 +2,12 @@ package pycompat
 
 import "testing"
 
-// Expected text is CPython's json.dumps({"a": "é\n😀\"", "b": [True, None, {}], "c": {"d": 1.5}}).
+// Expected text is CPython's json.dumps({"a": "é\n😀\"\x7f", "b": [True, None, {}], "c": {"d": 1.5}}).
 func TestJSONWriterMatchesPythonDumps(t *testing.T) {
 	var w JSONWriter
 	w.BeginObject()
 	w.Key("a")
-	w.String("é\n😀\"")
+	w.String("é\n😀\"\x7f")
 	w.Key("b")
 	w.BeginArray()
 	w.Bool(true)
@@ -21,25 +21,25 @@ func TestJSONWriterMatchesPythonDumps(t *testing.T) {
 	w.Raw(FloatRepr(1.5))
 	w.EndObject()
 	w.EndObject()
-	want := `{"a": "\u00e9\n\ud83d\ude00\"", "b": [true, null, {}], "c": {"d": 1.5}}`
+	want := `{"a": "\u00e9\n\ud83d\ude00\"\u007f", "b": [true, null, {}], "c": {"d": 1.5}}`
 	if got := string(w.Bytes()); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
 
-// pydantic's model_dump_json: no spaces, non-ASCII kept, control characters escaped.
+// pydantic's model_dump_json: no spaces, non-ASCII and DEL kept, control characters escaped.
 func TestJSONWriterCompact(t *testing.T) {
 	w := JSONWriter{Compact: true}
 	w.BeginObject()
 	w.Key("a")
-	w.String("é\n")
+	w.String("é\n\x7f")
 	w.Key("b")
 	w.BeginArray()
 	w.Null()
 	w.Bool(false)
 	w.EndArray()
 	w.EndObject()
-	if got, want := string(w.Bytes()), `{"a":"é\n","b":[null,false]}`; got != want {
+	if got, want := string(w.Bytes()), "{\"a\":\"é\\n\x7f\",\"b\":[null,false]}"; got != want {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }
