@@ -2,6 +2,8 @@ package scoring_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 
 	"shadowproxy/internal/stampissuer"
@@ -154,3 +156,44 @@ func TestDemoKeyAliasAndNegativeScorerID(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// aapi_key reads X-API-Key and Authorization as Django 4.2's ASGI request holds them: a header
+// spelled with "_" is the same META key, a repeated one is its values joined with ",", and a
+// value is Latin-1 text that str.split() cuts on Latin-1 white space. Two spellings of one
+// header lose their order in net/http, so the route leaves such a request to Django (the
+// handler's 404 "Not Found" here).
+func TestKeyHeadersAsDjangoHoldsThem(t *testing.T) {
+	f := newFixture(t)
+	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
+	path := fmt.Sprintf("/v2/stamps/%d/score/%s", c, addrA)
+	for _, tc := range []struct {
+		name    string
+		headers [][2]string
+		status  int
+		body    string
+	}{
+		{"X_API_KEY", [][2]string{{"X_API_KEY", f.key}}, 200, ""},
+		{"X-API-Key twice", [][2]string{{"X-API-Key", f.key}, {"X-API-Key", f.key}}, 401, body401},
+		{"Authorization twice", [][2]string{{"Authorization", "Token " + f.key}, {"Authorization", "Token " + f.key}}, 401, body401},
+		{"X-API-Key and X_API_KEY", [][2]string{{"X-API-Key", f.key}, {"X_API_KEY", f.key}}, 404, `{"detail": "Not Found"}`},
+		{"U+0085 separates words", [][2]string{{"Authorization", "Token\x85" + f.key}}, 200, ""},
+		{"U+00A0 separates words", [][2]string{{"Authorization", "Token\xa0" + f.key}}, 200, ""},
+		{"U+3000 does not", [][2]string{{"Authorization", "Token\u3000" + f.key}}, 401, body401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+			for _, h := range tc.headers {
+				req.Header.Add(h[0], h[1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || tc.body != "" && string(body) != tc.body {
+				t.Fatalf("%d %s, want %d %s", resp.StatusCode, body, tc.status, tc.body)
+			}
+		})
+	}
+}

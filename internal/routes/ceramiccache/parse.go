@@ -70,9 +70,9 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 
 // authed runs JWTDidAuth; done is true when the call is settled (an answer, or not mine).
 func (h *Handler) authed(r *http.Request) (did any, c route.Call, done, ok bool) {
-	// Django's ASGI request joins a header sent more than once with ",", and HttpBearer
-	// reads the joined text.
-	res := h.f.Auth.authenticate(strings.Join(r.Header.Values("Authorization"), ","))
+	// HttpBearer reads the header as Django's ASGI request holds it (joined when repeated).
+	header, _, _ := ninja.Header(r.Header, "Authorization") // "Authorization" has one spelling
+	res := h.f.Auth.authenticate(header)
 	settled := func(resp ninja.Response) (any, route.Call, bool, bool) {
 		return nil, route.Call{Request: &request{answer: &resp}}, true, true
 	}

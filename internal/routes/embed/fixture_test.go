@@ -147,7 +147,7 @@ func (f *fixture) do(method, path, body string, headers ...string) reply {
 		f.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+		req.Header.Add(headers[i], headers[i+1]) // a name given twice is sent twice
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

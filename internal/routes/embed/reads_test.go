@@ -37,6 +37,13 @@ func TestEmbedValidateAPIKey(t *testing.T) {
 		{"second word of Authorization", []string{"Authorization", "Token " + f.key}, 200, `{"embed_rate_limit": "125/15m"}`},
 		{"revoked keys pass the synchronous class", []string{"X-API-Key", revokedKey}, 200, `{"embed_rate_limit": "500/15m"}`},
 		{"PBKDF2 key, embed_rate_limit empty", []string{"X-API-Key", pbkdf2Key}, 200, `{"embed_rate_limit": ""}`},
+		// Headers as Django 4.2's ASGI request holds them (ninja.Header): X_API_KEY is X-API-Key,
+		// a repeated header is its values joined with ",", a value is Latin-1 text.
+		{"X_API_KEY", []string{"X_API_KEY", f.key}, 200, `{"embed_rate_limit": "125/15m"}`},
+		{"X-API-Key twice", []string{"X-API-Key", f.key, "X-API-Key", f.key}, 401, unauthorized},
+		{"X-API-Key and X_API_KEY: their order is lost, Django answers", []string{"X-API-Key", f.key, "X_API_KEY", f.key}, 418, ""},
+		{"U+0085 (one byte) separates words", []string{"Authorization", "Token\x85" + f.key}, 200, `{"embed_rate_limit": "125/15m"}`},
+		{"U+3000 (three bytes, none a Latin-1 space) does not", []string{"Authorization", "Token\u3000" + f.key}, 401, unauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := f.do("GET", path, "", c.hdr...)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/pycompat"
@@ -29,53 +27,24 @@ func (h *validateKey) Parse(r *http.Request, body []byte, d route.Dialect) (rout
 	if r.URL.Path != "/internal/embed/validate-api-key" {
 		return route.Call{}, false
 	}
-	if key, presented := presentedKey(r.Header); presented && !pycompat.StorableText(scoring.KeyPrefix(key)) {
-		// Django reads headers as Latin-1 text: bytes that are not UTF-8 are a prefix its
-		// lookup does not find (401); a NUL fails psycopg2 (500). Django answers both.
+	keys := ninja.ReadKeyHeaders(r.Header)
+	if !keys.Known {
 		return route.Call{}, false
 	}
-	prefix := keyPrefix(r.Header)
+	if key, presented := keys.Presented(); presented && !pycompat.StorableText(scoring.KeyPrefix(key)) {
+		return route.Call{}, false // a NUL fails psycopg2 (500): Django answers
+	}
+	prefix := keys.Prefix()
 	// The call keeps the two headers the key is read from (it is checked when served, and
 	// never logged or stored); the subject only the key's public prefix.
-	keyHeaders := http.Header{}
-	for _, name := range []string{"X-Api-Key", "Authorization"} {
-		if v := r.Header.Values(name); len(v) > 0 {
-			keyHeaders[name] = append([]string(nil), v...)
-		}
-	}
-	return route.Call{Key: prefix, Subject: route.Subject{APIKeyPrefix: prefix}, Request: keyHeaders}, true
+	return route.Call{Key: prefix, Subject: route.Subject{APIKeyPrefix: prefix}, Request: keys}, true
 }
 
-// keyPrefix is the public part of the presented key, never the secret.
-func keyPrefix(h http.Header) string {
-	key := h.Get("X-Api-Key")
-	if key == "" {
-		if f := strings.Fields(h.Get("Authorization")); len(f) >= 2 {
-			key = f[1]
-		}
-	}
-	prefix, _, _ := strings.Cut(key, ".")
-	return prefix
-}
-
-// presentedKey is the key Django's synchronous ApiKey class reads: X-API-Key, else the second
-// word of Authorization. presented is false when there is no key at all.
-func presentedKey(h http.Header) (key string, presented bool) {
-	key = strings.Join(h.Values("X-Api-Key"), ",")
-	if key == "" {
-		fields := strings.FieldsFunc(strings.Join(h.Values("Authorization"), ","), unicode.IsSpace)
-		if len(fields) < 2 {
-			return "", false
-		}
-		key = fields[1]
-	}
-	return key, true
-}
-
-// partnerKey is the presented key with a DEMO_API_KEY_ALIASES value standing for DEMO_API_KEY
-// (demoUnset when that is unset).
-func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demoUnset bool) {
-	key, presented = presentedKey(h)
+// partnerKey is the key Django's synchronous ApiKey class reads (X-API-Key, else the second
+// word of Authorization), then a DEMO_API_KEY_ALIASES value standing for DEMO_API_KEY
+// (demoUnset when that is unset). presented is false when there is no key at all.
+func partnerKey(h ninja.KeyHeaders, s *scoring.Settings) (key string, presented, demoUnset bool) {
+	key, presented = h.Presented()
 	if !presented {
 		return "", false, false
 	}
@@ -89,10 +58,10 @@ func partnerKey(h http.Header, s *scoring.Settings) (key string, presented, demo
 }
 
 func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, h.DB, h.Sink, c.Request.(http.Header))
+	return h.run(ctx, h.DB, h.Sink, c.Request.(ninja.KeyHeaders))
 }
 
-func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header http.Header) (route.Answer, error) {
+func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header ninja.KeyHeaders) (route.Answer, error) {
 	key, presented, demoUnset := partnerKey(header, &h.Scorer.Settings)
 	switch {
 	case demoUnset: // Django fails with an AttributeError (its 500 page)
@@ -127,7 +96,7 @@ func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.Serv
 func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	defer in.Snapshot.Close(context.Background())
 	start := time.Now()
-	a, err := h.run(ctx, in.Snapshot.DB(), &store.CaptureSink{}, in.Call.Request.(http.Header))
+	a, err := h.run(ctx, in.Snapshot.DB(), &store.CaptureSink{}, in.Call.Request.(ninja.KeyHeaders))
 	if err != nil {
 		return nil, err
 	}

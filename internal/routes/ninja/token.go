@@ -3,7 +3,6 @@ package ninja
 import (
 	"crypto/subtle"
 	"net/http"
-	"strings"
 
 	"shadowproxy/internal/route"
 )
@@ -22,12 +21,11 @@ func (t InternalToken) Set() bool { return t.Value != "" }
 // Allows reports whether the request's Authorization header is the token, compared in constant
 // time. Django reads the header through APIKeyHeader: a missing header is refused.
 func (t InternalToken) Allows(h http.Header) bool {
-	got, ok := h["Authorization"]
-	if !ok || t.Value == "" {
+	got, present, _ := Header(h, "Authorization") // "Authorization" has one spelling
+	if !present || t.Value == "" {
 		return false
 	}
-	// Django's ASGI request joins repeated headers with ",".
-	return subtle.ConstantTimeCompare([]byte(strings.Join(got, ",")), []byte(t.Value)) == 1
+	return subtle.ConstantTimeCompare([]byte(got), []byte(t.Value)) == 1
 }
 
 // Guard is the proxy-side check of a route whose require_token setting is on: nil when the

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"net/http"
 	"strings"
 
+	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
 
@@ -103,14 +103,11 @@ func newLambdaRequest(ev LambdaEvent, s *scoring.Settings) (*lambdaRequest, erro
 	if err != nil {
 		return nil, err
 	}
-	header := http.Header{}
 	// strip_event takes the key from headers["x-api-key"] only: no Authorization fallback.
-	if key := ev.Headers["x-api-key"]; key != "" {
-		header.Set("X-Api-Key", key)
-	}
+	key := ev.Headers["x-api-key"]
 	l := &lambdaRequest{ev: ev, segments: segments, payload: payload, form: s.RateLimitForm}
 	l.req = scoring.Request{
-		Key:       presentedKey(header, s),
+		Key:       presentedKey(ninja.KeyHeaders{XAPIKey: key, HasXAPIKey: key != ""}, s),
 		Community: lambdaScorerID(segments[len(segments)-3], s.DemoScorerID), // the path text itself, never percent-decoded
 		Address:   segments[len(segments)-1],
 		Rules:     scoring.Rules{RevokedKeys: true},

@@ -68,7 +68,7 @@ func ReplayRequest(s *scoring.Settings, d route.Dialect, scorerID, address, path
 
 func newNinjaRequest(s *scoring.Settings, scorerID, address string, h http.Header, path string, query url.Values, host string) *ninjaRequest {
 	n := &ninjaRequest{scorerID: scorerID, address: address, header: h, path: path, query: query, host: host}
-	n.req = scoring.Request{Key: presentedKey(h, s), Community: ninjaScorerID(scorerID, s.DemoScorerID), Address: address, Analytics: n}
+	n.req = scoring.Request{Key: presentedKey(ninja.ReadKeyHeaders(h), s), Community: ninjaScorerID(scorerID, s.DemoScorerID), Address: address, Analytics: n}
 	return n
 }
 
@@ -130,11 +130,8 @@ func uncertainScorerID(text string) bool {
 // presentedKey extracts the API key as Django's aapi_key does: X-API-Key, replaced by
 // DEMO_API_KEY when it is one of DEMO_API_KEY_ALIASES; when that is empty, the second
 // white-space-separated token of Authorization. "" is no key: Django answers 401 at once.
-func presentedKey(h http.Header, s *scoring.Settings) string {
-	key, hasKey := "", false
-	if vals, ok := h[http.CanonicalHeaderKey("X-API-Key")]; ok && len(vals) > 0 {
-		key, hasKey = vals[0], true
-	}
+func presentedKey(h ninja.KeyHeaders, s *scoring.Settings) string {
+	key, hasKey := h.XAPIKey, h.HasXAPIKey
 	if hasKey && slices.Contains(s.DemoAPIKeyAlias, key) {
 		if s.DemoAPIKey == nil {
 			hasKey = false
@@ -145,9 +142,6 @@ func presentedKey(h http.Header, s *scoring.Settings) string {
 	if hasKey && key != "" {
 		return key
 	}
-	fields := strings.FieldsFunc(h.Get("Authorization"), unicode.IsSpace)
-	if len(fields) < 2 {
-		return ""
-	}
-	return fields[1]
+	key, _ = h.AuthorizationKey()
+	return key
 }

@@ -57,7 +57,8 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return s.parseLambda(r, body)
 	}
 	scorerID, address, ok := ParseRoute(r.URL.Path)
-	if !ok || uncertainScorerID(scorerID) {
+	keys := ninja.ReadKeyHeaders(r.Header)
+	if !ok || uncertainScorerID(scorerID) || !keys.Known {
 		return route.Call{}, false
 	}
 	query, ok := ninja.Query(r) // the analytics row records request.GET
@@ -65,7 +66,7 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return route.Call{}, false
 	}
 	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, query, r.Host)
-	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keyPrefix(r.Header)},
+	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keys.Prefix()},
 		Dialect: route.Ninja, Request: in}, true
 }
 
@@ -146,17 +147,4 @@ func lambdaAnswer(r LambdaResponse) route.Answer {
 		h.Set(k, v)
 	}
 	return route.Answer{Status: r.StatusCode, Header: h, Body: []byte(r.Body)}
-}
-
-// keyPrefix is the API key's prefix from X-API-Key or Authorization, as Django reads it: the
-// public part of the key, never the secret.
-func keyPrefix(h http.Header) string {
-	key := h.Get("X-Api-Key")
-	if key == "" {
-		if f := strings.Fields(h.Get("Authorization")); len(f) >= 2 {
-			key = f[1]
-		}
-	}
-	prefix, _, _ := strings.Cut(key, ".")
-	return prefix
 }
