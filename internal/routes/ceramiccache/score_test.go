@@ -85,6 +85,17 @@ VALUES ($1, 1, '2026-03-01T00:00:00Z', 'DONE', NULL, '{"type": "ThresholdScoreCh
 			t.Fatalf("%s: %d %s", c.name, r.status, r.body)
 		}
 	}
+	// A stamps item's expiration_date is Optional[str] without a default: null is answered,
+	// a missing key fails pydantic (Django's 400): Go does not serve it, and Django answers
+	// (598 with errNotServed here).
+	f.exec(`UPDATE registry_score SET stamps = '{"Ens": {"score": "42.5", "dedup": false, "expiration_date": null}}'`)
+	if r := f.do("GET", "/ceramic-cache/score/"+addr, tok, nil); r.status != 200 || !strings.Contains(r.body, `"stamps": {"Ens": {"score": "42.5", "dedup": false, "expiration_date": null}}`) {
+		t.Fatalf("null expiration_date: %d %s", r.status, r.body)
+	}
+	f.exec(`UPDATE registry_score SET stamps = '{"Ens": {"score": "42.5", "dedup": false}}'`)
+	if r := f.do("GET", "/ceramic-cache/score/"+addr, tok, nil); r.status != 598 || r.body != "ceramic cache: not reproduced by Go" {
+		t.Fatalf("missing expiration_date: %d %s, want Django's", r.status, r.body)
+	}
 	f.exec(`UPDATE registry_score SET expiration_date = $1`, fixedNow.AddDate(0, 0, -1))
 	r = f.do("GET", "/ceramic-cache/score/"+addr, tok, nil)
 	if r.status != 200 || r.json.(map[string]any)["score"] != "0.20800" {

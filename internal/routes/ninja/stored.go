@@ -87,7 +87,8 @@ func writeTime(w *pycompat.JSONWriter, t *time.Time) {
 	w.String(pycompat.UTCDateTime(*t).ISOFormat())
 }
 
-// writeStoredStamps writes stamps (or {} for NULL) as V2StampScoreResponse items.
+// writeStoredStamps writes stamps (or {} for NULL) as V2StampScoreResponse items; false where
+// pydantic refuses an item (expiration_date is Optional[str] without a default: required).
 func writeStoredStamps(w *pycompat.JSONWriter, raw []byte) bool {
 	w.BeginObject()
 	defer w.EndObject()
@@ -104,12 +105,16 @@ func writeStoredStamps(w *pycompat.JSONWriter, raw []byte) bool {
 			return false
 		}
 		var item struct {
-			Score          *string `json:"score"`
-			Dedup          *bool   `json:"dedup"`
-			ExpirationDate *string `json:"expiration_date"`
-			SourceWallet   *string `json:"source_wallet"`
+			Score          *string         `json:"score"`
+			Dedup          *bool           `json:"dedup"`
+			ExpirationDate json.RawMessage `json:"expiration_date"` // empty when the key is missing
+			SourceWallet   *string         `json:"source_wallet"`
 		}
-		if dec.Decode(&item) != nil || item.Score == nil || item.Dedup == nil {
+		if dec.Decode(&item) != nil || item.Score == nil || item.Dedup == nil || len(item.ExpirationDate) == 0 {
+			return false
+		}
+		var expiration *string
+		if json.Unmarshal(item.ExpirationDate, &expiration) != nil {
 			return false
 		}
 		w.Key(k.(string))
@@ -119,7 +124,7 @@ func writeStoredStamps(w *pycompat.JSONWriter, raw []byte) bool {
 		w.Key("dedup")
 		w.Bool(*item.Dedup)
 		w.Key("expiration_date")
-		w.NullableString(item.ExpirationDate)
+		w.NullableString(expiration)
 		if item.SourceWallet != nil {
 			w.Key("source_wallet")
 			w.String(*item.SourceWallet)
