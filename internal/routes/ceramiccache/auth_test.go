@@ -36,6 +36,8 @@ func TestAuthenticationAsDjango(t *testing.T) {
 	noExp["exp"] = nil
 	noDid := accessClaims(addr)
 	noDid["did"] = nil
+	intDid := accessClaims(addr)
+	intDid["did"] = 5 // did.split raises in the handler, after ninja read the body
 	badIss := siweClaims(addr)
 	badIss["iss"] = "someone-else"
 	siweExpired := siweClaims(addr)
@@ -61,6 +63,7 @@ func TestAuthenticationAsDjango(t *testing.T) {
 		{"no did", "Bearer " + hs256(noDid, secretKey), 500, ""},
 		{"not JSON, valid token", "Bearer " + hs256(accessClaims(addr), secretKey), 400, `{"detail": "Cannot parse request body"}`},
 		{"not JSON, valid siwe token", "Bearer " + rs256(siweClaims(addr)), 400, `{"detail": "Cannot parse request body"}`},
+		{"not JSON, a did that is not text", "Bearer " + hs256(intDid, secretKey), 400, `{"detail": "Cannot parse request body"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,6 +79,9 @@ func TestAuthenticationAsDjango(t *testing.T) {
 				t.Fatalf("body\n%s\nwant\n%s", r.body, c.body)
 			}
 		})
+	}
+	if r := f.do("POST", "/ceramic-cache/stamps/bulk", "Bearer "+hs256(intDid, secretKey), "[]"); r.status != 500 || !strings.HasPrefix(r.body, "\n<!doctype html>") {
+		t.Fatalf("a did that is not text, a valid body: %d %s, want Django's 500 page", r.status, r.body)
 	}
 	if n := f.count(`SELECT count(*) FROM ceramic_cache_ceramiccache`); n != 0 {
 		t.Fatalf("%d rows written", n)

@@ -104,10 +104,7 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 		return c, ok
 	}
 	address, isStr := callerAddress(did)
-	if !isStr { // did.split raises AttributeError inside the handler
-		return route.Call{Request: &request{answer: new(h.failed())}}, true
-	}
-	if !pycompat.StorableText(address) || len(address) > 100 {
+	if isStr && (!pycompat.StorableText(address) || len(address) > 100) {
 		return route.Call{}, false
 	}
 	key := strings.ToLower(address)
@@ -132,6 +129,9 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 			return route.Call{}, false
 		}
 		items[i] = it
+	}
+	if !isStr { // the handler's first line, after ninja read the body: did.split raises AttributeError
+		return route.Call{Request: &request{answer: new(h.failed())}}, true
 	}
 	if len(items) > maxBulkCacheSize {
 		if h.op == opBulkPatch {
