@@ -131,6 +131,10 @@ WHERE address = $1 AND deleted_at IS NULL ORDER BY provider`, addr)
 		{"unparsable body", path, `{`, auth(token), 400, `{"detail": "Cannot parse request body"}`},
 		{"missing body", path, ``, auth(token), 422, `{"detail": [{"type": "missing", "loc": ["body", "payload"], "msg": "Field required"}]}`},
 		{"missing fields", path, `{}`, auth(token), 422, `{"detail": [{"type": "missing", "loc": ["body", "payload", "scorer_id"], "msg": "Field required"}, {"type": "missing", "loc": ["body", "payload", "stamps"], "msg": "Field required"}]}`},
+		{"one field missing, the other valid", path, `{"stamps": []}`, auth(token), 422, `{"detail": [{"type": "missing", "loc": ["body", "payload", "scorer_id"], "msg": "Field required"}]}`},
+		// pydantic lists the other field's type error too: Django answers.
+		{"one field missing, the other of a wrong type", path, `{"scorer_id": null}`, auth(token), 418, ``},
+		{"one field missing, the other not a list", path, `{"stamps": "x"}`, auth(token), 418, ``},
 		{"invalid address", "/internal/embed/stamps/0x1234", body(f.community, google), auth(token), 400, `{"detail": "Invalid address."}`},
 		{"too many", path, body(f.community, bytes101(google)...), auth(token), 422, `{"detail": "You have submitted too many stamps."}`},
 		{"a stamp without proofValue is Django's (KeyError after its soft delete)", path, body(f.community, []byte(`{"credentialSubject": {"provider": "Google"}, "proof": {}}`)), auth(token), 418, ``},

@@ -58,6 +58,16 @@ func (h *stamps) Parse(r *http.Request, body []byte, d route.Dialect) (route.Cal
 	if !ok {
 		return route.Call{}, false
 	}
+	// AddStampsPayload (scorer_id: int, stamps: List[Any]): pydantic reports every field's
+	// error, so a missing field is answered only when the present one is valid; a value Go
+	// does not validate as pydantic does is left to Django.
+	rawID, hasID := obj["scorer_id"]
+	rawList, hasList := obj["stamps"]
+	scorerID, idOK := payloadScorerID(rawID)
+	list, listOK := rawList.([]any)
+	if hasID && !idOK || hasList && !listOK {
+		return route.Call{}, false
+	}
 	var missing [][]any
 	for _, k := range []string{"scorer_id", "stamps"} {
 		if _, present := obj[k]; !present {
@@ -67,19 +77,7 @@ func (h *stamps) Parse(r *http.Request, body []byte, d route.Dialect) (route.Cal
 	if len(missing) > 0 {
 		return ninja.Early(lower, sub, ninja.Missing(missing...)), true
 	}
-	n, ok := obj["scorer_id"].(json.Number)
-	if !ok || strings.ContainsAny(n.String(), ".eE") {
-		return route.Call{}, false // pydantic's lax int: not reproduced beyond integers
-	}
-	scorerID, err := n.Int64()
-	if err != nil {
-		return route.Call{}, false
-	}
-	list, ok := obj["stamps"].([]any)
-	if !ok {
-		return route.Call{}, false
-	}
-	sub.ScorerID = n.String()
+	sub.ScorerID = rawID.(json.Number).String()
 	// handle_embed_add_stamps: the lower-cased address is validated first.
 	if !scoring.ValidAddress(lower) {
 		return ninja.Early(lower, sub, ninja.InvalidAddress), true
@@ -203,4 +201,15 @@ func (h *stamps) Failed(route.Call, error) route.Answer { return ninja.ServerErr
 
 func (h *stamps) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	return compareCaptured(ctx, in, h.Scorer, h.run)
+}
+
+// payloadScorerID is pydantic's lax int for scorer_id as far as Go reproduces it: a JSON
+// integer that fits an int64.
+func payloadScorerID(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok || strings.ContainsAny(n.String(), ".eE") {
+		return 0, false
+	}
+	id, err := n.Int64()
+	return id, err == nil
 }
