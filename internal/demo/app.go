@@ -59,7 +59,7 @@ func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, 
 			for k, v := range a.Header {
 				w.Header()[k] = v
 			}
-			route.AddMiddlewareHeaders(route.Ninja, r.Header.Get("Origin"), w.Header()) // as Django's middleware does
+			route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), w.Header()) // as Django's middleware does
 			w.WriteHeader(a.Status)
 			_, _ = w.Write(a.Body)
 			return

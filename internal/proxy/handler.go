@@ -246,7 +246,7 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, d route.Dialect, a rout
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
-	route.AddMiddlewareHeaders(d, r.Header.Get("Origin"), w.Header())
+	route.AddMiddlewareHeaders(d, route.RequestCORS(r), w.Header())
 	w.Header().Set(BackendHeader, string(backend))
 	if len(a.Body) > 0 {
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
@@ -297,7 +297,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	// proxy made because Django failed.
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
-		h.Shadow.submit(job, rt, call, r.Header.Get("Origin"), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		h.Shadow.submit(job, rt, call, route.RequestCORS(r), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }

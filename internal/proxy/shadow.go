@@ -91,7 +91,7 @@ type shadowJob struct {
 	route         *route.Route
 	call          route.Call
 	requestID     string
-	origin        string // the request's Origin header: Go's answer gets the middleware headers for it
+	cors          route.CORS // what CorsMiddleware read of the request: Go's answer gets the middleware headers for it
 	django        diff.Response
 	djangoLatency time.Duration
 	at            time.Time
@@ -261,8 +261,8 @@ func (s *Shadow) expire(job *shadowJob) {
 
 // submit hands the job, with Django's answer, to the workers, unless it was abandoned
 // meanwhile or the shadows are stopping.
-func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, origin string, django diff.Response, djangoLatency time.Duration, requestID string) {
-	job.route, job.call, job.origin = rt, call, origin
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, cors route.CORS, django diff.Response, djangoLatency time.Duration, requestID string) {
+	job.route, job.call, job.cors = rt, call, cors
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,7 +365,7 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]
 		Rules: rules, Run: run})
 	if goHeader, goBody, answered := run.GoAnswer(); err == nil && answered && job.django.Header != nil {
 		goAnswer := route.Answer{Header: goHeader, Body: goBody}
-		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.call.Dialect, job.origin, goAnswer), rules)...)
+		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.call.Dialect, job.cors, goAnswer), rules)...)
 	}
 	return fields, err
 }

@@ -45,7 +45,7 @@ func TestClientHeaderIsWhatTheClientReceives(t *testing.T) {
 				for _, stamped := range []string{"Date", "Content-Length", BackendHeader} {
 					got.Del(stamped)
 				}
-				want := route.ClientHeader(dialect, origin, a)
+				want := route.ClientHeader(dialect, route.CORS{Origin: origin}, a)
 				if !sameHeader(got, want) {
 					t.Errorf("%s, origin %q, answer %d: the client received %v, ClientHeader says %v", dialect, origin, i, got, want)
 				}

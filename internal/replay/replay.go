@@ -154,7 +154,7 @@ func one(ctx context.Context, pool *pgxpool.Pool, score *v2.Score, rec record, r
 	goAnswer := score.Render(res, dialect)
 	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, rules)
 	if rec.Django != nil && rec.Django.Header != nil {
-		fields = append(fields, diff.CompareHeaders(rec.Django.Header, route.ClientHeader(dialect, rec.Origin, goAnswer), rules)...)
+		fields = append(fields, diff.CompareHeaders(rec.Django.Header, route.ClientHeader(dialect, route.CORSOf(rec.Path, rec.Origin), goAnswer), rules)...)
 	}
 	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
 		writes, err := compareWrites(ctx, snap, ws, rec, rules)

@@ -26,7 +26,7 @@ func TestAddMiddlewareHeaders(t *testing.T) {
 		{"https://ok.example/[", "*"}, // a bracket in the path, not the network location
 	} {
 		h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
-		AddMiddlewareHeaders(Ninja, c.origin, h)
+		AddMiddlewareHeaders(Ninja, CORS{Origin: c.origin}, h)
 		for k, v := range always {
 			if h.Get(k) != v {
 				t.Errorf("origin %q: %s is %q, want %q", c.origin, k, h.Get(k), v)
@@ -36,7 +36,7 @@ func TestAddMiddlewareHeaders(t *testing.T) {
 			t.Errorf("origin %q: Access-Control-Allow-Origin %q, want %q", c.origin, got, c.allowOrigin)
 		}
 		lambda := http.Header{}
-		AddMiddlewareHeaders(Lambda, c.origin, lambda)
+		AddMiddlewareHeaders(Lambda, CORS{Origin: c.origin}, lambda)
 		if len(lambda) != 0 {
 			t.Errorf("origin %q: the Lambda dialect got %v", c.origin, lambda)
 		}
@@ -47,13 +47,31 @@ func TestAddMiddlewareHeaders(t *testing.T) {
 // value the answer set.
 func TestMiddlewareHeadersKeepTheAnswersOwn(t *testing.T) {
 	h := http.Header{"Vary": {"Cookie"}, "X-Frame-Options": {"SAMEORIGIN"}}
-	AddMiddlewareHeaders(Ninja, "", h)
+	AddMiddlewareHeaders(Ninja, CORS{}, h)
 	if h.Get("Vary") != "Cookie, origin" || h.Get("X-Frame-Options") != "SAMEORIGIN" {
 		t.Fatalf("%v", h)
 	}
 	h = http.Header{"Vary": {"Accept, Origin"}}
-	AddMiddlewareHeaders(Ninja, "", h)
+	AddMiddlewareHeaders(Ninja, CORS{}, h)
 	if h.Get("Vary") != "Accept, Origin" {
 		t.Fatalf("Vary %q", h.Get("Vary"))
+	}
+}
+
+// CORS_URLS_REGEX ^.*$ under re.match: a newline in the path turns CorsMiddleware off (no Vary,
+// no Access-Control-Allow-Origin) unless it is the path's last character.
+func TestCORSOffForANewlineInThePath(t *testing.T) {
+	for path, off := range map[string]bool{
+		"/v2/stamps/1/score/0xab":     false,
+		"/v2/stamps/1/score/0xab\n":   false,
+		"/v2/stamps/1\n/score/0xab":   true,
+		"/v2/stamps/1/score/0xab\n\n": true,
+	} {
+		c := CORSOf(path, "https://app.passport.xyz")
+		h := http.Header{}
+		AddMiddlewareHeaders(Ninja, c, h)
+		if c.Off != off || (h.Get("Vary") == "") != off || (h.Get("Access-Control-Allow-Origin") == "") != off || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%q: off %v, headers %v", path, c.Off, h)
+		}
 	}
 }

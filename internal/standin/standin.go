@@ -36,7 +36,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(s.Latency + jitter)
 	}
 	// Django's middleware adds its headers to every answer, as the ASGI app's do.
-	route.AddMiddlewareHeaders(route.Ninja, r.Header.Get("Origin"), w.Header())
+	route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), w.Header())
 	if scorerID, address, ok := v2.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
 		sink := s.Sink
 		if s.Quirk != nil {
