@@ -160,8 +160,8 @@ func strPtr(s string) *string { return &s }
 // aapi_key reads X-API-Key and Authorization as Django 4.2's ASGI request holds them: a header
 // spelled with "_" is the same META key, a repeated one is its values joined with ",", and a
 // value is Latin-1 text that str.split() cuts on Latin-1 white space. Two spellings of one
-// header lose their order in net/http, so the route leaves such a request to Django (the
-// handler's 404 "Not Found" here).
+// header lose their order in net/http, which the key and the analytics row's headers follow,
+// so the route leaves such a request to Django (the handler's 404 "Not Found" here).
 func TestKeyHeadersAsDjangoHoldsThem(t *testing.T) {
 	f := newFixture(t)
 	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
@@ -176,6 +176,7 @@ func TestKeyHeadersAsDjangoHoldsThem(t *testing.T) {
 		{"X-API-Key twice", [][2]string{{"X-API-Key", f.key}, {"X-API-Key", f.key}}, 401, body401},
 		{"Authorization twice", [][2]string{{"Authorization", "Token " + f.key}, {"Authorization", "Token " + f.key}}, 401, body401},
 		{"X-API-Key and X_API_KEY", [][2]string{{"X-API-Key", f.key}, {"X_API_KEY", f.key}}, 404, `{"detail": "Not Found"}`},
+		{"any header under two spellings (the analytics row's)", [][2]string{{"X-Api-Key", f.key}, {"X-Note", "a"}, {"X_NOTE", "b"}}, 404, `{"detail": "Not Found"}`},
 		{"U+0085 separates words", [][2]string{{"Authorization", "Token\x85" + f.key}}, 200, ""},
 		{"U+00A0 separates words", [][2]string{{"Authorization", "Token\xa0" + f.key}}, 200, ""},
 		{"U+3000 does not", [][2]string{{"Authorization", "Token\u3000" + f.key}}, 401, body401},

@@ -30,6 +30,22 @@ func Header(h http.Header, name string) (value string, present, known bool) {
 	return pycompat.DecodeLatin1(strings.Join(h[spelling], ",")), true, true
 }
 
+// SpellingsClash reports whether two of h's header names are one header for Django (X-Foo and
+// X_FOO; Content-Type and Content_Type meet in request.headers too): Django joins or
+// overwrites their values in an order net/http does not keep.
+func SpellingsClash(h http.Header) bool {
+	seen := make([]string, 0, len(h))
+	for k := range h {
+		for _, s := range seen {
+			if sameMetaKey(k, s) {
+				return true
+			}
+		}
+		seen = append(seen, k)
+	}
+	return false
+}
+
 // sameMetaKey reports whether two header names give the same META key: equal up to ASCII case,
 // with "-" and "_" the same character.
 func sameMetaKey(a, b string) bool {

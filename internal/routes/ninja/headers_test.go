@@ -69,3 +69,19 @@ func TestKeyHeadersPresented(t *testing.T) {
 		}
 	}
 }
+
+func TestSpellingsClash(t *testing.T) {
+	for _, c := range []struct {
+		h     http.Header
+		clash bool
+	}{
+		{http.Header{"X-Api-Key": {"a"}, "Accept": {"*/*"}}, false},
+		{http.Header{"X-Note": {"a"}, "X_note": {"b"}}, true},
+		{http.Header{"Content-Type": {"a"}, "Content_type": {"b"}}, true},
+		{http.Header{"X-Note": {"a", "b"}}, false},
+	} {
+		if got := SpellingsClash(c.h); got != c.clash {
+			t.Errorf("%v: %v, want %v", c.h, got, c.clash)
+		}
+	}
+}

@@ -57,8 +57,9 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return s.parseLambda(r, body)
 	}
 	scorerID, address, ok := ParseRoute(r.URL.Path)
-	keys := ninja.ReadKeyHeaders(r.Header)
-	if !ok || uncertainScorerID(scorerID) || !keys.Known {
+	// The analytics row records every header as request.headers gives it, the key is read from
+	// two of them: a header under two spellings makes both depend on an order net/http lost.
+	if !ok || uncertainScorerID(scorerID) || ninja.SpellingsClash(r.Header) {
 		return route.Call{}, false
 	}
 	query, ok := ninja.Query(r) // the analytics row records request.GET
@@ -66,7 +67,7 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return route.Call{}, false
 	}
 	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, query, r.Host)
-	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: keys.Prefix()},
+	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: ninja.ReadKeyHeaders(r.Header).Prefix()},
 		Dialect: route.Ninja, Request: in}, true
 }
 
