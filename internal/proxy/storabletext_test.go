@@ -46,9 +46,6 @@ func TestUnstorableTextPassesThroughToDjango(t *testing.T) {
 				return strings.Replace(body, `"stamps": [{`, `"stamps": [{"note": "x\u0000", `, 1)
 			},
 			djangoStatus: 500, djangoBody: "<h1>Server Error (500)</h1>"},
-		{name: "embed-validate-api-key prefix not UTF-8", route: embed.ValidateAPIKeyName, method: "GET", path: "/internal/embed/validate-api-key",
-			body: func(*internalFixture) string { return "" }, headers: []string{"X-API-Key", "\xff\xfe.secret"},
-			djangoStatus: 401, djangoBody: `{"detail": "Invalid API Key."}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newInternalFixture(t, routeSettings(c.route, config.RouteSettings{GoPercent: new(100.0)}), func(*internalFixture) http.Handler {

@@ -44,6 +44,7 @@ func TestEmbedValidateAPIKey(t *testing.T) {
 		{"X-API-Key and X_API_KEY: their order is lost, Django answers", []string{"X-API-Key", f.key, "X_API_KEY", f.key}, 418, ""},
 		{"U+0085 (one byte) separates words", []string{"Authorization", "Token\x85" + f.key}, 200, `{"embed_rate_limit": "125/15m"}`},
 		{"U+3000 (three bytes, none a Latin-1 space) does not", []string{"Authorization", "Token\u3000" + f.key}, 401, unauthorized},
+		{"bytes over 0x7f: Latin-1 text no key's prefix is", []string{"X-API-Key", "\xff\xfe.secret"}, 401, unauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := f.do("GET", path, "", c.hdr...)

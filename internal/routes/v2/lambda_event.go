@@ -14,7 +14,7 @@ import (
 // parameter (what the ALB keeps), the Host as "host"; queryStringParameters always present
 // ({} without a query); the body as text, or base64 when it is not UTF-8.
 func eventFromRequest(r *http.Request, body []byte) LambdaEvent {
-	path := r.URL.EscapedPath()
+	path := receivedPath(r)
 	headers := make(map[string]string, len(r.Header)+1)
 	for k, vs := range r.Header {
 		if len(vs) > 0 {
@@ -38,4 +38,14 @@ func eventFromRequest(r *http.Request, body []byte) LambdaEvent {
 		text, encoded = base64.StdEncoding.EncodeToString(body), true
 	}
 	return LambdaEvent{HTTPMethod: r.Method, Path: &path, Headers: headers, QueryStringParameters: rawQuery, Body: &text, IsBase64Encoded: &encoded}
+}
+
+// receivedPath is the path of r's request target as the client sent it, which the ALB passes
+// on unchanged; url.URL.EscapedPath would escape again what the client sent raw (a "{", a
+// byte over 0x7f). A request built in-process (no request target) gives its escaped path.
+func receivedPath(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.URL.EscapedPath()
 }
