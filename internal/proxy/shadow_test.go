@@ -305,19 +305,30 @@ func TestShadowNeverDelaysTheClient(t *testing.T) {
 	f.waitRuns(1)
 }
 
-// Secrets never reach stored diffs: the stored record has no API key anywhere.
+// Secrets never reach stored diffs: the stored record has no API key anywhere, nor a
+// presented credential without a "." (no API key's form: its whole text could be some other
+// secret), nor the request's other headers (the analytics row's, never serialised).
 func TestStoredDiffsHoldNoSecrets(t *testing.T) {
 	f := newShadowFixture(t, func(*goFixture) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"detail": "x"}`)) })
 	})
-	f.scoreAddr(f.ds.Communities[0].ID, f.ds.Addresses[0].Address)
-	f.waitRuns(1)
+	f.scorer.Settings.APIAnalytics = true
+	path := func(i int) string {
+		return fmt.Sprintf("/v2/stamps/%d/score/%s", f.ds.Communities[0].ID, f.ds.Addresses[i].Address)
+	}
+	f.do("GET", path(0), nil, "X-API-Key", f.ds.APIKey, "X-Session-Token", "session-secret-4711")
+	f.do("GET", path(1), nil, "Authorization", "Token dotless-secret-0815") // another address: not a shadow in flight
+	if s := f.waitRuns(2); s.Outcomes[diff.OutcomeDivergent] != 2 {
+		t.Fatalf("outcomes %v, want two stored divergent runs", s.Outcomes)
+	}
 	var n int64
 	// The key's prefix (its public part, which Django stores in clear) may be kept for replays;
 	// the secret part never.
 	_, secret, _ := strings.Cut(f.ds.APIKey, ".")
-	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM shadowproxy_diff WHERE record::text LIKE '%' || $1 || '%'`, secret).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d stored diffs mention the API key (%v)", n, err)
+	for _, s := range []string{secret, "dotless-secret-0815", `"Analytics"`} {
+		if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM shadowproxy_diff WHERE record::text LIKE '%' || $1 || '%'`, s).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d stored diffs mention %q (%v)", n, s, err)
+		}
 	}
 	if total := f.int64Query(`SELECT count(*) FROM shadowproxy_diff`); total == 0 {
 		t.Fatal("nothing stored")

@@ -16,6 +16,17 @@ func KeyPrefix(key string) string {
 	return prefix
 }
 
+// PublicKeyPrefix is the part of a presented key that logs, metrics, captures and stored diffs
+// may name: its KeyPrefix when the key has a ".", else "" (a text without one is no API key of
+// Django's, and may be some other secret whole).
+func PublicKeyPrefix(key string) string {
+	prefix, _, found := strings.Cut(key, ".")
+	if !found {
+		return ""
+	}
+	return prefix
+}
+
 // HashAPIKey is the "sha256$<hex>" form Django stores in hashed_key_sha256 for a full key.
 func HashAPIKey(key string) string {
 	var b [hashedKeyLen]byte

@@ -19,8 +19,9 @@ type WriteSet struct {
 	HumanPoints       *HumanPointsWrites
 	Score             *ScoreRow
 	// Analytics is the account_accountapikeyanalytics row (FF_API_ANALYTICS); it is written
-	// after the transaction, and its failure is ignored, as in Django.
-	Analytics *AnalyticsRow
+	// after the transaction, and its failure is ignored, as in Django. Never serialised (a
+	// shadow run stores its write-set): it holds the request's headers.
+	Analytics *AnalyticsRow `json:"-"`
 	// LinkDomain lists the hashes whose registry_hashscorerlink rows this request read and may
 	// change (every validated stamp's nullifiers). It is not written; diffs use it.
 	LinkDomain []string
@@ -43,7 +44,7 @@ type ScoreTerm struct {
 // APIKeyMigration back-fills hashed_key_sha256 after a PBKDF2 key matched.
 type APIKeyMigration struct {
 	KeyID           string
-	HashedKeySHA256 string
+	HashedKeySHA256 string `json:"-"` // the key's verifier: never serialised (stored diffs)
 }
 
 // PassportRow is the registry_passport row Django gets-or-creates (never modified if present).

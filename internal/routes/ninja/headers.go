@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"shadowproxy/internal/pycompat"
+	"shadowproxy/internal/scoring"
 )
 
 // Header is request.headers.get(name) (equally request.META.get) as Django 4.2's ASGIRequest
@@ -123,10 +124,9 @@ func (k KeyHeaders) Presented() (key string, ok bool) {
 	return k.AuthorizationKey()
 }
 
-// Prefix is the public part of the presented key (before its first "."), never the secret:
+// Prefix is the public part of the presented key (scoring.PublicKeyPrefix), never the secret:
 // what logs, metrics and stored diffs may name.
 func (k KeyHeaders) Prefix() string {
 	key, _ := k.Presented()
-	prefix, _, _ := strings.Cut(key, ".")
-	return prefix
+	return scoring.PublicKeyPrefix(key)
 }

@@ -49,7 +49,7 @@ func TestWordsAsPythonSplit(t *testing.T) {
 }
 
 // The presented key: X-API-Key when not empty, else Authorization's second word; the prefix
-// is what comes before the first ".".
+// is what comes before the first ".", and nothing for a key without one.
 func TestKeyHeadersPresented(t *testing.T) {
 	for _, c := range []struct {
 		h      http.Header
@@ -61,6 +61,7 @@ func TestKeyHeadersPresented(t *testing.T) {
 		{http.Header{"X-Api-Key": {"p.s"}, "Authorization": {"Token q.t"}}, "p.s", true, "p"},
 		{http.Header{"X-Api-Key": {""}, "Authorization": {"Token q.t"}}, "q.t", true, "q"},
 		{http.Header{"Authorization": {"q.t"}}, "", false, ""},
+		{http.Header{"Authorization": {"Token opaque"}}, "opaque", true, ""}, // no ".": no public part
 	} {
 		k := ReadKeyHeaders(c.h)
 		key, ok := k.Presented()

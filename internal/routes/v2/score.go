@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
@@ -83,7 +82,7 @@ func (s *Score) parseLambda(r *http.Request, body []byte) (route.Call, bool) {
 	if err != nil {
 		return route.Call{}, false
 	}
-	prefix, _, _ := strings.Cut(ev.Headers["x-api-key"], ".")
+	prefix := scoring.PublicKeyPrefix(ev.Headers["x-api-key"])
 	return route.Call{Key: in.req.Address, Subject: route.Subject{ScorerID: in.segments[len(in.segments)-3], Address: in.req.Address, APIKeyPrefix: prefix},
 		Dialect: route.Lambda, Request: in}, true
 }
