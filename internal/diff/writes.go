@@ -18,9 +18,10 @@ import (
 //
 // A lost write is not a race: when Go's writes would change the rows and nothing changed them
 // (or the reverse), the leaf "writes.committed" diverges. Rows that did not change at all
-// cannot have been changed by a concurrent writer either.
-func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, rules []NoiseRule) ([]Field, string) {
-	race := detectRace(pre, post, djangoScoreTime)
+// cannot have been changed by a concurrent writer either. arrived is when the request came
+// (the snapshot was opened then); zero where unknown.
+func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, arrived time.Time, rules []NoiseRule) ([]Field, string) {
+	race := detectRace(pre, post, djangoScoreTime, arrived)
 	fields := []Field{compareCommitted(ws, pre, post)}
 	fields = append(fields, compareScore(ws, pre, post, rules)...)
 	fields = append(fields, compareStamps(ws, pre, post, rules)...)
@@ -29,8 +30,14 @@ func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.T
 	return fields, race
 }
 
-func detectRace(pre, post Rows, djangoScoreTime *time.Time) string {
-	if pre.Score != nil && pre.Score.LastScoreTimestamp != nil && djangoScoreTime != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime) {
+// clockSkew bounds how far Django's clock (the last_score_timestamp it writes) may run behind
+// the proxy's. A score time earlier than the request's arrival by more is a row Django did not
+// write for this request: a stored score it answered unchanged (GET /ceramic-cache/score).
+const clockSkew = time.Second
+
+func detectRace(pre, post Rows, djangoScoreTime *time.Time, arrived time.Time) string {
+	if pre.Score != nil && pre.Score.LastScoreTimestamp != nil && djangoScoreTime != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime) &&
+		!djangoScoreTime.Before(arrived.Add(-clockSkew)) {
 		return "the snapshot was taken after Django's write"
 	}
 	if !rowsChanged(pre, post) {
@@ -308,12 +315,15 @@ func scuWithoutIDs(data string) any {
 }
 
 // CompareUnplannedWrites judges a run where Go planned no passport write (it answered before
-// scoring) from the address's rows in the snapshot (pre) and after Django answered (post). When
-// nothing changed, the leaf "writes.committed" is equal. When a score row changed and its
-// last_score_timestamp is the one Django answered, Django wrote where Go would not: divergent.
-// Any other change (more than one scoring write, or one Django's answer does not name) is
-// explained by a concurrent writer as far as the rows can tell: a race.
-func CompareUnplannedWrites(pre, post AddressRows, djangoScoreTime *time.Time) (Field, string) {
+// scoring) from the address's rows in the snapshot (pre) and after Django answered with status
+// djangoStatus (post). When nothing changed, the leaf "writes.committed" is equal. Django wrote
+// where Go would not (divergent) when a score row changed and its last_score_timestamp is the
+// one Django answered, or when Django's answer is a scoring attempt's that wrote no score (200
+// with an in-band error, or a 500) and exactly one score row changed to one without a
+// timestamp (clear_on_error's ERROR row, or the PROCESSING row an exception left), with no
+// SCU event. Any other change (more than one scoring write, or one Django's answer does not
+// name) is explained by a concurrent writer as far as the rows can tell: a race.
+func CompareUnplannedWrites(pre, post AddressRows, djangoStatus int, djangoScoreTime *time.Time) (Field, string) {
 	f := Field{Path: "writes.committed", Pattern: "writes.committed", Class: Equal}
 	if maps.Equal(pre.Passports, post.Passports) && post.SCUEvents == 0 {
 		return f, ""
@@ -321,12 +331,24 @@ func CompareUnplannedWrites(pre, post AddressRows, djangoScoreTime *time.Time) (
 	if post.SCUEvents > 1 {
 		return f, "another scoring request for this address committed meanwhile"
 	}
+	changed, untimed := 0, 0
 	for community, state := range post.Passports {
+		if state == pre.Passports[community] {
+			continue
+		}
+		changed++
 		at, ok := post.ScoreTimes[community]
-		if state != pre.Passports[community] && ok && djangoScoreTime != nil && at.Equal(*djangoScoreTime) {
+		if !ok {
+			untimed++
+		}
+		if ok && djangoScoreTime != nil && at.Equal(*djangoScoreTime) {
 			f.Class, f.Django, f.Go = Divergent, true, false
 			return f, ""
 		}
+	}
+	if changed == 1 && untimed == 1 && post.SCUEvents == 0 && djangoScoreTime == nil && (djangoStatus == 200 || djangoStatus >= 500) {
+		f.Class, f.Django, f.Go = Divergent, true, false
+		return f, ""
 	}
 	return f, "the address's rows changed but Django's answer does not name the write"
 }

@@ -13,7 +13,7 @@ func TestLostWriteIsDivergent(t *testing.T) {
 	post.Score.LastScoreTimestamp = &earlier
 	post.Events = nil
 	pre := post // Django wrote nothing: the rows after its answer are the snapshot's
-	fields, race := CompareWrites(ws, pre, post, &at, DefaultNoiseRules())
+	fields, race := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules())
 	run := classifyRun(t, fields, race, body, ws, &post)
 	if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.committed") != Divergent {
 		t.Fatalf("%s (race %q): %+v", run.Outcome, race, run.Fields)
@@ -26,17 +26,23 @@ func TestLostWriteIsDivergent(t *testing.T) {
 	*raced.Score = *post.Score
 	raced.Score.LastScoreTimestamp = &later
 	raced.Events = []EventRow{{Action: "SCU", Data: "{}"}, {Action: "SCU", Data: "{}"}}
-	if _, race := CompareWrites(ws, pre, raced, &at, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, pre, raced, &at, time.Time{}, DefaultNoiseRules()); race == "" {
 		t.Fatal("a second scoring write must be a race")
 	}
 	// Changed after Django answered, without a second event: still a race.
 	raced.Events = raced.Events[:1]
-	if _, race := CompareWrites(ws, pre, raced, &at, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, pre, raced, &at, time.Time{}, DefaultNoiseRules()); race == "" {
 		t.Fatal("a score row changed after Django answered must be a race")
 	}
-	// The snapshot already held Django's write: a race.
-	if _, race := CompareWrites(ws, post, post, &earlier, DefaultNoiseRules()); race == "" {
+	// The snapshot already held Django's write (its time is after the request came): a race.
+	if _, race := CompareWrites(ws, post, post, &earlier, earlier.Add(-time.Millisecond), DefaultNoiseRules()); race == "" {
 		t.Fatal("a late snapshot must be a race")
+	}
+	// Django answered the stored score it did not write (an hour before the request came) and
+	// Go rescores: no race, Go's write is one Django did not make.
+	fields, race = CompareWrites(ws, post, post, &earlier, at, DefaultNoiseRules())
+	if run := classifyRun(t, fields, race, body, ws, &post); run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.committed") != Divergent {
+		t.Fatalf("a stored score answered, Go rescoring: %s (race %q)", run.Outcome, race)
 	}
 }
 
@@ -46,22 +52,28 @@ func TestUnplannedDjangoWrite(t *testing.T) {
 	other := at.Add(time.Second)
 	pre := AddressRows{Passports: map[int64]string{2: "DONE||old"}, ScoreTimes: map[int64]time.Time{}}
 	post := AddressRows{Passports: map[int64]string{2: "DONE||old", 1: "DONE||new"}, ScoreTimes: map[int64]time.Time{1: at}, SCUEvents: 1}
+	// Django's failed scoring: a new score row without a timestamp (ERROR or PROCESSING), no SCU.
+	failed := AddressRows{Passports: map[int64]string{2: "DONE||old", 1: "ERROR|boom|<nil>"}, ScoreTimes: map[int64]time.Time{}}
 	cases := []struct {
 		name       string
 		post       AddressRows
+		status     int
 		djangoTime *time.Time
 		class      Class
 		wantRace   bool
 	}{
-		{"Django answered the score it wrote", post, &at, Divergent, false},
-		{"nothing changed", pre, &at, Equal, false},
-		{"the answer names another time", post, &other, Equal, true},
-		{"the answer names no score", post, nil, Equal, true},
-		{"two scoring writes", AddressRows{Passports: post.Passports, ScoreTimes: post.ScoreTimes, SCUEvents: 2}, &at, Equal, true},
+		{"Django answered the score it wrote", post, 200, &at, Divergent, false},
+		{"nothing changed", pre, 200, &at, Equal, false},
+		{"the answer names another time", post, 200, &other, Equal, true},
+		{"the answer names no score", post, 200, nil, Equal, true},
+		{"two scoring writes", AddressRows{Passports: post.Passports, ScoreTimes: post.ScoreTimes, SCUEvents: 2}, 200, &at, Equal, true},
+		{"Django's in-band error row", failed, 200, nil, Divergent, false},
+		{"Django's 500 after its PROCESSING row", failed, 500, nil, Divergent, false},
+		{"an untimed row beside a 404: another writer's", failed, 404, nil, Equal, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, race := CompareUnplannedWrites(pre, c.post, c.djangoTime)
+			f, race := CompareUnplannedWrites(pre, c.post, c.status, c.djangoTime)
 			if f.Class != c.class || (race != "") != c.wantRace || f.Path != "writes.committed" {
 				t.Fatalf("%+v race %q", f, race)
 			}

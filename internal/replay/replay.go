@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -176,7 +177,7 @@ func compareWrites(ctx context.Context, snap *store.Snapshot, ws *scoring.WriteS
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's rows: %w", err)
 	}
-	all, _ := diff.CompareWrites(ws, pre, *rec.DjangoWrites, nil, rules)
+	all, _ := diff.CompareWrites(ws, pre, *rec.DjangoWrites, nil, time.Time{}, rules)
 	fields := all[:0]
 	for _, f := range all {
 		if f.Pattern != "writes.committed" {

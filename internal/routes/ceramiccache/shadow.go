@@ -92,7 +92,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 			return nil, err
 		}
 		run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
+		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		run.Race = race
 		fields = append(fields, writes...)
 	case rescores: // Go answered without scoring (a stored score, an error): Django must not have scored either
@@ -100,7 +100,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		if err != nil {
 			return nil, err
 		}
-		f, race := diff.CompareUnplannedWrites(preAddress, post, diff.DjangoScoreTime(in.Django.Body))
+		f, race := diff.CompareUnplannedWrites(preAddress, post, in.Django.Status, diff.DjangoScoreTime(in.Django.Body))
 		run.Race = race
 		fields = append(fields, f)
 	}

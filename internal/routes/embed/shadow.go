@@ -101,7 +101,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 			return nil, err
 		}
 		in.Run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
+		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
 	case scoring.ValidAddress(address):
@@ -109,7 +109,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		if err != nil {
 			return nil, err
 		}
-		f, race := diff.CompareUnplannedWrites(preAddress, post, diff.DjangoScoreTime(in.Django.Body))
+		f, race := diff.CompareUnplannedWrites(preAddress, post, in.Django.Status, diff.DjangoScoreTime(in.Django.Body))
 		in.Run.Race = race
 		fields = append(fields, f)
 	}

@@ -59,7 +59,7 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 		return nil, err
 	}
 	run.DjangoWrites = &post
-	writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Rules)
+	writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 	run.Race = race
 	fields = append(fields, writes...)
 	diff.ExplainOrder(fields, in.Django.Body, ws, &post)
@@ -83,6 +83,6 @@ func compareUnplannedWrites(ctx context.Context, snap *store.Snapshot, in route.
 	if err != nil {
 		return nil, "", err
 	}
-	f, race := diff.CompareUnplannedWrites(pre, post, diff.DjangoScoreTime(in.Django.Body))
+	f, race := diff.CompareUnplannedWrites(pre, post, in.Django.Status, diff.DjangoScoreTime(in.Django.Body))
 	return []diff.Field{f}, race, nil
 }
