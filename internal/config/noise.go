@@ -8,7 +8,7 @@ import (
 // noiseRoots are the prefixes of the field patterns the shadow comparison classifies with
 // noise rules: the answer's headers and body, and each compared part of the write-set.
 var noiseRoots = []string{"headers.", "body.", "writes.score.", "writes.stamps.", "writes.hash_links.", "writes.events.scu.", "writes.events.ldp.",
-	"writes.ceramic_cache."}
+	"writes.ceramic_cache.", "writes.human_points."}
 
 // neverNoise are the patterns the comparison reports but never lets a rule excuse, and why.
 var neverNoise = map[string]string{
@@ -21,7 +21,7 @@ var neverNoise = map[string]string{
 
 // dataKeyed are the members whose keys are data (providers, hashes): the comparison reports
 // them as "*".
-var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true}
+var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true, "awarded": true, "qualified": true}
 
 // NoisePatternProblem says why a noise rule with this pattern could never apply, or "" when
 // the comparison classifies fields of this pattern with the rules.

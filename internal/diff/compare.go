@@ -160,7 +160,7 @@ func (c *collector) render(wildcard bool) string {
 }
 
 // dataKeyed names the objects whose keys are data rather than schema.
-var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true}
+var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true, "awarded": true, "qualified": true}
 
 func classify(f *Field, rules []NoiseRule) {
 	if f.Class == Equal {

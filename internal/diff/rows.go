@@ -42,13 +42,16 @@ type EventRow struct {
 
 // Rows are the rows of one passport that a scoring request writes, as read at one moment.
 type Rows struct {
-	Score     *ScoreRow       `json:"score"`
-	Stamps    []StampRow      `json:"stamps"`
-	Links     map[string]Link `json:"hash_links"`
-	MaxEvent  int64           `json:"-"` // highest registry_event id (in the snapshot)
-	Events    []EventRow      `json:"events,omitempty"`
-	ReadAt    time.Time       `json:"read_at"`
-	Committed bool            `json:"-"`
+	Score    *ScoreRow       `json:"score"`
+	Stamps   []StampRow      `json:"stamps"`
+	Links    map[string]Link `json:"hash_links"`
+	MaxEvent int64           `json:"-"` // highest registry_event id (in the snapshot)
+	Events   []EventRow      `json:"events,omitempty"`
+	// HumanPoints are the address's human-points rows; nil in a record stored before they were
+	// read (then not compared).
+	HumanPoints *HumanPointsRows `json:"human_points,omitempty"`
+	ReadAt      time.Time        `json:"read_at"`
+	Committed   bool             `json:"-"`
 }
 
 const (
@@ -65,8 +68,9 @@ WHERE id > $1 AND address = $2 AND community_id = $3 ORDER BY id`
 )
 
 // ReadRows reads the passport's rows in one round trip: its score and stamps, the links of the
-// given hashes and every link the address holds in the community. With sinceEvent >= 0 it also reads
-// the events written for the passport after that event id.
+// given hashes and every link the address holds in the community, the address's human-points
+// rows. With sinceEvent >= 0 it also reads the events written for the passport after that
+// event id.
 func ReadRows(ctx context.Context, q store.Querier, address string, community int64, hashes []string, sinceEvent int64) (Rows, error) {
 	rows := Rows{Links: map[string]Link{}, ReadAt: time.Now()}
 	b := &pgx.Batch{}
@@ -74,6 +78,7 @@ func ReadRows(ctx context.Context, q store.Querier, address string, community in
 	b.Queue(sqlStampRows, address, community)
 	b.Queue(sqlLinkRows, community, hashes, address)
 	b.Queue(sqlMaxEvent)
+	queueHumanPointsRows(b, address)
 	if sinceEvent >= 0 {
 		b.Queue(sqlNewEvents, sinceEvent, address, community)
 	}
@@ -112,6 +117,9 @@ func ReadRows(ctx context.Context, q store.Querier, address string, community in
 	}
 	if err := res.QueryRow().Scan(&rows.MaxEvent); err != nil {
 		return rows, fmt.Errorf("read max event: %w", err)
+	}
+	if rows.HumanPoints, err = readHumanPointsRows(res); err != nil {
+		return rows, err
 	}
 	if sinceEvent >= 0 {
 		events, err := res.Query()

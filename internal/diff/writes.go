@@ -27,6 +27,7 @@ func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.T
 	fields = append(fields, compareStamps(ws, pre, post, rules)...)
 	fields = append(fields, compareLinks(ws, pre, post, rules)...)
 	fields = append(fields, compareEvents(ws, post, rules)...)
+	fields = append(fields, compareHumanPoints(ws, pre, post, rules)...)
 	return fields, race
 }
 
