@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -87,16 +88,31 @@ func ReplayNoiseRules() []NoiseRule {
 	return rules
 }
 
-// decodeJSON parses JSON keeping numbers as their literal text, so 25.0 and 25 differ as
-// they do in jsonb and on the wire.
-func decodeJSON(b []byte) (any, error) {
+// DecodeJSON parses one JSON value keeping numbers as their literal text, so 25.0 and 25 differ
+// as they do in jsonb and on the wire; anything after the value but white space is an error
+// (an answer written twice is not its first half).
+func DecodeJSON(b []byte) (any, error) {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON value")
+	}
 	return v, nil
+}
+
+// CanonicalJSON is b re-encoded from DecodeJSON (keys sorted, no spaces, numbers as written),
+// or b itself when it is not one JSON value.
+func CanonicalJSON(b []byte) string {
+	v, err := DecodeJSON(b)
+	if err != nil {
+		return string(b)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
 }
 
 // compareValues compares two decoded JSON values under prefix and returns every leaf, equal
@@ -224,8 +240,8 @@ func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
 	if django.Status != goResp.Status {
 		fields[0] = Field{Path: "status", Pattern: "status", Class: Divergent, Django: django.Status, Go: goResp.Status}
 	}
-	dv, errD := decodeJSON(django.Body)
-	gv, errG := decodeJSON(goResp.Body)
+	dv, errD := DecodeJSON(django.Body)
+	gv, errG := DecodeJSON(goResp.Body)
 	if errD != nil || errG != nil {
 		f := Field{Path: "body", Pattern: "body", Class: Equal}
 		if !bytes.Equal(django.Body, goResp.Body) {

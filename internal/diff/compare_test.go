@@ -56,6 +56,11 @@ func TestStatusAndMissingKeys(t *testing.T) {
 	if d := divergent(CompareResponses(Response{Status: 200, Body: []byte(`{"a": 25.0}`)}, Response{Status: 200, Body: []byte(`{"a": 25}`)}, nil)); len(d) != 1 {
 		t.Fatalf("25.0 and 25 must differ as jsonb text does: %+v", d)
 	}
+	// An answer written twice is not its first half: compared byte for byte.
+	one := []byte(`{"a": 1}`)
+	if d := divergent(CompareResponses(Response{Status: 200, Body: one}, Response{Status: 200, Body: append(append([]byte{}, one...), one...)}, nil)); len(d) != 1 || d[0].Path != "body" {
+		t.Fatalf("trailing data: %+v", d)
+	}
 }
 
 func TestReportRendersEmptyAndFull(t *testing.T) {

@@ -83,7 +83,7 @@ func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]string {
 // raw stamps.
 func holdsCredential(stamps [][]byte, canonical string) bool {
 	for _, s := range stamps {
-		if canonicalJSON(string(s)) == canonical {
+		if CanonicalJSON(s) == canonical {
 			return true
 		}
 	}

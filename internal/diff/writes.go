@@ -134,7 +134,7 @@ func jsonValue(s *string) any {
 	if s == nil {
 		return nil
 	}
-	v, err := decodeJSON([]byte(*s))
+	v, err := DecodeJSON([]byte(*s))
 	if err != nil {
 		return *s
 	}
@@ -191,15 +191,6 @@ func compareScore(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Fie
 }
 
 // canonicalJSON re-encodes JSON text with sorted keys.
-func canonicalJSON(s string) string {
-	v, err := decodeJSON([]byte(s))
-	if err != nil {
-		return s
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func stampMap(rows []StampRow) map[string]any {
 	m := map[string]any{}
 	for _, r := range rows {
@@ -207,7 +198,7 @@ func stampMap(rows []StampRow) map[string]any {
 		for n := 2; m[key] != nil; n++ {
 			key = fmt.Sprintf("%s#%d", r.Provider, n)
 		}
-		m[key] = canonicalJSON(r.Credential)
+		m[key] = CanonicalJSON([]byte(r.Credential))
 	}
 	return m
 }
@@ -269,14 +260,14 @@ func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
 		case "SCU":
 			djangoSCU = append(djangoSCU, e.Data)
 		case "LDP":
-			djangoLDP[ldpKey(e.Data)] = canonicalJSON(e.Data)
+			djangoLDP[ldpKey(e.Data)] = CanonicalJSON([]byte(e.Data))
 		}
 	}
 	goLDP := map[string]any{}
 	var goSCU []string
 	if ws != nil {
 		for _, e := range ws.LDPEvents {
-			goLDP[ldpKey(string(e.Data))] = canonicalJSON(string(e.Data))
+			goLDP[ldpKey(string(e.Data))] = CanonicalJSON(e.Data)
 		}
 		if ws.Score != nil && ws.Score.UpdateEvent != nil {
 			goSCU = append(goSCU, string(ws.Score.UpdateEvent.Data))
@@ -302,7 +293,7 @@ func ldpKey(data string) string {
 
 // scuWithoutIDs drops the row ids Django's serializer embeds (pk and fields.passport).
 func scuWithoutIDs(data string) any {
-	v, err := decodeJSON([]byte(data))
+	v, err := DecodeJSON([]byte(data))
 	if err != nil {
 		return data
 	}

@@ -61,7 +61,7 @@ func splitLive(body []byte) (list []liveItem, rest []byte, ok bool) {
 
 func compareLive(django, goList []liveItem, before map[int64]store.CacheRow, rules []diff.NoiseRule) []diff.Field {
 	key := func(it liveItem, isNew bool) string {
-		k := it.Address + "|" + it.Provider + "|" + canonicalJSON(it.Stamp)
+		k := it.Address + "|" + it.Provider + "|" + diff.CanonicalJSON(it.Stamp)
 		if !isNew {
 			k += "|" + it.ID.String()
 		}
@@ -92,16 +92,4 @@ func compareLive(django, goList []liveItem, before map[int64]store.CacheRow, rul
 		order.Class, order.Rule = diff.Order, ruleLiveOrder
 	}
 	return append(fields, order)
-}
-
-// canonicalJSON is JSON text with keys sorted (jsonb and the request order differ).
-func canonicalJSON(b []byte) string {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if dec.Decode(&v) != nil {
-		return string(b)
-	}
-	out, _ := json.Marshal(v)
-	return string(out)
 }

@@ -21,7 +21,7 @@ func readCacheRows(ctx context.Context, q store.Querier, address string) (map[in
 	}
 	out := make(map[int64]store.CacheRow, len(rows))
 	for _, r := range rows {
-		r.Stamp = canonicalJSON([]byte(r.Stamp))
+		r.Stamp = diff.CanonicalJSON([]byte(r.Stamp))
 		out[r.ID] = r
 	}
 	return out, nil
@@ -81,7 +81,7 @@ func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]store.C
 	goByProvider := map[string]map[string]any{}
 	for _, in := range cw.Inserts {
 		goByProvider[in.Provider] = insertedColumns(store.CacheRow{Type: 1, Provider: in.Provider, ProofValue: in.ProofValue,
-			Stamp: canonicalJSON(in.Stamp), SourceApp: in.SourceApp, SourceScorerID: in.SourceScorerID, IssuanceDate: in.IssuanceDate,
+			Stamp: diff.CanonicalJSON(in.Stamp), SourceApp: in.SourceApp, SourceScorerID: in.SourceScorerID, IssuanceDate: in.IssuanceDate,
 			ExpirationDate: in.ExpirationDate, ComposeDBSaveStatus: "pending", CreatedAt: &cw.Now, UpdatedAt: &cw.Now}, nil)
 	}
 	providers := slices.Sorted(maps.Keys(djangoByProvider))

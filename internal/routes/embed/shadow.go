@@ -124,8 +124,13 @@ const ruleStampsOrder = "stamps list order: Django reads the ceramic cache witho
 // the same providers Go's is put in Django's order, the order itself becoming one leaf,
 // "body.stamps.order", classed Order when it differs.
 func alignStamps(djangoBody, goBody []byte, live []scoring.LiveStamp) ([]byte, []byte, []diff.Field) {
-	var dv, gv map[string]any
-	if json.Unmarshal(djangoBody, &dv) != nil || json.Unmarshal(goBody, &gv) != nil {
+	// Numbers stay as written (diff.DecodeJSON): a float64 round trip would make 1.0 and 1, or
+	// two integers past 2^53, equal.
+	dj, errD := diff.DecodeJSON(djangoBody)
+	gj, errG := diff.DecodeJSON(goBody)
+	dv, okD := dj.(map[string]any)
+	gv, okG := gj.(map[string]any)
+	if errD != nil || errG != nil || !okD || !okG {
 		return djangoBody, goBody, nil
 	}
 	ds, okD := dv["stamps"].([]any)
@@ -147,7 +152,7 @@ func alignStamps(djangoBody, goBody []byte, live []scoring.LiveStamp) ([]byte, [
 	var dOrder, gOrder []string
 	for _, s := range ds {
 		if m, ok := s.(map[string]any); ok && fresh[provider(m)] {
-			m["id"] = 0.0
+			m["id"] = json.Number("0")
 		}
 		dOrder = append(dOrder, provider(s))
 	}
@@ -202,13 +207,7 @@ func readCacheRows(ctx context.Context, q store.Querier, address string) ([]cach
 
 // describeRow is one written row as comparable text: the stamp as canonical JSON, times in UTC.
 func describeRow(typ int, provider string, stamp []byte, proof string, app *int, scorer *int64, issuance, expiration *time.Time) string {
-	var v any
-	canonical := string(stamp)
-	if json.Unmarshal(stamp, &v) == nil {
-		if b, err := json.Marshal(v); err == nil {
-			canonical = string(b)
-		}
-	}
+	canonical := diff.CanonicalJSON(stamp)
 	show := func(p any) string {
 		switch x := p.(type) {
 		case *int:
