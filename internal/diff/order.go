@@ -38,8 +38,9 @@ var (
 //   - A stamp row whose credential differs is a clash resolved the other way when both
 //     credentials are among the stamps Go read tied on updated_at for that provider (both are
 //     valid: each side validated the one it saved). The stamp's expiration_date in the answer,
-//     the score row and the SCU event is then explained when it is the expiry of Django's
-//     credential, and the earliest expiry when it is the earliest of Django's saved stamps.
+//     the score row and the SCU event is then explained when each side's value is the expiry of
+//     its own credential, and the earliest expiry when each side's is the earliest of its own
+//     saved stamps (Django's committed rows, Go's planned ones).
 //   - evidence.rawScore (score row, SCU event) is explained when Go's value is the sum of its
 //     weights in its order, Django's stamp_scores equal Go's and name exactly the providers Go
 //     summed, and one of a few orders of those same weights gives Django's value in Python's
@@ -53,15 +54,18 @@ func ExplainOrder(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post 
 		return
 	}
 	if flipped := explainClashes(fields, ws); len(flipped) > 0 {
-		explainExpiries(fields, flipped, post)
+		explainExpiries(fields, flipped, ws, post)
 	}
 	explainRawScores(fields, djangoBody, ws, post)
 }
 
-// explainClashes classes the stamp rows resolved the other way and returns Django's credential
+// clash is one provider's stamp row resolved the other way: each side's credential.
+type clash struct{ django, goCred string }
+
+// explainClashes classes the stamp rows resolved the other way and returns both credentials
 // for each such provider.
-func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]string {
-	flipped := map[string]string{}
+func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]clash {
+	flipped := map[string]clash{}
 	for i := range fields {
 		f := &fields[i]
 		if f.Class != Divergent || f.Pattern != "writes.stamps.*" {
@@ -73,7 +77,7 @@ func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]string {
 		candidates := ws.TiedCandidates[provider]
 		if okD && okG && holdsCredential(candidates, django) && holdsCredential(candidates, goCred) {
 			f.Class, f.Rule = Order, ruleClash
-			flipped[provider] = django
+			flipped[provider] = clash{django: django, goCred: goCred}
 		}
 	}
 	return flipped
@@ -99,38 +103,57 @@ func expiryOf(cred string) (pycompat.DateTime, bool) {
 	return d, err == nil
 }
 
-func explainExpiries(fields []Field, flipped map[string]string, post *Rows) {
-	expected := map[string]string{} // path -> Django's value if the clash explains it
-	for provider, cred := range flipped {
-		if d, ok := expiryOf(cred); ok {
+func explainExpiries(fields []Field, flipped map[string]clash, ws *scoring.WriteSet, post *Rows) {
+	type pair struct{ django, goValue string }
+	expected := map[string]pair{} // path -> each side's value if the clash explains it
+	for provider, c := range flipped {
+		d, okD := expiryOf(c.django)
+		g, okG := expiryOf(c.goCred)
+		if okD && okG {
 			for _, prefix := range stampExpiryPrefixes {
-				expected[prefix+provider+".expiration_date"] = d.ISOFormat()
+				expected[prefix+provider+".expiration_date"] = pair{d.ISOFormat(), g.ISOFormat()}
 			}
 		}
 	}
-	var earliest *pycompat.DateTime
-	for _, s := range post.Stamps {
-		d, ok := expiryOf(s.Credential)
-		if !ok {
-			earliest = nil
-			break
-		}
-		if earliest == nil || d.Time.Before(earliest.Time) {
-			earliest = &d
+	djangoCreds := make([]string, len(post.Stamps))
+	for i, s := range post.Stamps {
+		djangoCreds[i] = s.Credential
+	}
+	var goCreds []string
+	if ws.Stamps != nil {
+		for _, s := range ws.Stamps.Stamps {
+			goCreds = append(goCreds, string(s.Credential))
 		}
 	}
+	djangoEarliest, goEarliest := earliestExpiry(djangoCreds), earliestExpiry(goCreds)
 	for i := range fields {
 		f := &fields[i]
 		if f.Class != Divergent {
 			continue
 		}
-		if want, ok := expected[f.Path]; ok && f.Django == want {
+		if want, ok := expected[f.Path]; ok && f.Django == want.django && f.Go == want.goValue {
 			f.Class, f.Rule = Order, ruleClashExp
 		}
-		if format, ok := earliestFields[f.Path]; ok && earliest != nil && f.Django == format(*earliest) {
+		if format, ok := earliestFields[f.Path]; ok && djangoEarliest != nil && goEarliest != nil &&
+			f.Django == format(*djangoEarliest) && f.Go == format(*goEarliest) {
 			f.Class, f.Rule = Order, ruleClashExp
 		}
 	}
+}
+
+// earliestExpiry is the earliest expiry of the credentials; nil when one has none.
+func earliestExpiry(creds []string) *pycompat.DateTime {
+	var earliest *pycompat.DateTime
+	for _, c := range creds {
+		d, ok := expiryOf(c)
+		if !ok {
+			return nil
+		}
+		if earliest == nil || d.Time.Before(earliest.Time) {
+			earliest = &d
+		}
+	}
+	return earliest
 }
 
 func explainRawScores(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post *Rows) {

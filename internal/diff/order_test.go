@@ -194,6 +194,21 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 			}
 		})
 	}
+	// Django's values are its own credential's, Go's answer names an expiry its credential does
+	// not have: the clash explains Django's side only, so Go's answer stays divergent.
+	t.Run("Go's expiry is not its own credential's", func(t *testing.T) {
+		djStamps, djBody, djExp := rowsFor(credB, "2099-02-01T12:00:00+00:00", time.Date(2099, 2, 1, 12, 0, 0, 0, time.UTC))
+		_, wrongBody, _ := rowsFor(credA, "2099-04-01T12:00:00+00:00", time.Date(2099, 4, 1, 12, 0, 0, 0, time.UTC))
+		post := Rows{Score: &ScoreRow{Score: &one, Status: &done, LastScoreTimestamp: &at, Stamps: &djStamps, ExpirationDate: djExp},
+			Stamps: []StampRow{{Provider: "Google", Credential: credB}, {Provider: "Ens", Credential: credE}}, Links: map[string]Link{}}
+		fields := CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(wrongBody)}, nil)
+		writes, race := CompareWrites(ws, Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
+		run := classifyRun(t, append(fields, writes...), race, []byte(djBody), ws, &post)
+		if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "body.stamps.Google.expiration_date") != Divergent ||
+			fieldClass(run.Fields, "body.expiration_timestamp") != Divergent {
+			t.Fatalf("%s: %+v", run.Outcome, run.Fields)
+		}
+	})
 }
 
 // The order outcome is a metric label from the start, and an order run counts no divergent field.

@@ -194,10 +194,7 @@ func compareScore(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Fie
 func stampMap(rows []StampRow) map[string]any {
 	m := map[string]any{}
 	for _, r := range rows {
-		key := r.Provider
-		for n := 2; m[key] != nil; n++ {
-			key = fmt.Sprintf("%s#%d", r.Provider, n)
-		}
+		key := uniqueKey(m, r.Provider)
 		m[key] = CanonicalJSON([]byte(r.Credential))
 	}
 	return m
@@ -260,14 +257,14 @@ func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
 		case "SCU":
 			djangoSCU = append(djangoSCU, e.Data)
 		case "LDP":
-			djangoLDP[ldpKey(e.Data)] = CanonicalJSON([]byte(e.Data))
+			djangoLDP[uniqueKey(djangoLDP, ldpKey(e.Data))] = CanonicalJSON([]byte(e.Data))
 		}
 	}
 	goLDP := map[string]any{}
 	var goSCU []string
 	if ws != nil {
 		for _, e := range ws.LDPEvents {
-			goLDP[ldpKey(string(e.Data))] = CanonicalJSON(e.Data)
+			goLDP[uniqueKey(goLDP, ldpKey(string(e.Data)))] = CanonicalJSON(e.Data)
 		}
 		if ws.Score != nil && ws.Score.UpdateEvent != nil {
 			goSCU = append(goSCU, string(ws.Score.UpdateEvent.Data))
@@ -281,6 +278,16 @@ func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
 		fields = append(fields, compareValues("writes.events.scu", scuWithoutIDs(djangoSCU[0]), scuWithoutIDs(goSCU[0]), rules)...)
 	}
 	return fields
+}
+
+// uniqueKey is key, or key#2, key#3… when m holds it already: two events (or rows) of one
+// provider stay two leaves, so a duplicate on one side is a leaf the other lacks.
+func uniqueKey(m map[string]any, key string) string {
+	k := key
+	for n := 2; m[k] != nil; n++ {
+		k = fmt.Sprintf("%s#%d", key, n)
+	}
+	return k
 }
 
 func ldpKey(data string) string {

@@ -3,6 +3,8 @@ package diff
 import (
 	"testing"
 	"time"
+
+	"shadowproxy/internal/scoring"
 )
 
 // A rescoring that Django answered without committing anything is a lost write: divergent,
@@ -78,5 +80,22 @@ func TestUnplannedDjangoWrite(t *testing.T) {
 				t.Fatalf("%+v race %q", f, race)
 			}
 		})
+	}
+}
+
+// An LDP event Go writes twice for one provider is a leaf Django's events lack, not one
+// event under one key.
+func TestDuplicateLDPEventDiverges(t *testing.T) {
+	data := `{"provider": "Google", "hash": "v0:g"}`
+	ws := &scoring.WriteSet{LDPEvents: []scoring.EventRow{{Action: "LDP", Data: []byte(data)}, {Action: "LDP", Data: []byte(data)}}}
+	post := Rows{Events: []EventRow{{Action: "LDP", Data: data}}}
+	var divergent []string
+	for _, f := range compareEvents(ws, post, nil) {
+		if f.Class == Divergent {
+			divergent = append(divergent, f.Path+" "+f.Pattern)
+		}
+	}
+	if len(divergent) != 1 || divergent[0] != "writes.events.ldp.Google#2 writes.events.ldp.*" {
+		t.Fatalf("divergent %v", divergent)
 	}
 }
