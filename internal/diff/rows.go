@@ -50,8 +50,11 @@ type Rows struct {
 	// HumanPoints are the address's human-points rows; nil in a record stored before they were
 	// read (then not compared).
 	HumanPoints *HumanPointsRows `json:"human_points,omitempty"`
-	ReadAt      time.Time        `json:"read_at"`
-	Committed   bool             `json:"-"`
+	// LatestEvent is the time of the passport's latest LDP or SCU event, read with the
+	// snapshot's rows (sinceEvent < 0) to tell a snapshot taken during Django's writes.
+	LatestEvent *time.Time `json:"-"`
+	ReadAt      time.Time  `json:"read_at"`
+	Committed   bool       `json:"-"`
 }
 
 const (
@@ -65,12 +68,13 @@ WHERE community_id = $1 AND (hash = ANY($2) OR address = $3)`
 	sqlMaxEvent  = `SELECT coalesce(max(id), 0) FROM registry_event`
 	sqlNewEvents = `SELECT action, data::text FROM registry_event
 WHERE id > $1 AND address = $2 AND community_id = $3 ORDER BY id`
+	sqlLatestEvent = `SELECT max(created_at) FROM registry_event WHERE action IN ('LDP', 'SCU') AND address = $1 AND community_id = $2`
 )
 
 // ReadRows reads the passport's rows in one round trip: its score and stamps, the links of the
 // given hashes and every link the address holds in the community, the address's human-points
 // rows. With sinceEvent >= 0 it also reads the events written for the passport after that
-// event id.
+// event id; without, the time of the passport's latest event.
 func ReadRows(ctx context.Context, q store.Querier, address string, community int64, hashes []string, sinceEvent int64) (Rows, error) {
 	rows := Rows{Links: map[string]Link{}, ReadAt: time.Now()}
 	b := &pgx.Batch{}
@@ -81,6 +85,8 @@ func ReadRows(ctx context.Context, q store.Querier, address string, community in
 	queueHumanPointsRows(b, address)
 	if sinceEvent >= 0 {
 		b.Queue(sqlNewEvents, sinceEvent, address, community)
+	} else {
+		b.Queue(sqlLatestEvent, address, community)
 	}
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
@@ -129,6 +135,8 @@ func ReadRows(ctx context.Context, q store.Querier, address string, community in
 		if rows.Events, err = pgx.CollectRows(events, pgx.RowToStructByPos[EventRow]); err != nil {
 			return rows, fmt.Errorf("read events: %w", err)
 		}
+	} else if err := res.QueryRow().Scan(&rows.LatestEvent); err != nil {
+		return rows, fmt.Errorf("read the latest event: %w", err)
 	}
 	return rows, nil
 }

@@ -99,3 +99,20 @@ func TestDuplicateLDPEventDiverges(t *testing.T) {
 		t.Fatalf("divergent %v", divergent)
 	}
 }
+
+// A snapshot opened while Django was writing (it already holds an event stamped after the
+// request came) is a race: the rows read after Django answered miss the writes it held.
+func TestSnapshotDuringDjangosWritesIsARace(t *testing.T) {
+	ws, _, post, _, at := sumFixture(t, decimalSum(t, 0, 1, 2), `{"Ens": 5.3, "Google": 1.7, "Linkedin": 3.1}`, []int{0, 1, 2})
+	arrived := at.Add(-time.Second)
+	pre := Rows{Links: map[string]Link{}}
+	during, before := arrived.Add(10*time.Millisecond), arrived.Add(-time.Hour)
+	pre.LatestEvent = &during
+	if _, race := CompareWrites(ws, pre, post, &at, arrived, DefaultNoiseRules()); race == "" {
+		t.Fatal("an event written after the request came is in the snapshot: a race")
+	}
+	pre.LatestEvent = &before
+	if _, race := CompareWrites(ws, pre, post, &at, arrived, DefaultNoiseRules()); race != "" {
+		t.Fatalf("an older event is no race: %q", race)
+	}
+}
