@@ -39,7 +39,9 @@ func compareAnswer(django diff.Response, goResp ninja.Response, before map[int64
 }
 
 // splitLive takes the top-level "stamps" list out of an answer; ok is false when the answer
-// has none (an error, a score whose stamps are an object).
+// has none (an error, a score whose stamps are an object) or a list whose items are not
+// exactly CachedStampResponse's four members with a numeric id (such an answer is compared
+// whole, so an extra member or an id written as text shows).
 func splitLive(body []byte) (list []liveItem, rest []byte, ok bool) {
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -48,8 +50,15 @@ func splitLive(body []byte) (list []liveItem, rest []byte, ok bool) {
 		return nil, nil, false
 	}
 	raw, present := obj["stamps"]
-	if !present || json.Unmarshal(raw, &list) != nil {
+	var members []map[string]json.RawMessage
+	if !present || json.Unmarshal(raw, &list) != nil || json.Unmarshal(raw, &members) != nil {
 		return nil, nil, false
+	}
+	for _, m := range members {
+		id := m["id"]
+		if len(m) != 4 || m["address"] == nil || m["provider"] == nil || m["stamp"] == nil || len(id) == 0 || id[0] == '"' {
+			return nil, nil, false
+		}
 	}
 	delete(obj, "stamps")
 	rest, err := json.Marshal(obj)
