@@ -29,8 +29,11 @@ type handler struct {
 	connecting <-chan struct{}
 }
 
-// handle decodes the event for the dialect, answers it and logs the invocation.
-func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+// handle decodes the event for the dialect, answers it and logs the invocation. A panic is
+// answered as Django's wrapper answers an exception it does not name (its except Exception):
+// the Lambda dialect's 500 "An error has occurred", the Ninja route's 500; the runtime would
+// otherwise report the invocation failed, the ALB answer 502 and the sandbox restart.
+func (h *handler) handle(ctx context.Context, raw json.RawMessage) (out any, err error) {
 	start := time.Now()
 	if h.connecting != nil {
 		select {
@@ -38,7 +41,17 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		case <-ctx.Done():
 		}
 	}
-	out, status, path, err := h.answer(ctx, raw)
+	status, path := 0, ""
+	defer func() {
+		if p := recover(); p != nil {
+			out, status, err = h.panicAnswer()
+			if h.log != nil {
+				h.log.Error("invocation panicked", zap.String("dialect", string(h.dialect)), zap.String("path", path),
+					zap.Any("panic", p), zap.Stack("stack"))
+			}
+		}
+	}()
+	out, status, path, err = h.answer(ctx, raw)
 	if h.log != nil {
 		fields := []zap.Field{zap.String("dialect", string(h.dialect)), zap.String("path", path),
 			zap.Int("status", status), zap.Duration("duration", time.Since(start))}
@@ -52,6 +65,16 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		}
 	}
 	return out, err
+}
+
+// panicAnswer is the dialect's answer to a panic.
+func (h *handler) panicAnswer() (any, int, error) {
+	if h.dialect == route.Lambda {
+		resp := v2.PanicResponse()
+		return resp, resp.StatusCode, nil
+	}
+	resp := albResponse(h.ninja.Score.Failed(route.Call{Dialect: route.Ninja}, route.ErrPanic))
+	return resp, resp.StatusCode, nil
 }
 
 // answer decodes the event for the dialect and answers it; status and path are what the log

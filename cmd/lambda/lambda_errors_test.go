@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 )
 
@@ -137,4 +142,24 @@ func TestLambdaDemoKeyAliasAndNegativeScorerID(t *testing.T) {
 		f.scorer.Settings.DemoAPIKey = nil // the alias becomes None: no key
 		check(t, f.send(f.event(c, addrA, "public-demo-key", nil)), 401, errBody("Invalid API Key."), "Invalid API Key.")
 	})
+}
+
+// panicSink panics when the scorer applies its writes.
+type panicSink struct{}
+
+func (panicSink) Apply(context.Context, *scoring.WriteSet) error { panic("sink exploded") }
+
+// A panic inside scoring is answered as the wrapper answers an exception its table does not
+// name (500 "An error has occurred", RESPONSE_HEADERS), not handed to the runtime (which would
+// report the invocation failed: the ALB's 502 and a new sandbox).
+func TestLambdaPanicIsTheWrappersDefault(t *testing.T) {
+	f := newFixture(t, viaLambda)
+	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
+	f.h.lambda.Sink = panicSink{}
+	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("An error has occurred"), "An error has occurred")
+	f.h.dialect = route.Ninja
+	f.h.ninja.Score.Sink = panicSink{}
+	if out, err := f.h.handle(f.ctx, f.event(c, addrA, f.key, nil)); err != nil || out.(events.ALBTargetGroupResponse).StatusCode != 500 {
+		t.Fatalf("ninja dialect: %+v %v", out, err)
+	}
 }

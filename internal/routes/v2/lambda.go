@@ -60,6 +60,10 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaRespon
 	return lr.render(res.Outcome)
 }
 
+// PanicResponse is the wrapper's answer to an exception its error table does not name: 500
+// with the table's default (what a recovered panic answers).
+func PanicResponse() LambdaResponse { return errorResponse(500, msgUnexpected, msgUnexpected) }
+
 // lambdaRequest is an event as Django's Lambda reads it before it authenticates: the domain's
 // request in the Lambda's rules, and the event parts the wrapper's analytics row records (it
 // is the request's AnalyticsSource).

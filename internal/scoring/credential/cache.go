@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -129,28 +130,44 @@ func (c *Cache) VerifyAll(stamps []*Stamp, now time.Time) []error {
 		v := stamps[i].verify()
 		out[i] = v.at(now)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(misses))
+	eachParallel(min(runtime.GOMAXPROCS(0), len(misses)), misses, verify)
+	return out
+}
+
+// eachParallel calls do for every item, on up to workers goroutines, and returns when all
+// calls have. A panic in a call is raised again on the caller's goroutine once the others
+// have finished: a panic on a worker's own goroutine would end the process, where the caller
+// (the proxy's handler, the Lambda's) recovers it into a failed request.
+func eachParallel(workers int, items []int, do func(int)) {
 	if workers <= 1 {
-		for _, i := range misses {
-			verify(i)
+		for _, i := range items {
+			do(i)
 		}
-		return out
+		return
 	}
 	var wg sync.WaitGroup
-	next := make(chan int, len(misses))
-	for _, i := range misses {
+	var panicked atomic.Pointer[any]
+	next := make(chan int, len(items))
+	for _, i := range items {
 		next <- i
 	}
 	close(next)
 	for range workers {
 		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					panicked.CompareAndSwap(nil, &p)
+				}
+			}()
 			for i := range next {
-				verify(i)
+				do(i)
 			}
 		})
 	}
 	wg.Wait()
-	return out
+	if p := panicked.Load(); p != nil {
+		panic(*p)
+	}
 }
 
 // verify computes the stamp's signature outcome (parsing again when the facts came from the
