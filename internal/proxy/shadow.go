@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
@@ -354,14 +356,25 @@ func (s *Shadow) run(job *shadowJob) {
 var shadowTracer = tracing.Tracer("shadowproxy/shadow")
 
 // compare hands the open snapshot to the route's shadow part, which closes it as soon as it
-// has read what it needs (run closes it in any case).
-func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) ([]diff.Field, error) {
+// has read what it needs (run closes it in any case). A panic in the comparison (Go's scorer
+// on the snapshot, the diff of Django's answer) is the run's error: a shadow never ends the
+// process that serves the clients.
+func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) (fields []diff.Field, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fields, err = nil, fmt.Errorf("the shadow run panicked: %v", p)
+			if s.Recorder.Log != nil {
+				s.Recorder.Log.Error("shadow run panicked", zap.String("route", job.route.Name), zap.String("request_id", job.requestID),
+					zap.Any("panic", p), zap.Stack("stack"))
+			}
+		}
+	}()
 	sr := job.await() // bounded: the snapshot is opened under the job's context
 	if sr.err != nil {
 		return nil, sr.err
 	}
 	rules := s.rules(job.route.Name)
-	fields, err := job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
+	fields, err = job.route.Shadow.Compare(ctx, route.ShadowInput{Snapshot: sr.snap, DB: s.Pool, Call: job.call, Django: job.django,
 		Rules: rules, Run: run})
 	if goHeader, goBody, answered := run.GoAnswer(); err == nil && answered && job.django.Header != nil {
 		goAnswer := route.Answer{Header: goHeader, Body: goBody}

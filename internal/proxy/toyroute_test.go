@@ -29,6 +29,7 @@ const toyName = "toy-echo"
 // fail makes Go fail before answering (a fallback).
 type toy struct {
 	fail   bool
+	panics bool   // Compare panics
 	prefix string // "" is /toy/
 }
 
@@ -62,6 +63,9 @@ func (t *toy) Failed(route.Call, error) route.Answer {
 // Compare closes the snapshot at once (the toy writes nothing) and compares the answers.
 func (t *toy) Compare(_ context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	in.Snapshot.Close(context.Background())
+	if t.panics {
+		panic("toy comparison exploded")
+	}
 	a := t.answer(in.Call)
 	in.Run.GoStatus, in.Run.GoBody = a.Status, diff.RawJSON(a.Body)
 	return diff.CompareResponses(in.Django, diff.Response{Status: a.Status, Body: a.Body}, in.Rules), nil
@@ -192,3 +196,35 @@ func TestToyRouteThroughTheTableAlone(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// A shadow comparison that panics is that run's error: the process goes on serving, and the
+// next request is answered.
+func TestAShadowRunThatPanicsIsAnError(t *testing.T) {
+	withToyName(t)
+	h := newHarness(t, http.HandlerFunc(toyDjango), config.Defaults(), nil, nil)
+	tg := &toy{panics: true}
+	h.handler.Routes = append(h.handler.Routes, route.Route{Name: toyName, Method: http.MethodPost, Pattern: "/toy/{address}", Key: route.KeyPathAddress, Handler: tg, Shadow: tg})
+	h.handler.NoGo = ""
+	pool := pgtest.NewDB(t)
+	reg := prometheus.NewRegistry()
+	runs := make(chan *diff.Run, 1)
+	rec := diff.NewRecorder(reg, nil, nil)
+	rec.OnRun = func(r *diff.Run) { runs <- r }
+	s := &Shadow{Pool: pool, Recorder: rec, Rollout: h.rollout}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s.Run(ctx, reg)
+	h.handler.Shadow = s
+	if _, err := h.rollout.SetRouteOverrides(toyName, Overrides{GoPercent: new(float64), ShadowPercent: ptrTo(100.0)}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := h.do("POST", "/toy/0xdef", strings.NewReader("shadowed")); resp.Header.Get(BackendHeader) != "django" {
+		t.Fatal("shadow mode must keep Django answering")
+	}
+	if run := <-runs; run.Outcome != diff.OutcomeError || !strings.Contains(run.Error, "toy comparison exploded") {
+		t.Fatalf("run %s %q, want an error naming the panic", run.Outcome, run.Error)
+	}
+	if _, body := h.do("POST", "/toy/0xdef", strings.NewReader("again")); body != "django:again" {
+		t.Fatalf("after the panic: %q", body)
+	}
+}
