@@ -36,11 +36,10 @@ func main() {
 func newHandler(ctx context.Context, getenv func(string) string) (*handler, error) {
 	// The database connection is what a cold start waits on longest: it is opened first, in the
 	// background, while the rest of init and the runtime's first /next go on.
-	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
+	poolCfg, err := store.ParsePoolConfig(getenv("DATABASE_URL"))
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
 	}
-	store.ConfigureConn(poolCfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -81,9 +80,9 @@ func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, e
 	}
 	scorer := &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(10_000)}
 	if settings.RateLimitEnabled { // django-ratelimit on the Redis of Django's cache, as the Lambda checks it
-		opts, err := redis.ParseURL(settings.RateLimitCacheURL)
+		opts, err := ratelimit.RedisOptions(settings.RateLimitCacheURL)
 		if err != nil {
-			return nil, fmt.Errorf("CELERY_BROKER_URL: %w", err)
+			return nil, err
 		}
 		scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:", FailOpen: settings.RateLimitFailOpen}
 	}

@@ -193,12 +193,11 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
 		handler.NoGo = "no_database"
 	} else {
-		poolCfg, err := pgxpool.ParseConfig(pc.databaseURL)
+		poolCfg, err := store.ParsePoolConfig(pc.databaseURL)
 		if err != nil {
-			return fmt.Errorf("DATABASE_URL: %w", err)
+			return err
 		}
 		poolCfg.ConnConfig.Tracer = store.RoundTripTracer{}
-		store.ConfigureConn(poolCfg.ConnConfig)
 		if otlp.Enabled(os.Getenv) { // and one span per database round trip
 			poolCfg.ConnConfig.Tracer = multitracer.New(store.RoundTripTracer{}, tracing.PGX{})
 		}
@@ -238,12 +237,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		go control.Run(ctx, ticker.C)
 		score.Scorer = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: newCredentialCache(pc.credentialCacheEntries)}
 		if pc.settings.RateLimitEnabled {
-			opts, err := redis.ParseURL(pc.settings.RateLimitCacheURL)
+			opts, err := ratelimit.RedisOptions(pc.settings.RateLimitCacheURL)
 			if err != nil {
-				return fmt.Errorf("CELERY_BROKER_URL: %w", err)
+				return err
 			}
-			opts.MaxRetries, opts.DialerRetries = -1, 1 // redis-py 5, under Django's cache, does not retry
-			opts.ContextTimeoutEnabled = true           // go_timeout bounds a hung Redis too
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
 			score.Scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: rdb, KeyPrefix: ":1:", FailOpen: pc.settings.RateLimitFailOpen, Log: logger}

@@ -62,13 +62,12 @@ func idleInTransactionGuard(snapshotTimeout time.Duration) time.Duration {
 // traced) and diff store and starts its workers. The store's table is made by
 // Control.MakeTables at start, else by the store's first use.
 func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, rollout *Rollout, o ShadowOptions, reg prometheus.Registerer, log *zap.Logger) (*Shadow, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
+	cfg, err := store.ParsePoolConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("shadow pool: %w", err)
 	}
 	cfg.MaxConns = int32(o.Workers + o.Queue + 2)
 	cfg.ConnConfig.Tracer = tracer
-	store.ConfigureConn(cfg.ConnConfig)
 	cfg.MinConns = int32(o.Workers) // warm connections: the snapshot must start before Django writes
 	// A burst opens up to MaxConns snapshots, each on its own connection. A connection left idle
 	// as long as a snapshot may live is not needed by any shadow of that burst: the pool's
