@@ -1,0 +1,20 @@
+package store
+
+import (
+	"strings"
+	"testing"
+)
+
+// A malformed DATABASE_URL is refused without quoting it: it holds the password.
+func TestParsePoolConfigNeverQuotesTheURL(t *testing.T) {
+	for _, u := range []string{"postgres://user:s3cr:et@db:badport/scorer", "postgres://user:s3cret@[db/scorer"} {
+		_, err := ParsePoolConfig(u)
+		if err == nil || strings.Contains(err.Error(), "s3cr") {
+			t.Fatalf("%q: %v", u, err)
+		}
+	}
+	cfg, err := ParsePoolConfig("postgres://user:pw@db:5432/scorer")
+	if err != nil || cfg.PingTimeout != pingTimeout || cfg.ConnConfig.RuntimeParams["plan_cache_mode"] != "force_custom_plan" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+}
