@@ -62,6 +62,9 @@ func NewDjangoProxy(rollout *Rollout, o DjangoOptions, m *Metrics, log *zap.Logg
 		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.Timeout,
+		// The client's Accept-Encoding, or none, reaches Django as sent: the transport would
+		// otherwise ask for gzip itself and hand the client a decompressed answer.
+		DisableCompression: true,
 	}
 	var targets sync.Map // django_url → *url.URL, parsed once per distinct value
 	target := func() *url.URL {
@@ -76,7 +79,15 @@ func NewDjangoProxy(rollout *Rollout, o DjangoOptions, m *Metrics, log *zap.Logg
 	d := &djangoProxy{timeout: o.Timeout, metrics: m}
 	d.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			// The query as the client sent it (SetURL joins django_url's to it): ReverseProxy
+			// drops the pairs url.ParseQuery refuses (a ";", a malformed "%") before Rewrite
+			// runs, and Django reads them.
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.SetURL(target())
+			// The proxy has answered the client's Expect itself (net/http's 100 Continue when the
+			// body is read); passed on, uvicorn sends one more, whose 1xx hook in ReverseProxy
+			// clears the answer's headers (the request id, the backend marker).
+			pr.Out.Header.Del("Expect")
 			pr.Out.Host = pr.In.Host
 			setForwarded(pr, o.TrustForwarded)
 			// Django's own spans join the trace of the request (W3C traceparent).

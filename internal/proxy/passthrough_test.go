@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/route"
 )
 
 // echo is an upstream that reports what it received.
@@ -24,6 +26,8 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Echo-Host", r.Host)
 	w.Header().Set("X-Echo-Forwarded-For", r.Header.Get("X-Forwarded-For"))
 	w.Header().Set("X-Echo-Custom", r.Header.Get("X-Custom"))
+	w.Header().Set("X-Echo-Accept-Encoding", strings.Join(r.Header.Values("Accept-Encoding"), ","))
+	w.Header().Set("X-Echo-Expect", r.Header.Get("Expect"))
 	w.Header().Set("X-Echo-Body-Sha", fmt.Sprintf("%x", sum))
 	w.Header().Add("Set-Cookie", "a=1")
 	w.Header().Add("Set-Cookie", "b=2")
@@ -168,5 +172,49 @@ func TestDjangoDownGives502WithClearBody(t *testing.T) {
 	}
 	if resp, _ := h.do("GET", "/other", nil); resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("other route: %d", resp.StatusCode)
+	}
+}
+
+// The request reaches Django as the client sent it: the query text whole (url.ParseQuery
+// refuses ";" and a malformed "%", Django reads them), no Accept-Encoding the client did not
+// send, and no Expect (the proxy answered it; uvicorn's own 100 Continue would make
+// ReverseProxy clear the answer's headers). Sent over a raw connection, as Go's client adds
+// Accept-Encoding itself.
+func TestPassThroughSendsTheRequestAsReceived(t *testing.T) {
+	withToyName(t)
+	h := newHarness(t, http.HandlerFunc(echo), config.Defaults(), nil, nil)
+	tg := &toy{} // a table route Django serves (go_percent 0): its answers carry the proxy's headers
+	h.handler.Routes = append(h.handler.Routes, route.Route{Name: toyName, Method: http.MethodPost, Pattern: "/toy/{address}", Key: route.KeyPathAddress, Handler: tg})
+	raw := func(req string) *http.Response {
+		t.Helper()
+		conn, err := net.Dial("tcp", h.proxy.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, _ = io.WriteString(conn, req)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		for err == nil && resp.StatusCode == http.StatusContinue {
+			resp, err = http.ReadResponse(br, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := raw("GET /api/x?a=1;b=2&q=100%&c=3 HTTP/1.1\r\nHost: api.example\r\nConnection: close\r\n\r\n")
+	if got := resp.Header.Get("X-Echo-Path"); got != "/api/x?a=1;b=2&q=100%&c=3" {
+		t.Errorf("Django got %q", got)
+	}
+	if got := resp.Header.Get("X-Echo-Accept-Encoding"); got != "" {
+		t.Errorf("Django got Accept-Encoding %q the client did not send", got)
+	}
+	resp = raw("POST /toy/0xabc HTTP/1.1\r\nHost: api.example\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+	if resp.Header.Get("X-Echo-Expect") != "" || resp.Header.Get("X-Echo-Body-Sha") != fmt.Sprintf("%x", sha256.Sum256([]byte("hello"))) ||
+		resp.Header.Get("X-Request-Id") == "" || resp.Header.Get(BackendHeader) != "django" {
+		t.Errorf("Expect: Django got %q, answer headers %v", resp.Header.Get("X-Echo-Expect"), resp.Header)
 	}
 }
