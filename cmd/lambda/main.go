@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -28,6 +29,9 @@ import (
 func main() {
 	h, err := newHandler(context.Background(), os.Getenv)
 	if err != nil {
+		if rerr := reportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
+			log.Printf("shadowproxy lambda: %v", rerr)
+		}
 		log.Fatalf("shadowproxy lambda: %v", err)
 	}
 	lambda.Start(h.handle)
@@ -36,6 +40,11 @@ func main() {
 func newHandler(ctx context.Context, getenv func(string) string) (*handler, error) {
 	// The database connection is what a cold start waits on longest: it is opened first, in the
 	// background, while the rest of init and the runtime's first /next go on.
+	if getenv("DATABASE_URL") == "" {
+		// Django's Lambda loads it from Secrets Manager (SCORER_SERVER_SSM_ARN) at init; this
+		// function reads its environment only.
+		return nil, errors.New("DATABASE_URL is not set: the Go Lambda reads it (and Django's settings) from its environment, and does not load SCORER_SERVER_SSM_ARN from Secrets Manager")
+	}
 	poolCfg, err := store.ParsePoolConfig(getenv("DATABASE_URL"))
 	if err != nil {
 		return nil, err
