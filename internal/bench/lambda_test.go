@@ -120,8 +120,9 @@ func TestRuntimeAPICarriesAnswersAndErrorsOfTheRealBootstrap(t *testing.T) {
 	}
 }
 
-// TestMeasureLambdaReportsAFailedStart: a bootstrap that exits during init (an unparsable
-// DATABASE_URL) ends the measure with an error instead of waiting for an answer.
+// TestMeasureLambdaReportsAFailedStart: a bootstrap that fails during init (an unparsable
+// DATABASE_URL) ends the measure with an error instead of waiting for an answer: the reason it
+// posted to the Runtime API's init error path.
 func TestMeasureLambdaReportsAFailedStart(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
@@ -131,8 +132,8 @@ func TestMeasureLambdaReportsAFailedStart(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "bootstrap exited") {
-			t.Fatalf("err = %v, want the exit reported", err)
+		if err == nil || !strings.Contains(err.Error(), "runtime reported an init error: Runtime.InitError") || !strings.Contains(err.Error(), "DATABASE_URL") {
+			t.Fatalf("err = %v, want the init error the bootstrap reported", err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("MeasureLambda still waiting 30 s after a failed start")
