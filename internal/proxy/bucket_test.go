@@ -158,6 +158,19 @@ func TestDecidePrecedence(t *testing.T) {
 			}
 		})
 	}
+	// A red gate wins over the header and the pins (Django until an operator resets it); the
+	// route is still shadowed for evidence.
+	r.ClearOverrides()
+	c.ShadowPercent = 100
+	r.ApplyConfig(c)
+	r.SetGate(v2.ScoreName, "error_rate is red", -1, nil)
+	for _, in := range []struct{ scorer, header string }{{"8", ""}, {"1", "go"}, {"1", ""}} {
+		if d := Decide(r.Load(), v2.ScoreName, in.scorer, addr, in.header); d.Backend != BackendDjango || d.Rule != "gate" || !d.Shadow {
+			t.Fatalf("tripped, scorer %s header %q: %+v", in.scorer, in.header, d)
+		}
+	}
+	r.SetGate(v2.ScoreName, "", -1, nil)
+	c.ShadowPercent = 0
 	c.HeaderOverride = false
 	r.ApplyConfig(c)
 	r.ClearOverrides()
