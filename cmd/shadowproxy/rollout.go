@@ -48,7 +48,6 @@ func loadRollout(path string, getenv func(string) string, metrics *proxy.Metrics
 					metrics.ConfigLoaded(nil)
 				}
 				s := rollout.ApplyConfig(c)
-				metrics.ObserveSnapshot(s)
 				msg := "configuration applied"
 				if c.Pending != "" {
 					msg = "configuration changes toward Django applied; the rest waits until the file is unchanged for config_settle"

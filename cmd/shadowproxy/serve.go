@@ -177,6 +177,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(registry)
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
+	rollout.OnPublish(metrics.ObserveSnapshot)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}
 	cc := &ceramiccache.Family{Auth: pc.ceramicCache.Auth, ScorerID: pc.ceramicCache.ScorerID}
@@ -253,7 +254,6 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		handler.Shadow, admin.Recorder = shadow, shadow.Recorder
 		shadow.Recorder.OnRun = proxy.ShadowEvidence(handler.Evidence)
 	}
-	admin.Metrics.ObserveSnapshot(rollout.Load())
 	logSnapshot(logger, "configuration applied", rollout.Load())
 
 	configFile.watch(ctx)

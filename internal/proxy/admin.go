@@ -492,9 +492,8 @@ func who(r *http.Request) string {
 	return name
 }
 
-// changed logs and exports a newly published snapshot.
+// changed logs a newly published snapshot (its gauges follow Rollout.OnPublish).
 func (a *Admin) changed(s *Snapshot, what string) {
-	a.Metrics.ObserveSnapshot(s)
 	if a.Log != nil {
 		a.Log.Info(what, zap.String("config_version", s.Version), zap.String("mode", s.Mode()),
 			zap.Float64("go_percent", s.GoPercent), zap.Float64("shadow_percent", s.ShadowPercent), zap.Bool("kill_switch", s.KillSwitch))

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/pgtest"
@@ -23,6 +24,7 @@ import (
 // poller runs on ticks the test sends, so "applied within one poll" is tested without sleeping.
 type controlReplica struct {
 	rollout *Rollout
+	metrics *Metrics
 	control *Control
 	admin   *httptest.Server
 	ticks   chan time.Time
@@ -36,7 +38,9 @@ func startControlReplica(t *testing.T, pool *pgxpool.Pool, cfg config.Config) *c
 	if err := r.control.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a := &Admin{Rollout: r.rollout, Control: r.control, Metrics: NewMetrics(prometheus.NewRegistry()), Tokens: map[string]string{"alice": "tok-alice", "bob": "tok-bob"}}
+	r.metrics = NewMetrics(prometheus.NewRegistry())
+	r.rollout.OnPublish(r.metrics.ObserveSnapshot)
+	a := &Admin{Rollout: r.rollout, Control: r.control, Metrics: r.metrics, Tokens: map[string]string{"alice": "tok-alice", "bob": "tok-bob"}}
 	r.admin = httptest.NewServer(a.Handler())
 	t.Cleanup(r.admin.Close)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -113,6 +117,11 @@ func TestKillSwitchIsSharedKeptAndRecorded(t *testing.T) {
 	b.tick(t)
 	if rs := b.rollout.Load().Route(v2.ScoreName); !rs.KillSwitch || rs.GoPercent != 5 || rs.Sources["kill_switch"] != config.SourceAdmin {
 		t.Fatalf("the other replica after one poll: kill %v go %v sources %v", rs.KillSwitch, rs.GoPercent, rs.Sources)
+	}
+	// Its gauges say what it routes (the kill switch alert reads them), though the change came
+	// through the other replica.
+	if k, g := testutil.ToFloat64(b.metrics.killSwitch.WithLabelValues(v2.ScoreName)), testutil.ToFloat64(b.metrics.goPercent.WithLabelValues(v2.ScoreName)); k != 1 || g != 5 {
+		t.Fatalf("the other replica's gauges: kill_switch %v go_percent %v", k, g)
 	}
 
 	// Restart both: fresh processes read the shared state in Start, before serving.

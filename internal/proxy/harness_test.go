@@ -48,6 +48,7 @@ func newHarness(t testing.TB, upstream http.Handler, cfg config.Config, scorer *
 	}
 	h.rollout = NewRollout(cfg, nil)
 	h.metrics = NewMetrics(h.registry)
+	h.rollout.OnPublish(h.metrics.ObserveSnapshot)
 	breakers := &Breakers{}
 	core, logs := observer.New(zap.InfoLevel)
 	h.logs = logs

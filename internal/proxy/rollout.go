@@ -239,6 +239,7 @@ type Rollout struct {
 	gate           map[string]gateState
 	localKill      map[string]bool
 	adminUnknown   string
+	onPublish      func(*Snapshot)
 }
 
 // gateState is what a route's gate controller last decided.
@@ -264,6 +265,17 @@ func NewRollout(cfg config.Config, loadErr error) *Rollout {
 
 // Load returns the current snapshot.
 func (r *Rollout) Load() *Snapshot { return r.cur.Load() }
+
+// OnPublish makes f receive the current snapshot at once and every snapshot published from
+// then on, whichever lever changed it (the file, this replica's admin API, the cluster's
+// shared control, a gate, the ladder): the Prometheus gauges of the shares and kill switches
+// follow each replica's own routing.
+func (r *Rollout) OnPublish(f func(*Snapshot)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPublish = f
+	f(r.cur.Load())
+}
 
 // ApplyConfig replaces the configuration layer; admin overrides stay.
 func (r *Rollout) ApplyConfig(c config.Config) *Snapshot {
@@ -471,5 +483,8 @@ func (r *Rollout) publish() *Snapshot {
 		s.VersionSince = prev.VersionSince
 	}
 	r.cur.Store(s)
+	if r.onPublish != nil {
+		r.onPublish(s)
+	}
 	return s
 }
