@@ -246,9 +246,13 @@ func (c *Config) Validate() error {
 			problems = append(problems, fmt.Sprintf("noise_rules[%d]: %s", i, why))
 		}
 	}
-	if c.GateWindow < time.Second || c.GateAlpha <= 0 || c.GateAlpha >= 1 || c.GateMinSamples < 1 ||
-		c.GateErrorMargin < 0 || c.GateMaxDivergence <= 0 || c.GateMaxDivergence >= 1 || c.GateLatencyMargin < 0 {
-		problems = append(problems, "gate settings: gate_window ≥ 1s, 0 < gate_alpha < 1, gate_min_samples ≥ 1, margins ≥ 0, 0 < gate_max_divergence < 1")
+	// gate_error_margin 0 would make the error gate's null share Django's rate, 0 in a window
+	// without Django errors, where the sequential test has nothing to weigh: the gate could not
+	// trip. NaN passes every comparison, so it is refused by name.
+	if c.GateWindow < time.Second || !(c.GateAlpha > 0 && c.GateAlpha < 1) || c.GateMinSamples < 1 ||
+		!(c.GateErrorMargin > 0 && c.GateErrorMargin < 1) || !(c.GateMaxDivergence > 0 && c.GateMaxDivergence < 1) ||
+		!(c.GateLatencyMargin >= 0 && !math.IsInf(c.GateLatencyMargin, 1)) {
+		problems = append(problems, "gate settings: gate_window ≥ 1s, 0 < gate_alpha < 1, gate_min_samples ≥ 1, 0 < gate_error_margin < 1, 0 < gate_max_divergence < 1, gate_latency_margin ≥ 0 (finite)")
 	}
 	for i, st := range c.RampLadder {
 		if !ValidPercent(st.Percent) || st.Hold < 0 || (i > 0 && st.Percent < c.RampLadder[i-1].Percent) {

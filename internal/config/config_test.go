@@ -80,6 +80,22 @@ func TestNoiseRulesNeedAReason(t *testing.T) {
 	}
 }
 
+// Gate settings a gate could not trip with are refused: an error margin of 0 (the null share
+// is 0 in a window without Django errors) and NaN (it passes every comparison).
+func TestGateSettingsThatDisableAGateAreRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for _, line := range []string{"gate_error_margin: 0", "gate_alpha: .nan", "gate_error_margin: .nan", "gate_max_divergence: .nan", "gate_latency_margin: .nan", "gate_latency_margin: .inf"} {
+		write(t, path, line+"\n")
+		if _, err := Load(path, env(nil)); err == nil || !strings.Contains(err.Error(), "gate settings") {
+			t.Errorf("%s accepted: %v", line, err)
+		}
+	}
+	write(t, path, "gate_error_margin: 0.02\ngate_latency_margin: 0\n")
+	if c, err := Load(path, env(nil)); err != nil || c.GateErrorMargin != 0.02 {
+		t.Fatalf("valid gate settings: %v", err)
+	}
+}
+
 // Expected values are CPython's, by django-environ's rule (Env.parse_value with cast=bool):
 // int(v) != 0, else v.lower().strip() in BOOLEAN_TRUE_STRINGS.
 func TestDjangoBoolIsDjangoEnvironsRule(t *testing.T) {
