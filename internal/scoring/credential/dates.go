@@ -6,12 +6,50 @@ import (
 	"time"
 )
 
-// parseDate reads a date string as ssi's date types do before re-serialising it: RFC 3339.
+// parseDate reads a date string as ssi's date types do before re-serialising it: RFC 3339,
+// as chrono's parser takes it. time.Parse alone is laxer (a "," before the fraction, a
+// one-digit hour, an offset past 23:59), and a date ssi refuses must not verify.
 func parseDate(v *Value) (time.Time, error) {
 	if v.Kind != String {
 		return time.Time{}, fmt.Errorf("not a string")
 	}
+	if !rfc3339Shape(v.Str) {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 date and time")
+	}
 	return time.Parse(time.RFC3339Nano, v.Str)
+}
+
+// rfc3339Shape reports whether s is YYYY-MM-DDTHH:MM:SS, an optional "." and fraction digits,
+// then Z or ±HH:MM with the offset's hours below 24 and minutes below 60.
+func rfc3339Shape(s string) bool {
+	digits := func(t string) bool {
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 20 || !digits(s[0:4]) || s[4] != '-' || !digits(s[5:7]) || s[7] != '-' || !digits(s[8:10]) || s[10] != 'T' ||
+		!digits(s[11:13]) || s[13] != ':' || !digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
+		return false
+	}
+	rest := s[19:]
+	if frac, ok := strings.CutPrefix(rest, "."); ok {
+		n := 0
+		for n < len(frac) && frac[n] >= '0' && frac[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		rest = frac[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && digits(rest[1:3]) && rest[3] == ':' && digits(rest[4:6]) &&
+		rest[1:3] < "24" && rest[4:6] < "60"
 }
 
 // appendVCDate appends an issuanceDate/expirationDate re-serialised the way ssi's VCDateTime

@@ -90,7 +90,9 @@ func readFacts(raw []byte) (*Facts, *document) {
 		f.subject = subjectHash(subject)
 	}
 	cs := cred.Get("credentialSubject")
-	f.provider = internOr(cs.Get("provider").Str, &rare.provider)
+	if p := cs.Get("provider"); p != nil { // none: the field checks refuse the stamp ("Missing attribute")
+		f.provider = internOr(p.Str, &rare.provider)
+	}
 	if rare != (rareFacts{}) {
 		f.rare = new(rareFacts)
 		*f.rare = rare

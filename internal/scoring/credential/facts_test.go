@@ -61,7 +61,9 @@ func freshView(t *testing.T, vs credtest.Vectors, raw []byte) factsView {
 		TrustedByOther: credential.TrustedIssuer(&cred, []string{"did:ethr:0x0000000000000000000000000000000000000002"}),
 		Subject:        credential.SubjectErrors(&cred, vs.Subject),
 		OtherSubject:   credential.SubjectErrors(&cred, otherDID),
-		Provider:       cs.Get("provider").Str,
+	}
+	if p := cs.Get("provider"); p != nil {
+		v.Provider = p.Str
 	}
 	// get_nullifiers: [hash] if present, else the nullifiers; without the flag only v0 ones.
 	if h := cs.Get("hash"); h != nil {
@@ -137,6 +139,10 @@ func TestCachedFactsMatchAFreshParse(t *testing.T) {
 		"numbers":          []byte(`{"expirationDate": "2099-01-01T00:00:00+02:00", "issuer": {"id": "did:ethr:0x0000000000000000000000000000000000000002"}, "credentialSubject": {"nullifiers": [1, "v0:x", ""], "provider": "P", "id": 5}}`),
 		"mixed-nullifiers": []byte(`{"expirationDate": "2099-01-01T00:00:00.5-05:30", "issuer": "did:ethr:0x0000000000000000000000000000000000000002", "credentialSubject": {"nullifiers": ["v1:a", "v0:b", "v1:c", "v0:d", ""], "provider": "Mixed", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
 		"only-v1":          []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": {"nullifiers": ["v1:a", "v1:a"], "provider": "V1", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
+		// No provider, or a subject that is not an object: the field checks refuse them, and
+		// reading their facts must not fail.
+		"no-provider":   []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": {"nullifiers": ["v0:n"], "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
+		"subject-array": []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "credentialSubject": [{"provider": "P"}]}`),
 		// Texts too long for the intern table are kept by the entry itself.
 		"long-texts": []byte(`{"expirationDate": "2099-01-01T00:00:00Z", "issuer": "did:ethr:0x` + strings.Repeat("2", 200) + `", "credentialSubject": {"nullifiers": ["v0:n"], "provider": "` + strings.Repeat("P", 200) + `", "id": "did:pkh:eip155:1:0x0000000000000000000000000000000000000001"}}`),
 	}
