@@ -6,14 +6,28 @@ import (
 	"time"
 )
 
-// parseDate reads a date string as ssi's date types do before re-serialising it: RFC 3339,
-// as chrono's parser takes it. time.Parse alone is laxer (a "," before the fraction, a
-// one-digit hour, an offset past 23:59), and a date ssi refuses must not verify.
+// parseDate reads issuanceDate or expirationDate as ssi's VCDateTime does before
+// re-serialising it: RFC 3339 as chrono's parse_from_rfc3339 takes it. time.Parse alone is
+// laxer (a "," before the fraction, a one-digit hour, an offset past 23:59), and a date ssi
+// refuses must not verify.
 func parseDate(v *Value) (time.Time, error) {
 	if v.Kind != String {
 		return time.Time{}, fmt.Errorf("not a string")
 	}
 	if !rfc3339Shape(v.Str) {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 date and time")
+	}
+	return time.Parse(time.RFC3339Nano, v.Str)
+}
+
+// parseCreated reads proof.created as ssi does (serde's DateTime<Utc>, a laxer parser than
+// VCDateTime's: a one-digit hour passes there, as in time.Parse), except the "," before the
+// fraction that time.Parse alone takes and didkit refuses.
+func parseCreated(v *Value) (time.Time, error) {
+	if v.Kind != String {
+		return time.Time{}, fmt.Errorf("not a string")
+	}
+	if strings.Contains(v.Str, ",") {
 		return time.Time{}, fmt.Errorf("not an RFC 3339 date and time")
 	}
 	return time.Parse(time.RFC3339Nano, v.Str)
@@ -69,9 +83,9 @@ func appendVCDate(dst []byte, v *Value) []byte {
 }
 
 // appendCreated appends proof.created as chrono's DateTime<Utc> prints it: UTC with a Z. It
-// appends nothing when parseDate refuses the date.
+// appends nothing when parseCreated refuses the date.
 func appendCreated(dst []byte, v *Value) []byte {
-	t, err := parseDate(v)
+	t, err := parseCreated(v)
 	if err != nil {
 		return dst
 	}

@@ -39,12 +39,14 @@ var knownPurposes = map[string]bool{
 	"contractAgreement": true, "capabilityInvocation": true, "capabilityDelegation": true,
 }
 
-// Optional members that ssi drops when they are JSON null.
+// Optional members that ssi drops when they are JSON null. eip712Domain and eip712 are not
+// among the proof's: ssi keeps them with its other properties, where a null fails (as the
+// EIP-712 info, or in the message).
 var (
 	optionalCredentialMembers = []string{"id", "issuer", "issuanceDate", "expirationDate", "proof",
 		"credentialStatus", "termsOfUse", "evidence", "credentialSchema", "refreshService"}
 	optionalProofMembers = []string{"@context", "proofPurpose", "proofValue", "challenge", "creator",
-		"verificationMethod", "created", "domain", "nonce", "jws", "eip712Domain", "eip712"}
+		"verificationMethod", "created", "domain", "nonce", "jws"}
 )
 
 // VerifySignature answers "is this a correctly signed credential" as didkit's
@@ -250,7 +252,7 @@ func validateProofShape(p *Value) error {
 		return fmt.Errorf("unknown proofPurpose")
 	}
 	if c := p.Get("created"); c != nil {
-		if _, err := parseDate(c); err != nil {
+		if _, err := parseCreated(c); err != nil {
 			return fmt.Errorf("invalid proof.created: %w", err)
 		}
 	}
@@ -343,6 +345,9 @@ func signingDigest(doc, p *Value) ([]byte, error) {
 	message, info, err := e.signingInput(doc, p)
 	if err != nil {
 		return nil, err
+	}
+	if info.Get("types") != nil && info.Get("messageSchema") != nil {
+		return nil, fmt.Errorf("eip712: duplicate field types") // messageSchema is serde's alias of types
 	}
 	table, key, err := lookupTypeTable(firstOf(info, "types", "messageSchema"), e.key)
 	e.key = key
