@@ -259,16 +259,17 @@ func (c *Controller) decide(ctx context.Context, now time.Time, state State, res
 		}
 		allPass = allPass && r.Verdict == Pass
 	}
-	if state.Tripped || len(ladder) == 0 {
+	// A gate on hold (its window has too few samples yet: every window starts empty) neither
+	// starts, resets nor ends the hold time, so a hold longer than gate_window can complete; a
+	// red gate trips (above), which clears it.
+	if state.Tripped || len(ladder) == 0 || !allPass {
 		return nil
 	}
 	var err error
 	switch {
-	case !allPass && state.PassingSince != nil:
-		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = NULL, updated_at = $1 WHERE route = $2 AND NOT tripped`, now, c.Route)
-	case allPass && state.PassingSince == nil:
+	case state.PassingSince == nil:
 		_, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET passing_since = $1, updated_at = $1 WHERE route = $3 AND passing_since IS NULL AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
-	case allPass && state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
+	case state.Step < len(ladder)-1 && now.Sub(*state.PassingSince) >= ladder[min(state.Step, len(ladder)-1)].Hold:
 		var tag interface{ RowsAffected() int64 }
 		tag, err = c.Pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET step = step + 1, step_since = $1, passing_since = NULL, updated_at = $1 WHERE route = $3 AND step = $2 AND NOT tripped`, now, state.Step, c.Route)
 		if err == nil && tag.RowsAffected() == 1 && c.Log != nil {

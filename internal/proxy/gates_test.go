@@ -154,3 +154,39 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 		t.Fatalf("tripped by %q", st.TripGate)
 	}
 }
+
+// A step's hold longer than gate_window completes: the window that starts empty at each
+// boundary (every gate on hold until it has samples again) neither resets nor ends the hold.
+// Ticks run on an injected clock.
+func TestLadderHoldSpansWindows(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := gatedConfig() // one-minute windows, 100 samples
+	cfg.RampLadder = []config.RampStep{{Percent: 1, Hold: 3 * time.Minute}, {Percent: 5, Hold: 0}}
+	r := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
+	passing := func() {
+		for range 200 {
+			r.evidence.Go(200, false)
+			r.evidence.Django(200)
+			r.evidence.Shadow(true, false, 20*time.Millisecond, 20*time.Millisecond)
+		}
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	tick := func(at time.Time) {
+		t.Helper()
+		if err := r.ctl.Tick(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	passing()
+	tick(t0.Add(10 * time.Second)) // every gate passes: the hold starts
+	for m := 1; m <= 3; m++ {
+		tick(t0.Add(time.Duration(m)*time.Minute + time.Second)) // a new window, empty: on hold
+		passing()
+		tick(t0.Add(time.Duration(m)*time.Minute + 30*time.Second))
+	}
+	if got := r.rollout.Load().Route(v2.ScoreName).GoPercent; got != 5 {
+		_, st := r.ctl.Status()
+		t.Fatalf("after 3.5 minutes of passing windows the share is %v, want the next step's 5 (state %+v)", got, st)
+	}
+}
