@@ -189,7 +189,17 @@ FROM shadowproxy_gate_state WHERE route = $1`, c.Route).Scan(&s.Generation, &s.T
 func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	settings, ladder, enabled := c.Config()
 	if !enabled {
-		c.publish(nil, State{}, false)
+		// Off, the gates judge nothing and the ladder does not apply, but a trip in the shared
+		// row stays in force until an operator resets it (a replica whose configuration turned
+		// them off must not be the one that lets Go back in), and no verdict is exported.
+		state, err := c.readState(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range []*prometheus.GaugeVec{c.Metrics.verdict, c.Metrics.value, c.Metrics.samples} {
+			m.DeletePartialMatch(prometheus.Labels{"route": c.Route})
+		}
+		c.publish(nil, state, false)
 		return nil
 	}
 	state, err := c.readState(ctx)

@@ -168,7 +168,7 @@ type GatesList struct {
 // gatesStatus is the named route's gates.
 func (a *Admin) gatesStatus(name string) GatesStatus {
 	ctl := a.Gates[name]
-	st := GatesStatus{Route: name, Enabled: ctl != nil}
+	st := GatesStatus{Route: name, Enabled: ctl != nil && a.Rollout.Load().Route(name).Gates}
 	for _, step := range a.Rollout.Load().Config.RampLadder {
 		st.Ladder = append(st.Ladder, LadderStep{Percent: step.Percent, Hold: HumanDuration(step.Hold)})
 	}

@@ -190,3 +190,30 @@ func TestLadderHoldSpansWindows(t *testing.T) {
 		t.Fatalf("after 3.5 minutes of passing windows the share is %v, want the next step's 5 (state %+v)", got, st)
 	}
 }
+
+// Gates turned off (a reload, or one replica's own setting) judge nothing more, but a trip in
+// the shared row stays in force until an operator resets it.
+func TestGatesOffKeepATrip(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := gatedConfig()
+	cfg.GoPercent = 50
+	r := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
+	for range 300 {
+		r.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond) // every comparison diverges
+	}
+	now := time.Date(2026, 12, 7, 10, 0, 30, 0, time.UTC)
+	if err := r.ctl.Tick(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	if rs := r.rollout.Load().Route(v2.ScoreName); rs.GateTripped == "" || rs.GoPercent != 0 {
+		t.Fatalf("not tripped: %+v", rs)
+	}
+	cfg.Gates = false
+	r.rollout.ApplyConfig(cfg)
+	if err := r.ctl.Tick(context.Background(), now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if rs := r.rollout.Load().Route(v2.ScoreName); rs.GateTripped == "" || rs.GoPercent != 0 {
+		t.Fatalf("gates off let Go back in without a reset: trip %q, share %v", rs.GateTripped, rs.GoPercent)
+	}
+}
