@@ -47,6 +47,9 @@ func startGates(ctx context.Context, pool *pgxpool.Pool, tablesMade bool, rollou
 		}
 		controllers[rt.Name], evidence[rt.Name] = c, c.Evidence
 	}
+	if err := gate.Restore(ctx, pool, controllers); err != nil {
+		log.Warn("the gates' shared state could not be read at start: it applies at the first evaluation", zap.Error(err))
+	}
 	for _, c := range controllers {
 		go c.Run(ctx)
 	}

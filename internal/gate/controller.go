@@ -174,14 +174,50 @@ func (c *Controller) Status() ([]Result, State) {
 	return append([]Result(nil), c.results...), c.state
 }
 
+// sqlState reads routes' shared states, in the column order scanState reads.
+const sqlState = `SELECT route, generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, step_since, passing_since
+FROM shadowproxy_gate_state WHERE route = ANY($1)`
+
+func scanState(row pgx.Row) (route string, s State, err error) {
+	err = row.Scan(&route, &s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.StepSince, &s.PassingSince)
+	return route, s, err
+}
+
 func (c *Controller) readState(ctx context.Context) (State, error) {
-	var s State
-	err := c.Pool.QueryRow(ctx, `SELECT generation, tripped, coalesce(trip_gate, ''), coalesce(trip_reason, ''), tripped_at, step, step_since, passing_since
-FROM shadowproxy_gate_state WHERE route = $1`, c.Route).Scan(&s.Generation, &s.Tripped, &s.TripGate, &s.TripReason, &s.TrippedAt, &s.Step, &s.StepSince, &s.PassingSince)
+	_, s, err := scanState(c.Pool.QueryRow(ctx, sqlState, []string{c.Route}))
 	if err != nil {
 		return s, fmt.Errorf("read gate state: %w", err)
 	}
 	return s, nil
+}
+
+// Restore applies the shared state of every controller's route (a trip, a ladder step) in one
+// round trip, before the replica serves: without it a restarted replica would route by its
+// configured share until its first tick.
+func Restore(ctx context.Context, pool *pgxpool.Pool, controllers map[string]*Controller) error {
+	names := make([]string, 0, len(controllers))
+	for name := range controllers {
+		names = append(names, name)
+	}
+	rows, err := pool.Query(ctx, sqlState, names)
+	if err != nil {
+		return fmt.Errorf("read gate states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		route, s, err := scanState(rows)
+		if err != nil {
+			return fmt.Errorf("read gate states: %w", err)
+		}
+		if c := controllers[route]; c != nil {
+			_, ladder, _ := c.Config()
+			c.publish(nil, s, len(ladder) > 0)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read gate states: %w", err)
+	}
+	return nil
 }
 
 // Tick publishes this replica's evidence, judges the evidence of all replicas, updates the

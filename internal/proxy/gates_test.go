@@ -217,3 +217,28 @@ func TestGatesOffKeepATrip(t *testing.T) {
 		t.Fatalf("gates off let Go back in without a reset: trip %q, share %v", rs.GateTripped, rs.GoPercent)
 	}
 }
+
+// A replica that starts while its route is tripped holds Go at 0 before it serves: Restore
+// applies the shared state in one round trip, without waiting for the first evaluation.
+func TestRestartedReplicaHoldsATripBeforeServing(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := gatedConfig()
+	cfg.GoPercent = 50
+	a := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
+	for range 300 {
+		a.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
+	}
+	if err := a.ctl.Tick(context.Background(), time.Date(2026, 12, 7, 10, 0, 30, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	b := newReplicas(t, pool, cfg, v2.ScoreName, "b")[0]
+	if got := b.rollout.Load().Route(v2.ScoreName).GoPercent; got != 50 {
+		t.Fatalf("before Restore the new replica's share is %v: the test would prove nothing", got)
+	}
+	if err := gate.Restore(context.Background(), pool, map[string]*gate.Controller{v2.ScoreName: b.ctl}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := b.rollout.Load().Route(v2.ScoreName); rs.GateTripped == "" || rs.GoPercent != 0 {
+		t.Fatalf("after Restore: trip %q, share %v", rs.GateTripped, rs.GoPercent)
+	}
+}
