@@ -198,13 +198,8 @@ func TestGatesOffKeepATrip(t *testing.T) {
 	cfg := gatedConfig()
 	cfg.GoPercent = 50
 	r := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
-	for range 300 {
-		r.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond) // every comparison diverges
-	}
 	now := time.Date(2026, 12, 7, 10, 0, 30, 0, time.UTC)
-	if err := r.ctl.Tick(context.Background(), now); err != nil {
-		t.Fatal(err)
-	}
+	tripByDivergence(t, r, now)
 	if rs := r.rollout.Load().Route(v2.ScoreName); rs.GateTripped == "" || rs.GoPercent != 0 {
 		t.Fatalf("not tripped: %+v", rs)
 	}
@@ -225,12 +220,7 @@ func TestRestartedReplicaHoldsATripBeforeServing(t *testing.T) {
 	cfg := gatedConfig()
 	cfg.GoPercent = 50
 	a := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
-	for range 300 {
-		a.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
-	}
-	if err := a.ctl.Tick(context.Background(), time.Date(2026, 12, 7, 10, 0, 30, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
+	tripByDivergence(t, a, time.Date(2026, 12, 7, 10, 0, 30, 0, time.UTC))
 	b := newReplicas(t, pool, cfg, v2.ScoreName, "b")[0]
 	if got := b.rollout.Load().Route(v2.ScoreName).GoPercent; got != 50 {
 		t.Fatalf("before Restore the new replica's share is %v: the test would prove nothing", got)
@@ -240,5 +230,17 @@ func TestRestartedReplicaHoldsATripBeforeServing(t *testing.T) {
 	}
 	if rs := b.rollout.Load().Route(v2.ScoreName); rs.GateTripped == "" || rs.GoPercent != 0 {
 		t.Fatalf("after Restore: trip %q, share %v", rs.GateTripped, rs.GoPercent)
+	}
+}
+
+// tripByDivergence gives r 300 diverging shadow comparisons and evaluates its gates at now:
+// the divergence gate trips.
+func tripByDivergence(t *testing.T, r *replica, now time.Time) {
+	t.Helper()
+	for range 300 {
+		r.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
+	}
+	if err := r.ctl.Tick(context.Background(), now); err != nil {
+		t.Fatal(err)
 	}
 }
