@@ -19,9 +19,9 @@ var neverNoise = map[string]string{
 	"writes.events.scu": "the number of SCU events: a missing or extra event is always divergent",
 }
 
-// dataKeyed are the members whose keys are data (providers, hashes): the comparison reports
+// DataKeyed are the members whose keys are data (providers, hashes): the comparison reports
 // them as "*".
-var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true, "awarded": true, "qualified": true}
+var DataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true, "awarded": true, "qualified": true}
 
 // NoisePatternProblem says why a noise rule with this pattern could never apply, or "" when
 // the comparison classifies fields of this pattern with the rules.
@@ -43,7 +43,7 @@ func NoisePatternProblem(pattern string) string {
 	}
 	segs := strings.Split(pattern, ".")
 	for i, seg := range segs[:len(segs)-1] {
-		if dataKeyed[seg] && segs[i+1] != "*" {
+		if DataKeyed[seg] && segs[i+1] != "*" {
 			return fmt.Sprintf("pattern %q names one %s key: the comparison reports the keys of %s as *, so write %s", pattern, seg, seg, strings.Join(append(append([]string{}, segs[:i+1]...), append([]string{"*"}, segs[i+2:]...)...), "."))
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"shadowproxy/internal/config"
 )
 
 // Class is how one compared field came out.
@@ -162,7 +164,7 @@ func (c *collector) render(wildcard bool) string {
 		switch s := step.(type) {
 		case cmp.MapIndex:
 			key := fmt.Sprint(s.Key().Interface())
-			if wildcard && dataKeyed[parent] {
+			if wildcard && config.DataKeyed[parent] {
 				key = "*"
 			}
 			b.WriteString(".")
@@ -174,9 +176,6 @@ func (c *collector) render(wildcard bool) string {
 	}
 	return b.String()
 }
-
-// dataKeyed names the objects whose keys are data rather than schema.
-var dataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_links": true, "ldp": true, "awarded": true, "qualified": true}
 
 func classify(f *Field, rules []NoiseRule) {
 	if f.Class == Equal {

@@ -34,6 +34,7 @@ type ninjaRequest struct {
 	scorerID string
 	address  string
 	header   http.Header
+	keys     ninja.KeyHeaders // the API-key headers of header, read once
 	// path, query and host are what analytics rows record; path defaults to the route.
 	path  string
 	query url.Values
@@ -67,8 +68,8 @@ func ReplayRequest(s *scoring.Settings, d route.Dialect, scorerID, address, path
 }
 
 func newNinjaRequest(s *scoring.Settings, scorerID, address string, h http.Header, path string, query url.Values, host string) *ninjaRequest {
-	n := &ninjaRequest{scorerID: scorerID, address: address, header: h, path: path, query: query, host: host}
-	n.req = scoring.Request{Key: presentedKey(ninja.ReadKeyHeaders(h), s), Community: ninjaScorerID(scorerID, s.DemoScorerID), Address: address, Analytics: n}
+	n := &ninjaRequest{scorerID: scorerID, address: address, header: h, keys: ninja.ReadKeyHeaders(h), path: path, query: query, host: host}
+	n.req = scoring.Request{Key: presentedKey(n.keys, s), Community: ninjaScorerID(scorerID, s.DemoScorerID), Address: address, Analytics: n}
 	return n
 }
 

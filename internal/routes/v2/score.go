@@ -66,7 +66,7 @@ func (s *Score) Parse(r *http.Request, body []byte, d route.Dialect) (route.Call
 		return route.Call{}, false
 	}
 	in := newNinjaRequest(s.settings(), scorerID, address, r.Header, r.URL.Path, query, r.Host)
-	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: ninja.ReadKeyHeaders(r.Header).Prefix()},
+	return route.Call{Key: address, Subject: route.Subject{ScorerID: scorerID, Address: address, APIKeyPrefix: in.keys.Prefix()},
 		Dialect: route.Ninja, Request: in}, true
 }
 
@@ -109,7 +109,7 @@ func (s *Score) Failed(c route.Call, err error) route.Answer {
 		return ninja.InternalError().Answer()
 	}
 	if errors.Is(err, route.ErrPanic) {
-		return lambdaAnswer(errorResponse(500, msgUnexpected, msgUnexpected))
+		return lambdaAnswer(PanicResponse())
 	}
 	return lambdaAnswer(dbErrorResponse(err))
 }
