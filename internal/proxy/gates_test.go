@@ -143,9 +143,16 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT step FROM shadowproxy_gate_state`).Scan(&step); err != nil || step != 2 {
 		t.Fatalf("shared step %d (%v)", step, err)
 	}
-	for range 300 {
-		rs[1].evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
-	}
+	// Divergent comparisons keep coming until the rollback (a burst recorded in the last tick
+	// before a window boundary would start the new window without it).
+	go func() {
+		for ctx.Err() == nil {
+			for range 30 {
+				rs[1].evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	for _, r := range rs {
 		waitFor(t, "the rollback", func() bool { return r.rollout.Load().Route(v2.ScoreName).GoPercent == 0 })
 	}
