@@ -243,7 +243,8 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 		return err
 	}
 	epoch := now.Truncate(settings.Window)
-	local := c.Evidence.take(fmt.Sprintf("%d/%d", state.Generation, epoch.UnixNano()))
+	window := evidenceWindow{generation: state.Generation, epoch: epoch.UnixNano()}
+	local := c.Evidence.take(window)
 	body, _ := json.Marshal(local)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO shadowproxy_gate_evidence (route, generation, epoch, replica, counters, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -256,6 +257,7 @@ ON CONFLICT (route, generation, epoch, replica) DO UPDATE SET counters = EXCLUDE
 		res.Close()
 		return fmt.Errorf("publish evidence: %w", err)
 	}
+	c.Evidence.markPublished(window, local)
 	rows, err := res.Query()
 	if err != nil {
 		res.Close()

@@ -15,7 +15,7 @@ func TestGatesShowTheQuantityTheyTest(t *testing.T) {
 	for i := range 150 { // half the pairs: Go 30 ms against Django's 10 ms
 		e.Shadow(true, false, 10*time.Millisecond, time.Duration(10+i%2*20)*time.Millisecond)
 	}
-	results := Evaluate(e.take("w"), DefaultSettings())
+	results := Evaluate(e.Current(), DefaultSettings())
 	want := map[string]float64{"latency_p50": 0.5, "latency_p99": 0.01, "divergence": 0.001}
 	for _, r := range results {
 		if th, ok := want[r.Gate]; ok && math.Abs(r.Threshold-th) > 1e-12 {

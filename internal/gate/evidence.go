@@ -58,13 +58,42 @@ func addHist(a, b []int64) []int64 {
 	return a
 }
 
+func (c Counters) clone() Counters {
+	c.GoLatency = append([]int64(nil), c.GoLatency...)
+	c.DjangoLatency = append([]int64(nil), c.DjangoLatency...)
+	return c
+}
+
+// subtract removes counts o already holds (o was taken from c earlier, so every count of o is
+// in c).
+func (c *Counters) subtract(o Counters) {
+	c.GoRequests -= o.GoRequests
+	c.GoErrors -= o.GoErrors
+	c.DjangoRequests -= o.DjangoRequests
+	c.DjangoErrors -= o.DjangoErrors
+	c.ShadowCompared -= o.ShadowCompared
+	c.ShadowDivergent -= o.ShadowDivergent
+	for i := range o.GoLatency {
+		c.GoLatency[i] -= o.GoLatency[i]
+	}
+	for i := range o.DjangoLatency {
+		c.DjangoLatency[i] -= o.DjangoLatency[i]
+	}
+}
+
 // Evidence collects this replica's counters for the current window. Its methods are called on
 // the request path and cost a mutex and a few additions.
 type Evidence struct {
-	mu     sync.Mutex
-	cur    Counters
-	window string // the window the counters belong to
+	mu        sync.Mutex
+	cur       Counters
+	window    evidenceWindow // the window the counters belong to
+	seen      bool           // a tick has named the window
+	published Counters       // the counters of the window's last publication that reached the database
 }
+
+// evidenceWindow names an evaluation window: the evidence generation (an operator reset starts
+// a new one) and the window's start.
+type evidenceWindow struct{ generation, epoch int64 }
 
 // Go records a request Go served (or tried to: a fallback counts as an error).
 func (e *Evidence) Go(status int, fellBack bool) {
@@ -108,25 +137,34 @@ func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Durat
 func (e *Evidence) Current() Counters {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := e.cur
-	c.GoLatency = append([]int64(nil), e.cur.GoLatency...)
-	c.DjangoLatency = append([]int64(nil), e.cur.DjangoLatency...)
-	return c
+	return e.cur.clone()
 }
 
-// take returns the counters of the named window, starting afresh when the window (or the
-// evidence generation) changed.
-func (e *Evidence) take(window string) Counters {
+// take returns the counters of the named window. In a new window of the same generation the
+// counts recorded after the previous window's last publication carry over: a burst that lands
+// between a replica's last tick in a window and the window's end counts in the next one instead
+// of being lost. A new generation (an operator reset) starts afresh.
+func (e *Evidence) take(w evidenceWindow) Counters {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.window != window {
-		if e.window != "" { // counts made before the first look belong to the current window
+	if e.seen && e.window != w { // counts made before the first look belong to the current window
+		if e.window.generation == w.generation {
+			e.cur.subtract(e.published)
+		} else {
 			e.cur = Counters{}
 		}
-		e.window = window
+		e.published = Counters{}
 	}
-	c := e.cur
-	c.GoLatency = append([]int64(nil), e.cur.GoLatency...)
-	c.DjangoLatency = append([]int64(nil), e.cur.DjangoLatency...)
-	return c
+	e.seen, e.window = true, w
+	return e.cur.clone()
+}
+
+// markPublished records that counters taken for window w reached the shared table: only what
+// follows them carries over into the next window.
+func (e *Evidence) markPublished(w evidenceWindow, c Counters) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.window == w {
+		e.published = c
+	}
 }

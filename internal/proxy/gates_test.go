@@ -143,8 +143,7 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT step FROM shadowproxy_gate_state`).Scan(&step); err != nil || step != 2 {
 		t.Fatalf("shared step %d (%v)", step, err)
 	}
-	// Divergent comparisons keep coming until the rollback (a burst recorded in the last tick
-	// before a window boundary would start the new window without it).
+	// Divergent comparisons keep coming until the rollback.
 	go func() {
 		for ctx.Err() == nil {
 			for range 30 {
@@ -159,6 +158,25 @@ func TestReplicasAgreeOnRampAndRollback(t *testing.T) {
 	_, st := rs[0].ctl.Status()
 	if st.TripGate != "divergence" {
 		t.Fatalf("tripped by %q", st.TripGate)
+	}
+}
+
+// A burst of divergent comparisons recorded after a replica's last tick in a window trips the
+// divergence gate at its first tick in the next window: the burst counts there (it used to be
+// dropped when the new window started). Ticks run on an injected clock.
+func TestBurstAtWindowBoundaryTrips(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := gatedConfig() // one-minute windows, 100 samples
+	cfg.GoPercent = 50
+	r := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	if err := r.ctl.Tick(context.Background(), t0.Add(59*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tripByDivergence(t, r, t0.Add(time.Minute+time.Second))
+	if _, st := r.ctl.Status(); !st.Tripped || st.TripGate != "divergence" || r.rollout.Load().Route(v2.ScoreName).GoPercent != 0 {
+		t.Fatalf("after a burst at the window boundary: state %+v, share %v; want tripped by divergence, 0",
+			st, r.rollout.Load().Route(v2.ScoreName).GoPercent)
 	}
 }
 

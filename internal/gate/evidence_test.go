@@ -1,0 +1,52 @@
+package gate
+
+import (
+	"testing"
+	"time"
+)
+
+// Counts recorded after a window's last publication carry into the next window of the same
+// generation (they used to be dropped, so a burst landing just before a window boundary never
+// reached a gate); an operator reset (a new generation) starts afresh.
+func TestEvidenceRecordedAfterTheLastPublicationCarriesOver(t *testing.T) {
+	e := &Evidence{}
+	first, next := evidenceWindow{generation: 1, epoch: 0}, evidenceWindow{generation: 1, epoch: 60}
+	shadow := func(n int) {
+		for range n {
+			e.Shadow(true, true, 10*time.Millisecond, 20*time.Millisecond)
+		}
+	}
+	shadow(10)
+	published := e.take(first)
+	e.markPublished(first, published)
+	shadow(5) // after the window's last tick
+	e.Go(500, false)
+	got := e.take(next)
+	if got.ShadowCompared != 5 || got.ShadowDivergent != 5 || got.GoRequests != 1 || got.GoErrors != 1 {
+		t.Fatalf("next window starts with %+v, want the 5 comparisons and 1 error recorded after the publication", got)
+	}
+	if n := sum(got.GoLatency); n != 5 {
+		t.Fatalf("next window's Go latency histogram holds %d, want 5", n)
+	}
+
+	// A take whose publication failed is not subtracted: all of it carries over.
+	shadow(2)
+	e.take(next) // not published
+	later := evidenceWindow{generation: 1, epoch: 120}
+	if got := e.take(later); got.ShadowCompared != 7 {
+		t.Fatalf("after an unpublished window: %d comparisons, want 7", got.ShadowCompared)
+	}
+
+	shadow(3)
+	if got := e.take(evidenceWindow{generation: 2, epoch: 120}); got.ShadowCompared != 0 || sum(got.GoLatency) != 0 {
+		t.Fatalf("a new generation starts with %+v, want nothing", got)
+	}
+}
+
+func sum(h []int64) int64 {
+	var n int64
+	for _, v := range h {
+		n += v
+	}
+	return n
+}
