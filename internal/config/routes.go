@@ -106,6 +106,9 @@ const (
 	SourceFile    = "file"    // routes: NAME: KEY in the file
 	SourceEnv     = "env"     // SHADOWPROXY_ROUTE_<NAME>_<KEY>
 	SourceAdmin   = "admin"   // PUT /admin/rollout with "route"
+	// SourceSettling marks a lower share taken from file content still settling for a route
+	// that set none: it caps the global value (an admin override's too) instead of replacing it.
+	SourceSettling = "settling"
 )
 
 // Effective is one route's settings in force, each from its route setting or the global one.
@@ -215,6 +218,15 @@ func applyRouteEnv(c *Config, getenv func(string) string) (string, error) {
 	return applied.String(), nil
 }
 
+// cloneRouteSources gives c its own copy of the route sources, which copies of c share.
+func (c *Config) cloneRouteSources() {
+	sources := make(map[string]map[string]string, len(c.routeSources))
+	for name, keys := range c.routeSources {
+		sources[name] = maps.Clone(keys)
+	}
+	c.routeSources = sources
+}
+
 func (c *Config) setRouteSource(name, key, source string) {
 	if c.routeSources == nil {
 		c.routeSources = map[string]map[string]string{}
@@ -265,7 +277,9 @@ func (c *Config) validateRoutes() []string {
 // routesTowardDjango gives every route of safe (the configuration in force with next's global
 // changes toward Django already taken) exactly the effective values of cur moved toward next's
 // where next is safer: the lower share, the kill switch if either has it, the header override
-// only if both have it, and next's new pins to django.
+// only if both have it, and next's new pins to django. A share a route did not set in cur is
+// marked SourceSettling: it only caps the global value, so a global admin override still
+// applies to the route until next's whole content does.
 func routesTowardDjango(cur, next Config, safe *Config) bool {
 	changed, cloned := false, false
 	names := map[string]bool{}
@@ -278,13 +292,23 @@ func routesTowardDjango(cur, next Config, safe *Config) bool {
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		c, n, s := cur.Route(name), next.Route(name), safe.Route(name)
 		rs, touched := safe.Routes[name], false
-		pin := func(want float64, have float64, dst **float64) {
+		var settling []string
+		pin := func(key string, want float64, have float64, dst **float64) {
 			if want != have {
+				if *dst == nil {
+					settling = append(settling, key)
+				}
 				*dst, touched = ptr(want), true
 			}
 		}
-		pin(min(c.GoPercent, n.GoPercent), s.GoPercent, &rs.GoPercent)
-		pin(min(c.ShadowPercent, n.ShadowPercent), s.ShadowPercent, &rs.ShadowPercent)
+		pin("go_percent", min(c.GoPercent, n.GoPercent), s.GoPercent, &rs.GoPercent)
+		pin("shadow_percent", min(c.ShadowPercent, n.ShadowPercent), s.ShadowPercent, &rs.ShadowPercent)
+		if len(settling) > 0 {
+			safe.cloneRouteSources()
+			for _, key := range settling {
+				safe.setRouteSource(name, key, SourceSettling)
+			}
+		}
 		if kill := c.KillSwitch || n.KillSwitch; kill != s.KillSwitch {
 			rs.KillSwitch, touched = ptr(kill), true
 		}

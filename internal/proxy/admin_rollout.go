@@ -55,6 +55,8 @@ func shareReason(r *RouteState, b BreakerState) string {
 		return fmt.Sprintf("ladder step %d (counted from 1)", r.RampStep+1)
 	case config.SourceAdmin:
 		return "admin override"
+	case config.SourceSettling:
+		return "settling: the lower share of file content not yet in force (config_pending)"
 	default:
 		return src
 	}

@@ -134,7 +134,18 @@ func (s *Snapshot) Routes() []*RouteState {
 // when any source turns it on for the route or globally.
 func (s *Snapshot) routeState(name string) *RouteState {
 	r := &RouteState{Name: name, Effective: s.Config.Route(name), RampStep: -1}
-	own := func(key string) bool { return r.Sources[key] != config.SourceDefault }
+	own := func(key string) bool {
+		return r.Sources[key] != config.SourceDefault && r.Sources[key] != config.SourceSettling
+	}
+	// A share from file content still settling caps the global admin override (it is only a
+	// step toward Django), so the route does not leave that override before the content applies.
+	capped := func(key string, admin, settling float64) float64 {
+		if r.Sources[key] == config.SourceSettling {
+			return min(admin, settling)
+		}
+		return admin
+	}
+	settlingGo, settlingShadow := r.GoPercent, r.ShadowPercent
 	g, gated := s.gate[name]
 	if gated {
 		r.RampStep = g.step
@@ -143,10 +154,10 @@ func (s *Snapshot) routeState(name string) *RouteState {
 		r.GoPercent = *g.percent
 	}
 	if p := s.Overrides.GoPercent; p != nil && !own("go_percent") {
-		r.GoPercent, r.Sources["go_percent"] = *p, config.SourceAdmin
+		r.GoPercent, r.Sources["go_percent"] = capped("go_percent", *p, settlingGo), config.SourceAdmin
 	}
 	if p := s.Overrides.ShadowPercent; p != nil && !own("shadow_percent") {
-		r.ShadowPercent, r.Sources["shadow_percent"] = *p, config.SourceAdmin
+		r.ShadowPercent, r.Sources["shadow_percent"] = capped("shadow_percent", *p, settlingShadow), config.SourceAdmin
 	}
 	ro := s.RouteOverrides[name]
 	if p := ro.GoPercent; p != nil {
