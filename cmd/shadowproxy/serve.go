@@ -192,7 +192,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 
 	if pc.databaseURL == "" {
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
-		handler.NoGo = "no_database"
+		handler.NoGo, admin.NoGo = "no_database", "no_database"
 	} else {
 		poolCfg, err := store.ParsePoolConfig(pc.databaseURL)
 		if err != nil {

@@ -51,6 +51,9 @@ type Admin struct {
 	// Control stores the admin layer for the cluster and records its history; nil keeps both
 	// in this process.
 	Control *Control
+	// NoGo is the Handler's NoGo: when set, Go is off and the status pages say Django answers
+	// every request, whatever the shares.
+	NoGo string
 	// Now is the clock of the status page; nil: time.Now.
 	Now func() time.Time
 	Log *zap.Logger
@@ -392,6 +395,9 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
 		r.ShareReason = shareReason(rs, r.Breaker)
 		r.ShadowShare, r.ShadowReason = shadowShare(rs, r.Breaker)
+		if a.NoGo != "" {
+			r.Mode, r.ShareReason, r.ShadowShare, r.ShadowReason = "django", a.goOff(), 0, a.goOff()
+		}
 		for _, rt := range a.Routes {
 			if rt.Name == rs.Name {
 				r.Method, r.Pattern, r.Writes, r.Key = rt.Method, rt.Pattern, rt.Writes, rt.Key
@@ -401,7 +407,18 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 		breakers = append(breakers, r.Breaker)
 	}
 	st.Breaker = worstBreaker(breakers)
+	if a.NoGo != "" {
+		st.Mode = "django"
+	}
 	return st
+}
+
+// goOff says why Go serves nothing when NoGo is set.
+func (a *Admin) goOff() string {
+	if a.NoGo == "no_database" {
+		return "Go is off: DATABASE_URL is not set, so Django answers every request"
+	}
+	return "Go is off (" + a.NoGo + "): Django answers every request"
 }
 
 // worstBreaker sums up the routes' breakers: open if any is open, else half-open if any is,

@@ -72,6 +72,9 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 		r.Minutes = stats.Summary().Minutes
 	}
 	r.Verdict, r.Why = verdict(r, rs)
+	if a.NoGo != "" {
+		r.Mode, r.GoShare, r.Verdict, r.Why = "django", 0, "NO", a.goOff()
+	}
 	return r
 }
 
