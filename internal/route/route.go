@@ -37,6 +37,10 @@ const (
 	KeyJWTDid      KeyKind = "jwt_did"      // the address in a JWT's did claim
 	KeyBodyField   KeyKind = "body_field"   // a field of the request body
 	KeyRequestHash KeyKind = "request_hash" // a hash of the request, when there is no subject
+	// KeyEachRequest buckets each request on its own: the route has no subject and its requests
+	// are all alike, so a key taken from the request would put all of them in one bucket and
+	// make the route's share 0 or 100 %.
+	KeyEachRequest KeyKind = "each_request"
 )
 
 // Route is one migrated route: one entry of the table.

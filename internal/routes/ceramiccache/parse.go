@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"shadowproxy/internal/pycompat"
@@ -13,6 +14,10 @@ import (
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
+
+// weightsCalls numbers the weights route's calls: each is bucketed on its own
+// (route.KeyEachRequest).
+var weightsCalls atomic.Uint64
 
 // Parse takes the request when it is the route's, as Django's URL resolver and Django-Ninja
 // would take it, and settles what needs no database: authentication (ninja runs it before
@@ -63,7 +68,7 @@ func (h *Handler) parse(r *http.Request, body []byte) (route.Call, bool) {
 		if path != "/ceramic-cache/weights" || h.f.ScorerID == 0 {
 			return route.Call{}, false
 		}
-		return route.Call{Key: "weights", Request: &request{}}, true
+		return route.Call{Key: "weights/" + strconv.FormatUint(weightsCalls.Add(1), 10), Request: &request{}}, true
 	}
 	return route.Call{}, false
 }

@@ -87,7 +87,7 @@ func Routes(f *Family) []route.Route {
 		entry(ScoreGetName, http.MethodGet, "/ceramic-cache/score/{address}", opScoreGet, true, route.KeyJWTDid),
 		entry(ScorePostName, http.MethodPost, "/ceramic-cache/score/{address}", opScorePost, true, route.KeyJWTDid),
 		entry(StampName, http.MethodGet, "/ceramic-cache/stamp", opStamp, true, route.KeyPathAddress),
-		entry(WeightsName, http.MethodGet, "/ceramic-cache/weights", opWeights, false, route.KeyRequestHash),
+		entry(WeightsName, http.MethodGet, "/ceramic-cache/weights", opWeights, false, route.KeyEachRequest),
 	}
 }
 
