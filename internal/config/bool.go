@@ -2,7 +2,8 @@ package config
 
 import (
 	"strings"
-	"unicode"
+
+	"shadowproxy/internal/pycompat"
 )
 
 // djangoTrueStrings are django-environ's Env.BOOLEAN_TRUE_STRINGS.
@@ -14,10 +15,10 @@ var djangoTrueStrings = []string{"true", "on", "ok", "y", "yes", "1"}
 // stripped of white space, it is one of true, on, ok, y, yes, 1; everything else (the empty
 // text, "off", "no", "1.0", typos) is false.
 func DjangoBool(v string) bool {
-	if nonZero, ok := pythonIntNonZero(v); ok {
-		return nonZero
+	if n, ok := pycompat.ParseInt(v); ok {
+		return n.Sign != 0
 	}
-	s := strings.TrimFunc(strings.ToLower(v), pythonSpace)
+	s := strings.TrimFunc(strings.ToLower(v), pycompat.IsSpace)
 	for _, t := range djangoTrueStrings {
 		if s == t {
 			return true
@@ -25,41 +26,3 @@ func DjangoBool(v string) bool {
 	}
 	return false
 }
-
-// pythonIntNonZero reports whether Python's int(v) succeeds (ok) and, if it does, whether the
-// integer is not zero. int() takes surrounding white space, one sign, and decimal digits of any
-// script, with single underscores between digits.
-func pythonIntNonZero(v string) (nonZero, ok bool) {
-	s := strings.TrimFunc(v, pythonSpace)
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		s = s[1:]
-	}
-	prevDigit := false
-	for _, r := range s {
-		switch {
-		case unicode.IsDigit(r):
-			if digitValue(r) != 0 {
-				nonZero = true
-			}
-			prevDigit = true
-		case r == '_' && prevDigit:
-			prevDigit = false
-		default:
-			return false, false
-		}
-	}
-	return nonZero, prevDigit // empty, or ending in an underscore, is not a number
-}
-
-// digitValue is the value of a Unicode decimal digit: decimal digits come in runs of ten from
-// zero, so it is the digit's position in its run modulo ten.
-func digitValue(r rune) int {
-	n := 0
-	for unicode.IsDigit(r - rune(n) - 1) {
-		n++
-	}
-	return n % 10
-}
-
-// pythonSpace is str.isspace: Go's white space plus the separators U+001C to U+001F.
-func pythonSpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) }

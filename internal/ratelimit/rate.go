@@ -72,7 +72,7 @@ func decimalPrefix(s string) (value int64, text string, n int) {
 			break
 		}
 		ascii = ascii && r <= '9'
-		value = saturatingAdd(saturatingMul(value, 10), int64(digitValue(r)))
+		value = saturatingAdd(saturatingMul(value, 10), int64(pycompat.DigitValue(r)))
 		n += size
 	}
 	if n == 0 {
@@ -83,7 +83,7 @@ func decimalPrefix(s string) (value int64, text string, n int) {
 	}
 	b := make([]byte, 0, n)
 	for _, r := range s[:n] {
-		if d := digitValue(r); d != 0 || len(b) > 0 {
+		if d := pycompat.DigitValue(r); d != 0 || len(b) > 0 {
 			b = append(b, byte('0'+d))
 		}
 	}
@@ -91,19 +91,6 @@ func decimalPrefix(s string) (value int64, text string, n int) {
 		return value, "0", n
 	}
 	return value, string(b), n
-}
-
-// digitValue is the value of a decimal digit. Unicode encodes every Nd digit in runs of ten
-// from zero to nine, so the value is the digit's distance from the start of its run, mod 10.
-func digitValue(r rune) int {
-	if r <= '9' {
-		return int(r - '0')
-	}
-	n := 0
-	for unicode.IsDigit(r - rune(n+1)) {
-		n++
-	}
-	return n % 10
 }
 
 func saturatingMul(a, b int64) int64 {

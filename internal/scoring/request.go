@@ -1,9 +1,9 @@
 package scoring
 
 import (
-	"strconv"
 	"strings"
-	"unicode"
+
+	"shadowproxy/internal/pycompat"
 )
 
 // Request is one scoring request as a route resolved it: who is asking (the key), for which
@@ -57,22 +57,10 @@ type CommunityRef struct {
 // id = int(text) when Python's int() reads it).
 func ScorerID(text string) CommunityRef {
 	ref := CommunityRef{ExternalID: text}
-	if id, ok := pythonInt(text); ok {
-		ref.ID = &id
+	if n, ok := pycompat.ParseInt(text); ok && n.Fits { // a value beyond a bigint is no id
+		ref.ID = &n.Value
 	}
 	return ref
-}
-
-// pythonInt mirrors int(str) as Django's `id=<str>` lookup applies it; ok is false where Python
-// raises ValueError or the value cannot be a bigint id.
-func pythonInt(s string) (int64, bool) {
-	s = strings.TrimFunc(s, unicode.IsSpace)
-	digits := strings.TrimLeft(s, "+-")
-	if len(s)-len(digits) > 1 || digits == "" || strings.HasPrefix(digits, "_") || strings.HasSuffix(digits, "_") || strings.Contains(digits, "__") {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
-	return v, err == nil
 }
 
 // normalAddress is the address segment as Django uses it, lower-cased, and whether it is valid.

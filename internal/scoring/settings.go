@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/pycompat"
 )
 
 // DefaultTrustedIssuers is Django's default TRUSTED_IAM_ISSUERS.
@@ -66,11 +65,11 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s.HumanPointsRead = config.DjangoBool(getenv("HUMAN_POINTS_ENABLED"))
 	s.PointsInResponse = config.DjangoBool(getenv("SHADOWPROXY_POINTS_IN_RESPONSE"))
 	if v := getenv("HUMAN_POINTS_START_TIMESTAMP"); v != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return s, fmt.Errorf("HUMAN_POINTS_START_TIMESTAMP must be an integer (Unix seconds): %w", err)
+		n, ok := pycompat.ParseInt(v) // env.int: Python's int()
+		if !ok || !n.Fits {
+			return s, fmt.Errorf("HUMAN_POINTS_START_TIMESTAMP=%q must be an integer (Unix seconds)", v)
 		}
-		s.HumanPointsStart = n
+		s.HumanPointsStart = n.Value
 	}
 	s.APIAnalytics = getenv("FF_API_ANALYTICS") == "on"
 	s.RateLimitEnabled = config.DjangoBool(getenv("RATELIMIT_ENABLE"))

@@ -288,19 +288,14 @@ func pyInt(v any) (float64, error) {
 		}
 		return math.Trunc(f), nil
 	case string:
-		s := strings.TrimSpace(x)
-		digits := strings.TrimLeft(s, "+-")
-		if digits == "" || len(s)-len(digits) > 1 || strings.Trim(digits, "0123456789") != "" {
-			if strings.Trim(digits, "0123456789_") == "" && digits != "" {
-				return 0, errUnknown{"int() with underscores"}
-			}
+		n, ok := pycompat.ParseInt(x)
+		switch {
+		case !ok:
 			return 0, errNotInt
-		}
-		i, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
+		case !n.Fits || n.Value > 1<<62 || n.Value < -1<<62:
 			return 0, errUnknown{"int() of a huge string"}
 		}
-		return float64(i), nil
+		return float64(n.Value), nil
 	}
 	return 0, errUnknown{"int() TypeError"}
 }

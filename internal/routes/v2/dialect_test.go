@@ -104,3 +104,14 @@ func TestUncertainScorerIDsAreDjangos(t *testing.T) {
 		}
 	}
 }
+
+// The Lambda reads a negative scorer id as Python's int() does, digits of any script included:
+// "-١" is the demo scorer's, as "-1" is.
+func TestLambdaNegativeScorerIDsInAnyScript(t *testing.T) {
+	demo := "7"
+	for text, want := range map[string]int64{"-١": 7, "-1": 7, "١": 1, "-0": 0} {
+		if ref := lambdaScorerID(text, &demo); ref.ID == nil || *ref.ID != want {
+			t.Errorf("lambdaScorerID(%q) = %+v, want id %d", text, ref, want)
+		}
+	}
+}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"strings"
 
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 )
@@ -122,26 +122,18 @@ func newLambdaRequest(ev LambdaEvent, s *scoring.Settings) (*lambdaRequest, erro
 
 // lambdaScorerID mirrors stamp_score_GET's scorer id: the path text itself, or
 // DEMO_API_SCORER_ID when int() reads it as negative (Python None when unset).
+// negativeInt reports whether Python's int(s) succeeds and is below zero.
+func negativeInt(s string) bool {
+	n, ok := pycompat.ParseInt(s)
+	return ok && n.Sign < 0
+}
+
 func lambdaScorerID(text string, demo *string) scoring.CommunityRef {
 	switch {
-	case !pythonIntNegative(text):
+	case !negativeInt(text):
 		return scoring.ScorerID(text)
 	case demo == nil:
 		return scoring.CommunityRef{None: true}
 	}
 	return scoring.ScorerID(*demo)
-}
-
-// pythonIntNegative reports whether Python's int(s) succeeds and is below zero (ASCII digits;
-// the ALB path carries no white space or other Unicode digits).
-func pythonIntNegative(s string) bool {
-	digits, neg := strings.CutPrefix(s, "-")
-	if digits == "" || strings.HasPrefix(digits, "_") || strings.HasSuffix(digits, "_") || strings.Contains(digits, "__") {
-		return false
-	}
-	if strings.Trim(digits, "0123456789_") != "" {
-		return false
-	}
-	v, ok := new(big.Int).SetString(strings.ReplaceAll(digits, "_", ""), 10)
-	return ok && neg && v.Sign() > 0
 }

@@ -1,0 +1,86 @@
+package pycompat
+
+import (
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Int is an integer as Python's int(str) reads it.
+type Int struct {
+	Sign  int   // -1, 0 or +1
+	Value int64 // the value, when Fits
+	Fits  bool  // the value fits in an int64
+}
+
+// ParseInt reads s as Python's int(s) does: surrounding white space (intSpace), one sign, and
+// decimal digits of any script (Unicode category Nd) with single underscores between digits.
+// ok is false where int() raises ValueError. It allocates nothing.
+func ParseInt(s string) (n Int, ok bool) {
+	s = strings.TrimFunc(s, intSpace)
+	negative := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		negative, s = s[0] == '-', s[1:]
+	}
+	var magnitude uint64
+	overflow, prevDigit := false, false
+	for _, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			d := uint64(DigitValue(r))
+			if magnitude > (math.MaxUint64-d)/10 {
+				overflow = true
+			} else {
+				magnitude = magnitude*10 + d
+			}
+			if d != 0 {
+				n.Sign = 1
+			}
+			prevDigit = true
+		case r == '_' && prevDigit:
+			prevDigit = false
+		default:
+			return Int{}, false
+		}
+	}
+	if !prevDigit { // empty, or ending in an underscore
+		return Int{}, false
+	}
+	limit := uint64(math.MaxInt64)
+	if negative {
+		n.Sign, limit = -n.Sign, limit+1
+	}
+	if n.Fits = !overflow && magnitude <= limit; n.Fits {
+		n.Value = int64(magnitude) // -2^63 wraps to itself
+		if negative {
+			n.Value = -n.Value
+		}
+	}
+	return n, true
+}
+
+// DigitValue is the value of a Unicode decimal digit (category Nd): such digits come in runs
+// of ten from zero to nine, so it is the digit's distance from the start of its run, mod 10.
+func DigitValue(r rune) int {
+	if r < utf8.RuneSelf {
+		return int(r - '0')
+	}
+	n := 0
+	for unicode.IsDigit(r - rune(n+1)) {
+		n++
+	}
+	return n % 10
+}
+
+// intSpace is the white space int() skips: ASCII's " \t\n\v\f\r" (not the separators U+001C to
+// U+001F, which str.isspace takes) and every other character str.isspace takes.
+func intSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || (r >= '\t' && r <= '\r')
+	}
+	return unicode.IsSpace(r)
+}
+
+// IsSpace is str.isspace: Go's white space plus the separators U+001C to U+001F.
+func IsSpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) }

@@ -1,0 +1,23 @@
+package pycompat
+
+import "testing"
+
+// ParseInt agrees with CPython's int(str) (each case checked with python3): white space, one
+// sign, digits of any script, single underscores between digits; the value when it fits.
+func TestParseIntIsPythonsInt(t *testing.T) {
+	for in, want := range map[string]Int{
+		"1": {1, 1, true}, " +42\n": {1, 42, true}, "-1": {-1, -1, true}, "-0": {0, 0, true}, "0_0": {0, 0, true},
+		"1_000": {1, 1000, true}, "١": {1, 1, true}, "-١٢": {-1, -12, true}, "５": {1, 5, true}, "\u00a07\u3000": {1, 7, true},
+		"9223372036854775807": {1, 9223372036854775807, true}, "-9223372036854775808": {-1, -9223372036854775808, true},
+		"9223372036854775808": {1, 0, false}, "-99999999999999999999999": {-1, 0, false}, "000": {0, 0, true},
+	} {
+		if got, ok := ParseInt(in); !ok || got != want {
+			t.Errorf("ParseInt(%q) = %+v, %v; want %+v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", " ", "+", "-", "_1", "1_", "1__0", "+-1", "1.0", "0x10", "1e3", "١_", "²", "Ⅻ", "1 0", "\x1c7", "7\x1f", "\u200b7"} {
+		if got, ok := ParseInt(in); ok {
+			t.Errorf("ParseInt(%q) = %+v, want ValueError", in, got)
+		}
+	}
+}
