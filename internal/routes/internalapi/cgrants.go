@@ -40,12 +40,14 @@ func readCGrants(ctx context.Context, q store.Querier, params any) (route.Answer
 	if err != nil {
 		return route.Answer{}, err
 	}
+	// protocol + cgrants, each a Decimal or the int 0: a sum with a Decimal in it is rounded to
+	// 28 significant digits once, even when the other side is 0 (Decimal.__radd__).
 	grants, amount := pycompat.DecimalFromInt(t.Grants), pycompat.DecimalFromInt(0)
-	if t.Amount != nil {
-		amount = *t.Amount
-	}
 	if t.ProtocolAmount != nil && !t.ProtocolAmount.IsZero() { // "or 0": a zero sum is falsy
-		amount = amount.Add(round(*t.ProtocolAmount, 3))
+		amount = round(*t.ProtocolAmount, 3)
+	}
+	if t.Amount != nil {
+		amount = amount.Add(*t.Amount)
 	}
 	grants = grants.Add(pycompat.DecimalFromInt(t.ProtocolProjects))
 	a := ninja.Render(http.StatusOK, func(w *pycompat.JSONWriter) {

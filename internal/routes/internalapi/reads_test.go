@@ -96,7 +96,7 @@ VALUES (1, $1, 'Google', '{}', now(), now(), 'pv-revoked', 1, 'pending', '')`, a
 	exec(t, db, `INSERT INTO cgrants_subscription (id, data, grant_id, is_mainnet) VALUES (1, '{}', 1, true)`)
 	exec(t, db, `INSERT INTO cgrants_contribution (id, data, subscription_id, success, amount_per_period_usdt) VALUES (1, '{}', 1, true, 0), (2, '{}', 1, false, 0)`)
 	exec(t, db, `INSERT INTO cgrants_grantcontributionindex (amount, contribution_id, grant_id, profile_id, contributor_address) VALUES
- (10.125, 1, 1, 1, $1), (5, 1, 2, 1, $1), (1, 1, 1, 1, $1), (100, 2, 2, 1, $1)`, addrA)
+ (10.125, 1, 1, 1, $1), (5, 1, 2, 1, $1), (1, 1, 1, 1, $1), (100, 2, 2, 1, $1), (12345678901.014999999999999995, 1, 1, 1, $2)`, addrA, addrB)
 	exec(t, db, `INSERT INTO cgrants_squelchedaccounts (address, score_when_squelched, sybil_signal, round_number) VALUES ($1, 0, true, '18')`, addrA)
 	exec(t, db, `INSERT INTO cgrants_roundmapping (round_number, round_eth_address) VALUES ('18', '0xsquelched')`)
 	exec(t, db, `INSERT INTO cgrants_protocolcontributions (ext_id, contributor, round, project, amount, data) VALUES
@@ -222,6 +222,10 @@ func TestInternalReads(t *testing.T) {
 		// (half-even of 21.025).
 		{"cgrants statistics", "GET", "/internal/cgrants/contributor_statistics?address=" + checksummed, token, ``, 200,
 			`{"num_grants_contribute_to": 5.0, "total_contribution_amount": 21.02}`},
+		// No protocol contributions: 0 + Decimal rounds the 29-digit sum to 28 digits first
+		// (12345678901.01500000000000000), then round(…, 2) is half-even 12345678901.02.
+		{"cgrants 29 digits, no protocol", "GET", "/internal/cgrants/contributor_statistics?address=" + addrB, token, ``, 200,
+			`{"num_grants_contribute_to": 1.0, "total_contribution_amount": 12345678901.02}`},
 		{"cgrants nothing", "GET", "/internal/cgrants/contributor_statistics?address=" + addrC, token, ``, 200,
 			`{"num_grants_contribute_to": 0.0, "total_contribution_amount": 0.0}`},
 	}
