@@ -40,7 +40,8 @@ WHERE c.account_id = (SELECT account_id FROM account_community WHERE id = $1)
   AND (c.external_scorer_id = $2 OR c.id = $1)`
 	sqlCommunityExists = `SELECT EXISTS (SELECT 1 FROM account_community WHERE id = $1)`
 	// sqlScorerWeights is Community.objects.get(id=...).get_scorer().weights.
-	sqlScorerWeights = `SELECT s.type,
+	sqlScorerWeights = `SELECT
+  CASE s.type WHEN 'WEIGHTED' THEN w.scorer_ptr_id IS NOT NULL WHEN 'WEIGHTED_BINARY' THEN b.scorer_ptr_id IS NOT NULL ELSE false END,
   CASE s.type WHEN 'WEIGHTED' THEN w.weights::text WHEN 'WEIGHTED_BINARY' THEN b.weights::text END
 FROM account_community c
 LEFT JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
@@ -128,15 +129,15 @@ WHERE c.id = $1`, communityID)
 
 // ScorerWeights is the weights (JSON text) of the community's scorer as the embed routes read
 // them; found is false when there is no such community, or its scorer is missing or of a type
-// with no weights.
+// with no weights (get_scorer() raises, or returns None); weights is nil when the column is
+// SQL NULL (get_scorer().weights is None).
 func ScorerWeights(ctx context.Context, q Querier, communityID int64) (weights []byte, found bool, err error) {
 	var text *string
 	err = readRows(ctx, q, "read scorer weights", sqlScorerWeights, []any{communityID}, func(rows pgx.Rows) error {
-		var typ *string
-		return rows.Scan(&typ, &text)
+		return rows.Scan(&found, &text)
 	})
-	if err != nil || text == nil {
-		return nil, false, err
+	if err != nil || !found || text == nil {
+		return nil, found && err == nil, err
 	}
 	return []byte(*text), true, nil
 }

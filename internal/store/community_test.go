@@ -15,22 +15,26 @@ func TestScorerWeights(t *testing.T) {
 	binary := db.community("WEIGHTED_BINARY", `{"Github": 1}`)
 	nullWeights := db.community("WEIGHTED", "")
 	noWeightsType := db.community("NOT_A_WEIGHTED_TYPE", "")
+	noSubtype := db.community("WEIGHTED", `{}`)
+	db.exec(`DELETE FROM scorer_weighted_weightedscorer WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = $1)`, noSubtype)
 	for _, c := range []struct {
 		name      string
 		community int64
-		want      string // "" when not found
+		found     bool
+		want      string // "" for none
 	}{
-		{"weighted scorer", weighted, `{"Ens": "0.208", "Google": 0.525}`},
-		{"binary weighted scorer", binary, `{"Github": 1}`},
-		{"NULL weights", nullWeights, ""},
-		{"a scorer type without weights", noWeightsType, ""},
-		{"unknown community", 999999, ""},
+		{"weighted scorer", weighted, true, `{"Ens": "0.208", "Google": 0.525}`},
+		{"binary weighted scorer", binary, true, `{"Github": 1}`},
+		{"NULL weights", nullWeights, true, ""},
+		{"a scorer type without weights", noWeightsType, false, ""},
+		{"a weighted scorer without its subtype row", noSubtype, false, ""},
+		{"unknown community", 999999, false, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := &countingQuerier{Querier: db.pool}
 			got, found, err := ScorerWeights(context.Background(), q, c.community)
-			if err != nil || found != (c.want != "") || string(got) != c.want || q.batches != 1 {
-				t.Fatalf("got %s, %v, %v in %d round trips; want %q", got, found, err, q.batches, c.want)
+			if err != nil || found != c.found || string(got) != c.want || (c.want == "") != (got == nil) || q.batches != 1 {
+				t.Fatalf("got %s, %v, %v in %d round trips; want %v %q", got, found, err, q.batches, c.found, c.want)
 			}
 		})
 	}

@@ -2,8 +2,6 @@ package ceramiccache
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
 	"strings"
 
 	"shadowproxy/internal/pycompat"
@@ -175,37 +173,9 @@ func (h *Handler) serveWeights(ctx context.Context, q store.Querier) (ninja.Resp
 	if !ok {
 		return h.f.weightsFailed(), nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	body, _, ok := ninja.FloatDict(raw)
+	if !ok {
 		return ninja.Response{}, errNotServed
 	}
-	var w pycompat.JSONWriter
-	w.BeginObject()
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return ninja.Response{}, errNotServed
-		}
-		v, err := dec.Token()
-		if err != nil {
-			return ninja.Response{}, errNotServed
-		}
-		var f float64
-		switch x := v.(type) {
-		case json.Number:
-			f, err = strconv.ParseFloat(string(x), 64)
-		case string:
-			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
-		default:
-			return ninja.Response{}, errNotServed
-		}
-		if err != nil {
-			return ninja.Response{}, errNotServed
-		}
-		w.Key(k.(string))
-		w.Raw(pycompat.FloatRepr(f))
-	}
-	w.EndObject()
-	return ninja.Response{Status: 200, Body: w.Bytes()}, nil
+	return ninja.Response{Status: 200, Body: body}, nil
 }

@@ -1,7 +1,9 @@
 package embed
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -107,6 +109,41 @@ func TestEmbedWeightsAndConfig(t *testing.T) {
 				t.Fatalf("got %d %s, want %d %s", r.status, r.body, c.status, c.want)
 			}
 		})
+	}
+}
+
+// Stored weights Go does not render as pydantic's Dict[str, float] would are Django's: Serve
+// fails (the proxy asks Django), and with no Django to ask Go answers Django's 500 page, as
+// Django's uncaught response validation does. Hexadecimal text (pydantic-core refuses it,
+// strconv takes it: Go answered 200 {"Google": 16.0, ...}), SQL NULL weights (Go answered
+// InvalidScorerConfiguration, which Django raises only when the scorer is missing), underscores
+// (pydantic-core's retry without them is not reproduced), NaN.
+func TestWeightsGoDoesNotRenderAreDjangos(t *testing.T) {
+	f := newFixture(t)
+	page := "500 " + string(ninja.ServerError().Body)
+	for _, weights := range []string{`{"Google": "0x1p4", "Ens": " 2 "}`, ``, `{"Google": "1_0"}`, `{"Google": "nan"}`} {
+		community := f.newCommunity(cmp.Or(weights, `{}`), "LIFO")
+		if weights == "" {
+			f.exec(`UPDATE scorer_weighted_weightedscorer SET weights = NULL WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = $1)`, community)
+		}
+		for _, rt := range f.embed.Routes() {
+			if rt.Name != WeightsName && rt.Name != ConfigName {
+				continue
+			}
+			path := fmt.Sprintf("%s?community_id=%d", rt.Pattern, community)
+			call, ok := rt.Handler.Parse(httptest.NewRequest("GET", path, nil), nil, route.Ninja)
+			if !ok {
+				t.Fatalf("%s: not taken", path)
+			}
+			a, err := rt.Handler.Serve(context.Background(), call)
+			if !errors.Is(err, errWeightsNotRendered) {
+				t.Errorf("weights %q, %s: answered %d %s (%v), want Django asked", weights, rt.Name, a.Status, a.Body, err)
+				continue
+			}
+			if a := rt.Handler.Failed(call, err); fmt.Sprintf("%d %s", a.Status, a.Body) != page {
+				t.Errorf("weights %q, %s: with no Django to ask %d %s, want its 500 page", weights, rt.Name, a.Status, a.Body)
+			}
+		}
 	}
 }
 

@@ -1,16 +1,12 @@
 package embed
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
@@ -85,59 +81,24 @@ func communityID(query url.Values) (string, bool) {
 // does not know it: Django answers.
 var errWeightsUnknown = errors.New("weights unavailable and CERAMIC_CACHE_SCORER_ID unknown to the proxy")
 
+// errWeightsNotRendered: the stored weights are SQL NULL, or not an object of values Go renders
+// as pydantic's float would (Infinity and NaN are not reproduced here). Django answers: its
+// response validation refuses most of them, an uncaught error, so its 500 page.
+var errWeightsNotRendered = errors.New("stored weights not rendered as Dict[str, float]: Django answers")
+
 // weights writes the scorer's weights as Dict[str, float]; ok is false where Django raises
-// (no community, no usable scorer): InvalidScorerConfiguration.
+// InvalidScorerConfiguration (no community, no usable scorer).
 func loadWeights(ctx context.Context, q store.Querier, id string) (weights []byte, ok bool, err error) {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	text, found, err := store.ScorerWeights(ctx, q, n)
 	if err != nil || !found {
 		return nil, false, err
 	}
-	var w pycompat.JSONWriter
-	if !floatDict(&w, text) {
-		return nil, false, nil
+	out, finite, ok := ninja.FloatDict(text)
+	if text == nil || !ok || !finite {
+		return nil, false, errWeightsNotRendered
 	}
-	return w.Bytes(), true, nil
-}
-
-// floatDict writes a weights object with every value as pydantic's float reads it (numbers,
-// numeric strings); false for anything else.
-func floatDict(w *pycompat.JSONWriter, text []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return false
-	}
-	w.BeginObject()
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		v, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		var f float64
-		switch x := v.(type) {
-		case json.Number:
-			f, err = strconv.ParseFloat(x.String(), 64)
-		case string:
-			f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
-			if lower := strings.ToLower(x); strings.Contains(lower, "n") || strings.Contains(x, "_") {
-				err = errors.New("not reproduced: inf, nan, underscores")
-			}
-		default:
-			return false
-		}
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return false
-		}
-		w.Key(k.(string))
-		w.Raw(pycompat.FloatRepr(f))
-	}
-	w.EndObject()
-	return true
+	return out, true, nil
 }
 
 // readWeights answers embed-weights, and embed-config with the stamp sections.
@@ -190,7 +151,7 @@ func (e *Embed) weightsFailure(err error) route.Answer {
 		}
 		return configAnswer(se.weights, []byte("[]"))
 	}
-	if e.CeramicScorerID == "" {
+	if e.CeramicScorerID == "" || errors.Is(err, errWeightsNotRendered) {
 		return ninja.ServerError()
 	}
 	return ninja.InvalidScorerConfiguration(e.CeramicScorerID).Answer()
