@@ -6,8 +6,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
+
+	"shadowproxy/internal/pycompat"
 )
 
 // KeyPrefix is the text before the first "." (Python's str.partition).
@@ -48,38 +53,52 @@ func matchesHashedKey(key, stored string) bool {
 	return string(appendHashedKey(b[:0], key)) == stored
 }
 
+// ErrKeyHashRaises is a stored PBKDF2 text Django's check_password raises on instead of
+// answering: fewer than four "$"-separated fields, an iteration count int() refuses or
+// hashlib refuses (below 1, above INT_MAX), an empty salt. Django answers its 500 page; Go
+// leaves the request to Django.
+var ErrKeyHashRaises = errors.New("stored pbkdf2_sha256 hash on which check_password raises")
+
 // VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
 // hashed_key_sha256 is set (no fallback), a sha256$ hashed_key, or Django's PBKDF2 format, which
 // needs migration when it matches.
-func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool) {
+func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bool, err error) {
 	if hashedKeySHA256 != "" {
-		return matchesHashedKey(key, hashedKeySHA256), false
+		return matchesHashedKey(key, hashedKeySHA256), false, nil
 	}
 	if strings.HasPrefix(hashedKey, "sha256$") {
-		return matchesHashedKey(key, hashedKey), false
+		return matchesHashedKey(key, hashedKey), false, nil
 	}
 	if strings.HasPrefix(hashedKey, "pbkdf2_sha256$") {
-		ok := checkDjangoPBKDF2(key, hashedKey)
-		return ok, ok
+		ok, err := checkDjangoPBKDF2(key, hashedKey)
+		return ok, ok, err
 	}
-	return false, false
+	return false, false, nil
 }
 
-// checkDjangoPBKDF2 mirrors Django's PBKDF2PasswordHasher.verify: re-encode with the stored
-// salt and iteration count and compare the whole string.
-func checkDjangoPBKDF2(password, encoded string) bool {
+// checkDjangoPBKDF2 mirrors Django 4.2's check_password with PBKDF2PasswordHasher: decode
+// (split into four fields, int() of the iterations), encode again with the stored salt and
+// iteration count (an empty salt raises; 0 iterations means the default, 600,000, whose text
+// never equals the stored one; hashlib raises outside 1..INT_MAX) and compare the whole text.
+func checkDjangoPBKDF2(password, encoded string) (bool, error) {
 	parts := strings.SplitN(encoded, "$", 4)
 	if len(parts) != 4 {
-		return false
+		return false, ErrKeyHashRaises
 	}
-	iterations, err := strconv.Atoi(parts[1])
-	if err != nil || iterations <= 0 {
-		return false
+	n, ok := pycompat.ParseInt(parts[1])
+	switch {
+	case !ok || parts[2] == "":
+		return false, ErrKeyHashRaises
+	case n.Sign == 0:
+		return false, nil
+	case n.Sign < 0 || !n.Fits || n.Value > math.MaxInt32:
+		return false, ErrKeyHashRaises
 	}
+	iterations := int(n.Value)
 	dk, err := pbkdf2.Key(sha256.New, password, []byte(parts[2]), iterations, 32)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("pbkdf2: %w", err)
 	}
 	reencoded := "pbkdf2_sha256$" + strconv.Itoa(iterations) + "$" + parts[2] + "$" + base64.StdEncoding.EncodeToString(dk)
-	return subtle.ConstantTimeCompare([]byte(reencoded), []byte(encoded)) == 1
+	return subtle.ConstantTimeCompare([]byte(reencoded), []byte(encoded)) == 1, nil
 }

@@ -98,9 +98,11 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	if first.Key == nil {
 		return unauthorized, nil
 	}
-	valid, migrate := VerifyKey(key, first.Key.HashedKey, first.Key.HashedKeySHA256)
-	if req.Rules.TrustPrefix {
-		valid, migrate = true, false
+	valid, migrate := true, false
+	if !req.Rules.TrustPrefix {
+		if valid, migrate, err = VerifyKey(key, first.Key.HashedKey, first.Key.HashedKeySHA256); err != nil {
+			return Result{}, fmt.Errorf("verify api key: %w", err)
+		}
 	}
 	if !valid {
 		return unauthorized, nil

@@ -70,7 +70,10 @@ func CheckPartnerKey(ctx context.Context, q Querier, key string) (PartnerKey, er
 	case len(rows) > 1:
 		return PartnerKey{}, errors.New("more than one api key with the prefix (MultipleObjectsReturned)")
 	}
-	valid, migrate := scoring.VerifyKey(key, rows[0].hashed, rows[0].sha256)
+	valid, migrate, err := scoring.VerifyKey(key, rows[0].hashed, rows[0].sha256)
+	if err != nil {
+		return PartnerKey{}, fmt.Errorf("verify partner api key: %w", err)
+	}
 	if !valid {
 		return PartnerKey{}, nil
 	}

@@ -193,3 +193,24 @@ func TestFailedWeightsReadsAnswerDjangosError(t *testing.T) {
 		})
 	}
 }
+
+// A stored PBKDF2 text Django's check_password raises on is Django's to answer (its 500 page):
+// Serve fails and the proxy asks Django. Go answered 401.
+func TestValidateAPIKeyLeavesARaisingHashToDjango(t *testing.T) {
+	f := newFixture(t)
+	f.addKey("k0000009", "", "pbkdf2_sha256$abc$salt$hash", false, "")
+	for _, rt := range f.embed.Routes() {
+		if rt.Name != ValidateAPIKeyName {
+			continue
+		}
+		r := httptest.NewRequest("GET", "/internal/embed/validate-api-key", nil)
+		r.Header.Set("X-API-Key", "k0000009.secret")
+		call, ok := rt.Handler.Parse(r, nil, route.Ninja)
+		if !ok {
+			t.Fatal("not taken")
+		}
+		if a, err := rt.Handler.Serve(context.Background(), call); !errors.Is(err, scoring.ErrKeyHashRaises) {
+			t.Fatalf("answered %d %s (%v), want Django asked", a.Status, a.Body, err)
+		}
+	}
+}
