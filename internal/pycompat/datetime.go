@@ -13,6 +13,9 @@ import (
 type DateTime struct {
 	Time  time.Time // in a fixed zone carrying the written offset; UTC location when naive
 	Aware bool
+	// OffsetFraction: the written offset had a fraction of a second (Python keeps it), which
+	// Time and ISOFormat leave out.
+	OffsetFraction bool
 }
 
 // FromISOFormat mirrors datetime.fromisoformat (Python 3.11+) for calendar dates: YYYY-MM-DD or
@@ -31,12 +34,12 @@ func FromISOFormat(s string) (DateTime, error) {
 		return DateTime{}, bad
 	}
 	var clock [4]int
-	offset, aware := 0, false
+	offset, aware, fraction := 0, false, false
 	if rest != "" {
 		var err error
 		// rest[0] is the separator; Python accepts any single character there.
 		_, size := firstRune(rest)
-		clock, offset, aware, err = parseISOTime(rest[size:])
+		clock, offset, fraction, aware, err = parseISOTime(rest[size:])
 		if err != nil {
 			return DateTime{}, bad
 		}
@@ -46,7 +49,7 @@ func FromISOFormat(s string) (DateTime, error) {
 		loc = time.FixedZone("", offset)
 	}
 	t := time.Date(year, time.Month(month), day, clock[0], clock[1], clock[2], clock[3]*1000, loc)
-	return DateTime{Time: t, Aware: aware}, nil
+	return DateTime{Time: t, Aware: aware, OffsetFraction: fraction}, nil
 }
 
 func firstRune(s string) (rune, int) {
@@ -90,8 +93,9 @@ func daysIn(year, month int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// parseISOTime parses the time and optional offset; clock is hour, minute, second, microsecond.
-func parseISOTime(s string) (clock [4]int, offset int, aware bool, err error) {
+// parseISOTime parses the time and optional offset; clock is hour, minute, second, microsecond;
+// offset is in whole seconds, fraction reports the microseconds it leaves out.
+func parseISOTime(s string) (clock [4]int, offset int, fraction, aware bool, err error) {
 	fail := fmt.Errorf("bad time")
 	tzAt := strings.IndexAny(s, "Z+-")
 	timePart, tzPart := s, ""
@@ -99,16 +103,16 @@ func parseISOTime(s string) (clock [4]int, offset int, aware bool, err error) {
 		timePart, tzPart = s[:tzAt], s[tzAt:]
 	}
 	if clock, err = parseHMSF(timePart); err != nil {
-		return clock, 0, false, fail
+		return clock, 0, false, false, fail
 	}
 	if clock[0] > 23 || clock[1] > 59 || clock[2] > 59 {
-		return clock, 0, false, fail
+		return clock, 0, false, false, fail
 	}
 	if tzPart == "" {
-		return clock, 0, false, nil
+		return clock, 0, false, false, nil
 	}
 	if tzPart == "Z" {
-		return clock, 0, true, nil
+		return clock, 0, false, true, nil
 	}
 	sign := 1
 	if tzPart[0] == '-' {
@@ -116,9 +120,9 @@ func parseISOTime(s string) (clock [4]int, offset int, aware bool, err error) {
 	}
 	tz, err := parseHMSF(tzPart[1:])
 	if err != nil || tz[0] > 23 || tz[1] > 59 || tz[2] > 59 {
-		return clock, 0, false, fail
+		return clock, 0, false, false, fail
 	}
-	return clock, sign * (tz[0]*3600 + tz[1]*60 + tz[2]), true, nil
+	return clock, sign * (tz[0]*3600 + tz[1]*60 + tz[2]), tz[3] != 0, true, nil
 }
 
 // parseHMSF parses HH[:MM[:SS[.f+]]] or HH[MM[SS[.f+]]], for clocks and offsets alike.

@@ -30,7 +30,8 @@ func Truthy(v any) bool {
 // DateTimeField is a JSON value as Django's DateTimeField.to_python reads it: null (or absent,
 // given as nil) is NULL; a string datetime.fromisoformat takes is that time, a naive one in UTC
 // (USE_TZ). ok is false for anything else (Django's regex fallback or a ValidationError, which
-// the callers leave to Django).
+// the callers leave to Django), and for an offset with a fraction of a second: psycopg2 sends
+// it as isoformat() prints it, which PostgreSQL refuses (a DataError Go does not reproduce).
 func DateTimeField(v any) (t *time.Time, ok bool) {
 	if v == nil {
 		return nil, true
@@ -40,7 +41,7 @@ func DateTimeField(v any) (t *time.Time, ok bool) {
 		return nil, false
 	}
 	d, err := FromISOFormat(s)
-	if err != nil {
+	if err != nil || d.OffsetFraction {
 		return nil, false
 	}
 	at := d.Time
