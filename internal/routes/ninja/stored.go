@@ -104,30 +104,33 @@ func writeStoredStamps(w *pycompat.JSONWriter, raw []byte) bool {
 		if err != nil {
 			return false
 		}
-		var item struct {
-			Score          *string         `json:"score"`
-			Dedup          *bool           `json:"dedup"`
-			ExpirationDate json.RawMessage `json:"expiration_date"` // empty when the key is missing
-			SourceWallet   *string         `json:"source_wallet"`
-		}
-		if dec.Decode(&item) != nil || item.Score == nil || item.Dedup == nil || len(item.ExpirationDate) == 0 {
+		// The members by their exact names (pydantic's; encoding/json would also match
+		// "Dedup" to a dedup field, where pydantic finds dedup missing).
+		var item map[string]json.RawMessage
+		if dec.Decode(&item) != nil {
 			return false
 		}
-		var expiration *string
-		if json.Unmarshal(item.ExpirationDate, &expiration) != nil {
+		var score, expiration, sourceWallet *string
+		var dedup *bool
+		rawExpiration, present := item["expiration_date"]
+		if json.Unmarshal(item["score"], &score) != nil || score == nil || json.Unmarshal(item["dedup"], &dedup) != nil || dedup == nil ||
+			!present || json.Unmarshal(rawExpiration, &expiration) != nil {
+			return false
+		}
+		if raw, present := item["source_wallet"]; present && json.Unmarshal(raw, &sourceWallet) != nil {
 			return false
 		}
 		w.Key(k.(string))
 		w.BeginObject()
 		w.Key("score")
-		w.String(*item.Score)
+		w.String(*score)
 		w.Key("dedup")
-		w.Bool(*item.Dedup)
+		w.Bool(*dedup)
 		w.Key("expiration_date")
 		w.NullableString(expiration)
-		if item.SourceWallet != nil {
+		if sourceWallet != nil {
 			w.Key("source_wallet")
-			w.String(*item.SourceWallet)
+			w.String(*sourceWallet)
 		}
 		w.EndObject()
 	}
