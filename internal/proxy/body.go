@@ -20,6 +20,7 @@ func (h *Handler) readBody(r *http.Request, snap *Snapshot) (body []byte, over s
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
+	limit = min(limit, DjangoMaxBody)
 	if r.ContentLength > limit {
 		return nil, h.overLabel(r, snap)
 	}

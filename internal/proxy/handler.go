@@ -64,7 +64,7 @@ type Handler struct {
 	AllowedHosts []string
 	// MaxBody bounds the request body read for the table routes (read once, replayed to Django
 	// on fallback and in shadow); a larger body goes to Django untouched and is counted. Zero
-	// means DefaultMaxBody.
+	// means DefaultMaxBody; it is never above DjangoMaxBody.
 	MaxBody int64
 	// dialects caches, for the last snapshot seen, each table route's dialect (by position).
 	dialects atomic.Pointer[tableDialects]
@@ -78,6 +78,11 @@ type tableDialects struct {
 
 // DefaultMaxBody is the bound of a request body the proxy reads: 1 MiB.
 const DefaultMaxBody = 1 << 20
+
+// DjangoMaxBody caps MaxBody: Django's DATA_UPLOAD_MAX_MEMORY_SIZE (its default, 2.5 MB; the
+// scorer sets none). A view reading a body whose Content-Length is larger gets
+// RequestDataTooBig, Django's 400 page, which Go does not answer.
+const DjangoMaxBody = 2_621_440
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
