@@ -219,7 +219,7 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 		fmt.Fprintf(tw, "changed %s %s: %s → %s\n", c.Scope, c.Key, c.From, c.To)
 	}
 	if a.Stored != nil && len(a.Changes) == 0 && a.Warning == "" {
-		fmt.Fprintln(tw, "nothing changed: the values were already in force")
+		fmt.Fprintln(tw, "nothing changed: those admin values were already stored")
 	}
 	if a.Warning != "" {
 		fmt.Fprintln(tw, "WARNING: "+a.Warning)

@@ -154,7 +154,8 @@ func dialectRefusal(routeName *string, dialect string) string {
 
 // held lists the routes of the scope where an effective share is below the go_percent or
 // shadow_percent asked: Go's under the kill switch or a red gate, the shadow's under the kill
-// switch (a red gate does not hold it).
+// switch (a red gate does not hold it); and those whose kill switch stays on although it was
+// asked off (another source turns it on).
 func held(st RolloutStatus, scope string, o Overrides) []string {
 	var out []string
 	heldShare := func(name, key string, asked *float64, share float64, reason string) {
@@ -173,8 +174,28 @@ func held(st RolloutStatus, scope string, o Overrides) []string {
 		}
 		heldShare(rt.Name, "go_percent", o.GoPercent, share, rt.ShareReason)
 		heldShare(rt.Name, "shadow_percent", o.ShadowPercent, rt.ShadowShare, rt.ShadowReason)
+		if o.KillSwitch != nil && !*o.KillSwitch && rt.KillSwitch {
+			out = append(out, fmt.Sprintf("%s: kill_switch false is stored, but the kill switch stays on: %s", rt.Name, killAdvice(rt.Sources["kill_switch"])))
+		}
 	}
 	return out
+}
+
+// killAdvice says where a kill switch in force comes from and what turns it off.
+func killAdvice(source string) string {
+	switch source {
+	case config.SourceFile:
+		return "the configuration file sets it (kill_switch); remove it there, then reload (SIGHUP) or wait for the file to settle"
+	case config.SourceEnv:
+		return "the environment sets it (SHADOWPROXY_KILL_SWITCH or the route's); unset it and restart"
+	case SourceLocal:
+		return "it was given to this replica while the shared state was unreachable; resume once the database answers"
+	case SourceUnread:
+		return "the shared admin state has not been read yet (database unreachable?)"
+	case config.SourceAdmin:
+		return "an admin kill switch (global or the route's) is on; find why in the history, then resume that scope"
+	}
+	return "source " + source
 }
 
 func describeChanges(changes []Change) string {

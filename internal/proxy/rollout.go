@@ -201,6 +201,10 @@ func (s *Snapshot) routeState(name string) *RouteState {
 	if s.LocalKill[name] && !r.KillSwitch {
 		r.KillSwitch, r.Sources["kill_switch"] = true, SourceLocal
 	}
+	if r.KillSwitch && r.Sources["kill_switch"] == config.SourceDefault {
+		// The configuration's global kill switch (file or environment), not a default.
+		r.Sources["kill_switch"] = s.globalSource("kill_switch")
+	}
 	r.goBuckets, r.shadowBuckets = config.Buckets(r.GoPercent), config.Buckets(r.ShadowPercent)
 	return r
 }

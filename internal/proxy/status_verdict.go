@@ -83,7 +83,7 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 	switch {
 	case rs.KillSwitch:
-		return "NO", "the kill switch is on (" + rs.Sources["kill_switch"] + "): find why in the history, then resume"
+		return "NO", "the kill switch is on (" + rs.Sources["kill_switch"] + "): " + killAdvice(rs.Sources["kill_switch"])
 	case rs.GateTripped != "":
 		return "NO", "a gate tripped: " + rs.GateTripped + "; fix the cause, then reset the gates"
 	case r.ShareReason == "breaker open: Go is out until its cooldown ends":
