@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/replay"
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
 	"shadowproxy/internal/store"
@@ -18,7 +19,7 @@ import (
 // allowed), 1 when any diverged or failed, 2 on a usage or read error.
 func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newCommand("replay", "replay [--database-url URL] [--quiet] FILE|-", func(w io.Writer) {
-		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id};\neach is scored again and compared in the dialect it records (ninja when it records none).\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error.\n")
+		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id};\neach is scored again and compared in the dialect it records (ninja when it records none).\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error\nor when no record was of a route replay scores (v2-score).\n")
 	})
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the database to score against (default $DATABASE_URL)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -57,8 +58,13 @@ func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		return 2
 	}
 	sum.WriteTable(stdout)
-	if sum.Diverged() {
+	switch {
+	case sum.Diverged():
 		return 1
+	case sum.Total == 0:
+		// Nothing was checked: an exit 0 would read as "verified".
+		fmt.Fprintf(stderr, "shadowproxy: nothing replayed: replay scores %s records only (%d other records skipped)\n", v2.ScoreName, sum.Skipped)
+		return 2
 	}
 	return 0
 }

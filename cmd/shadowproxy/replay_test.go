@@ -50,4 +50,16 @@ func TestReplayCommand(t *testing.T) {
 			t.Errorf("%v: exit %d", args, code)
 		}
 	}
+	// Nothing checked is no pass: an admin error answer saved as an exemplar, an exemplar of a
+	// route replay does not score, an empty file (each exited 0 or 1 before).
+	for name, in := range map[string]string{
+		"an admin error answer":  `{"error": "unauthorized: give the admin token"}`,
+		"a ceramic-cache record": `{"route": "cc-score-get", "request_id": "x", "django_status": 200, "django_response": {}}`,
+		"an empty file":          "",
+	} {
+		errOut.Reset()
+		if code := run([]string{"replay", "--database-url", dbURL, "--quiet", "-"}, strings.NewReader(in), &out, &errOut); code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s", name, code, errOut.String())
+		}
+	}
 }

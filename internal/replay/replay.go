@@ -68,7 +68,7 @@ func (r record) answer() diff.Response {
 // the keys of stamps (Django reads unordered); they are not divergences.
 type Summary struct {
 	Total, Equal, Noise, Order, Divergent, Errors int
-	// Skipped counts records of other routes (the internal and embed routes): not replayed.
+	// Skipped counts records of other routes (every route but v2-score): not replayed.
 	Skipped  int
 	Fields   map[string]int // divergent field patterns
 	Examples []string       // request ids of divergent records
@@ -91,6 +91,10 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 		}
 		if err != nil {
 			return Summary{}, fmt.Errorf("record %d: %w", len(records)+1, err)
+		}
+		if (rec.Route == "" || rec.Route == v2.ScoreName) && (rec.ScorerID == "" || rec.Address == "" || rec.answer().Status == 0) {
+			// An admin error answer ({"error": ...}) saved in place of an exemplar, say.
+			return Summary{}, fmt.Errorf("record %d: not a capture record or diff exemplar of %s (it lacks scorer_id, address or Django's answer)", len(records)+1, v2.ScoreName)
 		}
 		records = append(records, rec)
 	}
