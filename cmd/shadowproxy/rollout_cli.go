@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,13 +53,13 @@ func rolloutCommand(args []string, stdout, stderr io.Writer) int {
 	case "status":
 	case "set":
 		route = fs.String("route", "", "the route (default: the global values, for every route that sets none)")
-		goPct = fs.Float64("go-percent", -1, "Go's share, 0-100")
-		shadowPct = fs.Float64("shadow-percent", -1, "the shadow share, 0-100")
+		goPct = fs.Float64("go-percent", 0, "Go's share, 0-100")
+		shadowPct = fs.Float64("shadow-percent", 0, "the shadow share, 0-100")
 	case "kill", "resume":
 		route = fs.String("route", "", "the route (default: every route)")
 	case "reset-gates":
 		route = fs.String("route", "", "the route whose gates to reset (default: every route's)")
-		step = fs.Int("step", -1, "move the ramp ladder to this step (0-based)")
+		step = fs.Int("step", 0, "move the ramp ladder to this step (0-based)")
 	case "history":
 		limit = fs.Int("limit", 20, "how many changes")
 	default:
@@ -67,6 +68,8 @@ func rolloutCommand(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseArgs(fs, args[1:], "", stdout, stderr); !ok {
 		return code
 	}
+	given := map[string]bool{} // flags set on the command line, whatever their value
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	body := map[string]any{}
 	if comment != nil && *comment != "" {
 		body["comment"] = *comment
@@ -77,10 +80,11 @@ func rolloutCommand(args []string, stdout, stderr io.Writer) int {
 	method, path := "GET", "/admin/rollout"
 	switch name {
 	case "set":
-		if *goPct >= 0 {
+		// A value out of range is sent as given: the admin API refuses it (400).
+		if given["go-percent"] {
 			body["go_percent"] = *goPct
 		}
-		if *shadowPct >= 0 {
+		if given["shadow-percent"] {
 			body["shadow_percent"] = *shadowPct
 		}
 		if body["go_percent"] == nil && body["shadow_percent"] == nil {
@@ -91,7 +95,7 @@ func rolloutCommand(args []string, stdout, stderr io.Writer) int {
 		method, body["kill_switch"] = "PUT", name == "kill"
 	case "reset-gates":
 		method, path = "POST", "/admin/gates/reset"
-		if *step >= 0 {
+		if given["step"] {
 			body["step"] = *step
 		}
 	case "history":

@@ -83,4 +83,13 @@ func TestRolloutCLI(t *testing.T) {
 	if code, _, errOut := rolloutCLI(t, "set", "--route", v2.ScoreName); code != 2 || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("set without a share: exit %d %q", code, errOut)
 	}
+	// A negative share given is refused, not taken for "not given" (the shadow share alone used
+	// to be applied).
+	if code, _, errOut := rolloutCLI(t, "set", "--route", v2.ScoreName, "--go-percent", "-3", "--shadow-percent", "50"); code != 1 ||
+		!strings.Contains(errOut, "400") || rollout.Load().Route(v2.ScoreName).ShadowPercent != 10 {
+		t.Errorf("set --go-percent -3: exit %d %q, shadow %v", code, errOut, rollout.Load().Route(v2.ScoreName).ShadowPercent)
+	}
+	if code, out, _ := rolloutCLI(t, "set", "--route", v2.ScoreName, "--go-percent", "0"); code != 0 || rollout.Load().Route(v2.ScoreName).GoPercent != 0 {
+		t.Errorf("set --go-percent 0: exit %d\n%s", code, out)
+	}
 }
