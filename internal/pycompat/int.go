@@ -14,9 +14,14 @@ type Int struct {
 	Fits  bool  // the value fits in an int64
 }
 
+// MaxStrDigits is Python's default int max_str_digits (3.11+): int() of a text with more
+// digits raises ValueError.
+const MaxStrDigits = 4300
+
 // ParseInt reads s as Python's int(s) does: surrounding white space (intSpace), one sign, and
-// decimal digits of any script (Unicode category Nd) with single underscores between digits.
-// ok is false where int() raises ValueError. It allocates nothing.
+// decimal digits of any script (Unicode category Nd) with single underscores between digits,
+// at most MaxStrDigits of them (leading zeros count, underscores do not). ok is false where
+// int() raises ValueError. It allocates nothing.
 func ParseInt(s string) (n Int, ok bool) {
 	s = strings.TrimFunc(s, intSpace)
 	negative := false
@@ -24,10 +29,13 @@ func ParseInt(s string) (n Int, ok bool) {
 		negative, s = s[0] == '-', s[1:]
 	}
 	var magnitude uint64
-	overflow, prevDigit := false, false
+	overflow, prevDigit, digits := false, false, 0
 	for _, r := range s {
 		switch {
 		case unicode.IsDigit(r):
+			if digits++; digits > MaxStrDigits {
+				return Int{}, false
+			}
 			d := uint64(DigitValue(r))
 			if magnitude > (math.MaxUint64-d)/10 {
 				overflow = true

@@ -1,6 +1,9 @@
 package pycompat
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // ParseInt agrees with CPython's int(str) (each case checked with python3): white space, one
 // sign, digits of any script, single underscores between digits; the value when it fits.
@@ -13,6 +16,14 @@ func TestParseIntIsPythonsInt(t *testing.T) {
 	} {
 		if got, ok := ParseInt(in); !ok || got != want {
 			t.Errorf("ParseInt(%q) = %+v, %v; want %+v", in, got, ok, want)
+		}
+	}
+	if n, ok := ParseInt(" " + strings.Repeat("1", MaxStrDigits) + " "); !ok || n.Fits || n.Sign != 1 {
+		t.Errorf("4,300 digits: %+v %v, want a number beyond int64", n, ok)
+	}
+	for _, in := range []string{strings.Repeat("0", 4301), "-" + strings.Repeat("1", 4301), strings.Repeat("1_", 4300) + "1"} {
+		if _, ok := ParseInt(in); ok {
+			t.Errorf("%d characters over max_str_digits read as a number", len(in))
 		}
 	}
 	for _, in := range []string{"", " ", "+", "-", "_1", "1_", "1__0", "+-1", "1.0", "0x10", "1e3", "١_", "²", "Ⅻ", "1 0", "\x1c7", "7\x1f", "\u200b7"} {

@@ -114,4 +114,9 @@ func TestLambdaNegativeScorerIDsInAnyScript(t *testing.T) {
 			t.Errorf("lambdaScorerID(%q) = %+v, want id %d", text, ref, want)
 		}
 	}
+	// Over int()'s 4,300 digits the text stays a text: no demo scorer, no id (Django's 404).
+	long := "-" + strings.Repeat("1", 4301)
+	if ref := lambdaScorerID(long, &demo); ref.ID != nil || ref.ExternalID != long {
+		t.Errorf("a 4,301-digit negative id: %+v, want the text alone", ref)
+	}
 }
