@@ -1,6 +1,7 @@
 package pycompat
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"unicode"
@@ -23,18 +24,24 @@ const MaxStrDigits = 4300
 // at most MaxStrDigits of them (leading zeros count, underscores do not). ok is false where
 // int() raises ValueError. It allocates nothing.
 func ParseInt(s string) (n Int, ok bool) {
+	n, _, ok = parseInt(s, MaxStrDigits)
+	return n, ok
+}
+
+// parseInt is ParseInt with a digit limit; digits counts the digits read.
+func parseInt(s string, limit int) (n Int, digits int, ok bool) {
 	s = strings.TrimFunc(s, intSpace)
 	negative := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		negative, s = s[0] == '-', s[1:]
 	}
 	var magnitude uint64
-	overflow, prevDigit, digits := false, false, 0
+	overflow, prevDigit := false, false
 	for _, r := range s {
 		switch {
 		case unicode.IsDigit(r):
-			if digits++; digits > MaxStrDigits {
-				return Int{}, false
+			if digits++; digits > limit {
+				return Int{}, digits, false
 			}
 			d := uint64(DigitValue(r))
 			if magnitude > (math.MaxUint64-d)/10 {
@@ -49,23 +56,33 @@ func ParseInt(s string) (n Int, ok bool) {
 		case r == '_' && prevDigit:
 			prevDigit = false
 		default:
-			return Int{}, false
+			return Int{}, digits, false
 		}
 	}
 	if !prevDigit { // empty, or ending in an underscore
-		return Int{}, false
+		return Int{}, digits, false
 	}
-	limit := uint64(math.MaxInt64)
+	largest := uint64(math.MaxInt64)
 	if negative {
-		n.Sign, limit = -n.Sign, limit+1
+		n.Sign, largest = -n.Sign, largest+1
 	}
-	if n.Fits = !overflow && magnitude <= limit; n.Fits {
+	if n.Fits = !overflow && magnitude <= largest; n.Fits {
 		n.Value = int64(magnitude) // -2^63 wraps to itself
 		if negative {
 			n.Value = -n.Value
 		}
 	}
-	return n, true
+	return n, digits, true
+}
+
+// IntValueError is str() of the ValueError int(s) raises (ParseInt's ok is false): the digit
+// limit's text when the number that starts s has too many digits (CPython counts them before
+// it looks at what follows), else "invalid literal".
+func IntValueError(s string) string {
+	if _, digits, _ := parseInt(s, math.MaxInt); digits > MaxStrDigits {
+		return fmt.Sprintf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", MaxStrDigits, digits)
+	}
+	return "invalid literal for int() with base 10: " + Repr(s)
 }
 
 // DigitValue is the value of a Unicode decimal digit (category Nd): such digits come in runs

@@ -32,3 +32,18 @@ func TestParseIntIsPythonsInt(t *testing.T) {
 		}
 	}
 }
+
+// IntValueError is str() of int()'s ValueError (checked with python3).
+func TestIntValueErrorIsPythons(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":                                  "invalid literal for int() with base 10: 'abc'",
+		"a\u00e9\x00":                          `invalid literal for int() with base 10: 'aé\x00'`,
+		strings.Repeat("0", 4301):              "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
+		" -" + strings.Repeat("1", 4301) + "x": "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
+		strings.Repeat("1_", 4300) + "1":       "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
+	} {
+		if got := IntValueError(in); got != want {
+			t.Errorf("IntValueError(%.20q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -55,9 +55,15 @@ func matchesHashedKey(key, stored string) bool {
 
 // ErrKeyHashRaises is a stored PBKDF2 text Django's check_password raises on instead of
 // answering: fewer than four "$"-separated fields, an iteration count int() refuses or
-// hashlib refuses (below 1, above INT_MAX), an empty salt. Django answers its 500 page; Go
-// leaves the request to Django.
+// hashlib refuses (below 1, above INT_MAX), an empty salt. Django answers its 500 page (the
+// Lambda: its default error with the exception's text); Go leaves the request to Django.
 var ErrKeyHashRaises = errors.New("stored pbkdf2_sha256 hash on which check_password raises")
+
+// KeyHashError is ErrKeyHashRaises with str() of the Python exception.
+type KeyHashError struct{ Python string }
+
+func (e *KeyHashError) Error() string        { return ErrKeyHashRaises.Error() + ": " + e.Python }
+func (e *KeyHashError) Is(target error) bool { return target == ErrKeyHashRaises }
 
 // VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
 // hashed_key_sha256 is set (no fallback), a sha256$ hashed_key, or Django's PBKDF2 format, which
@@ -83,16 +89,22 @@ func VerifyKey(key, hashedKey, hashedKeySHA256 string) (valid, needsMigration bo
 func checkDjangoPBKDF2(password, encoded string) (bool, error) {
 	parts := strings.SplitN(encoded, "$", 4)
 	if len(parts) != 4 {
-		return false, ErrKeyHashRaises
+		return false, &KeyHashError{fmt.Sprintf("not enough values to unpack (expected 4, got %d)", len(parts))}
 	}
 	n, ok := pycompat.ParseInt(parts[1])
 	switch {
-	case !ok || parts[2] == "":
-		return false, ErrKeyHashRaises
+	case !ok:
+		return false, &KeyHashError{pycompat.IntValueError(parts[1])}
+	case parts[2] == "":
+		return false, &KeyHashError{"salt must be provided and cannot contain $."}
 	case n.Sign == 0:
 		return false, nil
-	case n.Sign < 0 || !n.Fits || n.Value > math.MaxInt32:
-		return false, ErrKeyHashRaises
+	case n.Sign < 0:
+		return false, &KeyHashError{"iteration value must be greater than 0."}
+	case !n.Fits:
+		return false, &KeyHashError{"Python int too large to convert to C long"}
+	case n.Value > math.MaxInt32:
+		return false, &KeyHashError{"iteration value is too great."}
 	}
 	iterations := int(n.Value)
 	dk, err := pbkdf2.Key(sha256.New, password, []byte(parts[2]), iterations, 32)

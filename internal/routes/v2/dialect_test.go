@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
 )
 
 // The ALB rules of infra/lib/scorer/routing-rules.ts: priority 2111 (history, ASGI) before 2112
@@ -60,6 +61,18 @@ func TestDjangoDBErrorClass(t *testing.T) {
 	}
 	if r := dbErrorResponse(&pgconn.PgError{Code: "01000"}); r.StatusCode != 500 || r.Body != `{"error": "An error has occurred"}` {
 		t.Errorf("DatabaseError is not in the table: %+v", r)
+	}
+}
+
+// A stored key hash check_password raises on is no database error: the wrapper's table
+// default, with str() of the exception as the description (Go answered "DB Error:
+// OperationalError").
+func TestKeyHashFailureIsTheWrappersDefault(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("verify api key: %w", &scoring.KeyHashError{Python: "invalid literal for int() with base 10: 'abc'"})
+	r := failureResponse(err)
+	if r.StatusCode != 500 || r.Body != `{"error": "An error has occurred"}` || r.StatusDescription != "invalid literal for int() with base 10: 'abc'" {
+		t.Fatalf("%+v", r)
 	}
 }
 

@@ -46,8 +46,7 @@ type LambdaHandler struct {
 }
 
 // Handle answers one event. It never fails: every failure is an answer, as in Django's
-// with_api_request_exception_handling; a failure of the scorer itself is the wrapper's
-// "DB Error: <class>".
+// with_api_request_exception_handling; a failure of the scorer itself is failureResponse.
 func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaResponse {
 	lr, err := newLambdaRequest(ev, &h.Scorer.Settings)
 	if err != nil {
@@ -55,9 +54,19 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaRespon
 	}
 	res, err := h.Scorer.Score(ctx, lr.req, h.Sink)
 	if err != nil {
-		return dbErrorResponse(err)
+		return failureResponse(err)
 	}
 	return lr.render(res.Outcome)
+}
+
+// failureResponse is the wrapper's answer to a failure of the scorer: the table's default with
+// the exception's text for a stored key hash check_password raises on, else "DB Error:
+// <class>".
+func failureResponse(err error) LambdaResponse {
+	if khe, ok := errors.AsType[*scoring.KeyHashError](err); ok {
+		return errorResponse(500, msgUnexpected, khe.Python)
+	}
+	return dbErrorResponse(err)
 }
 
 // PanicResponse is the wrapper's answer to an exception its error table does not name: 500

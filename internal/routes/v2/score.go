@@ -102,8 +102,7 @@ func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 }
 
 // Failed is Django's answer to a failure it does not catch: the Ninja route's 500 page body,
-// or, in the lambda dialect, the wrapper's "DB Error: <class>" for a database failure and its
-// default for anything else (a panic).
+// or, in the lambda dialect, the wrapper's (failureResponse; its default for a panic).
 func (s *Score) Failed(c route.Call, err error) route.Answer {
 	if c.Dialect != route.Lambda {
 		return ninja.InternalError().Answer()
@@ -111,7 +110,7 @@ func (s *Score) Failed(c route.Call, err error) route.Answer {
 	if errors.Is(err, route.ErrPanic) {
 		return lambdaAnswer(PanicResponse())
 	}
-	return lambdaAnswer(dbErrorResponse(err))
+	return lambdaAnswer(failureResponse(err))
 }
 
 // noSettings are the settings a route without a scorer parses with (it never serves).
