@@ -9,7 +9,9 @@ import (
 )
 
 // WriteJSONValue writes the JSON text raw (valid JSON) as Python would print it after
-// json.loads: object keys in their order, integers as written, other numbers as float repr.
+// json.loads: object keys in their order, integers as written, other numbers as float repr. It
+// fails where json.loads raises (an integer over MaxStrDigits digits) or where Go does not
+// reproduce what it reads (a number beyond float64, which Python reads as inf).
 func (w *JSONWriter) WriteJSONValue(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -58,6 +60,9 @@ func (w *JSONWriter) writeValue(dec *json.Decoder) error {
 		w.Null()
 	case json.Number:
 		if !strings.ContainsAny(string(t), ".eE") {
+			if len(strings.TrimPrefix(string(t), "-")) > MaxStrDigits {
+				return fmt.Errorf("json.loads raises ValueError: an integer of more than %d digits", MaxStrDigits)
+			}
 			w.Raw(string(t))
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 )
 
@@ -32,10 +33,6 @@ const (
 // 400) near Python's recursion limit of 1,000 frames less the depth of Django's own stack,
 // while Go's decoder accepts 10,000 levels. Deeper bodies are Django's.
 const maxBodyDepth = 500
-
-// MaxIntDigits is Python's sys.int_info.default_max_str_digits: json.loads raises ValueError on
-// a longer integer literal unless the interpreter was started with another limit.
-const MaxIntDigits = 4300
 
 // DecodeBody reads a request body as Django-Ninja's parser does. A value is returned with
 // BodyJSON only; numbers are json.Number.
@@ -91,7 +88,7 @@ func plainUTF8(body []byte) bool {
 // pythonMayDiffer scans body for what json.loads and Go's decoder read differently: NaN and
 // Infinity outside strings (Python accepts them), a lone surrogate escape (Python keeps it and
 // PostgreSQL then refuses it; Go substitutes U+FFFD), nesting deeper than maxBodyDepth, a run of
-// more than MaxIntDigits digits (Python's int limit). It does not validate: json.Valid does.
+// more than pycompat.MaxStrDigits digits (Python's int limit). It does not validate: json.Valid does.
 func pythonMayDiffer(body []byte) bool {
 	depth, digits, inString := 0, 0, false
 	for i := 0; i < len(body); i++ {
@@ -111,7 +108,7 @@ func pythonMayDiffer(body []byte) bool {
 		}
 		switch {
 		case c >= '0' && c <= '9':
-			if digits++; digits > MaxIntDigits {
+			if digits++; digits > pycompat.MaxStrDigits {
 				return true
 			}
 			continue

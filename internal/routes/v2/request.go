@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
@@ -125,7 +126,7 @@ func uncertainScorerID(text string) bool {
 		}
 	}
 	t := strings.TrimFunc(text, unicode.IsSpace)
-	return strings.HasSuffix(t, ".") || strings.Contains(t, "__") || digits > ninja.MaxIntDigits
+	return strings.HasSuffix(t, ".") || strings.Contains(t, "__") || digits > pycompat.MaxStrDigits
 }
 
 // presentedKey extracts the API key as Django's aapi_key does: X-API-Key, replaced by
