@@ -434,3 +434,18 @@ func TestCeramicCacheBulkPostAbortedPipelineFallsBack(t *testing.T) {
 		t.Fatalf("%d rows, %d live: want Django's one (Go's rolled back with its transaction)", all, live)
 	}
 }
+
+// A stamp number Python prints with an exponent (0.00001 is 1e-05 in json.dumps, which Go's
+// plan holds) is compared as the jsonb column holds it (0.00001): equal, where it was divergent.
+func TestCeramicCacheShadowComparesStampNumbersAsJSONB(t *testing.T) {
+	f := newCCFixture(t, ccConfig(0, 100))
+	const a = "0x00000000000000000000000000000000000c0003"
+	body := strings.Replace(f.bulkBody(a, "Google"), `"stamp": {`, `"stamp": {"x": 0.00001, "y": 1E+2, `, 1)
+	if resp, got := f.post(a, body, "X-Test-Shadowed", "1"); resp.StatusCode != 201 {
+		t.Fatalf("shadowed: %d %s", resp.StatusCode, got)
+	}
+	s := f.waitCCRuns(ceramiccache.BulkPostName, 1)
+	if c := patternCounts(s)["writes.ceramic_cache.inserted.*.stamp"]; c.Equal != 1 || c.Divergent+c.Noise != 0 {
+		t.Fatalf("stamp column %+v; outcomes %+v", c, s.Outcomes)
+	}
+}

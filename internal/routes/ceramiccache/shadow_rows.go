@@ -13,7 +13,8 @@ import (
 	"shadowproxy/internal/store"
 )
 
-// readCacheRows reads the address's rows by id, stamps as canonical JSON.
+// readCacheRows reads the address's rows by id, stamps as canonical JSON (numbers as jsonb
+// prints them, as Go's planned stamps are compared).
 func readCacheRows(ctx context.Context, q store.Querier, address string) (map[int64]store.CacheRow, error) {
 	rows, err := store.CacheRowsOfAddress(ctx, q, address)
 	if err != nil {
@@ -21,7 +22,7 @@ func readCacheRows(ctx context.Context, q store.Querier, address string) (map[in
 	}
 	out := make(map[int64]store.CacheRow, len(rows))
 	for _, r := range rows {
-		r.Stamp = diff.CanonicalJSON([]byte(r.Stamp))
+		r.Stamp = diff.CanonicalJSONB([]byte(r.Stamp))
 		out[r.ID] = r
 	}
 	return out, nil
@@ -81,7 +82,7 @@ func compareCacheWrites(cw *scoring.CacheWrites, before, after map[int64]store.C
 	goByProvider := map[string]map[string]any{}
 	for _, in := range cw.Inserts {
 		goByProvider[in.Provider] = insertedColumns(store.CacheRow{Type: 1, Provider: in.Provider, ProofValue: in.ProofValue,
-			Stamp: diff.CanonicalJSON(in.Stamp), SourceApp: in.SourceApp, SourceScorerID: in.SourceScorerID, IssuanceDate: in.IssuanceDate,
+			Stamp: diff.CanonicalJSONB(in.Stamp), SourceApp: in.SourceApp, SourceScorerID: in.SourceScorerID, IssuanceDate: in.IssuanceDate,
 			ExpirationDate: in.ExpirationDate, ComposeDBSaveStatus: "pending", CreatedAt: &cw.Now, UpdatedAt: &cw.Now}, nil)
 	}
 	providers := slices.Sorted(maps.Keys(djangoByProvider))

@@ -207,7 +207,7 @@ func readCacheRows(ctx context.Context, q store.Querier, address string) ([]cach
 
 // describeRow is one written row as comparable text: the stamp as canonical JSON, times in UTC.
 func describeRow(typ int, provider string, stamp []byte, proof string, app *int, scorer *int64, issuance, expiration *time.Time) string {
-	canonical := diff.CanonicalJSON(stamp)
+	canonical := diff.CanonicalJSONB(stamp) // as the jsonb column holds it
 	show := func(p any) string {
 		switch x := p.(type) {
 		case *int:
