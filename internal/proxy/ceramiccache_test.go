@@ -55,6 +55,13 @@ func ccConfig(goPercent, shadowPercent float64) config.Config {
 
 func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 	t.Helper()
+	return newCCFixtureWithDjangoSink(t, cfg, nil)
+}
+
+// newCCFixtureWithDjangoSink is newCCFixture whose stand-in Django commits through
+// wrap(its commit sink) (nil: the commit sink).
+func newCCFixtureWithDjangoSink(t *testing.T, cfg config.Config, wrap func(scoring.Sink) scoring.Sink) *ccFixture {
+	t.Helper()
 	f := &ccFixture{goFixture: newGoFixture(t, cfg), issuer: stampissuer.NewIssuer("shadowproxy-demo-iam")}
 	settings, err := ceramiccache.SettingsFromEnv(func(k string) string {
 		return map[string]string{"SECRET_KEY": ccSecret, "CERAMIC_CACHE_SCORER_ID": strconv.FormatInt(f.ds.Communities[1].ID, 10)}[k]
@@ -75,7 +82,11 @@ func newCCFixture(t *testing.T, cfg config.Config) *ccFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(djangoPool.Close)
-	django := ceramiccache.Routes(family(djangoPool))
+	djangoFamily := family(djangoPool)
+	if wrap != nil {
+		djangoFamily.Sink = wrap(djangoFamily.Sink)
+	}
+	django := ceramiccache.Routes(djangoFamily)
 	var upstream http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -447,5 +458,30 @@ func TestCeramicCacheShadowComparesStampNumbersAsJSONB(t *testing.T) {
 	s := f.waitCCRuns(ceramiccache.BulkPostName, 1)
 	if c := patternCounts(s)["writes.ceramic_cache.inserted.*.stamp"]; c.Equal != 1 || c.Divergent+c.Noise != 0 {
 		t.Fatalf("stamp column %+v; outcomes %+v", c, s.Outcomes)
+	}
+}
+
+// A ceramic-cache rescore whose rawScore Django summed in another order (its reads have no
+// ORDER BY) is classed order, as on v2-score, not divergent: the explanation is checked against
+// Go's summed weights and Django's stamp_scores.
+func TestCeramicCacheShadowExplainsSummationOrder(t *testing.T) {
+	reversed := &reversedDjango{}
+	f := newCCFixtureWithDjangoSink(t, ccConfig(0, 100), func(s scoring.Sink) scoring.Sink { reversed.pool = s; return reversed })
+	for _, table := range []string{"scorer_weighted_binaryweightedscorer", "scorer_weighted_weightedscorer"} {
+		if _, err := f.pool.Exec(context.Background(), `UPDATE `+table+` SET weights = '{"Google": 1.7, "Ens": 5.3, "Linkedin": 3.1}'
+WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = $1)`, f.ds.Communities[1].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := f.ds.Addresses[0].Address
+	if resp, _ := f.do("GET", "/ceramic-cache/score/"+a, nil, "Authorization", bearer(a), "X-Test-Shadowed", "1"); resp.StatusCode != 200 {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	s := f.waitCCRuns(ceramiccache.ScoreGetName, 1)
+	if goSum, other := reversed.goSum.Load(), reversed.otherSum.Load(); goSum == nil || goSum == other {
+		t.Fatalf("fixture: the reverse order must change rawScore (%v, %v)", goSum, other)
+	}
+	if counts := patternCounts(s); s.Outcomes[diff.OutcomeOrder] != 1 || counts["writes.score.evidence.rawScore"].Order != 1 {
+		t.Fatalf("outcomes %+v, rawScore %+v", s.Outcomes, counts["writes.score.evidence.rawScore"])
 	}
 }

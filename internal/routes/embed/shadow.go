@@ -104,6 +104,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
+		diff.ExplainOrder(fields, in.Django.Body, ws, &post)
 	case scoring.ValidAddress(address):
 		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
 		if err != nil {
