@@ -485,3 +485,40 @@ WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = $1)`, 
 		t.Fatalf("outcomes %+v, rawScore %+v", s.Outcomes, counts["writes.score.evidence.rawScore"])
 	}
 }
+
+// concurrentCacheWriter is a stand-in Django's sink that, after its own writes, commits a cache
+// row of another provider for the address, as a second request for the DID would during the
+// shadow run.
+type concurrentCacheWriter struct {
+	inner scoring.Sink
+	pool  *pgxpool.Pool
+}
+
+func (c *concurrentCacheWriter) Apply(ctx context.Context, ws *scoring.WriteSet) error {
+	if err := c.inner.Apply(ctx, ws); err != nil || ws.CeramicCache == nil {
+		return err
+	}
+	_, err := c.pool.Exec(ctx, `INSERT INTO ceramic_cache_ceramiccache (address, provider, stamp, created_at, updated_at, type, deleted_at,
+  compose_db_save_status, compose_db_stream_id, expiration_date, issuance_date, proof_value, source_app, source_scorer_id)
+SELECT address, 'Linkedin', stamp, created_at, updated_at, type, NULL, compose_db_save_status, compose_db_stream_id, expiration_date,
+  issuance_date, proof_value || 'x', source_app, source_scorer_id
+FROM ceramic_cache_ceramiccache WHERE address = $1 AND provider = 'Google' AND deleted_at IS NULL`, ws.CeramicCache.Address)
+	return err
+}
+
+// A cache row another request for the DID commits during the shadow run is a race, not
+// Django's write: the run is neither divergent nor counted (it was divergent on
+// writes.ceramic_cache.inserted.Linkedin).
+func TestCeramicCacheShadowOtherWriterIsARace(t *testing.T) {
+	f := newCCFixtureWithDjangoSink(t, ccConfig(0, 100), func(s scoring.Sink) scoring.Sink {
+		return &concurrentCacheWriter{inner: s, pool: s.(store.CommitSink).Pool}
+	})
+	const a = "0x00000000000000000000000000000000000c0005"
+	if resp, body := f.post(a, f.bulkBody(a, "Google"), "X-Test-Shadowed", "1"); resp.StatusCode != 201 {
+		t.Fatalf("shadowed: %d %s", resp.StatusCode, body)
+	}
+	s := f.waitCCRuns(ceramiccache.BulkPostName, 1)
+	if s.Outcomes[diff.OutcomeRace] != 1 || s.Outcomes[diff.OutcomeDivergent] != 0 {
+		t.Fatalf("outcomes %+v", s.Outcomes)
+	}
+}

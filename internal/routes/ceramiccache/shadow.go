@@ -74,6 +74,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	snap.Close(context.Background())
 	snap = nil
 
+	cacheRace := ""
 	if req.halfWay || (ws != nil && ws.CeramicCache != nil) {
 		after, err := readCacheRows(ctx, in.DB, address)
 		if err != nil {
@@ -84,7 +85,13 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		} else {
 			fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
 		}
+		cacheRace = otherCacheWriter(req, before, after)
 	}
+	defer func() {
+		if run.Race == "" {
+			run.Race = cacheRace
+		}
+	}()
 	switch {
 	case scored:
 		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)

@@ -44,6 +44,36 @@ func djangoCacheWrites(before, after map[int64]store.CacheRow) (deleted, inserte
 	return deleted, inserted
 }
 
+// otherCacheWriter names a change to the address's cache rows between the snapshot (before)
+// and now (after) that Django's handling of this request cannot have made, so another request
+// for the DID wrote during the shadow run (a race, not a divergence): a new row, or a soft
+// delete, of a provider the request does not name; two new rows of one provider; a new row
+// already soft-deleted. "" when there is none.
+func otherCacheWriter(req *request, before, after map[int64]store.CacheRow) string {
+	named := map[string]bool{}
+	for _, it := range req.items {
+		named[it.provider] = true
+	}
+	newRows := map[string]int{}
+	for _, id := range slices.Sorted(maps.Keys(after)) {
+		a := after[id]
+		b, existed := before[id]
+		switch {
+		case !existed && !named[a.Provider]:
+			return "a cache row of provider " + a.Provider + ", which the request does not name, was written during the shadow run"
+		case !existed && !a.Live():
+			return "a cache row written during the shadow run was already soft-deleted"
+		case !existed:
+			if newRows[a.Provider]++; newRows[a.Provider] > 1 {
+				return "two cache rows of provider " + a.Provider + " were written during the shadow run"
+			}
+		case b.Live() && !a.Live() && !named[a.Provider]:
+			return "a cache row of provider " + a.Provider + ", which the request does not name, was soft-deleted during the shadow run"
+		}
+	}
+	return ""
+}
+
 func deleteKeys(rows []store.CacheRow) []string {
 	out := []string{}
 	for _, r := range rows {

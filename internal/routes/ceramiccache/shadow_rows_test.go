@@ -1,0 +1,38 @@
+package ceramiccache
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"shadowproxy/internal/store"
+)
+
+// Only changes Django's handling of the request cannot have made are another writer's.
+func TestOtherCacheWriter(t *testing.T) {
+	now := time.Now()
+	req := &request{items: []item{{provider: "Google"}, {provider: "Ens"}}}
+	before := map[int64]store.CacheRow{1: {ID: 1, Provider: "Google"}, 2: {ID: 2, Provider: "Github"}}
+	row := func(id int64, provider string, deleted bool) store.CacheRow {
+		r := store.CacheRow{ID: id, Provider: provider}
+		if deleted {
+			r.DeletedAt = &now
+		}
+		return r
+	}
+	for name, c := range map[string]struct {
+		after map[int64]store.CacheRow
+		want  string
+	}{
+		"Django's own":           {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", false), 4: row(4, "Ens", false)}, ""},
+		"a provider not named":   {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Linkedin", false)}, "provider Linkedin"},
+		"two new rows of one":    {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", true), 4: row(4, "Google", false)}, "already soft-deleted"},
+		"twice, both live":       {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Ens", false), 4: row(4, "Ens", false)}, "two cache rows of provider Ens"},
+		"an unnamed row deleted": {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", true)}, "provider Github"},
+	} {
+		got := otherCacheWriter(req, before, c.after)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}
