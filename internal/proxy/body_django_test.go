@@ -1,25 +1,14 @@
 package proxy
 
 import (
-	"net/http"
 	"strings"
 	"testing"
-
-	"shadowproxy/internal/config"
-	"shadowproxy/internal/route"
 )
 
 // A body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE goes to Django (its 400 page, which Go does
 // not answer) even when SHADOWPROXY_MAX_BODY_BYTES is set higher: Go parsed it and answered.
 func TestBodiesOverDjangosUploadLimitAreDjangos(t *testing.T) {
-	withToyName(t)
-	c := config.Defaults()
-	c.Routes = map[string]config.RouteSettings{toyName: {GoPercent: new(100.0)}}
-	h := newHarness(t, http.HandlerFunc(toyDjango), c, nil, nil)
-	tg := &toy{}
-	h.handler.Routes = append(h.handler.Routes, route.Route{Name: toyName, Method: http.MethodPost, Pattern: "/toy/{address}",
-		Key: route.KeyPathAddress, Handler: tg, Shadow: tg})
-	h.handler.NoGo = ""
+	h := toyGoHarness(t)
 	h.handler.MaxBody = 4 << 20
 	for size, want := range map[int]string{DjangoMaxBody: "go", DjangoMaxBody + 1: "django"} {
 		resp, body := h.do("POST", "/toy/0xabc", strings.NewReader(strings.Repeat("x", size)))

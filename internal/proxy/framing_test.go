@@ -1,25 +1,15 @@
 package proxy
 
 import (
-	"net/http"
 	"strings"
 	"testing"
-
-	"shadowproxy/internal/config"
-	"shadowproxy/internal/route"
 )
 
 // A Go answer carries Content-Length, as Django's do (CommonMiddleware sets it on every
 // non-streaming response): never chunked, whatever its size (net/http chunks an answer over
 // 2 KiB that says nothing of its length; a 20-stamp score is about that size).
 func TestGoAnswerHasContentLength(t *testing.T) {
-	withToyName(t)
-	c := config.Defaults()
-	c.Routes = map[string]config.RouteSettings{toyName: {GoPercent: ptrTo(100.0)}}
-	h := newHarness(t, http.HandlerFunc(toyDjango), c, nil, nil)
-	tg := &toy{}
-	h.handler.Routes = append(h.handler.Routes, route.Route{Name: toyName, Method: http.MethodPost, Pattern: "/toy/{address}", Key: route.KeyPathAddress, Handler: tg, Shadow: tg})
-	h.handler.NoGo = ""
+	h := toyGoHarness(t)
 	for _, size := range []int{10, 2047, 2048, 5000, 70_000} {
 		resp, body := h.do("POST", "/toy/0xabc", strings.NewReader(strings.Repeat("x", size)))
 		if resp.Header.Get(BackendHeader) != "go" || body != "go:"+strings.Repeat("x", size) {

@@ -81,6 +81,19 @@ func toyDjango(w http.ResponseWriter, r *http.Request) {
 // withToyName makes the configuration know the toy route for the test's duration.
 func withToyName(t *testing.T) { withRouteNames(t, toyName) }
 
+// toyGoHarness is a harness with the toy route (POST /toy/{address}, answered "go:" and the
+// body) at go_percent 100 in front of toyDjango, and no database to stop Go.
+func toyGoHarness(t *testing.T) *harness {
+	withToyName(t)
+	c := config.Defaults()
+	c.Routes = map[string]config.RouteSettings{toyName: {GoPercent: ptrTo(100.0)}}
+	h := newHarness(t, http.HandlerFunc(toyDjango), c, nil, nil)
+	tg := &toy{}
+	h.handler.Routes = append(h.handler.Routes, route.Route{Name: toyName, Method: http.MethodPost, Pattern: "/toy/{address}", Key: route.KeyPathAddress, Handler: tg, Shadow: tg})
+	h.handler.NoGo = ""
+	return h
+}
+
 // withRouteNames makes the configuration know the named routes for the test's duration.
 func withRouteNames(t *testing.T, names ...string) {
 	saved := config.RouteNames
