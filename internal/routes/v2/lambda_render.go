@@ -122,7 +122,10 @@ func djangoDBErrorClass(err error) string {
 }
 
 // parseBody mirrors parse_body: the body, base64-decoded when isBase64Encoded, read as JSON;
-// {} when there is none. The JSON is kept as text for the analytics row's payload.
+// {} when there is none. The JSON is kept as text for the analytics row's payload; a JSON null
+// is no payload (json.loads gives None, which the JSONField stores as SQL NULL). Text that
+// json.loads may read otherwise than Go (NaN, nesting or digits beyond Python's limits; see
+// ninja.DecodeBody) is an error too: the proxy leaves it to Django.
 func parseBody(ev LambdaEvent) (json.RawMessage, error) {
 	if ev.IsBase64Encoded == nil {
 		return nil, errors.New("'isBase64Encoded'") // str(KeyError)
@@ -141,8 +144,14 @@ func parseBody(ev LambdaEvent) (json.RawMessage, error) {
 		}
 		text = decoded
 	}
-	if !json.Valid(text) {
+	v, verdict := ninja.DecodeBody(text)
+	switch {
+	case verdict == ninja.BodyRefused:
 		return nil, errors.New("body is not JSON")
+	case verdict != ninja.BodyJSON:
+		return nil, errors.New("body that json.loads may read otherwise (not reproduced)")
+	case v == nil:
+		return nil, nil
 	}
 	return json.RawMessage(text), nil
 }
