@@ -243,7 +243,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 		return err
 	}
 	epoch := now.Truncate(settings.Window)
-	window := evidenceWindow{generation: state.Generation, epoch: epoch.UnixNano()}
+	window := evidenceWindow{generation: state.Generation, epoch: epoch.UnixNano(), length: int64(settings.Window)}
 	local := c.Evidence.take(window)
 	body, _ := json.Marshal(local)
 	b := &pgx.Batch{}
@@ -257,7 +257,6 @@ ON CONFLICT (route, generation, epoch, replica) DO UPDATE SET counters = EXCLUDE
 		res.Close()
 		return fmt.Errorf("publish evidence: %w", err)
 	}
-	c.Evidence.markPublished(window, local)
 	rows, err := res.Query()
 	if err != nil {
 		res.Close()
@@ -272,7 +271,11 @@ ON CONFLICT (route, generation, epoch, replica) DO UPDATE SET counters = EXCLUDE
 		}
 	}
 	rows.Close()
-	res.Close()
+	if err := res.Close(); err != nil {
+		// The batch is one implicit transaction: the upsert did not stay.
+		return fmt.Errorf("publish evidence: %w", err)
+	}
+	c.Evidence.markPublished(window, local)
 
 	results := Evaluate(sum, settings)
 	if err := c.decide(ctx, now, state, results, ladder); err != nil {

@@ -92,8 +92,14 @@ type Evidence struct {
 }
 
 // evidenceWindow names an evaluation window: the evidence generation (an operator reset starts
-// a new one) and the window's start.
-type evidenceWindow struct{ generation, epoch int64 }
+// a new one), the window's start and its length (nanoseconds).
+type evidenceWindow struct{ generation, epoch, length int64 }
+
+// follows reports whether w is the window right after prev: same generation and length, and
+// starting where prev ends.
+func (w evidenceWindow) follows(prev evidenceWindow) bool {
+	return w.generation == prev.generation && w.length == prev.length && w.epoch == prev.epoch+prev.length
+}
 
 // Go records a request Go served (or tried to: a fallback counts as an error).
 func (e *Evidence) Go(status int, fellBack bool) {
@@ -140,15 +146,17 @@ func (e *Evidence) Current() Counters {
 	return e.cur.clone()
 }
 
-// take returns the counters of the named window. In a new window of the same generation the
-// counts recorded after the previous window's last publication carry over: a burst that lands
+// take returns the counters of the named window. In the window right after the previous one
+// the counts recorded after that window's last publication carry over: a burst that lands
 // between a replica's last tick in a window and the window's end counts in the next one instead
-// of being lost. A new generation (an operator reset) starts afresh.
+// of being lost. Any other window (a new generation after an operator reset, a window length
+// changed, windows skipped while the gates were off or the database unreachable) starts
+// afresh, so old counts are never judged as the current window's.
 func (e *Evidence) take(w evidenceWindow) Counters {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.seen && e.window != w { // counts made before the first look belong to the current window
-		if e.window.generation == w.generation {
+		if w.follows(e.window) {
 			e.cur.subtract(e.published)
 		} else {
 			e.cur = Counters{}

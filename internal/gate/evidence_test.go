@@ -10,7 +10,7 @@ import (
 // reached a gate); an operator reset (a new generation) starts afresh.
 func TestEvidenceRecordedAfterTheLastPublicationCarriesOver(t *testing.T) {
 	e := &Evidence{}
-	first, next := evidenceWindow{generation: 1, epoch: 0}, evidenceWindow{generation: 1, epoch: 60}
+	first, next := evidenceWindow{generation: 1, epoch: 0, length: 60}, evidenceWindow{generation: 1, epoch: 60, length: 60}
 	shadow := func(n int) {
 		for range n {
 			e.Shadow(true, true, 10*time.Millisecond, 20*time.Millisecond)
@@ -32,14 +32,21 @@ func TestEvidenceRecordedAfterTheLastPublicationCarriesOver(t *testing.T) {
 	// A take whose publication failed is not subtracted: all of it carries over.
 	shadow(2)
 	e.take(next) // not published
-	later := evidenceWindow{generation: 1, epoch: 120}
+	later := evidenceWindow{generation: 1, epoch: 120, length: 60}
 	if got := e.take(later); got.ShadowCompared != 7 {
 		t.Fatalf("after an unpublished window: %d comparisons, want 7", got.ShadowCompared)
 	}
 
 	shadow(3)
-	if got := e.take(evidenceWindow{generation: 2, epoch: 120}); got.ShadowCompared != 0 || sum(got.GoLatency) != 0 {
+	if got := e.take(evidenceWindow{generation: 2, epoch: 120, length: 60}); got.ShadowCompared != 0 || sum(got.GoLatency) != 0 {
 		t.Fatalf("a new generation starts with %+v, want nothing", got)
+	}
+	// Counts older than the window before (windows skipped: gates off, database unreachable)
+	// are never judged as the current window's.
+	e.markPublished(evidenceWindow{generation: 2, epoch: 120, length: 60}, e.Current())
+	shadow(4)
+	if got := e.take(evidenceWindow{generation: 2, epoch: 60_000, length: 60}); got.ShadowCompared != 0 {
+		t.Fatalf("a window long after the last one starts with %d comparisons, want none", got.ShadowCompared)
 	}
 }
 

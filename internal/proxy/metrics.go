@@ -67,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shadowproxy_breaker_trips_total", Help: "Times a route's circuit breaker opened and kept Go out, by route.",
 		}, []string{"route"}),
 		bodyOverLimit: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_body_over_limit_total", Help: "Requests whose body was larger than SHADOWPROXY_MAX_BODY_BYTES, passed to Django untouched, by the route that would have taken them (other: none).",
+			Name: "shadowproxy_body_over_limit_total", Help: "Requests whose body was larger than SHADOWPROXY_MAX_BODY_BYTES (at most Django's 2,621,440-byte DATA_UPLOAD_MAX_MEMORY_SIZE), passed to Django untouched, by the route that would have taken them (other: none).",
 		}, []string{"route"}),
 		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shadowproxy_config_reloads_total", Help: "Configuration loads, at start and on reloads, by result (ok, rejected).",

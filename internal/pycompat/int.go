@@ -55,12 +55,16 @@ func parseInt(s string, limit int) (n Int, digits int, ok bool) {
 			prevDigit = true
 		case r == '_' && prevDigit:
 			prevDigit = false
+		case !prevDigit:
+			// After an underscore (or before any digit): CPython refuses the underscore before
+			// it counts the digits, so no count is reported.
+			return Int{}, 0, false
 		default:
 			return Int{}, digits, false
 		}
 	}
 	if !prevDigit { // empty, or ending in an underscore
-		return Int{}, digits, false
+		return Int{}, 0, false
 	}
 	largest := uint64(math.MaxInt64)
 	if negative {
@@ -76,13 +80,15 @@ func parseInt(s string, limit int) (n Int, digits int, ok bool) {
 }
 
 // IntValueError is str() of the ValueError int(s) raises (ParseInt's ok is false): the digit
-// limit's text when the number that starts s has too many digits (CPython counts them before
-// it looks at what follows), else "invalid literal".
+// limit's text when the number that starts s has too many digits and ends on a digit (CPython
+// counts them before it looks at what follows, but refuses a misplaced underscore first), else
+// "invalid literal" with the text's repr cut to 200 characters (%.200R).
 func IntValueError(s string) string {
 	if _, digits, _ := parseInt(s, math.MaxInt); digits > MaxStrDigits {
 		return fmt.Sprintf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", MaxStrDigits, digits)
 	}
-	return "invalid literal for int() with base 10: " + Repr(s)
+	repr := []rune(Repr(s))
+	return "invalid literal for int() with base 10: " + string(repr[:min(len(repr), 200)])
 }
 
 // DigitValue is the value of a Unicode decimal digit (category Nd): such digits come in runs

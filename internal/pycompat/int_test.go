@@ -40,6 +40,10 @@ func TestIntValueErrorIsPythons(t *testing.T) {
 		"a\u00e9\x00":                          `invalid literal for int() with base 10: 'aé\x00'`,
 		strings.Repeat("0", 4301):              "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
 		" -" + strings.Repeat("1", 4301) + "x": "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
+		strings.Repeat("1", 4301) + "_":        "invalid literal for int() with base 10: '" + strings.Repeat("1", 199),
+		strings.Repeat("1_", 4301) + "x":       "invalid literal for int() with base 10: '" + strings.Repeat("1_", 99) + "1",
+		"1000\u00a0x":                          `invalid literal for int() with base 10: '1000\xa0x'`,
+		"\u200b1\U0001F600\u3000":              `invalid literal for int() with base 10: '\u200b1😀\u3000'`,
 		strings.Repeat("1_", 4300) + "1":       "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use sys.set_int_max_str_digits() to increase the limit",
 	} {
 		if got := IntValueError(in); got != want {

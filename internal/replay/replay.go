@@ -92,9 +92,10 @@ func Run(ctx context.Context, in io.Reader, pool *pgxpool.Pool, scorer *scoring.
 		if err != nil {
 			return Summary{}, fmt.Errorf("record %d: %w", len(records)+1, err)
 		}
-		if (rec.Route == "" || rec.Route == v2.ScoreName) && (rec.ScorerID == "" || rec.Address == "" || rec.answer().Status == 0) {
-			// An admin error answer ({"error": ...}) saved in place of an exemplar, say.
-			return Summary{}, fmt.Errorf("record %d: not a capture record or diff exemplar of %s (it lacks scorer_id, address or Django's answer)", len(records)+1, v2.ScoreName)
+		if (rec.Route == "" || rec.Route == v2.ScoreName) && (rec.RequestID == "" || rec.answer().Status == 0) {
+			// An admin error answer ({"error": ...}) saved in place of an exemplar, say. (An
+			// empty scorer id or address is a request the route took: it is replayed.)
+			return Summary{}, fmt.Errorf("record %d: not a capture record or diff exemplar of %s (it lacks request_id or Django's answer)", len(records)+1, v2.ScoreName)
 		}
 		records = append(records, rec)
 	}

@@ -83,6 +83,12 @@ func TestReplayFindsDivergences(t *testing.T) {
 	if s, err := Run(context.Background(), strings.NewReader(exemplar), pool, scorer, nil); err != nil || s.Diverged() || s.Total != 1 {
 		t.Fatalf("exemplar: %+v %v", s, err)
 	}
+	// A captured request with an empty address (the route took /v2/stamps/1/score/) is replayed,
+	// not refused as input that is no record.
+	empty := `{"route": "v2-score", "request_id": "r2", "scorer_id": "1", "address": "", "path": "/v2/stamps/1/score/", "django": {"status": 400, "body": {"detail": "Invalid address."}}}`
+	if s, err := Run(context.Background(), strings.NewReader(empty), pool, scorer, nil); err != nil || s.Total != 1 {
+		t.Fatalf("empty address: %+v %v", s, err)
+	}
 	if _, err := Run(context.Background(), strings.NewReader("not json\n"), pool, scorer, nil); err == nil {
 		t.Fatal("a malformed line was accepted")
 	}

@@ -99,10 +99,10 @@ func checkDjangoPBKDF2(password, encoded string) (bool, error) {
 		return false, &KeyHashError{"salt must be provided and cannot contain $."}
 	case n.Sign == 0:
 		return false, nil
+	case !n.Fits: // hashlib converts to a C long first, whatever the sign
+		return false, &KeyHashError{"Python int too large to convert to C long"}
 	case n.Sign < 0:
 		return false, &KeyHashError{"iteration value must be greater than 0."}
-	case !n.Fits:
-		return false, &KeyHashError{"Python int too large to convert to C long"}
 	case n.Value > math.MaxInt32:
 		return false, &KeyHashError{"iteration value is too great."}
 	}

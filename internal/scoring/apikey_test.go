@@ -32,12 +32,13 @@ func TestVerifyKeyRaisesWhereCheckPasswordRaises(t *testing.T) {
 	}
 	// str() of each exception, as Django's Lambda reports it (checked with python3).
 	for stored, python := range map[string]string{
-		"pbkdf2_sha256$abc$salt$" + hash:                 "invalid literal for int() with base 10: 'abc'",
-		"pbkdf2_sha256$-1$$" + hash:                      "salt must be provided and cannot contain $.",
-		"pbkdf2_sha256$-1$salt$" + hash:                  "iteration value must be greater than 0.",
-		"pbkdf2_sha256$2147483648$salt$" + hash:          "iteration value is too great.",
-		"pbkdf2_sha256$9223372036854775808$salt$" + hash: "Python int too large to convert to C long",
-		"pbkdf2_sha256$1000":                             "not enough values to unpack (expected 4, got 2)",
+		"pbkdf2_sha256$abc$salt$" + hash:                   "invalid literal for int() with base 10: 'abc'",
+		"pbkdf2_sha256$-1$$" + hash:                        "salt must be provided and cannot contain $.",
+		"pbkdf2_sha256$-1$salt$" + hash:                    "iteration value must be greater than 0.",
+		"pbkdf2_sha256$2147483648$salt$" + hash:            "iteration value is too great.",
+		"pbkdf2_sha256$9223372036854775808$salt$" + hash:   "Python int too large to convert to C long",
+		"pbkdf2_sha256$-99999999999999999999$salt$" + hash: "Python int too large to convert to C long",
+		"pbkdf2_sha256$1000":                               "not enough values to unpack (expected 4, got 2)",
 	} {
 		valid, _, err := VerifyKey(key, stored, "")
 		khe, ok := errors.AsType[*KeyHashError](err)

@@ -24,11 +24,11 @@ func TestOtherCacheWriter(t *testing.T) {
 		after map[int64]store.CacheRow
 		want  string
 	}{
-		"Django's own":           {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", false), 4: row(4, "Ens", false)}, ""},
-		"a provider not named":   {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Linkedin", false)}, "provider Linkedin"},
-		"two new rows of one":    {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", true), 4: row(4, "Google", false)}, "already soft-deleted"},
-		"twice, both live":       {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Ens", false), 4: row(4, "Ens", false)}, "two cache rows of provider Ens"},
-		"an unnamed row deleted": {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", true)}, "provider Github"},
+		"Django's own":              {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", false), 4: row(4, "Ens", false)}, ""},
+		"a provider not named":      {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Linkedin", false)}, "provider Linkedin"},
+		"a new row already deleted": {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Google", true), 4: row(4, "Google", false)}, "already soft-deleted"},
+		"twice, both live":          {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", false), 3: row(3, "Ens", false), 4: row(4, "Ens", false)}, "two cache rows of provider Ens"},
+		"an unnamed row deleted":    {map[int64]store.CacheRow{1: row(1, "Google", true), 2: row(2, "Github", true)}, "provider Github"},
 	} {
 		got := otherCacheWriter(req, before, c.after)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {

@@ -129,14 +129,14 @@ func newLambdaRequest(ev LambdaEvent, s *scoring.Settings) (*lambdaRequest, erro
 	return l, nil
 }
 
-// lambdaScorerID mirrors stamp_score_GET's scorer id: the path text itself, or
-// DEMO_API_SCORER_ID when int() reads it as negative (Python None when unset).
 // negativeInt reports whether Python's int(s) succeeds and is below zero.
 func negativeInt(s string) bool {
 	n, ok := pycompat.ParseInt(s)
 	return ok && n.Sign < 0
 }
 
+// lambdaScorerID mirrors stamp_score_GET's scorer id: the path text itself, or
+// DEMO_API_SCORER_ID when int() reads it as negative (Python None when unset).
 func lambdaScorerID(text string, demo *string) scoring.CommunityRef {
 	switch {
 	case !negativeInt(text):
