@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -53,17 +52,16 @@ func matchesHashedKey(key, stored string) bool {
 	return string(appendHashedKey(b[:0], key)) == stored
 }
 
-// ErrKeyHashRaises is a stored PBKDF2 text Django's check_password raises on instead of
+// KeyHashError is a stored PBKDF2 text Django's check_password raises on instead of
 // answering: fewer than four "$"-separated fields, an iteration count int() refuses or
 // hashlib refuses (below 1, above INT_MAX), an empty salt. Django answers its 500 page (the
 // Lambda: its default error with the exception's text); Go leaves the request to Django.
-var ErrKeyHashRaises = errors.New("stored pbkdf2_sha256 hash on which check_password raises")
-
-// KeyHashError is ErrKeyHashRaises with str() of the Python exception.
+// Python is str() of the exception.
 type KeyHashError struct{ Python string }
 
-func (e *KeyHashError) Error() string        { return ErrKeyHashRaises.Error() + ": " + e.Python }
-func (e *KeyHashError) Is(target error) bool { return target == ErrKeyHashRaises }
+func (e *KeyHashError) Error() string {
+	return "stored pbkdf2_sha256 hash on which check_password raises: " + e.Python
+}
 
 // VerifyKey mirrors FastAPIKeyValidator.verify_key: the SHA-256 fast path when
 // hashed_key_sha256 is set (no fallback), a sha256$ hashed_key, or Django's PBKDF2 format, which

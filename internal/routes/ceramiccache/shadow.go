@@ -87,11 +87,6 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		}
 		cacheRace = otherCacheWriter(req, before, after)
 	}
-	defer func() {
-		if run.Race == "" {
-			run.Race = cacheRace
-		}
-	}()
 	switch {
 	case scored:
 		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
@@ -111,6 +106,9 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		f, race := diff.CompareUnplannedWrites(preAddress, post, in.Django.Status, diff.DjangoScoreTime(in.Django.Body))
 		run.Race = race
 		fields = append(fields, f)
+	}
+	if run.Race == "" {
+		run.Race = cacheRace
 	}
 	return fields, nil
 }
