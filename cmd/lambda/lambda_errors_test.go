@@ -163,3 +163,42 @@ func TestLambdaPanicIsTheWrappersDefault(t *testing.T) {
 		t.Fatalf("ninja dialect: %+v %v", out, err)
 	}
 }
+
+// A database failure inside the community read is aget_scorer_by_id's 404 in both dialects
+// (it catches every exception), after the key check (a bad key is still 401); a failure of
+// the key read itself is the wrapper's DB Error, and in the Ninja route Django's 500 page
+// (aapi_key raises before the handler). The fault: the weighted scorer's table replaced by a
+// view whose threshold raises when read, so the key's statement in the same round trip
+// succeeds. (Go answered "DB Error: InternalError" for the community read, and the Ninja
+// route's handler 500 for the key read.)
+func TestLambdaFailedCommunityReadIsNotFound(t *testing.T) {
+	f := newFixture(t, viaLambda)
+	c := f.community(f.account, "WEIGHTED", defaultWeights, "20")
+	f.exec(`CREATE FUNCTION fail_read() RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$`)
+	f.exec(`ALTER TABLE scorer_weighted_weightedscorer RENAME TO weightedscorer_real`)
+	f.exec(`CREATE VIEW scorer_weighted_weightedscorer AS SELECT scorer_ptr_id, weights, fail_read() AS threshold FROM weightedscorer_real`)
+	notFound := "No scorer matches the given criteria."
+	check(t, f.send(f.event(c, addrA, f.key, nil)), 404, errBody(notFound), notFound)
+	check(t, f.send(f.event(c, addrA, f.key+"x", nil)), 401, errBody("Invalid API Key."), "Invalid API Key.")
+
+	f.h.dialect = route.Ninja
+	ninjaAnswer := func() events.ALBTargetGroupResponse {
+		t.Helper()
+		out, err := f.h.handle(f.ctx, f.event(c, addrA, f.key, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(events.ALBTargetGroupResponse)
+	}
+	if a := ninjaAnswer(); a.StatusCode != 404 || a.Body != `{"detail": "`+notFound+`"}` {
+		t.Fatalf("ninja dialect, community read failed: %d %s", a.StatusCode, a.Body)
+	}
+
+	f.exec(`CREATE FUNCTION fail_key() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$`)
+	f.exec(`ALTER TABLE account_accountapikey RENAME TO accountapikey_real`)
+	f.exec(`CREATE VIEW account_accountapikey AS SELECT id, prefix, hashed_key, hashed_key_sha256, revoked, account_id,
+  fail_key() AS rate_limit FROM accountapikey_real`)
+	if a := ninjaAnswer(); a.StatusCode != 500 || !strings.Contains(a.Body, "Server Error (500)") {
+		t.Fatalf("ninja dialect, key read failed: %d %s", a.StatusCode, a.Body)
+	}
+}

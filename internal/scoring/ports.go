@@ -39,6 +39,39 @@ type KeyLookup struct {
 	Revoked bool // also revoked keys (Django's Lambda)
 }
 
+// Lookup names one of Django's reads whose failure it answers otherwise than a failure of
+// scoring (a LookupError's).
+type Lookup int
+
+const (
+	// LookupAPIKey is aapi_key's read of the key (the Lambda wrapper's too): it raises before
+	// the route's handler, so the Ninja route answers Django's 500 page.
+	LookupAPIKey Lookup = iota + 1
+	// LookupScorer is aget_scorer_by_id's read of the community: it turns every exception into
+	// NotFoundApiException, a 404 "No scorer matches the given criteria." in both dialects.
+	LookupScorer
+)
+
+// LookupError is a database failure of one of Django's lookups. The scorer returns it as a
+// failure (the proxy asks Django), after the checks Django makes before that lookup; a
+// route's answer to a failure it cannot hand to Django renders it as Django would.
+type LookupError struct {
+	Lookup Lookup
+	Err    error
+}
+
+func (e *LookupError) Error() string { return e.Err.Error() }
+
+func (e *LookupError) Unwrap() error { return e.Err }
+
+// FailedLookup is the lookup whose failure err is, or 0.
+func FailedLookup(err error) Lookup {
+	if le, ok := errors.AsType[*LookupError](err); ok {
+		return le.Lookup
+	}
+	return 0
+}
+
 // RequestLoad is everything LoadRequest read.
 type RequestLoad struct {
 	Key         *APIKeyRow // nil: no key with the prefix

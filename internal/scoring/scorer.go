@@ -85,6 +85,12 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 	loadCtx, loadSpan := childSpan(ctx, "scoring.load")
 	first, err := s.DB.LoadRequest(loadCtx, KeyLookup{Prefix: KeyPrefix(key), Revoked: req.Rules.RevokedKeys}, lookup, stampsFor)
 	loadSpan.End()
+	// A failed community read is Django's failure only after the checks it makes first (the
+	// key, the scorer id, the rate limit): until then the request goes on without communities.
+	var scorerLookupErr error
+	if FailedLookup(err) == LookupScorer {
+		scorerLookupErr, err = err, nil
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,6 +145,9 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 		case check.Limited:
 			return answer(Outcome{Kind: RateLimited})
 		}
+	}
+	if scorerLookupErr != nil {
+		return Result{}, scorerLookupErr
 	}
 	community := pickCommunity(first.Communities, lookup)
 	if community == nil {

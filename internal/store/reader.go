@@ -35,10 +35,10 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	case err == nil:
 		out.Key = &k
 	case !errors.Is(err, pgx.ErrNoRows):
-		return out, fmt.Errorf("load api key: %w", err)
+		return out, &scoring.LookupError{Lookup: scoring.LookupAPIKey, Err: fmt.Errorf("load api key: %w", err)}
 	}
 	if out.Communities, err = readCommunities(res); err != nil {
-		return out, err
+		return out, &scoring.LookupError{Lookup: scoring.LookupScorer, Err: err}
 	}
 	if stampsFor == "" {
 		return out, nil

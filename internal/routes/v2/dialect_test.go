@@ -76,6 +76,21 @@ func TestKeyHashFailureIsTheWrappersDefault(t *testing.T) {
 	}
 }
 
+// The Ninja route's answer to a failure: a stored key hash check_password raises on fails
+// inside aapi_key, before the handler's try, so Django answers its 500 page (Go answered the
+// handler's "Unexpected error while submitting passport").
+func TestNinjaFailureOfAuthenticationIsDjangosPage(t *testing.T) {
+	t.Parallel()
+	s := &Score{}
+	err := fmt.Errorf("verify api key: %w", &scoring.KeyHashError{Python: "not enough values to unpack (expected 4, got 2)"})
+	if a := s.Failed(route.Call{Dialect: route.Ninja}, err); a.Status != 500 || !strings.Contains(string(a.Body), "Server Error (500)") {
+		t.Fatalf("%d %s", a.Status, a.Body)
+	}
+	if a := s.Failed(route.Call{Dialect: route.Ninja}, errors.New("load stamps: conn closed")); a.Status != 500 || !strings.Contains(string(a.Body), "Unexpected error while submitting passport") {
+		t.Fatalf("%d %s", a.Status, a.Body)
+	}
+}
+
 // parse_body: base64 when flagged, {} when empty, json.loads otherwise.
 func TestParseBody(t *testing.T) {
 	t.Parallel()

@@ -60,11 +60,14 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev LambdaEvent) LambdaRespon
 }
 
 // failureResponse is the wrapper's answer to a failure of the scorer: the table's default with
-// the exception's text for a stored key hash check_password raises on, else "DB Error:
-// <class>".
+// the exception's text for a stored key hash check_password raises on, aget_scorer_by_id's
+// 404 for a failed community read (it catches every exception), else "DB Error: <class>".
 func failureResponse(err error) LambdaResponse {
 	if khe, ok := errors.AsType[*scoring.KeyHashError](err); ok {
 		return errorResponse(500, msgUnexpected, khe.Python)
+	}
+	if scoring.FailedLookup(err) == scoring.LookupScorer {
+		return lambdaRender(scoring.Outcome{Kind: scoring.NoScorer}, "")
 	}
 	return dbErrorResponse(err)
 }

@@ -101,16 +101,32 @@ func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	return s.Render(res, c.Dialect), nil
 }
 
-// Failed is Django's answer to a failure it does not catch: the Ninja route's 500 page body,
-// or, in the lambda dialect, the wrapper's (failureResponse; its default for a panic).
+// Failed is Django's answer to a failure of the scorer, in the call's dialect: in the Ninja
+// route, Django's 500 page for a failure of authentication (it raises before the handler), a
+// 404 for a failed community read (aget_scorer_by_id catches every exception) and the
+// handler's 500 otherwise; in the lambda dialect, the wrapper's (failureResponse; its default
+// for a panic).
 func (s *Score) Failed(c route.Call, err error) route.Answer {
 	if c.Dialect != route.Lambda {
-		return ninja.InternalError().Answer()
+		return ninjaFailure(err).Answer()
 	}
 	if errors.Is(err, route.ErrPanic) {
 		return lambdaAnswer(PanicResponse())
 	}
 	return lambdaAnswer(failureResponse(err))
+}
+
+// ninjaFailure is the Ninja route's answer to a failure of the scorer.
+func ninjaFailure(err error) ninja.Response {
+	lookup := scoring.FailedLookup(err)
+	_, keyHash := errors.AsType[*scoring.KeyHashError](err)
+	switch {
+	case lookup == scoring.LookupAPIKey || keyHash:
+		return ninja.ServerErrorPage()
+	case lookup == scoring.LookupScorer:
+		return ninja.OutcomeResponse(scoring.Outcome{Kind: scoring.NoScorer})
+	}
+	return ninja.InternalError()
 }
 
 // noSettings are the settings a route without a scorer parses with (it never serves).
