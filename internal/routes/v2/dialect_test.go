@@ -94,24 +94,30 @@ func TestNinjaFailureOfAuthenticationIsDjangosPage(t *testing.T) {
 // parse_body: base64 when flagged, {} when empty, json.loads otherwise.
 func TestParseBody(t *testing.T) {
 	t.Parallel()
-	f, tr := false, true
+	f, tr := json.RawMessage("false"), json.RawMessage("true")
 	str := func(s string) *string { return &s }
 	cases := []struct {
 		ev   LambdaEvent
 		want string // "" means an error
 	}{
-		{LambdaEvent{IsBase64Encoded: &f}, "{}"},
-		{LambdaEvent{IsBase64Encoded: &f, Body: str("")}, "{}"},
-		{LambdaEvent{IsBase64Encoded: &f, Body: str(`{"a": 1}`)}, `{"a": 1}`},
-		{LambdaEvent{IsBase64Encoded: &tr, Body: str("eyJhIjogMX0=")}, `{"a": 1}`},
-		{LambdaEvent{IsBase64Encoded: &f, Body: str("not json")}, ""},
-		{LambdaEvent{IsBase64Encoded: &tr, Body: str("!!")}, ""},
+		{LambdaEvent{IsBase64Encoded: f}, "{}"},
+		{LambdaEvent{IsBase64Encoded: f, Body: str("")}, "{}"},
+		{LambdaEvent{IsBase64Encoded: f, Body: str(`{"a": 1}`)}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: tr, Body: str("eyJhIjogMX0=")}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: f, Body: str("not json")}, ""},
+		{LambdaEvent{IsBase64Encoded: tr, Body: str("!!")}, ""},
 		{LambdaEvent{Body: str(`{}`)}, ""},
 		// What json.loads reads otherwise than Go (it raises on the number and the nesting, it
 		// takes NaN) is not reproduced (these were taken: a 200 where Django answers 500).
-		{LambdaEvent{IsBase64Encoded: &f, Body: str("[" + strings.Repeat("1", 4301) + "]")}, ""},
-		{LambdaEvent{IsBase64Encoded: &f, Body: str(strings.Repeat("[", 2000) + strings.Repeat("]", 2000))}, ""},
-		{LambdaEvent{IsBase64Encoded: &f, Body: str("NaN")}, ""},
+		{LambdaEvent{IsBase64Encoded: f, Body: str("[" + strings.Repeat("1", 4301) + "]")}, ""},
+		{LambdaEvent{IsBase64Encoded: f, Body: str(strings.Repeat("[", 2000) + strings.Repeat("]", 2000))}, ""},
+		{LambdaEvent{IsBase64Encoded: f, Body: str("NaN")}, ""},
+		// The flag's Python truth value: null, 0 and "" are false (null was a KeyError's 500).
+		{LambdaEvent{IsBase64Encoded: json.RawMessage("null"), Body: str(`{"a": 1}`)}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: json.RawMessage("0"), Body: str(`{"a": 1}`)}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: json.RawMessage(`""`), Body: str(`{"a": 1}`)}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: json.RawMessage(`"yes"`), Body: str("eyJhIjogMX0=")}, `{"a": 1}`},
+		{LambdaEvent{IsBase64Encoded: json.RawMessage("1"), Body: str(`{"a": 1}`)}, ""},
 	}
 	for i, c := range cases {
 		got, err := parseBody(c.ev)
@@ -120,7 +126,7 @@ func TestParseBody(t *testing.T) {
 		}
 	}
 	// A JSON null is no payload: the analytics row's SQL NULL (it was JSON null).
-	if got, err := parseBody(LambdaEvent{IsBase64Encoded: &f, Body: str(" null ")}); got != nil || err != nil {
+	if got, err := parseBody(LambdaEvent{IsBase64Encoded: f, Body: str(" null ")}); got != nil || err != nil {
 		t.Errorf("null body: %q %v", got, err)
 	}
 }

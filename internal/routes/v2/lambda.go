@@ -24,7 +24,9 @@ type LambdaEvent struct {
 	// percent-decode them); without them Django stores no row.
 	QueryStringParameters json.RawMessage `json:"queryStringParameters"`
 	Body                  *string         `json:"body"`
-	IsBase64Encoded       *bool           `json:"isBase64Encoded"`
+	// IsBase64Encoded is read for its Python truth value (parse_body's `if
+	// event["isBase64Encoded"]`): null is false, absent raises KeyError.
+	IsBase64Encoded json.RawMessage `json:"isBase64Encoded"`
 }
 
 // LambdaResponse is the document Django's Lambda returns to the ALB: format_response's for a

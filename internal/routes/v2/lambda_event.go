@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -37,7 +38,7 @@ func eventFromRequest(r *http.Request, body []byte) LambdaEvent {
 	if !utf8.Valid(body) {
 		text, encoded = base64.StdEncoding.EncodeToString(body), true
 	}
-	return LambdaEvent{HTTPMethod: r.Method, Path: &path, Headers: headers, QueryStringParameters: rawQuery, Body: &text, IsBase64Encoded: &encoded}
+	return LambdaEvent{HTTPMethod: r.Method, Path: &path, Headers: headers, QueryStringParameters: rawQuery, Body: &text, IsBase64Encoded: json.RawMessage(strconv.FormatBool(encoded))}
 }
 
 // receivedPath is the path of r's request target as the client sent it, which the ALB passes

@@ -1,6 +1,7 @@
 package v2
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -130,11 +131,17 @@ func parseBody(ev LambdaEvent) (json.RawMessage, error) {
 	if ev.IsBase64Encoded == nil {
 		return nil, errors.New("'isBase64Encoded'") // str(KeyError)
 	}
+	var flag any
+	d := json.NewDecoder(bytes.NewReader(ev.IsBase64Encoded))
+	d.UseNumber()
+	if err := d.Decode(&flag); err != nil {
+		return nil, fmt.Errorf("isBase64Encoded: %w", err)
+	}
 	if ev.Body == nil || *ev.Body == "" {
 		return json.RawMessage("{}"), nil
 	}
 	text := []byte(*ev.Body)
-	if *ev.IsBase64Encoded {
+	if pycompat.Truthy(flag) {
 		decoded, err := base64.StdEncoding.DecodeString(*ev.Body)
 		if err != nil {
 			return nil, fmt.Errorf("body is not base64: %w", err)
