@@ -26,7 +26,11 @@ var DataKeyed = map[string]bool{"stamps": true, "stamp_scores": true, "hash_link
 // NoisePatternProblem says why a noise rule with this pattern could never apply, or "" when
 // the comparison classifies fields of this pattern with the rules.
 func NoisePatternProblem(pattern string) string {
-	if why, ok := neverNoise[pattern]; ok {
+	why, ok := neverNoise[pattern]
+	if !ok && strings.HasPrefix(pattern, "body.") && strings.HasSuffix(pattern, ".stamps") {
+		why, ok = neverNoise["body.stamps"], true // a nested stamps object's key order
+	}
+	if ok {
 		return fmt.Sprintf("pattern %q can never be noise: %s", pattern, why)
 	}
 	root := ""

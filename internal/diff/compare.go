@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -232,8 +233,9 @@ type Response struct {
 }
 
 // CompareResponses compares Django's answer with Go's: the status, then the bodies as parsed
-// JSON (stamps compared by provider; key order ignored except for the keys of "stamps", whose
-// order is a leaf of its own, "body.stamps", classed Order when it is the only difference).
+// JSON (stamps compared by provider; key order ignored except for the keys of every "stamps"
+// object, at any depth, whose order is a leaf of its own, "body.stamps" or
+// "body.score.stamps" say, classed Order when it is the only difference).
 func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
 	fields := []Field{{Path: "status", Pattern: "status", Class: Equal}}
 	if django.Status != goResp.Status {
@@ -255,58 +257,76 @@ func CompareResponses(django, goResp Response, rules []NoiseRule) []Field {
 // ruleStampOrder is why a difference in the order of the keys of stamps alone is Order.
 const ruleStampOrder = "stamps key order: Django reads the ceramic cache and registry_stamp without ORDER BY, so the order follows PostgreSQL's row order"
 
-// compareStampOrder compares the order of the keys of the answers' stamps objects when both
-// hold the same keys (a different key set is already divergent, key by key).
+// compareStampOrder compares the order of the keys of each "stamps" object both answers hold
+// at the same path with the same keys (a different key set is already divergent, key by key).
 func compareStampOrder(django, goBody []byte) []Field {
-	dk, okD := objectKeys(django, "stamps")
-	gk, okG := objectKeys(goBody, "stamps")
-	if !okD || !okG || !sameKeySet(dk, gk) {
-		return nil
-	}
-	f := Field{Path: "body.stamps", Pattern: "body.stamps", Class: Equal}
-	if !slices.Equal(dk, gk) {
-		f.Class, f.Django, f.Go, f.Rule = Order, strings.Join(dk, ","), strings.Join(gk, ","), ruleStampOrder
-	}
-	return []Field{f}
-}
-
-// objectKeys returns the keys, in document order, of the object under member of the top-level
-// object of body; false when there is no such object.
-func objectKeys(body []byte, member string) ([]string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, false
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		if t != member {
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return nil, false
-			}
+	dk := stampsKeyOrders(django)
+	gk := stampsKeyOrders(goBody)
+	var fields []Field
+	for _, path := range slices.Sorted(maps.Keys(dk)) {
+		d, g := dk[path], gk[path]
+		if g == nil || !sameKeySet(d, g) {
 			continue
 		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-			return nil, false
+		f := Field{Path: path, Pattern: path, Class: Equal}
+		if !slices.Equal(d, g) {
+			f.Class, f.Django, f.Go, f.Rule = Order, strings.Join(d, ","), strings.Join(g, ","), ruleStampOrder
 		}
-		var keys []string
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return nil, false
-			}
-			keys = append(keys, k.(string))
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return nil, false
-			}
-		}
-		return keys, true
+		fields = append(fields, f)
 	}
-	return nil, false
+	return fields
+}
+
+// stampsKeyOrders returns the keys, in document order, of every object that is the value of a
+// member named "stamps" in body, by its path ("body.stamps", "body.score.stamps",
+// "body.items[2].stamps"); none when body is not JSON.
+func stampsKeyOrders(body []byte) map[string][]string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	out := map[string][]string{}
+	if _, err := walkKeyOrders(dec, "body", out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// walkKeyOrders reads one value from dec at path, records the key order of the "stamps"
+// objects within it, and returns its keys when it is an object (nil otherwise).
+func walkKeyOrders(dec *json.Decoder, path string, out map[string][]string) ([]string, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case json.Delim('{'):
+		keys := []string{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			k := kt.(string)
+			keys = append(keys, k)
+			child, err := walkKeyOrders(dec, path+"."+k, out)
+			if err != nil {
+				return nil, err
+			}
+			if k == "stamps" && child != nil {
+				out[path+"."+k] = child
+			}
+		}
+		_, err := dec.Token()
+		return keys, err
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if _, err := walkKeyOrders(dec, fmt.Sprintf("%s[%d]", path, i), out); err != nil {
+				return nil, err
+			}
+		}
+		_, err := dec.Token()
+		return nil, err
+	}
+	return nil, nil
 }
 
 func sameKeySet(a, b []string) bool {

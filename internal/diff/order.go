@@ -208,7 +208,7 @@ func sameStampScores(django, goScores string, terms map[string]pycompat.Decimal)
 	return true
 }
 
-// candidateOrders are the summation orders tried: Go's, Django's answer's stamps keys and its
+// candidateOrders are the summation orders tried: Go's, the keys of each stamps object of Django's answer and its
 // registry_stamp rows (each restricted to the summed providers, used only when it names them
 // all), and the weights ascending and descending.
 func candidateOrders(terms map[string]pycompat.Decimal, goOrder []string, djangoBody []byte, post *Rows) [][]string {
@@ -224,8 +224,9 @@ func candidateOrders(terms map[string]pycompat.Decimal, goOrder []string, django
 			orders = append(orders, out)
 		}
 	}
-	if keys, ok := objectKeys(djangoBody, "stamps"); ok {
-		restrict(keys)
+	answerOrders := stampsKeyOrders(djangoBody)
+	for _, path := range slices.Sorted(maps.Keys(answerOrders)) {
+		restrict(answerOrders[path])
 	}
 	rows := make([]string, len(post.Stamps))
 	for i, s := range post.Stamps {

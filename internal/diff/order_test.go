@@ -56,6 +56,25 @@ func TestStampKeyOrderAloneIsOrder(t *testing.T) {
 	}
 }
 
+// The Passport app's bulk answers hold the score under "score": its stamps' key order is
+// compared too (it was not), and found in arrays as well.
+func TestNestedStampKeyOrderIsOrder(t *testing.T) {
+	django := `{"success": true, "stamps": [], "score": {"score": "1.5", "stamps": {"Linkedin": {"score": "1.5"}, "Google": {"score": "0.0"}}}, "items": [{"stamps": {"A": 1, "B": 2}}]}`
+	goBody := `{"success": true, "stamps": [], "score": {"score": "1.5", "stamps": {"Google": {"score": "0.0"}, "Linkedin": {"score": "1.5"}}}, "items": [{"stamps": {"A": 1, "B": 2}}]}`
+	fields := CompareResponses(Response{Status: 200, Body: []byte(django)}, Response{Status: 200, Body: []byte(goBody)}, DefaultNoiseRules())
+	run := classifyRun(t, fields, "", []byte(django), nil, nil)
+	if run.Outcome != OutcomeOrder || len(run.Fields) != 1 || run.Fields[0].Path != "body.score.stamps" || run.Fields[0].Pattern != "body.score.stamps" ||
+		run.Fields[0].Django != "Linkedin,Google" || run.Fields[0].Go != "Google,Linkedin" {
+		t.Fatalf("%s %+v", run.Outcome, run.Fields)
+	}
+	if c := fieldClass(fields, "body.items[0].stamps"); c != Equal {
+		t.Fatalf("stamps in an array: %s", c)
+	}
+	if why := config.NoisePatternProblem("body.score.stamps"); !strings.Contains(why, "classed order") {
+		t.Fatalf("a rule for a nested stamps order: %q", why)
+	}
+}
+
 // Decimal(float) weights whose 28-digit sum depends on the order of the additions.
 var floatWeights = []struct {
 	provider string
