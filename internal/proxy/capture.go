@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -22,13 +21,14 @@ type CaptureRecord struct {
 	Route string    `json:"route,omitempty"`
 	// Dialect is the dialect the request was parsed, answered and is replayed in (the
 	// route's dialect setting when it arrived).
-	Dialect      route.Dialect `json:"dialect,omitempty"`
-	RequestID    string        `json:"request_id"`
-	ScorerID     string        `json:"scorer_id"`
-	Address      string        `json:"address"`
-	Path         string        `json:"path"`
-	Query        url.Values    `json:"query,omitempty"`
-	APIKeyPrefix string        `json:"api_key_prefix,omitempty"`
+	Dialect   route.Dialect `json:"dialect,omitempty"`
+	RequestID string        `json:"request_id"`
+	ScorerID  string        `json:"scorer_id"`
+	Address   string        `json:"address"`
+	// Path is the request's path; its query string is not kept (it can carry an api_key
+	// parameter or a token, and replay does not read it).
+	Path         string `json:"path"`
+	APIKeyPrefix string `json:"api_key_prefix,omitempty"`
 	// Origin is the request's Origin header ("" none): Go's answer gets Django's middleware
 	// headers for it when it is replayed.
 	Origin string         `json:"origin,omitempty"`

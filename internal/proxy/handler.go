@@ -294,7 +294,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	djangoSpan.End()
 	if h.Capture != nil && !rec.overflow && !rec.djangoFailed && !fellBack {
 		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, Dialect: call.Dialect, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
-			Query: r.URL.Query(), APIKeyPrefix: call.Subject.APIKeyPrefix, Origin: r.Header.Get("Origin"),
+			APIKeyPrefix: call.Subject.APIKeyPrefix, Origin: r.Header.Get("Origin"),
 			Django: CapturedAnswer{Status: status, Header: diff.RedactHeader(rec.djangoHeader()), Body: diff.RawJSON(rec.capture.Bytes()),
 				LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 	}
