@@ -21,10 +21,15 @@ func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	fs := newCommand("replay", "replay [--database-url URL] [--quiet] FILE|-", func(w io.Writer) {
 		fmt.Fprint(w, "\nFILE holds capture records (one JSON object a line) or diff exemplars from /admin/diffs/{id};\neach is scored again and compared in the dialect it records (ninja when it records none).\nExits 0 when every answer matched, 1 when any diverged or failed, 2 on a usage or read error\nor when no record was of a route replay scores (v2-score).\n")
 	})
-	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the database to score against (default $DATABASE_URL)")
+	// The default is read after parsing: a flag default is printed by the usage, and this
+	// one holds a password.
+	dbURL := fs.String("database-url", "", "the database to score against (default $DATABASE_URL)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parseArgs(fs, args, "FILE|-", stdout, stderr); !ok {
 		return code
+	}
+	if *dbURL == "" {
+		*dbURL = os.Getenv("DATABASE_URL")
 	}
 	if *dbURL == "" {
 		return usageError(stderr, fs.Name(), "no database: set DATABASE_URL or --database-url")
@@ -41,7 +46,12 @@ func replayCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	}
 	defer in.Close()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, *dbURL)
+	cfg, err := store.ParsePoolConfig(*dbURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "shadowproxy: %v\n", err)
+		return 2
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "shadowproxy: database: %v\n", err)
 		return 2

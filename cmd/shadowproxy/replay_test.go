@@ -63,3 +63,22 @@ func TestReplayCommand(t *testing.T) {
 		}
 	}
 }
+
+// The database URL holds a password: neither the usage (its default was $DATABASE_URL) nor the
+// error for a URL pgx cannot read (it quoted the text) shows it.
+func TestReplayNeverShowsTheDatabasePassword(t *testing.T) {
+	const password = "Hunter2-DBPASS"
+	t.Setenv("DATABASE_URL", "postgres://scorer:"+password+"@db.internal:5432/scorer")
+	var out, errOut bytes.Buffer
+	run([]string{"replay", "--help"}, nil, &out, &errOut)
+	if strings.Contains(out.String()+errOut.String(), password) || !strings.Contains(out.String()+errOut.String(), "DATABASE_URL") {
+		t.Fatalf("usage:\n%s%s", out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	bad := "host=db.internal user=scorer password = " + password + " port=notaport"
+	if code := run([]string{"replay", "--database-url", bad, "--quiet", "-"}, strings.NewReader(""), &out, &errOut); code != 2 ||
+		strings.Contains(out.String()+errOut.String(), password) {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+}
