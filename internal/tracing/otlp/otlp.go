@@ -6,6 +6,7 @@ package otlp
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ func Setup(ctx context.Context, getenv func(string) string, version string) (fun
 	if !Enabled(getenv) {
 		return func(context.Context) error { return nil }, nil
 	}
+	if err := checkHeaders(getenv); err != nil {
+		return nil, err
+	}
 	exporter, err := otlptracehttp.New(ctx) // endpoint, headers and TLS from OTEL_EXPORTER_OTLP_*
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
@@ -55,4 +59,37 @@ func Setup(ctx context.Context, getenv func(string) string, version string) (fun
 	tp := tracing.NewProvider(sdktrace.NewBatchSpanProcessor(exporter), ratio, res)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// checkHeaders refuses an OTLP headers variable the exporter would not read whole. The
+// exporter skips a malformed pair and logs it with its text, which is usually a credential
+// (an Authorization value); this error names the variable and the pair's position only.
+func checkHeaders(getenv func(string) string) error {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		value := getenv(name)
+		if value == "" {
+			continue
+		}
+		for i, pair := range strings.Split(value, ",") {
+			key, v, found := strings.Cut(pair, "=")
+			_, escapeErr := url.PathUnescape(v)
+			if !found || !isHeaderName(strings.TrimSpace(key)) || escapeErr != nil {
+				return fmt.Errorf("%s: pair %d is not name=value with a header name and a percent-encoded value (the value is not shown, it may hold a credential)", name, i+1)
+			}
+		}
+	}
+	return nil
+}
+
+// isHeaderName reports whether name is an HTTP token (RFC 9110), as the exporter checks it.
+func isHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if c > 0x7f || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
 }
