@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/routes"
@@ -290,7 +291,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		}()
 	}
 	logger.Info("serving", zap.String("listen", bound[0]), zap.String("admin_listen", bound[1]),
-		zap.String("django_url", rollout.Load().Config.DjangoURL), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != "" || len(pc.adminTokens) > 0))
+		zap.String("django_url", config.RedactURL(rollout.Load().Config.DjangoURL)), zap.String("version", version), zap.Bool("admin_writable", pc.adminToken != "" || len(pc.adminTokens) > 0))
 	select {
 	case <-ctx.Done():
 	case err := <-errs:
@@ -329,5 +330,5 @@ func shutdown(o proxy.EdgeOptions, admin *proxy.Admin, shadow *proxy.Shadow, log
 func logSnapshot(logger *zap.Logger, msg string, s *proxy.Snapshot) {
 	logger.Info(msg, zap.String("config_version", s.Version), zap.String("config_source", s.Config.Source),
 		zap.String("mode", s.Mode()), zap.Float64("go_percent", s.GoPercent), zap.Float64("shadow_percent", s.ShadowPercent),
-		zap.Bool("kill_switch", s.KillSwitch), zap.String("django_url", s.Config.DjangoURL))
+		zap.Bool("kill_switch", s.KillSwitch), zap.String("django_url", config.RedactURL(s.Config.DjangoURL)))
 }

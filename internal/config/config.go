@@ -216,12 +216,22 @@ func build(content []byte, source string, getenv func(string) string) (Config, e
 	return c, nil
 }
 
+// RedactURL is raw as logs and errors may show it: a password in its user information is
+// replaced by "xxxxx", and a text that is no URL is not shown at all.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL; not shown)"
+	}
+	return u.Redacted()
+}
+
 // Validate checks the configuration as a whole and returns every problem at once.
 func (c *Config) Validate() error {
 	var problems []string
 	u, err := url.Parse(c.DjangoURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("django_url %q must be an http(s) URL", c.DjangoURL))
+		problems = append(problems, fmt.Sprintf("django_url %q must be an http(s) URL", RedactURL(c.DjangoURL)))
 	}
 	for name, p := range map[string]float64{"go_percent": c.GoPercent, "shadow_percent": c.ShadowPercent} {
 		if !ValidPercent(p) {

@@ -41,6 +41,12 @@ func TestLoadFileEnvAndValidation(t *testing.T) {
 			t.Errorf("accepted %q", bad)
 		}
 	}
+	// A refused django_url is quoted without its password (the error reaches the log and
+	// /admin/rollout's config_error, which needs no token).
+	write(t, path, "django_url: htp://proxyuser:DJANGO-BASIC-PASS@127.0.0.1:8000\n")
+	if _, err := Load(path, env(nil)); err == nil || strings.Contains(err.Error(), "DJANGO-BASIC-PASS") || !strings.Contains(err.Error(), "proxyuser:xxxxx@") {
+		t.Errorf("django_url with a password: %v", err)
+	}
 	if _, err := Load("", env(map[string]string{"SHADOWPROXY_GO_PERCENT": "lots"})); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_GO_PERCENT") {
 		t.Errorf("bad env value: %v", err)
 	}
