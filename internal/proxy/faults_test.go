@@ -508,3 +508,30 @@ WHERE application_name = 'relayed-sink' AND datname = current_database()`).Scan(
 		assertWrittenOnce(t, f, st, django, scoreWrites, 200, "committed")
 	})
 }
+
+// A read after the request's COMMIT fails (the human points an answer carries with
+// SHADOWPROXY_POINTS_IN_RESPONSE, behind a lock held past go_timeout): the request wrote, so
+// Django is not asked to write it again; the client gets Django's answer to that failure.
+// (It fell back: two score writes for one request.)
+func TestFailureAfterTheCommitIsNotHandedToDjango(t *testing.T) {
+	c := allGo()
+	c.GoTimeout, c.BreakerFailures = 300*time.Millisecond, 0
+	f := newGoFixture(t, c)
+	f.scorer.Settings.PointsInResponse, f.scorer.Settings.HumanPointsRead = true, true
+	if _, err := f.pool.Exec(context.Background(), `UPDATE account_community SET human_points_program = true`); err != nil {
+		t.Fatal(err)
+	}
+	django := writingDjango(t, f)
+	scoreWrites := countScoreWrites(t, f.pool)
+	if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "go" {
+		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Header.Get(BackendHeader))
+	}
+	lockTable(t, f.pool, "registry_humanpointsconfig")
+	resp, body := f.score()
+	if resp.StatusCode != 500 || resp.Header.Get(BackendHeader) != "go" || !strings.Contains(body, "Unexpected error while submitting passport") {
+		t.Fatalf("answer: %d %s %s", resp.StatusCode, resp.Header.Get(BackendHeader), body)
+	}
+	if n, w := django.Load(), scoreWrites(); n != 0 || w != 2 {
+		t.Fatalf("%d Django calls, %d score writes for two requests", n, w)
+	}
+}

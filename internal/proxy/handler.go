@@ -319,16 +319,21 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 	ctx, cancel := context.WithTimeoutCause(ctx, snap.Config.GoTimeout, errGoTimeout)
 	defer cancel()
 	ctx, trips := store.CountRoundTrips(ctx)
-	ctx, commitSent := store.TrackCommitSent(ctx)
+	ctx, commit := store.TrackCommit(ctx)
 	ctx = store.ObserveCommitResolutions(ctx, func(o store.CommitOutcome) {
 		h.Metrics.commitOutcomes.WithLabelValues(rt.Name, string(o)).Inc()
 	})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", route.ErrPanic, p)
-			if commitSent.Load() { // the request may have written: Django must not write it again
+			if commit.Sent() { // the request may have written: Django must not write it again
 				err = fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 			}
+		}
+		if err != nil && commit.Committed() && !errors.Is(err, route.ErrNoFallback) {
+			// a failure after the request wrote (a read after its commit): Django must not
+			// write it again
+			err = fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 		}
 		if n := trips.Load(); n > 0 {
 			h.Metrics.roundTrips.WithLabelValues(rt.Name).Observe(float64(n))

@@ -5,19 +5,38 @@ import (
 	"sync/atomic"
 )
 
-type commitSentKey struct{}
+type commitMarkKey struct{}
 
-// TrackCommitSent returns a context in which CommitSink records that it sent a transaction
-// with its COMMIT: from then on the request may have written, so whoever recovers from a
-// failure that carries no outcome (a panic) must not hand the request to Django.
-func TrackCommitSent(ctx context.Context) (context.Context, *atomic.Bool) {
-	sent := &atomic.Bool{}
-	return context.WithValue(ctx, commitSentKey{}, sent), sent
+// CommitMark is what CommitSink records of a request's write transaction: whether it sent the
+// transaction with its COMMIT (from then on the request may have written) and whether that
+// COMMIT is known to have succeeded (the request wrote). Whoever recovers from a failure must
+// not hand such a request to Django: after a panic once it was sent, after any later error
+// once it committed (a read after the commit failed).
+type CommitMark struct{ sent, committed atomic.Bool }
+
+// Sent reports that a transaction with its COMMIT was handed to a connection.
+func (m *CommitMark) Sent() bool { return m.sent.Load() }
+
+// Committed reports that a COMMIT is known to have succeeded.
+func (m *CommitMark) Committed() bool { return m.committed.Load() }
+
+// TrackCommit returns a context in which CommitSink records its transaction in the returned
+// mark.
+func TrackCommit(ctx context.Context) (context.Context, *CommitMark) {
+	m := &CommitMark{}
+	return context.WithValue(ctx, commitMarkKey{}, m), m
 }
 
-// markCommitSent records, for a context made by TrackCommitSent, that a COMMIT is on its way.
+// markCommitSent records, for a context made by TrackCommit, that a COMMIT is on its way.
 func markCommitSent(ctx context.Context) {
-	if sent, ok := ctx.Value(commitSentKey{}).(*atomic.Bool); ok {
-		sent.Store(true)
+	if m, ok := ctx.Value(commitMarkKey{}).(*CommitMark); ok {
+		m.sent.Store(true)
+	}
+}
+
+// markCommitted records, for a context made by TrackCommit, that a COMMIT succeeded.
+func markCommitted(ctx context.Context) {
+	if m, ok := ctx.Value(commitMarkKey{}).(*CommitMark); ok {
+		m.committed.Store(true)
 	}
 }

@@ -92,6 +92,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	}
 	run := q.send(ctx, conn.Conn(), grace)
 	if run.err == nil {
+		markCommitted(ctx)
 		return readLiveCommitted(ctx, conn.Conn(), ws.CeramicCache)
 	}
 	var pgErr *pgconn.PgError
@@ -99,6 +100,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 		discard(ctx) // broken mid-pipeline
 		switch outcome := resolveCommit(ctx, s.Pool, run); outcome {
 		case CommitConfirmed:
+			markCommitted(ctx)
 			return s.readLiveAfter(ctx, ws.CeramicCache)
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
