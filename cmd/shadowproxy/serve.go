@@ -54,6 +54,7 @@ type processConfig struct {
 	settings      scoring.Settings
 	shadow        proxy.ShadowOptions
 	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	bodyBudget    int64 // SHADOWPROXY_BODY_BUDGET_BYTES: bound of the bodies read and held at once
 	edges         proxy.EdgeOptions
 	// credentialCacheEntries is SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES: credentials whose facts
 	// and signature outcome are kept (0: none kept).
@@ -98,6 +99,12 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 	if v := getenv("SHADOWPROXY_MAX_BODY_BYTES"); v != "" {
 		if c.maxBody, err = strconv.ParseInt(v, 10, 64); err != nil || c.maxBody < 1 {
 			return c, fmt.Errorf("SHADOWPROXY_MAX_BODY_BYTES=%q must be a positive number of bytes", v)
+		}
+	}
+	c.bodyBudget = proxy.DefaultBodyBudget
+	if v := getenv("SHADOWPROXY_BODY_BUDGET_BYTES"); v != "" {
+		if c.bodyBudget, err = strconv.ParseInt(v, 10, 64); err != nil || c.bodyBudget <= min(c.maxBody, proxy.DjangoMaxBody) {
+			return c, fmt.Errorf("SHADOWPROXY_BODY_BUDGET_BYTES=%q must be a number of bytes above the body bound (%d)", v, min(c.maxBody, proxy.DjangoMaxBody))
 		}
 	}
 	if c.edges, err = proxy.EdgeOptionsFromEnv(getenv); err != nil {
@@ -188,7 +195,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
-		MaxBody: pc.maxBody, AllowedHosts: pc.allowedHosts}
+		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), AllowedHosts: pc.allowedHosts}
 	var shadow *proxy.Shadow
 
 	if pc.databaseURL == "" {

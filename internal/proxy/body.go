@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // readBody reads the body of a request that a table route may take, once and bounded by
@@ -12,9 +13,16 @@ import (
 // whose method no route has keeps its body as it is (streamed to Django). over names the route
 // label a body over the bound is counted under (the route that would take the request without
 // it, or "other"); such a request keeps its whole body, untouched, for Django.
-func (h *Handler) readBody(r *http.Request, snap *Snapshot) (body []byte, over string) {
+//
+// The bytes it may read are taken from the process's body budget first (the Content-Length,
+// or the bound when the length is not known) and held until release is called: when the
+// budget cannot give them (clients sending bodies slowly, or many large ones at once), the
+// body is not read at all and full names the route the request is counted under; the request
+// goes to Django with its body streamed, so memory stays bounded whatever clients do.
+func (h *Handler) readBody(r *http.Request) (body []byte, over, full string, release func()) {
+	release = func() {}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !h.hasMethod(r.Method) {
-		return nil, ""
+		return nil, "", "", release
 	}
 	limit := h.MaxBody
 	if limit <= 0 {
@@ -22,8 +30,16 @@ func (h *Handler) readBody(r *http.Request, snap *Snapshot) (body []byte, over s
 	}
 	limit = min(limit, DjangoMaxBody)
 	if r.ContentLength > limit {
-		return nil, h.overLabel(r, snap)
+		return nil, h.overLabel(r), "", release
 	}
+	reserve := limit + 1
+	if r.ContentLength > 0 {
+		reserve = r.ContentLength
+	}
+	if !h.BodyBudget.take(reserve) {
+		return nil, "", h.overLabel(r), release
+	}
+	release = func() { h.BodyBudget.give(reserve) }
 	read, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if int64(len(read)) > limit || (err != nil && !errors.Is(err, io.EOF)) {
 		// Django gets every byte: what was read, then the rest as it comes.
@@ -31,10 +47,49 @@ func (h *Handler) readBody(r *http.Request, snap *Snapshot) (body []byte, over s
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(read), r.Body), r.Body}
-		return nil, h.overLabel(r, snap)
+		return nil, h.overLabel(r), "", release
 	}
 	replayBody(r, read)
-	return read, ""
+	return read, "", "", release
+}
+
+// DefaultBodyBudget is the default of SHADOWPROXY_BODY_BUDGET_BYTES: 8 MiB, room for three
+// bodies of Django's largest and for thousands of the Passport app's (a few KB each).
+const DefaultBodyBudget = 8 << 20
+
+// BodyBudget bounds the bytes of the request bodies the proxy reads and holds at once, across
+// its requests (SHADOWPROXY_BODY_BUDGET_BYTES). A nil budget bounds nothing.
+type BodyBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// NewBodyBudget returns a budget of max bytes.
+func NewBodyBudget(max int64) *BodyBudget { return &BodyBudget{max: max} }
+
+// Used is the number of bytes taken now.
+func (b *BodyBudget) Used() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.used.Load()
+}
+
+func (b *BodyBudget) take(n int64) bool {
+	if b == nil {
+		return true
+	}
+	if b.used.Add(n) > b.max {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (b *BodyBudget) give(n int64) {
+	if b != nil {
+		b.used.Add(-n)
+	}
 }
 
 func (h *Handler) hasMethod(method string) bool {
@@ -46,8 +101,8 @@ func (h *Handler) hasMethod(method string) bool {
 	return false
 }
 
-func (h *Handler) overLabel(r *http.Request, snap *Snapshot) string {
-	if rt, _, ok := h.match(r, nil, snap); ok {
+func (h *Handler) overLabel(r *http.Request) string {
+	if rt, _, ok := h.match(r, nil, h.Rollout.Load()); ok {
 		return rt.Name
 	}
 	return OtherRoute

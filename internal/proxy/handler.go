@@ -66,6 +66,8 @@ type Handler struct {
 	// on fallback and in shadow); a larger body goes to Django untouched and is counted. Zero
 	// means DefaultMaxBody; it is never above DjangoMaxBody.
 	MaxBody int64
+	// BodyBudget bounds the bytes of the bodies read at once (nil: unbounded).
+	BodyBudget *BodyBudget
 	// dialects caches, for the last snapshot seen, each table route's dialect (by position).
 	dialects atomic.Pointer[tableDialects]
 }
@@ -87,13 +89,21 @@ const DjangoMaxBody = 2_621_440
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	snap := h.Rollout.Load() // one snapshot matches, decides and serves the request
-	body, over := h.readBody(r, snap)
-	if over != "" {
+	body, over, full, release := h.readBody(r)
+	defer release()
+	switch {
+	case over != "":
 		h.Metrics.bodyOverLimit.WithLabelValues(over).Inc()
 		h.passThrough(w, r, start)
 		return
+	case full != "":
+		h.Metrics.bodyBudgetFull.WithLabelValues(full).Inc()
+		h.passThrough(w, r, start)
+		return
 	}
+	// One snapshot, taken once the body is in (a kill switch set while it arrived applies),
+	// matches, decides and serves the request.
+	snap := h.Rollout.Load()
 	rt, call, ok := h.match(r, body, snap)
 	if !ok || !route.HostAccepted(r.Host, h.AllowedHosts) {
 		h.passThrough(w, r, start)

@@ -14,17 +14,18 @@ import (
 
 // Metrics are the proxy's Prometheus series.
 type Metrics struct {
-	requests      *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	fallbacks     *prometheus.CounterVec
-	breakerTrips  *prometheus.CounterVec
-	bodyOverLimit *prometheus.CounterVec
-	configReloads *prometheus.CounterVec
-	configValid   prometheus.Gauge
-	killSwitch    *prometheus.GaugeVec
-	goPercent     *prometheus.GaugeVec
-	shadowPercent *prometheus.GaugeVec
-	roundTrips    *prometheus.HistogramVec
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	fallbacks      *prometheus.CounterVec
+	breakerTrips   *prometheus.CounterVec
+	bodyOverLimit  *prometheus.CounterVec
+	bodyBudgetFull *prometheus.CounterVec
+	configReloads  *prometheus.CounterVec
+	configValid    prometheus.Gauge
+	killSwitch     *prometheus.GaugeVec
+	goPercent      *prometheus.GaugeVec
+	shadowPercent  *prometheus.GaugeVec
+	roundTrips     *prometheus.HistogramVec
 	// djangoFailures counts answers the proxy made because Django failed, by route and reason:
 	// unreachable (502), timeout (no headers within SHADOWPROXY_DJANGO_TIMEOUT: 504), stalled
 	// (body silent as long: the client's connection is aborted).
@@ -89,6 +90,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "shadowproxy_scoring_db_round_trips", Help: "Database round trips of one Go-served request (retries included), by route.",
 		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
 	}, []string{"route"})
+	m.bodyBudgetFull = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shadowproxy_body_budget_full_total", Help: "Requests of a route whose body was not read because the bodies being read and held already took SHADOWPROXY_BODY_BUDGET_BYTES; passed to Django untouched, by the route that would have taken them (other: none).",
+	}, []string{"route"})
 	m.djangoFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowproxy_django_failures_total", Help: "Requests Django did not answer, by route (other for pass-through) and reason (unreachable, timeout, stalled).",
 	}, []string{"route", "reason"})
@@ -98,7 +102,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.commitOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowproxy_commit_outcomes_total", Help: "Go write transactions whose COMMIT outcome was unknown, by route and what the check on another connection found (committed, aborted, unknown).",
 	}, []string{"route", "outcome"})
-	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures,
+	reg.MustRegister(m.requests, m.latency, m.fallbacks, m.breakerTrips, m.bodyOverLimit, m.bodyBudgetFull, m.configReloads, m.configValid, m.killSwitch, m.goPercent, m.shadowPercent, m.roundTrips, m.djangoFailures,
 		m.clientGone, m.commitOutcomes)
 	m.initSeries()
 	return m
@@ -123,12 +127,14 @@ func (m *Metrics) initSeries() {
 			m.commitOutcomes.WithLabelValues(name, string(o))
 		}
 		m.bodyOverLimit.WithLabelValues(name)
+		m.bodyBudgetFull.WithLabelValues(name)
 		m.djangoFailureSeries(name)
 		for _, b := range []Backend{BackendGo, BackendDjango} {
 			m.servedSeries(name, b)
 		}
 	}
 	m.bodyOverLimit.WithLabelValues(OtherRoute)
+	m.bodyBudgetFull.WithLabelValues(OtherRoute)
 	m.djangoFailureSeries(OtherRoute)
 	m.servedSeries(OtherRoute, BackendDjango)
 }
