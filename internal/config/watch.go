@@ -18,6 +18,8 @@ import (
 //     toward Go.
 //   - A candidate that cannot be read or does not validate changes nothing; once it has stayed
 //     the same for config_settle it is refused (Reject) and the last good configuration stays.
+//   - The content in force put back after a refusal applies again at once, which clears the
+//     refusal (nothing else changes).
 //   - Reload treats the file's content as settled at once: the operator says it is complete.
 type Watcher struct {
 	Path   string
@@ -34,6 +36,7 @@ type Watcher struct {
 	inForce  Config    // what the watcher last put in force (or found in force at start)
 	wholeKey string    // key of the content whose whole configuration is in force; "" if none
 	cand     candidate // the content last seen
+	refused  bool      // a file was refused since the configuration in force was applied
 }
 
 // candidate is one content of the file, from the check that first saw it.
@@ -43,6 +46,9 @@ type candidate struct {
 	cfg   Config
 	err   error
 	done  bool // applied in full or refused: nothing more to do until the content changes
+	// inForce: the content whose whole configuration is in force, back after a refusal; it
+	// applies at once (nothing changes but the refusal, which it clears).
+	inForce bool
 }
 
 // NewWatcher returns a watcher ready for Reload calls before Run starts.
@@ -101,7 +107,8 @@ func (w *Watcher) check(force bool) {
 	content, readErr := os.ReadFile(w.Path)
 	key := contentKey(content, readErr != nil)
 	if force || key != w.cand.key {
-		w.cand = candidate{key: key, since: now, done: !force && key == w.wholeKey}
+		back := !force && key == w.wholeKey
+		w.cand = candidate{key: key, since: now, done: back && !w.refused, inForce: back}
 		if readErr != nil {
 			w.cand.err = fmt.Errorf("read config: %w", readErr)
 		} else {
@@ -112,7 +119,7 @@ func (w *Watcher) check(force bool) {
 	if c.done {
 		return
 	}
-	settled := force || now.Sub(c.since) >= w.inForce.ConfigSettle
+	settled := force || c.inForce || now.Sub(c.since) >= w.inForce.ConfigSettle
 	switch {
 	case !settled && c.err == nil:
 		if safe, changed := TowardDjango(w.inForce, c.cfg); changed {
@@ -124,8 +131,9 @@ func (w *Watcher) check(force bool) {
 		return
 	case c.err != nil:
 		w.Reject(c.err)
+		w.refused = true
 	default:
-		w.inForce, w.wholeKey = c.cfg, key
+		w.inForce, w.wholeKey, w.refused = c.cfg, key, false
 		w.Apply(c.cfg)
 	}
 	c.done = true

@@ -83,6 +83,32 @@ func TestWatcherAppliesSettledChangesAndRejectsBadFiles(t *testing.T) {
 	})
 }
 
+// The configuration in force put back after a refusal (a typo undone, a deleted file
+// re-created) is applied again, which clears the refusal: it was taken for a file already in
+// force, so the error and shadowproxy_config_valid 0 stayed until a SIGHUP.
+func TestWatcherAppliesTheFileInForceAgainAfterARefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const good = "go_percent: 5\n"
+		w, _ := startWatching(t, good)
+		for i, bad := range []func(){func() { w.write("go_percent: 500\n") }, func() { os.Remove(w.path) }} {
+			bad()
+			w.tick(3)
+			if applied, rejected := w.state(); len(rejected) != i+1 || len(applied) != i {
+				t.Fatalf("case %d refused: applied %+v rejected %v", i, applied, rejected)
+			}
+			w.write(good)
+			w.tick(1)
+			if applied, _ := w.state(); len(applied) != i+1 || applied[i].GoPercent != 5 || applied[i].Pending != "" {
+				t.Fatalf("case %d put back: applied %+v", i, applied)
+			}
+		}
+		w.tick(3)
+		if applied, rejected := w.state(); len(applied) != 2 || len(rejected) != 2 {
+			t.Fatalf("an unchanged file is applied once: applied %d rejected %d", len(applied), len(rejected))
+		}
+	})
+}
+
 // A file read while being written (half its bytes) never moves traffic toward Go: not its
 // django_url, not its share. The finished file applies once it has settled.
 func TestWatcherNeverAppliesATruncatedFileTowardGo(t *testing.T) {
