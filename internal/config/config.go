@@ -317,6 +317,10 @@ var envKeys = map[string]func(c *Config, v string) error{
 	},
 }
 
+// offKillSwitch reports an environment value that would turn a kill switch off: it is
+// ignored, since the kill switch wins if any source turns it on (a file's stays on).
+func offKillSwitch(key, value string) bool { return key == "kill_switch" && !DjangoBool(value) }
+
 // EnvName is the environment variable that overrides a YAML key.
 func EnvName(key string) string { return "SHADOWPROXY_" + strings.ToUpper(key) }
 
@@ -329,7 +333,7 @@ func applyEnv(c *Config, getenv func(string) string) (string, error) {
 	var applied strings.Builder
 	for _, k := range keys {
 		v := getenv(EnvName(k))
-		if v == "" {
+		if v == "" || offKillSwitch(k, v) {
 			continue
 		}
 		if err := envKeys[k](c, v); err != nil {

@@ -197,3 +197,24 @@ func TestTowardDjangoKeepsOnlySafeChanges(t *testing.T) {
 		t.Fatal("a configuration is no change toward Django from itself")
 	}
 }
+
+// The kill switch wins if any source turns it on: SHADOWPROXY_KILL_SWITCH=false (or a
+// route's) does not turn the file's off (it did), and the source stays the file.
+func TestEnvironmentCannotTurnTheFilesKillSwitchOff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	write(t, path, "kill_switch: true\nroutes: {v2-score: {kill_switch: true}}\n")
+	c, err := Load(path, env(map[string]string{"SHADOWPROXY_KILL_SWITCH": "false", RouteEnvName("v2-score", "kill_switch"): "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.KillSwitch || c.GlobalSource("kill_switch") != SourceFile {
+		t.Fatalf("global kill switch %v from %s", c.KillSwitch, c.GlobalSource("kill_switch"))
+	}
+	if e := c.Route("v2-score"); !e.KillSwitch || e.Sources["kill_switch"] != SourceFile {
+		t.Fatalf("route kill switch %v from %s", e.KillSwitch, e.Sources["kill_switch"])
+	}
+	write(t, path, "go_percent: 1\n")
+	if c, err := Load(path, env(map[string]string{"SHADOWPROXY_KILL_SWITCH": "true"})); err != nil || !c.KillSwitch || c.GlobalSource("kill_switch") != SourceEnv {
+		t.Fatalf("the environment turns it on: %+v %v", c, err)
+	}
+}

@@ -200,7 +200,7 @@ func applyRouteEnv(c *Config, getenv func(string) string) (string, error) {
 	for _, name := range RouteNames {
 		for _, k := range RouteKeys {
 			v := getenv(RouteEnvName(name, k))
-			if v == "" {
+			if v == "" || offKillSwitch(k, v) {
 				continue
 			}
 			if c.Routes == nil {
