@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -183,9 +184,17 @@ func FailClosed(getenv func(string) string) Config {
 	if u := getenv(EnvName("django_url")); u != "" {
 		c.DjangoURL = u
 	}
-	c.KillSwitch = true
-	c.Source, c.Version = "fail-closed", "fail-closed"
+	c.FailClose()
 	return c
+}
+
+// FailClose turns c into the configuration in force when none could be loaded: the kill
+// switch on (source SourceFailClosed), every request to Django.
+func (c *Config) FailClose() {
+	c.KillSwitch = true
+	c.Source, c.Version = SourceFailClosed, SourceFailClosed
+	c.globalSources = maps.Clone(c.globalSources) // copies of c share the map
+	c.setGlobalSource("kill_switch", SourceFailClosed)
 }
 
 // build is Load and Parse's common part; a nil content means there is no file.

@@ -109,6 +109,8 @@ const (
 	// SourceSettling marks a lower share taken from file content still settling for a route
 	// that set none: it caps the global value (an admin override's too) instead of replacing it.
 	SourceSettling = "settling"
+	// SourceFailClosed is the kill switch of a configuration that could not be loaded.
+	SourceFailClosed = "fail-closed"
 )
 
 // Effective is one route's settings in force, each from its route setting or the global one.
@@ -146,7 +148,8 @@ func (c *Config) Route(name string) Effective {
 	}
 	set("go_percent", rs.GoPercent != nil, func() { e.GoPercent = *rs.GoPercent })
 	set("shadow_percent", rs.ShadowPercent != nil, func() { e.ShadowPercent = *rs.ShadowPercent })
-	set("kill_switch", rs.KillSwitch != nil, func() { e.KillSwitch = c.KillSwitch || *rs.KillSwitch })
+	// A route's kill_switch: false turns nothing off (the global one wins): only true is its own.
+	set("kill_switch", rs.KillSwitch != nil && *rs.KillSwitch, func() { e.KillSwitch = true })
 	set("header_override", rs.HeaderOverride != nil, func() { e.HeaderOverride = *rs.HeaderOverride })
 	set("scorer_overrides", rs.ScorerOverrides != nil, func() { e.ScorerOverrides = rs.ScorerOverrides })
 	set("gates", rs.Gates != nil, func() { e.Gates = *rs.Gates })

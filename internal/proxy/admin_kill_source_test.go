@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,5 +54,33 @@ func TestFileKillSwitchIsShownAndHeldTruthfully(t *testing.T) {
 	}
 	if len(answer.Held) != 1 || !strings.Contains(answer.Held[0], v2.ScoreName+": kill_switch false is stored, but the kill switch stays on: the configuration file sets it") {
 		t.Fatalf("held %q", answer.Held)
+	}
+}
+
+// A route whose file says kill_switch: false is held by the global kill switch: it is shown
+// with the global one's source (it said "file", and the status page advised removing it
+// from the file).
+func TestRouteFalseKillSwitchShowsTheGlobalSource(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"SHADOWPROXY_KILL_SWITCH": "1"}[k] }
+	cfg, err := config.Parse([]byte("routes: {"+v2.ScoreName+": {kill_switch: false}}\n"), "f.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRollout(cfg, nil)
+	if rs := r.Load().Route(v2.ScoreName); !rs.KillSwitch || rs.Sources["kill_switch"] != config.SourceEnv {
+		t.Fatalf("environment: %v from %q", rs.KillSwitch, rs.Sources["kill_switch"])
+	}
+}
+
+// A configuration refused at start leaves the kill switch on: its source says so (it said
+// "default").
+func TestFailClosedKillSwitchSaysSo(t *testing.T) {
+	r := NewRollout(config.Defaults(), errors.New("invalid configuration: go_percent 500"))
+	s := r.Load()
+	if rs := s.Route(v2.ScoreName); !rs.KillSwitch || rs.Sources["kill_switch"] != config.SourceFailClosed {
+		t.Fatalf("route: %v from %q", rs.KillSwitch, rs.Sources["kill_switch"])
+	}
+	if src := s.GlobalSources()["kill_switch"]; src != config.SourceFailClosed {
+		t.Fatalf("global: %q", src)
 	}
 }

@@ -107,8 +107,10 @@ func TestGoServesAndFallsBackWhenTheDatabaseIsDown(t *testing.T) {
 	c.Fallback = false
 	c.DjangoURL = f.upstream.URL
 	f.rollout.ApplyConfig(c)
+	// The database is down from the first read, the API key's: Django's authentication raises
+	// before the route's handler, so Django answers its 500 page.
 	resp, body = f.score()
-	if resp.StatusCode != 500 || body != `{"detail": "Unexpected error while submitting passport"}` {
+	if resp.StatusCode != 500 || !strings.Contains(body, "<title>Server Error (500)</title>") {
 		t.Fatalf("fallback off: %d %s", resp.StatusCode, body)
 	}
 }

@@ -269,9 +269,7 @@ type gateState struct {
 func NewRollout(cfg config.Config, loadErr error) *Rollout {
 	r := &Rollout{cfg: cfg, gate: map[string]gateState{}, routeOverrides: map[string]Overrides{}}
 	if loadErr != nil {
-		r.cfg.KillSwitch = true
-		r.cfg.Source = "fail-closed"
-		r.cfg.Version = "fail-closed"
+		r.cfg.FailClose()
 		r.cfgErr = loadErr.Error()
 	}
 	r.publish()
