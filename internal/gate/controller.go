@@ -210,8 +210,8 @@ func Restore(ctx context.Context, pool *pgxpool.Pool, controllers map[string]*Co
 			return fmt.Errorf("read gate states: %w", err)
 		}
 		if c := controllers[route]; c != nil {
-			_, ladder, _ := c.Config()
-			c.publish(nil, s, len(ladder) > 0)
+			_, ladder, enabled := c.Config()
+			c.publish(nil, s, enabled && len(ladder) > 0) // off, the ladder does not apply (Tick)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -368,8 +368,8 @@ func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 	}
 	s, err := c.readState(ctx)
 	if err == nil {
-		_, ladder, _ := c.Config()
-		c.publish(nil, s, len(ladder) > 0)
+		_, ladder, enabled := c.Config()
+		c.publish(nil, s, enabled && len(ladder) > 0)
 	}
 	return s, err
 }

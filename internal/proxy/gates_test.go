@@ -269,3 +269,28 @@ func tripByDivergence(t *testing.T, r *replica, now time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// A restarted replica applies the shared ladder step only to routes whose gates are on: a
+// route with gates off keeps its configured share (Restore published the step's share to it
+// until the first tick, and for good while the database could not be read).
+func TestRestoreLeavesTheLadderOutOfRoutesWithGatesOff(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	cfg := gatedConfig()
+	cfg.RampLadder = []config.RampStep{{Percent: 5, Hold: time.Hour}, {Percent: 100}}
+	a := newReplicas(t, pool, cfg, v2.ScoreName, "a")[0]
+	if _, err := a.ctl.Reset(context.Background(), ptrTo(1)); err != nil { // the shared step: 100 %
+		t.Fatal(err)
+	}
+	off := cfg
+	off.Routes = map[string]config.RouteSettings{v2.ScoreName: {Gates: ptrTo(false)}}
+	b := newReplicas(t, pool, off, v2.ScoreName, "b")[0]
+	if err := gate.Restore(context.Background(), pool, map[string]*gate.Controller{v2.ScoreName: b.ctl}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := b.rollout.Load().Route(v2.ScoreName); rs.GoPercent != 0 || rs.Sources["go_percent"] == SourceLadder {
+		t.Fatalf("gates off after Restore: share %v from %s", rs.GoPercent, rs.Sources["go_percent"])
+	}
+	if rs := a.rollout.Load().Route(v2.ScoreName); rs.GoPercent != 100 || rs.Sources["go_percent"] != SourceLadder {
+		t.Fatalf("gates on: share %v from %s", rs.GoPercent, rs.Sources["go_percent"])
+	}
+}
