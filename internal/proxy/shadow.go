@@ -68,9 +68,10 @@ const (
 	dropQueueFull       = "queue_full"
 	dropSnapshotTimeout = "snapshot_timeout"
 	dropShutdown        = "shutdown"
+	dropKillSwitch      = "kill_switch" // the route's kill switch came on after the request was decided
 )
 
-var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown}
+var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown, dropKillSwitch}
 
 // Job states; each transition is a compare-and-swap, so exactly one party owns a job's end.
 const (
@@ -137,7 +138,7 @@ func (s *Shadow) Run(ctx context.Context, reg prometheus.Registerer) {
 			Name: "shadowproxy_shadow_queue_depth", Help: "Shadow runs admitted and not finished yet (snapshot open or waiting for a worker).",
 		})
 		s.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_shadow_drops_total", Help: "Shadow runs dropped, by route and reason (key_in_flight, queue_full, snapshot_timeout, shutdown).",
+			Name: "shadowproxy_shadow_drops_total", Help: "Shadow runs dropped, by route and reason (key_in_flight, queue_full, snapshot_timeout, shutdown, kill_switch).",
 		}, []string{"route", "reason"})
 		for _, name := range config.RouteNames {
 			for _, r := range dropReasons {
@@ -268,9 +269,16 @@ func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, cors r
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	reason := ""
+	switch {
+	case s.stopped:
+		reason = dropShutdown
+	case s.killed(job.routeName):
+		reason = dropKillSwitch
+	}
+	if reason != "" {
 		if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
-			s.drop(job.routeName, dropShutdown)
+			s.drop(job.routeName, reason)
 			go func() {
 				job.closeSnapshot()
 				s.release(job)
@@ -313,11 +321,17 @@ func (s *Shadow) release(job *shadowJob) {
 // when it was abandoned while queued.
 func (s *Shadow) take(job *shadowJob) {
 	s.mu.Lock()
-	stopped := s.stopped
+	reason := ""
+	switch {
+	case s.stopped:
+		reason = dropShutdown
+	case s.killed(job.routeName):
+		reason = dropKillSwitch
+	}
 	s.mu.Unlock()
 	switch {
-	case stopped && job.state.CompareAndSwap(jobQueued, jobAbandoned):
-		s.drop(job.routeName, dropShutdown)
+	case reason != "" && job.state.CompareAndSwap(jobQueued, jobAbandoned):
+		s.drop(job.routeName, reason)
 		job.closeSnapshot()
 		s.release(job)
 	case job.state.CompareAndSwap(jobQueued, jobRunning):
@@ -325,6 +339,12 @@ func (s *Shadow) take(job *shadowJob) {
 	default: // abandoned while queued: its snapshot is closed already
 		s.release(job)
 	}
+}
+
+// killed reports that the route's kill switch is on now: Go runs for none of its requests,
+// shadows included, even those decided before it came on.
+func (s *Shadow) killed(routeName string) bool {
+	return s.Rollout != nil && s.Rollout.Load().Route(routeName).KillSwitch
 }
 
 func (s *Shadow) run(job *shadowJob) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/diff"
@@ -360,3 +361,25 @@ func (b *bodyRecorder) Write(p []byte) (int, error) {
 }
 
 var _ = pgtest.NewDB
+
+// A kill switch that comes on while Django answers a request already chosen for shadow drops
+// its run before Go runs (it ran Go beside Django after the kill switch).
+func TestKillSwitchDropsShadowsDecidedBeforeIt(t *testing.T) {
+	var f *shadowFixture
+	f = newShadowFixture(t, func(g *goFixture) http.Handler {
+		standin := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if code, _ := f.adminCall("PUT", "/admin/rollout", "s3cret", `{"kill_switch": true}`); code != 200 {
+				t.Errorf("kill: %d", code)
+			}
+			standin.ServeHTTP(w, r)
+		})
+	})
+	if resp, _ := f.score(); resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" {
+		t.Fatalf("answer: %d %s", resp.StatusCode, resp.Header.Get(BackendHeader))
+	}
+	s := f.waitRuns(1)
+	if s.Outcomes[diff.OutcomeDropped] != 1 || testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, dropKillSwitch)) != 1 {
+		t.Fatalf("outcomes %+v, kill_switch drops %v", s.Outcomes, testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, dropKillSwitch)))
+	}
+}
