@@ -30,7 +30,7 @@ func TestStartGatesMakesEveryRouteStateRow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		controllers, evidence := startGates(ctx, pool, tablesMade, rollout, table, prometheus.NewRegistry(), zap.NewNop())
+		controllers, evidence := startGates(ctx, ctx, pool, tablesMade, rollout, table, prometheus.NewRegistry(), zap.NewNop())
 		if len(controllers) != len(table) || len(evidence) != len(table) {
 			t.Fatalf("replica %d: %d controllers, %d evidence sets for %d routes", replica, len(controllers), len(evidence), len(table))
 		}

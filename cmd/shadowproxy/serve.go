@@ -227,14 +227,20 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			// The shadows outlive the signal: shutdown stops them itself, after the drain delay.
 			shadow, shadowErr = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		})
-		tablesErr := control.MakeTables(ctx)
+		// A database that accepts connections and never answers must not keep the listeners
+		// shut: each start step gives up at startTimeout and takes its path for an
+		// unreachable database (Django answers every request until the shared state is read).
+		startCtx, cancelStart := context.WithTimeout(ctx, startTimeout)
+		defer cancelStart()
+		tablesErr := control.MakeTables(startCtx)
 		if tablesErr != nil {
 			logger.Warn("shadowproxy's tables could not be made at once: each part makes its own", zap.Error(tablesErr))
 		}
-		if err := control.Start(ctx); err != nil {
+		if err := control.Start(startCtx); err != nil {
 			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
 		}
-		admin.Gates, handler.Evidence = startGates(ctx, pool, tablesErr == nil, rollout, table, registry, logger)
+		admin.Gates, handler.Evidence = startGates(ctx, startCtx, pool, tablesErr == nil, rollout, table, registry, logger)
+		cancelStart()
 		started.Wait()
 		if shadowErr != nil {
 			return shadowErr

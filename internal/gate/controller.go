@@ -160,11 +160,21 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if err := c.Tick(ctx, now); err != nil && c.Log != nil {
+			if err := c.tickWithin(ctx, now); err != nil && c.Log != nil {
 				c.Log.Warn("gate evaluation failed; the current state stays", zap.Error(err))
 			}
 		}
 	}
+}
+
+// tickTimeout bounds one evaluation: a database that stops answering fails the tick (the
+// current state stays) instead of stopping the controller for good.
+const tickTimeout = 5 * time.Second
+
+func (c *Controller) tickWithin(ctx context.Context, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, tickTimeout)
+	defer cancel()
+	return c.Tick(ctx, now)
 }
 
 // Status returns the last evaluation and state.

@@ -31,6 +31,7 @@ type Relay struct {
 	target string
 	mu     sync.Mutex
 	conns  []*relayedConn
+	hung   atomic.Bool // every connection, the new ones too, is muted
 }
 
 type relayedConn struct {
@@ -59,6 +60,9 @@ func NewRelay(t testing.TB, cfg *pgconn.Config) *Relay {
 	t.Cleanup(r.close)
 	return r
 }
+
+// Addr is the relay's address (host:port), for a client that is not given cfg.
+func (r *Relay) Addr() string { return r.ln.Addr().String() }
 
 func (r *Relay) accept() {
 	for {
@@ -92,6 +96,7 @@ func (r *Relay) relay(client net.Conn) {
 		return
 	}
 	c := &relayedConn{client: client, server: server}
+	c.muted.Store(r.hung.Load())
 	r.mu.Lock()
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
@@ -176,6 +181,18 @@ func (r *Relay) MuteAll() {
 		c.muted.Store(true)
 	}
 }
+
+// Hang makes the server stop answering, as a database that accepts connections and never
+// answers: every connection open now and every new one is muted (a new one gets no answer to
+// its start-up message).
+func (r *Relay) Hang() {
+	r.hung.Store(true)
+	r.MuteAll()
+}
+
+// Recover lets new connections through again; those muted stay muted (their clients give
+// them up).
+func (r *Relay) Recover() { r.hung.Store(false) }
 
 // CutMuted closes the client side of every muted connection, forwarding nothing more of it.
 func (r *Relay) CutMuted() {

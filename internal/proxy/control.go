@@ -22,6 +22,14 @@ import (
 // change made through another within this time (plus one query).
 const PollInterval = 500 * time.Millisecond
 
+// Bounds of one exchange with the shared state: a database that stops answering (rather than
+// refusing) makes a poll fail in pollTimeout, so the status says the state is stale, and a
+// change fail in changeTimeout, so a kill switch is obeyed locally at once.
+const (
+	pollTimeout   = 2 * time.Second
+	changeTimeout = 5 * time.Second
+)
+
 // Control is the one control of the cluster: the admin layer (kill switches, shares, pins)
 // kept in the shared database next to the gates' state, applied by every replica within
 // PollInterval and kept across restarts until cleared, with the history of every change.
@@ -124,6 +132,8 @@ func (c *Control) Poll(ctx context.Context) error {
 	if c.Pool == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	defer cancel()
 	if err := c.createTables(ctx); err != nil {
 		return c.failed(err)
 	}
@@ -232,6 +242,8 @@ func (c *Control) Change(ctx context.Context, who, comment string, edit func(Adm
 		c.Rollout.SetAdmin(next)
 		return next, changes, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
+	defer cancel()
 	if err := c.createTables(ctx); err != nil {
 		return AdminLayer{}, nil, fmt.Errorf("%w: %w", ErrSharedStateUnreachable, err)
 	}

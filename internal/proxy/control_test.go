@@ -306,3 +306,34 @@ func TestUnreadSharedStateKeepsGoOut(t *testing.T) {
 		t.Fatalf("after the shared state was read: kill %v go %v", s.KillSwitch, s.Route(v2.ScoreName).GoPercent)
 	}
 }
+
+// A database that stops answering (it accepts connections and says nothing) is bounded: a
+// poll fails (the state is reported stale, not "shared"), a kill switch given to the replica
+// is obeyed at once and answered, and once the database answers again the kill switch is
+// stored for every replica. (A poll hung until the kernel gave up, and the PUT until its
+// client hung up.)
+func TestKillSwitchWhileTheDatabaseHangs(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDBURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	r := startControlReplica(t, pool, controlConfig())
+	relay.Hang()
+	r.tick(t)
+	if _, st := adminCall(t, "GET", r.admin.URL+"/admin/rollout", "", ""); !strings.HasPrefix(st["admin_state"].(string), "stale") {
+		t.Fatalf("admin_state while the database hangs: %v", st["admin_state"])
+	}
+	code, out := adminCall(t, "PUT", r.admin.URL+"/admin/rollout", "tok-alice", `{"kill_switch": true, "comment": "db hangs"}`)
+	if code != 200 || out["stored"] != false || out["warning"] == nil {
+		t.Fatalf("kill switch while the database hangs: %d %v", code, out)
+	}
+	if s := r.rollout.Load(); !s.KillSwitch || s.GlobalSources()["kill_switch"] != SourceLocal {
+		t.Fatalf("the kill switch is %v from %v", s.KillSwitch, s.GlobalSources())
+	}
+}
