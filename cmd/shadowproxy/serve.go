@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/routes"
@@ -171,7 +172,13 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
+// runServer serves until ctx ends (the signal), then drains. What keeps the process's levers
+// current (the shared admin state's poller, the gates, the configuration watcher) runs on
+// life, which outlives ctx until the drain is over: a draining replica still serves, so it
+// still obeys a kill switch, a gate trip or a configuration change.
 func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error {
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer endLife()
 	shutdownTracing, err := otlp.Setup(ctx, os.Getenv, version)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
@@ -239,7 +246,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if err := control.Start(startCtx); err != nil {
 			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
 		}
-		admin.Gates, handler.Evidence = startGates(ctx, startCtx, pool, tablesErr == nil, rollout, table, registry, logger)
+		admin.Gates, handler.Evidence = startGates(life, startCtx, pool, tablesErr == nil, rollout, table, registry, logger)
 		cancelStart()
 		started.Wait()
 		if shadowErr != nil {
@@ -249,7 +256,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		admin.Control = control
 		ticker := time.NewTicker(proxy.PollInterval)
 		defer ticker.Stop()
-		go control.Run(ctx, ticker.C)
+		go control.Run(life, ticker.C)
 		score.Scorer = &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: pc.settings, Cache: newCredentialCache(pc.credentialCacheEntries)}
 		if pc.settings.RateLimitEnabled {
 			opts, err := ratelimit.RedisOptions(pc.settings.RateLimitCacheURL)
@@ -270,7 +277,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	}
 	logSnapshot(logger, "configuration applied", rollout.Load())
 
-	configFile.watch(ctx)
+	configFile.watch(life)
 
 	if path := os.Getenv("SHADOWPROXY_CAPTURE_FILE"); path != "" {
 		maxBytes := int64(100 << 20)
@@ -311,7 +318,22 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		return err
 	}
 	shutdown(pc.edges, admin, shadow, logger, public, adminSrv)
+	endLife() // the levers' loops stop: nothing is served any more
+	publishLastEvidence(admin.Gates, logger)
 	return nil
+}
+
+// publishLastEvidence has each gate controller publish what its replica saw since its last
+// evaluation, once the servers are shut down, so that the last second's evidence is judged
+// by the replicas that stay.
+func publishLastEvidence(controllers map[string]*gate.Controller, logger *zap.Logger) {
+	for name, c := range controllers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := c.Tick(ctx, time.Now()); err != nil {
+			logger.Warn("the gates' last evidence could not be published", zap.String("route", name), zap.Error(err))
+		}
+		cancel()
+	}
 }
 
 // shutdown drains the process: readiness fails at once while the listeners keep serving for

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"shadowproxy/internal/demo"
+	"shadowproxy/internal/pgtest"
+)
+
+// startServe runs the built binary's serve on dbURL with env added, and returns its public and
+// admin addresses once /readyz answers 200.
+func startServe(t *testing.T, bin, dbURL string, env ...string) (cmd *exec.Cmd, listen, admin string) {
+	t.Helper()
+	listen, admin = freeAddr(t), freeAddr(t)
+	cmd = exec.Command(bin, "serve")
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+admin), env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s: %s", listen, logs.String())
+		}
+	})
+	waitStatus(t, "http://"+admin+"/readyz", 200)
+	return cmd, listen, admin
+}
+
+// A draining replica still serves (the drain delay, then the grace), so it still obeys the
+// cluster's kill switch: given through another replica after the SIGTERM, it applies there
+// too. (The poller stopped at the signal: the draining replica kept sending Go its share.)
+func TestDrainingReplicaObeysTheKillSwitch(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "shadowproxy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	pool := pgtest.NewDB(t)
+	ds, err := demo.SeedPool(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	django := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) }))
+	t.Cleanup(django.Close)
+	trusted, _ := json.Marshal([]string{ds.IssuerDID})
+	env := []string{"SHADOWPROXY_DJANGO_URL=" + django.URL, "SHADOWPROXY_GO_PERCENT=100", "TRUSTED_IAM_ISSUERS=" + string(trusted),
+		"SHADOWPROXY_ADMIN_TOKEN=s3cret", "SHADOWPROXY_DRAIN_DELAY=60s"}
+	dbURL := pool.Config().ConnString()
+	_, _, adminA := startServe(t, bin, dbURL, env...)
+	b, listenB, adminB := startServe(t, bin, dbURL, env...)
+	backendOfB := func() string {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/v2/stamps/%d/score/%s", listenB, ds.Communities[0].ID, ds.Addresses[0].Address), nil)
+		req.Header.Set("X-API-Key", ds.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Shadowproxy-Backend")
+	}
+	if got := backendOfB(); got != "go" {
+		t.Fatalf("before: answered by %q", got)
+	}
+	if err := b.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, "http://"+adminB+"/readyz", http.StatusServiceUnavailable)
+	req, _ := http.NewRequest("PUT", "http://"+adminA+"/admin/rollout", strings.NewReader(`{"kill_switch": true}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("kill through A: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for backendOfB() != "django" {
+		if time.Now().After(deadline) {
+			t.Fatal("the draining replica did not obey the kill switch within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
