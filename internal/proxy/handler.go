@@ -212,6 +212,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			status = writeAnswer(w, r, call.Dialect, answer, BackendGo)
 		case snap.Config.Fallback && !errors.Is(err, route.ErrNoFallback):
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
+			h.uncount(ctx, err, id)
 			fallback, backend = fallbackReason(err), BackendDjango
 			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
@@ -352,6 +353,21 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 	}()
 	a, err = rt.Handler.Serve(ctx, call)
 	return a, false, err
+}
+
+// uncount takes back what Go's failed attempt counted against a limit Django counts again,
+// before the request goes to Django (on a context of its own: Go's may be over).
+func (h *Handler) uncount(ctx context.Context, err error, id string) {
+	u, ok := errors.AsType[route.Uncounter](err)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := u.Uncount(ctx); err != nil && h.Log != nil {
+		h.Log.Warn("could not take back the request's rate-limit count before the fallback: Django counts it a second time",
+			zap.String("request_id", id), zap.Error(err))
+	}
 }
 
 // errGoTimeout is the cause of the Go handler's context ending at go_timeout; it is a

@@ -7,12 +7,18 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
 	v2 "shadowproxy/internal/routes/v2"
+	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // djangoErrorPage is Django's answer to an exception no Django-Ninja handler takes (DEBUG off).
@@ -112,5 +118,46 @@ func TestAnalyticsHeadersAreTheClients(t *testing.T) {
 	f.score(requestIDHeader, "client-chosen-id")
 	if h := headers(); h["X-Request-Id"] != "client-chosen-id" {
 		t.Fatalf("headers with the client's request id: %v", h)
+	}
+}
+
+// A request Go counted against its key's rate and then handed to Django (Go timed out on a
+// locked table) counts once: Go takes its count back before the fallback, and Django's own
+// check counts it. (It counted twice: clients were refused early while the database was slow.)
+func TestFallbackCountsTheRequestOnce(t *testing.T) {
+	c := allGo()
+	c.GoTimeout, c.BreakerFailures = 300*time.Millisecond, 0
+	f := newGoFixture(t, c)
+	rdb := redistest.Client(t)
+	f.limitKey("100/15m", rdb)
+	djangoPool, err := pgxpool.New(context.Background(), f.pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(djangoPool.Close)
+	djangoScorer := &scoring.Scorer{DB: store.Reader{Q: djangoPool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100), RateLimit: f.scorer.RateLimit}
+	f.upstream.Config.Handler = &standin.Server{Scorer: djangoScorer, Sink: store.CommitSink{Pool: djangoPool}}
+	django := countDjango(f)
+	release := lockTable(t, f.pool, "registry_passport")
+	answer := f.scoreAsync(t)
+	waitFor(t, "the request handed to Django", func() bool { return django.Load() == 1 })
+	release()
+	if st := <-answer; st != 200 || f.fallbacks("timeout") != 1 {
+		t.Fatalf("status %d, %v timeout fallbacks", st, f.fallbacks("timeout"))
+	}
+	total := 0
+	keys, err := rdb.Keys(context.Background(), ":1:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		n, err := rdb.Get(context.Background(), k).Int()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 1 {
+		t.Fatalf("the request counted %d times (%v)", total, keys)
 	}
 }
