@@ -95,3 +95,55 @@ func TestDrainingReplicaObeysTheKillSwitch(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// The background work (the admin state's poll, the gates of every route) runs on a pool of its
+// own, named in pg_stat_activity, so that it never takes the serving pool's connections: the
+// serving sessions run the scorer's statements only. (Both ran on the serving pool of four
+// connections: 21 gate evaluations and two polls a second.)
+func TestBackgroundWorkHasItsOwnPool(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "shadowproxy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	pool := pgtest.NewDB(t)
+	ctx := context.Background()
+	ds, err := demo.SeedPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := json.Marshal([]string{ds.IssuerDID})
+	_, listen, _ := startServe(t, bin, pool.Config().ConnString(), "SHADOWPROXY_GO_PERCENT=100", "TRUSTED_IAM_ISSUERS="+string(trusted), "SHADOWPROXY_GATES=true")
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/v2/stamps/%d/score/%s", listen, ds.Communities[0].ID, ds.Addresses[0].Address), nil)
+	req.Header.Set("X-API-Key", ds.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.Header.Get("X-Shadowproxy-Backend") != "go" {
+		t.Fatalf("answer: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	rows, err := pool.Query(ctx, `SELECT application_name, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := map[string][]string{}
+	for rows.Next() {
+		var app, query string
+		if err := rows.Scan(&app, &query); err != nil {
+			t.Fatal(err)
+		}
+		sessions[app] = append(sessions[app], query)
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if n := len(sessions["shadowproxy-background"]); n == 0 || n > 2 {
+		t.Fatalf("background sessions: %d (%v)", n, sessions)
+	}
+	if len(sessions["shadowproxy"]) == 0 {
+		t.Fatalf("no serving session: %v", sessions)
+	}
+	for _, q := range sessions["shadowproxy"] {
+		if strings.Contains(q, "shadowproxy_") {
+			t.Fatalf("a serving session ran background work: %q", q)
+		}
+	}
+}

@@ -217,17 +217,30 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if otlp.Enabled(os.Getenv) { // and one span per database round trip
 			poolCfg.ConnConfig.Tracer = multitracer.New(store.RoundTripTracer{}, tracing.PGX{})
 		}
+		// The background work (the shared admin state's poll, the gates' evaluations of every
+		// route, their history) has a pool of its own, so that it never takes the connections
+		// of Go-served requests: on a slow database a second's ticks would hold more than the
+		// serving pool has. Each pool's sessions are named in pg_stat_activity.
+		bgCfg := poolCfg.Copy()
+		bgCfg.MaxConns, bgCfg.MinConns = backgroundConns, 0
+		bgCfg.ConnConfig.RuntimeParams["application_name"] = backgroundApplicationName
+		poolCfg.ConnConfig.RuntimeParams["application_name"] = servingApplicationName
 		pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 		if err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
 		defer pool.Close()
+		background, err := pgxpool.NewWithConfig(ctx, bgCfg)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		defer background.Close()
 		// The cluster's admin layer is read before anything is served: a restart never opens a
 		// window on a share an operator changed (unreadable: Django answers until it is read).
 		// shadowproxy's tables are made first, all in one round trip; then the admin layer is read
 		// and the gates' rows are made, one round trip each on the same connection (a second
 		// connection would cost more than it saves), while the shadow's pool connects.
-		control := &proxy.Control{Pool: pool, Rollout: rollout, Log: logger}
+		control := &proxy.Control{Pool: background, Rollout: rollout, Log: logger}
 		var started sync.WaitGroup
 		var shadowErr error
 		started.Go(func() {
@@ -246,7 +259,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if err := control.Start(startCtx); err != nil {
 			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
 		}
-		admin.Gates, handler.Evidence = startGates(life, startCtx, pool, tablesErr == nil, rollout, table, registry, logger)
+		admin.Gates, handler.Evidence = startGates(life, startCtx, background, tablesErr == nil, rollout, table, registry, logger)
 		cancelStart()
 		started.Wait()
 		if shadowErr != nil {
@@ -322,6 +335,13 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	publishLastEvidence(admin.Gates, logger)
 	return nil
 }
+
+// The database sessions' names (application_name) and the background pool's size.
+const (
+	servingApplicationName    = "shadowproxy"
+	backgroundApplicationName = "shadowproxy-background"
+	backgroundConns           = 2
+)
 
 // publishLastEvidence has each gate controller publish what its replica saw since its last
 // evaluation, once the servers are shut down, so that the last second's evidence is judged
