@@ -152,17 +152,22 @@ func dialectRefusal(routeName *string, dialect string) string {
 	return where
 }
 
-// held lists the routes of the scope where an effective share is below the go_percent or
-// shadow_percent asked: Go's under the kill switch or a red gate, the shadow's under the kill
-// switch (a red gate does not hold it); and those whose kill switch stays on although it was
-// asked off (another source turns it on).
+// held lists the routes of the scope whose effective share is not the go_percent or
+// shadow_percent asked: below it, Go's under the kill switch or a red gate, the shadow's under
+// the kill switch (a red gate does not hold it); above it, a route that keeps its own share
+// (file, environment, ladder, its admin override) when the global one is set; and those whose
+// kill switch stays on although it was asked off (another source turns it on).
 func held(st RolloutStatus, scope string, o Overrides) []string {
 	var out []string
 	heldShare := func(name, key string, asked *float64, share float64, reason string) {
-		if asked != nil && share < *asked {
-			out = append(out, fmt.Sprintf("%s: %s %s is stored, but the effective share is %s: %s",
-				name, key, strconv.FormatFloat(*asked, 'f', -1, 64), strconv.FormatFloat(share, 'f', -1, 64), reason))
+		if asked == nil || share == *asked {
+			return
 		}
+		if share > *asked {
+			reason = "the route's own value wins over the global one: " + reason
+		}
+		out = append(out, fmt.Sprintf("%s: %s %s is stored, but the effective share is %s: %s",
+			name, key, strconv.FormatFloat(*asked, 'f', -1, 64), strconv.FormatFloat(share, 'f', -1, 64), reason))
 	}
 	for _, rt := range st.Routes {
 		if scope != "" && scope != rt.Name {

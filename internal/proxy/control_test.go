@@ -192,6 +192,20 @@ func TestChangeTheShareCannotTakeSaysWhy(t *testing.T) {
 	}
 }
 
+// A global share that a route with its own share does not take is reported in held: an
+// operator setting go_percent 0 everywhere learns that the route stays at its file's 40 (it
+// was silent: held listed only shares below the one asked).
+func TestGlobalShareARouteOverridesIsHeld(t *testing.T) {
+	cfg := controlConfig()
+	cfg.Routes = map[string]config.RouteSettings{v2.ScoreName: {GoPercent: ptrTo(40.0)}}
+	r := startControlReplica(t, pgtest.NewDB(t), cfg)
+	code, out := adminCall(t, "PUT", r.admin.URL+"/admin/rollout", "tok-alice", `{"go_percent": 0}`)
+	held, _ := out["held"].([]any)
+	if code != 200 || len(held) != 1 || held[0] != v2.ScoreName+": go_percent 0 is stored, but the effective share is 40: the route's own value wins over the global one: file" {
+		t.Fatalf("%d held %v", code, out["held"])
+	}
+}
+
 // With the database unreachable a replica still obeys a kill switch given to it, refuses a
 // change toward Go, and stores the kill switch for every replica once the database is back.
 func TestKillSwitchWithoutTheDatabase(t *testing.T) {
