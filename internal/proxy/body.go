@@ -8,21 +8,31 @@ import (
 	"sync/atomic"
 )
 
+// bodyUnread says why readBody left a request's body to Django unread (or read in part).
+type bodyUnread int
+
+const (
+	bodyRead       bodyUnread = iota // read whole (or there is none to read)
+	bodyOverLimit                    // larger than the bound: counted under the route's label
+	bodyBudgetFull                   // the body budget could not take it: counted likewise
+	bodyBroken                       // the client's body ended early or failed: not counted
+)
+
 // readBody reads the body of a request that a table route may take, once and bounded by
 // MaxBody, so that Go parses the same bytes Django gets on fallback or in shadow. A request
-// whose method no route has keeps its body as it is (streamed to Django). over names the route
-// label a body over the bound is counted under (the route that would take the request without
-// it, or "other"); such a request keeps its whole body, untouched, for Django.
+// whose method no route has keeps its body as it is (streamed to Django). Any other outcome
+// than bodyRead leaves the request to Django with every byte of its body (what was read, then
+// the rest as it comes); label names the route it is counted under (the route that would take
+// the request without its body, or "other").
 //
 // The bytes it may read are taken from the process's body budget first (the Content-Length,
 // or the bound when the length is not known) and held until release is called: when the
 // budget cannot give them (clients sending bodies slowly, or many large ones at once), the
-// body is not read at all and full names the route the request is counted under; the request
-// goes to Django with its body streamed, so memory stays bounded whatever clients do.
-func (h *Handler) readBody(r *http.Request) (body []byte, over, full string, release func()) {
+// body is not read at all, so memory stays bounded whatever clients do.
+func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, label string, release func()) {
 	release = func() {}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !h.hasMethod(r.Method) {
-		return nil, "", "", release
+		return nil, bodyRead, "", release
 	}
 	limit := h.MaxBody
 	if limit <= 0 {
@@ -30,27 +40,33 @@ func (h *Handler) readBody(r *http.Request) (body []byte, over, full string, rel
 	}
 	limit = min(limit, DjangoMaxBody)
 	if r.ContentLength > limit {
-		return nil, h.overLabel(r), "", release
+		return nil, bodyOverLimit, h.overLabel(r), release
 	}
 	reserve := limit + 1
 	if r.ContentLength > 0 {
 		reserve = r.ContentLength
 	}
 	if !h.BodyBudget.take(reserve) {
-		return nil, "", h.overLabel(r), release
+		return nil, bodyBudgetFull, h.overLabel(r), release
 	}
 	release = func() { h.BodyBudget.give(reserve) }
 	read, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if int64(len(read)) > limit || (err != nil && !errors.Is(err, io.EOF)) {
-		// Django gets every byte: what was read, then the rest as it comes.
+	unread = bodyRead
+	switch {
+	case int64(len(read)) > limit:
+		unread = bodyOverLimit
+	case err != nil && !errors.Is(err, io.EOF):
+		unread = bodyBroken // a client that hung up mid-body is no body over the limit
+	}
+	if unread != bodyRead {
 		r.Body = struct {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(read), r.Body), r.Body}
-		return nil, h.overLabel(r), "", release
+		return nil, unread, h.overLabel(r), release
 	}
 	replayBody(r, read)
-	return read, "", "", release
+	return read, bodyRead, "", release
 }
 
 // DefaultBodyBudget is the default of SHADOWPROXY_BODY_BUDGET_BYTES: 8 MiB, room for three

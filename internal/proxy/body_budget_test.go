@@ -76,3 +76,17 @@ func TestKillSwitchSetDuringTheBodyApplies(t *testing.T) {
 		t.Fatalf("answered by %q after the kill switch", backend)
 	}
 }
+
+// A client that hangs up in the middle of its body is not counted as a body over the limit
+// (it was), and gives its budget back.
+func TestBodyCutShortIsNoBodyOverTheLimit(t *testing.T) {
+	h := toyGoHarness(t)
+	h.handler.BodyBudget = NewBodyBudget(100_000)
+	conn := stalledBody(t, h, 1_000, 10)
+	waitFor(t, "the body is being read", func() bool { return h.handler.BodyBudget.Used() == 1_000 })
+	conn.Close()
+	waitFor(t, "the budget given back", func() bool { return h.handler.BodyBudget.Used() == 0 })
+	if got := testutil.ToFloat64(h.metrics.bodyOverLimit.WithLabelValues(toyName)); got != 0 {
+		t.Fatalf("body_over_limit{route=%q} = %v", toyName, got)
+	}
+}

@@ -89,15 +89,15 @@ const DjangoMaxBody = 2_621_440
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, over, full, release := h.readBody(r)
+	body, unread, label, release := h.readBody(r)
 	defer release()
-	switch {
-	case over != "":
-		h.Metrics.bodyOverLimit.WithLabelValues(over).Inc()
-		h.passThrough(w, r, start)
-		return
-	case full != "":
-		h.Metrics.bodyBudgetFull.WithLabelValues(full).Inc()
+	switch unread {
+	case bodyOverLimit:
+		h.Metrics.bodyOverLimit.WithLabelValues(label).Inc()
+	case bodyBudgetFull:
+		h.Metrics.bodyBudgetFull.WithLabelValues(label).Inc()
+	}
+	if unread != bodyRead {
 		h.passThrough(w, r, start)
 		return
 	}
