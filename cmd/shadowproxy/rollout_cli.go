@@ -163,6 +163,8 @@ type statusAnswer struct {
 	ConfigVersion string            `json:"config_version"`
 	Sources       map[string]string `json:"sources"`
 	AdminState    string            `json:"admin_state"`
+	ConfigError   string            `json:"config_error"`
+	ConfigPending string            `json:"config_pending"`
 	Routes        []struct {
 		Name        string            `json:"name"`
 		Mode        string            `json:"mode"`
@@ -233,6 +235,12 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 	}
 	fmt.Fprintf(tw, "global: mode %s, go %v%% (%s), shadow %v%% (%s), kill switch %v (%s); config %s; admin state %s\n",
 		a.Mode, a.GoPercent, a.Sources["go_percent"], a.ShadowPercent, a.Sources["shadow_percent"], a.KillSwitch, a.Sources["kill_switch"], a.ConfigVersion, a.AdminState)
+	if a.ConfigError != "" {
+		fmt.Fprintln(tw, "CONFIG REFUSED (the last good configuration is in force): "+a.ConfigError)
+	}
+	if a.ConfigPending != "" {
+		fmt.Fprintln(tw, "CONFIG SETTLING (only its changes toward Django apply until then): "+a.ConfigPending)
+	}
 	fmt.Fprintln(tw, "ROUTE\tMODE\tGO %\tSHADOW %\tKILL\tWHY")
 	for _, r := range a.Routes {
 		goShare := r.GoPercent

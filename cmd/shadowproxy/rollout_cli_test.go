@@ -93,3 +93,17 @@ func TestRolloutCLI(t *testing.T) {
 		t.Errorf("set --go-percent 0: exit %d\n%s", code, out)
 	}
 }
+
+// `rollout status` says when the configuration file was refused or is still settling (it
+// printed neither: an operator saw the old configuration's values without knowing why).
+func TestRolloutStatusSaysTheConfigurationWasRefused(t *testing.T) {
+	var out bytes.Buffer
+	raw := []byte(`{"mode": "django", "config_version": "abc", "config_error": "invalid configuration: go_percent 500 must be between 0 and 100", "config_pending": "def", "sources": {}, "routes": []}`)
+	if err := printHuman(&out, "status", raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "CONFIG REFUSED (the last good configuration is in force): invalid configuration: go_percent 500") ||
+		!strings.Contains(out.String(), "CONFIG SETTLING") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
