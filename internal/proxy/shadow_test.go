@@ -46,6 +46,13 @@ func newShadowFixture(t testing.TB, django func(f *goFixture) http.Handler) *sha
 // newShadowFixtureWith is newShadowFixture with the configuration cfg.
 func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixture) http.Handler) *shadowFixture {
 	t.Helper()
+	return newShadowFixtureSized(t, cfg, django, 0, 0)
+}
+
+// newShadowFixtureSized is newShadowFixtureWith with the shadow's workers and queue (0: the
+// defaults).
+func newShadowFixtureSized(t testing.TB, cfg config.Config, django func(f *goFixture) http.Handler, workers, queue int) *shadowFixture {
+	t.Helper()
 	f := newGoFixture(t, cfg)
 	var upstream http.Handler = &standin.Server{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}, Latency: 20 * time.Millisecond}
 	if django != nil {
@@ -59,7 +66,7 @@ func newShadowFixtureWith(t testing.TB, cfg config.Config, django func(f *goFixt
 	store := &diff.Store{Pool: shadowPool}
 	reg := prometheus.NewRegistry()
 	settled := make(chan struct{}, 1<<16)
-	s := &Shadow{Pool: shadowPool, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout,
+	s := &Shadow{Pool: shadowPool, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout, Workers: workers, Queue: queue,
 		snapshotSettled: func() { settled <- struct{}{} }}
 	f.upstream.Config.Handler = afterSnapshot(t, f.rollout, settled, upstream)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -381,5 +388,47 @@ func TestKillSwitchDropsShadowsDecidedBeforeIt(t *testing.T) {
 	s := f.waitRuns(1)
 	if s.Outcomes[diff.OutcomeDropped] != 1 || testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, dropKillSwitch)) != 1 {
 		t.Fatalf("outcomes %+v, kill_switch drops %v", s.Outcomes, testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, dropKillSwitch)))
+	}
+}
+
+// A shadow is dropped, and counted under its reason, when the pool of workers and queue is
+// full (queue_full) and when a run for the same key is already open (key_in_flight); the
+// client gets Django's answer either way.
+func TestShadowDropsAreCountedByReason(t *testing.T) {
+	arrived, release := make(chan struct{}, 8), make(chan struct{})
+	f := newShadowFixtureSized(t, allShadow(), func(g *goFixture) http.Handler {
+		standin := &standin.Server{Scorer: g.scorer, Sink: store.CommitSink{Pool: g.pool}}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			<-release
+			standin.ServeHTTP(w, r)
+		})
+	}, 1, 1) // two runs at once
+	community := f.ds.Communities[0].ID
+	addresses := []string{f.ds.Addresses[0].Address, f.ds.Addresses[1].Address, f.ds.Addresses[2].Address, f.ds.Addresses[0].Address}
+	answers := make(chan string, len(addresses))
+	for _, a := range addresses {
+		go func() {
+			resp, _ := f.scoreAddr(community, a)
+			answers <- resp.Header.Get(BackendHeader)
+		}()
+		<-arrived // one at a time: each decides before the next is sent
+	}
+	drops := func(reason string) float64 {
+		return testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, reason))
+	}
+	if drops(dropQueueFull) != 1 || drops(dropKeyInFlight) != 1 {
+		t.Fatalf("queue_full %v, key_in_flight %v", drops(dropQueueFull), drops(dropKeyInFlight))
+	}
+	close(release)
+	for range addresses {
+		if b := <-answers; b != "django" {
+			t.Fatalf("answered by %q", b)
+		}
+	}
+	// The dropped request for the first address is Django's too, and writes while the first
+	// one's shadow runs: that run may be a race.
+	if s := f.waitRuns(4); s.Outcomes[diff.OutcomeDropped] != 2 || s.Outcomes[diff.OutcomeDivergent] != 0 || s.Outcomes[diff.OutcomeError] != 0 {
+		t.Fatalf("outcomes %+v", s.Outcomes)
 	}
 }
