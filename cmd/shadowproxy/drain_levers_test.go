@@ -147,3 +147,46 @@ func TestBackgroundWorkHasItsOwnPool(t *testing.T) {
 		}
 	}
 }
+
+// SIGHUP applies the configuration file at once, whole, however long config_settle is (the
+// tests called Reload directly: the signal's wiring was untested).
+func TestSIGHUPAppliesTheFileAtOnce(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "shadowproxy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "shadowproxy.yaml")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go_percent: 0\nconfig_settle: 1h\n")
+	cmd, _, admin := startServe(t, bin, "", "SHADOWPROXY_CONFIG="+path)
+	goPercent := func() float64 {
+		resp, err := http.Get("http://" + admin + "/admin/rollout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st struct {
+			GoPercent float64 `json:"go_percent"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st.GoPercent
+	}
+	write("go_percent: 30\nconfig_settle: 1h\n")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for goPercent() != 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("go_percent %v 10 s after SIGHUP", goPercent())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
