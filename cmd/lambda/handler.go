@@ -35,6 +35,8 @@ type handler struct {
 // otherwise report the invocation failed, the ALB answer 502 and the sandbox restart.
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (out any, err error) {
 	start := time.Now()
+	ctx, cancel := withAnswerMargin(ctx)
+	defer cancel()
 	if h.connecting != nil {
 		select {
 		case <-h.connecting:
@@ -65,6 +67,23 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (out any, err
 		}
 	}
 	return out, err
+}
+
+// answerMargin is the part of an invocation's time the scoring leaves for what follows its
+// failure at the deadline: the write pipeline's grace, the check of an unknown commit outcome
+// on another connection (up to 5 s) and the answer. Lambda ends the invocation at its deadline
+// (the ALB answers 502) and may stop the sandbox, so all of that must be over by then; a
+// shorter invocation keeps a quarter of its time.
+const answerMargin = 7 * time.Second
+
+// withAnswerMargin is ctx ending answerMargin before the invocation's deadline (none: ctx).
+func withAnswerMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	margin := min(answerMargin, time.Until(deadline)/4)
+	return context.WithDeadline(ctx, deadline.Add(-margin))
 }
 
 // panicAnswer is the dialect's answer to a panic.
@@ -122,14 +141,33 @@ func (h *handler) handleNinja(ctx context.Context, req events.ALBTargetGroupRequ
 	}
 	u := &url.URL{Path: path, RawPath: req.Path, RawQuery: query.Encode()}
 	r := (&http.Request{Method: req.HTTPMethod, URL: u, Header: header, Host: header.Get("Host"), Body: http.NoBody}).WithContext(ctx)
-	return albResponse(h.ninja.Answer(ctx, r))
+	a := h.ninja.Answer(ctx, r)
+	a.Header = a.Header.Clone()
+	if a.Header == nil {
+		a.Header = http.Header{}
+	}
+	route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), a.Header) // Django's middleware, as behind ASGI
+	resp := albResponse(a)
+	if req.MultiValueHeaders != nil {
+		// A target group with multi-value headers takes the answer's in multiValueHeaders only.
+		resp.MultiValueHeaders, resp.Headers = a.Header, nil
+	}
+	return resp
 }
 
+// albResponse is the ALB answer to a: its status with the reason phrase and its headers (the
+// last value of a repeated one in the single-value form).
 func albResponse(a route.Answer) events.ALBTargetGroupResponse {
+	headers := make(map[string]string, len(a.Header))
+	for k, vs := range a.Header {
+		if len(vs) > 0 {
+			headers[k] = vs[len(vs)-1]
+		}
+	}
 	return events.ALBTargetGroupResponse{
 		StatusCode:        a.Status,
 		StatusDescription: strconv.Itoa(a.Status) + " " + http.StatusText(a.Status),
-		Headers:           map[string]string{"Content-Type": a.Header.Get("Content-Type")},
+		Headers:           headers,
 		Body:              string(a.Body),
 	}
 }

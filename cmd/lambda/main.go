@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,10 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
+	if poolCfg.ConnConfig.ConnectTimeout == 0 { // DATABASE_URL sets no connect_timeout
+		// A database that accepts and never answers must not hold an invocation to its deadline.
+		poolCfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -61,6 +66,10 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	h.connecting = connectFirst(ctx, pool)
 	return h, nil
 }
+
+// defaultConnectTimeout bounds a new database connection when DATABASE_URL sets no
+// connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
 
 // connectFirst opens the pool's first connection in the background; the returned channel is
 // closed once it is open or failed (the first invocation then connects as any other would).
@@ -96,7 +105,7 @@ func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, e
 		scorer.RateLimit = &ratelimit.DjangoRateLimiter{Redis: redis.NewClient(opts), KeyPrefix: ":1:", FailOpen: settings.RateLimitFailOpen}
 	}
 	sink := store.CommitSink{Pool: pool}
-	logger, err := zap.NewProduction(zap.WithCaller(false))
+	logger, err := invocationLogConfig().Build()
 	if err != nil {
 		return nil, fmt.Errorf("logger: %w", err)
 	}
@@ -106,4 +115,13 @@ func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, e
 		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
 		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
 	}, nil
+}
+
+// invocationLogConfig is the logger's configuration: JSON lines on stderr (CloudWatch Logs),
+// one per invocation, every one: the production preset's sampler would keep only the first
+// 100 a second of each message.
+func invocationLogConfig() zap.Config {
+	cfg := zap.NewProductionConfig()
+	cfg.Sampling, cfg.DisableCaller = nil, true
+	return cfg
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shadowproxy/internal/pgtest"
+)
+
+// Every invocation gets its log line: the production preset's sampler kept the first 100 a
+// second of one message and every 100th after (300 invocations logged 102 lines).
+func TestEveryInvocationIsLogged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	cfg := invocationLogConfig()
+	cfg.OutputPaths = []string{path}
+	logger, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		logger.Info("invocation")
+	}
+	_ = logger.Sync()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		lines++
+	}
+	if lines != 300 {
+		t.Fatalf("%d lines for 300 invocations", lines)
+	}
+}
+
+// The scoring ends before the invocation's deadline, leaving time for what follows a failure
+// there (the commit check, the answer): Lambda ends the invocation at its deadline.
+func TestScoringEndsBeforeTheInvocationDeadline(t *testing.T) {
+	for _, tc := range []struct{ left, margin time.Duration }{{60 * time.Second, answerMargin}, {4 * time.Second, time.Second}} {
+		deadline := time.Now().Add(tc.left)
+		parent, cancel := context.WithDeadline(context.Background(), deadline)
+		ctx, cancelMargin := withAnswerMargin(parent)
+		got, ok := ctx.Deadline()
+		cancelMargin()
+		cancel()
+		if !ok || deadline.Sub(got) < tc.margin-10*time.Millisecond || deadline.Sub(got) > tc.margin {
+			t.Errorf("%v left: the scoring's deadline is %v before the invocation's, want %v", tc.left, deadline.Sub(got), tc.margin)
+		}
+	}
+	if _, ok := func() (time.Time, bool) {
+		ctx, cancel := withAnswerMargin(context.Background())
+		defer cancel()
+		return ctx.Deadline()
+	}(); ok {
+		t.Error("a deadline was made up")
+	}
+}
+
+// A database that accepts connections and never answers, from init: the connection opened
+// during init gives up (connect timeout), so the first invocation does not wait for it until
+// its deadline (it waited, and so did the next one).
+func TestInitConnectionGivesUpOnAHungDatabase(t *testing.T) {
+	dbURL := pgtest.NewDBURL(t)
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
+	relay.Hang()
+	hung, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hung.Host = relay.Addr()
+	env := map[string]string{"DATABASE_URL": hung.String(), "TRUSTED_IAM_ISSUERS": `["did:key:x"]`}
+	h, err := newHandler(context.Background(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.connecting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the init connection still waits 30 s on a database that does not answer")
+	}
+}
+
+// The Ninja dialect answers with Django's middleware headers (CORS for the Passport app's
+// origin among them), and in multiValueHeaders when the target group sends multi-value
+// headers (it sent Content-Type alone, in headers only, which such a target group drops).
+func TestNinjaDialectAnswersWithDjangosHeaders(t *testing.T) {
+	env := demoEnv(t)
+	env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = "ninja"
+	h, err := newHandler(context.Background(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(recordedFile(t, "score.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["headers"].(map[string]any)["origin"] = "https://app.passport.xyz"
+	single, _ := json.Marshal(ev)
+	multi := map[string]any{}
+	for k, v := range ev["headers"].(map[string]any) {
+		multi[k] = []any{v}
+	}
+	ev["multiValueHeaders"], ev["headers"] = multi, nil
+	multiEvent, _ := json.Marshal(ev)
+	for name, raw := range map[string][]byte{"headers": single, "multiValueHeaders": multiEvent} {
+		out, err := h.handle(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(out)
+		var resp struct {
+			StatusCode        int                 `json:"statusCode"`
+			Headers           map[string]string   `json:"headers"`
+			MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			t.Fatal(err)
+		}
+		get := func(k string) string {
+			if name == "headers" {
+				return resp.Headers[k]
+			}
+			if len(resp.Headers) > 0 || len(resp.MultiValueHeaders[k]) != 1 {
+				return ""
+			}
+			return resp.MultiValueHeaders[k][0]
+		}
+		if resp.StatusCode != 200 || get("Access-Control-Allow-Origin") != "*" || get("X-Frame-Options") != "DENY" || get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("%s: %s", name, b)
+		}
+	}
+}
