@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"shadowproxy/internal/scoring"
 )
@@ -16,8 +18,38 @@ import (
 type Reader struct{ Q Querier }
 
 // LoadRequest implements scoring.Loader: the API key, its candidate communities and, when
-// stampsFor is not empty (a valid address), the address's stamps.
+// stampsFor is not empty (a valid address), the address's stamps. The request's first round
+// trip reads only, so a pooled connection found dead (PostgreSQL restarted, the backend ended
+// while the connection sat idle: no SQLSTATE) is given up and the read sent once more on
+// another; Django, which opens its connection per request, would not have met it.
 func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scoring.CommunityRef, stampsFor string) (scoring.RequestLoad, error) {
+	out, err := r.loadRequest(ctx, key, c, stampsFor)
+	if err != nil && lostConnection(ctx, err) {
+		out, err = r.loadRequest(ctx, key, c, stampsFor)
+	}
+	return out, err
+}
+
+// lostConnection reports a failure of the connection itself while the request's own context
+// is still live: no answer from PostgreSQL (no SQLSTATE), or the FATAL a backend sends as it
+// ends (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now) or a
+// connection_exception (class 08).
+func lostConnection(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return true
+	}
+	switch pgErr.Code {
+	case "57P01", "57P02", "57P03":
+		return true
+	}
+	return strings.HasPrefix(pgErr.Code, "08")
+}
+
+func (r Reader) loadRequest(ctx context.Context, key scoring.KeyLookup, c scoring.CommunityRef, stampsFor string) (scoring.RequestLoad, error) {
 	q := r.Q
 	var out scoring.RequestLoad
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, 3)}

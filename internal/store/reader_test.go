@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"shadowproxy/internal/scoring"
 )
 
@@ -58,5 +60,36 @@ func TestLoadCommunityNamesStampSources(t *testing.T) {
 	s := load.Stamps[0]
 	if got := []string{fmt.Sprint(s.Source.ID), fmt.Sprint(s.Source.XMin)}; s.Provider != "Google" || string(s.Stamp) != `{"a": 1}` || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("stamp %s %s from %v, want Google {\"a\": 1} from row %v", s.Provider, s.Stamp, got, want)
+	}
+}
+
+// A pooled connection whose backend ended while it sat idle (PostgreSQL restarted, an
+// administrator terminated it) costs the request nothing: its first, read-only round trip is
+// sent once more on another connection. (The request failed: a 500 in the Lambda, a fallback in
+// the proxy.)
+func TestLoadRequestOutlivesADeadPooledConnection(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	community := db.community("WEIGHTED", `{"Google": 1}`)
+	db.apiKey(db.accountOf(community), "dead0001", "unused", "", false, nil)
+	cfg := db.pool.Config().Copy()
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	r := Reader{Q: pool}
+	if _, err := r.LoadRequest(ctx, scoring.KeyLookup{Prefix: "dead0001"}, scoring.ScorerID(fmt.Sprint(community)), addrA); err != nil {
+		t.Fatal(err)
+	}
+	var pid int32
+	if err := pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	db.exec(`SELECT pg_terminate_backend($1::int)`, pid)
+	req, err := r.LoadRequest(ctx, scoring.KeyLookup{Prefix: "dead0001"}, scoring.ScorerID(fmt.Sprint(community)), addrA)
+	if err != nil || req.Key == nil || len(req.Communities) != 1 {
+		t.Fatalf("after the backend ended: %+v %v", req, err)
 	}
 }
