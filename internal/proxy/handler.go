@@ -21,6 +21,7 @@ import (
 
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/gate"
+	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/route"
 	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
@@ -199,7 +200,8 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	decisionSpan.End()
 	backend, status, fallback, clientGone := d.Backend, 0, "", false
 	if d.Backend == BackendGo {
-		answer, gone, err := h.runGo(ctx, rt, call, snap)
+		goCtx, counts := ratelimit.TrackCounts(ctx)
+		answer, gone, err := h.runGo(goCtx, rt, call, snap)
 		switch {
 		case gone:
 			// The client went away before Go answered: nobody waits for a fallback, and it says
@@ -212,7 +214,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			status = writeAnswer(w, r, call.Dialect, answer, BackendGo)
 		case snap.Config.Fallback && !errors.Is(err, route.ErrNoFallback):
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
-			h.uncount(ctx, err, id)
+			h.uncount(ctx, counts, id)
 			fallback, backend = fallbackReason(err), BackendDjango
 			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
@@ -355,16 +357,13 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 	return a, false, err
 }
 
-// uncount takes back what Go's failed attempt counted against a limit Django counts again,
-// before the request goes to Django (on a context of its own: Go's may be over).
-func (h *Handler) uncount(ctx context.Context, err error, id string) {
-	u, ok := errors.AsType[route.Uncounter](err)
-	if !ok {
-		return
-	}
+// uncount takes back what Go's failed attempt counted against its key's rate limit (whatever
+// made it fail: an error, a timeout, a panic), before the request goes to Django, whose own
+// check counts it again; on a context of its own, since Go's may be over.
+func (h *Handler) uncount(ctx context.Context, counts *ratelimit.CountMark, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := u.Uncount(ctx); err != nil && h.Log != nil {
+	if err := counts.Uncount(ctx); err != nil && h.Log != nil {
 		h.Log.Warn("could not take back the request's rate-limit count before the fallback: Django counts it a second time",
 			zap.String("request_id", id), zap.Error(err))
 	}

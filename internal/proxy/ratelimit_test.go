@@ -121,43 +121,60 @@ func TestAnalyticsHeadersAreTheClients(t *testing.T) {
 	}
 }
 
-// A request Go counted against its key's rate and then handed to Django (Go timed out on a
-// locked table) counts once: Go takes its count back before the fallback, and Django's own
-// check counts it. (It counted twice: clients were refused early while the database was slow.)
+// A request Go counted against its key's rate and then handed to Django counts once, whatever
+// made Go fail (a timeout on a locked table, a panic in its writes): Go takes its count back
+// before the fallback, and Django's own check counts it. (It counted twice: clients were
+// refused early while the database was slow; then a panic still did.)
 func TestFallbackCountsTheRequestOnce(t *testing.T) {
-	c := allGo()
-	c.GoTimeout, c.BreakerFailures = 300*time.Millisecond, 0
-	f := newGoFixture(t, c)
-	rdb := redistest.Client(t)
-	f.limitKey("100/15m", rdb)
-	djangoPool, err := pgxpool.New(context.Background(), f.pool.Config().ConnString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(djangoPool.Close)
-	djangoScorer := &scoring.Scorer{DB: store.Reader{Q: djangoPool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100), RateLimit: f.scorer.RateLimit}
-	f.upstream.Config.Handler = &standin.Server{Scorer: djangoScorer, Sink: store.CommitSink{Pool: djangoPool}}
-	django := countDjango(f)
-	release := lockTable(t, f.pool, "registry_passport")
-	answer := f.scoreAsync(t)
-	waitFor(t, "the request handed to Django", func() bool { return django.Load() == 1 })
-	release()
-	if st := <-answer; st != 200 || f.fallbacks("timeout") != 1 {
-		t.Fatalf("status %d, %v timeout fallbacks", st, f.fallbacks("timeout"))
-	}
-	total := 0
-	keys, err := rdb.Keys(context.Background(), ":1:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		n, err := rdb.Get(context.Background(), k).Int()
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += n
-	}
-	if total != 1 {
-		t.Fatalf("the request counted %d times (%v)", total, keys)
+	for _, fault := range []string{"timeout", "panic"} {
+		t.Run(fault, func(t *testing.T) {
+			c := allGo()
+			c.GoTimeout, c.BreakerFailures = 300*time.Millisecond, 0
+			f := newGoFixture(t, c)
+			rdb := redistest.Client(t)
+			f.limitKey("100/15m", rdb)
+			djangoPool, err := pgxpool.New(context.Background(), f.pool.Config().ConnString())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(djangoPool.Close)
+			djangoScorer := &scoring.Scorer{DB: store.Reader{Q: djangoPool}, Settings: f.scorer.Settings, Cache: credential.NewCache(100), RateLimit: f.scorer.RateLimit}
+			f.upstream.Config.Handler = &standin.Server{Scorer: djangoScorer, Sink: store.CommitSink{Pool: djangoPool}}
+			django := countDjango(f)
+			if fault == "panic" {
+				f.score2.Sink = panickingSink{}
+				if st := <-f.scoreAsync(t); st != 200 || f.fallbacks("panic") != 1 {
+					t.Fatalf("status %d, %v panic fallbacks", st, f.fallbacks("panic"))
+				}
+			} else {
+				release := lockTable(t, f.pool, "registry_passport")
+				answer := f.scoreAsync(t)
+				waitFor(t, "the request handed to Django", func() bool { return django.Load() == 1 })
+				release()
+				if st := <-answer; st != 200 || f.fallbacks("timeout") != 1 {
+					t.Fatalf("status %d, %v timeout fallbacks", st, f.fallbacks("timeout"))
+				}
+			}
+			total := 0
+			keys, err := rdb.Keys(context.Background(), ":1:*").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				n, err := rdb.Get(context.Background(), k).Int()
+				if err != nil {
+					t.Fatal(err)
+				}
+				total += n
+			}
+			if total != 1 || django.Load() != 1 {
+				t.Fatalf("the request counted %d times (%v), %d Django calls", total, keys, django.Load())
+			}
+		})
 	}
 }
+
+// panickingSink panics when the scorer applies its writes.
+type panickingSink struct{}
+
+func (panickingSink) Apply(context.Context, *scoring.WriteSet) error { panic("sink exploded") }

@@ -110,7 +110,7 @@ func RateLimitKey(prefix, rateText string, ts int64) (string, error) {
 // check's Failure (Django answers 500), or let through under FailOpen when Redis is
 // unreachable; either way the fault is logged with the key's prefix, never the key.
 func (l *DjangoRateLimiter) Check(ctx context.Context, prefix, rateText string, now time.Time) (scoring.RateCheck, error) {
-	limited, counted, err := l.Limited(ctx, prefix, rateText, now)
+	limited, err := l.Limited(ctx, prefix, rateText, now)
 	var fault *RateLimitError
 	switch {
 	case errors.As(err, &fault) && fault.Unreachable && l.FailOpen:
@@ -122,20 +122,7 @@ func (l *DjangoRateLimiter) Check(ctx context.Context, prefix, rateText string, 
 	case err != nil:
 		return scoring.RateCheck{}, err
 	}
-	return scoring.RateCheck{Limited: limited, Counted: counted}, nil
-}
-
-// uncountScript decrements a counter that still exists: one that expired meanwhile is not
-// made again (DECR would create it at -1, without an expiry).
-var uncountScript = redis.NewScript(`if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return false`)
-
-// Uncount implements scoring.RateLimiter: the counter a check added one to is decremented,
-// unless it expired meanwhile.
-func (l *DjangoRateLimiter) Uncount(ctx context.Context, counted string) error {
-	if err := uncountScript.Run(ctx, l.Redis, []string{counted}).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("take back a rate-limit count: %w", err)
-	}
-	return nil
+	return scoring.RateCheck{Limited: limited}, nil
 }
 
 // logFault logs a rate-limit fault with the key's prefix, never the key.
@@ -152,35 +139,37 @@ func (l *DjangoRateLimiter) logFault(prefix, rate string, fault *RateLimitError,
 
 // Limited counts the request and reports whether it is over the key's rate: add the counter
 // with a TTL of period + 5 s, or increment it if it exists; limited when the count exceeds the
-// rate; counted is the counter's key when one was added to. An error is a *RateLimitError (an exception Django's check raises) or the end of the
+// rate. A count is recorded in the context's CountMark (TrackCounts). An error is a *RateLimitError (an exception Django's check raises) or the end of the
 // request's own context.
-func (l *DjangoRateLimiter) Limited(ctx context.Context, prefix, rateText string, now time.Time) (limited bool, counted string, err error) {
+func (l *DjangoRateLimiter) Limited(ctx context.Context, prefix, rateText string, now time.Time) (bool, error) {
 	r, perr := parseRate(rateText)
 	if perr != nil {
-		return false, "", perr
+		return false, perr
 	}
 	key := l.KeyPrefix + r.cacheKey(prefix, now.Unix())
-	err = l.Redis.Do(ctx, "set", key, 1, "ex", r.expiry(), "nx").Err()
+	err := l.Redis.Do(ctx, "set", key, 1, "ex", r.expiry(), "nx").Err()
 	if err == nil {
-		return 1 > r.limit, key, nil
+		markCounted(ctx, l.Redis, key)
+		return 1 > r.limit, nil
 	}
 	if !errors.Is(err, redis.Nil) {
-		return false, "", l.failure(ctx, err)
+		return false, l.failure(ctx, err)
 	}
 	// Django's cache incr is EXISTS then INCR; a key that expired in between raises ValueError,
 	// which django-ratelimit lets through (RATELIMIT_FAIL_OPEN).
 	n, err := l.Redis.Exists(ctx, key).Result()
 	if err != nil {
-		return false, "", l.failure(ctx, err)
+		return false, l.failure(ctx, err)
 	}
 	if n == 0 {
-		return false, "", nil
+		return false, nil
 	}
 	c, err := l.Redis.Incr(ctx, key).Result()
 	if err != nil {
-		return false, "", l.failure(ctx, err)
+		return false, l.failure(ctx, err)
 	}
-	return c > r.limit, key, nil
+	markCounted(ctx, l.Redis, key)
+	return c > r.limit, nil
 }
 
 // failure is the exception redis-py raises for err, or err itself when the request's own

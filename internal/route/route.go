@@ -96,14 +96,6 @@ type Handler interface {
 // write them a second time.
 var ErrNoFallback = errors.New("go may have committed: no fallback")
 
-// Uncounter is a Go failure after the request was counted against a limit Django counts
-// again (an API key's rate limit, in Django's Redis): the proxy takes the count back before it
-// hands the request to Django, so that one request counts once.
-type Uncounter interface {
-	error
-	Uncount(ctx context.Context) error
-}
-
 // ErrPanic marks a Go handler that panicked (the proxy recovers it into an error).
 var ErrPanic = errors.New("go handler panicked")
 

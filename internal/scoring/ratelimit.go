@@ -12,9 +12,6 @@ type RateLimiter interface {
 	// Check counts the request. An error is the request's own failure (its context ended);
 	// what Django's check answers is in the RateCheck.
 	Check(ctx context.Context, prefix, rate string, now time.Time) (RateCheck, error)
-	// Uncount takes back the count of a check (its RateCheck's Counted): the request is
-	// handed to Django, whose own check counts it again.
-	Uncount(ctx context.Context, counted string) error
 }
 
 // RateCheck is what a rate-limit check found.
@@ -24,23 +21,4 @@ type RateCheck struct {
 	// Failure is str() of the exception Django's check raised (a rate it cannot read, a cache
 	// it cannot use): Django answers 500 and its analytics row records the text. "" when none.
 	Failure string
-	// Counted names the counter the check added one to ("" when it counted nothing).
-	Counted string
-}
-
-// CountedFailure is a failure of the scorer after it counted the request against its key's
-// rate: a caller that hands the request to Django (which counts it again) calls Uncount first.
-type CountedFailure struct {
-	Err     error
-	limiter RateLimiter
-	counted string
-}
-
-func (e *CountedFailure) Error() string { return e.Err.Error() }
-
-func (e *CountedFailure) Unwrap() error { return e.Err }
-
-// Uncount takes the request's count back.
-func (e *CountedFailure) Uncount(ctx context.Context) error {
-	return e.limiter.Uncount(ctx, e.counted)
 }

@@ -136,17 +136,10 @@ func (s *Scorer) Score(ctx context.Context, req Request, sink Sink) (res Result,
 		return answer(Outcome{Kind: InvalidScorerID})
 	}
 	if rate := first.Key.RateLimit; s.RateLimit != nil && rate != nil && *rate != "" { // "" and NULL: unlimited
-		check, checkErr := s.RateLimit.Check(ctx, KeyPrefix(key), *rate, now)
-		if check.Counted != "" {
-			defer func() { // err: Score's own, whatever fails from here on
-				if err != nil {
-					err = &CountedFailure{Err: err, limiter: s.RateLimit, counted: check.Counted}
-				}
-			}()
-		}
+		check, err := s.RateLimit.Check(ctx, KeyPrefix(key), *rate, now)
 		switch {
-		case checkErr != nil:
-			return Result{}, checkErr
+		case err != nil:
+			return Result{}, err
 		case check.Failure != "":
 			return answer(Outcome{Kind: RateLimitFailed, Cause: check.Failure})
 		case check.Limited:
