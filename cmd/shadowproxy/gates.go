@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,12 +20,28 @@ import (
 // shared admin state, the gates' rows and state).
 const startTimeout = 10 * time.Second
 
+// gateTurns is how many gate evaluations run at once, of every route's: the background pool
+// keeps its other connection for the shared admin state (a kill switch must not wait behind
+// the gates of 21 routes on a slow database).
+const gateTurns = 1
+
+// lastEvidenceTimeout bounds the evaluations that publish the evidence left at exit, together.
+const lastEvidenceTimeout = 2 * time.Second
+
+// gateSet is the gate controllers of the table's routes, running.
+type gateSet struct {
+	controllers map[string]*gate.Controller
+	evidence    map[string]*gate.Evidence
+	running     sync.WaitGroup
+}
+
 // startGates creates the gate rows of the table's routes (and first the gate tables, unless
-// tablesMade: Control.MakeTables made them) and runs one controller per route of the table, each judging its route's evidence and applying its decisions to that route only (a
-// red gate holds that route alone); each judges while its route's gates setting is on. It
-// returns the controllers and their evidence by route name; none when the tables cannot be made.
-// The tables and the shared state are read within start; the controllers run until ctx ends.
-func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) (map[string]*gate.Controller, map[string]*gate.Evidence) {
+// tablesMade: Control.MakeTables made them) and runs one controller per route of the table,
+// each judging its route's evidence and applying its decisions to that route only (a red gate
+// holds that route alone); each judges while its route's gates setting is on, taking turns
+// (gateTurns) on pool. The tables and the shared state are read within start; the controllers
+// run until ctx ends. It returns nil when the tables cannot be made.
+func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) *gateSet {
 	names := make([]string, 0, len(table))
 	for _, rt := range table {
 		names = append(names, rt.Name)
@@ -35,11 +52,12 @@ func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool,
 	}
 	if err := initRoutes(start, pool, names...); err != nil {
 		log.Warn("gates unavailable: the gate tables could not be created", zap.Error(err))
-		return nil, nil
+		return nil
 	}
 	host, _ := os.Hostname()
 	metrics := gate.NewMetrics(reg)
-	controllers, evidence := map[string]*gate.Controller{}, map[string]*gate.Evidence{}
+	turns := make(chan struct{}, gateTurns)
+	g := &gateSet{controllers: map[string]*gate.Controller{}, evidence: map[string]*gate.Evidence{}}
 	for _, rt := range table {
 		c := &gate.Controller{
 			Pool:     pool,
@@ -50,14 +68,39 @@ func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool,
 			Apply:    proxy.ApplyGate(rollout, rt.Name),
 			Metrics:  metrics,
 			Log:      log,
+			Turns:    turns,
 		}
-		controllers[rt.Name], evidence[rt.Name] = c, c.Evidence
+		g.controllers[rt.Name], g.evidence[rt.Name] = c, c.Evidence
 	}
-	if err := gate.Restore(start, pool, controllers); err != nil {
+	if err := gate.Restore(start, pool, g.controllers); err != nil {
 		log.Warn("the gates' shared state could not be read at start: it applies at the first evaluation", zap.Error(err))
 	}
-	for _, c := range controllers {
-		go c.Run(ctx)
+	for _, c := range g.controllers {
+		g.running.Go(func() { c.Run(ctx) })
 	}
-	return controllers, evidence
+	return g
+}
+
+// publishLast waits for the controllers' loops to end (their context is over), then has each
+// route whose gates are on publish the evidence its replica saw since its last evaluation, all
+// at once within lastEvidenceTimeout, so that the replicas that stay judge it.
+func (g *gateSet) publishLast(log *zap.Logger) {
+	if g == nil {
+		return
+	}
+	g.running.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), lastEvidenceTimeout)
+	defer cancel()
+	var published sync.WaitGroup
+	for name, c := range g.controllers {
+		if _, _, on := c.Config(); !on {
+			continue
+		}
+		published.Go(func() {
+			if err := c.Tick(ctx, time.Now()); err != nil {
+				log.Warn("the gates' last evidence could not be published", zap.String("route", name), zap.Error(err))
+			}
+		})
+	}
+	published.Wait()
 }

@@ -24,7 +24,6 @@ import (
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
-	"shadowproxy/internal/gate"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/routes"
@@ -204,6 +203,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), AllowedHosts: pc.allowedHosts}
 	var shadow *proxy.Shadow
+	var gates *gateSet
 
 	if pc.databaseURL == "" {
 		logger.Warn("DATABASE_URL is not set: the Go scorer is off and Django answers every request")
@@ -259,7 +259,10 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 		if err := control.Start(startCtx); err != nil {
 			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
 		}
-		admin.Gates, handler.Evidence = startGates(life, startCtx, background, tablesErr == nil, rollout, table, registry, logger)
+		gates = startGates(life, startCtx, background, tablesErr == nil, rollout, table, registry, logger)
+		if gates != nil {
+			admin.Gates, handler.Evidence = gates.controllers, gates.evidence
+		}
 		cancelStart()
 		started.Wait()
 		if shadowErr != nil {
@@ -332,7 +335,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	}
 	shutdown(pc.edges, admin, shadow, logger, public, adminSrv)
 	endLife() // the levers' loops stop: nothing is served any more
-	publishLastEvidence(admin.Gates, logger)
+	gates.publishLast(logger)
 	return nil
 }
 
@@ -342,19 +345,6 @@ const (
 	backgroundApplicationName = "shadowproxy-background"
 	backgroundConns           = 2
 )
-
-// publishLastEvidence has each gate controller publish what its replica saw since its last
-// evaluation, once the servers are shut down, so that the last second's evidence is judged
-// by the replicas that stay.
-func publishLastEvidence(controllers map[string]*gate.Controller, logger *zap.Logger) {
-	for name, c := range controllers {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := c.Tick(ctx, time.Now()); err != nil {
-			logger.Warn("the gates' last evidence could not be published", zap.String("route", name), zap.Error(err))
-		}
-		cancel()
-	}
-}
 
 // shutdown drains the process: readiness fails at once while the listeners keep serving for
 // the drain delay (the load balancer stops sending meanwhile); then they stop accepting and

@@ -51,6 +51,10 @@ type Controller struct {
 	// Metrics are the gate metrics every route's controller shares; nil: unregistered ones.
 	Metrics *Metrics
 	Log     *zap.Logger
+	// Turns, when set, is shared by every route's controller: a tick runs only while it holds
+	// one of its slots, so the controllers together use at most cap(Turns) connections of a
+	// pool they share with other work.
+	Turns chan struct{}
 
 	mu      sync.Mutex
 	results []Result
@@ -160,7 +164,7 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if err := c.tickWithin(ctx, now); err != nil && c.Log != nil {
+			if err := c.tickInTurn(ctx, now); err != nil && c.Log != nil {
 				c.Log.Warn("gate evaluation failed; the current state stays", zap.Error(err))
 			}
 		}
@@ -171,7 +175,16 @@ func (c *Controller) Run(ctx context.Context) {
 // current state stays) instead of stopping the controller for good.
 const tickTimeout = 5 * time.Second
 
-func (c *Controller) tickWithin(ctx context.Context, now time.Time) error {
+// tickInTurn waits for a turn (Turns), then ticks within tickTimeout.
+func (c *Controller) tickInTurn(ctx context.Context, now time.Time) error {
+	if c.Turns != nil {
+		select {
+		case c.Turns <- struct{}{}:
+			defer func() { <-c.Turns }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, tickTimeout)
 	defer cancel()
 	return c.Tick(ctx, now)
