@@ -95,11 +95,15 @@ func (b *BodyBudget) take(n int64) bool {
 	if b == nil {
 		return true
 	}
-	if b.used.Add(n) > b.max {
-		b.used.Add(-n)
-		return false
+	for {
+		used := b.used.Load()
+		if used+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return true
+		}
 	}
-	return true
 }
 
 func (b *BodyBudget) give(n int64) {

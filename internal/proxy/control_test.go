@@ -322,10 +322,10 @@ func TestUnreadSharedStateKeepsGoOut(t *testing.T) {
 }
 
 // A database that stops answering (it accepts connections and says nothing) is bounded: a
-// poll fails (the state is reported stale, not "shared"), a kill switch given to the replica
-// is obeyed at once and answered, and once the database answers again the kill switch is
-// stored for every replica. (A poll hung until the kernel gave up, and the PUT until its
-// client hung up.)
+// poll fails (the state is reported stale, not "shared"), and a kill switch given to the
+// replica is obeyed at once and answered (storing it once the database answers again is
+// TestKillSwitchWithoutTheDatabase's). (A poll hung until the kernel gave up, and the PUT
+// until its client hung up.)
 func TestKillSwitchWhileTheDatabaseHangs(t *testing.T) {
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDBURL(t))
 	if err != nil {

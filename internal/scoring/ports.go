@@ -60,8 +60,10 @@ type LookupError struct {
 	Err    error
 }
 
+// Error is the failure's text.
 func (e *LookupError) Error() string { return e.Err.Error() }
 
+// Unwrap is the database's failure.
 func (e *LookupError) Unwrap() error { return e.Err }
 
 // FailedLookup is the lookup whose failure err is, or 0.
