@@ -35,25 +35,17 @@ type gateSet struct {
 	running     sync.WaitGroup
 }
 
-// startGates creates the gate rows of the table's routes (and first the gate tables, unless
-// tablesMade: Control.MakeTables made them) and runs one controller per route of the table,
-// each judging its route's evidence and applying its decisions to that route only (a red gate
-// holds that route alone); each judges while its route's gates setting is on, taking turns
-// (gateTurns) on pool. The tables and the shared state are read within start; the controllers
-// run until ctx ends. It returns nil when the tables cannot be made.
+// gateRetry is how often a replica whose gate tables could not be made at start tries again.
+const gateRetry = 5 * time.Second
+
+// startGates runs one controller per route of the table, each judging its route's evidence
+// and applying its decisions to that route only (a red gate holds that route alone); each
+// judges while its route's gates setting is on, taking turns (gateTurns) on pool. First it
+// makes the gate rows of the table's routes (and the gate tables, unless tablesMade:
+// Control.MakeTables made them) and applies their shared state, within start; when that
+// fails the controllers start once a later try (every gateRetry) succeeds. They run until
+// ctx ends.
 func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) *gateSet {
-	names := make([]string, 0, len(table))
-	for _, rt := range table {
-		names = append(names, rt.Name)
-	}
-	initRoutes := gate.InitRoutes
-	if tablesMade {
-		initRoutes = gate.InsertRoutes
-	}
-	if err := initRoutes(start, pool, names...); err != nil {
-		log.Warn("gates unavailable: the gate tables could not be created", zap.Error(err))
-		return nil
-	}
 	host, _ := os.Hostname()
 	metrics := gate.NewMetrics(reg)
 	turns := make(chan struct{}, gateTurns)
@@ -72,13 +64,59 @@ func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool,
 		}
 		g.controllers[rt.Name], g.evidence[rt.Name] = c, c.Evidence
 	}
-	if err := gate.Restore(start, pool, g.controllers); err != nil {
+	err := g.prepare(start, pool, tablesMade, log)
+	if err == nil {
+		g.run(ctx)
+		return g
+	}
+	log.Warn("gates not started: the gate tables could not be made; trying again", zap.Duration("every", gateRetry), zap.Error(err))
+	g.running.Go(func() {
+		t := time.NewTicker(gateRetry)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			try, cancel := context.WithTimeout(ctx, startTimeout)
+			err := g.prepare(try, pool, false, log)
+			cancel()
+			if err == nil {
+				log.Info("gates started")
+				g.run(ctx)
+				return
+			}
+		}
+	})
+	return g
+}
+
+// prepare makes the gate rows of every route (and the gate tables unless tablesMade), then
+// applies their shared state (a trip, a ladder step).
+func (g *gateSet) prepare(ctx context.Context, pool *pgxpool.Pool, tablesMade bool, log *zap.Logger) error {
+	names := make([]string, 0, len(g.controllers))
+	for name := range g.controllers {
+		names = append(names, name)
+	}
+	initRoutes := gate.InitRoutes
+	if tablesMade {
+		initRoutes = gate.InsertRoutes
+	}
+	if err := initRoutes(ctx, pool, names...); err != nil {
+		return err
+	}
+	if err := gate.Restore(ctx, pool, g.controllers); err != nil {
 		log.Warn("the gates' shared state could not be read at start: it applies at the first evaluation", zap.Error(err))
 	}
+	return nil
+}
+
+// run starts every controller's loop.
+func (g *gateSet) run(ctx context.Context) {
 	for _, c := range g.controllers {
 		g.running.Go(func() { c.Run(ctx) })
 	}
-	return g
 }
 
 // publishLast waits for the controllers' loops to end (their context is over), then has each

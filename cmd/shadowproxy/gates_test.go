@@ -145,3 +145,41 @@ func TestGatesLeaveTheControlAConnection(t *testing.T) {
 		}
 	}
 }
+
+// Gate tables that could not be made at start (the database did not answer in time) are made
+// by a later try, and the gates start then (they stayed off for the process's life).
+func TestGatesStartOnceTheDatabaseAnswers(t *testing.T) {
+	url := pgtest.NewDBURL(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	relay.Hang()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start, cancelStart := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancelStart()
+	gates := startGates(ctx, start, pool, false, proxy.NewRollout(config.Defaults(), nil), routes.Table(routes.Handlers{}), prometheus.NewRegistry(), zap.NewNop())
+	relay.Recover()
+	direct, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	for deadline := time.Now().Add(4 * gateRetry); ; time.Sleep(50 * time.Millisecond) {
+		var rows int
+		err := direct.QueryRow(ctx, `SELECT count(*) FROM shadowproxy_gate_state`).Scan(&rows)
+		if err == nil && rows == len(gates.controllers) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gate rows were not made after the database came back: %d rows (%v)", rows, err)
+		}
+	}
+}

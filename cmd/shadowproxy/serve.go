@@ -260,9 +260,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			logger.Error("shared rollout state unreadable: Django answers every request until it is read", zap.Error(err))
 		}
 		gates = startGates(life, startCtx, background, tablesErr == nil, rollout, table, registry, logger)
-		if gates != nil {
-			admin.Gates, handler.Evidence = gates.controllers, gates.evidence
-		}
+		admin.Gates, handler.Evidence = gates.controllers, gates.evidence
 		cancelStart()
 		started.Wait()
 		if shadowErr != nil {
