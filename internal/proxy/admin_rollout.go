@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -122,6 +123,10 @@ func (a *Admin) putRollout(w http.ResponseWriter, r *http.Request) {
 		s := a.control().KillLocally(scope, who(r), note)
 		a.changed(s, "kill switch given to this replica alone: the shared state is unreachable")
 		answer.Warning = "the shared state is unreachable (" + err.Error() + "): this replica obeys the kill switch now and stores it for every replica once the database answers; nothing else was changed"
+	case errors.Is(err, ErrSharedStateUnreachable) && errors.Is(err, context.DeadlineExceeded):
+		// The transaction may have committed with its answer lost.
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error() + ": the shared state did not answer in time, so the change may or may not be stored; /admin/rollout/history says (only a kill switch applies without the database)"})
+		return
 	case errors.Is(err, ErrSharedStateUnreachable):
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error() + ": nothing was changed (only a kill switch applies without the database)"})
 		return

@@ -343,6 +343,11 @@ func TestKillSwitchWhileTheDatabaseHangs(t *testing.T) {
 	if _, st := adminCall(t, "GET", r.admin.URL+"/admin/rollout", "", ""); !strings.HasPrefix(st["admin_state"].(string), "stale") {
 		t.Fatalf("admin_state while the database hangs: %v", st["admin_state"])
 	}
+	// A change that timed out may have been stored with its answer lost: the refusal says so.
+	if code, out := adminCall(t, "PUT", r.admin.URL+"/admin/rollout", "tok-alice", `{"go_percent": 80}`); code != http.StatusServiceUnavailable ||
+		!strings.Contains(out["error"].(string), "may or may not be stored") {
+		t.Fatalf("a change toward Go while the database hangs: %d %v", code, out)
+	}
 	code, out := adminCall(t, "PUT", r.admin.URL+"/admin/rollout", "tok-alice", `{"kill_switch": true, "comment": "db hangs"}`)
 	if code != 200 || out["stored"] != false || out["warning"] == nil {
 		t.Fatalf("kill switch while the database hangs: %d %v", code, out)
