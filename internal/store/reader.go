@@ -30,6 +30,16 @@ func (r Reader) LoadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	return out, err
 }
 
+// lookupFailed is the failure of one of Django's lookups, told apart (scoring.LookupError)
+// unless the request's own time ran out: Django has no such bound, so that is no failure of
+// the lookup it would answer as one.
+func lookupFailed(ctx context.Context, lookup scoring.Lookup, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	return &scoring.LookupError{Lookup: lookup, Err: err}
+}
+
 // lostConnection reports a failure of the connection itself while the request's own context
 // is still live: no answer from PostgreSQL (no SQLSTATE), or the FATAL a backend sends as it
 // ends (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now) or a
@@ -67,10 +77,10 @@ func (r Reader) loadRequest(ctx context.Context, key scoring.KeyLookup, c scorin
 	case err == nil:
 		out.Key = &k
 	case !errors.Is(err, pgx.ErrNoRows):
-		return out, &scoring.LookupError{Lookup: scoring.LookupAPIKey, Err: fmt.Errorf("load api key: %w", err)}
+		return out, lookupFailed(ctx, scoring.LookupAPIKey, fmt.Errorf("load api key: %w", err))
 	}
 	if out.Communities, err = readCommunities(res); err != nil {
-		return out, &scoring.LookupError{Lookup: scoring.LookupScorer, Err: err}
+		return out, lookupFailed(ctx, scoring.LookupScorer, err)
 	}
 	if stampsFor == "" {
 		return out, nil

@@ -93,3 +93,16 @@ func TestLoadRequestOutlivesADeadPooledConnection(t *testing.T) {
 		t.Fatalf("after the backend ended: %+v %v", req, err)
 	}
 }
+
+// A read cut short by the request's own time limit is no failure of Django's lookups (Django
+// has no such limit): it is not told apart as one, so no 404 answers it.
+func TestTimedOutReadIsNoFailedLookup(t *testing.T) {
+	db := newTestDB(t)
+	community := db.community("WEIGHTED", `{"Google": 1}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Reader{Q: db.pool}.LoadRequest(ctx, scoring.KeyLookup{Prefix: "late0001"}, scoring.ScorerID(fmt.Sprint(community)), addrA)
+	if err == nil || scoring.FailedLookup(err) != 0 {
+		t.Fatalf("%v (lookup %d)", err, scoring.FailedLookup(err))
+	}
+}
