@@ -343,9 +343,9 @@ func (h *Handler) runGo(ctx context.Context, rt *route.Route, call route.Call, s
 				err = fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 			}
 		}
-		if err != nil && commit.Committed() && !errors.Is(err, route.ErrNoFallback) {
-			// a failure after the request wrote (a read after its commit): Django must not
-			// write it again
+		if err != nil && (commit.Committed() || commit.Unknown()) && !errors.Is(err, route.ErrNoFallback) {
+			// a failure after the request wrote (a read after its commit), or may have (an
+			// unknown commit outcome): Django must not write it again
 			err = fmt.Errorf("%w: %w", route.ErrNoFallback, err)
 		}
 		if n := trips.Load(); n > 0 {

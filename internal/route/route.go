@@ -80,9 +80,10 @@ type Handler interface {
 	// Input the client made invalid is an Answer (Django's), never an error. An error means Go
 	// could not answer: the proxy falls back to Django (on a context without the client's
 	// cancellation) unless the error is ErrNoFallback (the request may have committed). Serve
-	// must find out whether its writes committed before it returns an error: a failure before
-	// COMMIT, or one known to have aborted, is a plain error; the proxy itself treats an error
-	// after a COMMIT its store confirmed (a read after it) as ErrNoFallback. An error after ctx's parent (the
+	// must find out whether its writes committed before it returns an error (the store records
+	// it in the request's store.CommitMark): the proxy treats an error after a COMMIT that was
+	// confirmed (a read after it failed) or whose outcome is unknown as ErrNoFallback, and any
+	// other as a failure before COMMIT or one known to have aborted. An error after ctx's parent (the
 	// client's request) ended, before the proxy's go_timeout, is the client's doing: no
 	// fallback, no breaker count, no gate sample.
 	Serve(ctx context.Context, c Call) (Answer, error)

@@ -105,6 +105,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
 		default:
+			markOutcomeUnknown(ctx)
 			return fmt.Errorf("apply write set (%s): %w: %w", run.failed, scoring.ErrOutcomeUnknown, run.err)
 		}
 	}

@@ -5,7 +5,6 @@ package ceramiccache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -121,9 +120,6 @@ func (h *Handler) Serve(ctx context.Context, c route.Call) (route.Answer, error)
 		return req.answer.Answer(), nil
 	}
 	resp, err := h.serve(ctx, req, h.f.Sink, h.f.Scorer, h.f.DB)
-	if errors.Is(err, scoring.ErrOutcomeUnknown) {
-		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
-	}
 	if err != nil {
 		return route.Answer{}, err
 	}

@@ -2,7 +2,6 @@ package embed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -35,15 +34,6 @@ func parseScorePath(path, prefix string) (route.Call, scoreCall, bool) {
 	p := scoreCall{communityID: id, address: seg[1]}
 	lower := strings.ToLower(seg[1])
 	return route.Call{Key: lower, Subject: route.Subject{ScorerID: seg[0], Address: lower}}, p, true
-}
-
-// scoreFailed turns a scorer error into the route's: after an unknown outcome Django must not be
-// asked again.
-func scoreFailed(err error) (route.Answer, error) {
-	if errors.Is(err, scoring.ErrOutcomeUnknown) {
-		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
-	}
-	return route.Answer{}, err
 }
 
 // internalScore is GET /internal/score/v2/{int:scorer_id}/{str:address} (get_score_v2 in
@@ -84,7 +74,7 @@ func (h *internalScore) Serve(ctx context.Context, c route.Call) (route.Answer, 
 func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink, p scoreCall) (route.Answer, error) {
 	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
 	if err != nil {
-		return scoreFailed(err)
+		return route.Answer{}, err
 	}
 	switch res.Outcome.Kind {
 	case scoring.NoCommunity:
@@ -132,7 +122,7 @@ func (h *embedScore) Serve(ctx context.Context, c route.Call) (route.Answer, err
 func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, q store.Querier, sink scoring.Sink, p scoreCall) (route.Answer, error) {
 	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
 	if err != nil {
-		return scoreFailed(err)
+		return route.Answer{}, err
 	}
 	switch res.Outcome.Kind {
 	case scoring.NoCommunity:
@@ -147,7 +137,7 @@ func (h *embedScore) run(ctx context.Context, sc *scoring.Scorer, q store.Querie
 	}
 	live, err := store.EmbedLiveStamps(ctx, q, p.address)
 	if err != nil {
-		return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err) // the score is committed
+		return route.Answer{}, fmt.Errorf("read the live stamps: %w", err) // after the commit: the proxy does not fall back
 	}
 	return stampsAndScore(live, ninja.OutcomeResponse(res.Outcome).Body)
 }

@@ -179,7 +179,7 @@ func (h *stamps) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink,
 	}
 	res, err := sc.ScoreCommunityAfter(ctx, p.communityID, p.address, cw, sink)
 	if err != nil {
-		return scoreFailed(err)
+		return route.Answer{}, err
 	}
 	switch res.Outcome.Kind {
 	case scoring.Scored:

@@ -8,7 +8,6 @@ package v2
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"shadowproxy/internal/route"
@@ -93,9 +92,6 @@ func (s *Score) parseLambda(r *http.Request, body []byte) (route.Call, bool) {
 func (s *Score) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
 	res, err := s.Scorer.Score(ctx, *c.Request.(scoreRequest).request(), s.Sink)
 	if err != nil {
-		if errors.Is(err, scoring.ErrOutcomeUnknown) {
-			return route.Answer{}, fmt.Errorf("%w: %w", route.ErrNoFallback, err)
-		}
 		return route.Answer{}, err
 	}
 	return s.Render(res, c.Dialect), nil
