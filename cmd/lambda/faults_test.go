@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
 )
@@ -70,19 +67,9 @@ func TestScoringEndsBeforeTheInvocationDeadline(t *testing.T) {
 // during init gives up (connect timeout), so the first invocation does not wait for it until
 // its deadline (it waited, and so did the next one).
 func TestInitConnectionGivesUpOnAHungDatabase(t *testing.T) {
-	dbURL := pgtest.NewDBURL(t)
-	cfg, err := pgxpool.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
-	relay.Hang()
-	hung, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hung.Host = relay.Addr()
-	env := map[string]string{"DATABASE_URL": hung.String(), "TRUSTED_IAM_ISSUERS": `["did:key:x"]`}
+	db := pgtest.NewRelayedDB(t, 0)
+	db.Relay.Hang()
+	env := map[string]string{"DATABASE_URL": db.ViaRelay, "TRUSTED_IAM_ISSUERS": `["did:key:x"]`}
 	h, err := newHandler(context.Background(), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

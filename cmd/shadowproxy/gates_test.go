@@ -53,25 +53,16 @@ func TestStartGatesMakesEveryRouteStateRow(t *testing.T) {
 // database no longer answers: exit is not held up route after route (21 routes × 2 s each
 // outlasted the pod's termination grace).
 func TestLastEvidenceIsPublishedWithinOneBound(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDBURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	db := pgtest.NewRelayedDB(t, 0)
 	c := config.Defaults()
 	c.Gates = true
 	rollout := proxy.NewRollout(c, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	gates := startGates(ctx, ctx, pool, false, rollout, routes.Table(routes.Handlers{}), prometheus.NewRegistry(), zap.NewNop())
+	gates := startGates(ctx, ctx, db.Pool, false, rollout, routes.Table(routes.Handlers{}), prometheus.NewRegistry(), zap.NewNop())
 	if gates == nil || len(gates.controllers) < 2 {
 		t.Fatal("no gates")
 	}
-	relay.Hang()
+	db.Relay.Hang()
 	cancel()
 	done := make(chan struct{})
 	go func() {
@@ -90,17 +81,8 @@ func TestLastEvidenceIsPublishedWithinOneBound(t *testing.T) {
 // routes' evaluations held both connections and the polls timed out: a kill switch given then
 // would have reached this replica only.)
 func TestGatesLeaveTheControlAConnection(t *testing.T) {
-	url := pgtest.NewDBURL(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = backgroundConns
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	db := pgtest.NewRelayedDB(t, backgroundConns)
+	pool, url := db.Pool, db.URL
 	c := config.Defaults()
 	c.Gates = true
 	rollout := proxy.NewRollout(c, nil)
@@ -149,25 +131,15 @@ func TestGatesLeaveTheControlAConnection(t *testing.T) {
 // Gate tables that could not be made at start (the database did not answer in time) are made
 // by a later try, and the gates start then (they stayed off for the process's life).
 func TestGatesStartOnceTheDatabaseAnswers(t *testing.T) {
-	url := pgtest.NewDBURL(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	relay.Hang()
+	db := pgtest.NewRelayedDB(t, 0)
+	db.Relay.Hang()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start, cancelStart := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancelStart()
-	gates := startGates(ctx, start, pool, false, proxy.NewRollout(config.Defaults(), nil), routes.Table(routes.Handlers{}), prometheus.NewRegistry(), zap.NewNop())
-	relay.Recover()
-	direct, err := pgxpool.New(ctx, url)
+	gates := startGates(ctx, start, db.Pool, false, proxy.NewRollout(config.Defaults(), nil), routes.Table(routes.Handlers{}), prometheus.NewRegistry(), zap.NewNop())
+	db.Relay.Recover()
+	direct, err := pgxpool.New(ctx, db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,12 @@ import (
 // admin addresses once /readyz answers 200.
 func startServe(t *testing.T, bin, dbURL string, env ...string) (cmd *exec.Cmd, listen, admin string) {
 	t.Helper()
+	return startServeUntil(t, "/readyz", bin, dbURL, env...)
+}
+
+// startServeUntil is startServe waiting for probe (an admin path) to answer 200.
+func startServeUntil(t *testing.T, probe, bin, dbURL string, env ...string) (cmd *exec.Cmd, listen, admin string) {
+	t.Helper()
 	listen, admin = freeAddr(t), freeAddr(t)
 	cmd = exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+admin), env...)
@@ -38,7 +44,7 @@ func startServe(t *testing.T, bin, dbURL string, env ...string) (cmd *exec.Cmd, 
 			t.Logf("%s: %s", listen, logs.String())
 		}
 	})
-	waitStatus(t, "http://"+admin+"/readyz", 200)
+	waitStatus(t, "http://"+admin+probe, 200)
 	return cmd, listen, admin
 }
 

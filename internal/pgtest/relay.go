@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Relay is a TCP relay in front of PostgreSQL, so that a test can hold back or drop what
@@ -214,4 +216,40 @@ func (r *Relay) close() {
 		c.client.Close()
 		c.server.Close()
 	}
+}
+
+// RelayedDB is a new database (NewDBURL) reached through a Relay: URL is the database's own,
+// Pool dials it through the relay, and ViaRelay is the URL through the relay (for a process
+// that is not given the pool's configuration).
+type RelayedDB struct {
+	URL      string
+	ViaRelay string
+	Pool     *pgxpool.Pool
+	Relay    *Relay
+}
+
+// NewRelayedDB makes a RelayedDB whose pool holds at most maxConns connections (0: pgx's
+// default); the pool is closed when the test ends.
+func NewRelayedDB(t testing.TB, maxConns int32) RelayedDB {
+	t.Helper()
+	d := RelayedDB{URL: NewDBURL(t)}
+	cfg, err := pgxpool.ParseConfig(d.URL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	d.Relay = NewRelay(t, &cfg.ConnConfig.Config)
+	via, err := url.Parse(d.URL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	via.Host = d.Relay.Addr()
+	d.ViaRelay = via.String()
+	if d.Pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(d.Pool.Close)
+	return d
 }

@@ -327,18 +327,9 @@ func TestUnreadSharedStateKeepsGoOut(t *testing.T) {
 // TestKillSwitchWithoutTheDatabase's). (A poll hung until the kernel gave up, and the PUT
 // until its client hung up.)
 func TestKillSwitchWhileTheDatabaseHangs(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDBURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	r := startControlReplica(t, pool, controlConfig())
-	relay.Hang()
+	db := pgtest.NewRelayedDB(t, 0)
+	r := startControlReplica(t, db.Pool, controlConfig())
+	db.Relay.Hang()
 	r.tick(t)
 	if _, st := adminCall(t, "GET", r.admin.URL+"/admin/rollout", "", ""); !strings.HasPrefix(st["admin_state"].(string), "stale") {
 		t.Fatalf("admin_state while the database hangs: %v", st["admin_state"])

@@ -299,22 +299,13 @@ func TestRestoreLeavesTheLadderOutOfRoutesWithGatesOff(t *testing.T) {
 // the database answers again (on a new connection) the gates judge again and a trip applies.
 // (The controller waited on its dead connection until the kernel gave up, judging nothing.)
 func TestGatesResumeAfterTheDatabaseHung(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDBURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := pgtest.NewRelay(t, &cfg.ConnConfig.Config)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	r := startReplicas(t, pool, gatedConfig(), v2.ScoreName, "a")[0]
-	relay.Hang()
+	db := pgtest.NewRelayedDB(t, 0)
+	r := startReplicas(t, db.Pool, gatedConfig(), v2.ScoreName, "a")[0]
+	db.Relay.Hang()
 	for range 300 {
 		r.evidence.Shadow(true, true, 20*time.Millisecond, 20*time.Millisecond)
 	}
-	relay.Recover()
+	db.Relay.Recover()
 	waitFor(t, "the divergence gate trips once the database answers", func() bool {
 		return r.rollout.Load().Route(v2.ScoreName).GateTripped != ""
 	})

@@ -269,14 +269,7 @@ func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, cors r
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	reason := ""
-	switch {
-	case s.stopped:
-		reason = dropShutdown
-	case s.killed(job.routeName):
-		reason = dropKillSwitch
-	}
-	if reason != "" {
+	if reason := s.stopReason(job.routeName); reason != "" {
 		if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
 			s.drop(job.routeName, reason)
 			go func() {
@@ -321,13 +314,7 @@ func (s *Shadow) release(job *shadowJob) {
 // when it was abandoned while queued.
 func (s *Shadow) take(job *shadowJob) {
 	s.mu.Lock()
-	reason := ""
-	switch {
-	case s.stopped:
-		reason = dropShutdown
-	case s.killed(job.routeName):
-		reason = dropKillSwitch
-	}
+	reason := s.stopReason(job.routeName)
 	s.mu.Unlock()
 	switch {
 	case reason != "" && job.state.CompareAndSwap(jobQueued, jobAbandoned):
@@ -341,10 +328,17 @@ func (s *Shadow) take(job *shadowJob) {
 	}
 }
 
-// killed reports that the route's kill switch is on now: Go runs for none of its requests,
-// shadows included, even those decided before it came on.
-func (s *Shadow) killed(routeName string) bool {
-	return s.Rollout != nil && s.Rollout.Load().Route(routeName).KillSwitch
+// stopReason is why a shadow of the route decided earlier must not run Go now: the shadows
+// are stopping, or the route's kill switch is on (Go runs for none of its requests, shadows
+// included, even those decided before it came on); "" when it may. The caller holds s.mu.
+func (s *Shadow) stopReason(routeName string) string {
+	switch {
+	case s.stopped:
+		return dropShutdown
+	case s.Rollout != nil && s.Rollout.Load().Route(routeName).KillSwitch:
+		return dropKillSwitch
+	}
+	return ""
 }
 
 func (s *Shadow) run(job *shadowJob) {
