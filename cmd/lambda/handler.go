@@ -57,6 +57,10 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (out any, err
 	if h.log != nil {
 		fields := []zap.Field{zap.String("dialect", string(h.dialect)), zap.String("path", path),
 			zap.Int("status", status), zap.Duration("duration", time.Since(start))}
+		if r, ok := out.(v2.LambdaResponse); ok && status >= 500 {
+			// The wrapper's statusDescription: the database error's class, or the exception's text.
+			fields = append(fields, zap.String("cause", r.StatusDescription))
+		}
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			fields = append(fields, zap.String("aws_request_id", lc.AwsRequestID))
 		}

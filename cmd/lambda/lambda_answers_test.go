@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"shadowproxy/internal/ratelimit"
 	"shadowproxy/internal/redistest"
@@ -234,5 +236,11 @@ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '` + tc.code + `'; END $$`)
 	}
 	defer down.Close()
 	f.scorer.DB = store.Reader{Q: down}
+	core, logs := observer.New(zap.InfoLevel)
+	f.h.log = zap.New(core)
 	check(t, f.send(f.event(c, addrA, f.key, nil)), 500, errBody("DB Error: OperationalError"), "OperationalError")
+	// The invocation's line says why it failed (it said 500 alone).
+	if lines := logs.All(); len(lines) != 1 || lines[0].ContextMap()["cause"] != "OperationalError" {
+		t.Fatalf("log lines %v", lines)
+	}
 }
