@@ -21,7 +21,11 @@ import (
 // cannot have been changed by a concurrent writer either. arrived is when the request came
 // (the snapshot was opened then); zero where unknown.
 func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, arrived time.Time, rules []NoiseRule) ([]Field, string) {
-	race := detectRace(pre, post, djangoScoreTime, arrived)
+	address := ""
+	if ws != nil && ws.Passport != nil {
+		address = ws.Passport.Address
+	}
+	race := detectRace(address, pre, post, djangoScoreTime, arrived)
 	fields := []Field{compareCommitted(ws, pre, post)}
 	fields = append(fields, compareScore(ws, pre, post, rules)...)
 	fields = append(fields, compareStamps(ws, pre, post, rules)...)
@@ -36,7 +40,7 @@ func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.T
 // write for this request: a stored score it answered unchanged (GET /ceramic-cache/score).
 const clockSkew = time.Second
 
-func detectRace(pre, post Rows, djangoScoreTime *time.Time, arrived time.Time) string {
+func detectRace(address string, pre, post Rows, djangoScoreTime *time.Time, arrived time.Time) string {
 	if pre.Score != nil && pre.Score.LastScoreTimestamp != nil && djangoScoreTime != nil && pre.Score.LastScoreTimestamp.Equal(*djangoScoreTime) &&
 		!djangoScoreTime.Before(arrived.Add(-clockSkew)) {
 		return "the snapshot was taken after Django's write"
@@ -48,6 +52,14 @@ func detectRace(pre, post Rows, djangoScoreTime *time.Time, arrived time.Time) s
 	}
 	if !rowsChanged(pre, post) {
 		return "" // nobody wrote, so no one raced; a write Go planned is a lost write
+	}
+	// Django links a hash to the passport it scores, or leaves another's link alone: a link of
+	// these stamps' hashes that another address took meanwhile was written by a request for
+	// that address (a stamp shared by two passports, scored at once).
+	for h, l := range post.Links {
+		if prior, ok := pre.Links[h]; address != "" && l.Address != address && (!ok || !sameLink(prior, l)) {
+			return "another passport claimed one of these stamps' hashes meanwhile"
+		}
 	}
 	scu := 0
 	for _, e := range post.Events {

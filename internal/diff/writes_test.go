@@ -116,3 +116,18 @@ func TestSnapshotDuringDjangosWritesIsARace(t *testing.T) {
 		t.Fatalf("an older event is no race: %q", race)
 	}
 }
+
+// A hash of this passport's stamps linked meanwhile to another address was written by a
+// request for that address (two passports sharing a stamp, scored at once): a race, not a
+// divergence of Go. A link of this passport's own is no sign of one.
+func TestHashTakenByAnotherPassportIsARace(t *testing.T) {
+	ws, pre, post, _, at := sumFixture(t, decimalSum(t, 0, 1, 2), `{"Ens": 5.3, "Google": 1.7, "Linkedin": 3.1}`, []int{0, 1, 2})
+	post.Links = map[string]Link{"h-google": {Address: "0xother", ExpiresAt: at.Add(time.Hour)}}
+	if _, race := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules()); race == "" {
+		t.Fatal("a hash taken by another address meanwhile is a race")
+	}
+	post.Links = map[string]Link{"h-google": {Address: ws.Passport.Address, ExpiresAt: at.Add(time.Hour)}}
+	if _, race := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules()); race != "" {
+		t.Fatalf("this passport's own link is no race: %q", race)
+	}
+}
