@@ -248,7 +248,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 			shadow, shadowErr = proxy.NewShadow(context.WithoutCancel(ctx), pc.databaseURL, poolCfg.ConnConfig.Tracer, rollout, pc.shadow, registry, logger)
 		})
 		// A database that accepts connections and never answers must not keep the listeners
-		// shut: each start step gives up at startTimeout and takes its path for an
+		// shut: the start steps give up together at startTimeout and take their paths for an
 		// unreachable database (Django answers every request until the shared state is read).
 		startCtx, cancelStart := context.WithTimeout(ctx, startTimeout)
 		defer cancelStart()

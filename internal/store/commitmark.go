@@ -31,16 +31,22 @@ func TrackCommit(ctx context.Context) (context.Context, *CommitMark) {
 	return context.WithValue(ctx, commitMarkKey{}, m), m
 }
 
+// markOf is the mark of a context made by TrackCommit, or nil.
+func markOf(ctx context.Context) *CommitMark {
+	m, _ := ctx.Value(commitMarkKey{}).(*CommitMark)
+	return m
+}
+
 // markCommitSent records, for a context made by TrackCommit, that a COMMIT is on its way.
 func markCommitSent(ctx context.Context) {
-	if m, ok := ctx.Value(commitMarkKey{}).(*CommitMark); ok {
+	if m := markOf(ctx); m != nil {
 		m.sent.Store(true)
 	}
 }
 
 // markCommitted records, for a context made by TrackCommit, that a COMMIT succeeded.
 func markCommitted(ctx context.Context) {
-	if m, ok := ctx.Value(commitMarkKey{}).(*CommitMark); ok {
+	if m := markOf(ctx); m != nil {
 		m.committed.Store(true)
 	}
 }
@@ -48,7 +54,7 @@ func markCommitted(ctx context.Context) {
 // markOutcomeUnknown records, for a context made by TrackCommit, that a COMMIT's outcome could
 // not be found out.
 func markOutcomeUnknown(ctx context.Context) {
-	if m, ok := ctx.Value(commitMarkKey{}).(*CommitMark); ok {
+	if m := markOf(ctx); m != nil {
 		m.unknown.Store(true)
 	}
 }
