@@ -107,6 +107,7 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 			return c, fmt.Errorf("SHADOWPROXY_BODY_BUDGET_BYTES=%q must be a number of bytes above the body bound (%d)", v, min(c.maxBody, proxy.DjangoMaxBody))
 		}
 	}
+	c.shadow.BodyBytes = c.bodyBudget
 	if c.edges, err = proxy.EdgeOptionsFromEnv(getenv); err != nil {
 		return c, err
 	}

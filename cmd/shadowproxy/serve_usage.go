@@ -52,7 +52,7 @@ var serveEnvironment = []envVar{
 	{"SIWE_JWT_PUBLIC_KEY", "unset", "PEM (or base64 of one) of the SIWE RS256 token key"},
 	{"CERAMIC_CACHE_SCORER_ID", "unset", "community the /ceramic-cache routes score with, named by the embed weights routes' 500 answer; unset: those stay Django's"},
 	{"SHADOWPROXY_MAX_BODY_BYTES", "1048576", "bound of a request body the table routes read; larger: to Django untouched"},
-	{"SHADOWPROXY_BODY_BUDGET_BYTES", "8388608", "bound of the request bodies read and held at once; beyond: to Django untouched"},
+	{"SHADOWPROXY_BODY_BUDGET_BYTES", "8388608", "bound of the request bodies read and held at once; beyond: to Django untouched (the shadow has its own, the same)"},
 	{"SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES", "27000", "credentials whose facts and signature outcome are kept (about 300 bytes each); 0: none"},
 	{"SHADOWPROXY_SHADOW_WORKERS", "2", "shadow runs at once"},
 	{"SHADOWPROXY_SHADOW_QUEUE", "64", "shadow runs admitted beyond the workers; more are dropped"},

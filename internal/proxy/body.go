@@ -50,12 +50,12 @@ func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, lab
 		return nil, bodyBudgetFull, h.overLabel(r), release
 	}
 	release = func() { h.BodyBudget.give(reserve) }
-	read, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	read, err := readUpTo(r.Body, reserve, r.ContentLength > 0)
 	unread = bodyRead
 	switch {
 	case int64(len(read)) > limit:
 		unread = bodyOverLimit
-	case err != nil && !errors.Is(err, io.EOF):
+	case err != nil:
 		unread = bodyBroken // a client that hung up mid-body is no body over the limit
 	}
 	if unread != bodyRead {
@@ -67,6 +67,36 @@ func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, lab
 	}
 	replayBody(r, read)
 	return read, bodyRead, "", release
+}
+
+// readUpTo reads body to its end, or to n bytes, into one buffer that never grows past n:
+// allocated whole when n is the body's known length, else doubled from 512 bytes (so the
+// bytes held are the bytes reserved, where io.ReadAll's growth could hold about twice as
+// many). A body of known length has no bytes past it: net/http ends it there.
+func readUpTo(body io.Reader, n int64, known bool) ([]byte, error) {
+	size := min(n, 512)
+	if known {
+		size = n
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) == n {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), n))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // DefaultBodyBudget is the default of SHADOWPROXY_BODY_BUDGET_BYTES: 8 MiB, room for three

@@ -315,7 +315,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	// proxy made because Django failed.
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
-		h.Shadow.submit(job, rt, call, route.RequestCORS(r), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		h.Shadow.submit(job, rt, call, body, route.RequestCORS(r), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }

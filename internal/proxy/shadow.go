@@ -41,6 +41,9 @@ type Shadow struct {
 	Workers int           // zero means 2
 	Queue   int           // jobs waiting beyond the workers; zero means 64
 	Timeout time.Duration // life of a snapshot from the moment it opens; zero means 10 s
+	// Bytes bounds the bytes the queued and running jobs hold (each its request's body and its
+	// copy of Django's answer); a job it cannot take is dropped ("body_budget"). Nil: unbounded.
+	Bytes *BodyBudget
 	// snapshotSettled, when set, is called once per begin: when its snapshot is open (or could
 	// not be opened), or at once when the shadow is dropped. Tests hold Django's answer on it,
 	// so that the snapshot is taken before Django writes; nil in production.
@@ -69,9 +72,10 @@ const (
 	dropSnapshotTimeout = "snapshot_timeout"
 	dropShutdown        = "shutdown"
 	dropKillSwitch      = "kill_switch" // the route's kill switch came on after the request was decided
+	dropBodyBudget      = "body_budget" // the bytes queued jobs hold already took Shadow.Bytes
 )
 
-var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown, dropKillSwitch}
+var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown, dropKillSwitch, dropBodyBudget}
 
 // Job states; each transition is a compare-and-swap, so exactly one party owns a job's end.
 const (
@@ -98,6 +102,7 @@ type shadowJob struct {
 	django        diff.Response
 	djangoLatency time.Duration
 	at            time.Time
+	held          int64 // bytes taken from Shadow.Bytes once queued; given back at release
 }
 
 type snapshotResult struct {
@@ -138,7 +143,7 @@ func (s *Shadow) Run(ctx context.Context, reg prometheus.Registerer) {
 			Name: "shadowproxy_shadow_queue_depth", Help: "Shadow runs admitted and not finished yet (snapshot open or waiting for a worker).",
 		})
 		s.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowproxy_shadow_drops_total", Help: "Shadow runs dropped, by route and reason (key_in_flight, queue_full, snapshot_timeout, shutdown, kill_switch).",
+			Name: "shadowproxy_shadow_drops_total", Help: "Shadow runs dropped, by route and reason (key_in_flight, queue_full, snapshot_timeout, shutdown, kill_switch, body_budget).",
 		}, []string{"route", "reason"})
 		for _, name := range config.RouteNames {
 			for _, r := range dropReasons {
@@ -263,13 +268,19 @@ func (s *Shadow) expire(job *shadowJob) {
 }
 
 // submit hands the job, with Django's answer, to the workers, unless it was abandoned
-// meanwhile or the shadows are stopping.
-func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, cors route.CORS, django diff.Response, djangoLatency time.Duration, requestID string) {
+// meanwhile, the shadows are stopping or the bytes it would hold (the request's body, body,
+// and the buffer of Django's answer) are more than Shadow.Bytes has left.
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, body []byte, cors route.CORS, django diff.Response, djangoLatency time.Duration, requestID string) {
 	job.route, job.call, job.cors = rt, call, cors
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
+	held := int64(len(body)) + int64(cap(django.Body))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if reason := s.stopReason(job.routeName); reason != "" {
+	reason := s.stopReason(job.routeName)
+	if reason == "" && !s.Bytes.take(held) {
+		reason = dropBodyBudget
+	}
+	if reason != "" {
 		if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
 			s.drop(job.routeName, reason)
 			go func() {
@@ -279,9 +290,12 @@ func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, cors r
 		}
 		return
 	}
-	if job.state.CompareAndSwap(jobOpen, jobQueued) {
-		s.jobs <- job // never blocks: a slot was taken for it in begin
+	if !job.state.CompareAndSwap(jobOpen, jobQueued) {
+		s.Bytes.give(held) // expired meanwhile: released by expire, without these bytes
+		return
 	}
+	job.held = held // read by release, which only a worker calls for a queued job
+	s.jobs <- job   // never blocks: a slot was taken for it in begin
 }
 
 // cancel gives up a job that will not be compared (the client went away, Django did not
@@ -302,6 +316,7 @@ func (s *Shadow) drop(routeName, reason string) {
 
 func (s *Shadow) release(job *shadowJob) {
 	job.cancel()
+	s.Bytes.give(job.held)
 	s.mu.Lock()
 	delete(s.inflight, job.key)
 	s.mu.Unlock()

@@ -22,6 +22,10 @@ type ShadowOptions struct {
 	Timeout   time.Duration // SHADOWPROXY_SHADOW_TIMEOUT, default 10s
 	MaxDiffs  int           // SHADOWPROXY_DIFF_MAX_ROWS, default 10000
 	Retention time.Duration // SHADOWPROXY_DIFF_RETENTION, default 168h
+	// BodyBytes bounds the bytes the shadow's jobs hold (their request bodies and copies of
+	// Django's answers): SHADOWPROXY_BODY_BUDGET_BYTES again, apart from the serving budget.
+	// Zero: unbounded.
+	BodyBytes int64
 }
 
 // ShadowOptionsFromEnv reads the shadow settings.
@@ -85,6 +89,9 @@ func NewShadow(ctx context.Context, databaseURL string, tracer pgx.QueryTracer, 
 	store := &diff.Store{Pool: pool, MaxRows: o.MaxDiffs, Retention: o.Retention}
 	s := &Shadow{Pool: pool, Recorder: diff.NewRecorder(reg, store, log), Rollout: rollout,
 		Workers: o.Workers, Queue: o.Queue, Timeout: o.Timeout}
+	if o.BodyBytes > 0 {
+		s.Bytes = NewBodyBudget(o.BodyBytes)
+	}
 	s.Run(ctx, reg)
 	return s, nil
 }

@@ -67,7 +67,7 @@ func newShadowFixtureSized(t testing.TB, cfg config.Config, django func(f *goFix
 	reg := prometheus.NewRegistry()
 	settled := make(chan struct{}, 1<<16)
 	s := &Shadow{Pool: shadowPool, Recorder: diff.NewRecorder(reg, store, nil), Rollout: f.rollout, Workers: workers, Queue: queue,
-		snapshotSettled: func() { settled <- struct{}{} }}
+		Bytes: NewBodyBudget(DefaultBodyBudget), snapshotSettled: func() { settled <- struct{}{} }}
 	f.upstream.Config.Handler = afterSnapshot(t, f.rollout, settled, upstream)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -431,5 +431,41 @@ func TestShadowDropsAreCountedByReason(t *testing.T) {
 	// one's shadow runs: that run may be a race.
 	if s := f.waitRuns(4); s.Outcomes[diff.OutcomeDropped] != 2 || s.Outcomes[diff.OutcomeDivergent] != 0 || s.Outcomes[diff.OutcomeError] != 0 {
 		t.Fatalf("outcomes %+v", s.Outcomes)
+	}
+}
+
+// TestShadowJobsHoldBytesWithinTheirBudget: a shadow whose request body and copy of Django's
+// answer the shadow's byte budget cannot take is dropped (body_budget) and its client keeps
+// Django's answer; the runs it takes give every byte back when they end.
+func TestShadowJobsHoldBytesWithinTheirBudget(t *testing.T) {
+	f := newShadowFixture(t, nil)
+	community := f.ds.Communities[0].ID
+	budget := f.shadow.Bytes
+	const taken = DefaultBodyBudget - 16 // 16 bytes left: less than any answer's copy
+	if !budget.take(taken) {
+		t.Fatal("the budget is not empty")
+	}
+	resp, body := f.scoreAddr(community, f.ds.Addresses[0].Address)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(BackendHeader) != "django" {
+		t.Fatalf("answered %d by %q: %s", resp.StatusCode, resp.Header.Get(BackendHeader), body)
+	}
+	if s := f.waitRuns(1); s.Outcomes[diff.OutcomeDropped] != 1 {
+		t.Fatalf("outcomes %+v", s.Outcomes)
+	}
+	if n := testutil.ToFloat64(f.shadow.drops.WithLabelValues(v2.ScoreName, dropBodyBudget)); n != 1 {
+		t.Fatalf("body_budget drops %v", n)
+	}
+	budget.give(taken)
+	for _, a := range f.ds.Addresses[1:4] {
+		f.scoreAddr(community, a.Address)
+	}
+	if s := f.waitRuns(4); s.Outcomes[diff.OutcomeDropped] != 1 || s.Outcomes[diff.OutcomeEqual]+s.Outcomes[diff.OutcomeNoise] != 3 {
+		t.Fatalf("outcomes %+v", s.Outcomes)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f.shadow.Stop(ctx) // returns once every job is released
+	if used := budget.Used(); used != 0 {
+		t.Fatalf("%d bytes still taken after every run ended", used)
 	}
 }
