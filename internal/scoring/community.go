@@ -89,7 +89,7 @@ func (s *Scorer) ScoreCommunityAfter(ctx context.Context, communityID int64, add
 		s, sink = &locked, held
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := s.scoreCommunityOnce(ctx, communityID, address, cw, sink)
+		res, err := s.scoreCommunityOnce(ctx, communityID, address, cw, sink, ScorerID(strconv.FormatInt(communityID, 10)))
 		if errors.Is(err, ErrCacheChanged) && attempt < maxCacheAttempts {
 			continue
 		}
@@ -97,7 +97,15 @@ func (s *Scorer) ScoreCommunityAfter(ctx context.Context, communityID int64, add
 	}
 }
 
-func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, address string, cw *CacheWrites, sink Sink) (Result, error) {
+// ScoreCommunityByID is ScoreCommunity for the community with that id itself, as the internal
+// score route finds it (Community.objects.get(id=...) in get_score_v2, api/internal/api.py):
+// no other community of its account is taken for an external_scorer_id equal to the id's text.
+func (s *Scorer) ScoreCommunityByID(ctx context.Context, communityID int64, address string, sink Sink) (Result, error) {
+	return s.scoreCommunityOnce(ctx, communityID, address, nil, sink, CommunityRef{ID: &communityID, IDOnly: true})
+}
+
+// scoreCommunityOnce scores in the community lookup picks among those the load read.
+func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, address string, cw *CacheWrites, sink Sink, lookup CommunityRef) (Result, error) {
 	now := s.now()
 	if cw != nil {
 		now = cw.Now
@@ -129,7 +137,6 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 	if !first.Exists {
 		return answer(NoCommunity)
 	}
-	lookup := ScorerID(strconv.FormatInt(communityID, 10))
 	community := pickCommunity(first.Communities, lookup)
 	if community == nil {
 		return answer(NoScorer)

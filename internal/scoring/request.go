@@ -51,6 +51,9 @@ type CommunityRef struct {
 	// Invalid is a scorer id Django-Ninja refuses before the view runs (not an integer):
 	// the outcome is InvalidScorerID, after authentication.
 	Invalid bool
+	// IDOnly looks the community up by ID alone (Community.objects.get(id=...)), never by
+	// external_scorer_id.
+	IDOnly bool
 }
 
 // ScorerID is the CommunityRef of a scorer id given as text (external_scorer_id = text, or

@@ -289,7 +289,7 @@ func pickCommunity(rows []CommunityRow, l CommunityRef) *CommunityRow {
 		return only
 	}
 	for i := range rows {
-		if rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == l.ExternalID {
+		if !l.IDOnly && rows[i].ExternalScorerID != nil && *rows[i].ExternalScorerID == l.ExternalID {
 			return &rows[i]
 		}
 	}

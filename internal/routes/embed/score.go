@@ -72,7 +72,7 @@ func (h *internalScore) Serve(ctx context.Context, c route.Call) (route.Answer, 
 }
 
 func (h *internalScore) run(ctx context.Context, sc *scoring.Scorer, sink scoring.Sink, p scoreCall) (route.Answer, error) {
-	res, err := sc.ScoreCommunity(ctx, p.communityID, p.address, sink)
+	res, err := sc.ScoreCommunityByID(ctx, p.communityID, p.address, sink)
 	if err != nil {
 		return route.Answer{}, err
 	}
