@@ -48,6 +48,10 @@ type DjangoOptions struct {
 // made by the proxy because Django failed (the shadow comparison and the capture skip it).
 type djangoFailureMarker interface{ markDjangoFailed() }
 
+// clientGoneMarker is implemented by response writers that want to know the client went away
+// before Django answered: the proxy's 502 then reaches nobody and says nothing of Django.
+type clientGoneMarker interface{ markClientGone() }
+
 // NewDjangoProxy returns the reverse proxy to Django. The target comes from the current
 // snapshot on every request, so a reloaded django_url takes effect at once. The original Host
 // header is kept (Django's ALLOWED_HOSTS sees the public host) and X-Forwarded-* are set as
@@ -104,7 +108,11 @@ func NewDjangoProxy(rollout *Rollout, o DjangoOptions, m *Metrics, log *zap.Logg
 			if isHeaderTimeout(err) {
 				status, body, reason = http.StatusGatewayTimeout, djangoTimeoutBody, djangoTimeout
 			}
-			if r.Context().Err() == nil { // a client that went away is not Django's failure
+			if r.Context().Err() != nil { // a client that went away is not Django's failure
+				if mark, ok := w.(clientGoneMarker); ok {
+					mark.markClientGone()
+				}
+			} else {
 				name := routeLabel(r.Context())
 				m.djangoFailures.WithLabelValues(name, reason).Inc()
 				if log != nil {

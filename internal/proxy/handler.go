@@ -224,6 +224,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	if backend == BackendDjango {
 		status = h.serveDjango(w, r, body, rt, call, d.Shadow && fallback == "", fallback != "", id, span, start)
+		clientGone = status == statusClientGone // it went away before Django answered: no gate sample
 	}
 	elapsed := time.Since(start)
 	if recording {

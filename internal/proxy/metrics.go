@@ -221,9 +221,13 @@ type statusRecorder struct {
 	overflow   bool
 	// djangoFailed: the answer is the proxy's own, made because Django failed.
 	djangoFailed bool
+	// clientGone: the client went away before Django answered; status says 499.
+	clientGone bool
 }
 
 func (s *statusRecorder) markDjangoFailed() { s.djangoFailed = true }
+
+func (s *statusRecorder) markClientGone() { s.clientGone = true }
 
 const maxCapture = 1 << 20
 
@@ -272,7 +276,12 @@ func (s *statusRecorder) djangoHeader() http.Header {
 	return h
 }
 
+// status is the status the client was sent: statusClientGone when it went away before
+// Django answered (the proxy's 502 then reached nobody).
 func (s *statusRecorder) status() int {
+	if s.clientGone {
+		return statusClientGone
+	}
 	if s.code == 0 {
 		return http.StatusOK
 	}
