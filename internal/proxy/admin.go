@@ -143,6 +143,9 @@ type GatesStatus struct {
 	State   gate.State    `json:"state"`
 	Gates   []gate.Result `json:"gates"`
 	Ladder  []LadderStep  `json:"ramp_ladder,omitempty"`
+	// HoldingTrip is why a trip holds Go's share at 0 now, as the route's share_reason says;
+	// it holds with the gates off too (a trip in the shared row stays until an operator resets).
+	HoldingTrip string `json:"holding_trip,omitempty"`
 }
 
 // LadderStep is a rung of the ramp ladder as the admin API shows it: the hold in human units.
@@ -171,7 +174,8 @@ type GatesList struct {
 // gatesStatus is the named route's gates.
 func (a *Admin) gatesStatus(name string) GatesStatus {
 	ctl := a.Gates[name]
-	st := GatesStatus{Route: name, Enabled: ctl != nil && a.Rollout.Load().Route(name).Gates}
+	rs := a.Rollout.Load().Route(name)
+	st := GatesStatus{Route: name, Enabled: ctl != nil && rs.Gates, HoldingTrip: rs.GateTripped}
 	for _, step := range a.Rollout.Load().Config.RampLadder {
 		st.Ladder = append(st.Ladder, LadderStep{Percent: step.Percent, Hold: HumanDuration(step.Hold)})
 	}

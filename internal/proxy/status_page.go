@@ -51,7 +51,8 @@ var statusTemplate = sync.OnceValue(func() *template.Template {
 <tr><th>shadow share</th><td id="shadow-{{.Name}}">{{.ShadowShare}} % of Django-served requests — {{.ShadowReason}}</td></tr>
 </table>
 <h3>Gates</h3>
-{{if not .GatesOn}}<p class="muted">the gates are off for this route (gates: true and DATABASE_URL): nothing judges the evidence automatically.</p>{{else}}
+{{if not .GatesOn}}<p class="muted">the gates are off for this route (gates: true and DATABASE_URL): nothing judges the evidence automatically.</p>
+{{if .HoldingTrip}}<p class="div" id="holding-trip-{{.Name}}">tripped: {{.HoldingTrip}} — the trip still holds Go's share at 0 until an operator resets the gates.</p>{{end}}{{else}}
 <table class="gates" id="gates-{{.Name}}"><tr><th>gate</th><th>verdict</th><th>what it tests</th><th class="num">value</th><th class="num">threshold</th><th class="num">samples</th><th class="num">still needed</th></tr>
 {{range .Gates}}<tr><td>{{.Gate}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{.Quantity}}</td><td class="num">{{printf "%.4g" .Value}}</td><td class="num">{{printf "%.4g" .Threshold}}</td><td class="num">{{.Samples}}</td><td class="num needed">{{.Needed}}</td></tr>
 {{else}}<tr><td colspan="7" class="muted">not evaluated yet</td></tr>{{end}}

@@ -21,6 +21,7 @@ type RouteReadiness struct {
 	ShadowReason string
 	Gates        []gate.Result
 	GatesOn      bool
+	HoldingTrip  string // GatesStatus.HoldingTrip: shown with the gates off too
 	State        gate.State
 	Ladder       []LadderStep
 	Step         *LadderStep // the ladder's current step; nil without a ladder
@@ -51,7 +52,7 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 		}
 	}
 	gs := a.gatesStatus(rs.Name)
-	r.Ladder = gs.Ladder
+	r.Ladder, r.HoldingTrip = gs.Ladder, gs.HoldingTrip
 	if r.GatesOn {
 		r.Gates, r.State = gs.Gates, gs.State
 		if r.State.StepSince != nil {
