@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/proxy"
 )
 
@@ -163,12 +164,13 @@ type statusAnswer struct {
 	ConfigVersion string            `json:"config_version"`
 	Sources       map[string]string `json:"sources"`
 	AdminState    string            `json:"admin_state"`
+	ConfigSource  string            `json:"config_source"`
 	ConfigError   string            `json:"config_error"`
 	ConfigPending string            `json:"config_pending"`
 	Routes        []struct {
 		Name        string            `json:"name"`
 		Mode        string            `json:"mode"`
-		GoPercent   float64           `json:"go_percent"`
+		GoShare     float64           `json:"go_share"`     // effective: 0 under the kill switch or with Go off
 		ShadowShare float64           `json:"shadow_share"` // effective: 0 under the kill switch
 		KillSwitch  bool              `json:"kill_switch"`
 		ShareReason string            `json:"share_reason"`
@@ -235,7 +237,10 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 	}
 	fmt.Fprintf(tw, "global: mode %s, go %v%% (%s), shadow %v%% (%s), kill switch %v (%s); config %s; admin state %s\n",
 		a.Mode, a.GoPercent, a.Sources["go_percent"], a.ShadowPercent, a.Sources["shadow_percent"], a.KillSwitch, a.Sources["kill_switch"], a.ConfigVersion, a.AdminState)
-	if a.ConfigError != "" {
+	switch {
+	case a.ConfigError != "" && a.ConfigSource == config.SourceFailClosed:
+		fmt.Fprintln(tw, "CONFIG REFUSED (none was accepted since start: fail-closed, every request to Django): "+a.ConfigError)
+	case a.ConfigError != "":
 		fmt.Fprintln(tw, "CONFIG REFUSED (the last good configuration is in force): "+a.ConfigError)
 	}
 	if a.ConfigPending != "" {
@@ -243,11 +248,7 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 	}
 	fmt.Fprintln(tw, "ROUTE\tMODE\tGO %\tSHADOW %\tKILL\tWHY")
 	for _, r := range a.Routes {
-		goShare := r.GoPercent
-		if r.KillSwitch {
-			goShare = 0
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%v\t%s\n", r.Name, r.Mode, goShare, r.ShadowShare, r.KillSwitch, r.ShareReason)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%v\t%s\n", r.Name, r.Mode, r.GoShare, r.ShadowShare, r.KillSwitch, r.ShareReason)
 	}
 	return nil
 }

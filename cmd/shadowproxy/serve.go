@@ -191,6 +191,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(registry)
+	metrics.GoOff = pc.databaseURL == ""
 	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
 	rollout.OnPublish(metrics.ObserveSnapshot)
 	breakers := &proxy.Breakers{}

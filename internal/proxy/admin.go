@@ -96,6 +96,9 @@ type RouteStatus struct {
 	// ShareReason says why Go's effective share is what it is: the kill switch, a gate trip,
 	// the breaker, or the source of go_percent (admin, ladder step, file, env, default).
 	ShareReason string `json:"share_reason"`
+	// GoShare is the share of the route's requests Go serves as things stand: go_percent, or 0
+	// under the kill switch or with Go off (no DATABASE_URL).
+	GoShare float64 `json:"go_share"`
 	// ShadowShare is the share of the route's Django-served requests Go also runs in shadow as
 	// things stand (shadow_percent, or 0 under the kill switch), and ShadowReason why: a red
 	// gate holds Go's share only, and shadow goes on.
@@ -399,8 +402,11 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
 		r.ShareReason = shareReason(rs, r.Breaker)
 		r.ShadowShare, r.ShadowReason = shadowShare(rs, r.Breaker)
+		if r.GoShare = rs.GoPercent; rs.KillSwitch {
+			r.GoShare = 0
+		}
 		if a.NoGo != "" {
-			r.Mode, r.ShareReason, r.ShadowShare, r.ShadowReason = "django", a.goOff(), 0, a.goOff()
+			r.Mode, r.ShareReason, r.GoShare, r.ShadowShare, r.ShadowReason = "django", a.goOff(), 0, 0, a.goOff()
 		}
 		for _, rt := range a.Routes {
 			if rt.Name == rs.Name {

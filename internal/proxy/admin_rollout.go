@@ -178,11 +178,7 @@ func held(st RolloutStatus, scope string, o Overrides) []string {
 		if scope != "" && scope != rt.Name {
 			continue
 		}
-		share := rt.GoPercent
-		if rt.KillSwitch {
-			share = 0
-		}
-		heldShare(rt.Name, "go_percent", o.GoPercent, share, rt.ShareReason)
+		heldShare(rt.Name, "go_percent", o.GoPercent, rt.GoShare, rt.ShareReason)
 		heldShare(rt.Name, "shadow_percent", o.ShadowPercent, rt.ShadowShare, rt.ShadowReason)
 		if o.KillSwitch != nil && !*o.KillSwitch && rt.KillSwitch {
 			out = append(out, fmt.Sprintf("%s: kill_switch false is stored, but the kill switch stays on: %s", rt.Name, killAdvice(rt.Sources["kill_switch"])))

@@ -35,6 +35,9 @@ type Metrics struct {
 	// commitOutcomes counts write transactions whose COMMIT outcome was unknown, by route and
 	// what the check on another connection found.
 	commitOutcomes *prometheus.CounterVec
+	// GoOff says Go serves nothing whatever the configuration (no DATABASE_URL: the Handler's
+	// NoGo); set before the first snapshot is observed. The share gauges then read 0.
+	GoOff bool
 	// served holds, for each route and backend whose series initSeries makes, the latency
 	// observer and the 200 counter, looked up once instead of by label values per request.
 	served map[servedKey]servedSeries
@@ -172,16 +175,20 @@ func (m *Metrics) ConfigLoaded(err error) {
 	m.configValid.Set(valid)
 }
 
-// ObserveSnapshot exports each route's rollout values of a newly published snapshot.
+// ObserveSnapshot exports each route's rollout values of a newly published snapshot: the
+// shares Go serves and runs in shadow, 0 under the kill switch or with Go off.
 func (m *Metrics) ObserveSnapshot(s *Snapshot) {
 	for _, r := range s.Routes() {
-		kill := 0.0
+		kill, goShare, shadowShare := 0.0, r.GoPercent, r.ShadowPercent
 		if r.KillSwitch {
 			kill = 1
 		}
+		if r.KillSwitch || m.GoOff {
+			goShare, shadowShare = 0, 0
+		}
 		m.killSwitch.WithLabelValues(r.Name).Set(kill)
-		m.goPercent.WithLabelValues(r.Name).Set(r.GoPercent)
-		m.shadowPercent.WithLabelValues(r.Name).Set(r.ShadowPercent)
+		m.goPercent.WithLabelValues(r.Name).Set(goShare)
+		m.shadowPercent.WithLabelValues(r.Name).Set(shadowShare)
 	}
 }
 
