@@ -399,7 +399,7 @@ func (a *Admin) status(s *Snapshot) RolloutStatus {
 	var breakers []BreakerState
 	for _, rs := range s.Routes() {
 		r := RouteStatus{Name: rs.Name, Mode: rs.Mode(), Effective: rs.Effective, AdminOverrides: s.RouteOverrides[rs.Name],
-			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State()}
+			GateTripped: rs.GateTripped, RampStep: rs.RampStep, Breaker: a.Breakers.For(rs.Name).State(s.Config.BreakerCooldown)}
 		r.ShareReason = shareReason(rs, r.Breaker)
 		r.ShadowShare, r.ShadowReason = shadowShare(rs, r.Breaker)
 		if r.GoShare = rs.GoPercent; rs.KillSwitch {

@@ -73,13 +73,15 @@ func (b *Breaker) Failure(threshold int) bool {
 	return false
 }
 
-// State returns the breaker's state.
-func (b *Breaker) State() BreakerState {
+// State returns the breaker's state under cooldown: open while the cool-down runs, half-open
+// from its end (the next request Go is decided for is the trial, or is running it) until a
+// trial closes or opens it again.
+func (b *Breaker) State(cooldown time.Duration) BreakerState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := BreakerState{State: "closed", Failures: b.failures, Trips: b.trips}
 	switch {
-	case b.probing:
+	case b.probing, b.open && b.clock().Sub(b.openedAt) >= cooldown:
 		s.State = "half-open"
 	case b.open:
 		s.State = "open"

@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"maps"
-	"sync"
-)
+import "sync"
 
 // Breakers holds one circuit breaker per route, made on first use.
 type Breakers struct {
@@ -24,16 +21,4 @@ func (b *Breakers) For(route string) *Breaker {
 		b.m[route] = br
 	}
 	return br
-}
-
-// States returns the state of every breaker made so far, by route.
-func (b *Breakers) States() map[string]BreakerState {
-	b.mu.Lock()
-	m := maps.Clone(b.m)
-	b.mu.Unlock()
-	out := make(map[string]BreakerState, len(m))
-	for name, br := range m {
-		out[name] = br.State()
-	}
-	return out
 }

@@ -139,7 +139,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	for range 3 {
 		f.score()
 	}
-	if st := br.State(); st.State != "open" || st.Trips != 1 {
+	if st := br.State(c.BreakerCooldown); st.State != "open" || st.Trips != 1 {
 		t.Fatalf("after 3 failures: %+v", st)
 	}
 	before := f.db.calls.Load()
@@ -156,11 +156,19 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "django" || f.db.calls.Load() != before {
 		t.Fatal("a request went to Go before the cool-down ended")
 	}
+	if st := br.State(c.BreakerCooldown); st.State != "open" {
+		t.Fatalf("before the cool-down's end: %+v", st)
+	}
 	now.Add(int64(time.Millisecond))
+	// The cool-down is over: the next request of Go's share is the trial, and the breaker
+	// says so before that request comes (it said open until then).
+	if st := br.State(c.BreakerCooldown); st.State != "half-open" {
+		t.Fatalf("after the cool-down's end, before the trial: %+v", st)
+	}
 	if resp, _ := f.score(); resp.Header.Get(BackendHeader) != "go" {
 		t.Fatal("trial request after the cool-down did not go to Go")
 	}
-	if st := br.State(); st.State != "closed" {
+	if st := br.State(c.BreakerCooldown); st.State != "closed" {
 		t.Fatalf("after a good trial: %+v", st)
 	}
 }

@@ -144,7 +144,7 @@ func goFailuresSeen(t *testing.T, f *goFixture, ev *gate.Evidence) {
 			t.Errorf("%v fallbacks (%s)", n, reason)
 		}
 	}
-	if st := f.handler.Breakers.For(v2.ScoreName).State(); st.State != "closed" || st.Failures != 0 || st.Trips != 0 {
+	if st := f.handler.Breakers.For(v2.ScoreName).State(0); st.State != "closed" || st.Failures != 0 || st.Trips != 0 {
 		t.Errorf("breaker %+v", st)
 	}
 	if errs, _ := goEvidence(ev); errs != 0 {
@@ -431,7 +431,7 @@ func TestAbandonedTrialIsGivenBack(t *testing.T) {
 	}
 	b.Abandon()
 	if !b.Allow(time.Second) {
-		t.Fatalf("trial not given back: %+v", b.State())
+		t.Fatalf("trial not given back: %+v", b.State(0))
 	}
 }
 

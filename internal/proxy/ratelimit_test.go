@@ -48,7 +48,7 @@ func (f *goFixture) assertGoAnsweredDjangos500() {
 			f.t.Fatalf("%v fallbacks (%s)", n, reason)
 		}
 	}
-	if s := f.handler.Breakers.For(v2.ScoreName).State(); s.Failures != 0 {
+	if s := f.handler.Breakers.For(v2.ScoreName).State(0); s.Failures != 0 {
 		f.t.Fatalf("breaker %+v", s)
 	}
 }

@@ -99,7 +99,7 @@ func TestClientGoneAndFallbackContextOnAnyRoute(t *testing.T) {
 	if fallbacks("error")+fallbacks("timeout") != 0 || djangoCalls.Load() != 0 {
 		t.Errorf("a hang-up fell back: %v fallbacks, %d Django calls", fallbacks("error")+fallbacks("timeout"), djangoCalls.Load())
 	}
-	if st := breaker.State(); st.Failures != 0 {
+	if st := breaker.State(0); st.Failures != 0 {
 		t.Errorf("a hang-up counted for the breaker: %+v", st)
 	}
 	if cur := ev.Current(); cur.GoRequests != 0 || cur.GoErrors != 0 {
@@ -122,8 +122,8 @@ func TestClientGoneAndFallbackContextOnAnyRoute(t *testing.T) {
 		t.Fatalf("go_timeout: %s %q", resp.Header.Get(BackendHeader), body)
 	}
 	<-clientGoneSeen // the request's own end
-	if fallbacks("timeout") != 1 || breaker.State().Failures != 1 || testutil.ToFloat64(h.metrics.clientGone.WithLabelValues(toyName)) != 1 {
-		t.Errorf("go_timeout: %v timeout fallbacks, breaker %+v", fallbacks("timeout"), breaker.State())
+	if fallbacks("timeout") != 1 || breaker.State(0).Failures != 1 || testutil.ToFloat64(h.metrics.clientGone.WithLabelValues(toyName)) != 1 {
+		t.Errorf("go_timeout: %v timeout fallbacks, breaker %+v", fallbacks("timeout"), breaker.State(0))
 	}
 
 	// The client hangs up while the fallback's Django call runs: Django still answers.
