@@ -7,6 +7,8 @@ package proxy
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -250,7 +252,6 @@ type Rollout struct {
 	cfgErr         string
 	overrides      Overrides
 	routeOverrides map[string]Overrides
-	generation     int
 	gate           map[string]gateState
 	localKill      map[string]bool
 	adminUnknown   string
@@ -393,7 +394,6 @@ func (r *Rollout) SetAdmin(l AdminLayer) *Snapshot {
 		return r.cur.Load()
 	}
 	r.overrides, r.routeOverrides = l.Global, routes
-	r.generation++
 	return r.publish()
 }
 
@@ -471,12 +471,21 @@ func (r *Rollout) SetGate(route, tripped string, step int, percent *float64) {
 // ClearOverrides drops the admin layer of this process, global and per route.
 func (r *Rollout) ClearOverrides() *Snapshot { return r.SetAdmin(AdminLayer{}) }
 
+// adminLayerHash names an admin layer by its content (12 hex digits of the SHA-256 of its
+// JSON, whose map keys encoding/json sorts): every replica that applies the same shared layer
+// shows the same config_version, whatever changes it saw on the way.
+func adminLayerHash(global Overrides, routes map[string]Overrides) string {
+	raw, _ := json.Marshal(AdminLayer{Global: global, Routes: routes}) // plain values: cannot fail
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:6])
+}
+
 func (r *Rollout) publish() *Snapshot {
 	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, RouteOverrides: r.routeOverrides, ConfigError: r.cfgErr,
 		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate,
 		LocalKill: r.localKill, AdminUnknown: r.adminUnknown}
 	if !r.overrides.empty() || len(r.routeOverrides) > 0 {
-		s.Version = fmt.Sprintf("%s+admin%d", r.cfg.Version, r.generation)
+		s.Version = r.cfg.Version + "+admin-" + adminLayerHash(r.overrides, r.routeOverrides)
 	}
 	if p := r.overrides.GoPercent; p != nil {
 		s.GoPercent = *p
