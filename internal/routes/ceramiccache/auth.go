@@ -89,7 +89,7 @@ func (a *Auth) authenticate(header string) authResult {
 	}
 	var attempts []attempt
 	if a.SIWEKey != nil {
-		payload, err := pyJWTDecode(raw, "RS256", a.SIWEKey, "passport-scorer", now())
+		payload, err := pyJWTDecode(raw, "RS256", a.SIWEKey, "passport-scorer", true, now())
 		if err == nil {
 			return accepted(payload)
 		}
@@ -120,7 +120,7 @@ func accepted(payload map[string]any) authResult {
 // accessToken is ninja_jwt's AccessToken(raw): PyJWT's HS256 decode (every failure is "Token
 // is invalid or expired"), then Token.verify: exp present, jti present, token_type "access".
 func accessToken(raw string, secret []byte, now time.Time) (payload map[string]any, msg string, unknown bool) {
-	payload, err := pyJWTDecode(raw, "HS256", secret, "", now)
+	payload, err := pyJWTDecode(raw, "HS256", secret, "", false, now)
 	if _, ok := err.(errUnknown); ok {
 		return nil, "", true
 	}
@@ -131,7 +131,7 @@ func accessToken(raw string, secret []byte, now time.Time) (payload map[string]a
 	if !ok {
 		return nil, "Token has no 'exp' claim", false
 	}
-	if _, isNum := exp.(json.Number); !isNum { // datetime_from_epoch would raise TypeError: 500
+	if n, isNum := exp.(json.Number); !isNum || fromTimestampRaises(n) { // datetime_from_epoch raises: 500
 		return nil, "", true
 	}
 	if _, ok := payload["jti"]; !ok {
@@ -147,11 +147,11 @@ func accessToken(raw string, secret []byte, now time.Time) (payload map[string]a
 	return payload, "", false
 }
 
-// pyJWTDecode is PyJWT 2.10.1's jwt.decode(raw, key, algorithms=[alg], issuer=issuer) with
+// pyJWTDecode is PyJWT 2.10.1's jwt.decode(raw, key, algorithms=[alg], issuer=issuer) (aud checked only with verifyAud), with
 // leeway 0, checked in PyJWT's order (api_jws._load, _verify_signature, api_jwt._decode_payload,
 // _validate_claims). Its error's text is PyJWT's str(e); errUnknown where Go cannot tell it.
 // Signatures and keys are golang-jwt's.
-func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[string]any, error) {
+func pyJWTDecode(raw, alg string, key any, issuer string, verifyAud bool, now time.Time) (map[string]any, error) {
 	signingInput, crypto, ok := cutLast(raw, ".")
 	if !ok {
 		return nil, pyError("Not enough segments")
@@ -201,12 +201,14 @@ func pyJWTDecode(raw, alg string, key any, issuer string, now time.Time) (map[st
 	if !isObj {
 		return nil, pyError("Invalid payload string: must be a json object")
 	}
-	return payload, validateClaims(payload, issuer, now)
+	return payload, validateClaims(payload, issuer, verifyAud, now)
 }
 
 // validateClaims is PyJWT's _validate_claims with its default options (iat, nbf, exp, iss,
-// aud without an audience, sub, jti) and leeway 0.
-func validateClaims(p map[string]any, issuer string, now time.Time) error {
+// aud without an audience, sub, jti) and leeway 0; without verifyAud the aud claim is not
+// looked at (ninja_jwt's TokenBackend.decode passes verify_aud = AUDIENCE is not None, and
+// the scorer's NINJA_JWT sets AUDIENCE None).
+func validateClaims(p map[string]any, issuer string, verifyAud bool, now time.Time) error {
 	ts := float64(now.UnixMicro()) / 1e6
 	if v, ok := p["iat"]; ok {
 		iat, err := pyInt(v)
@@ -244,7 +246,7 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 			return pyError("Invalid issuer")
 		}
 	}
-	if aud, ok := p["aud"]; ok && pycompat.Truthy(aud) {
+	if aud, ok := p["aud"]; ok && verifyAud && pycompat.Truthy(aud) {
 		return pyError("Invalid audience")
 	}
 	if sub, ok := p["sub"]; ok {
@@ -258,6 +260,32 @@ func validateClaims(p map[string]any, issuer string, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// lastEpochSecond is the first second datetime.fromtimestamp(ts, tz=utc) cannot give: year
+// 10000.
+const lastEpochSecond = 253402300800
+
+// fromTimestampRaises reports whether ninja_jwt's datetime_from_epoch (datetime.fromtimestamp(
+// ts, tz=utc)) raises for the JSON number n that PyJWT's exp check let through: at or past
+// year 10000 (ValueError; OSError or OverflowError further on), the fraction rounded to
+// microseconds half to even as Python does. Neither is a TokenError: Django answers 500.
+func fromTimestampRaises(n json.Number) bool {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i >= lastEpochSecond
+	}
+	if strings.Trim(string(n), "-0123456789") == "" {
+		return !strings.HasPrefix(string(n), "-") // an integer beyond int64
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return true
+	}
+	secs := math.Floor(f)
+	if math.RoundToEven((f-secs)*1e6) >= 1e6 {
+		secs++
+	}
+	return secs >= lastEpochSecond
 }
 
 // errNotInt is int()'s ValueError; any other failure (TypeError, OverflowError) escapes PyJWT.
