@@ -178,11 +178,16 @@ func Parse(content []byte, source string, getenv func(string) string) (Config, e
 }
 
 // FailClosed is the configuration in force when none could be loaded: the defaults with the
-// environment's django_url, and the kill switch on, so Django answers every request.
+// environment's django_url and config_settle (when it reads; the next file settles by it), and
+// the kill switch on, so Django answers every request.
 func FailClosed(getenv func(string) string) Config {
 	c := Defaults()
 	if u := getenv(EnvName("django_url")); u != "" {
 		c.DjangoURL = u
+	}
+	var settle time.Duration
+	if v := getenv(EnvName("config_settle")); v != "" && parseDuration(v, &settle) == nil && settle >= 0 {
+		c.ConfigSettle = settle
 	}
 	c.FailClose()
 	return c

@@ -218,3 +218,18 @@ func TestEnvironmentCannotTurnTheFilesKillSwitchOff(t *testing.T) {
 		t.Fatalf("the environment turns it on: %+v %v", c, err)
 	}
 }
+
+// The configuration in force when none loads keeps the environment's config_settle, by which
+// the next file settles (it kept the default 1 s whatever SHADOWPROXY_CONFIG_SETTLE said); a
+// value that does not read leaves the default.
+func TestFailClosedKeepsTheEnvironmentsSettle(t *testing.T) {
+	env := map[string]string{EnvName("config_settle"): "5s", EnvName("django_url"): "http://django:8000"}
+	c := FailClosed(func(k string) string { return env[k] })
+	if !c.KillSwitch || c.ConfigSettle != 5*time.Second || c.DjangoURL != "http://django:8000" {
+		t.Fatalf("fail-closed: kill switch %v, settle %v, django_url %q", c.KillSwitch, c.ConfigSettle, c.DjangoURL)
+	}
+	env[EnvName("config_settle")] = "soon"
+	if c := FailClosed(func(k string) string { return env[k] }); c.ConfigSettle != Defaults().ConfigSettle {
+		t.Fatalf("an unreadable settle: %v", c.ConfigSettle)
+	}
+}
