@@ -46,6 +46,8 @@ func loadRollout(path string, getenv func(string) string, metrics *proxy.Metrics
 			func(c config.Config) {
 				if c.Pending == "" {
 					metrics.ConfigLoaded(nil)
+				} else {
+					metrics.ConfigSettling()
 				}
 				s := rollout.ApplyConfig(c)
 				msg := "configuration applied"

@@ -84,3 +84,46 @@ func TestEnvironmentBooleansReadAsDjango(t *testing.T) {
 	}
 	wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 1`, "shadowproxy_config_valid 1")
 }
+
+// After a refused file, newer content that parses applies its changes toward Django at once
+// and lets the rest settle: it is no refused configuration, so config_error is gone and
+// shadowproxy_config_valid reads 1 (it stayed 0 until the file settled); its load is counted
+// once it settles.
+func TestSettlingContentAfterARefusalIsValid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "rollout.yaml")
+		if err := os.WriteFile(path, []byte("go_percent: 50\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		metrics := proxy.NewMetrics(reg)
+		rollout, src := loadRollout(path, func(string) string { return "" }, metrics, zap.NewNop())
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.watcher.Run(ctx, src.start)
+		write := func(content string) {
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond) // seen, then settled (config_settle 1 s)
+			synctest.Wait()
+		}
+		write("go_percent: 500\n")
+		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="rejected"} 1`, "shadowproxy_config_valid 0")
+		if err := os.WriteFile(path, []byte("go_percent: 10\nshadow_percent: 20\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // seen, not settled
+		synctest.Wait()
+		if s := rollout.Load(); s.GoPercent != 10 || s.ShadowPercent != 0 || s.Config.Pending == "" || s.ConfigError != "" {
+			t.Fatalf("settling: go %v, shadow %v, pending %q, error %q", s.GoPercent, s.ShadowPercent, s.Config.Pending, s.ConfigError)
+		}
+		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 1`, "shadowproxy_config_valid 1")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if s := rollout.Load(); s.ShadowPercent != 20 || s.Config.Pending != "" {
+			t.Fatalf("settled: shadow %v, pending %q", s.ShadowPercent, s.Config.Pending)
+		}
+		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 2`, "shadowproxy_config_valid 1")
+	})
+}

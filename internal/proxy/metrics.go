@@ -175,6 +175,11 @@ func (m *Metrics) ConfigLoaded(err error) {
 	m.configValid.Set(valid)
 }
 
+// ConfigSettling sets shadowproxy_config_valid for newer file content that parsed and whose
+// changes toward Django apply while the rest settles: it is not refused. Its load is counted
+// once it settles (ConfigLoaded).
+func (m *Metrics) ConfigSettling() { m.configValid.Set(1) }
+
 // ObserveSnapshot exports each route's rollout values of a newly published snapshot: the
 // shares Go serves and runs in shadow, 0 under the kill switch or with Go off.
 func (m *Metrics) ObserveSnapshot(s *Snapshot) {
