@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -182,10 +183,14 @@ func TestTowardDjangoKeepsOnlySafeChanges(t *testing.T) {
 	want.ShadowPercent, want.KillSwitch, want.HeaderOverride, want.Fallback = 5, true, false, true
 	want.ScorerOverrides = map[string]Route{"1": RouteDjango, "2": RouteGo}
 	want.Version, want.Pending = "v1+safe-v2", "v2"
+	// The values taken from the settling content say so (they kept cur's source: "default").
+	want.globalSources = maps.Clone(cur.globalSources)
+	want.setGlobalSource("shadow_percent", SourceSettling)
+	want.setGlobalSource("kill_switch", SourceSettling)
 	if !changed || !reflect.DeepEqual(safe, want) {
 		t.Fatalf("TowardDjango:\n got %+v\nwant %+v", safe, want)
 	}
-	if cur.ScorerOverrides["1"] != RouteGo {
+	if cur.ScorerOverrides["1"] != RouteGo || cur.GlobalSource("kill_switch") != SourceDefault {
 		t.Fatal("TowardDjango changed the configuration in force")
 	}
 	lower := next

@@ -106,8 +106,9 @@ const (
 	SourceFile    = "file"    // routes: NAME: KEY in the file
 	SourceEnv     = "env"     // SHADOWPROXY_ROUTE_<NAME>_<KEY>
 	SourceAdmin   = "admin"   // PUT /admin/rollout with "route"
-	// SourceSettling marks a lower share taken from file content still settling for a route
-	// that set none: it caps the global value (an admin override's too) instead of replacing it.
+	// SourceSettling marks a value taken from file content still settling: a global kill
+	// switch or lower share, or a lower share for a route that set none (which caps the global
+	// value, an admin override's too, instead of replacing it).
 	SourceSettling = "settling"
 	// SourceFailClosed is the kill switch of a configuration that could not be loaded.
 	SourceFailClosed = "fail-closed"

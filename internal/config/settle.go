@@ -15,17 +15,28 @@ const pendingMark = "+safe-"
 // (routesTowardDjango). Everything else (the kill
 // switch turned off, higher shares, pins to go or removed, django_url, salt, timeouts, gates,
 // the ramp ladder, ...) stays as in cur. changed reports whether the result differs from cur;
-// its Pending names next's version.
+// its Pending names next's version, and a global kill switch or share taken from next has the
+// source SourceSettling.
 func TowardDjango(cur, next Config) (safe Config, changed bool) {
 	safe = cur
+	settling := func(key string) { // the value in force is the settling content's
+		if !changed {
+			safe.globalSources = maps.Clone(safe.globalSources) // copies of cur share the map
+		}
+		safe.setGlobalSource(key, SourceSettling)
+		changed = true
+	}
 	if next.KillSwitch && !cur.KillSwitch {
-		safe.KillSwitch, changed = true, true
+		safe.KillSwitch = true
+		settling("kill_switch")
 	}
 	if next.GoPercent < cur.GoPercent {
-		safe.GoPercent, changed = next.GoPercent, true
+		safe.GoPercent = next.GoPercent
+		settling("go_percent")
 	}
 	if next.ShadowPercent < cur.ShadowPercent {
-		safe.ShadowPercent, changed = next.ShadowPercent, true
+		safe.ShadowPercent = next.ShadowPercent
+		settling("shadow_percent")
 	}
 	if next.Fallback && !cur.Fallback {
 		safe.Fallback, changed = true, true

@@ -200,6 +200,8 @@ func killAdvice(source string) string {
 		return "the shared admin state has not been read yet (database unreachable?)"
 	case config.SourceAdmin:
 		return "an admin kill switch (global or the route's) is on; find why in the history, then resume that scope"
+	case config.SourceSettling:
+		return "newer file content sets it (kill_switch) and applied it at once, before settling; remove it there, then reload (SIGHUP) or wait for the file to settle"
 	case config.SourceFailClosed:
 		return "the configuration could not be loaded (see config_error); fix the file, then reload (SIGHUP) or wait for it to settle"
 	}
