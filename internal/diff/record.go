@@ -291,14 +291,11 @@ func (s *Stats) Summary() Summary {
 		}
 		out.Minutes = append(out.Minutes, c)
 	}
-	ratios := make([]float64, 0, len(s.pairs))
 	for _, p := range s.pairs {
 		out.djangoLatency = append(out.djangoLatency, p.django)
 		out.goLatency = append(out.goLatency, p.goLatency)
-		if p.django > 0 {
-			ratios = append(ratios, float64(p.goLatency)/float64(p.django))
-		}
 	}
+	ratios := s.ratiosLocked()
 	out.Latency.Pairs = len(s.pairs)
 	out.Latency.RatioMedian, out.Latency.RatioP99 = quantile(ratios, 0.5), quantile(ratios, 0.99)
 	out.Latency.DjangoMedian = ms(quantileD(out.djangoLatency, 0.5))
@@ -306,15 +303,43 @@ func (s *Stats) Summary() Summary {
 	return out
 }
 
+// ratiosLocked is the Go/Django latency ratio of each kept pair whose Django latency is known;
+// the caller holds s.mu.
+func (s *Stats) ratiosLocked() []float64 {
+	ratios := make([]float64, 0, len(s.pairs))
+	for _, p := range s.pairs {
+		if p.django > 0 {
+			ratios = append(ratios, float64(p.goLatency)/float64(p.django))
+		}
+	}
+	return ratios
+}
+
+// LatencyRatios is Summary's Latency.RatioMedian and RatioP99 alone: the kept pairs' ratios
+// copied under the lock, sorted once outside it (what a metrics scrape needs, without the
+// rest of the summary).
+func (s *Stats) LatencyRatios() (median, p99 float64) {
+	s.mu.Lock()
+	ratios := s.ratiosLocked()
+	s.mu.Unlock()
+	sort.Float64s(ratios)
+	return sortedQuantile(ratios, 0.5), sortedQuantile(ratios, 0.99)
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func quantile(xs []float64, q float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return sortedQuantile(s, q)
+}
+
+// sortedQuantile is the q quantile of sorted xs (0 when there are none).
+func sortedQuantile(xs []float64, q float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[int(q*float64(len(s)-1))]
+	return xs[int(q*float64(len(xs)-1))]
 }
 
 func quantileD(xs []time.Duration, q float64) time.Duration {

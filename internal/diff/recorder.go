@@ -64,15 +64,7 @@ func NewRecorder(reg prometheus.Registerer, store *Store, log *zap.Logger) *Reco
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"route", "backend"})
 	reg.MustRegister(r.m.runs, r.m.divergences, r.m.latency)
-	for _, q := range []struct {
-		label string
-		pick  func(LatencySummary) float64
-	}{{"0.5", func(l LatencySummary) float64 { return l.RatioMedian }}, {"0.99", func(l LatencySummary) float64 { return l.RatioP99 }}} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "shadowproxy_shadow_latency_ratio", Help: "Go/Django latency ratio of paired shadow samples over the last 10,000 pairs, by quantile.",
-			ConstLabels: prometheus.Labels{"quantile": q.label},
-		}, func() float64 { return q.pick(r.Stats.Summary().Latency) }))
-	}
+	reg.MustRegister(ratioCollector{stats: r.Stats})
 	for _, name := range config.RouteNames { // every route's outcomes at 0: rate() sees the first run
 		for _, o := range Outcomes {
 			r.m.runs.WithLabelValues(name, string(o))
@@ -126,4 +118,22 @@ func (r *Recorder) Record(ctx context.Context, run *Run, all []Field) {
 		r.Log.Info("shadow", zap.String("route", run.Route), zap.String("request_id", run.RequestID), zap.String("outcome", string(run.Outcome)),
 			zap.Strings("fields", paths), zap.String("race", run.Race), zap.String("error", run.Error), zap.Int64("diff_id", run.ID))
 	}
+}
+
+// latencyRatioDesc is shadowproxy_shadow_latency_ratio.
+var latencyRatioDesc = prometheus.NewDesc("shadowproxy_shadow_latency_ratio",
+	"Go/Django latency ratio of paired shadow samples over the last 10,000 pairs, by quantile.", []string{"quantile"}, nil)
+
+// ratioCollector exports both quantiles of the latency ratio from one pass over the kept
+// pairs per scrape (a gauge function per quantile built the whole summary twice).
+type ratioCollector struct{ stats *Stats }
+
+// Describe implements prometheus.Collector.
+func (c ratioCollector) Describe(ch chan<- *prometheus.Desc) { ch <- latencyRatioDesc }
+
+// Collect implements prometheus.Collector.
+func (c ratioCollector) Collect(ch chan<- prometheus.Metric) {
+	median, p99 := c.stats.LatencyRatios()
+	ch <- prometheus.MustNewConstMetric(latencyRatioDesc, prometheus.GaugeValue, median, "0.5")
+	ch <- prometheus.MustNewConstMetric(latencyRatioDesc, prometheus.GaugeValue, p99, "0.99")
 }
