@@ -122,6 +122,17 @@ func (s *Scorer) scoreCommunityOnce(ctx context.Context, communityID int64, addr
 		rows = cw.applyTo(first.Cache, now)
 		cw.Live, cw.SoftDeleted = cw.plannedLive(first.Cache)
 		ws.CeramicCache = cw
+		if stager, ok := sink.(CacheStager); ok {
+			// Django scores what aget_passport reads after its writes, in PostgreSQL's order
+			// (a new row may come before an old one); a capture run, which writes nothing,
+			// keeps the plan's order: the rows read, then the new ones.
+			stamps, staged, abort, err := stager.StageCache(ctx, cw)
+			if err != nil {
+				return Result{}, err
+			}
+			defer abort()
+			rows, sink = stamps, staged
+		}
 	}
 	answer := func(k OutcomeKind) (Result, error) {
 		r := Result{Outcome: Outcome{Kind: k}}
@@ -180,8 +191,9 @@ func (cw *CacheWrites) SoftDeletes(r CachedRow) bool {
 	return false
 }
 
-// applyTo is the stamps aget_passport reads after the writes: the live, unrevoked rows the
-// writes keep, in the order read, then the new rows (updated_at now).
+// applyTo is what a run that writes nothing (a capture) takes for the stamps aget_passport
+// reads after the writes: the live, unrevoked rows the writes keep, in the order read, then the
+// new rows (updated_at now). A committing sink reads them instead (CacheStager).
 func (cw *CacheWrites) applyTo(rows []CachedRow, now time.Time) []ceramicRow {
 	var out []ceramicRow
 	for _, r := range rows {

@@ -33,6 +33,16 @@ type PlanLocker interface {
 	LockPlan(ctx context.Context, address string) (load Loader, sink Sink, unlock func(), err error)
 }
 
+// CacheStager is a sink that writes a request's ceramic-cache changes first, in a transaction
+// it keeps open, and then reads the address's stamps as Django's aget_passport reads them after
+// its own writes (its statement, no ORDER BY), so that the score is planned from the rows in
+// the order PostgreSQL gives after the writes. staged's Apply adds the rest of the write set to
+// that transaction and commits it; abort rolls the transaction back unless it was committed
+// (or its outcome is being found out), and is called once the request is done with it.
+type CacheStager interface {
+	StageCache(ctx context.Context, cw *CacheWrites) (stamps []CeramicRow, staged Sink, abort func(), err error)
+}
+
 // KeyLookup selects the API key: by prefix, usable keys only unless Revoked is set.
 type KeyLookup struct {
 	Prefix  string

@@ -44,14 +44,25 @@ type pipelineRun struct {
 	connPID uint32
 }
 
-// send runs the batch in one round trip. A Flush request after the transaction-id statement
+// openTx is a transaction a staged write goes on with (stagedSink): its id and its backend's
+// pid, read in the round trip that began it.
+type openTx struct {
+	xid int64
+	pid uint32
+}
+
+// send runs the batch in one round trip. With tx, the batch goes on with that open transaction
+// (no BEGIN and no transaction-id statement of its own), whose id is known already. A Flush request after the transaction-id statement
 // makes PostgreSQL send BEGIN's and that statement's results at once, before the writes, so
 // the transaction id is known even when a write then blocks; when ctx ends before that answer
 // came, reading goes on for it up to grace. A failure after COMMIT succeeded
 // (the analytics row) is ignored, as Django ignores it. Statements are prepared once per
 // connection, in one extra round trip the first time.
-func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Duration) (run pipelineRun) {
+func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Duration, tx *openTx) (run pipelineRun) {
 	run.connPID = conn.PgConn().PID()
+	if tx != nil {
+		run.txKnown, run.xid, run.pid = true, tx.xid, tx.pid
+	}
 	tracer := batchTracer(conn)
 	if tracer != nil {
 		traced := &pgx.Batch{}
@@ -85,6 +96,9 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 	}
 	pipelineCtx, wait := holdUntilTxID(ctx, grace)
 	defer wait.release()
+	if tx != nil {
+		wait.txIDRead(ctx) // known: the pipeline ends with the request's context
+	}
 	pipeline := conn.PgConn().StartPipeline(pipelineCtx)
 	conn.PgConn().Frontend().Send(room(pipelineSize(sds, binds)))
 	for i := range q.stmts {

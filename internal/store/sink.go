@@ -56,19 +56,11 @@ var errStampSourceChanged = errors.New("a ceramic-cache row changed since its cr
 // apply runs the write transaction once; copyStamps copies the credentials from their
 // ceramic-cache rows where every stamp names one.
 func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps bool) error {
-	var conn *pgxpool.Conn
-	if s.held != nil {
-		if s.held.closed {
-			return errors.New("apply write set: the plan lock's connection was closed")
-		}
-		conn = s.held.conn
-	} else {
-		var err error
-		if conn, err = s.Pool.Acquire(ctx); err != nil {
-			return fmt.Errorf("acquire connection: %w", err)
-		}
-		defer conn.Release() // a no-op once hijacked
+	conn, release, err := s.requestConn(ctx)
+	if err != nil {
+		return fmt.Errorf("apply write set: %w", err)
 	}
+	defer release()                        // a no-op once hijacked
 	discard := func(ctx context.Context) { // never back to the pool
 		conn.Hijack().Close(ctx)
 		if s.held != nil {
@@ -85,12 +77,25 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
 			string(a.Headers), nullableJSON(a.Response), a.Error, a.StatusCode, nullableJSON(a.Payload))
 	}
+	return s.commitBatch(ctx, conn, q, ws, nil, discard, func(ctx context.Context) error {
+		_, err := conn.Exec(ctx, "ROLLBACK")
+		return err
+	})
+}
+
+// commitBatch sends a write pipeline that ends with COMMIT (in a transaction it begins, or in
+// tx when that is open already) and tells what came of it: nil once committed (the live list
+// read back), the outcome checked on another connection when the connection failed after the
+// COMMIT may have been sent, and otherwise, the transaction being aborted or never sent, undo
+// run (its ROLLBACK) and the failure mapped to what the scorer does next.
+func (s CommitSink) commitBatch(ctx context.Context, conn *pgxpool.Conn, q *labelledBatch, ws *scoring.WriteSet, tx *openTx,
+	discard func(context.Context), undo func(context.Context) error) error {
 	markCommitSent(ctx)
 	grace := s.txIDGrace
 	if grace == 0 {
 		grace = defaultTxIDGrace
 	}
-	run := q.send(ctx, conn.Conn(), grace)
+	run := q.send(ctx, conn.Conn(), grace, tx)
 	if run.err == nil {
 		markCommitted(ctx)
 		return readLiveCommitted(ctx, conn.Conn(), ws.CeramicCache)
@@ -115,7 +120,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	defer cancel()
 	if conn.Conn().IsClosed() || pgErr != nil && stalePreparedStatement(pgErr) {
 		discard(rbCtx)
-	} else if _, rbErr := conn.Exec(rbCtx, "ROLLBACK"); rbErr != nil {
+	} else if rbErr := undo(rbCtx); rbErr != nil {
 		discard(rbCtx) // the connection's state is unknown
 	}
 	switch {
@@ -179,9 +184,10 @@ const (
 	sqlTxID = `SELECT pg_current_xact_id()::text::bigint, pg_backend_pid()`
 	// SQLCachedPlans lets the write transaction's statements, and the foreign-key checks they
 	// fire, use PostgreSQL's cached plans (plan_cache_mode's default) instead of the session's
-	// force_custom_plan (ConfigureConn), until COMMIT or ROLLBACK. No statement of the write
-	// transaction returns rows whose order reaches an answer or a row: its inserts take their
-	// order from ORDER BY u.n, its checks aggregate, and the live stamps are read after COMMIT.
+	// force_custom_plan (ConfigureConn), until COMMIT or ROLLBACK. No statement after it returns
+	// rows whose order reaches an answer or a row: the inserts take their order from ORDER BY
+	// u.n, the checks aggregate, the live stamps are read after COMMIT, and a staged write reads
+	// its stamps (StageCache) before it, under the session's custom plans.
 	// A plan changes only how a write finds its rows, never which rows it writes.
 	SQLCachedPlans = `SET LOCAL plan_cache_mode = auto`
 )
