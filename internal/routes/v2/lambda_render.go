@@ -123,7 +123,8 @@ func djangoDBErrorClass(err error) string {
 }
 
 // parseBody mirrors parse_body: the body, base64-decoded when isBase64Encoded, read as JSON;
-// {} when there is none. The JSON is kept as text for the analytics row's payload; a JSON null
+// {} when there is none. The JSON is kept, as json.dumps prints what json.loads read, for the
+// analytics row's payload; a JSON null
 // is no payload (json.loads gives None, which the JSONField stores as SQL NULL). Text that
 // json.loads may read otherwise than Go (NaN, nesting or digits beyond Python's limits; see
 // ninja.DecodeBody) is an error too: the proxy leaves it to Django.
@@ -160,5 +161,13 @@ func parseBody(ev LambdaEvent) (json.RawMessage, error) {
 	case v == nil:
 		return nil, nil
 	}
-	return json.RawMessage(text), nil
+	// The JSONField stores json.dumps of what json.loads read: 1.50 as 1.5, 1e2 as 100.0. A
+	// number beyond a float is inf there, Infinity in the dump, which jsonb refuses (Django's
+	// analytics task swallows that and writes no row): not reproduced.
+	var w pycompat.JSONWriter
+	w.Compact = true
+	if err := w.WriteJSONValue(text); err != nil {
+		return nil, fmt.Errorf("body that json.loads may read otherwise (not reproduced): %w", err)
+	}
+	return json.RawMessage(w.Bytes()), nil
 }
