@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -132,18 +135,11 @@ func (h *handler) handleNinja(ctx context.Context, req events.ALBTargetGroupRequ
 	for k, vs := range req.MultiValueHeaders {
 		header[http.CanonicalHeaderKey(k)] = vs
 	}
-	query := url.Values{}
-	for k, v := range req.QueryStringParameters {
-		query.Set(k, v)
-	}
-	for k, vs := range req.MultiValueQueryStringParameters {
-		query[k] = vs
-	}
 	path, err := url.PathUnescape(req.Path)
 	if err != nil { // Django's URL resolver never sees such a path: Ninja's 404
 		path = ""
 	}
-	u := &url.URL{Path: path, RawPath: req.Path, RawQuery: query.Encode()}
+	u := &url.URL{Path: path, RawPath: req.Path, RawQuery: rawQuery(req.QueryStringParameters, req.MultiValueQueryStringParameters)}
 	r := (&http.Request{Method: req.HTTPMethod, URL: u, Header: header, Host: header.Get("Host"), Body: http.NoBody}).WithContext(ctx)
 	a := h.ninja.Answer(ctx, r)
 	a.Header = a.Header.Clone()
@@ -174,4 +170,33 @@ func albResponse(a route.Answer) events.ALBTargetGroupResponse {
 		Headers:           headers,
 		Body:              string(a.Body),
 	}
+}
+
+// rawQuery is the query string the ALB received, rebuilt from its parameters: the ALB passes
+// them as the client sent them, not percent-decoded, so they are joined as they are (encoding
+// them again made "a%20b" read "a%20b", where Django's request.GET reads "a b"). The
+// multi-value parameters, when the target group sends them, hold every value. The parameters'
+// order is lost in the event: they come sorted by name.
+func rawQuery(single map[string]string, multi map[string][]string) string {
+	var b strings.Builder
+	add := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	if len(multi) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(multi)) {
+			for _, v := range multi[k] {
+				add(k, v)
+			}
+		}
+		return b.String()
+	}
+	for _, k := range slices.Sorted(maps.Keys(single)) {
+		add(k, single[k])
+	}
+	return b.String()
 }
