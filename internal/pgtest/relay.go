@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -34,11 +35,16 @@ type Relay struct {
 	mu     sync.Mutex
 	conns  []*relayedConn
 	hung   atomic.Bool // every connection, the new ones too, is muted
+	// cutAfter, when set, is the text after whose arrival in an answer a connection is cut at
+	// its client's next message (CutAfter).
+	cutAfter atomic.Pointer[[]byte]
 }
 
 type relayedConn struct {
+	relay          *Relay
 	client, server net.Conn
 	muted, cut     atomic.Bool
+	armed          atomic.Bool // an answer held the CutAfter text: the client's next message cuts
 	// toClient guards what goes to the client: held answers wait in pending and reach the
 	// client in one write on Release, before anything after them.
 	toClient sync.Mutex
@@ -97,7 +103,7 @@ func (r *Relay) relay(client net.Conn) {
 		server.Close()
 		return
 	}
-	c := &relayedConn{client: client, server: server}
+	c := &relayedConn{relay: r, client: client, server: server}
 	c.muted.Store(r.hung.Load())
 	r.mu.Lock()
 	r.conns = append(r.conns, c)
@@ -112,6 +118,9 @@ func (c *relayedConn) pumpToClient() {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := c.server.Read(buf)
+		if marker := c.relay.cutAfter.Load(); n > 0 && marker != nil && bytes.Contains(buf[:n], *marker) {
+			c.armed.Store(true)
+		}
 		if n > 0 && !c.muted.Load() {
 			c.toClient.Lock()
 			var werr error
@@ -137,6 +146,10 @@ func (c *relayedConn) pumpToServer() {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := c.client.Read(buf)
+		if n > 0 && c.armed.Load() && !c.cut.Load() {
+			c.cut.Store(true)
+			c.client.Close()
+		}
 		if n > 0 && !c.cut.Load() {
 			if _, werr := c.server.Write(buf[:n]); werr != nil {
 				return
@@ -190,6 +203,14 @@ func (r *Relay) MuteAll() {
 func (r *Relay) Hang() {
 	r.hung.Store(true)
 	r.MuteAll()
+}
+
+// CutAfter cuts each connection, open now or new, at the first message its client sends after
+// an answer holding text came from PostgreSQL (a link that breaks right after an error, say):
+// that message never reaches PostgreSQL.
+func (r *Relay) CutAfter(text string) {
+	b := []byte(text)
+	r.cutAfter.Store(&b)
 }
 
 // Recover lets new connections through again; those muted stay muted (their clients give

@@ -62,6 +62,10 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 	run.connPID = conn.PgConn().PID()
 	if tx != nil {
 		run.txKnown, run.xid, run.pid = true, tx.xid, tx.pid
+		if ctx.Err() != nil { // ended between the round trips: nothing is sent, nothing can commit
+			run.failed, run.err = "send", fmt.Errorf("before sending: %w", context.Cause(ctx))
+			return run
+		}
 	}
 	tracer := batchTracer(conn)
 	if tracer != nil {
@@ -96,9 +100,6 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 	}
 	pipelineCtx, wait := holdUntilTxID(ctx, grace)
 	defer wait.release()
-	if tx != nil {
-		wait.txIDRead(ctx) // known: the pipeline ends with the request's context
-	}
 	pipeline := conn.PgConn().StartPipeline(pipelineCtx)
 	conn.PgConn().Frontend().Send(room(pipelineSize(sds, binds)))
 	for i := range q.stmts {
@@ -111,6 +112,11 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 	if err := pipeline.Sync(); err != nil {
 		run.failed, run.err = "send", withCause(ctx, err)
 		return run
+	}
+	if tx != nil {
+		// The id is known: once the pipeline is out (a context ending before that could not
+		// tell whether it left), it ends with the request's context.
+		wait.txIDRead(ctx)
 	}
 	for _, st := range q.stmts {
 		tag, err := readResult(pipeline, st.label == txIDSection, &run, conn)

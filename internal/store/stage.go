@@ -51,6 +51,9 @@ func (s CommitSink) StageCache(ctx context.Context, cw *scoring.CacheWrites) ([]
 	}
 	if err != nil {
 		st.rollback(ctx)
+		if s.held != nil && s.held.closed { // no planning again: the request reads through that connection
+			return nil, nil, nil, fmt.Errorf("stage the ceramic-cache writes (the plan lock's connection was closed): %w", err)
+		}
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && (pgErr.Code == "23505" && pgErr.TableName == "ceramic_cache_ceramiccache" || strings.Contains(pgErr.Message, cacheConflictMarker)) {
 			return nil, nil, nil, scoring.ErrCacheChanged

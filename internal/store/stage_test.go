@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"shadowproxy/internal/pgtest"
 	"shadowproxy/internal/scoring"
 )
 
@@ -92,5 +94,80 @@ func TestStagedCacheWritesCommitWithTheScoreAfterAClash(t *testing.T) {
 	// A plan made from other live rows: the stage fails with ErrCacheChanged and writes nothing.
 	if _, _, _, err := sink.StageCache(ctx, cw()); !errors.Is(err, scoring.ErrCacheChanged) {
 		t.Fatalf("a stale plan: %v", err)
+	}
+}
+
+// stageOne stages the bulk write of one Google stamp for address on sink: the plan made from
+// live (the address's live row ids).
+func stageOne(t *testing.T, ctx context.Context, sink CommitSink, address string, live []int64) (*scoring.CacheWrites, scoring.Sink, func()) {
+	t.Helper()
+	cw := &scoring.CacheWrites{Address: address, Now: time.Now(), SoftDelete: []string{"Google"}, ExpectLive: live,
+		Inserts: []scoring.CacheRow{{Provider: "Google", Stamp: []byte(`{}`), ProofValue: "pv"}}}
+	_, staged, abort, err := sink.StageCache(ctx, cw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cw, staged, abort
+}
+
+// A request whose time runs out between the two round trips (go_timeout while the scorer
+// plans) sends nothing more: its COMMIT never left, so no commit check runs, the request may
+// fall back (its mark is neither committed nor unknown), and the cache writes roll back. With
+// the database unreachable for a check it would have been "unknown": a 500 instead of Django's
+// answer. (Both happened: the pipeline was counted as sent.)
+func TestStagedWriteOutOfTimeBeforeItsCommitSendsNothing(t *testing.T) {
+	d := pgtest.NewRelayedDB(t, 1)
+	db := &testDB{t: t, pool: d.Pool}
+	community := db.community("WEIGHTED", `{"Google": "1"}`)
+	sink := CommitSink{Pool: d.Pool}
+	var checks atomic.Int32
+	base := ObserveCommitResolutions(context.Background(), func(CommitOutcome) { checks.Add(1) })
+	for i, address := range []string{addrA, addrB} {
+		if i == 0 { // the write statements prepared on the pool's one connection
+			cw, staged, abort := stageOne(t, base, sink, "0x0000000000000000000000000000000000000001", []int64{})
+			if err := staged.Apply(base, &scoring.WriteSet{CeramicCache: cw, Passport: &scoring.PassportRow{Address: cw.Address, CommunityID: community}}); err != nil {
+				t.Fatal(err)
+			}
+			abort()
+		}
+		ctx, cancel := context.WithCancel(base)
+		ctx, mark := TrackCommit(ctx)
+		cw, staged, abort := stageOne(t, ctx, sink, address, []int64{})
+		if i == 1 {
+			d.Relay.Hang() // no check could reach the database
+		}
+		cancel()
+		err := staged.Apply(ctx, &scoring.WriteSet{CeramicCache: cw, Passport: &scoring.PassportRow{Address: address, CommunityID: community}})
+		abort()
+		if err == nil || mark.Committed() || mark.Unknown() || checks.Load() != 0 {
+			t.Fatalf("%s: %v; committed %v, unknown %v, %d commit checks", address, err, mark.Committed(), mark.Unknown(), checks.Load())
+		}
+		if i == 0 {
+			if n := db.id(`SELECT count(*) FROM ceramic_cache_ceramiccache WHERE address = $1`, address); n != 0 {
+				t.Fatalf("%d cache rows kept", n)
+			}
+		}
+	}
+}
+
+// A stale plan refused on the plan lock's connection whose link then breaks (its ROLLBACK
+// cannot be sent): the connection is closed, so StageCache reports that, not ErrCacheChanged,
+// on which the scorer would plan again through the closed connection (a nil-pointer panic).
+func TestStageRefusedOnABrokenPlanLockIsNoReplan(t *testing.T) {
+	d := pgtest.NewRelayedDB(t, 0)
+	db := &testDB{t: t, pool: d.Pool}
+	db.exec(`INSERT INTO ceramic_cache_ceramiccache (address, provider, stamp, created_at, updated_at, proof_value, type,
+  compose_db_save_status, compose_db_stream_id) VALUES ($1, 'Google', '{}', now(), now(), 'pv1', 1, 'pending', '')`, addrA)
+	ctx := context.Background()
+	_, held, unlock, err := CommitSink{Pool: d.Pool}.LockPlan(ctx, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	d.Relay.CutAfter(cacheConflictMarker)
+	cw := &scoring.CacheWrites{Address: addrA, Now: time.Now(), ExpectLive: []int64{}} // stale: a live row exists
+	_, _, _, err = held.(scoring.CacheStager).StageCache(ctx, cw)
+	if err == nil || errors.Is(err, scoring.ErrCacheChanged) || !held.(CommitSink).held.closed {
+		t.Fatalf("StageCache on a broken plan lock: %v (closed %v)", err, held.(CommitSink).held.closed)
 	}
 }
