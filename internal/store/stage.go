@@ -113,6 +113,14 @@ func (st *stagedSink) readStaged(res pgx.BatchResults, stmts []queuedStatement) 
 	if err != nil {
 		return nil, fmt.Errorf("read the stamps after the cache writes: %w", err)
 	}
+	for i := range stamps {
+		// A row this transaction wrote names no source: registry_stamp gets its credential as
+		// sent (the bytes just written and read back), as a write of new rows always did,
+		// rather than a copy checked against a row version no replay reproduces.
+		if stamps[i].Source.XMin == uint32(st.tx.xid) {
+			stamps[i].Source = scoring.CacheSource{}
+		}
+	}
 	return stamps, nil
 }
 
