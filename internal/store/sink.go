@@ -60,27 +60,38 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	if err != nil {
 		return fmt.Errorf("apply write set: %w", err)
 	}
-	defer release()                        // a no-op once hijacked
-	discard := func(ctx context.Context) { // never back to the pool
-		conn.Hijack().Close(ctx)
-		if s.held != nil {
-			s.held.closed = true
-		}
-	}
+	defer release() // a no-op once hijacked
 	q := &labelledBatch{stmts: make([]queuedStatement, 0, writeStatementsHint)}
 	q.queue("begin", "BEGIN")
 	q.queue("begin", SQLCachedPlans)
 	q.queue(txIDSection, sqlTxID)
 	queueWrites(q, ws, copyStamps)
+	queueCommit(q, ws)
+	discard := func(ctx context.Context) { s.discard(ctx, conn) }
+	return s.commitBatch(ctx, conn, q, ws, nil, discard, func(ctx context.Context) error {
+		_, err := conn.Exec(ctx, "ROLLBACK")
+		return err
+	})
+}
+
+// queueCommit queues COMMIT and, after it, the analytics row (its own transaction: Django
+// ignores its failure).
+func queueCommit(q *labelledBatch, ws *scoring.WriteSet) {
 	q.queue("commit", "COMMIT")
 	if a := ws.Analytics; a != nil {
 		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
 			string(a.Headers), nullableJSON(a.Response), a.Error, a.StatusCode, nullableJSON(a.Payload))
 	}
-	return s.commitBatch(ctx, conn, q, ws, nil, discard, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, "ROLLBACK")
-		return err
-	})
+}
+
+// discard closes the request's connection, never back to the pool: its session, any
+// transaction and the session's locks (the plan lock's too, which is then marked closed) end
+// with it.
+func (s CommitSink) discard(ctx context.Context, conn *pgxpool.Conn) {
+	conn.Hijack().Close(ctx)
+	if s.held != nil {
+		s.held.closed = true
+	}
 }
 
 // commitBatch sends a write pipeline that ends with COMMIT (in a transaction it begins, or in

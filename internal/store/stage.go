@@ -147,11 +147,7 @@ func (st *stagedSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamp
 	q := &labelledBatch{stmts: make([]queuedStatement, 0, writeStatementsHint)}
 	q.queue("begin", SQLCachedPlans)
 	queueWrites(q, &rest, copyStamps)
-	q.queue("commit", "COMMIT")
-	if a := ws.Analytics; a != nil {
-		q.queue(analyticsSection, sqlAnalytics, a.APIKeyID, a.CreatedAt, a.Path, string(a.PathSegments), string(a.QueryParams),
-			string(a.Headers), nullableJSON(a.Response), a.Error, a.StatusCode, nullableJSON(a.Payload))
-	}
+	queueCommit(q, ws)
 	reopened := false // a refused write was rolled back to the savepoint: the transaction goes on
 	err := st.sink.commitBatch(ctx, st.conn, q, ws, &st.tx, st.discard, func(ctx context.Context) error {
 		_, err := st.conn.Exec(ctx, sqlStageRollback)
@@ -164,13 +160,9 @@ func (st *stagedSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamp
 	return err
 }
 
-// discard closes the connection (never back to the pool): its session, the transaction and the
-// session's locks end with it.
+// discard closes the connection (CommitSink.discard): the staged transaction ends with it.
 func (st *stagedSink) discard(ctx context.Context) {
-	st.conn.Hijack().Close(ctx)
-	if st.sink.held != nil {
-		st.sink.held.closed = true
-	}
+	st.sink.discard(ctx, st.conn)
 	st.done = true
 	st.release = func() {}
 }
