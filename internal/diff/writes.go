@@ -53,13 +53,17 @@ func detectRace(address string, pre, post Rows, djangoScoreTime *time.Time, arri
 	if !rowsChanged(pre, post) {
 		return "" // nobody wrote, so no one raced; a write Go planned is a lost write
 	}
-	// Django links a hash to the passport it scores, or leaves another's link alone: a link of
-	// these stamps' hashes that another address took meanwhile was written by a request for
-	// that address (a stamp shared by two passports, scored at once).
+	// Django links a hash to the passport it scores, leaves another's link alone, or backfills:
+	// a stamp that clashes on some of its nullifiers gets a new link for each other one, a copy
+	// of the clashing link's address and expiry (arun_lifo_dedup in account/deduplication/
+	// lifo.py). Any other link of these stamps' hashes that another address took meanwhile was
+	// written by a request for that address (a stamp shared by two passports, scored at once).
 	for h, l := range post.Links {
-		if prior, ok := pre.Links[h]; address != "" && l.Address != address && (!ok || !sameLink(prior, l)) {
-			return "another passport claimed one of these stamps' hashes meanwhile"
+		prior, ok := pre.Links[h]
+		if address == "" || l.Address == address || (ok && sameLink(prior, l)) || (!ok && copiesALink(pre.Links, h, l)) {
+			continue
 		}
+		return "another passport claimed one of these stamps' hashes meanwhile"
 	}
 	scu := 0
 	for _, e := range post.Events {
@@ -94,6 +98,17 @@ func rowsChanged(pre, post Rows) bool {
 }
 
 func sameLink(a, b Link) bool { return a.Address == b.Address && a.ExpiresAt.Equal(b.ExpiresAt) }
+
+// copiesALink reports whether the new link l of hash is a copy of another hash's link in links:
+// what Django's backfill writes. Whether Go planned the same link is compareLinks' question.
+func copiesALink(links map[string]Link, hash string, l Link) bool {
+	for h, other := range links {
+		if h != hash && sameLink(other, l) {
+			return true
+		}
+	}
+	return false
+}
 
 // goChangesRows reports whether Go's WriteSet, applied to the snapshot pre, would change the
 // rows rowsChanged looks at.

@@ -131,3 +131,29 @@ func TestHashTakenByAnotherPassportIsARace(t *testing.T) {
 		t.Fatalf("this passport's own link is no race: %q", race)
 	}
 }
+
+// Django's LIFO backfill (arun_lifo_dedup) links a partly clashing stamp's other nullifiers to
+// the clashing address with the clashing link's expiry: that is Django's write, compared with
+// Go's plan, not another passport's.
+func TestDjangoBackfillIsComparedNotARace(t *testing.T) {
+	ws, pre, post, _, at := sumFixture(t, decimalSum(t, 0, 1, 2), `{"Ens": 5.3, "Google": 1.7, "Linkedin": 3.1}`, []int{0, 1, 2})
+	clash := Link{Address: "0xother", ExpiresAt: at.Add(time.Hour)}
+	pre.Links = map[string]Link{"v0:google": clash}
+	post.Links = map[string]Link{"v0:google": clash, "v1:google": clash}
+	ws.LinkDomain = []string{"v0:google", "v1:google"}
+	ws.HashLinks = []scoring.HashLinkWrite{{Hash: "v1:google", Address: "0xother", ExpiresAt: clash.ExpiresAt}}
+	fields, race := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules())
+	if race != "" {
+		t.Fatalf("Django's backfill is classed race: %q", race)
+	}
+	for _, f := range fields {
+		if f.Class == Divergent {
+			t.Fatalf("Go planned the same backfill, yet %s diverges: Django %v, Go %v", f.Path, f.Django, f.Go)
+		}
+	}
+	ws.HashLinks[0].Address = ws.Passport.Address // Go's backfill gone wrong
+	fields, race = CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules())
+	if race != "" || fieldClass(fields, "writes.hash_links.v1:google") != Divergent {
+		t.Fatalf("a wrong backfill: race %q, fields %+v", race, fields)
+	}
+}
