@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -313,5 +316,53 @@ func TestScoringInternalRoutesShadowAgree(t *testing.T) {
 				t.Fatalf("run %s %s: %+v", run.Outcome, run.Error, run.Fields)
 			}
 		})
+	}
+}
+
+// keyBackfillSink writes every planned API-key back-fill with another key's verifier.
+type keyBackfillSink struct{ inner scoring.Sink }
+
+func (s keyBackfillSink) Apply(ctx context.Context, ws *scoring.WriteSet) error {
+	if m := ws.APIKeyMigration; m != nil {
+		m.HashedKeySHA256 = scoring.HashAPIKey("another key")
+	}
+	return s.inner.Apply(ctx, ws)
+}
+
+// embed-validate-api-key in shadow with a key only PBKDF2 verifies: Django's back-fill of the
+// SHA-256 verifier is compared with Go's, and one of another value is divergent.
+func TestValidateKeyShadowComparesTheBackfill(t *testing.T) {
+	for _, c := range []struct {
+		wrong bool
+		want  diff.Class
+	}{{false, diff.Equal}, {true, diff.Divergent}} {
+		f := newInternalFixture(t, routeSettings(embed.ValidateAPIKeyName, config.RouteSettings{ShadowPercent: new(100.0)}), func(f *internalFixture) http.Handler {
+			var sink scoring.Sink = store.CommitSink{Pool: f.pool}
+			if c.wrong {
+				sink = keyBackfillSink{sink}
+			}
+			return serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: sink, Token: f.embed.Token}).Routes())
+		})
+		dk, err := pbkdf2.Key(sha256.New, f.ds.APIKey, []byte("salt"), 1000, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy := fmt.Sprintf("pbkdf2_sha256$1000$salt$%s", base64.StdEncoding.EncodeToString(dk))
+		if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET hashed_key = $1, hashed_key_sha256 = NULL`, legacy); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := f.do("GET", "/internal/embed/validate-api-key", "", "X-API-Key", f.ds.APIKey); resp.StatusCode != 200 {
+			t.Fatalf("Django: %d %s", resp.StatusCode, body)
+		}
+		run := f.run()
+		var got diff.PathCounts
+		for _, p := range f.handler.Shadow.Recorder.StatsFor(embed.ValidateAPIKeyName).Summary().Paths {
+			if p.Pattern == "writes.api_key.hashed_key_sha256" {
+				got = p
+			}
+		}
+		if (c.want == diff.Equal && got.Equal != 1) || (c.want == diff.Divergent && (got.Divergent != 1 || run.Outcome != diff.OutcomeDivergent)) {
+			t.Fatalf("back-fill %+v, want %s (outcome %s): %+v", got, c.want, run.Outcome, run.Fields)
+		}
 	}
 }

@@ -91,14 +91,20 @@ func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sin
 
 func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
-// Compare checks the key on the snapshot and compares the answers (the back-fill is planned
-// and never written by the capture sink; it is not compared with Django's row).
+// Compare checks the key on the snapshot and compares the answers, and a back-fill Go planned
+// with the key's row Django left.
 func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	defer in.Snapshot.Close(context.Background())
 	start := time.Now()
-	a, err := h.run(ctx, in.Snapshot.DB(), &store.CaptureSink{}, in.Call.Request.(ninja.KeyHeaders))
+	capture := &store.CaptureSink{}
+	a, err := h.run(ctx, in.Snapshot.DB(), capture, in.Call.Request.(ninja.KeyHeaders))
 	if err != nil {
 		return nil, err
 	}
-	return compareAnswer(in, a, start), nil
+	fields := compareAnswer(in, a, start)
+	if capture.Writes == nil {
+		return fields, nil
+	}
+	key, err := diff.CompareKeyMigration(ctx, in.DB, capture.Writes.APIKeyMigration)
+	return append(fields, key...), err
 }

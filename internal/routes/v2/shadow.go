@@ -38,6 +38,13 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	_, diffSpan := tracer.Start(ctx, "shadow.diff")
 	defer diffSpan.End()
 	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
+	if ws != nil {
+		key, err := diff.CompareKeyMigration(ctx, in.DB, ws.APIKeyMigration)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, key...)
+	}
 	if ws == nil || ws.Passport == nil {
 		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, req.Address)
 		snap = nil // closed by compareUnplannedWrites
