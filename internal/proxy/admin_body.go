@@ -68,6 +68,9 @@ func decodeObject(body []byte, fields map[string]any) error {
 		if string(raw) == "null" {
 			return fmt.Errorf("%s must not be null", key)
 		}
+		if holdsNUL(raw) {
+			return fmt.Errorf("%s holds the character U+0000, which the shared state (PostgreSQL) cannot store", key)
+		}
 		if err := json.Unmarshal(raw, dst); err != nil {
 			return fmt.Errorf("%s has the wrong type: %w", key, err)
 		}
@@ -79,6 +82,21 @@ func decodeObject(body []byte, fields map[string]any) error {
 		return errors.New("more after the object: send exactly one JSON object")
 	}
 	return nil
+}
+
+// holdsNUL reports whether a JSON value has U+0000 in a string or an object key: PostgreSQL's
+// text and jsonb cannot hold it, so a change carrying it could never be stored.
+func holdsNUL(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
 }
 
 // overrideFields are PUT /admin/rollout's keys.

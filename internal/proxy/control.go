@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,12 +41,22 @@ type Control struct {
 	Log     *zap.Logger
 	Now     func() time.Time // nil: time.Now
 
-	mu      sync.Mutex
-	version int64         // the shared state's version last applied; -1 before the first read
-	pending []pendingKill // kill switches given while the shared state was unreachable
-	memory  []Change      // the history without a database
-	lastErr string        // the last read error, for the status
-	tables  bool          // the tables exist (created by the first Poll that reached the database)
+	mu sync.Mutex
+	// version and layer are the shared state last applied (version -1 before the first read;
+	// layer as json.Marshal gives the decoded state). A read is applied when either differs:
+	// a failover to a standby that was behind, or a restore, moves the version back, and
+	// changes made after it can bring the same number back with other content.
+	version int64
+	layer   []byte
+	// reads numbers each read of the shared state in the order it was made (a Poll's before its
+	// SELECT, a Change's after its COMMIT); applied is the number of the read last applied, so
+	// that a read made before another is never applied after it.
+	reads, applied uint64
+	applyMu        sync.Mutex    // held while a read is applied to the rollout
+	pending        []pendingKill // kill switches given while the shared state was unreachable
+	memory         []Change      // the history without a database
+	lastErr        string        // the last read error, for the status
+	tables         bool          // the tables exist (created by the first Poll that reached the database)
 }
 
 type pendingKill struct {
@@ -137,9 +148,10 @@ func (c *Control) Poll(ctx context.Context) error {
 	if err := c.createTables(ctx); err != nil {
 		return c.failed(err)
 	}
-	if err := c.flushPending(ctx); err != nil {
-		return c.failed(err)
-	}
+	// A kill switch that cannot be stored stays obeyed here (a local kill) and pending; it
+	// must not keep this replica from reading what the others change.
+	flushErr := c.flushPending(ctx)
+	read := c.nextRead()
 	var version int64
 	var raw []byte
 	// Unprepared, one round trip (a prepared statement costs one more on the connection's first
@@ -147,19 +159,26 @@ func (c *Control) Poll(ctx context.Context) error {
 	if err := c.Pool.QueryRow(ctx, `SELECT version, state FROM shadowproxy_rollout_admin WHERE id = 1`, pgx.QueryExecModeSimpleProtocol).Scan(&version, &raw); err != nil {
 		return c.failed(err)
 	}
-	c.mu.Lock()
-	seen := c.version
-	c.lastErr = ""
-	c.mu.Unlock()
-	if version == seen {
-		return nil
-	}
 	var layer AdminLayer
 	if err := json.Unmarshal(raw, &layer); err != nil {
 		return c.failed(fmt.Errorf("decode the shared rollout state: %w", err))
 	}
-	c.apply(version, layer)
+	c.apply(read, version, layer)
+	if flushErr != nil {
+		return c.failed(fmt.Errorf("store a kill switch given while the shared state was unreachable: %w", flushErr))
+	}
+	c.mu.Lock()
+	c.lastErr = ""
+	c.mu.Unlock()
 	return nil
+}
+
+// nextRead numbers a read of the shared state (see Control.reads).
+func (c *Control) nextRead() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.reads
 }
 
 // createTables creates the control's tables once (under an advisory lock: replicas start
@@ -206,13 +225,18 @@ func (c *Control) failed(err error) error {
 	return err
 }
 
-func (c *Control) apply(version int64, layer AdminLayer) {
+// apply puts the shared state of the numbered read in force, unless a later read was applied
+// already or it is the state in force.
+func (c *Control) apply(read uint64, version int64, layer AdminLayer) {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	encoded, _ := json.Marshal(layer)
 	c.mu.Lock()
-	if version < c.version {
+	if read < c.applied || (version == c.version && bytes.Equal(encoded, c.layer)) {
 		c.mu.Unlock()
 		return
 	}
-	c.version = version
+	c.applied, c.version, c.layer = read, version, encoded
 	c.mu.Unlock()
 	s := c.Rollout.SetAdmin(layer)
 	c.Rollout.SetAdminUnknown("")
@@ -281,7 +305,7 @@ func (c *Control) Change(ctx context.Context, who, comment string, edit func(Adm
 		return AdminLayer{}, nil, fmt.Errorf("%w: %w", ErrSharedStateUnreachable, err)
 	}
 	if len(changes) > 0 {
-		c.apply(version, next)
+		c.apply(c.nextRead(), version, next)
 	}
 	return next, changes, nil
 }
