@@ -82,6 +82,10 @@ func (q *labelledBatch) send(ctx context.Context, conn *pgx.Conn, grace time.Dur
 			tracer.TraceBatchEnd(ctx, conn, pgx.TraceBatchEndData{Err: err})
 		}()
 	}
+	if err := idleConnGone(conn.PgConn().Conn()); err != nil {
+		run.failed, run.err = "send", fmt.Errorf("before sending, the connection is closed: %w", err)
+		return run
+	}
 	sds, err := prepareWrites(ctx, conn, q.stmts)
 	if err != nil {
 		run.failed, run.err = "prepare", err
