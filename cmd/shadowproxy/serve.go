@@ -203,7 +203,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
-		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), AllowedHosts: pc.allowedHosts}
+		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), BodyTimeout: pc.edges.BodyTimeout, AllowedHosts: pc.allowedHosts}
 	var shadow *proxy.Shadow
 	var gates *gateSet
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
+	"time"
 )
 
 // bodyUnread says why readBody left a request's body to Django unread (or read in part).
@@ -16,20 +18,23 @@ const (
 	bodyOverLimit                    // larger than the bound: counted under the route's label
 	bodyBudgetFull                   // the body budget could not take it: counted likewise
 	bodyBroken                       // the client's body ended early or failed: not counted
+	bodyTimedOut                     // not whole within BodyTimeout: answered 408, counted
 )
 
 // readBody reads the body of a request that a table route may take, once and bounded by
 // MaxBody, so that Go parses the same bytes Django gets on fallback or in shadow. A request
 // whose method no route has keeps its body as it is (streamed to Django). Any other outcome
 // than bodyRead leaves the request to Django with every byte of its body (what was read, then
-// the rest as it comes); label names the route it is counted under (the route that would take
-// the request without its body, or "other").
+// the rest as it comes), except bodyTimedOut, which the proxy answers itself; label names the
+// route it is counted under (the route that would take the request without its body, or
+// "other").
 //
-// The bytes it may read are taken from the process's body budget first (the Content-Length,
-// or the bound when the length is not known) and held until release is called: when the
-// budget cannot give them (clients sending bodies slowly, or many large ones at once), the
-// body is not read at all, so memory stays bounded whatever clients do.
-func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, label string, release func()) {
+// The bytes it reads are taken from the process's body budget as the buffer holding them is
+// allocated (readUpTo), and held until release is called: when the budget cannot give them
+// (clients sending bodies slowly, or many large ones at once), reading stops, so memory stays
+// bounded whatever clients do. A client that announces a large body and stalls holds the first
+// chunk only, and the whole read must end within BodyTimeout.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, unread bodyUnread, label string, release func()) {
 	release = func() {}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !h.hasMethod(r.Method) {
 		return nil, bodyRead, "", release
@@ -42,17 +47,35 @@ func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, lab
 	if r.ContentLength > limit {
 		return nil, bodyOverLimit, h.overLabel(r), release
 	}
-	reserve := limit + 1
+	bound := limit + 1
 	if r.ContentLength > 0 {
-		reserve = r.ContentLength
+		bound = r.ContentLength
 	}
-	if !h.BodyBudget.take(reserve) {
-		return nil, bodyBudgetFull, h.overLabel(r), release
+	held := int64(0)
+	take := func(n int64) bool {
+		if !h.BodyBudget.take(n) {
+			return false
+		}
+		held += n
+		return true
 	}
-	release = func() { h.BodyBudget.give(reserve) }
-	read, err := readUpTo(r.Body, reserve, r.ContentLength > 0)
+	release = func() { h.BodyBudget.give(held) }
+	timeout := h.BodyTimeout
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
+	}
+	rc := http.NewResponseController(w)
+	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	read, err := readUpTo(r.Body, bound, r.ContentLength > 0, take)
+	if deadlineSet {
+		_ = rc.SetReadDeadline(time.Time{}) // the rest, if any, streams to Django at its pace
+	}
 	unread = bodyRead
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, bodyTimedOut, h.overLabel(r), release
+	case errors.Is(err, errBodyBudget):
+		unread = bodyBudgetFull
 	case int64(len(read)) > limit:
 		unread = bodyOverLimit
 	case err != nil:
@@ -69,14 +92,33 @@ func (h *Handler) readBody(r *http.Request) (body []byte, unread bodyUnread, lab
 	return read, bodyRead, "", release
 }
 
-// readUpTo reads body to its end, or to n bytes, into one buffer that never grows past n:
-// allocated whole when n is the body's known length, else doubled from 512 bytes (so the
-// bytes held are the bytes reserved, where io.ReadAll's growth could hold about twice as
-// many). A body of known length has no bytes past it: net/http ends it there.
-func readUpTo(body io.Reader, n int64, known bool) ([]byte, error) {
+// DefaultBodyTimeout is the default of SHADOWPROXY_BODY_TIMEOUT: the time a table route's body
+// has to arrive whole (nginx's client_body_timeout is 60 s between two reads; Django's own
+// bodies here are a few KB).
+const DefaultBodyTimeout = 30 * time.Second
+
+// firstBodyChunk is the buffer a body of known length starts in: a larger body grows to its
+// length once this much of it arrived, so a client announcing a large body and sending little
+// holds little of the budget, and a body's bytes are allocated at most once more than its
+// length.
+const firstBodyChunk = 8 << 10
+
+// errBodyBudget is readUpTo's error when the budget cannot take the next buffer.
+var errBodyBudget = errors.New("the body budget is taken")
+
+// readUpTo reads body to its end, or to n bytes, into one buffer that never grows past n,
+// taking each allocation from the budget through take first (errBodyBudget when it cannot):
+// a body of known length n starts in min(n, firstBodyChunk) bytes and grows to n at once,
+// one of unknown length doubles from 512 bytes (so the bytes held are the bytes taken, where
+// io.ReadAll's growth could hold about twice as many). A body of known length has no bytes
+// past it: net/http ends it there.
+func readUpTo(body io.Reader, n int64, known bool, take func(int64) bool) ([]byte, error) {
 	size := min(n, 512)
 	if known {
-		size = n
+		size = min(n, firstBodyChunk)
+	}
+	if !take(size) {
+		return nil, errBodyBudget
 	}
 	buf := make([]byte, 0, size)
 	for {
@@ -84,7 +126,14 @@ func readUpTo(body io.Reader, n int64, known bool) ([]byte, error) {
 			if int64(len(buf)) == n {
 				return buf, nil
 			}
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), n))
+			next := min(2*int64(cap(buf)), n)
+			if known {
+				next = n
+			}
+			if !take(next - int64(cap(buf))) {
+				return buf, errBodyBudget
+			}
+			grown := make([]byte, len(buf), next)
 			copy(grown, buf)
 			buf = grown
 		}

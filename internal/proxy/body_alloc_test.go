@@ -33,7 +33,7 @@ func TestBodyReadAllocatesItsReservation(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/toy/0xabc", bytes.NewReader(payload))
 		var unread bodyUnread
 		var release func()
-		body, unread, _, release = h.readBody(r)
+		body, unread, _, release = h.readBody(httptest.NewRecorder(), r)
 		release()
 		if unread != bodyRead {
 			t.Errorf("unread %v", unread)
@@ -62,12 +62,12 @@ func TestReadUpToStopsAtItsBound(t *testing.T) {
 		{strings.Repeat("y", 1500), 1501, false, strings.Repeat("y", 1500)},
 		{strings.Repeat("y", 1500), 1000, false, strings.Repeat("y", 1000)},
 	} {
-		got, err := readUpTo(iotest.OneByteReader(strings.NewReader(c.body)), c.n, c.known)
+		got, err := readUpTo(iotest.OneByteReader(strings.NewReader(c.body)), c.n, c.known, func(int64) bool { return true })
 		if err != nil || string(got) != c.want || int64(cap(got)) > c.n {
 			t.Errorf("readUpTo(%d bytes, %d, %v) = %d bytes (cap %d), %v", len(c.body), c.n, c.known, len(got), cap(got), err)
 		}
 	}
-	if _, err := readUpTo(iotest.ErrReader(io.ErrUnexpectedEOF), 10, true); err != io.ErrUnexpectedEOF {
+	if _, err := readUpTo(iotest.ErrReader(io.ErrUnexpectedEOF), 10, true, func(int64) bool { return true }); err != io.ErrUnexpectedEOF {
 		t.Errorf("a failed read: %v", err)
 	}
 }

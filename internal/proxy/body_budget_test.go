@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -88,5 +89,49 @@ func TestBodyCutShortIsNoBodyOverTheLimit(t *testing.T) {
 	waitFor(t, "the budget given back", func() bool { return h.handler.BodyBudget.Used() == 0 })
 	if got := testutil.ToFloat64(h.metrics.bodyOverLimit.WithLabelValues(toyName)); got != 0 {
 		t.Fatalf("body_over_limit{route=%q} = %v", toyName, got)
+	}
+}
+
+// A client announcing a large body and sending a byte of it holds the first chunk of the
+// budget, not the length it announced: eight such clients leave room for the others. (Each
+// held its Content-Length: eight announcing 1 MiB took the default 8 MiB budget, and every
+// body-carrying route went to Django on that replica.)
+func TestAnnouncedBodyHoldsOnlyWhatArrived(t *testing.T) {
+	h := toyGoHarness(t)
+	h.handler.BodyBudget = NewBodyBudget(100_000)
+	for range 8 {
+		stalledBody(t, h, 1_000_000, 1)
+	}
+	waitFor(t, "eight stalled bodies hold their first chunks", func() bool { return h.handler.BodyBudget.Used() == 8*firstBodyChunk })
+	conn := stalledBody(t, h, 20_000, 10_000)
+	if backend, body := finish(t, conn, 10_000); backend != "go" || body != "go:"+strings.Repeat("x", 20_000) {
+		t.Fatalf("a body beside the stalled ones: backend %q, %d bytes", backend, len(body))
+	}
+	if got := testutil.ToFloat64(h.metrics.bodyBudgetFull.WithLabelValues(toyName)); got != 0 {
+		t.Fatalf("body_budget_full{route=%q} = %v", toyName, got)
+	}
+}
+
+// A body that does not arrive whole within SHADOWPROXY_BODY_TIMEOUT is answered 408 by the
+// proxy, its connection closed and its budget given back. (It held both, without end.)
+func TestStalledBodyTimesOut(t *testing.T) {
+	h := toyGoHarness(t)
+	h.handler.BodyBudget = NewBodyBudget(100_000)
+	h.handler.BodyTimeout = 50 * time.Millisecond
+	conn := stalledBody(t, h, 1_000, 10)
+	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil { // a hang guard
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close || resp.Header.Get(BackendHeader) != "" {
+		t.Fatalf("a stalled body: %d, close %v, backend %q", resp.StatusCode, resp.Close, resp.Header.Get(BackendHeader))
+	}
+	waitFor(t, "the budget given back", func() bool { return h.handler.BodyBudget.Used() == 0 })
+	if got := testutil.ToFloat64(h.metrics.requests.WithLabelValues(toyName, string(BackendProxy), "408")); got != 1 {
+		t.Fatalf("requests_total{route=%q,backend=proxy,code=408} = %v", toyName, got)
 	}
 }

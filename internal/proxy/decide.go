@@ -10,7 +10,7 @@ const (
 	BackendGo     Backend = "go"
 	BackendDjango Backend = "django"
 	// BackendProxy is an answer the proxy gave itself: a route's guard refused the request
-	// (require_token), and neither Go nor Django ran.
+	// (require_token), or its body did not arrive in time (408), and neither Go nor Django ran.
 	BackendProxy Backend = "proxy"
 )
 

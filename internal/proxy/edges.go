@@ -14,6 +14,7 @@ import (
 type EdgeOptions struct {
 	IdleTimeout       time.Duration // SHADOWPROXY_IDLE_TIMEOUT, default 75s (above an AWS ALB's 60 s: the ALB closes first)
 	ReadHeaderTimeout time.Duration // SHADOWPROXY_READ_HEADER_TIMEOUT, default 10s
+	BodyTimeout       time.Duration // SHADOWPROXY_BODY_TIMEOUT, default 30s: a table route's body arrives whole within it, or 408
 	MaxHeaderBytes    int           // SHADOWPROXY_MAX_HEADER_BYTES, default 64 KiB
 	Django            DjangoOptions
 	DrainDelay        time.Duration // SHADOWPROXY_DRAIN_DELAY, default 5s
@@ -23,7 +24,7 @@ type EdgeOptions struct {
 // DefaultEdgeOptions are the settings without any environment.
 func DefaultEdgeOptions() EdgeOptions {
 	return EdgeOptions{
-		IdleTimeout: 75 * time.Second, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		IdleTimeout: 75 * time.Second, ReadHeaderTimeout: 10 * time.Second, BodyTimeout: DefaultBodyTimeout, MaxHeaderBytes: 64 << 10,
 		Django:     DjangoOptions{Timeout: defaultDjangoTimeout, TrustForwarded: true},
 		DrainDelay: 5 * time.Second, ShutdownGrace: 20 * time.Second,
 	}
@@ -33,7 +34,7 @@ func DefaultEdgeOptions() EdgeOptions {
 func EdgeOptionsFromEnv(getenv func(string) string) (EdgeOptions, error) {
 	o := DefaultEdgeOptions()
 	durations := map[string]*time.Duration{
-		"SHADOWPROXY_IDLE_TIMEOUT": &o.IdleTimeout, "SHADOWPROXY_READ_HEADER_TIMEOUT": &o.ReadHeaderTimeout,
+		"SHADOWPROXY_IDLE_TIMEOUT": &o.IdleTimeout, "SHADOWPROXY_READ_HEADER_TIMEOUT": &o.ReadHeaderTimeout, "SHADOWPROXY_BODY_TIMEOUT": &o.BodyTimeout,
 		"SHADOWPROXY_DJANGO_TIMEOUT": &o.Django.Timeout, "SHADOWPROXY_SHUTDOWN_GRACE": &o.ShutdownGrace,
 	}
 	for name, dst := range durations {

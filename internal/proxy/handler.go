@@ -69,6 +69,10 @@ type Handler struct {
 	MaxBody int64
 	// BodyBudget bounds the bytes of the bodies read at once (nil: unbounded).
 	BodyBudget *BodyBudget
+	// BodyTimeout bounds the time a table route's body has to arrive whole
+	// (SHADOWPROXY_BODY_TIMEOUT; zero means DefaultBodyTimeout). Past it the proxy answers 408
+	// and closes the connection: net/http ends the request's context on a read that timed out.
+	BodyTimeout time.Duration
 	// dialects caches, for the last snapshot seen, each table route's dialect (by position).
 	dialects atomic.Pointer[tableDialects]
 }
@@ -90,13 +94,18 @@ const DjangoMaxBody = 2_621_440
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, unread, label, release := h.readBody(r)
+	body, unread, label, release := h.readBody(w, r)
 	defer release()
 	switch unread {
 	case bodyOverLimit:
 		h.Metrics.bodyOverLimit.WithLabelValues(label).Inc()
 	case bodyBudgetFull:
 		h.Metrics.bodyBudgetFull.WithLabelValues(label).Inc()
+	case bodyTimedOut:
+		w.Header().Set("Connection", "close")
+		http.Error(w, "the request body did not arrive within SHADOWPROXY_BODY_TIMEOUT", http.StatusRequestTimeout)
+		h.Metrics.observe(label, BackendProxy, http.StatusRequestTimeout, time.Since(start).Seconds())
+		return
 	}
 	if unread != bodyRead {
 		h.passThrough(w, r, start)
