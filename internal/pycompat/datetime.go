@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // DateTime is a Python datetime as fromisoformat builds it: microsecond precision and, when
@@ -19,32 +20,72 @@ type DateTime struct {
 	OffsetFraction bool
 }
 
-// FromISOFormat mirrors datetime.fromisoformat (Python 3.11+) for calendar dates: YYYY-MM-DD or
-// YYYYMMDD, any single separator character, HH[:MM[:SS[.f+]]] or their basic forms, and an
-// offset of Z or ±HH[:MM[:SS[.ffffff]]]. Fractions are truncated to microseconds. ISO week dates
-// are refused (Python accepts them; no credential uses them). The error text is Python's.
+// FromISOFormat mirrors CPython 3.12's datetime.fromisoformat, which is the C function
+// datetime_fromisoformat in Modules/_datetimemodule.c; each helper below names the C function
+// it ports. In short: a calendar date (YYYY-MM-DD, YYYYMMDD) or an ISO week date (YYYY-Www,
+// YYYYWww, YYYY-Www-D, YYYYWwwD; ordinal dates are not read), then any one character, then
+// HH[:MM[:SS]] (colons all or none) with a fraction after '.', ',' or, oddly, ':', then Z or
+// ±HH[:MM[:SS[.f]]]. The C parser works on the string's UTF-8 bytes and takes liberties a
+// grammar would not (a stray character before the offset, "HH:MM.ffffff", an offset of
+// "+05:99"); this port keeps every one of them. Fractions are truncated to microseconds.
+//
+// The error is Python's ValueError text: "Invalid isoformat string: <repr>" when parsing fails,
+// or the datetime/timezone constructor's message when the fields parse but are out of range
+// ("month must be in 1..12", "hour must be in 0..23", "offset must be a timedelta strictly
+// between ..."). 3.12 has no "24:00" (3.14 reads it as the next midnight): hour 24 is out of
+// range.
+//
+// s is read as Python text: lone surrogates may be written in it as their generalized UTF-8
+// (WTF-8) bytes; any other byte sequence that is not UTF-8 has no Python counterpart and is
+// refused as an invalid string.
 func FromISOFormat(s string) (DateTime, error) {
-	//lint:ignore ST1005 this is Python's exact message, which Django returns to clients
-	bad := fmt.Errorf("Invalid isoformat string: %s", Repr(s))
-	date, rest, ok := splitISODate(s)
+	b, ok := sanitizeISOFormat(s)
 	if !ok {
-		return DateTime{}, bad
+		return DateTime{}, invalidISOFormat(s)
 	}
-	year, month, day := date[0], date[1], date[2]
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || year < 1 {
-		return DateTime{}, bad
-	}
+	sep := b.isoSeparator()
+	year, month, day, rv := b.parseISODate(sep)
 	var clock [4]int
-	offset, aware, fraction := 0, false, false
-	if rest != "" {
-		var err error
-		// rest[0] is the separator; Python accepts any single character there.
-		_, size := firstRune(rest)
-		clock, offset, fraction, aware, err = parseISOTime(rest[size:])
-		if err != nil {
-			return DateTime{}, bad
-		}
+	var tzSeconds, tzMicros int
+	if rv == 0 && len(b) > sep {
+		// The separator is one character of any width: its UTF-8 lead byte gives the width
+		// (datetime_fromisoformat switches on its high bits).
+		p := sep + utf8LeadWidth(b.at(sep))
+		clock, tzSeconds, tzMicros, rv = b.parseISOTime(p, len(b)-p)
 	}
+	if rv < 0 {
+		return DateTime{}, invalidISOFormat(s)
+	}
+
+	// tzinfo_from_isoformat_results, then new_timezone: an offset of zero seconds is UTC
+	// whatever its fraction (the C code tests tzoffset alone); any other must lie strictly
+	// within a day. The timezone is built before the datetime, so its error comes first.
+	aware, offset, fraction := rv == 1, 0, false
+	if aware && tzSeconds != 0 {
+		total := int64(tzSeconds)*1e6 + int64(tzMicros)
+		if total <= -usPerDay || total >= usPerDay {
+			return DateTime{}, fmt.Errorf("offset must be a timedelta strictly between "+
+				"-timedelta(hours=24) and timedelta(hours=24), not %s.", timedeltaRepr(total))
+		}
+		offset, fraction = tzSeconds, tzMicros != 0
+	}
+
+	// new_datetime_ex2: check_date_args, then check_time_args.
+	switch {
+	case year < 1 || year > 9999:
+		return DateTime{}, fmt.Errorf("year %d is out of range", year)
+	case month < 1 || month > 12:
+		return DateTime{}, fmt.Errorf("month must be in 1..12")
+	case day < 1 || day > daysInMonth(year, month):
+		return DateTime{}, fmt.Errorf("day is out of range for month")
+	case clock[0] > 23:
+		return DateTime{}, fmt.Errorf("hour must be in 0..23")
+	case clock[1] > 59:
+		return DateTime{}, fmt.Errorf("minute must be in 0..59")
+	case clock[2] > 59:
+		return DateTime{}, fmt.Errorf("second must be in 0..59")
+	}
+
 	loc := time.UTC
 	if aware {
 		loc = time.FixedZone("", offset)
@@ -53,124 +94,416 @@ func FromISOFormat(s string) (DateTime, error) {
 	return DateTime{Time: t, Aware: aware, OffsetFraction: fraction}, nil
 }
 
-func firstRune(s string) (rune, int) {
-	for _, r := range s {
-		return r, len(string(r))
-	}
-	return 0, 0
+const usPerDay = 86400 * 1e6
+
+// invalidISOFormat is datetime_fromisoformat's invalid_string_error.
+func invalidISOFormat(s string) error {
+	//lint:ignore ST1005 this is Python's exact message, which Django returns to clients
+	return fmt.Errorf("Invalid isoformat string: %s", Repr(s))
 }
 
-func splitISODate(s string) ([3]int, string, bool) {
-	var out [3]int
-	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
-		y, e1 := atoiDigits(s[0:4])
-		m, e2 := atoiDigits(s[5:7])
-		d, e3 := atoiDigits(s[8:10])
-		if e1 && e2 && e3 {
-			return [3]int{y, m, d}, s[10:], true
+// timedeltaRepr is repr(timedelta(microseconds=us)) (delta_repr): days, seconds and
+// microseconds after normalisation, the zero ones left out.
+func timedeltaRepr(us int64) string {
+	days := us / usPerDay
+	if us%usPerDay < 0 {
+		days--
+	}
+	rest := us - days*usPerDay
+	var parts []string
+	if days != 0 {
+		parts = append(parts, "days="+strconv.FormatInt(days, 10))
+	}
+	if rest/1e6 != 0 {
+		parts = append(parts, "seconds="+strconv.FormatInt(rest/1e6, 10))
+	}
+	if rest%1e6 != 0 {
+		parts = append(parts, "microseconds="+strconv.FormatInt(rest%1e6, 10))
+	}
+	if len(parts) == 0 {
+		parts = []string{"0"}
+	}
+	return "datetime.timedelta(" + strings.Join(parts, ", ") + ")"
+}
+
+// isoText is the UTF-8 buffer the C parser reads, and reads as C reads a NUL-terminated
+// string: a byte at or past the end is NUL. A NUL inside the text (Python allows "\x00") is
+// read as the terminator too, wherever the C code looks for one.
+type isoText string
+
+func (b isoText) at(i int) byte {
+	if i < 0 || i >= len(b) {
+		return 0
+	}
+	return b[i]
+}
+
+// sanitizeISOFormat mirrors _sanitize_isoformat_str and the PyUnicode_AsUTF8AndSize call
+// after it: fewer than 7 code points is invalid; the first of code points 7, 8 and 10 that is
+// a surrogate (only the separator may be one) becomes 'T'; any other surrogate makes the
+// encoding fail, which is an invalid string too.
+func sanitizeISOFormat(s string) (isoText, bool) {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
-		return out, "", false
 	}
-	if len(s) >= 8 {
-		y, e1 := atoiDigits(s[0:4])
-		m, e2 := atoiDigits(s[4:6])
-		d, e3 := atoiDigits(s[6:8])
-		if e1 && e2 && e3 && (len(s) == 8 || s[8] < '0' || s[8] > '9') {
-			return [3]int{y, m, d}, s[8:], true
+	if ascii {
+		return isoText(s), len(s) >= 7
+	}
+	count, replaced, replaceAt := 0, false, -1
+	var surrogates int
+	for i := 0; i < len(s); {
+		if isWTF8Surrogate(s[i:]) {
+			surrogates++
+			if !replaced && (count == 7 || count == 8 || count == 10) {
+				replaced, replaceAt = true, i
+			}
+			count, i = count+1, i+3
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return "", false
+		}
+		count, i = count+1, i+n
+	}
+	// The C loop stops at the first of 7, 8, 10 holding a surrogate, so a surrogate there
+	// other than the first is left to fail the encoding.
+	if count < 7 || surrogates > 1 || surrogates == 1 && !replaced {
+		return "", false
+	}
+	if replaced {
+		return isoText(s[:replaceAt] + "T" + s[replaceAt+3:]), true
+	}
+	return isoText(s), true
+}
+
+// isWTF8Surrogate reports whether s starts with a surrogate code point in generalized UTF-8
+// (ED A0..BF 80..BF), which is how a Go string carries Python's lone surrogates.
+func isWTF8Surrogate(s string) bool {
+	return len(s) >= 3 && s[0] == 0xED && s[1] >= 0xA0 && s[1] <= 0xBF && s[2] >= 0x80 && s[2] <= 0xBF
+}
+
+// utf8LeadWidth is the width datetime_fromisoformat gives a character from its first byte.
+func utf8LeadWidth(c byte) int {
+	switch {
+	case c&0x80 == 0:
+		return 1
+	case c&0xF0 == 0xE0:
+		return 3
+	case c&0xF0 == 0xF0:
+		return 4
+	}
+	return 2
+}
+
+func isDigitByte(c byte) bool { return c-'0' < 10 }
+
+// parseDigits mirrors parse_digits: n ASCII digits from p, accumulated onto *v; the position
+// after them, or ok false at the first byte that is not a digit.
+func (b isoText) parseDigits(p, n int, v *int) (next int, ok bool) {
+	for i := 0; i < n; i++ {
+		c := b.at(p)
+		p++
+		if !isDigitByte(c) {
+			return p, false
+		}
+		*v = *v*10 + int(c-'0')
+	}
+	return p, true
+}
+
+// isoSeparator mirrors _find_isoformat_datetime_separator: where the date ends, judged from
+// bytes 4, 5, 8 and 10 (and, for YYYYWww..., the run of digits from byte 7); -1 for the two
+// shapes it gives up on. It never checks that the date is well formed.
+func (b isoText) isoSeparator() int {
+	n := len(b)
+	if n == 7 {
+		return 7
+	}
+	if b.at(4) == '-' {
+		if b.at(5) != 'W' {
+			return 10 // YYYY-MM-DD
+		}
+		if n < 8 {
+			return -1
+		}
+		if n > 8 && b.at(8) == '-' {
+			if n == 9 {
+				return -1
+			}
+			// YYYY-Www-D then a separator, unless a digit follows at 10: then the '-' at 8 is
+			// taken for the separator of YYYY-Www and the digits for the hour.
+			if n > 10 && isDigitByte(b.at(10)) {
+				return 8
+			}
+			return 10
+		}
+		return 8 // YYYY-Www
+	}
+	if b.at(4) != 'W' {
+		return 8 // YYYYMMDD
+	}
+	// YYYYWww or YYYYWwwD: count the digits from byte 7. Time fields come in pairs, so an
+	// odd total run (ending at an even index) means no day digit.
+	idx := 7
+	for idx < n && isDigitByte(b.at(idx)) {
+		idx++
+	}
+	if idx < 9 {
+		return idx
+	}
+	if idx%2 == 0 {
+		return 7
+	}
+	return 8
+}
+
+// parseISODate mirrors parse_isoformat_date on the first dateLen bytes (dateLen only matters
+// for week dates, where it says whether a day digit follows; -1 stands for C's (size_t)-1).
+// rv is 0 on success, negative as in C otherwise. Week dates go through isoToYMD.
+func (b isoText) parseISODate(dateLen int) (year, month, day, rv int) {
+	p, ok := b.parseDigits(0, 4, &year)
+	if !ok {
+		return 0, 0, 0, -1
+	}
+	usesSeparator := b.at(p) == '-'
+	if usesSeparator {
+		p++
+	}
+	if b.at(p) == 'W' {
+		p++
+		var week, weekday int
+		if p, ok = b.parseDigits(p, 2, &week); !ok {
+			return 0, 0, 0, -3
+		}
+		if dateLen < 0 || p < dateLen {
+			if usesSeparator {
+				c := b.at(p)
+				p++
+				if c != '-' {
+					return 0, 0, 0, -2
+				}
+			}
+			if _, ok = b.parseDigits(p, 1, &weekday); !ok {
+				return 0, 0, 0, -4
+			}
+		} else {
+			weekday = 1
+		}
+		if y, m, d, err := isoToYMD(year, week, weekday); err != 0 {
+			return 0, 0, 0, -3 + err
+		} else {
+			return y, m, d, 0
 		}
 	}
-	return out, "", false
+	if p, ok = b.parseDigits(p, 2, &month); !ok {
+		return 0, 0, 0, -1
+	}
+	if usesSeparator {
+		c := b.at(p)
+		p++
+		if c != '-' {
+			return 0, 0, 0, -2
+		}
+	}
+	if _, ok = b.parseDigits(p, 2, &day); !ok {
+		return 0, 0, 0, -1
+	}
+	return year, month, day, 0
 }
 
-func atoiDigits(s string) (int, bool) {
-	if s == "" || !allDigits(s) {
-		return 0, false
+// parseISOTime mirrors parse_isoformat_time on the n bytes from start: the clock runs up to the
+// first 'Z', '+' or '-' (the offset), and anything parseHMSF leaves over before that point is
+// forgiven when an offset follows. rv: 0 naive, 1 with an offset of tzSeconds and tzMicros
+// (both carrying the sign), negative when invalid.
+func (b isoText) parseISOTime(start, n int) (clock [4]int, tzSeconds, tzMicros, rv int) {
+	end := start + n
+	tz := start
+	for { // C's do-while: the first byte is looked at even when n is 0
+		if c := b.at(tz); c == 'Z' || c == '+' || c == '-' {
+			break
+		}
+		if tz++; tz >= end {
+			break
+		}
 	}
-	v, err := strconv.Atoi(s)
-	return v, err == nil
-}
-
-func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
-}
-
-// parseISOTime parses the time and optional offset; clock is hour, minute, second, microsecond;
-// offset is in whole seconds, fraction reports the microseconds it leaves out.
-func parseISOTime(s string) (clock [4]int, offset int, fraction, aware bool, err error) {
-	fail := fmt.Errorf("bad time")
-	tzAt := strings.IndexAny(s, "Z+-")
-	timePart, tzPart := s, ""
-	if tzAt >= 0 {
-		timePart, tzPart = s[:tzAt], s[tzAt:]
+	clock, rv = b.parseHMSF(start, tz)
+	if rv < 0 {
+		return clock, 0, 0, rv
 	}
-	if clock, err = parseHMSF(timePart); err != nil {
-		return clock, 0, false, false, fail
+	if tz == end {
+		if rv == 1 { // left-over text and no offset
+			return clock, 0, 0, -5
+		}
+		return clock, 0, 0, 0
 	}
-	if clock[0] > 23 || clock[1] > 59 || clock[2] > 59 {
-		return clock, 0, false, false, fail
-	}
-	if tzPart == "" {
-		return clock, 0, false, false, nil
-	}
-	if tzPart == "Z" {
-		return clock, 0, false, true, nil
+	if b.at(tz) == 'Z' {
+		// 'Z' must be the last byte: C tests the next byte for NUL.
+		if b.at(tz+1) != 0 {
+			return clock, 0, 0, -5
+		}
+		return clock, 0, 0, 1
 	}
 	sign := 1
-	if tzPart[0] == '-' {
+	if b.at(tz) == '-' {
 		sign = -1
 	}
-	tz, err := parseHMSF(tzPart[1:])
-	if err != nil || tz[0] > 23 || tz[1] > 59 || tz[2] > 59 {
-		return clock, 0, false, false, fail
+	off, rv := b.parseHMSF(tz+1, end)
+	if rv != 0 {
+		return clock, 0, 0, -5
 	}
-	return clock, sign * (tz[0]*3600 + tz[1]*60 + tz[2]), tz[3] != 0, true, nil
+	// No range check on the fields: "+05:99" is 6:39; the timezone constructor bounds the total.
+	return clock, sign * (off[0]*3600 + off[1]*60 + off[2]), sign * off[3], 1
 }
 
-// parseHMSF parses HH[:MM[:SS[.f+]]] or HH[MM[SS[.f+]]], for clocks and offsets alike.
-func parseHMSF(s string) ([4]int, error) {
-	var out [4]int
-	fail := fmt.Errorf("bad time")
-	frac := ""
-	if i := strings.IndexAny(s, ".,"); i >= 0 {
-		s, frac = s[:i], s[i+1:]
-		if frac == "" || !allDigits(frac) {
-			return out, fail
+// parseHMSF mirrors parse_hh_mm_ss_ff on the bytes from p up to end, for clocks and offsets
+// alike: HH, then MM and SS each after a ':' if the first separator was one (or directly if it
+// was not), then a fraction after '.' or ',' -- or after a third ':' -- whose first six digits
+// count and the rest are skipped. Missing fields are 0. rv is 0 when the text ends (at NUL)
+// where the fields end, 1 when something is left over (the caller decides), -3 for a missing
+// digit, -4 for a wrong separator.
+func (b isoText) parseHMSF(p, end int) (fields [4]int, rv int) {
+	hasSeparator := true
+components:
+	for i := 0; i < 3; i++ {
+		var ok bool
+		if p, ok = b.parseDigits(p, 2, &fields[i]); !ok {
+			return fields, -3
+		}
+		c := b.at(p)
+		p++
+		if i == 0 {
+			hasSeparator = c == ':'
+		}
+		switch {
+		case p >= end:
+			// The byte read past the field is the one at end (the offset's first byte) or
+			// the terminator: only NUL counts as a clean end.
+			if c != 0 {
+				return fields, 1
+			}
+			return fields, 0
+		case hasSeparator && c == ':':
+			// next field; after SS this ends the loop and the fraction follows the colon
+		case c == '.' || c == ',':
+			break components
+		case !hasSeparator:
+			p-- // basic format: c is the next field's first digit
+		default:
+			return fields, -4
 		}
 	}
-	var parts []string
-	if strings.Contains(s, ":") {
-		parts = strings.Split(s, ":")
-	} else {
-		for len(s) > 2 {
-			parts = append(parts, s[:2])
-			s = s[2:]
-		}
-		parts = append(parts, s)
+	// The fraction: up to six digits, scaled to microseconds; end > p here.
+	digits := min(end-p, 6)
+	var ok bool
+	if p, ok = b.parseDigits(p, digits, &fields[3]); !ok {
+		return fields, -3
 	}
-	if len(parts) > 3 {
-		return out, fail
+	for ; digits < 6; digits++ {
+		fields[3] *= 10
 	}
-	for i, p := range parts {
-		if len(p) != 2 {
-			return out, fail
-		}
-		v, ok := atoiDigits(p)
-		if !ok {
-			return out, fail
-		}
-		out[i] = v
+	for isDigitByte(b.at(p)) {
+		p++ // truncated digits
 	}
-	if frac != "" {
-		if len(parts) != 3 {
-			return out, fail
-		}
-		if len(frac) > 6 {
-			frac = frac[:6]
-		}
-		v, _ := strconv.Atoi(frac + strings.Repeat("0", 6-len(frac)))
-		out[3] = v
+	if b.at(p) != 0 {
+		return fields, 1
 	}
-	return out, nil
+	return fields, 0
+}
+
+// isoToYMD mirrors iso_to_ymd as CPython 3.12.1 has it: ISO year, week and weekday to a
+// calendar date. err is -2 for a week the year lacks, -3 for a weekday outside 1..7. The date
+// may fall in year 10000 (9999-W52-6), which the datetime constructor refuses.
+//
+// Year 0 (the one out-of-range year four digits can write) is not checked in 3.12.1: the C
+// code runs on with a negative ordinal and always comes out with year 1 and a month of 0 or
+// less (whatever its out-of-bounds table reads give), so the constructor raises "month must be
+// in 1..12"; week 53 is refused because C's weekday(0, 1, 1) is -1. CPython 3.12.4 (gh-117534)
+// refuses year 0 up front as an invalid string instead.
+func isoToYMD(isoYear, week, weekday int) (year, month, day, err int) {
+	if week <= 0 || week >= 53 {
+		// Week 53 exists in years starting on a Thursday, and leap years starting on a
+		// Wednesday.
+		if week != 53 || isoYear < 1 {
+			return 0, 0, 0, -2
+		}
+		if first := weekdayOf(isoYear, 1, 1); !(first == 3 || first == 2 && isLeap(isoYear)) {
+			return 0, 0, 0, -2
+		}
+	}
+	if weekday <= 0 || weekday >= 8 {
+		return 0, 0, 0, -3
+	}
+	if isoYear < 1 {
+		return 1, 0, 0, 0
+	}
+	year, month, day = ordToYMD(isoWeek1Monday(isoYear) + (week-1)*7 + weekday - 1)
+	return year, month, day, 0
+}
+
+// The proleptic Gregorian helpers below are _datetimemodule.c's, with 0001-01-01 as ordinal 1.
+
+var daysBeforeMonthTable = [13]int{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+func daysInMonth(y, m int) int {
+	if m == 2 && isLeap(y) {
+		return 29
+	}
+	return [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+}
+
+// ymdToOrd mirrors ymd_to_ord (days_before_year + days_before_month + day).
+func ymdToOrd(y, m, d int) int {
+	py := y - 1
+	days := py*365 + py/4 - py/100 + py/400 + daysBeforeMonthTable[m] + d
+	if m > 2 && isLeap(y) {
+		days++
+	}
+	return days
+}
+
+// weekdayOf mirrors weekday: Monday is 0.
+func weekdayOf(y, m, d int) int { return (ymdToOrd(y, m, d) + 6) % 7 }
+
+// isoWeek1Monday mirrors iso_week1_monday: the ordinal of the Monday of ISO week 1.
+func isoWeek1Monday(y int) int {
+	first := ymdToOrd(y, 1, 1)
+	wd := (first + 6) % 7
+	monday := first - wd
+	if wd > 3 {
+		monday += 7
+	}
+	return monday
+}
+
+// ordToYMD mirrors ord_to_ymd for ordinals of 1 and more.
+func ordToYMD(ordinal int) (year, month, day int) {
+	const di400y, di100y, di4y = 146097, 36524, 1461
+	n := ordinal - 1
+	n400, n := n/di400y, n%di400y
+	n100, n := n/di100y, n%di100y
+	n4, n := n/di4y, n%di4y
+	n1, n := n/365, n%365
+	year = n400*400 + 1 + n100*100 + n4*4 + n1
+	if n1 == 4 || n100 == 4 {
+		return year - 1, 12, 31
+	}
+	month = (n + 50) >> 5
+	preceding := daysBeforeMonthTable[month]
+	if month > 2 && isLeap(year) {
+		preceding++
+	}
+	if preceding > n {
+		month--
+		preceding -= daysInMonth(year, month)
+	}
+	return year, month, n - preceding + 1
 }
 
 // ISOFormat mirrors datetime.isoformat(): microseconds printed as 6 digits only when non-zero,
@@ -240,7 +573,8 @@ func (d DateTime) DjangoJSON() string {
 	return string(r)
 }
 
-// Repr mirrors repr(str) for the error texts Python builds with !r.
+// Repr mirrors repr(str) for the error texts Python builds with !r. A lone surrogate written
+// as its generalized UTF-8 bytes (see FromISOFormat) is printed as Python prints it, \udXXX.
 func Repr(s string) string {
 	quote := byte('\'')
 	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
@@ -248,7 +582,12 @@ func Repr(s string) string {
 	}
 	var b strings.Builder
 	b.WriteByte(quote)
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isWTF8Surrogate(s[i:]) {
+			r, n = rune(s[i]&0x0F)<<12|rune(s[i+1]&0x3F)<<6|rune(s[i+2]&0x3F), 3
+		}
+		i += n
 		switch {
 		case r == '\\':
 			b.WriteString(`\\`)
