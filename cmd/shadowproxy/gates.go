@@ -39,13 +39,16 @@ type gateSet struct {
 const gateRetry = 5 * time.Second
 
 // startGates runs one controller per route of the table, each judging its route's evidence
-// and applying its decisions to that route only (a red gate holds that route alone); each
+// and applying its decisions to that route only (a red gate holds that route alone; a route
+// whose gates are on serves no Go share until its controller applied the shared state); each
 // judges while its route's gates setting is on, taking turns (gateTurns) on pool. First it
 // makes the gate rows of the table's routes (and the gate tables, unless tablesMade:
 // Control.MakeTables made them) and applies their shared state, within start; when that
 // fails the controllers start once a later try (every gateRetry) succeeds. They run until
 // ctx ends.
 func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool, rollout *proxy.Rollout, table []route.Route, reg prometheus.Registerer, log *zap.Logger) *gateSet {
+	// Until a route's gate state is read, a trip another replica saw may be in force.
+	rollout.HoldUnreadGates()
 	host, _ := os.Hostname()
 	metrics := gate.NewMetrics(reg)
 	turns := make(chan struct{}, gateTurns)

@@ -155,3 +155,72 @@ func TestGatesStartOnceTheDatabaseAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A replica that starts while another session holds a read of the gate tables open (an
+// operator's psql transaction, a long report) reads the trip another replica saw before it
+// serves: its start makes no ALTER that would wait behind the reader. (Every start ran the
+// migration's ALTER TABLE, which waited for the reader until the start gave up; the gates were
+// not started and the tripped route was served from Go at the file's share.)
+func TestStartBesideAnOpenReadOfTheGateTablesAppliesTheTrip(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	table := routes.Table(routes.Handlers{})
+	first := proxy.NewRollout(config.Defaults(), nil)
+	startGates(ctx, ctx, pool, false, first, table, prometheus.NewRegistry(), zap.NewNop())
+	if _, err := pool.Exec(ctx, `UPDATE shadowproxy_gate_state SET tripped = true, trip_gate = 'error_rate', trip_reason = 'red on another replica' WHERE route = 'v2-score'`); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reader.Rollback(context.Background()) }()
+	var n int
+	if err := reader.QueryRow(ctx, `SELECT count(*) FROM shadowproxy_gate_state`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Defaults()
+	c.GoPercent, c.Gates = 100, true
+	rollout := proxy.NewRollout(c, nil)
+	start, cancelStart := context.WithTimeout(ctx, 3*time.Second) // a hang guard: the start waits on nothing
+	defer cancelStart()
+	startGates(ctx, start, pool, false, rollout, table, prometheus.NewRegistry(), zap.NewNop())
+	if rs := rollout.Load().Route("v2-score"); rs.GoPercent != 0 || rs.GateTripped != "red on another replica" {
+		t.Fatalf("the starting replica serves v2-score at %v (trip %q)", rs.GoPercent, rs.GateTripped)
+	}
+}
+
+// Until its gates' shared state is read, a route whose gates are on serves no Go share: the
+// database held every read of the gate tables when this replica started, so nothing says
+// whether another replica's gate tripped. A route whose gates are off keeps its share.
+func TestUnreadGateStateHoldsTheGatedRoutes(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	table := routes.Table(routes.Handlers{})
+	startGates(ctx, ctx, pool, false, proxy.NewRollout(config.Defaults(), nil), table, prometheus.NewRegistry(), zap.NewNop())
+	locker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = locker.Rollback(context.Background()) }()
+	if _, err := locker.Exec(ctx, `LOCK TABLE shadowproxy_gate_state IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Defaults()
+	c.GoPercent = 100
+	on := true
+	c.Routes = map[string]config.RouteSettings{"v2-score": {Gates: &on}}
+	rollout := proxy.NewRollout(c, nil)
+	start, cancelStart := context.WithTimeout(ctx, 300*time.Millisecond) // the start gives up on the locked table
+	defer cancelStart()
+	startGates(ctx, start, pool, false, rollout, table, prometheus.NewRegistry(), zap.NewNop())
+	s := rollout.Load()
+	if rs := s.Route("v2-score"); rs.GoPercent != 0 || !rs.GatesUnread {
+		t.Fatalf("a gated route with its state unread: go %v, unread %v", rs.GoPercent, rs.GatesUnread)
+	}
+	if rs := s.Route("cc-weights"); rs.GoPercent != 100 || rs.GatesUnread {
+		t.Fatalf("a route without gates: go %v, unread %v", rs.GoPercent, rs.GatesUnread)
+	}
+}

@@ -24,7 +24,9 @@ type Store struct {
 	ready     bool
 }
 
-// TableSQL creates and migrates shadowproxy_diff. Replicas that start together would
+// TableSQL creates and migrates shadowproxy_diff, each step only when the table lacks it
+// (ALTER TABLE and CREATE INDEX lock the table even when they change nothing, and a start
+// would wait behind an operator's open transaction on it). Replicas that start together would
 // race on CREATE ... IF NOT EXISTS (PostgreSQL fails all but one with a unique violation on
 // pg_type or pg_class): they take turns under an advisory lock with a fixed key, held until the
 // statement list's implicit transaction ends.
@@ -39,9 +41,18 @@ CREATE TABLE IF NOT EXISTS shadowproxy_diff (
   field_paths text[] NOT NULL,
   record jsonb NOT NULL
 );
-CREATE INDEX IF NOT EXISTS shadowproxy_diff_created_at ON shadowproxy_diff (created_at);
-ALTER TABLE shadowproxy_diff ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
-CREATE INDEX IF NOT EXISTS shadowproxy_diff_route ON shadowproxy_diff (route, id)`
+DO $$
+BEGIN
+  IF to_regclass('shadowproxy_diff_created_at') IS NULL THEN
+    CREATE INDEX shadowproxy_diff_created_at ON shadowproxy_diff (created_at);
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'shadowproxy_diff'::regclass AND attname = 'route' AND NOT attisdropped) THEN
+    ALTER TABLE shadowproxy_diff ADD COLUMN route text NOT NULL DEFAULT 'v2-score';
+  END IF;
+  IF to_regclass('shadowproxy_diff_route') IS NULL THEN
+    CREATE INDEX shadowproxy_diff_route ON shadowproxy_diff (route, id);
+  END IF;
+END $$`
 
 // Init creates the table if it does not exist, and adds the route column to a table made
 // before routes had names (its rows were all the v2 score route's). Every other method calls it until it has

@@ -89,10 +89,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // set per route, keyed by unique indexes on the route, and migrates tables an earlier release
 // made in the first shape (one state row, id = 1, single-row keys), additively: a route column
 // whose default names the rows that existed before as v2-score's, the unique indexes in place
-// of the single-row keys. On tables made in the current shape the migration statements change
-// nothing, so a fresh database does not create keys only to drop them (its first start is the
-// slowest). Concurrent replicas create and migrate one at a time (the advisory lock holds until
-// the statement list's implicit transaction ends).
+// of the single-row keys. Each migration step runs only when the tables lack it (catalog
+// reads): ALTER TABLE takes an ACCESS EXCLUSIVE lock even when it changes nothing, so a start
+// would wait behind any open transaction that read the tables, and every replica's gate reads
+// would queue behind it. Concurrent replicas create and migrate one at a time (the advisory
+// lock holds until the statement list's implicit transaction ends).
 const TablesSQL = `SELECT pg_advisory_xact_lock(hashtext('shadowproxy_gate_tables'));
 CREATE TABLE IF NOT EXISTS shadowproxy_gate_state (
   id int,
@@ -115,14 +116,35 @@ CREATE TABLE IF NOT EXISTS shadowproxy_gate_evidence (
   updated_at timestamptz NOT NULL DEFAULT now(),
   route text NOT NULL DEFAULT 'v2-score'
 );
-ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
-ALTER TABLE shadowproxy_gate_state DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_pkey,
-  DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_id_check, ALTER COLUMN id DROP NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_state_route ON shadowproxy_gate_state (route);
-ALTER TABLE shadowproxy_gate_evidence ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT 'v2-score';
-ALTER TABLE shadowproxy_gate_evidence DROP CONSTRAINT IF EXISTS shadowproxy_gate_evidence_pkey;
-CREATE UNIQUE INDEX IF NOT EXISTS shadowproxy_gate_evidence_route ON shadowproxy_gate_evidence (route, generation, epoch, replica);
-ALTER TABLE shadowproxy_gate_state ADD COLUMN IF NOT EXISTS step_since timestamptz DEFAULT now()`
+DO $$
+DECLARE
+  state regclass := 'shadowproxy_gate_state';
+  evidence regclass := 'shadowproxy_gate_evidence';
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = state AND attname = 'route' AND NOT attisdropped) THEN
+    ALTER TABLE shadowproxy_gate_state ADD COLUMN route text NOT NULL DEFAULT 'v2-score';
+  END IF;
+  IF EXISTS (SELECT FROM pg_constraint WHERE conrelid = state AND conname IN ('shadowproxy_gate_state_pkey', 'shadowproxy_gate_state_id_check'))
+    OR EXISTS (SELECT FROM pg_attribute WHERE attrelid = state AND attname = 'id' AND attnotnull) THEN
+    ALTER TABLE shadowproxy_gate_state DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_pkey,
+      DROP CONSTRAINT IF EXISTS shadowproxy_gate_state_id_check, ALTER COLUMN id DROP NOT NULL;
+  END IF;
+  IF to_regclass('shadowproxy_gate_state_route') IS NULL THEN
+    CREATE UNIQUE INDEX shadowproxy_gate_state_route ON shadowproxy_gate_state (route);
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = evidence AND attname = 'route' AND NOT attisdropped) THEN
+    ALTER TABLE shadowproxy_gate_evidence ADD COLUMN route text NOT NULL DEFAULT 'v2-score';
+  END IF;
+  IF EXISTS (SELECT FROM pg_constraint WHERE conrelid = evidence AND conname = 'shadowproxy_gate_evidence_pkey') THEN
+    ALTER TABLE shadowproxy_gate_evidence DROP CONSTRAINT shadowproxy_gate_evidence_pkey;
+  END IF;
+  IF to_regclass('shadowproxy_gate_evidence_route') IS NULL THEN
+    CREATE UNIQUE INDEX shadowproxy_gate_evidence_route ON shadowproxy_gate_evidence (route, generation, epoch, replica);
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = state AND attname = 'step_since' AND NOT attisdropped) THEN
+    ALTER TABLE shadowproxy_gate_state ADD COLUMN step_since timestamptz DEFAULT now();
+  END IF;
+END $$`
 
 // Init creates or migrates the proxy's gate tables and the route's state row.
 func (c *Controller) Init(ctx context.Context) error {

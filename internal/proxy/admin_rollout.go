@@ -48,6 +48,8 @@ func shareReason(r *RouteState, b BreakerState) string {
 		return "kill switch (" + r.Sources["kill_switch"] + ")"
 	case r.GateTripped != "":
 		return "gate trip: " + r.GateTripped
+	case r.GatesUnread:
+		return "gates unread: the shared gate state has not been read yet, so a trip may be in force"
 	case b.State == "open":
 		return "breaker open: Go is out until its cooldown ends"
 	}

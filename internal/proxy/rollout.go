@@ -78,6 +78,9 @@ type Snapshot struct {
 	shadowBuckets int
 	routes        map[string]*RouteState
 	gate          map[string]gateState
+	// holdUnreadGates: a route whose gates are on serves no Go share until its gate controller
+	// applied the shared gate state (HoldUnreadGates).
+	holdUnreadGates bool
 }
 
 // RouteState is one route's rollout state in a snapshot: its effective settings (route
@@ -87,6 +90,9 @@ type RouteState struct {
 	config.Effective
 	// GateTripped is why a red gate holds this route's Go share at 0; empty when none does.
 	GateTripped string
+	// GatesUnread: the route's gates are on and their shared state (a trip another replica
+	// saw, the ladder's step) has not been read yet, so its Go share is held at 0.
+	GatesUnread bool
 	// RampStep is the ladder's current rung for this route, -1 without one.
 	RampStep      int
 	goBuckets     int
@@ -190,6 +196,9 @@ func (s *Snapshot) routeState(name string) *RouteState {
 	if r.GateTripped = g.tripped; r.GateTripped != "" {
 		r.GoPercent = 0 // a red gate wins over every other source until an operator resets it
 	}
+	if r.GatesUnread = s.holdUnreadGates && r.Gates && !gated; r.GatesUnread {
+		r.GoPercent = 0 // a trip may be in force: nothing is known until the state is read
+	}
 	// Any source that asks for the kill switch wins: Django is the safe side.
 	if s.KillSwitch && !r.KillSwitch {
 		r.KillSwitch = true
@@ -255,6 +264,7 @@ type Rollout struct {
 	gate           map[string]gateState
 	localKill      map[string]bool
 	adminUnknown   string
+	holdGates      bool
 	onPublish      func(*Snapshot)
 }
 
@@ -451,6 +461,17 @@ func (r *Rollout) SetAdminUnknown(why string) *Snapshot {
 	return r.publish()
 }
 
+// HoldUnreadGates holds at 0 the Go share of each route whose gates are on until its gate
+// controller applies the shared gate state (SetGate): a replica that starts, or runs, without
+// having read it cannot know whether another replica's gate tripped. serve calls it before the
+// gates start.
+func (r *Rollout) HoldUnreadGates() *Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holdGates = true
+	return r.publish()
+}
+
 // SetGate applies a route's gate controller's decision: tripped (with its reason) holds the
 // route's Go share at 0; otherwise, with a ladder (step ≥ 0), the step's percent replaces its
 // go_percent. Nothing is published when nothing changed.
@@ -483,7 +504,7 @@ func adminLayerHash(global Overrides, routes map[string]Overrides) string {
 func (r *Rollout) publish() *Snapshot {
 	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, RouteOverrides: r.routeOverrides, ConfigError: r.cfgErr,
 		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate,
-		LocalKill: r.localKill, AdminUnknown: r.adminUnknown}
+		LocalKill: r.localKill, AdminUnknown: r.adminUnknown, holdUnreadGates: r.holdGates}
 	if !r.overrides.empty() || len(r.routeOverrides) > 0 {
 		s.Version = r.cfg.Version + "+admin-" + adminLayerHash(r.overrides, r.routeOverrides)
 	}

@@ -87,6 +87,8 @@ func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 		return "NO", "the kill switch is on (" + rs.Sources["kill_switch"] + "): " + killAdvice(rs.Sources["kill_switch"])
 	case rs.GateTripped != "":
 		return "NO", "a gate tripped: " + rs.GateTripped + "; fix the cause, then reset the gates"
+	case rs.GatesUnread:
+		return "NO", "the gates' shared state has not been read yet (the log says why): Go serves nothing of this route until it is"
 	case r.ShareReason == "breaker open: Go is out until its cooldown ends":
 		return "NO", "the breaker is open: Go failed repeatedly; read the fallback log lines"
 	case r.GoShare >= 100:
