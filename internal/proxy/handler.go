@@ -323,6 +323,9 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	// A client that went away gets no comparison (Traefik's rule); nor does an answer the
 	// proxy made because Django failed.
+	if job != nil && r.Context().Err() == nil && rec.overflow && !rec.djangoFailed {
+		h.Shadow.abandon(job, dropAnswerTooLarge)
+	}
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
 		h.Shadow.submit(job, rt, call, body, route.RequestCORS(r), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)

@@ -73,9 +73,12 @@ const (
 	dropShutdown        = "shutdown"
 	dropKillSwitch      = "kill_switch" // the route's kill switch came on after the request was decided
 	dropBodyBudget      = "body_budget" // the bytes queued jobs hold already took Shadow.Bytes
+	// dropAnswerTooLarge: Django's answer was larger than the copy a comparison keeps
+	// (maxCapture); the client got all of it.
+	dropAnswerTooLarge = "answer_too_large"
 )
 
-var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown, dropKillSwitch, dropBodyBudget}
+var dropReasons = []string{dropKeyInFlight, dropQueueFull, dropSnapshotTimeout, dropShutdown, dropKillSwitch, dropBodyBudget, dropAnswerTooLarge}
 
 // Job states; each transition is a compare-and-swap, so exactly one party owns a job's end.
 const (
@@ -281,13 +284,7 @@ func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, body [
 		reason = dropBodyBudget
 	}
 	if reason != "" {
-		if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
-			s.drop(job.routeName, reason)
-			go func() {
-				job.closeSnapshot()
-				s.release(job)
-			}()
-		}
+		s.abandon(job, reason)
 		return
 	}
 	if !job.state.CompareAndSwap(jobOpen, jobQueued) {
@@ -302,6 +299,18 @@ func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, body [
 // answer, the copy of its answer failed). It does nothing once the job was submitted.
 func (s *Shadow) cancel(job *shadowJob) {
 	if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
+		go func() {
+			job.closeSnapshot()
+			s.release(job)
+		}()
+	}
+}
+
+// abandon drops a job that will not be compared, counted under reason (unless its end is
+// another's already).
+func (s *Shadow) abandon(job *shadowJob, reason string) {
+	if job.state.CompareAndSwap(jobOpen, jobAbandoned) {
+		s.drop(job.routeName, reason)
 		go func() {
 			job.closeSnapshot()
 			s.release(job)
