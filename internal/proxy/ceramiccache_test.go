@@ -528,3 +528,35 @@ func TestCeramicCacheShadowOtherWriterIsARace(t *testing.T) {
 		t.Fatalf("outcomes %+v", s.Outcomes)
 	}
 }
+
+// GET /ceramic-cache/stamp in shadow, with Django's CERAMIC_CACHE_SCORER_ID other than the
+// proxy's: Django scores the address in its community (it has no score there) while Go finds
+// a score in its own and plans none. That is divergent, naming both ids, not a race: Go-served
+// requests would score the wrong community or none.
+func TestCeramicCacheStampShadowWithAnotherScorerIDDiverges(t *testing.T) {
+	c := ccConfig(0, 100)
+	hundred := 100.0
+	c.Routes[ceramiccache.StampName] = config.RouteSettings{ShadowPercent: &hundred}
+	f := newCCFixture(t, c)
+	a := f.ds.Addresses[0].Address
+	goCommunity := f.ds.Communities[0].ID // Django's stand-in scores in Communities[1]
+	if _, err := f.family.Scorer.ScoreCommunity(context.Background(), goCommunity, a, store.CommitSink{Pool: f.pool}); err != nil {
+		t.Fatal(err)
+	}
+	f.family.ScorerID = goCommunity
+	resp, _ := f.do("GET", "/ceramic-cache/stamp?address="+a, nil, "Authorization", bearer(a), "X-Test-Shadowed", "1")
+	if resp.StatusCode != 200 || resp.Header.Get(BackendHeader) != "django" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get(BackendHeader))
+	}
+	f.waitCCRuns(ceramiccache.StampName, 1)
+	run := f.lastRun(ceramiccache.StampName)
+	if run.Outcome != diff.OutcomeDivergent || run.Race != "" {
+		t.Fatalf("outcome %s, race %q: %+v", run.Outcome, run.Race, run.Fields)
+	}
+	for _, fd := range run.Fields {
+		if fd.Path == "writes.cc_stamp.scorer_id" && fmt.Sprint(fd.Django) == strconv.FormatInt(f.ds.Communities[1].ID, 10) && fmt.Sprint(fd.Go) == strconv.FormatInt(goCommunity, 10) {
+			return
+		}
+	}
+	t.Fatalf("no writes.cc_stamp.scorer_id field naming both ids: %+v", run.Fields)
+}

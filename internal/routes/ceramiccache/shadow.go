@@ -104,6 +104,13 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 			return nil, err
 		}
 		f, race := diff.CompareUnplannedWrites(preAddress, post, in.Django.Status, diff.DjangoScoreTime(in.Django.Body))
+		if c, ok := scoredElsewhere(preAddress, post); ok && h.op == opStamp && race != "" && c != h.f.ScorerID {
+			// handle_get_stamps scores only in CERAMIC_CACHE_SCORER_ID, and its answer names no
+			// score: a first score in another community than Go's, with the request's one SCU
+			// event, is this request's, under another scorer id than Go's.
+			f = diff.Field{Path: "writes.cc_stamp.scorer_id", Pattern: "writes.cc_stamp.scorer_id", Class: diff.Divergent, Django: c, Go: h.f.ScorerID}
+			race = ""
+		}
 		run.Race = race
 		fields = append(fields, f)
 	}
@@ -111,6 +118,24 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		run.Race = cacheRace
 	}
 	return fields, nil
+}
+
+// scoredElsewhere reports the one community whose first score row of the address appeared
+// between the snapshot and the read after Django answered, with one SCU event.
+func scoredElsewhere(pre, post diff.AddressRows) (int64, bool) {
+	if post.SCUEvents != 1 {
+		return 0, false
+	}
+	found, n := int64(0), 0
+	for c, state := range post.Passports {
+		if state != pre.Passports[c] {
+			found, n = c, n+1
+			if pre.Passports[c] != "" || state == "" {
+				return 0, false
+			}
+		}
+	}
+	return found, n == 1
 }
 
 // listsStamps reports whether the route answers with the address's live stamps.
