@@ -83,51 +83,66 @@ func TestInitConnectionGivesUpOnAHungDatabase(t *testing.T) {
 
 // The Ninja dialect answers with Django's middleware headers (CORS for the Passport app's
 // origin among them), and in multiValueHeaders when the target group sends multi-value
-// headers (it sent Content-Type alone, in headers only, which such a target group drops).
+// headers (it sent Content-Type alone, in headers only, which such a target group drops). With
+// LOGGING_STRATEGY structlog_json, as upstream's Lambdas are set, Vary is "origin, Cookie"
+// (django-structlog reads the session); the Lambda dialect has no middleware, and no Vary.
 func TestNinjaDialectAnswersWithDjangosHeaders(t *testing.T) {
-	env := demoEnv(t)
-	env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = "ninja"
-	h, err := newHandler(context.Background(), func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(recordedFile(t, "score.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev["headers"].(map[string]any)["origin"] = "https://app.passport.xyz"
-	single, _ := json.Marshal(ev)
-	multi := map[string]any{}
-	for k, v := range ev["headers"].(map[string]any) {
-		multi[k] = []any{v}
-	}
-	ev["multiValueHeaders"], ev["headers"] = multi, nil
-	multiEvent, _ := json.Marshal(ev)
-	for name, raw := range map[string][]byte{"headers": single, "multiValueHeaders": multiEvent} {
-		out, err := h.handle(context.Background(), raw)
+	for _, c := range []struct{ dialect, strategy, vary string }{
+		{"ninja", "", "origin"},
+		{"ninja", "structlog_json", "origin, Cookie"},
+		{"lambda", "structlog_json", ""},
+	} {
+		env := demoEnv(t)
+		env["SHADOWPROXY_ROUTE_V2_SCORE_DIALECT"] = c.dialect
+		env["LOGGING_STRATEGY"] = c.strategy
+		h, err := newHandler(context.Background(), func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(out)
-		var resp struct {
-			StatusCode        int                 `json:"statusCode"`
-			Headers           map[string]string   `json:"headers"`
-			MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
-		}
-		if err := json.Unmarshal(b, &resp); err != nil {
+		var ev map[string]any
+		if err := json.Unmarshal(recordedFile(t, "score.json"), &ev); err != nil {
 			t.Fatal(err)
 		}
-		get := func(k string) string {
-			if name == "headers" {
-				return resp.Headers[k]
-			}
-			if len(resp.Headers) > 0 || len(resp.MultiValueHeaders[k]) != 1 {
-				return ""
-			}
-			return resp.MultiValueHeaders[k][0]
+		ev["headers"].(map[string]any)["origin"] = "https://app.passport.xyz"
+		single, _ := json.Marshal(ev)
+		multi := map[string]any{}
+		for k, v := range ev["headers"].(map[string]any) {
+			multi[k] = []any{v}
 		}
-		if resp.StatusCode != 200 || get("Access-Control-Allow-Origin") != "*" || get("X-Frame-Options") != "DENY" || get("Content-Type") != "application/json; charset=utf-8" {
-			t.Fatalf("%s: %s", name, b)
+		ev["multiValueHeaders"], ev["headers"] = multi, nil
+		multiEvent, _ := json.Marshal(ev)
+		for name, raw := range map[string][]byte{"headers": single, "multiValueHeaders": multiEvent} {
+			if c.dialect == "lambda" && name == "multiValueHeaders" {
+				continue // the Lambda reads the single-value headers only
+			}
+			out, err := h.handle(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(out)
+			var resp struct {
+				StatusCode        int                 `json:"statusCode"`
+				Headers           map[string]string   `json:"headers"`
+				MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+			}
+			if err := json.Unmarshal(b, &resp); err != nil {
+				t.Fatal(err)
+			}
+			get := func(k string) string {
+				if name == "headers" {
+					return resp.Headers[k]
+				}
+				if len(resp.Headers) > 0 || len(resp.MultiValueHeaders[k]) != 1 {
+					return ""
+				}
+				return resp.MultiValueHeaders[k][0]
+			}
+			if resp.StatusCode != 200 || get("Vary") != c.vary {
+				t.Fatalf("%s, LOGGING_STRATEGY %q, %s: %s", c.dialect, c.strategy, name, b)
+			}
+			if c.dialect == "ninja" && (get("Access-Control-Allow-Origin") != "*" || get("X-Frame-Options") != "DENY" || get("Content-Type") != "application/json; charset=utf-8") {
+				t.Fatalf("%s, LOGGING_STRATEGY %q, %s: %s", c.dialect, c.strategy, name, b)
+			}
 		}
 	}
 }

@@ -23,8 +23,11 @@ import (
 // handler answers ALB events with the Go scorer, in the dialect it is set to.
 type handler struct {
 	dialect route.Dialect
-	lambda  *v2.LambdaHandler
-	ninja   *v2.Handler
+	// middleware is the Django MIDDLEWARE (LOGGING_STRATEGY) whose headers the ninja dialect's
+	// answers get, as behind ASGI.
+	middleware route.Middleware
+	lambda     *v2.LambdaHandler
+	ninja      *v2.Handler
 	// log receives one line per invocation (CloudWatch Logs); nil logs nothing.
 	log *zap.Logger
 	// connecting, when set, is closed once the database connection opened during init is
@@ -146,7 +149,7 @@ func (h *handler) handleNinja(ctx context.Context, req events.ALBTargetGroupRequ
 	if a.Header == nil {
 		a.Header = http.Header{}
 	}
-	route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), a.Header) // Django's middleware, as behind ASGI
+	route.AddMiddlewareHeaders(h.middleware, route.Ninja, route.RequestCORS(r), a.Header) // Django's middleware, as behind ASGI
 	resp := albResponse(a)
 	if req.MultiValueHeaders != nil {
 		// A target group with multi-value headers takes the answer's in multiValueHeaders only.

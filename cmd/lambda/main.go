@@ -110,10 +110,11 @@ func scoringHandler(pool *pgxpool.Pool, getenv func(string) string) (*handler, e
 		return nil, fmt.Errorf("logger: %w", err)
 	}
 	return &handler{
-		log:     logger,
-		dialect: dialect,
-		lambda:  &v2.LambdaHandler{Scorer: scorer, Sink: sink},
-		ninja:   &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
+		log:        logger,
+		dialect:    dialect,
+		middleware: route.MiddlewareFromEnv(getenv),
+		lambda:     &v2.LambdaHandler{Scorer: scorer, Sink: sink},
+		ninja:      &v2.Handler{Score: &v2.Score{Scorer: scorer, Sink: sink}, Dialect: route.Ninja},
 	}, nil
 }
 

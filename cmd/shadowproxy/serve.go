@@ -26,6 +26,7 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/proxy"
 	"shadowproxy/internal/ratelimit"
+	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes"
 	"shadowproxy/internal/routes/ceramiccache"
 	"shadowproxy/internal/routes/embed"
@@ -52,10 +53,13 @@ type processConfig struct {
 	adminTokens   map[string]string     // SHADOWPROXY_ADMIN_TOKENS by name
 	ceramicCache  ceramiccache.Settings // SECRET_KEY, SIWE_JWT_PUBLIC_KEY, CERAMIC_CACHE_SCORER_ID
 	settings      scoring.Settings
-	shadow        proxy.ShadowOptions
-	maxBody       int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
-	bodyBudget    int64 // SHADOWPROXY_BODY_BUDGET_BYTES: bound of the bodies read and held at once
-	edges         proxy.EdgeOptions
+	// middleware is Django's MIDDLEWARE as LOGGING_STRATEGY makes it: the headers of the
+	// answers the proxy makes in the Ninja dialect.
+	middleware route.Middleware
+	shadow     proxy.ShadowOptions
+	maxBody    int64 // SHADOWPROXY_MAX_BODY_BYTES: bound of a request body the table routes read
+	bodyBudget int64 // SHADOWPROXY_BODY_BUDGET_BYTES: bound of the bodies read and held at once
+	edges      proxy.EdgeOptions
 	// credentialCacheEntries is SHADOWPROXY_CREDENTIAL_CACHE_ENTRIES: credentials whose facts
 	// and signature outcome are kept (0: none kept).
 	credentialCacheEntries int
@@ -89,6 +93,7 @@ func loadProcessConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	c.settings = s
+	c.middleware = route.MiddlewareFromEnv(getenv)
 	if c.ceramicCache, err = ceramiccache.SettingsFromEnv(getenv); err != nil {
 		return c, err
 	}
@@ -203,7 +208,8 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
-		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), BodyTimeout: pc.edges.BodyTimeout, AllowedHosts: pc.allowedHosts}
+		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), BodyTimeout: pc.edges.BodyTimeout, AllowedHosts: pc.allowedHosts,
+		Middleware: pc.middleware}
 	var shadow *proxy.Shadow
 	var gates *gateSet
 

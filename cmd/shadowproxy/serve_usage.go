@@ -44,6 +44,7 @@ var serveEnvironment = []envVar{
 	{"HUMAN_POINTS_ENABLED", "false", "only read with SHADOWPROXY_POINTS_IN_RESPONSE"},
 	{"SHADOWPROXY_POINTS_IN_RESPONSE", "off", "extension: fill points_data in Django's former format"},
 	{"FF_API_ANALYTICS", "Off", "exactly on: write Django's API analytics row"},
+	{"LOGGING_STRATEGY", "default", "exactly structlog_json or structlog_flatline (production): Django's middleware reads the session, so answers get Vary: origin, Cookie"},
 	{"RATELIMIT_ENABLE", "false", "rate limit by the key's rate_limit, sharing Django's counters"},
 	{"CELERY_BROKER_URL", "redis://localhost:6379/0", "the Redis of Django's cache (rate-limit counters)"},
 	{"PASSPORT_API_RATE_LIMITING_FORM", "Django's form URL", "quoted in the 429 of the lambda dialect"},

@@ -30,8 +30,9 @@ func appEnv(community int64) []string {
 }
 
 // appStandin answers the Passport app's routes as the stand-in Django: the ceramic-cache
-// family's Go code on a commit sink, after the same latency as the v2 stand-in.
-func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, latency time.Duration) (http.Handler, error) {
+// family's Go code on a commit sink, after the same latency as the v2 stand-in, with the
+// headers of Django's middleware mw.
+func appStandin(pool *pgxpool.Pool, settings scoring.Settings, mw route.Middleware, community int64, latency time.Duration) (http.Handler, error) {
 	s, err := ceramiccache.SettingsFromEnv(func(k string) string {
 		return map[string]string{"SECRET_KEY": appSecret, "CERAMIC_CACHE_SCORER_ID": strconv.FormatInt(community, 10)}[k]
 	})
@@ -59,7 +60,7 @@ func appStandin(pool *pgxpool.Pool, settings scoring.Settings, community int64, 
 			for k, v := range a.Header {
 				w.Header()[k] = v
 			}
-			route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), w.Header()) // as Django's middleware does
+			route.AddMiddlewareHeaders(mw, route.Ninja, route.RequestCORS(r), w.Header()) // as Django's middleware does
 			w.WriteHeader(a.Status)
 			_, _ = w.Write(a.Body)
 			return

@@ -41,7 +41,8 @@ func WriteCapture(ctx context.Context, binary, out string) error {
 		return err
 	}
 	defer pool.Close()
-	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: store.CommitSink{Pool: pool}}}
+	// The stand-in's middleware is the one the proxy reads from the environment it inherits.
+	django := &http.Server{Handler: &standin.Server{Scorer: CaptureScorer(pool, ds), Sink: store.CommitSink{Pool: pool}, Middleware: route.MiddlewareFromEnv(os.Getenv)}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

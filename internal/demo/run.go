@@ -19,6 +19,7 @@ import (
 
 	"shadowproxy/internal/djangodb"
 	"shadowproxy/internal/pgcluster"
+	"shadowproxy/internal/route"
 	"shadowproxy/internal/routes/ninja"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
@@ -60,16 +61,19 @@ func Run(ctx context.Context, o Options) error {
 	defer pool.Close()
 	settings := scoring.Settings{TrustedIssuers: []string{ds.IssuerDID}, MultiNullifier: true}
 	var divergeAll atomic.Bool // the demo switch: the stand-in answers differently from Go for everyone
-	app, err := appStandin(pool, settings, ds.Communities[0].ID, 25*time.Millisecond)
+	// The stand-in's middleware is the one the proxy reads from the environment it inherits.
+	mw := route.MiddlewareFromEnv(os.Getenv)
+	app, err := appStandin(pool, settings, mw, ds.Communities[0].ID, 25*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", &standin.Server{
-		Scorer:  &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
-		Sink:    store.CommitSink{Pool: pool},
-		Latency: 25 * time.Millisecond,
-		Quirk:   demoQuirks(ds, &divergeAll),
+		Scorer:     &scoring.Scorer{DB: store.Reader{Q: pool}, Settings: settings, Cache: credential.NewCache(1000)},
+		Sink:       store.CommitSink{Pool: pool},
+		Latency:    25 * time.Millisecond,
+		Quirk:      demoQuirks(ds, &divergeAll),
+		Middleware: mw,
 	})
 	mux.Handle("/ceramic-cache/", app)
 	django := &http.Server{Handler: mux}

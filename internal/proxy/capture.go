@@ -31,8 +31,12 @@ type CaptureRecord struct {
 	APIKeyPrefix string `json:"api_key_prefix,omitempty"`
 	// Origin is the request's Origin header ("" none): Go's answer gets Django's middleware
 	// headers for it when it is replayed.
-	Origin string         `json:"origin,omitempty"`
-	Django CapturedAnswer `json:"django"`
+	Origin string `json:"origin,omitempty"`
+	// Structlog records that the proxy's LOGGING_STRATEGY (route.Middleware) put
+	// django_structlog's RequestMiddleware in Django's MIDDLEWARE: Go's answer gets Vary: Cookie
+	// when it is replayed.
+	Structlog bool           `json:"structlog,omitempty"`
+	Django    CapturedAnswer `json:"django"`
 }
 
 // CapturedAnswer is Django's answer to a captured request.

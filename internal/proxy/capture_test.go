@@ -12,7 +12,10 @@ import (
 
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/replay"
+	"shadowproxy/internal/route"
 	v2 "shadowproxy/internal/routes/v2"
+	"shadowproxy/internal/standin"
+	"shadowproxy/internal/store"
 )
 
 // Each capture record names its route and the dialect the request was answered in, and
@@ -119,6 +122,32 @@ func TestCaptureKeepsDjangosHeadersForReplay(t *testing.T) {
 	}
 	if s := replayed(strings.Replace(lines[0], `"DENY"`, `"SAMEORIGIN"`, 1)); s.Divergent != 1 || s.Fields["headers.x-frame-options"] != 1 {
 		t.Fatalf("a changed X-Frame-Options: %+v", s)
+	}
+}
+
+// A proxy whose LOGGING_STRATEGY puts django-structlog in Django's MIDDLEWARE says so in each
+// record, and replay renders Go's answer with Vary: origin, Cookie, as Django's was.
+func TestCaptureRecordsTheMiddleware(t *testing.T) {
+	f := newGoFixture(t, config.Defaults())
+	f.upstream.Config.Handler = &standin.Server{Scorer: f.scorer, Sink: store.CommitSink{Pool: f.pool}, Middleware: route.Middleware{Structlog: true}}
+	f.handler.Middleware = route.Middleware{Structlog: true}
+	path := filepath.Join(t.TempDir(), "capture.jsonl")
+	capture, err := OpenCapture(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler.Capture = capture
+	f.do("GET", fmt.Sprintf("/v2/stamps/%d/score/%s", f.ds.Communities[0].ID, f.ds.Addresses[1].Address), nil, "X-API-Key", f.ds.APIKey)
+	_, lines := closedCapture(t, capture, path)
+	var rec CaptureRecord
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Structlog || rec.Django.Header.Get("Vary") != "origin, Cookie" {
+		t.Fatalf("record %s", lines[0])
+	}
+	if s, err := replay.Run(context.Background(), strings.NewReader(lines[0]), f.pool, f.scorer, nil); err != nil || s.Total != 1 || s.Diverged() {
+		t.Fatalf("replay: %+v %v", s, err)
 	}
 }
 

@@ -69,6 +69,9 @@ type Handler struct {
 	MaxBody int64
 	// BodyBudget bounds the bytes of the bodies read at once (nil: unbounded).
 	BodyBudget *BodyBudget
+	// Middleware is Django's MIDDLEWARE as its environment makes it (LOGGING_STRATEGY): the
+	// headers of the answers the proxy makes in the Ninja dialect, and of Go's answers in shadow.
+	Middleware route.Middleware
 	// BodyTimeout bounds the time a table route's body has to arrive whole
 	// (SHADOWPROXY_BODY_TIMEOUT; zero means DefaultBodyTimeout). Past it the proxy answers 408
 	// and closes the connection: net/http ends the request's context on a read that timed out.
@@ -173,10 +176,17 @@ func (h *Handler) breakers() *Breakers {
 func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte, rt *route.Route, call route.Call, snap *Snapshot, start time.Time) {
 	if snap.Route(rt.Name).RequireToken && rt.Guard != nil {
 		if refused := rt.Guard(r); refused != nil {
-			writeAnswer(w, r, snap.Route(rt.Name).Dialect, *refused, BackendProxy)
+			writeAnswer(w, r, h.Middleware, snap.Route(rt.Name).Dialect, *refused, BackendProxy)
 			h.Metrics.observe(rt.Name, BackendProxy, refused.Status, time.Since(start).Seconds())
 			return
 		}
+	}
+	// Django's session cookie: SessionMiddleware's answer depends on the session's row, which Go
+	// does not read (route.SessionCookieSent). Django answers, as for a request no route takes;
+	// after the guard, which a cookie must not get around.
+	if call.Dialect != route.Lambda && route.SessionCookieSent(r) {
+		h.passThrough(w, r, start)
+		return
 	}
 	id := r.Header.Get(requestIDHeader)
 	if id == "" {
@@ -220,7 +230,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			clientGone, status = true, statusClientGone
 		case err == nil:
 			breaker.Success()
-			status = writeAnswer(w, r, call.Dialect, answer, BackendGo)
+			status = writeAnswer(w, r, h.Middleware, call.Dialect, answer, BackendGo)
 		case snap.Config.Fallback && !errors.Is(err, route.ErrNoFallback):
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
 			h.uncount(ctx, counts, id)
@@ -228,7 +238,7 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 			h.Metrics.fallbacks.WithLabelValues(rt.Name, fallback).Inc()
 		default:
 			h.goFailed(rt.Name, breaker, snap, err, id, span)
-			status = writeAnswer(w, r, call.Dialect, rt.Handler.Failed(call, err), BackendGo)
+			status = writeAnswer(w, r, h.Middleware, call.Dialect, rt.Handler.Failed(call, err), BackendGo)
 		}
 	}
 	if backend == BackendDjango {
@@ -268,13 +278,13 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, body []byte
 }
 
 // writeAnswer writes an answer the proxy made (Go's, or the proxy's own refusal) to r in dialect
-// d, with the headers Django's middleware adds in that dialect, and returns its status. It says
-// the body's length, as Django's answers do, so that net/http never chunks it.
-func writeAnswer(w http.ResponseWriter, r *http.Request, d route.Dialect, a route.Answer, backend Backend) int {
+// d, with the headers Django's middleware m adds in that dialect, and returns its status. It
+// says the body's length, as Django's answers do, so that net/http never chunks it.
+func writeAnswer(w http.ResponseWriter, r *http.Request, m route.Middleware, d route.Dialect, a route.Answer, backend Backend) int {
 	for k, v := range a.Header {
 		w.Header()[k] = v
 	}
-	route.AddMiddlewareHeaders(d, route.RequestCORS(r), w.Header())
+	route.AddMiddlewareHeaders(m, d, route.RequestCORS(r), w.Header())
 	w.Header().Set(BackendHeader, string(backend))
 	if len(a.Body) > 0 {
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
@@ -317,7 +327,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	djangoSpan.End()
 	if h.Capture != nil && !rec.overflow && !rec.djangoFailed && !fellBack {
 		h.Capture.Record(CaptureRecord{At: start, Route: rt.Name, Dialect: call.Dialect, RequestID: id, ScorerID: call.Subject.ScorerID, Address: call.Subject.Address, Path: r.URL.Path,
-			APIKeyPrefix: call.Subject.APIKeyPrefix, Origin: r.Header.Get("Origin"),
+			APIKeyPrefix: call.Subject.APIKeyPrefix, Origin: r.Header.Get("Origin"), Structlog: h.Middleware.Structlog,
 			Django: CapturedAnswer{Status: status, Header: diff.RedactHeader(rec.djangoHeader()), Body: diff.RawJSON(rec.capture.Bytes()),
 				LatencyMS: float64(time.Since(djangoStart).Microseconds()) / 1000}})
 	}
@@ -328,7 +338,7 @@ func (h *Handler) serveDjango(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	if job != nil && r.Context().Err() == nil && !rec.overflow && !rec.djangoFailed {
 		job.link = span.SpanContext()
-		h.Shadow.submit(job, rt, call, body, route.RequestCORS(r), diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
+		h.Shadow.submit(job, rt, call, body, route.RequestCORS(r), h.Middleware, diff.Response{Status: status, Header: rec.djangoHeader(), Body: rec.capture.Bytes()}, time.Since(djangoStart), id)
 	}
 	return status
 }

@@ -101,7 +101,8 @@ type shadowJob struct {
 	route         *route.Route
 	call          route.Call
 	requestID     string
-	cors          route.CORS // what CorsMiddleware read of the request: Go's answer gets the middleware headers for it
+	cors          route.CORS       // what CorsMiddleware read of the request: Go's answer gets the middleware headers for it
+	middleware    route.Middleware // Django's MIDDLEWARE, as the proxy's Handler has it
 	django        diff.Response
 	djangoLatency time.Duration
 	at            time.Time
@@ -273,8 +274,8 @@ func (s *Shadow) expire(job *shadowJob) {
 // submit hands the job, with Django's answer, to the workers, unless it was abandoned
 // meanwhile, the shadows are stopping or the bytes it would hold (the request's body, body,
 // and the buffer of Django's answer) are more than Shadow.Bytes has left.
-func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, body []byte, cors route.CORS, django diff.Response, djangoLatency time.Duration, requestID string) {
-	job.route, job.call, job.cors = rt, call, cors
+func (s *Shadow) submit(job *shadowJob, rt *route.Route, call route.Call, body []byte, cors route.CORS, mw route.Middleware, django diff.Response, djangoLatency time.Duration, requestID string) {
+	job.route, job.call, job.cors, job.middleware = rt, call, cors, mw
 	job.django, job.djangoLatency, job.requestID = django, djangoLatency, requestID
 	held := int64(len(body)) + int64(cap(django.Body))
 	s.mu.Lock()
@@ -416,7 +417,7 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) (fi
 		Rules: rules, Run: run})
 	if goHeader, goBody, answered := run.GoAnswer(); err == nil && answered && job.django.Header != nil {
 		goAnswer := route.Answer{Header: goHeader, Body: goBody}
-		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.call.Dialect, job.cors, goAnswer), rules)...)
+		fields = append(fields, diff.CompareHeaders(job.django.Header, route.ClientHeader(job.middleware, job.call.Dialect, job.cors, goAnswer), rules)...)
 	}
 	return fields, err
 }

@@ -25,29 +25,31 @@ func TestClientHeaderIsWhatTheClientReceives(t *testing.T) {
 		{Status: 200, Header: http.Header{"Vary": {"Cookie"}, "Access-Control-Allow-Origin": {"*"}}, Body: []byte(`{"a": 1}`)}, // no Content-Type: sniffed
 		{Status: 204},
 	}
-	for _, dialect := range []route.Dialect{route.Ninja, route.Lambda} {
-		for _, origin := range []string{"", "https://app.passport.xyz", "http://[::1"} {
-			for i, a := range answers {
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					writeAnswer(w, r, dialect, a, BackendGo)
-				}))
-				req, _ := http.NewRequest("GET", srv.URL, nil)
-				if origin != "" {
-					req.Header.Set("Origin", origin)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				srv.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				got := resp.Header.Clone()
-				for _, stamped := range []string{"Date", "Content-Length", BackendHeader} {
-					got.Del(stamped)
-				}
-				want := route.ClientHeader(dialect, route.CORS{Origin: origin}, a)
-				if !sameHeader(got, want) {
-					t.Errorf("%s, origin %q, answer %d: the client received %v, ClientHeader says %v", dialect, origin, i, got, want)
+	for _, mw := range []route.Middleware{{}, {Structlog: true}} {
+		for _, dialect := range []route.Dialect{route.Ninja, route.Lambda} {
+			for _, origin := range []string{"", "https://app.passport.xyz", "http://[::1"} {
+				for i, a := range answers {
+					srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						writeAnswer(w, r, mw, dialect, a, BackendGo)
+					}))
+					req, _ := http.NewRequest("GET", srv.URL, nil)
+					if origin != "" {
+						req.Header.Set("Origin", origin)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					srv.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					got := resp.Header.Clone()
+					for _, stamped := range []string{"Date", "Content-Length", BackendHeader} {
+						got.Del(stamped)
+					}
+					want := route.ClientHeader(mw, dialect, route.CORS{Origin: origin}, a)
+					if !sameHeader(got, want) {
+						t.Errorf("%+v, %s, origin %q, answer %d: the client received %v, ClientHeader says %v", mw, dialect, origin, i, got, want)
+					}
 				}
 			}
 		}

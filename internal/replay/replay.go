@@ -39,8 +39,11 @@ type record struct {
 	Path         string         `json:"path"`
 	APIKeyPrefix string         `json:"api_key_prefix"`
 	// Origin is the request's Origin header, for the middleware headers of Go's answer.
-	Origin string          `json:"origin"`
-	Django *capturedAnswer `json:"django"`
+	Origin string `json:"origin"`
+	// Structlog is the capturing proxy's LOGGING_STRATEGY reading (route.Middleware): Go's
+	// answer gets Vary: Cookie as Django's had (false in records made before it was recorded).
+	Structlog bool            `json:"structlog"`
+	Django    *capturedAnswer `json:"django"`
 	// diff.Run's spelling of Django's answer
 	DjangoStatus   int             `json:"django_status"`
 	DjangoResponse json.RawMessage `json:"django_response"`
@@ -160,7 +163,7 @@ func one(ctx context.Context, pool *pgxpool.Pool, score *v2.Score, rec record, r
 	goAnswer := score.Render(res, dialect)
 	fields := diff.CompareResponses(rec.answer(), diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, rules)
 	if rec.Django != nil && rec.Django.Header != nil {
-		fields = append(fields, diff.CompareHeaders(rec.Django.Header, route.ClientHeader(dialect, route.CORSOf(rec.Path, rec.Origin), goAnswer), rules)...)
+		fields = append(fields, diff.CompareHeaders(rec.Django.Header, route.ClientHeader(route.Middleware{Structlog: rec.Structlog}, dialect, route.CORSOf(rec.Path, rec.Origin), goAnswer), rules)...)
 	}
 	if rec.DjangoWrites != nil && ws != nil && ws.Passport != nil {
 		writes, err := compareWrites(ctx, snap, ws, rec, rules)

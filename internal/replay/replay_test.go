@@ -201,3 +201,33 @@ func TestReplayComparesInTheCapturedDialect(t *testing.T) {
 		t.Fatalf("unknown dialect: %+v %v", s, err)
 	}
 }
+
+// A capture record says whether the capturing proxy's LOGGING_STRATEGY put django-structlog in
+// Django's MIDDLEWARE: Go's answer is replayed with Vary: origin, Cookie when it did, as
+// Django's was; a record without it (made before, or with the default) gets Vary: origin, and
+// Django's Vary: origin, Cookie diverges.
+func TestReplayRendersTheCapturedMiddleware(t *testing.T) {
+	pool, scorer := demoDB(t)
+	first, _, _ := strings.Cut(shipped(t), "\n")
+	headers := `"django":{"header":{"Content-Type":["application/json; charset=utf-8"],"X-Frame-Options":["DENY"],"Vary":["origin, Cookie"],` +
+		`"X-Content-Type-Options":["nosniff"],"Referrer-Policy":["same-origin"],"Cross-Origin-Opener-Policy":["same-origin"]},`
+	withHeaders := strings.Replace(first, `"django":{`, headers, 1)
+	if withHeaders == first {
+		t.Fatal("the shipped record has no django object")
+	}
+	structlog := strings.Replace(withHeaders, `{"at":`, `{"structlog":true,"at":`, 1)
+	s, err := Run(context.Background(), strings.NewReader(structlog), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 1 || s.Diverged() {
+		t.Fatalf("structlog recorded: %+v", s)
+	}
+	s, err = Run(context.Background(), strings.NewReader(withHeaders), pool, scorer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Divergent != 1 || s.Fields["headers.vary"] != 1 || len(s.Fields) != 1 {
+		t.Fatalf("no structlog recorded: %+v", s)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -29,17 +30,44 @@ func RequestCORS(r *http.Request) CORS {
 	return CORSOf(r.URL.Path, strings.Join(r.Header.Values("Origin"), ","))
 }
 
-// AddMiddlewareHeaders sets on h the headers that Django's middleware adds to every answer of
-// the dialect d, for a request whose CorsMiddleware reading is c. A browser needs them:
+// Middleware is what of Django's MIDDLEWARE setting (api/scorer/settings/base.py) depends on
+// Django's environment and changes the headers of every answer in the Ninja dialect.
+type Middleware struct {
+	// Structlog: LOGGING_STRATEGY is structlog_json or structlog_flatline (production sets
+	// structlog_json), so MIDDLEWARE ends with django_structlog's RequestMiddleware (9.0.0).
+	// Before the view it calls bind_user_id, whose hasattr(request.user, "pk") evaluates
+	// AuthenticationMiddleware's lazy user: get_user reads request.session, which marks the
+	// session accessed. SessionMiddleware's process_response (Django 4.2) then patches Vary with
+	// Cookie, on every answer (errors and the HTML 500 page included: the user was read before
+	// the view ran). It runs after CorsMiddleware's (MIDDLEWARE lists it before), so Vary is
+	// "origin, Cookie", or "Cookie" when CorsMiddleware adds nothing.
+	Structlog bool
+}
+
+// MiddlewareFromEnv reads LOGGING_STRATEGY as Django's settings do: env("LOGGING_STRATEGY",
+// default="default"), compared exactly with "structlog_json" and "structlog_flatline".
+func MiddlewareFromEnv(getenv func(string) string) Middleware {
+	switch getenv("LOGGING_STRATEGY") {
+	case "structlog_json", "structlog_flatline":
+		return Middleware{Structlog: true}
+	}
+	return Middleware{}
+}
+
+// AddMiddlewareHeaders sets on h the headers that Django's middleware m adds to every answer
+// of the dialect d, for a request whose CorsMiddleware reading is c. A browser needs them:
 // without Access-Control-Allow-Origin it refuses a cross-origin answer that the server counted
 // as a success.
 //
 // The Ninja dialect is Django's ASGI app, whose MIDDLEWARE (api/scorer/settings/base.py) adds
-// the following to every answer, errors and the HTML 500 page included:
+// the following to every answer, errors and the HTML 500 page included, in the order their
+// process_response runs (the reverse of MIDDLEWARE's):
 //   - XFrameOptionsMiddleware: X-Frame-Options DENY (Django 4.2's default X_FRAME_OPTIONS).
 //   - CorsMiddleware (django-cors-headers 4.6, CORS_ALLOW_ALL_ORIGINS on, no credentials):
 //     unless c.Off, origin added to Vary, and "*" as Access-Control-Allow-Origin for a
 //     request with an Origin header that urlsplit reads.
+//   - SessionMiddleware, with m.Structlog only: Cookie added to Vary (the session was read).
+//     A request carrying the session cookie is left to Django (SessionCookieSent).
 //   - SecurityMiddleware, with Django 4.2's defaults (the settings change none of them):
 //     nosniff, Referrer-Policy same-origin, Cross-Origin-Opener-Policy same-origin. There is
 //     no HSTS, since SECURE_HSTS_SECONDS is 0.
@@ -47,16 +75,19 @@ func RequestCORS(r *http.Request) CORS {
 // The Lambda handler runs no middleware: its renderer sets RESPONSE_HEADERS itself, so d ==
 // Lambda adds nothing. Any other d, the empty one of a Ninja-only route's call included, is
 // the ASGI app's.
-func AddMiddlewareHeaders(d Dialect, c CORS, h http.Header) {
+func AddMiddlewareHeaders(m Middleware, d Dialect, c CORS, h http.Header) {
 	if d == Lambda {
 		return
 	}
 	setDefault(h, "X-Frame-Options", "DENY")
 	if !c.Off {
-		addVary(h, "origin")
+		patchVary(h, "origin")
 		if c.Origin != "" && urlsplitReads(c.Origin) {
 			h.Set("Access-Control-Allow-Origin", "*")
 		}
+	}
+	if m.Structlog {
+		patchVary(h, "Cookie")
 	}
 	setDefault(h, "X-Content-Type-Options", "nosniff")
 	setDefault(h, "Referrer-Policy", "same-origin")
@@ -64,21 +95,43 @@ func AddMiddlewareHeaders(d Dialect, c CORS, h http.Header) {
 }
 
 // ClientHeader is the header set a client receives with the answer a in dialect d, for a
-// request whose CorsMiddleware reading is c, as the proxy writes it, except what the proxy and
-// net/http stamp on every answer (X-Request-Id, the backend marker, Date, Content-Length): the
-// answer's own headers, Django's middleware headers (AddMiddlewareHeaders), and the
-// Content-Type net/http sniffs for a body sent without one. The shadow compares it with
-// Django's headers.
-func ClientHeader(d Dialect, c CORS, a Answer) http.Header {
+// request whose CorsMiddleware reading is c, behind Django's middleware m, as the proxy writes
+// it, except what the proxy and net/http stamp on every answer (X-Request-Id, the backend
+// marker, Date, Content-Length): the answer's own headers, Django's middleware headers
+// (AddMiddlewareHeaders), and the Content-Type net/http sniffs for a body sent without one. The
+// shadow compares it with Django's headers.
+func ClientHeader(m Middleware, d Dialect, c CORS, a Answer) http.Header {
 	h := a.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
-	AddMiddlewareHeaders(d, c, h)
+	AddMiddlewareHeaders(m, d, c, h)
 	if _, set := h["Content-Type"]; !set && len(a.Body) > 0 {
 		h.Set("Content-Type", http.DetectContentType(a.Body))
 	}
 	return h
+}
+
+// SessionCookieName is Django's SESSION_COOKIE_NAME (its default: the scorer's settings set
+// none of the SESSION_* settings).
+const SessionCookieName = "sessionid"
+
+// SessionCookieSent reports whether r may carry Django's session cookie: a Cookie header holds
+// SessionCookieName. SessionMiddleware's answer to such a request depends on the cookie's
+// value and on django_session, which Go does not read: when the session is empty (a value
+// shorter than 8 characters, always; with Middleware.Structlog, any key that names no live
+// row) Django deletes the cookie (Set-Cookie: sessionid=""; expires=Thu, 01 Jan 1970 00:00:00
+// GMT; Max-Age=0; Path=/; SameSite=Lax) and adds Cookie to Vary. In the Ninja dialect the proxy
+// leaves such a request to Django. The test is wider than request.COOKIES (a cookie whose
+// name only contains the name, or any text holding it), never narrower: Django's parse_cookie
+// strips the name it cuts before "=", so the name Django finds is in the header's bytes.
+func SessionCookieSent(r *http.Request) bool {
+	for _, v := range r.Header.Values("Cookie") {
+		if strings.Contains(v, SessionCookieName) {
+			return true
+		}
+	}
+	return false
 }
 
 // setDefault is Python's headers.setdefault.
@@ -88,20 +141,29 @@ func setDefault(h http.Header, key, value string) {
 	}
 }
 
-// addVary is django.utils.cache.patch_vary_headers for one header name: appended unless Vary
-// already names it (in any case).
-func addVary(h http.Header, name string) {
-	vary := h.Get("Vary")
-	if vary == "" {
-		h.Set("Vary", name)
+// varyDelim is patch_vary_headers' cc_delim_re.
+var varyDelim = regexp.MustCompile(`\s*,\s*`)
+
+// patchVary is django.utils.cache.patch_vary_headers (Django 4.2) for one header name: Vary
+// (when present) split on commas with the white space around them, name appended unless it
+// is there in any case (str.lower()), joined with ", "; "*" among them makes Vary "*".
+func patchVary(h http.Header, name string) {
+	var vary []string
+	if _, present := h["Vary"]; present {
+		vary = varyDelim.Split(h.Get("Vary"), -1)
+	}
+	found := false
+	for _, v := range vary {
+		found = found || strings.ToLower(v) == strings.ToLower(name)
+	}
+	if !found {
+		vary = append(vary, name)
+	}
+	if slices.Contains(vary, "*") {
+		h.Set("Vary", "*")
 		return
 	}
-	for _, v := range strings.Split(vary, ",") {
-		if strings.EqualFold(strings.TrimSpace(v), name) {
-			return
-		}
-	}
-	h.Set("Vary", vary+", "+name)
+	h.Set("Vary", strings.Join(vary, ", "))
 }
 
 // ipvFuture is the IPvFuture form urllib accepts between brackets.

@@ -27,6 +27,9 @@ type Server struct {
 	// Quirk, when set, may alter the rows (before they are written) and the answer of a
 	// scoring request, so that the demo has divergences to show. Nil: none.
 	Quirk func(address string, ws *scoring.WriteSet, res *ninja.Response)
+	// Middleware is the MIDDLEWARE Django's environment makes (LOGGING_STRATEGY): the
+	// headers it adds to every answer.
+	Middleware route.Middleware
 }
 
 // ServeHTTP implements http.Handler.
@@ -36,7 +39,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(s.Latency + jitter)
 	}
 	// Django's middleware adds its headers to every answer, as the ASGI app's do.
-	route.AddMiddlewareHeaders(route.Ninja, route.RequestCORS(r), w.Header())
+	route.AddMiddlewareHeaders(s.Middleware, route.Ninja, route.RequestCORS(r), w.Header())
 	if scorerID, address, ok := v2.ParseRoute(r.URL.Path); ok && r.Method == http.MethodGet {
 		sink := s.Sink
 		if s.Quirk != nil {
