@@ -63,6 +63,11 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err != nil {
 			return nil, err
 		}
+		sources, err := diff.CompareStampSources(ctx, snap.DB(), ws)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, sources...)
 	case rescores && req.answer == nil && pycompat.StorableText(address):
 		var err error
 		if preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1); err != nil {

@@ -78,7 +78,11 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	planned := ws != nil && ws.Passport != nil
 	switch {
 	case planned:
-		pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
+		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err == nil {
+			var sources []diff.Field
+			sources, err = diff.CompareStampSources(ctx, snap.DB(), ws)
+			fields = append(fields, sources...)
+		}
 	case scoring.ValidAddress(address):
 		preAddress, err = diff.ReadAddressRows(ctx, snap.DB(), address, -1)
 	}

@@ -59,6 +59,11 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	if err != nil {
 		return nil, err
 	}
+	sources, err := diff.CompareStampSources(ctx, snap.DB(), ws)
+	if err != nil {
+		return nil, err
+	}
+	fields = append(fields, sources...)
 	snap.Close(context.Background())
 	snap = nil
 	post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
