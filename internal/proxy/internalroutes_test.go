@@ -197,18 +197,41 @@ func TestEmbedStampsThroughTheProxy(t *testing.T) {
 
 // embed-stamps in shadow: Django (a stand-in committing what Django commits) answers; Go's
 // capture run plans the same cache rows and score rows. A Django that writes another
-// source_app is caught by the write-set comparison.
+// source_app, or another compose_db_save_status, is caught by the write-set comparison, which
+// compares every column of the new rows; a row of another provider written meanwhile (a
+// Passport-app bulk write for the address) makes the run a race, not a divergence.
 func TestEmbedStampsShadowComparesWrites(t *testing.T) {
+	const (
+		saved      = `UPDATE ceramic_cache_ceramiccache SET compose_db_save_status = 'saved' WHERE id = (SELECT max(id) FROM ceramic_cache_ceramiccache WHERE address = $1)`
+		concurrent = `INSERT INTO ceramic_cache_ceramiccache (type, address, provider, stamp, proof_value, created_at, updated_at, compose_db_save_status,
+  compose_db_stream_id, issuance_date, expiration_date, source_app, source_scorer_id)
+SELECT type, address, 'Concurrent', stamp, proof_value, now(), now(), compose_db_save_status, compose_db_stream_id, issuance_date,
+  expiration_date, source_app, source_scorer_id FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL LIMIT 1`
+	)
 	for _, c := range []struct {
 		name      string
 		sourceApp int
+		after     string // run as Django answers
 		want      diff.Outcome
-	}{{"agrees", 2, ""}, {"other source_app", 1, diff.OutcomeDivergent}} {
+		leaf      string
+	}{
+		{"agrees", 2, "", "", ""},
+		{"other source_app", 1, "", diff.OutcomeDivergent, "writes.ceramic_cache.inserted.Google.source_app"},
+		{"other save status", 2, saved, diff.OutcomeDivergent, "writes.ceramic_cache.inserted.Google.compose_db_save_status"},
+		{"another writer", 2, concurrent, diff.OutcomeRace, ""},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			django := func(f *internalFixture) http.Handler {
 				// The stand-in is Go's own handler committing, with the source_app under test.
-				standin := &embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: sourceAppSink{inner: store.CommitSink{Pool: f.pool}, app: c.sourceApp}, Token: f.embed.Token}
-				return serveRoutes(standin.Routes())
+				standin := serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: sourceAppSink{inner: store.CommitSink{Pool: f.pool}, app: c.sourceApp}, Token: f.embed.Token}).Routes())
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					standin.ServeHTTP(w, r)
+					if c.after != "" {
+						if _, err := f.pool.Exec(r.Context(), c.after, f.ds.Addresses[0].Address); err != nil {
+							t.Error(err)
+						}
+					}
+				})
 			}
 			f := newInternalFixture(t, routeSettings(embed.StampsName, config.RouteSettings{ShadowPercent: new(100.0)}), django)
 			address, body := f.embedStampsBody()
@@ -228,8 +251,8 @@ func TestEmbedStampsShadowComparesWrites(t *testing.T) {
 				}
 				return
 			}
-			if run.Outcome != c.want || !strings.Contains(fmt.Sprint(run.Fields), "writes.ceramic_cache.inserted") {
-				t.Fatalf("outcome %s: %+v", run.Outcome, run.Fields)
+			if run.Outcome != c.want || !strings.Contains(fmt.Sprint(run.Fields), c.leaf) {
+				t.Fatalf("outcome %s (race %q), want %s on %s: %+v", run.Outcome, run.Race, c.want, c.leaf, run.Fields)
 			}
 		})
 	}

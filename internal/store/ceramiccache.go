@@ -27,14 +27,32 @@ FROM ceramic_cache_ceramiccache WHERE address = $1 AND deleted_at IS NULL`
 	// is POST's only).
 	sqlSoftDelete = `UPDATE ceramic_cache_ceramiccache SET updated_at = $3, deleted_at = $3
 WHERE address = $1 AND provider = ANY($2) AND deleted_at IS NULL AND ($4 OR type = 1)`
-	// sqlInsertCache is bulk_create of the new rows, in payload order.
+	// sqlInsertCache is bulk_create of the new rows, in payload order, every column from
+	// NewCacheRows.
 	sqlInsertCache = `INSERT INTO ceramic_cache_ceramiccache (type, address, provider, stamp, proof_value, created_at, updated_at,
   deleted_at, compose_db_save_status, compose_db_stream_id, issuance_date, expiration_date, source_app, source_scorer_id)
-SELECT 1, $1, u.provider, u.stamp::jsonb, u.proof_value, $2, $2, NULL, 'pending', '', u.issuance, u.expiration, u.source_app, u.source_scorer
-FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::bigint[])
-  WITH ORDINALITY AS u(provider, stamp, proof_value, issuance, expiration, source_app, source_scorer, n)
+SELECT u.type, $1, u.provider, u.stamp::jsonb, u.proof_value, u.created, u.updated, NULL, u.status, u.stream, u.issuance, u.expiration,
+  u.source_app, u.source_scorer
+FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[],
+    $10::timestamptz[], $11::timestamptz[], $12::int[], $13::bigint[])
+  WITH ORDINALITY AS u(type, provider, stamp, proof_value, created, updated, status, stream, issuance, expiration, source_app, source_scorer, n)
 ORDER BY u.n`
 )
+
+// NewCacheRows are the rows a plan's inserts write, every column as sqlInsertCache sends it
+// (ID 0: the sequence gives it): bulk_create of CeramicCache objects, whose type is V1, whose
+// compose_db_save_status defaults to "pending" and stream id to "", and whose created_at and
+// updated_at are the request's now. The one definition of a new row: the write and the shadow's
+// comparison of Django's new rows (diff.CompareCacheWrites) both read it.
+func NewCacheRows(cw *scoring.CacheWrites) []CacheRow {
+	rows := make([]CacheRow, len(cw.Inserts))
+	for i, r := range cw.Inserts {
+		rows[i] = CacheRow{Type: 1, Provider: r.Provider, ProofValue: r.ProofValue, Stamp: string(r.Stamp), SourceApp: r.SourceApp,
+			SourceScorerID: r.SourceScorerID, IssuanceDate: r.IssuanceDate, ExpirationDate: r.ExpirationDate,
+			ComposeDBSaveStatus: "pending", ComposeDBStreamID: "", CreatedAt: &cw.Now, UpdatedAt: &cw.Now}
+	}
+	return rows
+}
 
 // queueCacheWrites queues the ceramic-cache statements.
 func queueCacheWrites(q *labelledBatch, cw *scoring.CacheWrites) {
@@ -45,15 +63,18 @@ func queueCacheWrites(q *labelledBatch, cw *scoring.CacheWrites) {
 	if len(cw.SoftDelete) > 0 {
 		q.queue("ceramic_cache", sqlSoftDelete, cw.Address, cw.SoftDelete, cw.Now, cw.AllTypes)
 	}
-	if n := len(cw.Inserts); n > 0 {
-		providers, stamps, proofs := make(textArray, n), make(textArray, n), make(textArray, n)
-		issuance, expiration := make([]*time.Time, n), make([]*time.Time, n)
+	if rows := NewCacheRows(cw); len(rows) > 0 {
+		n := len(rows)
+		types := make([]int, n)
+		providers, stamps, proofs, statuses, streams := make(textArray, n), make(textArray, n), make(textArray, n), make(textArray, n), make(textArray, n)
+		created, updated, issuance, expiration := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		apps, scorers := make([]*int, n), make([]*int64, n)
-		for i, r := range cw.Inserts {
-			providers[i], stamps[i], proofs[i] = r.Provider, string(r.Stamp), r.ProofValue
-			issuance[i], expiration[i], apps[i], scorers[i] = r.IssuanceDate, r.ExpirationDate, r.SourceApp, r.SourceScorerID
+		for i, r := range rows {
+			types[i], providers[i], stamps[i], proofs[i], statuses[i], streams[i] = r.Type, r.Provider, r.Stamp, r.ProofValue, r.ComposeDBSaveStatus, r.ComposeDBStreamID
+			created[i], updated[i], issuance[i], expiration[i], apps[i], scorers[i] = r.CreatedAt, r.UpdatedAt, r.IssuanceDate, r.ExpirationDate, r.SourceApp, r.SourceScorerID
 		}
-		q.queue("ceramic_cache", sqlInsertCache, cw.Address, cw.Now, providers, stamps, proofs, issuance, expiration, apps, scorers)
+		q.queue("ceramic_cache", sqlInsertCache, cw.Address, types, providers, stamps, proofs, created, updated, statuses, streams,
+			issuance, expiration, apps, scorers)
 	}
 }
 

@@ -44,10 +44,10 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		run.GoWrites = ws
 	}
 	address := strings.ToLower(req.address)
-	var before map[int64]store.CacheRow
+	var before diff.CacheRows
 	if h.listsStamps() && address != "" {
 		var err error
-		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {
+		if before, err = diff.ReadCacheRows(ctx, snap.DB(), address); err != nil {
 			return nil, err
 		}
 	}
@@ -81,16 +81,16 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 
 	cacheRace := ""
 	if req.halfWay || (ws != nil && ws.CeramicCache != nil) {
-		after, err := readCacheRows(ctx, in.DB, address)
+		after, err := diff.ReadCacheRows(ctx, in.DB, address)
 		if err != nil {
 			return nil, err
 		}
 		if req.halfWay {
 			fields = append(fields, h.compareHalfWay(req, before, after, in.Rules)...)
 		} else {
-			fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
+			fields = append(fields, diff.CompareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
 		}
-		cacheRace = otherCacheWriter(req, before, after)
+		cacheRace = diff.OtherCacheWriter(namedProviders(req), before, after)
 	}
 	switch {
 	case scored:

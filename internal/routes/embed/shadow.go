@@ -3,7 +3,6 @@ package embed
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	in.Run.GoBody = diff.RawJSON(a.Body)
 	fields = append(fields, order...)
 	address := strings.ToLower(in.Call.Subject.Address)
-	var before []cacheRow
+	var before diff.CacheRows
 	var pre diff.Rows
 	var preAddress diff.AddressRows
 	var err error
@@ -71,7 +70,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		in.Run.GoWrites = ws
 	}
 	if ws != nil && ws.CeramicCache != nil {
-		if before, err = readCacheRows(ctx, snap.DB(), address); err != nil {
+		if before, err = diff.ReadCacheRows(ctx, snap.DB(), address); err != nil {
 			return nil, err
 		}
 	}
@@ -91,12 +90,14 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	}
 	snap.Close(context.Background())
 	snap = nil
+	cacheRace := ""
 	if ws != nil && ws.CeramicCache != nil {
-		after, err := readCacheRows(ctx, in.DB, address)
+		after, err := diff.ReadCacheRows(ctx, in.DB, address)
 		if err != nil {
 			return nil, err
 		}
-		fields = append(fields, compareCacheWrites(ws.CeramicCache, before, after)...)
+		fields = append(fields, diff.CompareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
+		cacheRace = diff.OtherCacheWriter(namedProviders(ws.CeramicCache), before, after)
 	}
 	switch {
 	case planned:
@@ -118,7 +119,20 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		in.Run.Race = race
 		fields = append(fields, f)
 	}
+	if in.Run.Race == "" {
+		in.Run.Race = cacheRace
+	}
 	return fields, nil
+}
+
+// namedProviders are the providers the request's stamps name: those it soft-deletes and
+// inserts.
+func namedProviders(cw *scoring.CacheWrites) []string {
+	named := slices.Clone(cw.SoftDelete)
+	for _, r := range cw.Inserts {
+		named = append(named, r.Provider)
+	}
+	return named
 }
 
 // ruleStampsOrder is why the order of the live-stamps list alone is Order.
@@ -185,91 +199,4 @@ func alignStamps(djangoBody, goBody []byte, live []scoring.LiveStamp) ([]byte, [
 		return djangoBody, goBody, nil
 	}
 	return db, gb, fields
-}
-
-// cacheRow is a ceramic_cache_ceramiccache row as the write comparison reads it.
-type cacheRow struct {
-	id       int64
-	live     bool
-	typ      int
-	provider string
-	written  string // provider, stamp and the columns Django fills, as one comparable text
-}
-
-// readCacheRows reads the address's rows, each described for the comparison.
-func readCacheRows(ctx context.Context, q store.Querier, address string) ([]cacheRow, error) {
-	rows, err := store.CacheRowsOfAddress(ctx, q, address)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]cacheRow, len(rows))
-	for i, r := range rows {
-		out[i] = cacheRow{id: r.ID, live: r.Live(), typ: r.Type, provider: r.Provider,
-			written: describeRow(r.Type, r.Provider, []byte(r.Stamp), r.ProofValue, r.SourceApp, r.SourceScorerID, r.IssuanceDate, r.ExpirationDate)}
-	}
-	return out, nil
-}
-
-// describeRow is one written row as comparable text: the stamp as canonical JSON, times in UTC.
-func describeRow(typ int, provider string, stamp []byte, proof string, app *int, scorer *int64, issuance, expiration *time.Time) string {
-	canonical := diff.CanonicalJSONB(stamp) // as the jsonb column holds it
-	show := func(p any) string {
-		switch x := p.(type) {
-		case *int:
-			if x != nil {
-				return fmt.Sprint(*x)
-			}
-		case *int64:
-			if x != nil {
-				return fmt.Sprint(*x)
-			}
-		case *time.Time:
-			if x != nil {
-				return x.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
-			}
-		}
-		return "null"
-	}
-	return fmt.Sprintf("type=%d provider=%s proof_value=%s source_app=%s source_scorer_id=%s issuance_date=%s expiration_date=%s stamp=%s",
-		typ, provider, proof, show(app), show(scorer), show(issuance), show(expiration), canonical)
-}
-
-// compareCacheWrites compares the rows Django inserted and soft-deleted (rows new since the
-// snapshot, rows live in it and deleted now) with Go's planned writes.
-func compareCacheWrites(cw *scoring.CacheWrites, before, after []cacheRow) []diff.Field {
-	known := map[int64]cacheRow{}
-	for _, r := range before {
-		known[r.id] = r
-	}
-	var djangoInserted, djangoDeleted, goInserted, goDeleted []string
-	for _, r := range after {
-		prior, existed := known[r.id]
-		switch {
-		case !existed:
-			djangoInserted = append(djangoInserted, r.written)
-		case prior.live && !r.live:
-			djangoDeleted = append(djangoDeleted, prior.written)
-		}
-	}
-	for _, r := range cw.Inserts {
-		goInserted = append(goInserted, describeRow(1, r.Provider, r.Stamp, r.ProofValue, r.SourceApp, r.SourceScorerID, r.IssuanceDate, r.ExpirationDate))
-	}
-	for _, r := range before {
-		if r.live && (cw.AllTypes || r.typ == 1) && slices.Contains(cw.SoftDelete, r.provider) {
-			goDeleted = append(goDeleted, r.written)
-		}
-	}
-	leaf := func(path string, django, goRows []string) diff.Field {
-		slices.Sort(django)
-		slices.Sort(goRows)
-		f := diff.Field{Path: path, Pattern: path, Class: diff.Equal}
-		if !slices.Equal(django, goRows) {
-			f.Class, f.Django, f.Go = diff.Divergent, django, goRows
-		}
-		return f
-	}
-	return []diff.Field{
-		leaf("writes.ceramic_cache.inserted", djangoInserted, goInserted),
-		leaf("writes.ceramic_cache.soft_deleted", djangoDeleted, goDeleted),
-	}
 }
