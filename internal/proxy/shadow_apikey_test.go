@@ -29,14 +29,7 @@ func TestShadowComparesTheKeyBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	backfill := func(s diff.Summary) diff.PathCounts {
-		for _, p := range s.Paths {
-			if p.Pattern == "writes.api_key.hashed_key_sha256" {
-				return p
-			}
-		}
-		return diff.PathCounts{}
-	}
+	backfill := func(s diff.Summary) diff.PathCounts { return patternCounts(s)["writes.api_key.hashed_key_sha256"] }
 	c := f.ds.Communities[0].ID
 	legacy()
 	f.scoreAddr(c, f.ds.Addresses[0].Address)

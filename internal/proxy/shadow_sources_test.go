@@ -14,14 +14,7 @@ import (
 // one xmin) are divergent, though the planned credentials, and so the compared rows, are right.
 func TestShadowChecksTheStampsCopySources(t *testing.T) {
 	f := newShadowFixture(t, nil)
-	sources := func(s diff.Summary) diff.PathCounts {
-		for _, p := range s.Paths {
-			if p.Pattern == "writes.stamps.*.source" {
-				return p
-			}
-		}
-		return diff.PathCounts{}
-	}
+	sources := func(s diff.Summary) diff.PathCounts { return patternCounts(s)["writes.stamps.*.source"] }
 	c := f.ds.Communities[0].ID
 	f.scoreAddr(c, f.ds.Addresses[0].Address)
 	s := f.waitRuns(1)
