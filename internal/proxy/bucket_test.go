@@ -183,3 +183,23 @@ func TestDecidePrecedence(t *testing.T) {
 		t.Fatalf("shadow at 100%%: %+v", d)
 	}
 }
+
+// While a gated route's shared gate state is unread, neither the header nor a pin reaches Go:
+// a trip may be in force. Shadow runs go on.
+func TestDecideHoldsUnreadGates(t *testing.T) {
+	addr := "0x8ea987b3d09c582ef572a453e6680fd036457d45"
+	c := config.Defaults()
+	c.GoPercent, c.ShadowPercent, c.HeaderOverride, c.Gates = 100, 100, true, true
+	c.ScorerOverrides = map[string]config.Route{"8": config.RouteGo}
+	r := NewRollout(c, nil)
+	r.HoldUnreadGates()
+	for _, in := range []struct{ scorer, header string }{{"8", ""}, {"1", "go"}, {"1", ""}} {
+		if d := Decide(r.Load(), v2.ScoreName, in.scorer, addr, in.header); d.Backend != BackendDjango || d.Rule != "gates_unread" || !d.Shadow {
+			t.Fatalf("unread, scorer %s header %q: %+v", in.scorer, in.header, d)
+		}
+	}
+	r.SetGate(v2.ScoreName, "", -1, nil) // the controller applied the shared state: no trip
+	if d := Decide(r.Load(), v2.ScoreName, "8", addr, ""); d.Backend != BackendGo {
+		t.Fatalf("after the state was read: %+v", d)
+	}
+}

@@ -22,15 +22,15 @@ type Decision struct {
 	Backend Backend
 	Shadow  bool   // Django answers and Go also runs in shadow (capture mode)
 	Bucket  int    // the bucketing key's bucket
-	Rule    string // what decided: kill_switch, gate, header, scorer_override, percent
+	Rule    string // what decided: kill_switch, gate, gates_unread, header, scorer_override, percent
 }
 
 // Decide is the pure routing function: the same snapshot and request always give the same
 // decision. Precedence, with the route's settings (its own, else the global ones): kill switch
-// (the global one included), a red gate (Django until an operator resets it: neither the header
-// nor a pin reaches Go then), the route header (when enabled), per-scorer pins, then the key's
-// bucket against the route's Go share; Django-served requests are shadowed by an independent
-// sticky bucket.
+// (the global one included), a red gate or gates whose shared state is unread (Django until an
+// operator resets the trip, or until the state is read: neither the header nor a pin reaches Go
+// then), the route header (when enabled), per-scorer pins, then the key's bucket against the
+// route's Go share; Django-served requests are shadowed by an independent sticky bucket.
 func Decide(s *Snapshot, route, scorerID, key, routeHeader string) Decision {
 	r := s.Route(route)
 	if r.KillSwitch {
@@ -40,6 +40,8 @@ func Decide(s *Snapshot, route, scorerID, key, routeHeader string) Decision {
 	switch {
 	case r.GateTripped != "":
 		d.Rule = "gate"
+	case r.GatesUnread:
+		d.Rule = "gates_unread"
 	case r.HeaderOverride && (routeHeader == string(BackendGo) || routeHeader == string(BackendDjango)):
 		d.Backend, d.Rule = Backend(routeHeader), "header"
 	case scorerID != "" && r.ScorerOverrides[scorerID] != "":
