@@ -97,7 +97,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 			return nil, err
 		}
 		fields = append(fields, diff.CompareCacheWrites(ws.CeramicCache, before, after, in.Rules)...)
-		cacheRace = diff.OtherCacheWriter(namedProviders(ws.CeramicCache), before, after)
+		cacheRace = diff.OtherCacheWriter(requestProviders(in.Call), before, after)
 	}
 	switch {
 	case planned:
@@ -125,12 +125,17 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	return fields, nil
 }
 
-// namedProviders are the providers the request's stamps name: those it soft-deletes and
-// inserts.
-func namedProviders(cw *scoring.CacheWrites) []string {
-	named := slices.Clone(cw.SoftDelete)
-	for _, r := range cw.Inserts {
-		named = append(named, r.Provider)
+// requestProviders are the providers the stamps of an embed-stamps request name (what Django's
+// handling of it may write), from the request itself: Go's plan is what is being checked.
+func requestProviders(call route.Call) []string {
+	req, _ := call.Request.(ninja.Request)
+	c, ok := req.Params.(stampsCall)
+	if !ok {
+		return nil
+	}
+	named := make([]string, len(c.inserts))
+	for i, r := range c.inserts {
+		named[i] = r.Provider
 	}
 	return named
 }
