@@ -48,9 +48,9 @@ type Control struct {
 	// changes made after it can bring the same number back with other content.
 	version int64
 	layer   []byte
-	// reads numbers each read of the shared state in the order it was made (a Poll's before its
-	// SELECT, a Change's after its COMMIT); applied is the number of the read last applied, so
-	// that a read made before another is never applied after it.
+	// reads numbers each read of the shared state in the order it was made (numbered before its
+	// SELECT; a Change reads the row back after its COMMIT); applied is the number of the read
+	// last applied, so that a read made before another is never applied after it.
 	reads, applied uint64
 	applyMu        sync.Mutex    // held while a read is applied to the rollout
 	pending        []pendingKill // kill switches given while the shared state was unreachable
@@ -151,25 +151,34 @@ func (c *Control) Poll(ctx context.Context) error {
 	// A kill switch that cannot be stored stays obeyed here (a local kill) and pending; it
 	// must not keep this replica from reading what the others change.
 	flushErr := c.flushPending(ctx)
-	read := c.nextRead()
-	var version int64
-	var raw []byte
-	// Unprepared, one round trip (a prepared statement costs one more on the connection's first
-	// poll, the start's); the connections plan every execution anyway (force_custom_plan).
-	if err := c.Pool.QueryRow(ctx, `SELECT version, state FROM shadowproxy_rollout_admin WHERE id = 1`, pgx.QueryExecModeSimpleProtocol).Scan(&version, &raw); err != nil {
+	if err := c.readAndApply(ctx); err != nil {
 		return c.failed(err)
 	}
-	var layer AdminLayer
-	if err := json.Unmarshal(raw, &layer); err != nil {
-		return c.failed(fmt.Errorf("decode the shared rollout state: %w", err))
-	}
-	c.apply(read, version, layer)
 	if flushErr != nil {
 		return c.failed(fmt.Errorf("store a kill switch given while the shared state was unreachable: %w", flushErr))
 	}
 	c.mu.Lock()
 	c.lastErr = ""
 	c.mu.Unlock()
+	return nil
+}
+
+// readAndApply reads the shared state and applies it, unless a read made after this one was
+// applied already.
+func (c *Control) readAndApply(ctx context.Context) error {
+	read := c.nextRead()
+	var version int64
+	var raw []byte
+	// Unprepared, one round trip (a prepared statement costs one more on the connection's first
+	// poll, the start's); the connections plan every execution anyway (force_custom_plan).
+	if err := c.Pool.QueryRow(ctx, `SELECT version, state FROM shadowproxy_rollout_admin WHERE id = 1`, pgx.QueryExecModeSimpleProtocol).Scan(&version, &raw); err != nil {
+		return err
+	}
+	var layer AdminLayer
+	if err := json.Unmarshal(raw, &layer); err != nil {
+		return fmt.Errorf("decode the shared rollout state: %w", err)
+	}
+	c.apply(read, version, layer)
 	return nil
 }
 
@@ -305,7 +314,12 @@ func (c *Control) Change(ctx context.Context, who, comment string, edit func(Adm
 		return AdminLayer{}, nil, fmt.Errorf("%w: %w", ErrSharedStateUnreachable, err)
 	}
 	if len(changes) > 0 {
-		c.apply(c.nextRead(), version, next)
+		// Read back rather than apply next: a poll numbered before this point may have read, and
+		// applied, a later change of another replica's already, which next would undo here. When
+		// the read fails, next is what this replica knows last.
+		if err := c.readAndApply(ctx); err != nil {
+			c.apply(c.nextRead(), version, next)
+		}
 	}
 	return next, changes, nil
 }

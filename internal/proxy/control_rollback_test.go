@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shadowproxy/internal/pgtest"
 	v2 "shadowproxy/internal/routes/v2"
@@ -77,5 +81,68 @@ func TestUnstorableChangeIsRefusedAndAPendingKillKeepsTheReplicaReading(t *testi
 	}
 	if a.control.ReadError() == "" {
 		t.Fatal("the kill switch that could not be stored is not reported")
+	}
+}
+
+// commitHook runs hook once, right after the first COMMIT its connection sees.
+type commitHook struct {
+	once sync.Once
+	hook func()
+}
+
+func (h *commitHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (h *commitHook) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	if strings.EqualFold(d.CommandTag.String(), "COMMIT") {
+		h.once.Do(h.hook)
+	}
+}
+
+// A change's own result is never applied over a later one this replica read already: between
+// the change's COMMIT and its applying, another replica changes the state again and this
+// replica's poll applies that; the change must leave it in force.
+func TestOwnChangeNeverUndoesALaterOneReadMeanwhile(t *testing.T) {
+	url := pgtest.NewDBURL(t)
+	plain, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Close)
+	b := startControlReplica(t, plain, controlConfig())
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := &commitHook{}
+	cfg.ConnConfig.Tracer = hook
+	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(traced.Close)
+	a := &Control{Pool: traced, Rollout: NewRollout(controlConfig(), nil)}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ten, twenty := 10.0, 20.0
+	hook.hook = func() {
+		if _, _, err := b.control.Change(context.Background(), "bob", "", func(l AdminLayer) (AdminLayer, error) {
+			return l.With("", Overrides{GoPercent: &twenty})
+		}); err != nil {
+			t.Error(err)
+		}
+		if err := a.Poll(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, _, err := a.Change(context.Background(), "alice", "", func(l AdminLayer) (AdminLayer, error) {
+		return l.With("", Overrides{GoPercent: &ten})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Rollout.Load().GoPercent; got != 20 {
+		t.Fatalf("the shared state holds go_percent 20, yet the replica obeys %v", got)
 	}
 }
