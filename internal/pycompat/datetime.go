@@ -64,6 +64,7 @@ func FromISOFormat(s string) (DateTime, error) {
 	if aware && tzSeconds != 0 {
 		total := int64(tzSeconds)*1e6 + int64(tzMicros)
 		if total <= -usPerDay || total >= usPerDay {
+			//lint:ignore ST1005 CPython's message, period included: it reaches in-band errors
 			return DateTime{}, fmt.Errorf("offset must be a timedelta strictly between "+
 				"-timedelta(hours=24) and timedelta(hours=24), not %s.", timedeltaRepr(total))
 		}

@@ -154,7 +154,7 @@ func patchVary(h http.Header, name string) {
 	}
 	found := false
 	for _, v := range vary {
-		found = found || strings.ToLower(v) == strings.ToLower(name)
+		found = found || strings.EqualFold(v, name)
 	}
 	if !found {
 		vary = append(vary, name)
