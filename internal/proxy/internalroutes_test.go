@@ -378,7 +378,9 @@ func TestValidateKeyShadowComparesTheBackfill(t *testing.T) {
 			t.Fatalf("Django: %d %s", resp.StatusCode, body)
 		}
 		run := f.run()
-		got := patternCounts(f.handler.Shadow.Recorder.StatsFor(embed.ValidateAPIKeyName).Summary())["writes.api_key.hashed_key_sha256"]
+		stats := f.handler.Shadow.Recorder.StatsFor(embed.ValidateAPIKeyName)
+		waitFor(t, "the run counted", func() bool { return len(stats.Summary().Paths) > 0 }) // OnRun comes before the counts
+		got := patternCounts(stats.Summary())["writes.api_key.hashed_key_sha256"]
 		if (c.want == diff.Equal && got.Equal != 1) || (c.want == diff.Divergent && (got.Divergent != 1 || run.Outcome != diff.OutcomeDivergent)) {
 			t.Fatalf("back-fill %+v, want %s (outcome %s): %+v", got, c.want, run.Outcome, run.Fields)
 		}
