@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -366,14 +363,7 @@ func TestValidateKeyShadowComparesTheBackfill(t *testing.T) {
 			}
 			return serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: sink, Token: f.embed.Token}).Routes())
 		})
-		dk, err := pbkdf2.Key(sha256.New, f.ds.APIKey, []byte("salt"), 1000, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		legacy := fmt.Sprintf("pbkdf2_sha256$1000$salt$%s", base64.StdEncoding.EncodeToString(dk))
-		if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET hashed_key = $1, hashed_key_sha256 = NULL`, legacy); err != nil {
-			t.Fatal(err)
-		}
+		makeKeysLegacy(t, f.pool, f.ds.APIKey)
 		if resp, body := f.do("GET", "/internal/embed/validate-api-key", "", "X-API-Key", f.ds.APIKey); resp.StatusCode != 200 {
 			t.Fatalf("Django: %d %s", resp.StatusCode, body)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/scoring"
 )
@@ -18,17 +20,7 @@ import (
 // and a Go back-fill of another value is divergent although both answers are identical.
 func TestShadowComparesTheKeyBackfill(t *testing.T) {
 	f := newShadowFixture(t, nil)
-	legacy := func() {
-		t.Helper()
-		dk, err := pbkdf2.Key(sha256.New, f.ds.APIKey, []byte("salt"), 1000, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hashed := fmt.Sprintf("pbkdf2_sha256$1000$salt$%s", base64.StdEncoding.EncodeToString(dk))
-		if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET hashed_key = $1, hashed_key_sha256 = NULL`, hashed); err != nil {
-			t.Fatal(err)
-		}
-	}
+	legacy := func() { makeKeysLegacy(t, f.pool, f.ds.APIKey) }
 	backfill := func(s diff.Summary) diff.PathCounts { return patternCounts(s)["writes.api_key.hashed_key_sha256"] }
 	c := f.ds.Communities[0].ID
 	legacy()
@@ -59,5 +51,19 @@ func TestShadowComparesTheKeyBackfill(t *testing.T) {
 	}
 	if stored != 0 {
 		t.Fatal("a stored diff holds the key's verifier")
+	}
+}
+
+// makeKeysLegacy stores the API keys as a key only PBKDF2 verifies (Django's
+// PBKDF2PasswordHasher encoding of key, 1,000 iterations), with no SHA-256 verifier yet.
+func makeKeysLegacy(t *testing.T, pool *pgxpool.Pool, key string) {
+	t.Helper()
+	dk, err := pbkdf2.Key(sha256.New, key, []byte("salt"), 1000, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashed := fmt.Sprintf("pbkdf2_sha256$1000$salt$%s", base64.StdEncoding.EncodeToString(dk))
+	if _, err := pool.Exec(context.Background(), `UPDATE account_accountapikey SET hashed_key = $1, hashed_key_sha256 = NULL`, hashed); err != nil {
+		t.Fatal(err)
 	}
 }
