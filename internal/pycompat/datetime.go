@@ -282,12 +282,8 @@ func (b isoText) parseISODate(dateLen int) (year, month, day, rv int) {
 			return 0, 0, 0, -3
 		}
 		if dateLen < 0 || p < dateLen {
-			if usesSeparator {
-				c := b.at(p)
-				p++
-				if c != '-' {
-					return 0, 0, 0, -2
-				}
+			if p, ok = b.dash(p, usesSeparator); !ok {
+				return 0, 0, 0, -2
 			}
 			if _, ok = b.parseDigits(p, 1, &weekday); !ok {
 				return 0, 0, 0, -4
@@ -304,17 +300,22 @@ func (b isoText) parseISODate(dateLen int) (year, month, day, rv int) {
 	if p, ok = b.parseDigits(p, 2, &month); !ok {
 		return 0, 0, 0, -1
 	}
-	if usesSeparator {
-		c := b.at(p)
-		p++
-		if c != '-' {
-			return 0, 0, 0, -2
-		}
+	if p, ok = b.dash(p, usesSeparator); !ok {
+		return 0, 0, 0, -2
 	}
 	if _, ok = b.parseDigits(p, 2, &day); !ok {
 		return 0, 0, 0, -1
 	}
 	return year, month, day, 0
+}
+
+// dash steps over the '-' a date written with separators has at p (C's
+// `if (uses_separator && *(p++) != '-')`): ok is false when another byte stands there.
+func (b isoText) dash(p int, usesSeparator bool) (next int, ok bool) {
+	if !usesSeparator {
+		return p, true
+	}
+	return p + 1, b.at(p) == '-'
 }
 
 // parseISOTime mirrors parse_isoformat_time on the n bytes from start: the clock runs up to the
