@@ -169,11 +169,14 @@ func patchVary(h http.Header, name string) {
 // ipvFuture is the IPvFuture form urllib accepts between brackets.
 var ipvFuture = regexp.MustCompile(`\Av[a-fA-F0-9]+\..+\z`)
 
-// urlsplitReads reports whether Python's urllib.parse.urlsplit reads origin without the
-// ValueError on which CorsMiddleware leaves the answer without Access-Control-Allow-Origin: a
-// network location with one bracket but not the other, or brackets around something that is
-// neither an IPv6 address nor an IPvFuture.
+// urlsplitReads reports whether Python 3.12's urllib.parse.urlsplit reads origin without the
+// ValueError on which CorsMiddleware leaves the answer without Access-Control-Allow-Origin.
+// urlsplit first strips C0 controls and spaces from the left and deletes every tab, CR and LF
+// (a tab can reach Django inside a header value: h11 keeps it), then refuses a network location
+// with one bracket but not the other, or whose brackets do not hold a host as
+// bracketedNetlocReads says.
 func urlsplitReads(origin string) bool {
+	origin = unsafeURLBytes.Replace(strings.TrimLeft(origin, c0ControlOrSpace))
 	rest := origin
 	if scheme, after, found := strings.Cut(origin, ":"); found && validScheme(scheme) {
 		rest = after
@@ -190,13 +193,39 @@ func urlsplitReads(origin string) bool {
 	if open != close {
 		return false
 	}
-	if !open {
-		return true
+	return !open || bracketedNetlocReads(netloc)
+}
+
+// c0ControlOrSpace is urlsplit's _WHATWG_C0_CONTROL_OR_SPACE, stripped from a URL's left.
+const c0ControlOrSpace = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "
+
+// unsafeURLBytes deletes urlsplit's _UNSAFE_URL_BYTES_TO_REMOVE.
+var unsafeURLBytes = strings.NewReplacer("\t", "", "\r", "", "\n", "")
+
+// bracketedNetlocReads is _check_bracketed_netloc (3.12.9 and later) for a network location
+// holding both brackets: after the last "@", nothing may come before a "[" and only a ":" may
+// follow its "]"; the host (between the brackets, or before the first ":" when the brackets
+// are all before the "@") must be an IPvFuture or an IPv6 address.
+func bracketedNetlocReads(netloc string) bool {
+	hostAndPort := netloc[strings.LastIndexByte(netloc, '@')+1:]
+	before, bracketed, found := strings.Cut(hostAndPort, "[")
+	if !found {
+		host, _, _ := strings.Cut(hostAndPort, ":")
+		return bracketedHostReads(host)
 	}
-	_, after, _ := strings.Cut(netloc, "[")
-	host, _, _ := strings.Cut(after, "]")
+	host, port, _ := strings.Cut(bracketed, "]")
+	return before == "" && (port == "" || strings.HasPrefix(port, ":")) && bracketedHostReads(host)
+}
+
+// bracketedHostReads is _check_bracketed_host: an IPvFuture, or what ipaddress.ip_address reads
+// as an IPv6 address (its scope id, after the first "%", holds no other "%").
+func bracketedHostReads(host string) bool {
 	if strings.HasPrefix(host, "v") {
 		return ipvFuture.MatchString(host)
+	}
+	if _, zone, found := strings.Cut(host, "%"); found && strings.Contains(zone, "%") {
+		return false
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.Is6()

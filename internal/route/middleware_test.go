@@ -25,6 +25,20 @@ func TestAddMiddlewareHeaders(t *testing.T) {
 		{"http://[vz.1]", ""},         // not an IPvFuture
 		{"1a://[x", "*"},              // not a scheme: no network location, nothing to refuse
 		{"https://ok.example/[", "*"}, // a bracket in the path, not the network location
+		// urlsplit deletes tabs first (h11 lets one through inside a value)
+		{"http://[::1\t]", "*"},
+		{"h\ttp://[x", ""},
+		{"/\t/[", ""},
+		{"http://[::1%a%b]", ""}, // ipaddress: a scope id holds no "%"
+		{"http://[fe80::1%eth0]:9", "*"},
+		// Python 3.12.9's _check_bracketed_netloc: the host after the last "@", nothing
+		// before its "[", only a port after its "]"
+		{"http://a[::1]", ""},
+		{"http://[::1]x", ""},
+		{"http://u@[::1]", "*"},
+		{"http://[u@[::1]", "*"},
+		{"http://[::1]@x]", ""},
+		{"http://[x@h:1]", ""},
 	} {
 		h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 		AddMiddlewareHeaders(Middleware{}, Ninja, CORS{Origin: c.origin}, h)
