@@ -78,18 +78,26 @@ func queueCacheWrites(q *labelledBatch, cw *scoring.CacheWrites) {
 	}
 }
 
-// readLive reads the live list after the commit, as Django reads updated_passport_state with a
-// statement of its own after its writes, on the connection that wrote them (still holding the
-// address's plan lock when LockPlan took one). The writes are committed: a failure here must not
-// send the request to Django again.
+// readLive reads the live list after the commit of a write that did not stage its cache writes
+// (CommitSink.Apply given them), on the connection that wrote them (still holding the address's
+// plan lock when LockPlan took one). The writes are committed: a failure here must not send the
+// request to Django again. A staged write reads the list inside its transaction (StageCache).
 func readLive(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) error {
 	if cw == nil {
 		return nil
 	}
 	rows, err := conn.Query(ctx, sqlLiveStamps, cw.Address, cw.ListAllTypes)
+	if err == nil {
+		err = scanLive(rows, cw)
+	}
 	if err != nil {
 		return fmt.Errorf("read the live stamps after the commit: %w: %w", scoring.ErrOutcomeUnknown, err)
 	}
+	return nil
+}
+
+// scanLive reads sqlLiveStamps's rows, in the order PostgreSQL gives, into cw.Live.
+func scanLive(rows pgx.Rows, cw *scoring.CacheWrites) error {
 	live, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (scoring.LiveStamp, error) {
 		var s scoring.LiveStamp
 		var stamp string
@@ -98,7 +106,7 @@ func readLive(ctx context.Context, conn *pgx.Conn, cw *scoring.CacheWrites) erro
 		return s, err
 	})
 	if err != nil {
-		return fmt.Errorf("read the live stamps after the commit: %w: %w", scoring.ErrOutcomeUnknown, err)
+		return err
 	}
 	cw.Live = live
 	return nil

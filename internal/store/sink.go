@@ -68,7 +68,7 @@ func (s CommitSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamps 
 	queueWrites(q, ws, copyStamps)
 	queueCommit(q, ws)
 	discard := func(ctx context.Context) { s.discard(ctx, conn) }
-	return s.commitBatch(ctx, conn, q, ws, nil, discard, func(ctx context.Context) error {
+	return s.commitBatch(ctx, conn, q, ws.CeramicCache, nil, discard, func(ctx context.Context) error {
 		_, err := conn.Exec(ctx, "ROLLBACK")
 		return err
 	})
@@ -95,11 +95,11 @@ func (s CommitSink) discard(ctx context.Context, conn *pgxpool.Conn) {
 }
 
 // commitBatch sends a write pipeline that ends with COMMIT (in a transaction it begins, or in
-// tx when that is open already) and tells what came of it: nil once committed (the live list
-// read back), the outcome checked on another connection when the connection failed after the
+// tx when that is open already) and tells what came of it: nil once committed (live, the cache
+// writes of a pipeline that made them, has its live list read back), the outcome checked on another connection when the connection failed after the
 // COMMIT may have been sent, and otherwise, the transaction being aborted or never sent, undo
 // run (its ROLLBACK) and the failure mapped to what the scorer does next.
-func (s CommitSink) commitBatch(ctx context.Context, conn *pgxpool.Conn, q *labelledBatch, ws *scoring.WriteSet, tx *openTx,
+func (s CommitSink) commitBatch(ctx context.Context, conn *pgxpool.Conn, q *labelledBatch, live *scoring.CacheWrites, tx *openTx,
 	discard func(context.Context), undo func(context.Context) error) error {
 	markCommitSent(ctx)
 	grace := s.txIDGrace
@@ -109,7 +109,7 @@ func (s CommitSink) commitBatch(ctx context.Context, conn *pgxpool.Conn, q *labe
 	run := q.send(ctx, conn.Conn(), grace, tx)
 	if run.err == nil {
 		markCommitted(ctx)
-		return readLiveCommitted(ctx, conn.Conn(), ws.CeramicCache)
+		return readLiveCommitted(ctx, conn.Conn(), live)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(run.err, &pgErr) && run.commitSent {
@@ -117,7 +117,7 @@ func (s CommitSink) commitBatch(ctx context.Context, conn *pgxpool.Conn, q *labe
 		switch outcome := resolveCommit(ctx, s.Pool, run); outcome {
 		case CommitConfirmed:
 			markCommitted(ctx)
-			return s.readLiveAfter(ctx, ws.CeramicCache)
+			return s.readLiveAfter(ctx, live)
 		case CommitAborted:
 			return fmt.Errorf("apply write set (%s; aborted, checked on another connection): %w", run.failed, run.err)
 		default:
@@ -198,7 +198,7 @@ const (
 	// force_custom_plan (ConfigureConn), until COMMIT or ROLLBACK. No statement after it returns
 	// rows whose order reaches an answer or a row: the inserts take their order from ORDER BY
 	// u.n, the checks aggregate, the live stamps are read after COMMIT, and a staged write reads
-	// its stamps (StageCache) before it, under the session's custom plans.
+	// its live list and stamps (StageCache) before it, under the session's custom plans.
 	// A plan changes only how a write finds its rows, never which rows it writes.
 	SQLCachedPlans = `SET LOCAL plan_cache_mode = auto`
 )

@@ -24,10 +24,15 @@ const (
 
 // StageCache implements scoring.CacheStager. In one round trip on the request's connection (the
 // plan lock's when LockPlan took one) it begins the write transaction, takes its id, makes the
-// ceramic-cache writes (lock, check, soft delete, inserts), sets the savepoint and reads the
-// address's stamps with aget_passport's statement (sqlStamps: no ORDER BY, run under the
-// session's custom plans as Django's literal SQL is). The transaction stays open; the returned
-// sink's Apply commits it with the score's writes.
+// ceramic-cache writes (lock, check, soft delete, inserts), sets the savepoint, reads the live
+// list the answer gives (sqlLiveStamps, into cw.Live), then the address's stamps with
+// aget_passport's statement (sqlStamps), in Django's order: the views read
+// updated_passport_state after their writes and before they score (api/ceramic_cache/api/v1.py,
+// handle_add_stamps_only's list before handle_add_stamps' score; the PATCH and DELETE answers'
+// stamps= before score=), so a writer committing meanwhile can change the score Django reads, not
+// the list alone. Both statements have no ORDER BY and run under the session's custom plans, as
+// Django's literal SQL does. The transaction stays open; the returned sink's Apply commits it
+// with the score's writes.
 func (s CommitSink) StageCache(ctx context.Context, cw *scoring.CacheWrites) ([]scoring.CeramicRow, scoring.Sink, func(), error) {
 	conn, release, err := s.requestConn(ctx)
 	if err != nil {
@@ -43,9 +48,10 @@ func (s CommitSink) StageCache(ctx context.Context, cw *scoring.CacheWrites) ([]
 	for _, stmt := range q.stmts {
 		b.Queue(stmt.sql, stmt.args...)
 	}
+	b.Queue(sqlLiveStamps, cw.Address, cw.ListAllTypes)
 	b.Queue(sqlStamps, cw.Address)
 	res := conn.SendBatch(ctx, b)
-	stamps, err := st.readStaged(res, q.stmts)
+	stamps, err := st.readStaged(res, q.stmts, cw)
 	if closeErr := res.Close(); err == nil {
 		err = closeErr
 	}
@@ -90,9 +96,9 @@ type stagedSink struct {
 	done bool
 }
 
-// readStaged reads the staging round trip's results: the transaction id, the writes', and the
-// stamps aget_passport's statement returns after them.
-func (st *stagedSink) readStaged(res pgx.BatchResults, stmts []queuedStatement) ([]scoring.CeramicRow, error) {
+// readStaged reads the staging round trip's results: the transaction id, the writes', the live
+// list (into cw.Live) and the stamps aget_passport's statement returns after them.
+func (st *stagedSink) readStaged(res pgx.BatchResults, stmts []queuedStatement, cw *scoring.CacheWrites) ([]scoring.CeramicRow, error) {
 	for _, stmt := range stmts {
 		if stmt.label != txIDSection {
 			if _, err := res.Exec(); err != nil {
@@ -103,6 +109,13 @@ func (st *stagedSink) readStaged(res pgx.BatchResults, stmts []queuedStatement) 
 		if err := res.QueryRow().Scan(&st.tx.xid, &st.tx.pid); err != nil {
 			return nil, fmt.Errorf("%s: %w", stmt.label, err)
 		}
+	}
+	live, err := res.Query()
+	if err == nil {
+		err = scanLive(live, cw)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the live list after the cache writes: %w", err)
 	}
 	rows, err := res.Query()
 	if err != nil {
@@ -149,7 +162,7 @@ func (st *stagedSink) apply(ctx context.Context, ws *scoring.WriteSet, copyStamp
 	queueWrites(q, &rest, copyStamps)
 	queueCommit(q, ws)
 	reopened := false // a refused write was rolled back to the savepoint: the transaction goes on
-	err := st.sink.commitBatch(ctx, st.conn, q, ws, &st.tx, st.discard, func(ctx context.Context) error {
+	err := st.sink.commitBatch(ctx, st.conn, q, nil, &st.tx, st.discard, func(ctx context.Context) error {
 		_, err := st.conn.Exec(ctx, sqlStageRollback)
 		reopened = err == nil
 		return err
