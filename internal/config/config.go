@@ -231,10 +231,12 @@ func build(content []byte, source string, getenv func(string) string) (Config, e
 }
 
 // RedactURL is raw as logs and errors may show it: a password in its user information is
-// replaced by "xxxxx", and a text that is no URL is not shown at all.
+// replaced by "xxxxx", and a text that is no URL is not shown at all, nor one whose user
+// information url.Parse does not read as such ("user:pass@host" without "//", a password
+// beginning with "/", "?" or "#"), on which Redacted would keep the password.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Opaque != "" || u.User == nil && strings.Contains(raw, "@") {
 		return "(not a URL; not shown)"
 	}
 	return u.Redacted()

@@ -48,6 +48,13 @@ func TestLoadFileEnvAndValidation(t *testing.T) {
 	if _, err := Load(path, env(nil)); err == nil || strings.Contains(err.Error(), "DJANGO-BASIC-PASS") || !strings.Contains(err.Error(), "proxyuser:xxxxx@") {
 		t.Errorf("django_url with a password: %v", err)
 	}
+	// user information url.Parse does not read as such is not shown at all, refused or applied
+	for _, u := range []string{"proxyuser:DJANGO-BASIC-PASS@127.0.0.1:8000", "http://proxyuser:/DJANGO-BASIC-PASS@127.0.0.1:8000",
+		"http://proxyuser:?DJANGO-BASIC-PASS@127.0.0.1:8000", "http://proxyuser:#DJANGO-BASIC-PASS@127.0.0.1:8000"} {
+		if got := RedactURL(u); strings.Contains(got, "DJANGO-BASIC-PASS") {
+			t.Errorf("RedactURL(%q) = %q", u, got)
+		}
+	}
 	if _, err := Load("", env(map[string]string{"SHADOWPROXY_GO_PERCENT": "lots"})); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_GO_PERCENT") {
 		t.Errorf("bad env value: %v", err)
 	}

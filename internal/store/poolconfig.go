@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,8 +18,13 @@ const pingTimeout = 3 * time.Second
 
 // ParsePoolConfig parses DATABASE_URL for a pool the scorer reads through (ConfigureConn, the
 // ping bound). Its error never quotes the text, which holds the database password (pgx's own
-// redaction is best effort).
+// redaction is best effort). A URL whose user information net/url does not read as such is
+// refused too (misreadUserInfo): pgx would take the password for part of the host, database or
+// options, which its connection errors quote.
 func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
+	if misreadUserInfo(databaseURL) {
+		return nil, errors.New("DATABASE_URL has an \"@\" that is not its user information's end (percent-encode \"/\", \"?\", \"#\" and \"@\" in the password; the value is not shown, it holds a password)")
+	}
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, errors.New("DATABASE_URL is not a connection string pgx reads (postgres://user:password@host:port/database?options; the value is not shown, it holds a password)")
@@ -25,4 +32,15 @@ func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	ConfigureConn(cfg.ConnConfig)
 	cfg.PingTimeout = pingTimeout
 	return cfg, nil
+}
+
+// misreadUserInfo reports a postgres:// URL with an "@" that net/url does not read as the end of
+// its user information: a password beginning with "/", "?" or "#" (or digits then one of them)
+// ends the authority early, leaving the password in the path or query.
+func misreadUserInfo(dsn string) bool {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return false
+	}
+	u, err := url.Parse(dsn)
+	return err == nil && u.User == nil && strings.Contains(dsn, "@")
 }
