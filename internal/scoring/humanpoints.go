@@ -37,7 +37,7 @@ func humanPointsDue(s *Settings, program, passing bool, now time.Time) bool {
 // acheck_and_award_scoring_bonus and acheck_and_award_misc_points for a passing score.
 // kept indexes the kept stamps in stamps.
 func awardHumanPoints(address string, community int64, stamps []validStamp, kept []int, st HumanPointsState, s *Settings) *HumanPointsWrites {
-	w := &HumanPointsWrites{Address: address}
+	w := &HumanPointsWrites{Address: address, BonusAt: qualifiedForBonus}
 	if !st.Qualified[community] {
 		w.QualifiedCommunity = community
 	}

@@ -3,9 +3,11 @@ package scoring_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	v2 "shadowproxy/internal/routes/v2"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/stampissuer"
 	"shadowproxy/internal/store"
@@ -94,5 +96,66 @@ func TestBulkWriteListIsReadBeforeTheScore(t *testing.T) {
 	scored := f.text(`SELECT string_agg(k, ',' ORDER BY k) FROM registry_score, jsonb_object_keys(stamps) k`)
 	if strings.Contains(scored, "Ens") != strings.Contains(strings.Join(listed, ","), "Ens") {
 		t.Errorf("the answer lists %v and scores %s: Django's list and score see the same Ens", listed, scored)
+	}
+}
+
+// Two requests qualify an address for human points in its third and fourth communities at once.
+// Django records each qualification (autocommit) before it counts them
+// (acheck_and_award_scoring_bonus), so whichever counts last sees four and writes SCB. Here the
+// first request's transaction stays open after its human-points writes (a session holds
+// registry_score, which it writes next) while the second reaches its own: the second must count
+// the first's qualification, so it waits for the first's commit.
+func TestScoringBonusCountsAConcurrentQualification(t *testing.T) {
+	f := newFixture(t)
+	f.scorer.Settings.HumanPointsWrite = true
+	for range 2 {
+		other := f.community(f.account, "WEIGHTED", "{}", "1")
+		f.exec(`INSERT INTO registry_humanpointscommunityqualifiedusers (address, community_id) VALUES ($1, $2)`, addrA, other)
+	}
+	var cs [2]int64
+	for i := range cs {
+		cs[i] = f.community(f.account, "WEIGHTED_BINARY", `{"Google": 1}`, "1")
+		f.exec(`UPDATE account_community SET human_points_program = true WHERE id = $1`, cs[i])
+	}
+	f.stamp(addrA, stampissuer.Stamp{Provider: "Google", Hash: "v0:g"})
+
+	blocker, err := f.pool.Acquire(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Release()
+	if _, err := blocker.Exec(f.ctx, `BEGIN; LOCK TABLE registry_score IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, len(cs))
+	score := func(c int64) {
+		in := v2.NinjaRequest(&f.scorer.Settings, fmt.Sprint(c), addrA, http.Header{"X-Api-Key": {f.key}}, "", nil, "")
+		res, err := f.scorer.Score(f.ctx, in, store.CommitSink{Pool: f.pool})
+		if err == nil && res.Outcome.Kind != scoring.Scored {
+			err = fmt.Errorf("community %d: outcome %d", c, res.Outcome.Kind)
+		}
+		errs <- err
+	}
+	waiting := func(n int64) { // the barrier: n lock requests wait
+		for f.int64(`SELECT count(*) FROM pg_locks WHERE NOT granted`) < n {
+		}
+	}
+	go score(cs[0])
+	waiting(1) // on registry_score, its human-points writes made
+	go score(cs[1])
+	waiting(2) // on the first's human-points lock (or, without it, on registry_score too)
+	if _, err := blocker.Exec(f.ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	for range cs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if q := f.int64(`SELECT count(*) FROM registry_humanpointscommunityqualifiedusers WHERE address = $1`, addrA); q != 4 {
+		t.Fatalf("qualified in %d communities, want 4", q)
+	}
+	if got := strings.Join(f.points(addrA), " "); !strings.Contains(got, "SCB|") {
+		t.Errorf("qualified in 4 communities, human points %q: no SCB, which Django's later count writes", got)
 	}
 }

@@ -121,7 +121,15 @@ type HumanPointsWrites struct {
 	Address string
 	// QualifiedCommunity is the community to record as qualified; 0 when it already is.
 	QualifiedCommunity int64
-	Rows               []HumanPointsRow
+	// Rows are the rows the award plans from the rows it read. Their SCB row is the plan's
+	// guess; the write decides on SCB itself from BonusAt.
+	Rows []HumanPointsRow
+	// BonusAt is how many qualified communities earn the scoring bonus (SCB). The write counts
+	// them in the database after recording this request's own, with the award of another
+	// request for the address committed first (a lock per address): Django counts after its
+	// own committed insert, so of two requests qualifying an address at once the later count
+	// sees both (acheck_and_award_scoring_bonus after arecord_passing_score).
+	BonusAt int
 }
 
 // HumanPointsRow is one registry_humanpoints row (chain 0). IfAbsent rows are Django's

@@ -14,8 +14,13 @@ import (
 // Statements of the human-points program: registry_humanpoints, its qualified users, its
 // configuration and multipliers, and the award lists' members.
 
-// humanPointsSection labels the human-points writes, so that their failure is recognised.
-const humanPointsSection = "human_points"
+// humanPointsSection labels the human-points writes, so that their failure is recognised. The
+// lock before them has a label of its own: Django takes no such lock, so its failure is no
+// human-points error.
+const (
+	humanPointsSection     = "human_points"
+	humanPointsLockSection = "human_points_lock"
+)
 
 // The award's reads (arecord_stamp_actions, acheck_and_award_scoring_bonus,
 // acheck_and_award_misc_points).
@@ -91,13 +96,25 @@ ON CONFLICT DO NOTHING`
 SELECT $1::varchar, $2::varchar, $3::timestamptz, '', 0, ''
 WHERE NOT EXISTS (SELECT 1 FROM registry_humanpoints WHERE address = $1::varchar AND action = $2::varchar)
 ON CONFLICT DO NOTHING`
+	// sqlLockHumanPoints makes the awards of one address take turns until commit, so that
+	// sqlScoringBonus counts the qualified rows of an award that began first.
+	sqlLockHumanPoints = `SELECT pg_advisory_xact_lock(hashtextextended('human_points:' || $1::text, 0))`
+	// sqlScoringBonus is acheck_and_award_scoring_bonus: the address's qualified communities
+	// counted (this request's own recorded), then SCB's get_or_create.
+	sqlScoringBonus = `INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider)
+SELECT $1::varchar, 'SCB', $2::timestamptz, '', 0, ''
+WHERE (SELECT count(*) FROM registry_humanpointscommunityqualifiedusers WHERE address = $1::varchar) >= $3::bigint
+  AND NOT EXISTS (SELECT 1 FROM registry_humanpoints WHERE address = $1::varchar AND action = 'SCB')
+ON CONFLICT DO NOTHING`
 )
 
 // queueHumanPoints queues the human-points writes (labelled, so a failure is recognised) in
-// Django's order, which is the order registry_humanpoints draws its ids in: the qualified user
-// (arecord_passing_score), the one bulk insert of the HKY and provider-action rows
-// (arecord_stamp_actions), then each "if absent" row (SCB, then MM2, SOG, TCO) as listed.
+// Django's order, which is the order registry_humanpoints draws its ids in: the address's lock,
+// the qualified user (arecord_passing_score), the one bulk insert of the HKY and provider-action
+// rows (arecord_stamp_actions), the scoring bonus as the database's count decides (the plan's
+// SCB row is not sent), then each other "if absent" row (MM2, SOG, TCO) as listed.
 func queueHumanPoints(q *labelledBatch, w *scoring.HumanPointsWrites, at time.Time) {
+	q.queue(humanPointsLockSection, sqlLockHumanPoints, w.Address)
 	if w.QualifiedCommunity != 0 {
 		q.queue(humanPointsSection, sqlQualifyUser, w.Address, w.QualifiedCommunity)
 	}
@@ -110,8 +127,11 @@ func queueHumanPoints(q *labelledBatch, w *scoring.HumanPointsWrites, at time.Ti
 	if len(actions) > 0 {
 		q.queue(humanPointsSection, sqlHumanPointsRows, w.Address, at, actions, txs, providers)
 	}
+	if w.BonusAt > 0 {
+		q.queue(humanPointsSection, sqlScoringBonus, w.Address, at, w.BonusAt)
+	}
 	for _, r := range w.Rows {
-		if r.IfAbsent {
+		if r.IfAbsent && r.Action != "SCB" {
 			q.queue(humanPointsSection, sqlHumanPointsIfAbsent, w.Address, r.Action, at)
 		}
 	}

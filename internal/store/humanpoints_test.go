@@ -135,7 +135,7 @@ func TestHumanPointsAwardReadsAndWrites(t *testing.T) {
 		{Action: "ISB"},
 		{Action: "SOG", IfAbsent: true}, // already there
 		{Action: "SCB", IfAbsent: true},
-	}}
+	}, BonusAt: 2} // the two qualified communities earn it here
 	for range 2 { // the second time writes nothing new
 		q := &labelledBatch{}
 		queueHumanPoints(q, w, at)
