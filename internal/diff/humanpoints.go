@@ -65,7 +65,8 @@ func compareHumanPoints(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule)
 // plannedHumanPoints is what Go's write-set adds to the rows pre, as the store writes it: only
 // with a scored (timestamped) score row; "if absent" rows (chain 0, no provider or hash) when
 // the address has no row of that action; the others unless the same row is there; the
-// qualified community unless it is there.
+// qualified community unless it is there; SCB as the store decides it (not the plan's SCB row):
+// when the communities pre holds, with the qualified one, reach BonusAt.
 func plannedHumanPoints(ws *scoring.WriteSet, pre *HumanPointsRows) map[string]any {
 	awarded, qualified := map[string]any{}, map[string]any{}
 	out := map[string]any{"awarded": awarded, "qualified": qualified}
@@ -79,7 +80,11 @@ func plannedHumanPoints(ws *scoring.WriteSet, pre *HumanPointsRows) map[string]a
 		action, _, _ := strings.Cut(k, "|")
 		actions[action] = true
 	}
-	for _, r := range ws.HumanPoints.Rows {
+	hp := ws.HumanPoints
+	for _, r := range hp.Rows {
+		if r.Action == "SCB" {
+			continue
+		}
 		key := r.Action + "|0|" + r.Provider + "|" + r.TxHash
 		if r.IfAbsent {
 			if actions[r.Action] {
@@ -91,8 +96,13 @@ func plannedHumanPoints(ws *scoring.WriteSet, pre *HumanPointsRows) map[string]a
 			awarded[key] = true
 		}
 	}
-	if c := ws.HumanPoints.QualifiedCommunity; c != 0 && !slices.Contains(pre.Qualified, c) {
+	qualifiedCount := len(pre.Qualified)
+	if c := hp.QualifiedCommunity; c != 0 && !slices.Contains(pre.Qualified, c) {
 		qualified[strconv.FormatInt(c, 10)] = true
+		qualifiedCount++
+	}
+	if hp.BonusAt > 0 && qualifiedCount >= hp.BonusAt && !actions["SCB"] {
+		awarded["SCB|0||"] = true
 	}
 	return out
 }

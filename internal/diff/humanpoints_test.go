@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -30,6 +31,22 @@ func TestPlannedHumanPoints(t *testing.T) {
 	pre.Qualified = append(pre.Qualified, 7)
 	if q := plannedHumanPoints(ws, pre)["qualified"].(map[string]any); len(q) != 0 {
 		t.Fatalf("already qualified: %v", q)
+	}
+	// SCB as the store decides it: the snapshot's qualified communities with this request's
+	// own reaching BonusAt, whatever the plan's SCB row says
+	ws.HumanPoints.BonusAt = 2
+	pre = &HumanPointsRows{Qualified: []int64{3}}
+	if a := plannedHumanPoints(ws, pre)["awarded"].(map[string]any); !a["SCB|0||"].(bool) {
+		t.Fatalf("two communities with BonusAt 2: %v", a)
+	}
+	ws.HumanPoints.Rows = slices.DeleteFunc(ws.HumanPoints.Rows, func(r scoring.HumanPointsRow) bool { return r.Action == "SCB" })
+	if a := plannedHumanPoints(ws, pre)["awarded"].(map[string]any); a["SCB|0||"] == nil {
+		t.Fatalf("no SCB row planned, the count reaching BonusAt: %v", a)
+	}
+	ws.HumanPoints.BonusAt = 3
+	ws.HumanPoints.Rows = append(ws.HumanPoints.Rows, scoring.HumanPointsRow{Action: "SCB", IfAbsent: true})
+	if a := plannedHumanPoints(ws, pre)["awarded"].(map[string]any); a["SCB|0||"] != nil {
+		t.Fatalf("an SCB row planned, the count short of BonusAt: %v", a)
 	}
 	ws.Score.LastScoreTimestamp = nil // an in-band error: the store writes no human points
 	if a := plannedHumanPoints(ws, pre)["awarded"].(map[string]any); len(a) != 0 {
