@@ -22,7 +22,7 @@ func TestNoiseRulesApplyToEveryWritePattern(t *testing.T) {
 	post.Events = append(post.Events, EventRow{Action: "LDP", Data: `{"provider": "Google", "n": 2}`})
 	for _, pattern := range []string{"writes.stamps.*", "writes.hash_links.*", "writes.events.ldp.*"} {
 		t.Run(pattern, func(t *testing.T) {
-			fields, _ := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules())
+			fields, _ := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
 			if worstClass(fields, pattern) != Divergent {
 				t.Fatalf("the fixture has no difference at %s", pattern)
 			}
@@ -30,7 +30,7 @@ func TestNoiseRulesApplyToEveryWritePattern(t *testing.T) {
 				t.Fatalf("the configuration refuses %s: %s", pattern, why)
 			}
 			rules := append(DefaultNoiseRules(), NoiseRule{Pattern: pattern, Reason: "test"})
-			fields, _ = CompareWrites(ws, pre, post, &at, time.Time{}, rules)
+			fields, _ = CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, rules)
 			if c := worstClass(fields, pattern); c != Noise {
 				t.Fatalf("with a rule for %s the field is %s", pattern, c)
 			}

@@ -152,7 +152,7 @@ func TestRawScoreOfAnotherSummationOrderIsOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ws, pre, post, body, at := sumFixture(t, c.raw, c.scores, c.keys)
-			fields, race := CompareWrites(ws, pre, post, &at, time.Time{}, DefaultNoiseRules())
+			fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
 			run := classifyRun(t, fields, race, body, ws, &post)
 			if run.Outcome != c.want {
 				t.Fatalf("%s, want %s: %+v", run.Outcome, c.want, run.Fields)
@@ -203,7 +203,7 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 			post := Rows{Score: &ScoreRow{Score: &one, Status: &done, LastScoreTimestamp: &at, Stamps: &djStamps, ExpirationDate: djExp},
 				Stamps: []StampRow{{Provider: "Google", Credential: c.cred}, {Provider: "Ens", Credential: credE}}, Links: map[string]Link{}}
 			fields := CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(goBody)}, nil)
-			writes, race := CompareWrites(ws, Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
+			writes, race := CompareWrites(ws, passportAddress(ws), Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
 			run := classifyRun(t, append(fields, writes...), race, []byte(djBody), ws, &post)
 			if run.Outcome != c.want {
 				t.Fatalf("%s, want %s: %+v", run.Outcome, c.want, run.Fields)
@@ -221,7 +221,7 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 		post := Rows{Score: &ScoreRow{Score: &one, Status: &done, LastScoreTimestamp: &at, Stamps: &djStamps, ExpirationDate: djExp},
 			Stamps: []StampRow{{Provider: "Google", Credential: credB}, {Provider: "Ens", Credential: credE}}, Links: map[string]Link{}}
 		fields := CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(wrongBody)}, nil)
-		writes, race := CompareWrites(ws, Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
+		writes, race := CompareWrites(ws, passportAddress(ws), Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
 		run := classifyRun(t, append(fields, writes...), race, []byte(djBody), ws, &post)
 		if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "body.stamps.Google.expiration_date") != Divergent ||
 			fieldClass(run.Fields, "body.expiration_timestamp") != Divergent {

@@ -19,14 +19,15 @@ import (
 // A lost write is not a race: when Go's writes would change the rows and nothing changed them
 // (or the reverse), the leaf "writes.committed" diverges. Rows that did not change at all
 // cannot have been changed by a concurrent writer either. arrived is when the request came
-// (the snapshot was opened then); zero where unknown.
-func CompareWrites(ws *scoring.WriteSet, pre, post Rows, djangoScoreTime *time.Time, arrived time.Time, rules []NoiseRule) ([]Field, string) {
-	address := ""
-	if ws != nil && ws.Passport != nil {
-		address = ws.Passport.Address
-	}
+// (the snapshot was opened then); zero where unknown. address is the request's, lower-cased as
+// Django does: pre and post are its rows, races are judged by it (never by Go's own), and the
+// leaf writes.passport.address compares the passport Go plans with it.
+func CompareWrites(ws *scoring.WriteSet, address string, pre, post Rows, djangoScoreTime *time.Time, arrived time.Time, rules []NoiseRule) ([]Field, string) {
 	race := detectRace(address, pre, post, djangoScoreTime, arrived)
 	fields := []Field{compareCommitted(ws, pre, post)}
+	if ws != nil && ws.Passport != nil {
+		fields = append(fields, compareValues("writes.passport", map[string]any{"address": address}, map[string]any{"address": ws.Passport.Address}, rules)...)
+	}
 	fields = append(fields, compareScore(ws, pre, post, rules)...)
 	fields = append(fields, compareStamps(ws, pre, post, rules)...)
 	fields = append(fields, compareLinks(ws, pre, post, rules)...)

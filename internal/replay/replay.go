@@ -185,7 +185,7 @@ func compareWrites(ctx context.Context, snap *store.Snapshot, ws *scoring.WriteS
 	if err != nil {
 		return nil, fmt.Errorf("read the snapshot's rows: %w", err)
 	}
-	all, _ := diff.CompareWrites(ws, pre, *rec.DjangoWrites, nil, time.Time{}, rules)
+	all, _ := diff.CompareWrites(ws, ws.Passport.Address, pre, *rec.DjangoWrites, nil, time.Time{}, rules)
 	fields := all[:0]
 	for _, f := range all {
 		if f.Pattern != "writes.committed" {

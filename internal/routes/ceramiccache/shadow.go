@@ -60,7 +60,7 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	switch {
 	case scored:
 		var err error
-		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err != nil {
+		if pre, err = diff.ReadRows(ctx, snap.DB(), address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err != nil {
 			return nil, err
 		}
 		sources, err := diff.CompareStampSources(ctx, snap.DB(), ws)
@@ -94,12 +94,12 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 	}
 	switch {
 	case scored:
-		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
+		post, err := diff.ReadRows(ctx, in.DB, address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 		if err != nil {
 			return nil, err
 		}
 		run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
+		writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		run.Race = race
 		fields = append(fields, writes...)
 		diff.ExplainOrder(fields, in.Django.Body, ws, &post)

@@ -77,7 +77,7 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	planned := ws != nil && ws.Passport != nil
 	switch {
 	case planned:
-		if pre, err = diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err == nil {
+		if pre, err = diff.ReadRows(ctx, snap.DB(), address, ws.Passport.CommunityID, ws.LinkHashes(), -1); err == nil {
 			var sources []diff.Field
 			sources, err = diff.CompareStampSources(ctx, snap.DB(), ws)
 			fields = append(fields, sources...)
@@ -101,12 +101,12 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	}
 	switch {
 	case planned:
-		post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
+		post, err := diff.ReadRows(ctx, in.DB, address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 		if err != nil {
 			return nil, err
 		}
 		in.Run.DjangoWrites = &post
-		writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
+		writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
 		diff.ExplainOrder(fields, in.Django.Body, ws, &post)

@@ -55,7 +55,8 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 		return append(fields, unplanned...), nil
 	}
 	run.GoWrites = ws
-	pre, err := diff.ReadRows(ctx, snap.DB(), ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
+	address := strings.ToLower(req.Address) // Django's address.lower(): the rows are the request's, not Go's
+	pre, err := diff.ReadRows(ctx, snap.DB(), address, ws.Passport.CommunityID, ws.LinkHashes(), -1)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +67,12 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	fields = append(fields, sources...)
 	snap.Close(context.Background())
 	snap = nil
-	post, err := diff.ReadRows(ctx, in.DB, ws.Passport.Address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
+	post, err := diff.ReadRows(ctx, in.DB, address, ws.Passport.CommunityID, ws.LinkHashes(), pre.MaxEvent)
 	if err != nil {
 		return nil, err
 	}
 	run.DjangoWrites = &post
-	writes, race := diff.CompareWrites(ws, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
+	writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 	run.Race = race
 	fields = append(fields, writes...)
 	diff.ExplainOrder(fields, in.Django.Body, ws, &post)
