@@ -15,6 +15,7 @@ type EdgeOptions struct {
 	IdleTimeout       time.Duration // SHADOWPROXY_IDLE_TIMEOUT, default 75s (above an AWS ALB's 60 s: the ALB closes first)
 	ReadHeaderTimeout time.Duration // SHADOWPROXY_READ_HEADER_TIMEOUT, default 10s
 	BodyTimeout       time.Duration // SHADOWPROXY_BODY_TIMEOUT, default 30s: a table route's body arrives whole within it, or 408
+	WriteTimeout      time.Duration // SHADOWPROXY_WRITE_TIMEOUT, default 30s: each write of an answer to a client completes within it
 	MaxHeaderBytes    int           // SHADOWPROXY_MAX_HEADER_BYTES, default 64 KiB
 	Django            DjangoOptions
 	DrainDelay        time.Duration // SHADOWPROXY_DRAIN_DELAY, default 5s
@@ -24,9 +25,10 @@ type EdgeOptions struct {
 // DefaultEdgeOptions are the settings without any environment.
 func DefaultEdgeOptions() EdgeOptions {
 	return EdgeOptions{
-		IdleTimeout: 75 * time.Second, ReadHeaderTimeout: 10 * time.Second, BodyTimeout: DefaultBodyTimeout, MaxHeaderBytes: 64 << 10,
-		Django:     DjangoOptions{Timeout: defaultDjangoTimeout, TrustForwarded: true},
-		DrainDelay: 5 * time.Second, ShutdownGrace: 20 * time.Second,
+		IdleTimeout: 75 * time.Second, ReadHeaderTimeout: 10 * time.Second, BodyTimeout: DefaultBodyTimeout, WriteTimeout: DefaultWriteTimeout,
+		MaxHeaderBytes: 64 << 10,
+		Django:         DjangoOptions{Timeout: defaultDjangoTimeout, TrustForwarded: true},
+		DrainDelay:     5 * time.Second, ShutdownGrace: 20 * time.Second,
 	}
 }
 
@@ -35,6 +37,7 @@ func EdgeOptionsFromEnv(getenv func(string) string) (EdgeOptions, error) {
 	o := DefaultEdgeOptions()
 	durations := map[string]*time.Duration{
 		"SHADOWPROXY_IDLE_TIMEOUT": &o.IdleTimeout, "SHADOWPROXY_READ_HEADER_TIMEOUT": &o.ReadHeaderTimeout, "SHADOWPROXY_BODY_TIMEOUT": &o.BodyTimeout,
+		"SHADOWPROXY_WRITE_TIMEOUT":  &o.WriteTimeout,
 		"SHADOWPROXY_DJANGO_TIMEOUT": &o.Django.Timeout, "SHADOWPROXY_SHUTDOWN_GRACE": &o.ShutdownGrace,
 	}
 	for name, dst := range durations {
@@ -68,7 +71,14 @@ func EdgeOptionsFromEnv(getenv func(string) string) (EdgeOptions, error) {
 
 // Server returns an HTTP server for addr and h with the edge bounds: idle keep-alive
 // connections closed after IdleTimeout, request headers read within ReadHeaderTimeout and at
-// most MaxHeaderBytes long (431 beyond).
+// most MaxHeaderBytes long (431 beyond), each write of an answer complete within WriteTimeout
+// (boundWrites; the server's WriteTimeout arms the same deadline as each request is read, for
+// what net/http writes itself, such as a 400 for the next request on the connection).
 func (o EdgeOptions) Server(addr string, h http.Handler) *http.Server {
-	return &http.Server{Addr: addr, Handler: h, IdleTimeout: o.IdleTimeout, ReadHeaderTimeout: o.ReadHeaderTimeout, MaxHeaderBytes: o.MaxHeaderBytes}
+	timeout := o.WriteTimeout
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	return &http.Server{Addr: addr, Handler: boundWrites(h, timeout), IdleTimeout: o.IdleTimeout, ReadHeaderTimeout: o.ReadHeaderTimeout,
+		WriteTimeout: timeout, MaxHeaderBytes: o.MaxHeaderBytes}
 }

@@ -9,9 +9,12 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"shadowproxy/internal/config"
 )
@@ -164,13 +167,14 @@ func TestForwardedHeadersReachDjango(t *testing.T) {
 // The settings are read from the environment with their documented defaults.
 func TestEdgeOptionsFromEnv(t *testing.T) {
 	o, err := EdgeOptionsFromEnv(func(string) string { return "" })
-	if err != nil || o != DefaultEdgeOptions() || o.IdleTimeout != 75*time.Second || o.MaxHeaderBytes != 64<<10 ||
+	if err != nil || o != DefaultEdgeOptions() || o.IdleTimeout != 75*time.Second || o.MaxHeaderBytes != 64<<10 || o.WriteTimeout != 30*time.Second ||
 		o.Django.Timeout != time.Minute || !o.Django.TrustForwarded || o.DrainDelay != 5*time.Second || o.ShutdownGrace != 20*time.Second {
 		t.Fatalf("defaults %+v %v", o, err)
 	}
-	env := map[string]string{"SHADOWPROXY_TRUST_FORWARDED": "off", "SHADOWPROXY_DRAIN_DELAY": "0s", "SHADOWPROXY_DJANGO_TIMEOUT": "3s"}
+	env := map[string]string{"SHADOWPROXY_TRUST_FORWARDED": "off", "SHADOWPROXY_DRAIN_DELAY": "0s", "SHADOWPROXY_DJANGO_TIMEOUT": "3s",
+		"SHADOWPROXY_WRITE_TIMEOUT": "7s"}
 	o, err = EdgeOptionsFromEnv(func(k string) string { return env[k] })
-	if err != nil || o.Django.TrustForwarded || o.DrainDelay != 0 || o.Django.Timeout != 3*time.Second {
+	if err != nil || o.Django.TrustForwarded || o.DrainDelay != 0 || o.Django.Timeout != 3*time.Second || o.WriteTimeout != 7*time.Second {
 		t.Fatalf("%+v %v", o, err)
 	}
 	for v, want := range map[string]bool{"on": true, " Yes ": true, "2": true, "no": false, "0": false, "maybe": false} { // config.DjangoBool
@@ -179,9 +183,80 @@ func TestEdgeOptionsFromEnv(t *testing.T) {
 			t.Errorf("SHADOWPROXY_TRUST_FORWARDED=%q: %v %v, want %v", v, o.Django.TrustForwarded, err, want)
 		}
 	}
-	for k, v := range map[string]string{"SHADOWPROXY_IDLE_TIMEOUT": "0s", "SHADOWPROXY_MAX_HEADER_BYTES": "100", "SHADOWPROXY_DRAIN_DELAY": "-1s"} {
+	for k, v := range map[string]string{"SHADOWPROXY_IDLE_TIMEOUT": "0s", "SHADOWPROXY_WRITE_TIMEOUT": "0s", "SHADOWPROXY_MAX_HEADER_BYTES": "100", "SHADOWPROXY_DRAIN_DELAY": "-1s"} {
 		if _, err := EdgeOptionsFromEnv(func(name string) string { return map[string]string{k: v}[name] }); err == nil {
 			t.Errorf("%s=%s accepted", k, v)
 		}
+	}
+}
+
+// A client that sends a request and never reads its answer (larger than the sockets on the way
+// buffer) holds the request's goroutines, buffers and Django connection no longer than
+// WriteTimeout: the write blocked on it fails, the request ends and Django's answer is
+// abandoned. A client reading a slow stream keeps it (each write is bounded, not the answer).
+func TestClientsThatStopReadingAreCutOff(t *testing.T) {
+	const answer = 16 << 20
+	var djangoServing, djangoAsked atomic.Int64
+	django := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		djangoAsked.Add(1)
+		djangoServing.Add(1)
+		defer djangoServing.Add(-1)
+		if r.URL.Path == "/stream" { // three small writes, 300 ms apart: longer in all than the bound
+			for range 3 {
+				_, _ = w.Write([]byte("tick\n"))
+				http.NewResponseController(w).Flush()
+				time.Sleep(300 * time.Millisecond)
+			}
+			return
+		}
+		_, _ = io.Copy(w, io.LimitReader(zeros{}, answer))
+	}))
+	t.Cleanup(django.Close)
+	cfg := config.Defaults()
+	cfg.DjangoURL = django.URL
+	cfg.Salt, cfg.Version = "shadowproxy-v1", "test-config"
+	rollout := NewRollout(cfg, nil)
+	metrics := NewMetrics(prometheus.NewRegistry())
+	o := DefaultEdgeOptions()
+	o.WriteTimeout = 200 * time.Millisecond
+	var inFlight atomic.Int64
+	h := &Handler{Rollout: rollout, Django: NewDjangoProxy(rollout, o.Django, metrics, nil), Metrics: metrics, NoGo: "no_database"}
+	srv := edgeServer(t, o, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		h.ServeHTTP(w, r)
+	}))
+
+	resp, err := http.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "tick\ntick\ntick\n" {
+		t.Fatalf("a slow stream read as it comes: %q %v", body, err)
+	}
+
+	const clients = 20
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	for range clients {
+		conn, err := d.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if _, err := io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: sidecar\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second) // a hang guard: the requests end, or never do
+	for djangoAsked.Load() < clients+1 || inFlight.Load() > 0 || djangoServing.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s on: Django asked %d times, %d requests still in the proxy, Django still writing %d answers",
+				djangoAsked.Load()-1, inFlight.Load(), djangoServing.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
