@@ -105,7 +105,12 @@ func TestClientGoneAndFallbackContextOnAnyRoute(t *testing.T) {
 	if cur := ev.Current(); cur.GoRequests != 0 || cur.GoErrors != 0 {
 		t.Errorf("a hang-up is a gate sample: %+v", cur)
 	}
-	if n := h.logs.FilterField(zap.Int("status", statusClientGone)).FilterField(zap.String("route", toyName)).Len(); n != 1 {
+	// the request's log line comes after the count: wait for it, then for no second one
+	logged := func() int {
+		return h.logs.FilterField(zap.Int("status", statusClientGone)).FilterField(zap.String("route", toyName)).Len()
+	}
+	waitFor(t, "the hang-up's log line", func() bool { return logged() >= 1 })
+	if n := logged(); n != 1 {
 		t.Errorf("%d log lines with status 499 for the route", n)
 	}
 
