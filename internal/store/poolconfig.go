@@ -34,12 +34,24 @@ func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-// misreadUserInfo reports a postgres:// URL with an "@" that net/url does not read as the end of
-// its user information: a password beginning with "/", "?" or "#" (or digits then one of them)
-// ends the authority early, leaving the password in the path or query.
+// misreadUserInfo reports a postgres:// URL whose password the parsers may read as something
+// else: an "@" that net/url does not read as the end of its user information (a password
+// beginning with "/", "?" or "#", or digits then one of them, ends the authority early, leaving
+// the password in the path or query), or an authority with more than one "@" (net/url ends the
+// user information at the last one, pgx at the first: the rest of the password becomes the host).
 func misreadUserInfo(dsn string) bool {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return false
+	rest, ok := strings.CutPrefix(dsn, "postgres://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(dsn, "postgresql://"); !ok {
+			return false
+		}
+	}
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	if strings.Count(authority, "@") > 1 {
+		return true
 	}
 	u, err := url.Parse(dsn)
 	return err == nil && u.User == nil && strings.Contains(dsn, "@")

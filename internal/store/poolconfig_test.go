@@ -10,7 +10,8 @@ func TestParsePoolConfigNeverQuotesTheURL(t *testing.T) {
 	for _, u := range []string{"postgres://user:s3cr:et@db:badport/scorer", "postgres://user:s3cret@[db/scorer",
 		// passwords net/url does not read as such (pgx would read them as the database or an option)
 		"postgres://user:/s3cret@db:5432/scorer", "postgres://user:?s3cret@db/scorer", "postgresql://user:12/s3cret@db/scorer",
-		"postgres://user:12?s3cret@db/scorer", "postgres://user:#s3cret@db/scorer"} {
+		"postgres://user:12?s3cret@db/scorer", "postgres://user:#s3cret@db/scorer",
+		"postgres://user:s3@cret@db:5432/scorer"} { // pgx would take "cret@db" for the host
 		_, err := ParsePoolConfig(u)
 		if err == nil || strings.Contains(err.Error(), "s3cr") {
 			t.Fatalf("%q: %v", u, err)
