@@ -192,6 +192,15 @@ type gatesAnswer struct {
 	} `json:"state"`
 }
 
+// oneLine is a recorded value as one line of JSON (the admin API indents its answers).
+func oneLine(v json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		return string(v)
+	}
+	return b.String()
+}
+
 func printHuman(w io.Writer, name string, raw []byte) error {
 	var a statusAnswer
 	if err := json.Unmarshal(raw, &a); err != nil {
@@ -203,7 +212,7 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 	case "history":
 		fmt.Fprintln(tw, "TIME\tWHO\tSCOPE\tKEY\tFROM → TO\tCOMMENT")
 		for _, c := range a.Changes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s\t%s\n", c.At.UTC().Format(time.RFC3339), c.Who, c.Scope, c.Key, c.From, c.To, c.Comment)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s\t%s\n", c.At.UTC().Format(time.RFC3339), c.Who, c.Scope, c.Key, oneLine(c.From), oneLine(c.To), c.Comment)
 		}
 		if len(a.Changes) == 0 {
 			fmt.Fprintln(tw, "(no change recorded)")
@@ -224,7 +233,7 @@ func printHuman(w io.Writer, name string, raw []byte) error {
 		return nil
 	}
 	for _, c := range a.Changes {
-		fmt.Fprintf(tw, "changed %s %s: %s → %s\n", c.Scope, c.Key, c.From, c.To)
+		fmt.Fprintf(tw, "changed %s %s: %s → %s\n", c.Scope, c.Key, oneLine(c.From), oneLine(c.To))
 	}
 	if a.Stored != nil && len(a.Changes) == 0 && a.Warning == "" {
 		fmt.Fprintln(tw, "nothing changed: those admin values were already stored")

@@ -107,3 +107,25 @@ func TestRolloutStatusSaysTheConfigurationWasRefused(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
+
+// `rollout history` prints each change on one line: a gate reset records an object, which the
+// admin API's indented answer spreads over several lines.
+func TestRolloutHistoryPrintsEachChangeOnOneLine(t *testing.T) {
+	var out bytes.Buffer
+	raw := []byte(`{"changes": [{"id": 2, "at": "2026-12-07T10:00:00Z", "who": "ops", "scope": "v2-score", "key": "gate_reset",
+  "from": {
+    "step": 0,
+    "tripped": true
+  },
+  "to": {
+    "step": 0,
+    "tripped": false
+  }}]}`)
+	if err := printHuman(&out, "history", raw); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], `{"step":0,"tripped":true} → {"step":0,"tripped":false}`) {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
