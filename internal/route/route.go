@@ -36,6 +36,8 @@ const (
 	KeyPathAddress KeyKind = "path_address" // the address in the path
 	KeyJWTDid      KeyKind = "jwt_did"      // the address in a JWT's did claim
 	KeyBodyField   KeyKind = "body_field"   // a field of the request body
+	KeyQueryField  KeyKind = "query_field"  // a field of the query string (an address, a community id)
+	KeyAPIKey      KeyKind = "api_key"      // the API key's public prefix
 	KeyRequestHash KeyKind = "request_hash" // a hash of the request, when there is no subject
 	// KeyEachRequest buckets each request on its own: the route has no subject and its requests
 	// are all alike, so a key taken from the request would put all of them in one bucket and

@@ -45,3 +45,19 @@ func TestTableMatchesTheConfigurationsRouteDialects(t *testing.T) {
 		}
 	}
 }
+
+// The admin API names what each route's requests are bucketed by as the parsers bucket them
+// (the README's route table): the four that were shown as "request_hash" bucket by the key's
+// prefix, the community id or the address in the query.
+func TestTableNamesEachRoutesBucketKey(t *testing.T) {
+	want := map[string]route.KeyKind{
+		"embed-validate-api-key": route.KeyAPIKey, "embed-weights": route.KeyQueryField, "embed-config": route.KeyQueryField,
+		"cgrants-contributor-statistics": route.KeyQueryField, "check-revocations": route.KeyRequestHash,
+		"customization-credential": route.KeyRequestHash, "check-bans": route.KeyBodyField, "v2-score": route.KeyPathAddress,
+	}
+	for _, rt := range Table(Handlers{Score: &v2.Score{}}) {
+		if k, ok := want[rt.Name]; ok && rt.Key != k {
+			t.Errorf("route %s: key %q, want %q", rt.Name, rt.Key, k)
+		}
+	}
+}

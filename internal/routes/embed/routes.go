@@ -51,7 +51,7 @@ func (e *Embed) Routes() []route.Route {
 		{Name: ScoreName, Method: http.MethodGet, Pattern: "/internal/embed/score/{scorer_id}/{address}", Writes: true,
 			Key: route.KeyPathAddress, Handler: &embedScore{e}, Shadow: &embedScore{e}, Guard: guard},
 		{Name: ValidateAPIKeyName, Method: http.MethodGet, Pattern: "/internal/embed/validate-api-key", Writes: true,
-			Key: route.KeyRequestHash, Handler: &validateKey{e}, Shadow: &validateKey{e}},
+			Key: route.KeyAPIKey, Handler: &validateKey{e}, Shadow: &validateKey{e}},
 		e.read(WeightsName, "/internal/embed/weights", parseWeights, e.readWeights, e.weightsFailure, guard),
 		e.read(ConfigName, "/internal/embed/config", parseConfig, e.readWeights, e.weightsFailure, guard),
 	}
@@ -60,5 +60,5 @@ func (e *Embed) Routes() []route.Route {
 func (e *Embed) read(name, pattern string, parse func(*http.Request, []byte) (route.Call, bool), fn ninja.ReadFunc,
 	failure func(error) route.Answer, guard func(*http.Request) *route.Answer) route.Route {
 	h := &ninja.Read{ParseFunc: parse, ReadFunc: fn, DB: func() store.Querier { return e.DB }, Failure: failure}
-	return route.Route{Name: name, Method: http.MethodGet, Pattern: pattern, Key: route.KeyRequestHash, Handler: h, Shadow: h, Guard: guard}
+	return route.Route{Name: name, Method: http.MethodGet, Pattern: pattern, Key: route.KeyQueryField, Handler: h, Shadow: h, Guard: guard}
 }

@@ -50,7 +50,7 @@ func (rd *Reads) Routes() []route.Route {
 		read(CredentialName, http.MethodGet, "/internal/customization/credential/{provider_id}", route.KeyRequestHash, parseCredential, readCredential),
 		read(StakeGTCName, http.MethodGet, "/internal/stake/gtc/{address}", route.KeyPathAddress, parseStakeGTC, readStakeGTC),
 		read(StakeLegacyGTCName, http.MethodGet, "/internal/stake/legacy-gtc/{address}/{round_id}", route.KeyPathAddress, parseStakeLegacy, readStakeLegacy),
-		read(CGrantsStatsName, http.MethodGet, "/internal/cgrants/contributor_statistics", route.KeyRequestHash, parseCGrants, readCGrants),
+		read(CGrantsStatsName, http.MethodGet, "/internal/cgrants/contributor_statistics", route.KeyQueryField, parseCGrants, readCGrants),
 	}
 }
 
