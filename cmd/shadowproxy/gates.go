@@ -54,6 +54,7 @@ func startGates(ctx, start context.Context, pool *pgxpool.Pool, tablesMade bool,
 	turns := make(chan struct{}, gateTurns)
 	g := &gateSet{controllers: map[string]*gate.Controller{}, evidence: map[string]*gate.Evidence{}}
 	for _, rt := range table {
+		metrics.Known(rt.Name)
 		c := &gate.Controller{
 			Pool:     pool,
 			Route:    rt.Name,

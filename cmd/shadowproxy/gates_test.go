@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
 	"shadowproxy/internal/config"
@@ -32,8 +33,13 @@ func TestStartGatesMakesEveryRouteStateRow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		gates := startGates(ctx, ctx, pool, tablesMade, rollout, table, prometheus.NewRegistry(), zap.NewNop())
+		reg := prometheus.NewRegistry()
+		gates := startGates(ctx, ctx, pool, tablesMade, rollout, table, reg, zap.NewNop())
 		controllers, evidence := gates.controllers, gates.evidence
+		// every route's trip counter exists at 0 from the start
+		if n, err := testutil.GatherAndCount(reg, "shadowproxy_gate_trips_total"); err != nil || n != len(table) {
+			t.Errorf("replica %d: %d shadowproxy_gate_trips_total series (%v), want %d", replica, n, err, len(table))
+		}
 		if len(controllers) != len(table) || len(evidence) != len(table) {
 			t.Fatalf("replica %d: %d controllers, %d evidence sets for %d routes", replica, len(controllers), len(evidence), len(table))
 		}

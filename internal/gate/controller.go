@@ -421,3 +421,7 @@ func (c *Controller) Reset(ctx context.Context, step *int) (State, error) {
 
 // Tripped is the shadowproxy_gate_tripped gauge of the named route.
 func (m *Metrics) Tripped(route string) prometheus.Gauge { return m.tripped.WithLabelValues(route) }
+
+// Known makes the route's counters exist at 0, so that a rate or increase over them has a series
+// from the start (every labelled counter with known labels does).
+func (m *Metrics) Known(route string) { m.trips.WithLabelValues(route) }
