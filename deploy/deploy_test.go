@@ -208,8 +208,27 @@ func TestKubernetesManifests(t *testing.T) {
 	if ports["http"] != 8080 || ports["admin"] != 9090 || env["SHADOWPROXY_LISTEN"].Value != "0.0.0.0:8080" || env["SHADOWPROXY_ADMIN_LISTEN"].Value != "0.0.0.0:9090" {
 		t.Errorf("proxy ports %v env %v", ports, env)
 	}
-	if ref := env["SHADOWPROXY_ADMIN_TOKEN"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != secret.Name || secret.StringData[ref.SecretKeyRef.Key] == "" {
-		t.Errorf("admin token must come from the Secret: %+v", env["SHADOWPROXY_ADMIN_TOKEN"])
+	if ref := env["SHADOWPROXY_ADMIN_TOKENS"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != secret.Name ||
+		!strings.Contains(secret.StringData[ref.SecretKeyRef.Key], ":") {
+		t.Errorf("the operators' name:token pairs must come from the Secret: %+v", env["SHADOWPROXY_ADMIN_TOKENS"])
+	}
+	// The sidecar reads every Django setting from Django's own source (the Go routes answer as
+	// that Django does), and a fresh deploy is dark: no Go share, no shadow.
+	sameSource := func(c corev1.Container) string {
+		for _, e := range c.EnvFrom {
+			if e.SecretRef != nil {
+				return e.SecretRef.Name
+			}
+		}
+		return ""
+	}
+	if sameSource(sp) == "" || sameSource(sp) != sameSource(django) {
+		t.Errorf("the sidecar's settings source %q, Django's %q", sameSource(sp), sameSource(django))
+	}
+	for _, dark := range []string{"go_percent: 0\n", "shadow_percent: 0\n"} {
+		if !strings.Contains(cm.Data["shadowproxy.yaml"], dark) {
+			t.Errorf("the ConfigMap must deploy dark (%q): %s", strings.TrimSpace(dark), cm.Data["shadowproxy.yaml"])
+		}
 	}
 	if svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Selector["app"] != dep.Spec.Template.Labels["app"] {
 		t.Errorf("the Service must point at the proxy port: %+v", svc.Spec)
