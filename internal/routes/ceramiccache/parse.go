@@ -150,10 +150,10 @@ func (h *Handler) parseBulk(r *http.Request, body []byte) (route.Call, bool) {
 		} else if crash {
 			// Django commits its soft delete, then raises: Go answers the same, writes nothing
 			// (the shadow classes Django's soft delete as a known difference).
-			return call(&request{answer: new(h.failed()), address: address, items: items, halfWay: true})
+			return call(&request{answer: new(h.failed()), address: address, items: items, halfWay: true, body: body})
 		}
 	}
-	return call(&request{address: address, items: items, scorerID: h.f.ScorerID})
+	return call(&request{address: address, items: items, scorerID: h.f.ScorerID, body: body})
 }
 
 // parseItem validates one element of a bulk body as CacheStampPayload / DeleteStampPayload:

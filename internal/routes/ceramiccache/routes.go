@@ -103,6 +103,8 @@ type request struct {
 	// halfWay marks a bulk request Django answers 500 after committing its soft delete of the
 	// items' providers; Go answers the same and writes nothing.
 	halfWay bool
+	// body is a bulk request's body as sent, which the shadow reads on its own (namedProviders).
+	body []byte
 }
 
 // item is one element of a bulk body.

@@ -125,17 +125,31 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 	return fields, nil
 }
 
-// requestProviders are the providers the stamps of an embed-stamps request name (what Django's
-// handling of it may write), from the request itself: Go's plan is what is being checked.
+// requestProviders are the providers an embed stamps request names: its parsed rows', and
+// those of its body as encoding/json reads it (stamps[].credentialSubject.provider). The race
+// test must not take the route's own parser on trust: a parser that dropped a stamp would make
+// Django's write of it another writer's, a race instead of a divergence.
 func requestProviders(call route.Call) []string {
 	req, _ := call.Request.(ninja.Request)
 	c, ok := req.Params.(stampsCall)
 	if !ok {
 		return nil
 	}
-	named := make([]string, len(c.inserts))
-	for i, r := range c.inserts {
-		named[i] = r.Provider
+	named := make([]string, 0, 2*len(c.inserts))
+	for _, r := range c.inserts {
+		named = append(named, r.Provider)
+	}
+	var body struct {
+		Stamps []struct {
+			CredentialSubject struct {
+				Provider string `json:"provider"`
+			} `json:"credentialSubject"`
+		} `json:"stamps"`
+	}
+	if json.Unmarshal(c.body, &body) == nil {
+		for _, s := range body.Stamps {
+			named = append(named, s.CredentialSubject.Provider)
+		}
 	}
 	return named
 }

@@ -29,6 +29,8 @@ type stampsCall struct {
 	communityID int64
 	address     string
 	inserts     []scoring.CacheRow
+	// body is the request's body as sent, which the shadow reads on its own (requestProviders).
+	body []byte
 }
 
 // sourceAppEmbed is CeramicCache.SourceApp.EMBED.
@@ -93,7 +95,7 @@ func (h *stamps) Parse(r *http.Request, body []byte, d route.Dialect) (route.Cal
 	if len(list) > ninja.MaxBulkCacheSize {
 		return ninja.Early(lower, sub, ninja.TooManyStamps), true
 	}
-	req := stampsCall{communityID: scorerID, address: lower}
+	req := stampsCall{communityID: scorerID, address: lower, body: body}
 	seen := map[string]bool{}
 	for _, item := range list {
 		row, ok := plannedRow(item, scorerID)
