@@ -1,14 +1,17 @@
 package diff
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/scoring/credential"
+	"shadowproxy/internal/store"
 )
 
 // Why a difference is classed Order: Django reads the ceramic cache and registry_stamp without
@@ -49,11 +52,16 @@ var (
 //     permutation: a value another order would give is left divergent, never wrongly excused.
 //
 // The order of the keys of stamps is classed by CompareResponses.
-func ExplainOrder(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post *Rows) {
+//
+// cache is the address's ceramic-cache rows as they are after Django answered (ReadTies): a tie
+// Go claims explains a stamp row resolved the other way only when those rows hold it too (both
+// credentials live rows of the provider at its latest updated_at), so that a Go whose tie test
+// is wrong cannot explain its own choice.
+func ExplainOrder(fields []Field, djangoBody []byte, ws *scoring.WriteSet, post *Rows, cache []store.CacheRow) {
 	if ws == nil || post == nil {
 		return
 	}
-	if flipped := explainClashes(fields, ws); len(flipped) > 0 {
+	if flipped := explainClashes(fields, ws, cache); len(flipped) > 0 {
 		explainExpiries(fields, flipped, ws, post)
 	}
 	explainRawScores(fields, djangoBody, ws, post)
@@ -64,7 +72,7 @@ type clash struct{ django, goCred string }
 
 // explainClashes classes the stamp rows resolved the other way and returns both credentials
 // for each such provider.
-func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]clash {
+func explainClashes(fields []Field, ws *scoring.WriteSet, cache []store.CacheRow) map[string]clash {
 	flipped := map[string]clash{}
 	for i := range fields {
 		f := &fields[i]
@@ -75,12 +83,41 @@ func explainClashes(fields []Field, ws *scoring.WriteSet) map[string]clash {
 		django, okD := f.Django.(string)
 		goCred, okG := f.Go.(string)
 		candidates := ws.TiedCandidates[provider]
-		if okD && okG && holdsCredential(candidates, django) && holdsCredential(candidates, goCred) {
+		latest := latestLiveStamps(cache, provider)
+		if okD && okG && holdsCredential(candidates, django) && holdsCredential(candidates, goCred) &&
+			holdsCredential(latest, django) && holdsCredential(latest, goCred) {
 			f.Class, f.Rule = Order, ruleClash
 			flipped[provider] = clash{django: django, goCred: goCred}
 		}
 	}
 	return flipped
+}
+
+// latestLiveStamps are the stamps of the provider's live rows at its latest updated_at.
+func latestLiveStamps(cache []store.CacheRow, provider string) [][]byte {
+	var latest *time.Time
+	var out [][]byte
+	for _, r := range cache {
+		if r.Provider != provider || !r.Live() || r.UpdatedAt == nil {
+			continue
+		}
+		switch {
+		case latest == nil || r.UpdatedAt.After(*latest):
+			latest, out = r.UpdatedAt, [][]byte{[]byte(r.Stamp)}
+		case r.UpdatedAt.Equal(*latest):
+			out = append(out, []byte(r.Stamp))
+		}
+	}
+	return out
+}
+
+// ReadTies reads the address's ceramic-cache rows for ExplainOrder when Go claims tied
+// candidates (nil, without a read, when it claims none).
+func ReadTies(ctx context.Context, q store.Querier, ws *scoring.WriteSet, address string) ([]store.CacheRow, error) {
+	if ws == nil || len(ws.TiedCandidates) == 0 {
+		return nil, nil
+	}
+	return store.CacheRowsOfAddress(ctx, q, address)
 }
 
 // holdsCredential reports whether canonical (a credential as stampMap prints it) is one of the

@@ -13,15 +13,31 @@ import (
 	"shadowproxy/internal/config"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/scoring"
+	"shadowproxy/internal/store"
 )
 
-// classifyRun runs the shadow's classification steps on one comparison.
+// classifyRun runs the shadow's classification steps on one comparison, with ceramic-cache rows
+// that hold each tie Go claims (tiedRows).
 func classifyRun(t *testing.T, fields []Field, race string, djangoBody []byte, ws *scoring.WriteSet, post *Rows) *Run {
 	t.Helper()
-	ExplainOrder(fields, djangoBody, ws, post)
+	ExplainOrder(fields, djangoBody, ws, post, tiedRows(ws, time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)))
 	run := &Run{Race: race}
 	run.Classify(fields)
 	return run
+}
+
+// tiedRows are live ceramic-cache rows holding every candidate of ws's ties, all updated at.
+func tiedRows(ws *scoring.WriteSet, at time.Time) []store.CacheRow {
+	var rows []store.CacheRow
+	if ws == nil {
+		return nil
+	}
+	for provider, stamps := range ws.TiedCandidates {
+		for _, s := range stamps {
+			rows = append(rows, store.CacheRow{ID: int64(len(rows) + 1), Type: 1, Provider: provider, Stamp: string(s), UpdatedAt: &at})
+		}
+	}
+	return rows
 }
 
 func fieldClass(fields []Field, path string) Class {
@@ -213,6 +229,25 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 			}
 		})
 	}
+	// Go claims a tie the ceramic cache does not hold (its candidate is a row updated earlier than
+	// Django's): Go's own tie test cannot explain Go's choice.
+	t.Run("a tie the cache rows do not hold", func(t *testing.T) {
+		djStamps, djBody, djExp := rowsFor(credB, "2099-02-01T12:00:00+00:00", time.Date(2099, 2, 1, 12, 0, 0, 0, time.UTC))
+		post := Rows{Score: &ScoreRow{Score: &one, Status: &done, LastScoreTimestamp: &at, Stamps: &djStamps, ExpirationDate: djExp},
+			Stamps: []StampRow{{Provider: "Google", Credential: credB}, {Provider: "Ens", Credential: credE}}, Links: map[string]Link{}}
+		fields := CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(goBody)}, nil)
+		writes, race := CompareWrites(ws, passportAddress(ws), Rows{Links: map[string]Link{}}, post, &at, time.Time{}, nil)
+		fields = append(fields, writes...)
+		earlier, later := at.Add(-time.Hour), at
+		cache := []store.CacheRow{{ID: 1, Type: 1, Provider: "Google", Stamp: credA, UpdatedAt: &earlier},
+			{ID: 2, Type: 1, Provider: "Google", Stamp: credB, UpdatedAt: &later}}
+		ExplainOrder(fields, []byte(djBody), ws, &post, cache)
+		run := &Run{Race: race}
+		run.Classify(fields)
+		if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.stamps.Google") != Divergent {
+			t.Fatalf("%s: %+v", run.Outcome, run.Fields)
+		}
+	})
 	// Django's values are its own credential's, Go's answer names an expiry its credential does
 	// not have: the clash explains Django's side only, so Go's answer stays divergent.
 	t.Run("Go's expiry is not its own credential's", func(t *testing.T) {

@@ -192,7 +192,11 @@ func compareWrites(ctx context.Context, snap *store.Snapshot, ws *scoring.WriteS
 			fields = append(fields, f)
 		}
 	}
-	diff.ExplainOrder(fields, rec.answer().Body, ws, rec.DjangoWrites)
+	cache, err := diff.ReadTies(ctx, snap.DB(), ws, ws.Passport.Address)
+	if err != nil {
+		return nil, fmt.Errorf("read the snapshot's ceramic-cache rows: %w", err)
+	}
+	diff.ExplainOrder(fields, rec.answer().Body, ws, rec.DjangoWrites, cache)
 	return fields, nil
 }
 

@@ -102,7 +102,11 @@ func (h *Handler) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Fie
 		writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		run.Race = race
 		fields = append(fields, writes...)
-		diff.ExplainOrder(fields, in.Django.Body, ws, &post)
+		cache, err := diff.ReadTies(ctx, in.DB, ws, address)
+		if err != nil {
+			return nil, err
+		}
+		diff.ExplainOrder(fields, in.Django.Body, ws, &post, cache)
 	case rescores: // Go answered without scoring (a stored score, an error): Django must not have scored either
 		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
 		if err != nil {

@@ -109,7 +109,11 @@ func compareScored(ctx context.Context, in route.ShadowInput, ws *scoring.WriteS
 		writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 		in.Run.Race = race
 		fields = append(fields, writes...)
-		diff.ExplainOrder(fields, in.Django.Body, ws, &post)
+		cache, err := diff.ReadTies(ctx, in.DB, ws, address)
+		if err != nil {
+			return nil, err
+		}
+		diff.ExplainOrder(fields, in.Django.Body, ws, &post, cache)
 	case scoring.ValidAddress(address):
 		post, err := diff.ReadAddressRows(ctx, in.DB, address, preAddress.MaxEvent)
 		if err != nil {

@@ -75,7 +75,11 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	writes, race := diff.CompareWrites(ws, address, pre, post, diff.DjangoScoreTime(in.Django.Body), in.Run.At, in.Rules)
 	run.Race = race
 	fields = append(fields, writes...)
-	diff.ExplainOrder(fields, in.Django.Body, ws, &post)
+	cache, err := diff.ReadTies(ctx, in.DB, ws, address)
+	if err != nil {
+		return nil, err
+	}
+	diff.ExplainOrder(fields, in.Django.Body, ws, &post, cache)
 	return fields, nil
 }
 
