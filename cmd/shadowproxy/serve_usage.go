@@ -65,6 +65,7 @@ var serveEnvironment = []envVar{
 	{"SHADOWPROXY_IDLE_TIMEOUT", "75s", "idle keep-alive connections closed (both listeners)"},
 	{"SHADOWPROXY_READ_HEADER_TIMEOUT", "10s", "a request's headers must arrive within this"},
 	{"SHADOWPROXY_BODY_TIMEOUT", "30s", "the body of a request a table route may take must arrive whole within this, or 408"},
+	{"SHADOWPROXY_WRITE_TIMEOUT", "30s", "each write of an answer to a client must complete within this, or the connection is closed"},
 	{"SHADOWPROXY_MAX_HEADER_BYTES", "65536", "longer request headers get 431"},
 	{"SHADOWPROXY_DJANGO_TIMEOUT", "60s", "longest silence of Django: 504 before its headers, connection aborted mid-body"},
 	{"SHADOWPROXY_TRUST_FORWARDED", "true", "keep the load balancer's X-Forwarded-* (the peer appended to X-Forwarded-For)"},
