@@ -61,6 +61,8 @@ func DefaultNoiseRules() []NoiseRule {
 		{Pattern: "body.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why}, // the embed and ceramic-cache routes' score
 		{Pattern: "writes.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
 		{Pattern: "writes.events.scu.fields.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "writes.events.scu.created_at", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "writes.events.ldp.*.created_at", Tolerance: 5 * time.Minute, Reason: why},
 		// The Passport app's routes (/ceramic-cache/*) write ceramic-cache rows.
 		{Pattern: "body.stamps[*].id", Reason: newID},
 		{Pattern: "body.stamps[].order", Reason: "the live stamps are read without ORDER BY (the plan may walk the live-row index, " +

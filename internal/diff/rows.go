@@ -34,10 +34,14 @@ type Link struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// EventRow is a registry_event row written for the request.
+// EventRow is a registry_event row written for the request. Address, CommunityID and
+// CreatedAt are zero in a record stored before they were read (then not compared).
 type EventRow struct {
-	Action string `json:"action"`
-	Data   string `json:"data"`
+	Action      string     `json:"action"`
+	Data        string     `json:"data"`
+	Address     string     `json:"address,omitempty"`
+	CommunityID int64      `json:"community_id,omitempty"`
+	CreatedAt   *time.Time `json:"created_at,omitempty"`
 }
 
 // Rows are the rows of one passport that a scoring request writes, as read at one moment.
@@ -66,7 +70,7 @@ JOIN registry_passport p ON p.id = st.passport_id WHERE p.address = $1 AND p.com
 	sqlLinkRows = `SELECT hash, address, expires_at FROM registry_hashscorerlink
 WHERE community_id = $1 AND (hash = ANY($2) OR address = $3)`
 	sqlMaxEvent  = `SELECT coalesce(max(id), 0) FROM registry_event`
-	sqlNewEvents = `SELECT action, data::text FROM registry_event
+	sqlNewEvents = `SELECT action, data::text, address, community_id, created_at FROM registry_event
 WHERE id > $1 AND address = $2 AND community_id = $3 ORDER BY id`
 	sqlLatestEvent = `SELECT max(created_at) FROM registry_event WHERE action IN ('LDP', 'SCU') AND address = $1 AND community_id = $2`
 )

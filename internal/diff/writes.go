@@ -282,35 +282,78 @@ func compareLinks(ws *scoring.WriteSet, pre, post Rows, rules []NoiseRule) []Fie
 	return compareValues("writes", map[string]any{"hash_links": djangoFinal}, map[string]any{"hash_links": goFinal}, rules)
 }
 
+// compareEvents compares the events written for the passport: each LDP event's data (leaf
+// writes.events.ldp.<provider>), the number of SCU events (writes.events.scu) and the one SCU
+// event's data without ids (writes.events.scu.<member>), and for every event both sides
+// write, the row's other columns (eventColumns).
 func compareEvents(ws *scoring.WriteSet, post Rows, rules []NoiseRule) []Field {
-	var djangoSCU []string
-	djangoLDP := map[string]any{}
+	var djangoSCU []EventRow
+	djangoLDP, djangoLDPRows := map[string]any{}, map[string]EventRow{}
 	for _, e := range post.Events {
 		switch e.Action {
 		case "SCU":
-			djangoSCU = append(djangoSCU, e.Data)
+			djangoSCU = append(djangoSCU, e)
 		case "LDP":
-			djangoLDP[uniqueKey(djangoLDP, ldpKey(e.Data))] = CanonicalJSON([]byte(e.Data))
+			key := uniqueKey(djangoLDP, ldpKey(e.Data))
+			djangoLDP[key], djangoLDPRows[key] = CanonicalJSON([]byte(e.Data)), e
 		}
 	}
 	goLDP := map[string]any{}
-	var goSCU []string
+	var goLDPKeys []string // in Go's order, each with its event in ws.LDPEvents
+	var goSCU []EventRow
 	if ws != nil {
 		for _, e := range ws.LDPEvents {
-			goLDP[uniqueKey(goLDP, ldpKey(string(e.Data)))] = CanonicalJSON(e.Data)
+			key := uniqueKey(goLDP, ldpKey(string(e.Data)))
+			goLDP[key] = CanonicalJSON(e.Data)
+			goLDPKeys = append(goLDPKeys, key)
 		}
 		if ws.Score != nil && ws.Score.UpdateEvent != nil {
-			goSCU = append(goSCU, string(ws.Score.UpdateEvent.Data))
+			goSCU = append(goSCU, goSCURow(ws))
 		}
 	}
 	fields := compareValues("writes.events", map[string]any{"ldp": djangoLDP}, map[string]any{"ldp": goLDP}, rules)
+	for i, key := range goLDPKeys {
+		if django, ok := djangoLDPRows[key]; ok { // an event one side lacks is divergent above
+			e := ws.LDPEvents[i]
+			goRow := EventRow{Address: e.Address, CommunityID: e.CommunityID, CreatedAt: &e.CreatedAt}
+			fields = append(fields, eventColumns("writes.events.ldp."+key, "writes.events.ldp.*", django, goRow, rules)...)
+		}
+	}
 	if len(djangoSCU) != len(goSCU) {
 		return append(fields, Field{Path: "writes.events.scu", Pattern: "writes.events.scu", Class: Divergent, Django: len(djangoSCU), Go: len(goSCU)})
 	}
 	if len(goSCU) == 1 {
-		fields = append(fields, compareValues("writes.events.scu", scuWithoutIDs(djangoSCU[0]), scuWithoutIDs(goSCU[0]), rules)...)
+		fields = append(fields, compareValues("writes.events.scu", scuWithoutIDs(djangoSCU[0].Data), scuWithoutIDs(goSCU[0].Data), rules)...)
+		fields = append(fields, eventColumns("writes.events.scu", "writes.events.scu", djangoSCU[0], goSCU[0], rules)...)
 	}
 	return fields
+}
+
+// goSCURow is the SCU event row Go's write-set makes: the sink writes it with the passport's
+// address and community (sqlUpsertScoreWithEvent), so those are the row's.
+func goSCURow(ws *scoring.WriteSet) EventRow {
+	ev := ws.Score.UpdateEvent
+	row := EventRow{Action: "SCU", Data: string(ev.Data), CreatedAt: &ev.CreatedAt}
+	if ws.Passport != nil {
+		row.Address, row.CommunityID = ws.Passport.Address, ws.Passport.CommunityID
+	}
+	return row
+}
+
+// eventColumns compares the columns of an event row both sides write other than its data,
+// leaves <path>.address and <path>.community_id exactly, <path>.created_at as a timestamp
+// (each run stamps its own clock: the default noise rules allow what they allow
+// last_score_timestamp). None when Django's row comes from a record stored before these
+// columns were read.
+func eventColumns(path, pattern string, django, goRow EventRow, rules []NoiseRule) []Field {
+	if django.CreatedAt == nil {
+		return nil
+	}
+	return []Field{
+		CompareValue(path+".address", pattern+".address", django.Address, goRow.Address, rules),
+		CompareValue(path+".community_id", pattern+".community_id", django.CommunityID, goRow.CommunityID, rules),
+		CompareValue(path+".created_at", pattern+".created_at", timeValue(django.CreatedAt), timeValue(goRow.CreatedAt), rules),
+	}
 }
 
 // uniqueKey is key, or key#2, key#3… when m holds it already: two events (or rows) of one

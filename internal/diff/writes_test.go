@@ -187,3 +187,69 @@ func passportAddress(ws *scoring.WriteSet) string {
 	}
 	return ws.Passport.Address
 }
+
+// An event's address, community and created_at are compared, not only its data: a Go that
+// writes the LDP event under another address or community, or stamps an event an hour off,
+// diverges on that column's leaf (a created_at within the default rules' clock tolerance is
+// noise); the data leaves keep their paths, and a stored record without these columns
+// compares none of them.
+func TestEventRowColumnsAreCompared(t *testing.T) {
+	ws, pre, post, _, at := sumFixture(t, decimalSum(t, 0, 1, 2), `{"Ens": 5.3, "Google": 1.7, "Linkedin": 3.1}`, []int{0, 1, 2})
+	data := `{"provider": "Google", "hash": "v0:g"}`
+	djangoAt := at.Add(2 * time.Second)
+	post.Events = []EventRow{
+		{Action: "LDP", Data: data, Address: "0xa", CommunityID: 1, CreatedAt: &djangoAt},
+		{Action: "SCU", Data: post.Events[0].Data, Address: "0xa", CommunityID: 1, CreatedAt: &djangoAt},
+	}
+	ldp := scoring.EventRow{Action: "LDP", Address: "0xa", CommunityID: 1, CreatedAt: at, Data: []byte(data)}
+	compare := func(mutate func(ws *scoring.WriteSet)) []Field {
+		t.Helper()
+		ws.LDPEvents = []scoring.EventRow{ldp}
+		ws.Score.UpdateEvent.CreatedAt = at
+		mutate(ws)
+		fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+		if race != "" {
+			t.Fatalf("race %q", race)
+		}
+		return fields
+	}
+	fields := compare(func(*scoring.WriteSet) {})
+	for _, path := range []string{"writes.events.ldp.Google", "writes.events.ldp.Google.address", "writes.events.ldp.Google.community_id",
+		"writes.events.scu.address", "writes.events.scu.community_id"} {
+		if c := fieldClass(fields, path); c != Equal {
+			t.Errorf("%s: %s, want equal", path, c)
+		}
+	}
+	for _, path := range []string{"writes.events.ldp.Google.created_at", "writes.events.scu.created_at"} {
+		if c := fieldClass(fields, path); c != Noise {
+			t.Errorf("%s two seconds apart: %s, want noise", path, c)
+		}
+	}
+	for _, c := range []struct {
+		path   string
+		mutate func(ws *scoring.WriteSet)
+	}{
+		{"writes.events.ldp.Google.address", func(ws *scoring.WriteSet) { ws.LDPEvents[0].Address = "0xb" }},
+		{"writes.events.ldp.Google.community_id", func(ws *scoring.WriteSet) { ws.LDPEvents[0].CommunityID = 2 }},
+		{"writes.events.ldp.Google.created_at", func(ws *scoring.WriteSet) { ws.LDPEvents[0].CreatedAt = at.Add(time.Hour) }},
+		{"writes.events.scu.created_at", func(ws *scoring.WriteSet) { ws.Score.UpdateEvent.CreatedAt = at.Add(time.Hour) }},
+	} {
+		var divergent []string
+		for _, f := range compare(c.mutate) {
+			if f.Class == Divergent {
+				divergent = append(divergent, f.Path)
+			}
+		}
+		if len(divergent) != 1 || divergent[0] != c.path {
+			t.Errorf("want %s divergent, got %v", c.path, divergent)
+		}
+	}
+	for i := range post.Events { // a record stored before the columns were read
+		post.Events[i].Address, post.Events[i].CommunityID, post.Events[i].CreatedAt = "", 0, nil
+	}
+	for _, f := range compare(func(ws *scoring.WriteSet) { ws.LDPEvents[0].Address = "0xb" }) {
+		if f.Class == Divergent || strings.HasPrefix(f.Path, "writes.events.ldp.Google.") {
+			t.Errorf("a record without the columns: %s %s", f.Path, f.Class)
+		}
+	}
+}
