@@ -349,6 +349,43 @@ func (s keyBackfillSink) Apply(ctx context.Context, ws *scoring.WriteSet) error 
 	return s.inner.Apply(ctx, ws)
 }
 
+// embed-validate-api-key in shadow with a key whose verifier is NULL and that Go checks
+// without planning a back-fill (hashed_key in the sha256$ form: verify_key migrates nothing):
+// the key's row is compared all the same, equal when Django leaves it NULL, divergent when it
+// back-fills the key Go did not (as a Go that forgot its back-fill would be).
+func TestValidateKeyShadowChecksAnUnplannedBackfill(t *testing.T) {
+	for _, c := range []struct {
+		backfills bool
+		want      diff.Class
+	}{{false, diff.Equal}, {true, diff.Divergent}} {
+		f := newInternalFixture(t, routeSettings(embed.ValidateAPIKeyName, config.RouteSettings{ShadowPercent: new(100.0)}), func(f *internalFixture) http.Handler {
+			django := serveRoutes((&embed.Embed{Scorer: f.embed.Scorer, DB: f.pool, Sink: store.CommitSink{Pool: f.pool}, Token: f.embed.Token}).Routes())
+			if !c.backfills {
+				return django
+			}
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := f.pool.Exec(r.Context(), `UPDATE account_accountapikey SET hashed_key_sha256 = hashed_key`); err != nil {
+					t.Error(err)
+				}
+				django.ServeHTTP(w, r)
+			})
+		})
+		if _, err := f.pool.Exec(context.Background(), `UPDATE account_accountapikey SET hashed_key = $1, hashed_key_sha256 = NULL`, scoring.HashAPIKey(f.ds.APIKey)); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := f.do("GET", "/internal/embed/validate-api-key", "", "X-API-Key", f.ds.APIKey); resp.StatusCode != 200 {
+			t.Fatalf("Django: %d %s", resp.StatusCode, body)
+		}
+		run := f.run()
+		stats := f.handler.Shadow.Recorder.StatsFor(embed.ValidateAPIKeyName)
+		waitFor(t, "the run counted", func() bool { return len(stats.Summary().Paths) > 0 })
+		got := patternCounts(stats.Summary())["writes.api_key.hashed_key_sha256"]
+		if (c.want == diff.Equal && got.Equal != 1) || (c.want == diff.Divergent && (got.Divergent != 1 || run.Outcome != diff.OutcomeDivergent)) {
+			t.Fatalf("back-fill %+v, want %s (outcome %s): %+v", got, c.want, run.Outcome, run.Fields)
+		}
+	}
+}
+
 // embed-validate-api-key in shadow with a key only PBKDF2 verifies: Django's back-fill of the
 // SHA-256 verifier is compared with Go's, and one of another value is divergent.
 func TestValidateKeyShadowComparesTheBackfill(t *testing.T) {

@@ -17,7 +17,8 @@ import (
 
 // A key that only PBKDF2 verifies gets its SHA-256 verifier back-filled by Django's first
 // request; the shadow compares that row with Go's planned back-fill (never storing the value),
-// and a Go back-fill of another value is divergent although both answers are identical.
+// and a Go back-fill of another value, or none at all, is divergent although both answers are
+// identical.
 func TestShadowComparesTheKeyBackfill(t *testing.T) {
 	f := newShadowFixture(t, nil)
 	legacy := func() { makeKeysLegacy(t, f.pool, f.ds.APIKey) }
@@ -40,8 +41,16 @@ func TestShadowComparesTheKeyBackfill(t *testing.T) {
 	if s.Outcomes[diff.OutcomeDivergent] != 1 || backfill(s).Divergent != 1 {
 		t.Fatalf("a wrong back-fill: outcomes %v, back-fill %+v", s.Outcomes, backfill(s))
 	}
+	// A Go that forgets the back-fill: Django's is divergent all the same.
+	legacy()
+	f.score2.Mutate = func(ws *scoring.WriteSet) { ws.APIKeyMigration = nil }
+	f.scoreAddr(c, f.ds.Addresses[2].Address)
+	s = f.waitRuns(3)
+	if s.Outcomes[diff.OutcomeDivergent] != 2 || backfill(s).Divergent != 2 {
+		t.Fatalf("a forgotten back-fill: outcomes %v, back-fill %+v", s.Outcomes, backfill(s))
+	}
 	var divergent int
-	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM shadowproxy_diff WHERE outcome = 'divergent'`).Scan(&divergent); err != nil || divergent != 1 {
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM shadowproxy_diff WHERE outcome = 'divergent'`).Scan(&divergent); err != nil || divergent != 2 {
 		t.Fatalf("the divergent run is not stored: %d, %v", divergent, err)
 	}
 	var stored int

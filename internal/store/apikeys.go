@@ -29,7 +29,9 @@ VALUES ($1, $2, $3, NULL, $4::jsonb, $5::jsonb, $10::jsonb, $6::jsonb, $7::jsonb
 // used by GET /internal/embed/validate-api-key): the key's embed_rate_limit when the key is
 // accepted.
 type PartnerKey struct {
-	Accepted       bool
+	Accepted bool
+	// KeyID is the accepted key's id ("" when refused).
+	KeyID          string
 	EmbedRateLimit *string
 	// Migration is the SHA-256 back-fill of a key verified by PBKDF2, nil otherwise; the caller
 	// applies it through its sink.
@@ -77,7 +79,7 @@ func CheckPartnerKey(ctx context.Context, q Querier, key string) (PartnerKey, er
 	if !valid {
 		return PartnerKey{}, nil
 	}
-	out := PartnerKey{Accepted: true, EmbedRateLimit: rows[0].embed}
+	out := PartnerKey{Accepted: true, KeyID: rows[0].id, EmbedRateLimit: rows[0].embed}
 	if migrate {
 		out.Migration = &scoring.WriteSet{APIKeyMigration: &scoring.APIKeyMigration{KeyID: rows[0].id, HashedKeySHA256: scoring.HashAPIKey(key)}}
 	}

@@ -58,27 +58,29 @@ func partnerKey(h ninja.KeyHeaders, s *scoring.Settings) (key string, presented,
 }
 
 func (h *validateKey) Serve(ctx context.Context, c route.Call) (route.Answer, error) {
-	return h.run(ctx, h.DB, h.Sink, c.Request.(ninja.KeyHeaders))
+	a, _, err := h.run(ctx, h.DB, h.Sink, c.Request.(ninja.KeyHeaders))
+	return a, err
 }
 
-func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header ninja.KeyHeaders) (route.Answer, error) {
+// run answers the request, and says which key it accepted (its id; "" when none).
+func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sink, header ninja.KeyHeaders) (route.Answer, string, error) {
 	key, presented, demoUnset := partnerKey(header, &h.Scorer.Settings)
 	switch {
 	case demoUnset: // Django fails with an AttributeError (its 500 page)
-		return ninja.ServerError(), nil
+		return ninja.ServerError(), "", nil
 	case !presented:
-		return errInvalidAPIKey, nil
+		return errInvalidAPIKey, "", nil
 	}
 	k, err := store.CheckPartnerKey(ctx, q, key)
 	switch {
 	case err != nil:
-		return route.Answer{}, err
+		return route.Answer{}, "", err
 	case !k.Accepted:
-		return errInvalidAPIKey, nil
+		return errInvalidAPIKey, "", nil
 	}
 	if k.Migration != nil {
 		if err := sink.Apply(ctx, k.Migration); err != nil {
-			return route.Answer{}, err
+			return route.Answer{}, "", err
 		}
 	}
 	return ninja.Render(http.StatusOK, func(w *pycompat.JSONWriter) {
@@ -86,25 +88,27 @@ func (h *validateKey) run(ctx context.Context, q store.Querier, sink scoring.Sin
 		w.Key("embed_rate_limit")
 		w.NullableString(k.EmbedRateLimit)
 		w.EndObject()
-	}), nil
+	}), k.KeyID, nil
 }
 
 func (h *validateKey) Failed(route.Call, error) route.Answer { return ninja.ServerError() }
 
-// Compare checks the key on the snapshot and compares the answers, and a back-fill Go planned
-// with the key's row Django left.
+// Compare checks the key on the snapshot and compares the answers, and the key's row Django
+// left with Go's planned back-fill, or with the snapshot's NULL when Go planned none
+// (diff.CompareKeyMigration).
 func (h *validateKey) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field, error) {
 	defer in.Snapshot.Close(context.Background())
 	start := time.Now()
 	capture := &store.CaptureSink{}
-	a, err := h.run(ctx, in.Snapshot.DB(), capture, in.Call.Request.(ninja.KeyHeaders))
+	a, keyID, err := h.run(ctx, in.Snapshot.DB(), capture, in.Call.Request.(ninja.KeyHeaders))
 	if err != nil {
 		return nil, err
 	}
 	fields := compareAnswer(in, a, start)
-	if capture.Writes == nil {
-		return fields, nil
+	var migration *scoring.APIKeyMigration
+	if capture.Writes != nil {
+		migration = capture.Writes.APIKeyMigration
 	}
-	key, err := diff.CompareKeyMigration(ctx, in.DB, capture.Writes.APIKeyMigration)
+	key, err := diff.CompareKeyMigration(ctx, in.Snapshot.DB(), in.DB, keyID, migration)
 	return append(fields, key...), err
 }

@@ -8,6 +8,7 @@ import (
 	"shadowproxy/internal/diff"
 	"shadowproxy/internal/pycompat"
 	"shadowproxy/internal/route"
+	"shadowproxy/internal/scoring"
 	"shadowproxy/internal/store"
 	"shadowproxy/internal/tracing"
 )
@@ -38,13 +39,15 @@ func (s *Score) Compare(ctx context.Context, in route.ShadowInput) ([]diff.Field
 	_, diffSpan := tracer.Start(ctx, "shadow.diff")
 	defer diffSpan.End()
 	fields := diff.CompareResponses(in.Django, diff.Response{Status: goAnswer.Status, Body: goAnswer.Body}, in.Rules)
+	var migration *scoring.APIKeyMigration
 	if ws != nil {
-		key, err := diff.CompareKeyMigration(ctx, in.DB, ws.APIKeyMigration)
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, key...)
+		migration = ws.APIKeyMigration
 	}
+	key, err := diff.CompareKeyMigration(ctx, snap.DB(), in.DB, res.Outcome.APIKeyID, migration)
+	if err != nil {
+		return nil, err
+	}
+	fields = append(fields, key...)
 	if ws == nil || ws.Passport == nil {
 		unplanned, race, err := compareUnplannedWrites(ctx, snap, in, req.Address)
 		snap = nil // closed by compareUnplannedWrites
