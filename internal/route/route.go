@@ -70,6 +70,12 @@ type Route struct {
 	// Nil: the setting has no effect on the route. The routes Django leaves open set it to the
 	// internal token's check.
 	Guard func(r *http.Request) *Answer
+	// Unavailable is why Handler.Parse refuses every request of the route with this process's
+	// settings (a setting it needs is not given to the proxy), so Django answers each and no
+	// share of Go or shadow can take effect; empty when the route can serve. It is fixed when
+	// the table is built from the settings; the admin API and the gauges report the route's
+	// shares as 0 with this reason.
+	Unavailable string
 }
 
 // Handler is a route's Go side.

@@ -67,6 +67,17 @@ const (
 	opWeights
 )
 
+// needsScorerID reports whether the route's Parse refuses every request while the family's
+// ScorerID is 0 (cc-score-get needs it too, but only after authentication: Go still answers
+// the requests that fail it).
+func (o op) needsScorerID() bool {
+	switch o {
+	case opBulkPost, opBulkPatch, opBulkDelete, opStamp, opWeights:
+		return true
+	}
+	return false
+}
+
 // Handler is one ceramic-cache route's Go side.
 type Handler struct {
 	f  *Family
@@ -77,7 +88,11 @@ type Handler struct {
 func Routes(f *Family) []route.Route {
 	entry := func(name, method, pattern string, o op, writes bool, key route.KeyKind) route.Route {
 		h := &Handler{f: f, op: o}
-		return route.Route{Name: name, Method: method, Pattern: pattern, Writes: writes, Key: key, Handler: h, Shadow: h}
+		rt := route.Route{Name: name, Method: method, Pattern: pattern, Writes: writes, Key: key, Handler: h, Shadow: h}
+		if o.needsScorerID() && f.ScorerID == 0 {
+			rt.Unavailable = "CERAMIC_CACHE_SCORER_ID unset, or not written as plain digits: Django answers every request of this route"
+		}
+		return rt
 	}
 	return []route.Route{
 		entry(BulkPostName, http.MethodPost, "/ceramic-cache/stamps/bulk", opBulkPost, true, route.KeyJWTDid),

@@ -45,9 +45,9 @@ func (e *Embed) Routes() []route.Route {
 	guard := e.Token.Guard
 	return []route.Route{
 		{Name: InternalScoreName, Method: http.MethodGet, Pattern: "/internal/score/v2/{scorer_id}/{address}", Writes: true,
-			Key: route.KeyPathAddress, Handler: &internalScore{e}, Shadow: &internalScore{e}},
+			Key: route.KeyPathAddress, Handler: &internalScore{e}, Shadow: &internalScore{e}, Unavailable: e.Token.Unavailable()},
 		{Name: StampsName, Method: http.MethodPost, Pattern: "/internal/embed/stamps/{address}", Writes: true,
-			Key: route.KeyPathAddress, Handler: &stamps{e}, Shadow: &stamps{e}},
+			Key: route.KeyPathAddress, Handler: &stamps{e}, Shadow: &stamps{e}, Unavailable: e.Token.Unavailable()},
 		{Name: ScoreName, Method: http.MethodGet, Pattern: "/internal/embed/score/{scorer_id}/{address}", Writes: true,
 			Key: route.KeyPathAddress, Handler: &embedScore{e}, Shadow: &embedScore{e}, Guard: guard},
 		{Name: ValidateAPIKeyName, Method: http.MethodGet, Pattern: "/internal/embed/validate-api-key", Writes: true,

@@ -41,7 +41,7 @@ func (rd *Reads) Routes() []route.Route {
 		if a, caught := handlersOwnFailures[name]; caught {
 			h.Failure = func(error) route.Answer { return a }
 		}
-		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h}
+		return route.Route{Name: name, Method: method, Pattern: pattern, Key: key, Handler: h, Shadow: h, Unavailable: rd.Token.Unavailable()}
 	}
 	return []route.Route{
 		read(CheckBansName, http.MethodPost, "/internal/check-bans", route.KeyBodyField, parseCheckBans, readCheckBans),

@@ -18,6 +18,15 @@ type InternalToken struct {
 // Set reports whether the proxy knows the token.
 func (t InternalToken) Set() bool { return t.Value != "" }
 
+// Unavailable is route.Route.Unavailable for a route whose Parse needs the token: why it can
+// serve nothing while the token is unset, else "".
+func (t InternalToken) Unavailable() string {
+	if t.Set() {
+		return ""
+	}
+	return "CGRANTS_API_TOKEN unset: Django answers every request of this route"
+}
+
 // Allows reports whether the request's Authorization header is the token, compared in constant
 // time. Django reads the header through APIKeyHeader: a missing header is refused.
 func (t InternalToken) Allows(h http.Header) bool {
