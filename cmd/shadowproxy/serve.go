@@ -205,6 +205,12 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	internal := &internalapi.Reads{Token: ninja.InternalToken{Value: pc.internalToken}}
 	embedded := &embed.Embed{Token: internal.Token, CeramicScorerID: pc.ceramicCache.ScorerIDText}
 	table := routes.Table(routes.Handlers{Score: score, CeramicCache: cc, Internal: internal, Embed: embedded})
+	for _, rt := range table {
+		if rt.Unavailable != "" {
+			logger.Warn("route unavailable: Go serves none of its requests, whatever its share", zap.String("route", rt.Name), zap.String("reason", rt.Unavailable))
+		}
+	}
+	rollout.HoldUnavailable(table)
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
 		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,

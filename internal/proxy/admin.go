@@ -93,15 +93,17 @@ type RouteStatus struct {
 	Mode    string        `json:"mode"`
 	config.Effective
 	AdminOverrides Overrides `json:"admin_overrides"`
-	// ShareReason says why Go's effective share is what it is: the kill switch, a gate trip,
-	// the breaker, or the source of go_percent (admin, ladder step, file, env, default).
+	// ShareReason says why Go's effective share is what it is: a setting the route needs that
+	// the process lacks, the kill switch, a gate trip, the breaker, or the source of go_percent
+	// (admin, ladder step, file, env, default).
 	ShareReason string `json:"share_reason"`
 	// GoShare is the share of the route's requests Go serves as things stand: go_percent, or 0
-	// under the kill switch or with Go off (no DATABASE_URL).
+	// under the kill switch, with Go off (no DATABASE_URL), or when the process's settings
+	// leave the route to Django (a setting its parsing needs is unset; share_reason names it).
 	GoShare float64 `json:"go_share"`
 	// ShadowShare is the share of the route's Django-served requests Go also runs in shadow as
-	// things stand (shadow_percent, or 0 under the kill switch), and ShadowReason why: a red
-	// gate holds Go's share only, and shadow goes on.
+	// things stand (shadow_percent, or 0 under the kill switch or on a route the settings leave
+	// to Django), and ShadowReason why: a red gate holds Go's share only, and shadow goes on.
 	ShadowShare  float64      `json:"shadow_share"`
 	ShadowReason string       `json:"shadow_reason"`
 	GateTripped  string       `json:"gate_tripped,omitempty"`

@@ -44,6 +44,8 @@ func (a *Admin) adminState(s *Snapshot) string {
 // shareReason says why a route's effective Go share is what it is.
 func shareReason(r *RouteState, b BreakerState) string {
 	switch {
+	case r.Unavailable != "":
+		return r.Unavailable
 	case r.KillSwitch:
 		return "kill switch (" + r.Sources["kill_switch"] + ")"
 	case r.GateTripped != "":
@@ -68,9 +70,12 @@ func shareReason(r *RouteState, b BreakerState) string {
 // shadowShare is the share of a route's Django-served requests that run in shadow, and why: the
 // kill switch stops every shadow (no Go code runs); a red gate only sets Go's share to 0, so
 // every request is Django-served and shadow_percent of them still run in shadow; with the
-// breaker open, the requests Go's share would take go to Django without a shadow.
+// breaker open, the requests Go's share would take go to Django without a shadow. A route
+// unavailable with this process's settings runs none: it takes no request to shadow.
 func shadowShare(r *RouteState, b BreakerState) (float64, string) {
 	switch {
+	case r.Unavailable != "":
+		return 0, r.Unavailable
 	case r.KillSwitch:
 		return 0, "kill switch (" + r.Sources["kill_switch"] + "): no shadow runs"
 	case r.ShadowPercent == 0:

@@ -181,7 +181,8 @@ func (m *Metrics) ConfigLoaded(err error) {
 func (m *Metrics) ConfigSettling() { m.configValid.Set(1) }
 
 // ObserveSnapshot exports each route's rollout values of a newly published snapshot: the
-// shares Go serves and runs in shadow, 0 under the kill switch or with Go off.
+// shares Go serves and runs in shadow, 0 under the kill switch, with Go off, or on a route the
+// process's settings leave to Django (RouteState.Unavailable).
 func (m *Metrics) ObserveSnapshot(s *Snapshot) {
 	for _, r := range s.Routes() {
 		kill, goShare, shadowShare := 0.0, r.GoPercent, r.ShadowPercent

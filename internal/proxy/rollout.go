@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"shadowproxy/internal/config"
+	"shadowproxy/internal/route"
 )
 
 // NumBuckets is the bucketing resolution: 0.01 %.
@@ -81,6 +82,9 @@ type Snapshot struct {
 	// holdUnreadGates: a route whose gates are on serves no Go share until its gate controller
 	// applied the shared gate state (HoldUnreadGates).
 	holdUnreadGates bool
+	// unavailable is, by route, why the route serves nothing with this process's settings
+	// (HoldUnavailable).
+	unavailable map[string]string
 }
 
 // RouteState is one route's rollout state in a snapshot: its effective settings (route
@@ -93,6 +97,9 @@ type RouteState struct {
 	// GatesUnread: the route's gates are on and their shared state (a trip another replica
 	// saw, the ladder's step) has not been read yet, so its Go share is held at 0.
 	GatesUnread bool
+	// Unavailable is why the route can serve no request with this process's settings
+	// (route.Route.Unavailable): its Go and shadow shares are held at 0.
+	Unavailable string
 	// RampStep is the ladder's current rung for this route, -1 without one.
 	RampStep      int
 	goBuckets     int
@@ -199,6 +206,9 @@ func (s *Snapshot) routeState(name string) *RouteState {
 	if r.GatesUnread = s.holdUnreadGates && r.Gates && !gated; r.GatesUnread {
 		r.GoPercent = 0 // a trip may be in force: nothing is known until the state is read
 	}
+	if r.Unavailable = s.unavailable[name]; r.Unavailable != "" {
+		r.GoPercent, r.ShadowPercent = 0, 0 // the route's Parse leaves every request to Django
+	}
 	// Any source that asks for the kill switch wins: Django is the safe side.
 	if s.KillSwitch && !r.KillSwitch {
 		r.KillSwitch = true
@@ -265,6 +275,7 @@ type Rollout struct {
 	localKill      map[string]bool
 	adminUnknown   string
 	holdGates      bool
+	unavailable    map[string]string
 	onPublish      func(*Snapshot)
 }
 
@@ -472,6 +483,22 @@ func (r *Rollout) HoldUnreadGates() *Snapshot {
 	return r.publish()
 }
 
+// HoldUnavailable holds at 0 the Go and shadow shares of each route of table that can serve no
+// request with this process's settings (route.Route.Unavailable): whatever share the
+// configuration or an operator gives it, Django answers every request of it. serve calls it
+// once the table is built.
+func (r *Rollout) HoldUnavailable(table []route.Route) *Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unavailable = map[string]string{}
+	for _, rt := range table {
+		if rt.Unavailable != "" {
+			r.unavailable[rt.Name] = rt.Unavailable
+		}
+	}
+	return r.publish()
+}
+
 // SetGate applies a route's gate controller's decision: tripped (with its reason) holds the
 // route's Go share at 0; otherwise, with a ladder (step ≥ 0), the step's percent replaces its
 // go_percent. Nothing is published when nothing changed.
@@ -504,7 +531,7 @@ func adminLayerHash(global Overrides, routes map[string]Overrides) string {
 func (r *Rollout) publish() *Snapshot {
 	s := &Snapshot{Config: r.cfg, Overrides: r.overrides, RouteOverrides: r.routeOverrides, ConfigError: r.cfgErr,
 		GoPercent: r.cfg.GoPercent, ShadowPercent: r.cfg.ShadowPercent, Version: r.cfg.Version, gate: r.gate,
-		LocalKill: r.localKill, AdminUnknown: r.adminUnknown, holdUnreadGates: r.holdGates}
+		LocalKill: r.localKill, AdminUnknown: r.adminUnknown, holdUnreadGates: r.holdGates, unavailable: r.unavailable}
 	if !r.overrides.empty() || len(r.routeOverrides) > 0 {
 		s.Version = r.cfg.Version + "+admin-" + adminLayerHash(r.overrides, r.routeOverrides)
 	}

@@ -14,7 +14,7 @@ import (
 type RouteReadiness struct {
 	Name        string
 	Mode        string
-	GoShare     float64 // effective: 0 under the kill switch
+	GoShare     float64 // effective: 0 under the kill switch, or on a route unavailable with the process's settings
 	ShareReason string
 	// ShadowShare and ShadowReason are the route's RouteStatus's: what runs in shadow, and why.
 	ShadowShare  float64
@@ -83,6 +83,8 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 // needs samples or a hold runs, YES when every gate passes, DONE at 100 %.
 func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 	switch {
+	case rs.Unavailable != "":
+		return "NO", rs.Unavailable + "; give the setting to the proxy and restart it"
 	case rs.KillSwitch:
 		return "NO", "the kill switch is on (" + rs.Sources["kill_switch"] + "): " + killAdvice(rs.Sources["kill_switch"])
 	case rs.GateTripped != "":
