@@ -378,6 +378,12 @@ func (s *Shadow) run(job *shadowJob) {
 	run := &diff.Run{At: job.at, Route: job.route.Name, Dialect: job.call.Dialect, RequestID: job.requestID, ScorerID: sub.ScorerID, Address: sub.Address, APIKeyPrefix: sub.APIKeyPrefix,
 		DjangoStatus: job.django.Status, DjangoBody: diff.RawJSON(job.django.Body), DjangoLatency: job.djangoLatency}
 	fields, err := s.compare(ctx, job, run)
+	if err != nil && s.base.Err() != nil {
+		// Cut short by shutdown (Stop's grace ended, or the context Run was given): the proxy's
+		// own doing, dropped as queued shadows are; an error run would count against Go.
+		s.drop(job.routeName, dropShutdown)
+		return
+	}
 	if err != nil {
 		run.Error = err.Error()
 	}
