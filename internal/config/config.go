@@ -65,7 +65,7 @@ type Config struct {
 	GateMinSamples int64 `yaml:"gate_min_samples"`
 	// GateErrorMargin is how far Go's error rate may exceed Django's.
 	GateErrorMargin float64 `yaml:"gate_error_margin"`
-	// GateMaxDivergence is the share of shadow comparisons allowed to diverge.
+	// GateMaxDivergence is the share of shadow runs allowed to diverge or end in error.
 	GateMaxDivergence float64 `yaml:"gate_max_divergence"`
 	// GateLatencyMargin is the factor by which Go's median and p99 may exceed Django's.
 	GateLatencyMargin float64 `yaml:"gate_latency_margin"`

@@ -147,11 +147,13 @@ const maxPairs = 10_000
 const keptMinutes = 24 * 60
 
 // Window is the shadow comparisons of a stretch of time: from From (the later of the time
-// asked for and the oldest minute kept) until now.
+// asked for and the oldest minute kept) until now. Errors are the runs of that time that ended
+// in error (Go failed or ran out of time): no comparison, and no evidence that Go agrees.
 type Window struct {
 	From      time.Time `json:"from"`
 	Compared  int64     `json:"compared"`
 	Divergent int64     `json:"divergent"`
+	Errors    int64     `json:"errors"`
 }
 
 // Rate is the share of the window's comparisons that diverged; 0 without comparisons.
@@ -162,8 +164,8 @@ func (w Window) Rate() float64 {
 	return float64(w.Divergent) / float64(w.Compared)
 }
 
-// Since counts the comparisons of the minutes from since's minute on (minute resolution; at
-// most a day back).
+// Since counts the comparisons and error runs of the minutes from since's minute on (minute
+// resolution; at most a day back).
 func (s *Stats) Since(since time.Time) Window {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,6 +184,7 @@ func (s *Stats) Since(since time.Time) Window {
 			}
 		}
 		w.Divergent += m.Outcomes[OutcomeDivergent]
+		w.Errors += m.Outcomes[OutcomeError]
 	}
 	return w
 }

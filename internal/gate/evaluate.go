@@ -22,7 +22,7 @@ type Settings struct {
 	Window        time.Duration // evidence is judged per window of this length
 	MinSamples    int64         // below this a gate holds
 	ErrorMargin   float64       // Go's error rate may exceed Django's by this much
-	MaxDivergence float64       // share of shadow comparisons allowed to diverge
+	MaxDivergence float64       // share of shadow runs allowed to diverge or end in error
 	LatencyMargin float64       // Go's median and p99 may exceed Django's by this factor
 }
 
@@ -58,8 +58,9 @@ func Evaluate(c Counters, s Settings) []Result {
 	out := []Result{
 		judge("error_rate", "share of Go-served requests that failed", c.GoRequests, c.GoErrors, errTheta, s,
 			fmt.Sprintf("Go errors (5xx and fallbacks) vs Django's rate %.4f plus a margin of %.4f", djangoRate, s.ErrorMargin)),
-		judge("divergence", "share of shadow comparisons that diverged", c.ShadowCompared, c.ShadowDivergent, s.MaxDivergence, s,
-			"shadow comparisons that diverged beyond the noise rules"),
+		judge("divergence", "share of shadow runs that diverged or ended in error",
+			c.ShadowCompared+c.ShadowErrors, c.ShadowDivergent+c.ShadowErrors, s.MaxDivergence, s,
+			"shadow comparisons that diverged beyond the noise rules, and shadow runs that ended in error (Go failed or ran out of time)"),
 	}
 	for _, q := range []struct {
 		name  string

@@ -21,17 +21,21 @@ func latencyBucket(d time.Duration) int {
 func bucketStart(i int) float64 { return float64(50*time.Microsecond) * math.Pow(1.05, float64(i)) }
 
 // Counters are the evidence of one evaluation window: requests served by each backend and
-// how many failed, shadow comparisons and how many diverged, and the paired latencies of
-// shadowed requests as histograms.
+// how many failed, shadow comparisons and how many diverged, shadow runs that ended in error,
+// and the paired latencies of shadowed requests as histograms.
 type Counters struct {
-	GoRequests      int64   `json:"go_requests"`
-	GoErrors        int64   `json:"go_errors"` // 5xx answers and fallbacks to Django
-	DjangoRequests  int64   `json:"django_requests"`
-	DjangoErrors    int64   `json:"django_errors"`
-	ShadowCompared  int64   `json:"shadow_compared"` // equal, noise or divergent
-	ShadowDivergent int64   `json:"shadow_divergent"`
-	GoLatency       []int64 `json:"go_latency"`
-	DjangoLatency   []int64 `json:"django_latency"`
+	GoRequests      int64 `json:"go_requests"`
+	GoErrors        int64 `json:"go_errors"` // 5xx answers and fallbacks to Django
+	DjangoRequests  int64 `json:"django_requests"`
+	DjangoErrors    int64 `json:"django_errors"`
+	ShadowCompared  int64 `json:"shadow_compared"` // equal, noise, order or divergent
+	ShadowDivergent int64 `json:"shadow_divergent"`
+	// ShadowErrors are shadow runs that ended in error: Go failed or ran out of time (the
+	// shadow's deadline), so nothing was compared. The divergence gate counts each as a
+	// divergent comparison. Dropped runs (the proxy shedding load) are not counted.
+	ShadowErrors  int64   `json:"shadow_errors"`
+	GoLatency     []int64 `json:"go_latency"`
+	DjangoLatency []int64 `json:"django_latency"`
 }
 
 func (c *Counters) add(o Counters) {
@@ -41,6 +45,7 @@ func (c *Counters) add(o Counters) {
 	c.DjangoErrors += o.DjangoErrors
 	c.ShadowCompared += o.ShadowCompared
 	c.ShadowDivergent += o.ShadowDivergent
+	c.ShadowErrors += o.ShadowErrors
 	c.GoLatency = addHist(c.GoLatency, o.GoLatency)
 	c.DjangoLatency = addHist(c.DjangoLatency, o.DjangoLatency)
 }
@@ -73,6 +78,7 @@ func (c *Counters) subtract(o Counters) {
 	c.DjangoErrors -= o.DjangoErrors
 	c.ShadowCompared -= o.ShadowCompared
 	c.ShadowDivergent -= o.ShadowDivergent
+	c.ShadowErrors -= o.ShadowErrors
 	for i := range o.GoLatency {
 		c.GoLatency[i] -= o.GoLatency[i]
 	}
@@ -121,7 +127,8 @@ func (e *Evidence) Django(status int) {
 	e.mu.Unlock()
 }
 
-// Shadow records a shadow comparison: compared says it was equal, noise or divergent.
+// Shadow records a shadow comparison: compared says it was equal, noise, order or divergent
+// (a run that compared nothing is not recorded here: ShadowError takes an error run).
 func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Duration) {
 	if !compared {
 		return
@@ -136,6 +143,14 @@ func (e *Evidence) Shadow(compared, divergent bool, django, goLatency time.Durat
 	}
 	e.cur.GoLatency[latencyBucket(goLatency)]++
 	e.cur.DjangoLatency[latencyBucket(django)]++
+	e.mu.Unlock()
+}
+
+// ShadowError records a shadow run that ended in error (Go failed or ran out of time). It
+// gives no latency pair: a failed or unfinished run has no latency to compare.
+func (e *Evidence) ShadowError() {
+	e.mu.Lock()
+	e.cur.ShadowErrors++
 	e.mu.Unlock()
 }
 

@@ -57,3 +57,40 @@ func sum(h []int64) int64 {
 	}
 	return n
 }
+
+// A shadow run that ended in error (Go failed or ran out of time) is a sample of the divergence
+// gate and counts against Go, as a divergent comparison does; it gives no latency pair. Its
+// count carries over and subtracts like the others. (Before, error runs were not recorded, so
+// three timed-out runs and one equal one read as "compared 1, divergent 0".)
+func TestShadowErrorsCountAgainstGoInTheDivergenceGate(t *testing.T) {
+	e := &Evidence{}
+	e.Shadow(true, false, 10*time.Millisecond, 11*time.Millisecond)
+	for range 3 {
+		e.ShadowError()
+	}
+	w := evidenceWindow{generation: 1, epoch: 0, length: 60}
+	c := e.take(w)
+	if c.ShadowCompared != 1 || c.ShadowErrors != 3 || sum(c.GoLatency) != 1 {
+		t.Fatalf("counters %+v, want 1 comparison, 3 errors and 1 latency pair", c)
+	}
+	e.markPublished(w, c)
+	e.ShadowError()
+	next := e.take(evidenceWindow{generation: 1, epoch: 60, length: 60})
+	if next.ShadowErrors != 1 || next.ShadowCompared != 0 {
+		t.Fatalf("next window %+v, want the one error recorded after the publication", next)
+	}
+	var total Counters
+	total.add(c)
+	total.add(next)
+	s := Settings{Alpha: 1e-5, MinSamples: 5, MaxDivergence: 0.001}
+	for _, r := range Evaluate(total, s) {
+		if r.Gate != "divergence" {
+			continue
+		}
+		if r.Samples != 5 || r.Value != 0.8 || r.Verdict == Pass {
+			t.Fatalf("divergence gate %+v, want 5 samples, value 0.8, not passing", r)
+		}
+		return
+	}
+	t.Fatal("no divergence gate")
+}

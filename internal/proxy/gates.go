@@ -8,11 +8,17 @@ import (
 // ShadowEvidence feeds each recorded shadow run to its route's gates (evidence by route name; a
 // route without an entry feeds none): equal, noise, order and divergent runs are comparisons,
 // and only divergent ones count against the divergence gate (an order run is a difference
-// Django itself gives from one run to the next).
+// Django itself gives from one run to the next). A run that ended in error (Go failed or ran
+// out of the shadow's time) counts against it too: "Go agrees" is only what was measured.
+// Races and dropped runs are neither.
 func ShadowEvidence(evidence map[string]*gate.Evidence) func(*diff.Run) {
 	return func(r *diff.Run) {
 		e := evidence[r.Route]
 		if e == nil {
+			return
+		}
+		if r.Outcome == diff.OutcomeError {
+			e.ShadowError()
 			return
 		}
 		compared, divergent := r.GateSample()

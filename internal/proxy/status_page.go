@@ -63,9 +63,9 @@ at this step for {{dur .AtStepFor}};
 {{if not .NextDue.IsZero}}next step due at {{ts .NextDue}} if every gate keeps passing.{{else}}no next step due: {{if .State.Tripped}}tripped{{else}}the gates do not all pass yet, or this is the last step{{end}}.{{end}}</p>{{end}}
 {{end}}
 <h3>Divergence (this replica's shadow runs)</h3>
-<table class="divergence"><tr><th></th><th class="num">compared</th><th class="num">divergent</th><th class="num">rate</th></tr>
-<tr><td>last hour</td><td class="num">{{.LastHour.Compared}}</td><td class="num">{{.LastHour.Divergent}}</td><td class="num">{{pct .LastHour.Rate}}</td></tr>
-<tr><td id="since-config-{{.Name}}">since the configuration in force ({{ts .SinceConfig.From}})</td><td class="num">{{.SinceConfig.Compared}}</td><td class="num">{{.SinceConfig.Divergent}}</td><td class="num">{{pct .SinceConfig.Rate}}</td></tr>
+<table class="divergence"><tr><th></th><th class="num">compared</th><th class="num">divergent</th><th class="num">rate</th><th class="num">ended in error</th></tr>
+<tr><td>last hour</td><td class="num">{{.LastHour.Compared}}</td><td class="num">{{.LastHour.Divergent}}</td><td class="num">{{pct .LastHour.Rate}}</td><td class="num">{{.LastHour.Errors}}</td></tr>
+<tr><td id="since-config-{{.Name}}">since the configuration in force ({{ts .SinceConfig.From}})</td><td class="num">{{.SinceConfig.Compared}}</td><td class="num">{{.SinceConfig.Divergent}}</td><td class="num">{{pct .SinceConfig.Rate}}</td><td class="num">{{.SinceConfig.Errors}}</td></tr>
 </table>
 {{chart .}}
 </section>

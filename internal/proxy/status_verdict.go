@@ -79,7 +79,7 @@ func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadi
 	return r
 }
 
-// verdict is the one line: NO while something holds Go out or diverges, WAIT while a gate
+// verdict is the one line: NO while something holds Go out, diverges or fails, WAIT while a gate
 // needs samples or a hold runs, YES when every gate passes, DONE at 100 %.
 func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 	switch {
@@ -98,12 +98,15 @@ func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 	}
 	if !r.GatesOn {
 		switch {
+		case r.SinceConfig.Errors > 0:
+			return "NO", fmt.Sprintf("%d shadow runs ended in error (Go failed or ran out of time) and %d of %d comparisons diverged since the configuration in force: read the diff review",
+				r.SinceConfig.Errors, r.SinceConfig.Divergent, r.SinceConfig.Compared)
 		case r.SinceConfig.Compared == 0:
 			return "WAIT", "no shadow comparison since the configuration in force: raise shadow_percent (the gates are off)"
 		case r.SinceConfig.Divergent > 0:
 			return "NO", fmt.Sprintf("%d of %d shadow comparisons diverged since the configuration in force: read the diff review", r.SinceConfig.Divergent, r.SinceConfig.Compared)
 		}
-		return "YES", fmt.Sprintf("%d shadow comparisons since the configuration in force, none divergent (the gates are off: this is this replica's evidence only)", r.SinceConfig.Compared)
+		return "YES", fmt.Sprintf("%d shadow comparisons since the configuration in force, none divergent, no run ended in error (the gates are off: this is this replica's evidence only)", r.SinceConfig.Compared)
 	}
 	var holding []string
 	for _, g := range r.Gates {
