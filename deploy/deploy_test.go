@@ -126,7 +126,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ShadowproxyGateTripped", "ShadowproxyKillSwitchOn", "ShadowproxyFallbackRate", "ShadowproxyShadowDrops", "ShadowproxyDivergenceRate"} {
+	for _, want := range []string{"ShadowproxyGateTripped", "ShadowproxyKillSwitchOn", "ShadowproxyFallbackRate", "ShadowproxyShadowDrops", "ShadowproxyShadowErrors", "ShadowproxyShadowRaces", "ShadowproxyDivergenceRate"} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)
 		}
