@@ -212,7 +212,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	}
 	rollout.HoldUnavailable(table)
 	admin := &proxy.Admin{Rollout: rollout, Routes: table, Breakers: breakers, Metrics: metrics, Registry: registry,
-		Token: pc.adminToken, Tokens: pc.adminTokens, Log: logger}
+		Token: pc.adminToken, Tokens: pc.adminTokens, ShadowTimeout: pc.shadow.Timeout, Log: logger}
 	handler := &proxy.Handler{Rollout: rollout, Routes: table, Django: proxy.NewDjangoProxy(rollout, pc.edges.Django, metrics, logger), Breakers: breakers, Metrics: metrics, Log: logger,
 		MaxBody: pc.maxBody, BodyBudget: proxy.NewBodyBudget(pc.bodyBudget), BodyTimeout: pc.edges.BodyTimeout, AllowedHosts: pc.allowedHosts,
 		Middleware: pc.middleware}

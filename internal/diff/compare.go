@@ -52,30 +52,43 @@ type NoiseRule struct {
 	Reason    string        `json:"reason"`
 }
 
-// DefaultNoiseRules are the differences expected between two correct runs of one request.
-func DefaultNoiseRules() []NoiseRule {
-	const why = "each run stamps its own clock; the Go shadow runs after Django answered"
+// DefaultNoiseRules are the differences expected between two correct runs of one request,
+// for shadows whose life is bounded by shadowTimeout (SHADOWPROXY_SHADOW_TIMEOUT): their
+// timestamps may differ by TimestampTolerance(shadowTimeout).
+func DefaultNoiseRules(shadowTimeout time.Duration) []NoiseRule {
+	const why = "each run stamps its own clock while the shadow lives (SHADOWPROXY_SHADOW_TIMEOUT, plus 1 s of clock skew); the Go shadow runs after Django answered"
 	const newID = "a new row's id is Django's sequence value; the shadow inserts nothing, so Go's new rows have none"
+	tolerance := TimestampTolerance(shadowTimeout)
 	return []NoiseRule{
-		{Pattern: "body.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "body.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why}, // the embed and ceramic-cache routes' score
-		{Pattern: "writes.score.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.events.scu.fields.last_score_timestamp", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.events.scu.created_at", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.events.ldp.*.created_at", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "body.last_score_timestamp", Tolerance: tolerance, Reason: why},
+		{Pattern: "body.score.last_score_timestamp", Tolerance: tolerance, Reason: why}, // the embed and ceramic-cache routes' score
+		{Pattern: "writes.score.last_score_timestamp", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.events.scu.fields.last_score_timestamp", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.events.scu.created_at", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.events.ldp.*.created_at", Tolerance: tolerance, Reason: why},
 		// The Passport app's routes (/ceramic-cache/*) write ceramic-cache rows.
 		{Pattern: "body.stamps[*].id", Reason: newID},
 		{Pattern: "body.stamps[].order", Reason: "the live stamps are read without ORDER BY (the plan may walk the live-row index, " +
 			"by provider, or the heap); where the new rows land is known only once they are written, and the shadow writes nothing"},
 		{Pattern: "writes.ceramic_cache.inserted.*.id", Reason: newID},
-		{Pattern: "writes.ceramic_cache.inserted.*.created_at", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.ceramic_cache.inserted.*.updated_at", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.ceramic_cache.soft_deleted.*.updated_at", Tolerance: 5 * time.Minute, Reason: why},
-		{Pattern: "writes.ceramic_cache.soft_deleted.*.deleted_at", Tolerance: 5 * time.Minute, Reason: why},
+		{Pattern: "writes.ceramic_cache.inserted.*.created_at", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.ceramic_cache.inserted.*.updated_at", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.ceramic_cache.soft_deleted.*.updated_at", Tolerance: tolerance, Reason: why},
+		{Pattern: "writes.ceramic_cache.soft_deleted.*.deleted_at", Tolerance: tolerance, Reason: why},
 		{Pattern: HalfWayCrashPattern, Reason: "Django's bulk POST/PATCH commits its soft delete, then raises while building the " +
 			"new rows (a null stamp, a stamp without proof.proofValue, a provider listed twice); Go answers the same 500 " +
 			"but writes nothing (README, parity: a deliberate difference)"},
 	}
+}
+
+// TimestampTolerance is how far apart the timestamps two correct runs of one shadowed request
+// write may be: Django stamps its clock after the request arrived and before it answered, Go
+// the proxy's clock during its run, and both are done by the snapshot's deadline, shadowTimeout
+// after the request arrived (a slower Django drops the shadow, a slower Go ends it in error);
+// clockSkew allows for Django's clock against the proxy's. A wider gap is a wrong timestamp (a
+// stale clock, a stored row's time kept), not noise.
+func TimestampTolerance(shadowTimeout time.Duration) time.Duration {
+	return shadowTimeout + clockSkew
 }
 
 // HalfWayCrashPattern is the field of a bulk request Django answers 500 after its soft delete
@@ -85,7 +98,7 @@ const HalfWayCrashPattern = "writes.ceramic_cache.soft_deleted_before_crash"
 // ReplayNoiseRules are the noise rules of a replay: the request is scored again long after
 // Django answered, so last_score_timestamp differs by any amount.
 func ReplayNoiseRules() []NoiseRule {
-	rules := DefaultNoiseRules()
+	rules := DefaultNoiseRules(0) // every tolerance is replaced below
 	for i := range rules {
 		rules[i].Tolerance = 0
 		rules[i].Reason = "a replay scores again long after Django answered"

@@ -22,14 +22,14 @@ func TestNoiseRulesApplyToEveryWritePattern(t *testing.T) {
 	post.Events = append(post.Events, EventRow{Action: "LDP", Data: `{"provider": "Google", "n": 2}`})
 	for _, pattern := range []string{"writes.stamps.*", "writes.hash_links.*", "writes.events.ldp.*"} {
 		t.Run(pattern, func(t *testing.T) {
-			fields, _ := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+			fields, _ := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 			if worstClass(fields, pattern) != Divergent {
 				t.Fatalf("the fixture has no difference at %s", pattern)
 			}
 			if why := config.NoisePatternProblem(pattern); why != "" {
 				t.Fatalf("the configuration refuses %s: %s", pattern, why)
 			}
-			rules := append(DefaultNoiseRules(), NoiseRule{Pattern: pattern, Reason: "test"})
+			rules := append(DefaultNoiseRules(testShadowTimeout), NoiseRule{Pattern: pattern, Reason: "test"})
 			fields, _ = CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, rules)
 			if c := worstClass(fields, pattern); c != Noise {
 				t.Fatalf("with a rule for %s the field is %s", pattern, c)
@@ -81,7 +81,7 @@ func worstClass(fields []Field, pattern string) Class {
 // Every default rule names a pattern the configuration accepts: an operator can copy the
 // defaults into noise_rules (the ceramic-cache rules too).
 func TestDefaultNoiseRulesAreAcceptedPatterns(t *testing.T) {
-	for _, r := range DefaultNoiseRules() {
+	for _, r := range DefaultNoiseRules(testShadowTimeout) {
 		if why := config.NoisePatternProblem(r.Pattern); why != "" || r.Reason == "" {
 			t.Errorf("%s: %q (reason %q)", r.Pattern, why, r.Reason)
 		}

@@ -55,7 +55,7 @@ func TestStampKeyOrderAloneIsOrder(t *testing.T) {
 	if reordered == djangoBody {
 		t.Fatal("fixture: keys not reordered")
 	}
-	fields := CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(reordered)}, DefaultNoiseRules())
+	fields := CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(reordered)}, DefaultNoiseRules(testShadowTimeout))
 	run := classifyRun(t, fields, "", []byte(djangoBody), nil, nil)
 	if run.Outcome != OutcomeOrder || len(run.Fields) != 1 || run.Fields[0].Path != "body.stamps" || run.Fields[0].Rule == "" ||
 		run.Fields[0].Django != "Linkedin,Google" || run.Fields[0].Go != "Google,Linkedin" {
@@ -66,7 +66,7 @@ func TestStampKeyOrderAloneIsOrder(t *testing.T) {
 	}
 	// Order and another difference: divergent.
 	changed := strings.Replace(reordered, `"dedup": true`, `"dedup": false`, 1)
-	fields = CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(changed)}, DefaultNoiseRules())
+	fields = CompareResponses(Response{Status: 200, Body: []byte(djangoBody)}, Response{Status: 200, Body: []byte(changed)}, DefaultNoiseRules(testShadowTimeout))
 	if run := classifyRun(t, fields, "", []byte(djangoBody), nil, nil); run.Outcome != OutcomeDivergent {
 		t.Fatalf("%s %+v", run.Outcome, run.Fields)
 	}
@@ -77,7 +77,7 @@ func TestStampKeyOrderAloneIsOrder(t *testing.T) {
 func TestNestedStampKeyOrderIsOrder(t *testing.T) {
 	django := `{"success": true, "stamps": [], "score": {"score": "1.5", "stamps": {"Linkedin": {"score": "1.5"}, "Google": {"score": "0.0"}}}, "items": [{"stamps": {"A": 1, "B": 2}}]}`
 	goBody := `{"success": true, "stamps": [], "score": {"score": "1.5", "stamps": {"Google": {"score": "0.0"}, "Linkedin": {"score": "1.5"}}}, "items": [{"stamps": {"A": 1, "B": 2}}]}`
-	fields := CompareResponses(Response{Status: 200, Body: []byte(django)}, Response{Status: 200, Body: []byte(goBody)}, DefaultNoiseRules())
+	fields := CompareResponses(Response{Status: 200, Body: []byte(django)}, Response{Status: 200, Body: []byte(goBody)}, DefaultNoiseRules(testShadowTimeout))
 	run := classifyRun(t, fields, "", []byte(django), nil, nil)
 	if run.Outcome != OutcomeOrder || len(run.Fields) != 1 || run.Fields[0].Path != "body.score.stamps" || run.Fields[0].Pattern != "body.score.stamps" ||
 		run.Fields[0].Django != "Linkedin,Google" || run.Fields[0].Go != "Google,Linkedin" {
@@ -168,7 +168,7 @@ func TestRawScoreOfAnotherSummationOrderIsOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ws, pre, post, body, at := sumFixture(t, c.raw, c.scores, c.keys)
-			fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+			fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 			run := classifyRun(t, fields, race, body, ws, &post)
 			if run.Outcome != c.want {
 				t.Fatalf("%s, want %s: %+v", run.Outcome, c.want, run.Fields)

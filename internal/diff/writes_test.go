@@ -16,7 +16,7 @@ func TestLostWriteIsDivergent(t *testing.T) {
 	post.Score.LastScoreTimestamp = &earlier
 	post.Events = nil
 	pre := post // Django wrote nothing: the rows after its answer are the snapshot's
-	fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+	fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 	run := classifyRun(t, fields, race, body, ws, &post)
 	if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.committed") != Divergent {
 		t.Fatalf("%s (race %q): %+v", run.Outcome, race, run.Fields)
@@ -29,21 +29,21 @@ func TestLostWriteIsDivergent(t *testing.T) {
 	*raced.Score = *post.Score
 	raced.Score.LastScoreTimestamp = &later
 	raced.Events = []EventRow{{Action: "SCU", Data: "{}"}, {Action: "SCU", Data: "{}"}}
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, raced, &at, time.Time{}, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, raced, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout)); race == "" {
 		t.Fatal("a second scoring write must be a race")
 	}
 	// Changed after Django answered, without a second event: still a race.
 	raced.Events = raced.Events[:1]
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, raced, &at, time.Time{}, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, raced, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout)); race == "" {
 		t.Fatal("a score row changed after Django answered must be a race")
 	}
 	// The snapshot already held Django's write (its time is after the request came): a race.
-	if _, race := CompareWrites(ws, passportAddress(ws), post, post, &earlier, earlier.Add(-time.Millisecond), DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), post, post, &earlier, earlier.Add(-time.Millisecond), DefaultNoiseRules(testShadowTimeout)); race == "" {
 		t.Fatal("a late snapshot must be a race")
 	}
 	// Django answered the stored score it did not write (an hour before the request came) and
 	// Go rescores: no race, Go's write is one Django did not make.
-	fields, race = CompareWrites(ws, passportAddress(ws), post, post, &earlier, at, DefaultNoiseRules())
+	fields, race = CompareWrites(ws, passportAddress(ws), post, post, &earlier, at, DefaultNoiseRules(testShadowTimeout))
 	if run := classifyRun(t, fields, race, body, ws, &post); run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.committed") != Divergent {
 		t.Fatalf("a stored score answered, Go rescoring: %s (race %q)", run.Outcome, race)
 	}
@@ -109,11 +109,11 @@ func TestSnapshotDuringDjangosWritesIsARace(t *testing.T) {
 	pre := Rows{Links: map[string]Link{}}
 	during, before := arrived.Add(10*time.Millisecond), arrived.Add(-time.Hour)
 	pre.LatestEvent = &during
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, arrived, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, arrived, DefaultNoiseRules(testShadowTimeout)); race == "" {
 		t.Fatal("an event written after the request came is in the snapshot: a race")
 	}
 	pre.LatestEvent = &before
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, arrived, DefaultNoiseRules()); race != "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, arrived, DefaultNoiseRules(testShadowTimeout)); race != "" {
 		t.Fatalf("an older event is no race: %q", race)
 	}
 }
@@ -124,11 +124,11 @@ func TestSnapshotDuringDjangosWritesIsARace(t *testing.T) {
 func TestHashTakenByAnotherPassportIsARace(t *testing.T) {
 	ws, pre, post, _, at := sumFixture(t, decimalSum(t, 0, 1, 2), `{"Ens": 5.3, "Google": 1.7, "Linkedin": 3.1}`, []int{0, 1, 2})
 	post.Links = map[string]Link{"h-google": {Address: "0xother", ExpiresAt: at.Add(time.Hour)}}
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules()); race == "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout)); race == "" {
 		t.Fatal("a hash taken by another address meanwhile is a race")
 	}
 	post.Links = map[string]Link{"h-google": {Address: ws.Passport.Address, ExpiresAt: at.Add(time.Hour)}}
-	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules()); race != "" {
+	if _, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout)); race != "" {
 		t.Fatalf("this passport's own link is no race: %q", race)
 	}
 }
@@ -141,7 +141,7 @@ func TestPassportAddressIsTheRequests(t *testing.T) {
 	address := ws.Passport.Address
 	post.Links = map[string]Link{"h-google": {Address: address, ExpiresAt: at.Add(time.Hour)}}
 	ws.Passport.Address = strings.ToUpper(address)
-	fields, race := CompareWrites(ws, address, pre, post, &at, time.Time{}, DefaultNoiseRules())
+	fields, race := CompareWrites(ws, address, pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 	if race != "" {
 		t.Fatalf("Django's own link judged by Go's address: race %q", race)
 	}
@@ -149,7 +149,7 @@ func TestPassportAddressIsTheRequests(t *testing.T) {
 		t.Fatalf("a passport under another address: %+v", fields)
 	}
 	ws.Passport.Address = address
-	if fields, _ := CompareWrites(ws, address, pre, post, &at, time.Time{}, DefaultNoiseRules()); fieldClass(fields, "writes.passport.address") != Equal {
+	if fields, _ := CompareWrites(ws, address, pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout)); fieldClass(fields, "writes.passport.address") != Equal {
 		t.Fatalf("the request's address: %+v", fields)
 	}
 }
@@ -164,7 +164,7 @@ func TestDjangoBackfillIsComparedNotARace(t *testing.T) {
 	post.Links = map[string]Link{"v0:google": clash, "v1:google": clash}
 	ws.LinkDomain = []string{"v0:google", "v1:google"}
 	ws.HashLinks = []scoring.HashLinkWrite{{Hash: "v1:google", Address: "0xother", ExpiresAt: clash.ExpiresAt}}
-	fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+	fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 	if race != "" {
 		t.Fatalf("Django's backfill is classed race: %q", race)
 	}
@@ -174,7 +174,7 @@ func TestDjangoBackfillIsComparedNotARace(t *testing.T) {
 		}
 	}
 	ws.HashLinks[0].Address = ws.Passport.Address // Go's backfill gone wrong
-	fields, race = CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+	fields, race = CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 	if race != "" || fieldClass(fields, "writes.hash_links.v1:google") != Divergent {
 		t.Fatalf("a wrong backfill: race %q, fields %+v", race, fields)
 	}
@@ -207,7 +207,7 @@ func TestEventRowColumnsAreCompared(t *testing.T) {
 		ws.LDPEvents = []scoring.EventRow{ldp}
 		ws.Score.UpdateEvent.CreatedAt = at
 		mutate(ws)
-		fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules())
+		fields, race := CompareWrites(ws, passportAddress(ws), pre, post, &at, time.Time{}, DefaultNoiseRules(testShadowTimeout))
 		if race != "" {
 			t.Fatalf("race %q", race)
 		}

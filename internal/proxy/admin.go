@@ -40,6 +40,9 @@ type Admin struct {
 	Ping func(context.Context) error
 	// Recorder holds the shadow comparisons; nil when shadow mode is unavailable.
 	Recorder *diff.Recorder
+	// ShadowTimeout is the shadows' SHADOWPROXY_SHADOW_TIMEOUT, which sets the default noise
+	// rules' tolerance the review page shows (zero: its default).
+	ShadowTimeout time.Duration
 	// Gates are the gate controllers by route name; a route without one shows its gates off.
 	Gates map[string]*gate.Controller
 	// Token guards the write endpoints (bearer), named "admin" in the history, and, when set,

@@ -131,7 +131,7 @@ func (a *Admin) reviewExemplar(w http.ResponseWriter, r *http.Request) {
 		proposed = append(proposed, p.Rule)
 	}
 	if len(proposed) > 0 {
-		v.RulesYAML = diff.RulesYAML(noiseRules(a.Rollout.Load(), run.Route), proposed)
+		v.RulesYAML = diff.RulesYAML(noiseRules(a.Rollout.Load(), run.Route, timeoutOr(a.ShadowTimeout)), proposed)
 	}
 	writePage(w, exemplarTemplate(), v)
 }

@@ -36,11 +36,11 @@ type Shadow struct {
 	Pool     *pgxpool.Pool
 	Recorder *diff.Recorder
 	// Rollout supplies the noise rules of the current configuration; nil (or a configuration
-	// without noise_rules) uses diff.DefaultNoiseRules.
+	// without noise_rules) uses diff.DefaultNoiseRules for Timeout.
 	Rollout *Rollout
 	Workers int           // zero means 2
 	Queue   int           // jobs waiting beyond the workers; zero means 64
-	Timeout time.Duration // life of a snapshot from the moment it opens; zero means 10 s
+	Timeout time.Duration // life of a snapshot from the moment it opens; zero means defaultShadowTimeout
 	// Bytes bounds the bytes the queued and running jobs hold (each its request's body and its
 	// copy of Django's answer); a job it cannot take is dropped ("body_budget"). Nil: unbounded.
 	Bytes *BodyBudget
@@ -221,13 +221,9 @@ func (s *Shadow) begin(routeName, bucketKey string) *shadowJob {
 	s.open.Add(1)
 	s.mu.Unlock()
 	s.depth.Inc()
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
 	job := &shadowJob{key: key, routeName: routeName, snap: make(chan snapshotResult, 1), at: time.Now()}
 	job.await = sync.OnceValue(func() snapshotResult { return <-job.snap })
-	job.ctx, job.cancel = context.WithDeadline(s.base, job.at.Add(timeout))
+	job.ctx, job.cancel = context.WithDeadline(s.base, job.at.Add(s.timeout()))
 	go func() {
 		defer s.settled()
 		ctx, cancel := context.WithTimeout(job.ctx, 2*time.Second)
@@ -243,6 +239,20 @@ func (s *Shadow) begin(routeName, bucketKey string) *shadowJob {
 	context.AfterFunc(job.ctx, func() { s.expire(job) }) // a no-op once the job ran or was released
 	return job
 }
+
+// defaultShadowTimeout is SHADOWPROXY_SHADOW_TIMEOUT's default.
+const defaultShadowTimeout = 10 * time.Second
+
+// timeoutOr is a snapshot's life for a configured timeout: defaultShadowTimeout when zero.
+func timeoutOr(timeout time.Duration) time.Duration {
+	if timeout == 0 {
+		return defaultShadowTimeout
+	}
+	return timeout
+}
+
+// timeout is a snapshot's life (Timeout, or its default).
+func (s *Shadow) timeout() time.Duration { return timeoutOr(s.Timeout) }
 
 func (s *Shadow) settled() {
 	if s.snapshotSettled != nil {
@@ -429,19 +439,20 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) (fi
 }
 
 // rules are the route's noise rules in force (its own, else the global ones), or
-// diff.DefaultNoiseRules when none are configured.
+// diff.DefaultNoiseRules for the shadow's timeout when none are configured.
 func (s *Shadow) rules(name string) []diff.NoiseRule {
 	if s.Rollout == nil {
-		return diff.DefaultNoiseRules()
+		return diff.DefaultNoiseRules(s.timeout())
 	}
-	return noiseRules(s.Rollout.Load(), name)
+	return noiseRules(s.Rollout.Load(), name, s.timeout())
 }
 
-// noiseRules are the named route's noise rules in the snapshot.
-func noiseRules(snap *Snapshot, name string) []diff.NoiseRule {
+// noiseRules are the named route's noise rules in the snapshot; without configured ones the
+// defaults for shadows that live shadowTimeout.
+func noiseRules(snap *Snapshot, name string, shadowTimeout time.Duration) []diff.NoiseRule {
 	configured := snap.Route(name).NoiseRules
 	if configured == nil {
-		return diff.DefaultNoiseRules()
+		return diff.DefaultNoiseRules(shadowTimeout)
 	}
 	var out []diff.NoiseRule
 	for _, r := range configured {

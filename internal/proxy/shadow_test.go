@@ -242,7 +242,7 @@ func TestShadowFindsOneChangedField(t *testing.T) {
 	// A configured noise rule (hot-reloaded with the configuration) turns it into noise.
 	c := f.rollout.Load().Config
 	c.NoiseRules = []config.NoiseRule{{Pattern: "body.threshold", Reason: "test: thresholds are formatted differently"}}
-	for _, r := range diff.DefaultNoiseRules() { // configured rules replace the defaults
+	for _, r := range diff.DefaultNoiseRules(f.shadow.timeout()) { // configured rules replace the defaults
 		c.NoiseRules = append(c.NoiseRules, config.NoiseRule{Pattern: r.Pattern, Tolerance: r.Tolerance, Reason: r.Reason})
 	}
 	f.rollout.ApplyConfig(c)
