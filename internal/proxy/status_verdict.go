@@ -38,6 +38,9 @@ type RouteReadiness struct {
 	Verdict, Why string
 }
 
+// gateErrorRate is the gate that judges Go-served requests only (gate.Evaluate).
+const gateErrorRate = "error_rate"
+
 // readiness builds a route's answer at now.
 func (a *Admin) readiness(s *Snapshot, rs *RouteState, now time.Time) RouteReadiness {
 	st := a.status(s)
@@ -108,9 +111,12 @@ func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 		}
 		return "YES", fmt.Sprintf("%d shadow comparisons since the configuration in force, none divergent, no run ended in error (the gates are off: this is this replica's evidence only)", r.SinceConfig.Compared)
 	}
+	// With no Go share (shadow only) the error-rate gate cannot gather a sample: nothing is
+	// Go-served until the first step, so its hold does not keep the route from that step.
+	shadowOnly := r.GoShare == 0
 	var holding []string
 	for _, g := range r.Gates {
-		if g.Verdict == gate.Hold {
+		if g.Verdict == gate.Hold && !(shadowOnly && g.Gate == gateErrorRate) {
 			holding = append(holding, fmt.Sprintf("%s needs %d more samples", g.Gate, g.Needed))
 		}
 	}
@@ -119,6 +125,9 @@ func verdict(r RouteReadiness, rs *RouteState) (string, string) {
 	}
 	if len(r.Gates) == 0 {
 		return "WAIT", "the gates have not been evaluated yet"
+	}
+	if shadowOnly {
+		return "YES", "every gate the shadow feeds passes (error_rate gathers its samples once Go serves): raise go_percent to its first step"
 	}
 	if !r.NextDue.IsZero() {
 		return "YES", "every gate passes; the ladder climbs to the next step at " + r.NextDue.UTC().Format("15:04:05 MST") + " (or raise go_percent now)"
