@@ -242,10 +242,10 @@ const (
 // the configuration (file, env, default).
 func (s *Snapshot) globalSource(key string) string {
 	switch {
+	case key == "kill_switch" && s.LocalKill[""]: // given here, also before the shared state was read
+		return SourceLocal
 	case key == "kill_switch" && s.AdminUnknown != "":
 		return SourceUnread
-	case key == "kill_switch" && s.LocalKill[""]:
-		return SourceLocal
 	case key == "go_percent" && s.Overrides.GoPercent != nil,
 		key == "shadow_percent" && s.Overrides.ShadowPercent != nil,
 		key == "kill_switch" && s.Overrides.KillSwitch != nil && *s.Overrides.KillSwitch:

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"shadowproxy/internal/config"
 	"shadowproxy/internal/gate"
 )
 
@@ -24,5 +25,19 @@ func TestShadowOnlyVerdictIgnoresTheErrorRateHold(t *testing.T) {
 	r.Gates[1].Verdict, r.GoShare = gate.Pass, 1
 	if v, why := verdict(r, rs); v != "WAIT" || !strings.Contains(why, "error_rate needs 200 more samples") {
 		t.Fatalf("at 1 %%: %s %s", v, why)
+	}
+}
+
+// A kill switch given to a replica that has not read the shared state yet (the database down
+// since its start) is shown as what it is, this replica's, not hidden under "unread".
+func TestLocalKillBeforeTheSharedStateIsReadIsShownAsLocal(t *testing.T) {
+	r := NewRollout(config.Defaults(), nil)
+	r.SetAdminUnknown("create the rollout tables: connection refused")
+	if src := r.Load().GlobalSources()["kill_switch"]; src != SourceUnread {
+		t.Fatalf("unread, no kill: %s", src)
+	}
+	s := r.SetLocalKill("", true)
+	if !s.KillSwitch || s.GlobalSources()["kill_switch"] != SourceLocal {
+		t.Fatalf("the kill switch is %v from %v", s.KillSwitch, s.GlobalSources())
 	}
 }
