@@ -176,6 +176,18 @@ func TestFilesWithoutKeysAreRefused(t *testing.T) {
 	}
 }
 
+// Every unknown key of a file is reported at once, each with its line, at any depth.
+func TestEveryUnknownKeyIsReported(t *testing.T) {
+	t.Parallel()
+	content := "go_percent: 1\nsalt: x\nconfig_settle: 1s\nfallback: true\ngo_procent: 3\nbogus: 1\nroutes:\n  v2-score:\n    kill_swich: true\n"
+	_, err := Parse([]byte(content), "c.yaml", env(nil))
+	for _, want := range []string{"line 5: unknown key go_procent", "line 6: unknown key bogus", "line 9: unknown key routes.v2-score.kill_swich"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not report %q", err, want)
+		}
+	}
+}
+
 func TestTowardDjangoKeepsOnlySafeChanges(t *testing.T) {
 	t.Parallel()
 	cur := Defaults()

@@ -43,8 +43,8 @@ func decodeFile(content []byte, c *Config) error {
 	if len(root.Content) == 0 {
 		return errNoKeys
 	}
-	if err := checkKeys(root, reflect.TypeFor[Config](), ""); err != nil {
-		return err
+	if unknown := checkKeys(root, reflect.TypeFor[Config](), ""); len(unknown) > 0 {
+		return errors.New(strings.Join(unknown, "; "))
 	}
 	normaliseBools(root, reflect.TypeFor[Config]())
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -64,26 +64,24 @@ func yamlField(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// checkKeys refuses mapping keys that the struct type t (or the structs inside it) lacks.
-func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
+// checkKeys returns a problem ("line N: unknown key K") for every mapping key, in the order of
+// the file, that the struct type t (or the structs inside it) lacks.
+func checkKeys(n *yaml.Node, t reflect.Type, path string) []string {
+	var unknown []string
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 		t = t.Elem()
 		if n.Kind == yaml.SequenceNode {
 			for i, item := range n.Content {
-				if err := checkKeys(item, t, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
+				unknown = append(unknown, checkKeys(item, t, fmt.Sprintf("%s[%d]", path, i))...)
 			}
-			return nil
+			return unknown
 		}
 	}
 	if t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 { // a map of structs (routes): any key, known fields
-			if err := checkKeys(n.Content[i+1], t.Elem(), prefix(path)+n.Content[i].Value); err != nil {
-				return err
-			}
+			unknown = append(unknown, checkKeys(n.Content[i+1], t.Elem(), prefix(path)+n.Content[i].Value)...)
 		}
-		return nil
+		return unknown
 	}
 	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
 		return nil // scalars, maps of any key, and type mismatches that Decode reports
@@ -92,13 +90,12 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		key := n.Content[i].Value
 		f, ok := yamlField(t, key)
 		if !ok {
-			return fmt.Errorf("line %d: unknown key %s%s", n.Content[i].Line, prefix(path), key)
+			unknown = append(unknown, fmt.Sprintf("line %d: unknown key %s%s", n.Content[i].Line, prefix(path), key))
+			continue
 		}
-		if err := checkKeys(n.Content[i+1], f.Type, prefix(path)+key); err != nil {
-			return err
-		}
+		unknown = append(unknown, checkKeys(n.Content[i+1], f.Type, prefix(path)+key)...)
 	}
-	return nil
+	return unknown
 }
 
 func prefix(path string) string {
