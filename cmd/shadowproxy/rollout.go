@@ -52,7 +52,7 @@ func loadRollout(path string, getenv func(string) string, metrics *proxy.Metrics
 				s := rollout.ApplyConfig(c)
 				msg := "configuration applied"
 				if c.Pending != "" {
-					msg = "configuration changes toward Django applied; the rest waits until the file is unchanged for config_settle"
+					msg = "configuration settling: only its changes toward Django, if any, apply until the file is unchanged for config_settle"
 				}
 				logSnapshot(logger, msg, s)
 			},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -125,5 +126,39 @@ func TestSettlingContentAfterARefusalIsValid(t *testing.T) {
 			t.Fatalf("settled: shadow %v, pending %q", s.ShadowPercent, s.Config.Pending)
 		}
 		wantSeries(t, scrapeAdmin(t, rollout, metrics, reg), `shadowproxy_config_reloads_total{result="ok"} 2`, "shadowproxy_config_valid 1")
+	})
+}
+
+// A change toward Go waiting for config_settle is shown: GET /admin/rollout has it as
+// config_pending and `rollout status` prints CONFIG SETTLING (both said nothing until it applied).
+func TestAChangeTowardGoIsShownWhileItSettles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "rollout.yaml")
+		if err := os.WriteFile(path, []byte("go_percent: 3\nconfig_settle: 6s\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rollout, src := loadRollout(path, func(string) string { return "" }, proxy.NewMetrics(prometheus.NewRegistry()), zap.NewNop())
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.watcher.Run(ctx, src.start)
+		if err := os.WriteFile(path, []byte("go_percent: 4\nconfig_settle: 6s\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // seen, not settled
+		synctest.Wait()
+		rec := httptest.NewRecorder()
+		(&proxy.Admin{Rollout: rollout}).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/rollout", nil))
+		var out bytes.Buffer
+		if err := printHuman(&out, "status", rec.Body.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if s := rollout.Load(); s.GoPercent != 3 || s.Config.Pending == "" || !strings.Contains(out.String(), "CONFIG SETTLING") {
+			t.Fatalf("settling: go %v, pending %q; status:\n%s", s.GoPercent, s.Config.Pending, out.String())
+		}
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		if s := rollout.Load(); s.GoPercent != 4 || s.Config.Pending != "" {
+			t.Fatalf("settled: go %v, pending %q", s.GoPercent, s.Config.Pending)
+		}
 	})
 }

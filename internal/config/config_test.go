@@ -220,6 +220,14 @@ func TestTowardDjangoKeepsOnlySafeChanges(t *testing.T) {
 	if _, changed := TowardDjango(next, next); changed {
 		t.Fatal("a configuration is no change toward Django from itself")
 	}
+	// Content that only moves toward Go applies nothing early, yet is pending.
+	higher := cur
+	higher.GoPercent, higher.Version = 50, "v4"
+	if early, changed := TowardDjango(cur, higher); !changed || early.Pending != "v4" || early.Version != "v1" || early.GoPercent != 40 {
+		t.Fatalf("a change toward Go: changed %v, pending %q, version %q, go %v", changed, early.Pending, early.Version, early.GoPercent)
+	} else if _, changed := TowardDjango(early, higher); changed {
+		t.Fatal("the same pending content is a change again")
+	}
 }
 
 // The kill switch wins if any source turns it on: SHADOWPROXY_KILL_SWITCH=false (or a

@@ -14,9 +14,12 @@ const pendingMark = "+safe-"
 // header_override turned off, and scorers newly pinned to django, globally and for each route
 // (routesTowardDjango). Everything else (the kill
 // switch turned off, higher shares, pins to go or removed, django_url, salt, timeouts, gates,
-// the ramp ladder, ...) stays as in cur. changed reports whether the result differs from cur;
-// its Pending names next's version, and a global kill switch or share taken from next has the
-// source SourceSettling.
+// the ramp ladder, ...) stays as in cur. Unless next is cur's own content, whole and in force,
+// the result's Pending names next's version, whatever the direction of next's changes: content
+// waiting to settle is shown (config_pending) even when none of it applies early. Its Version
+// is cur's, or cur's base version marked with next's when some of next applies early; a
+// global kill switch or share taken from next has the source SourceSettling. changed reports
+// whether the result differs from cur, Pending included.
 func TowardDjango(cur, next Config) (safe Config, changed bool) {
 	safe = cur
 	settling := func(key string) { // the value in force is the settling content's
@@ -65,7 +68,10 @@ func TowardDjango(cur, next Config) (safe Config, changed bool) {
 	if changed {
 		base, _, _ := strings.Cut(cur.Version, pendingMark)
 		safe.Version = base + pendingMark + next.Version
-		safe.Pending = next.Version
+	}
+	whole := cur.Pending == "" && next.Version == cur.Version // next is what is in force
+	if changed || !whole && next.Version != cur.Pending {
+		safe.Pending, changed = next.Version, true
 	}
 	return safe, changed
 }

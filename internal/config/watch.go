@@ -12,7 +12,8 @@ import (
 // Interval and on Reload (SIGHUP), and is never half-applied:
 //
 //   - New content is a candidate from the check that first sees it. While it is unchanged,
-//     and valid, its changes toward Django (TowardDjango) apply at once; the whole of it
+//     and valid, it is pending (Config.Pending) and its changes toward Django (TowardDjango),
+//     if any, apply at once; the whole of it
 //     applies once the same bytes have been seen for config_settle (of the configuration in
 //     force), so a file caught mid-write can pull traffic toward Django but never push it
 //     toward Go.
@@ -26,8 +27,9 @@ type Watcher struct {
 	Getenv func(string) string
 	// Interval between checks of the file; zero means half a second.
 	Interval time.Duration
-	// Apply receives each configuration to put in force: the whole file's (Pending empty) or
-	// only the changes toward Django of content still settling (Pending set).
+	// Apply receives each configuration to put in force: the whole file's (Pending empty) or,
+	// once for each valid candidate still settling, the configuration in force with only that
+	// candidate's changes toward Django, if any (Pending set).
 	Apply func(Config)
 	// Reject receives the error of each settled file that could not be applied.
 	Reject func(error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,27 +58,34 @@ func (w *watched) state() ([]Config, []error) {
 	return append([]Config(nil), w.applied...), append([]error(nil), w.rejected...)
 }
 
+// whole is state without the configurations applied for content still settling (Pending
+// set): the files applied whole, and the refusals.
+func (w *watched) whole() ([]Config, []error) {
+	applied, rejected := w.state()
+	return slices.DeleteFunc(applied, func(c Config) bool { return c.Pending != "" }), rejected
+}
+
 func TestWatcherAppliesSettledChangesAndRejectsBadFiles(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, watcher := startWatching(t, "go_percent: 1\n")
 		w.write("go_percent: 5\n")
 		w.tick(3) // seen at the first check, settled one second later
-		if applied, _ := w.state(); len(applied) != 1 || applied[0].GoPercent != 5 || applied[0].Pending != "" {
+		if applied, _ := w.whole(); len(applied) != 1 || applied[0].GoPercent != 5 || applied[0].Pending != "" {
 			t.Fatalf("applied %+v", applied)
 		}
 		w.write("go_percent: 500\n")
 		w.tick(3)
-		if applied, rejected := w.state(); len(rejected) != 1 || len(applied) != 1 {
+		if applied, rejected := w.whole(); len(rejected) != 1 || len(applied) != 1 {
 			t.Fatalf("applied %+v rejected %v", applied, rejected)
 		}
 		watcher.Reload()
 		synctest.Wait()
-		if _, rejected := w.state(); len(rejected) != 2 {
+		if _, rejected := w.whole(); len(rejected) != 2 {
 			t.Fatalf("Reload did not refuse the bad file again: %v", rejected)
 		}
 		w.write("go_percent: 25\n")
 		w.tick(3)
-		if applied, _ := w.state(); len(applied) != 2 || applied[1].GoPercent != 25 {
+		if applied, _ := w.whole(); len(applied) != 2 || applied[1].GoPercent != 25 {
 			t.Fatalf("applied %+v", applied)
 		}
 	})
@@ -117,13 +125,14 @@ func TestWatcherNeverAppliesATruncatedFileTowardGo(t *testing.T) {
 		full := "go_percent: 50\ndjango_url: http://django-new.internal:8000\n"
 		half := full[:strings.Index(full, "-new")] // "... django_url: http://django": valid and wrong
 		w.write(half)
-		w.tick(2) // seen, not settled
-		if applied, rejected := w.state(); len(applied) != 0 || len(rejected) != 0 {
+		w.tick(2) // seen, not settled: pending, nothing of it in force
+		applied, rejected := w.state()
+		if len(applied) != 1 || applied[0].Pending == "" || applied[0].GoPercent != 10 || applied[0].DjangoURL != "http://django:8000" || len(rejected) != 0 {
 			t.Fatalf("a truncated file was acted on before it settled: applied %+v rejected %v", applied, rejected)
 		}
 		w.write(full)
 		w.tick(4)
-		applied, _ := w.state()
+		applied, _ = w.whole()
 		if len(applied) != 1 || applied[0].DjangoURL != "http://django-new.internal:8000" || applied[0].GoPercent != 50 {
 			t.Fatalf("applied %+v, want only the finished file", applied)
 		}
@@ -138,13 +147,13 @@ func TestWatcherKeepsTheKillSwitchUntilTheFileSettles(t *testing.T) {
 		w.tick(1)
 		w.write("go_percent: 50\nkill_switch: true\n")
 		w.tick(4)
-		applied, _ := w.state()
+		applied, _ := w.state() // the pending ones too
 		for _, c := range applied {
 			if !c.KillSwitch {
 				t.Fatalf("the kill switch went off in between: %+v", applied)
 			}
 		}
-		if len(applied) != 1 || applied[0].GoPercent != 50 {
+		if applied, _ = w.whole(); len(applied) != 1 || applied[0].GoPercent != 50 {
 			t.Fatalf("applied %+v, want the finished file once", applied)
 		}
 	})
@@ -176,6 +185,35 @@ func TestWatcherAppliesChangesTowardDjangoAtOnce(t *testing.T) {
 	})
 }
 
+// Content changing only toward Go is pending from the first check that sees it (it was shown
+// nowhere until it applied): applied once with Pending set and nothing of it in force, then
+// whole after config_settle.
+func TestWatcherShowsAChangeTowardGoAsPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := startWatching(t, "go_percent: 3\nconfig_settle: 6s\n")
+		const next = "go_percent: 4\nconfig_settle: 6s\n"
+		want, err := Parse([]byte(next), w.path, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.write(next)
+		w.tick(1)
+		applied, _ := w.state()
+		if len(applied) != 1 || applied[0].Pending != want.Version || applied[0].GoPercent != 3 {
+			t.Fatalf("after the first check: applied %+v, want go 3 with %s pending", applied, want.Version)
+		}
+		w.tick(11) // 5.5 s after it was first seen
+		if applied, _ := w.state(); len(applied) != 1 {
+			t.Fatalf("applied again before config_settle: %+v", applied)
+		}
+		w.tick(1)
+		applied, _ = w.state()
+		if c := applied[len(applied)-1]; len(applied) != 2 || c.GoPercent != 4 || c.Pending != "" || c.Version != want.Version {
+			t.Fatalf("settled: applied %+v", applied)
+		}
+	})
+}
+
 // An empty file (or one of comments) is refused and counted once it has settled; nothing of it
 // applies.
 func TestWatcherRefusesAnEmptyFile(t *testing.T) {
@@ -201,18 +239,18 @@ func TestWatcherSettleTimeIsASetting(t *testing.T) {
 		w, _ := startWatching(t, "config_settle: 0s\n")
 		w.write("config_settle: 0s\ngo_percent: 40\n")
 		w.tick(1)
-		if applied, _ := w.state(); len(applied) != 1 || applied[0].GoPercent != 40 {
+		if applied, _ := w.whole(); len(applied) != 1 || applied[0].GoPercent != 40 {
 			t.Fatalf("applied %+v", applied)
 		}
 		w.write("config_settle: 5s\ngo_percent: 60\n")
 		w.tick(1)
 		w.write("config_settle: 5s\ngo_percent: 70\n")
 		w.tick(9)
-		if applied, _ := w.state(); len(applied) != 2 || applied[1].GoPercent != 60 {
+		if applied, _ := w.whole(); len(applied) != 2 || applied[1].GoPercent != 60 {
 			t.Fatalf("applied %+v", applied)
 		}
 		w.tick(2) // 5s after 70 was first seen
-		if applied, _ := w.state(); len(applied) != 3 || applied[2].GoPercent != 70 {
+		if applied, _ := w.whole(); len(applied) != 3 || applied[2].GoPercent != 70 {
 			t.Fatalf("applied %+v", applied)
 		}
 	})
