@@ -259,7 +259,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	cfgFile := filepath.Join(t.TempDir(), "shadowproxy.yaml")
 	_ = os.WriteFile(cfgFile, []byte(cm.Data["shadowproxy.yaml"]), 0o600)
-	if _, err := config.Load(cfgFile, func(string) string { return "" }); err != nil {
+	if _, err := config.Load(cfgFile, nil); err != nil {
 		t.Errorf("the ConfigMap's configuration does not load: %v", err)
 	}
 }

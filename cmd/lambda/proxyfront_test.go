@@ -41,8 +41,8 @@ func newProxyFront(t *testing.T, scorer *scoring.Scorer, sink scoring.Sink, djan
 	}
 	upstream := httptest.NewServer(django)
 	t.Cleanup(upstream.Close)
-	env := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "lambda", "SHADOWPROXY_GO_PERCENT": "100", "SHADOWPROXY_DJANGO_URL": upstream.URL}
-	cfg, err := config.Parse([]byte("salt: test\n"), "test.yaml", func(k string) string { return env[k] })
+	env := []string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT=lambda", "SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_DJANGO_URL=" + upstream.URL}
+	cfg, err := config.Parse([]byte("salt: test\n"), "test.yaml", env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,32 +17,32 @@ import (
 // then kept current by a watcher.
 type configSource struct {
 	path    string
-	getenv  func(string) string
 	watcher *config.Watcher // nil without a file
 	start   []byte          // the file's content at start; nil when it could not be read
 }
 
-// loadRollout loads the configuration at start and counts the result. A refused one fails
-// closed: Django answers everything until a valid one arrives.
-func loadRollout(path string, getenv func(string) string, metrics *proxy.Metrics, logger *zap.Logger) (*proxy.Rollout, *configSource) {
-	src := &configSource{path: path, getenv: getenv}
+// loadRollout loads the configuration at start, with the environment environ (os.Environ's
+// "KEY=value" pairs), and counts the result. A refused one fails closed: Django answers
+// everything until a valid one arrives.
+func loadRollout(path string, environ []string, metrics *proxy.Metrics, logger *zap.Logger) (*proxy.Rollout, *configSource) {
+	src := &configSource{path: path}
 	var cfg config.Config
 	var err error
 	if path == "" {
-		cfg, err = config.Load("", getenv)
+		cfg, err = config.Load("", environ)
 	} else if src.start, err = os.ReadFile(path); err != nil {
 		err = fmt.Errorf("read config: %w", err)
 	} else {
-		cfg, err = config.Parse(src.start, path, getenv)
+		cfg, err = config.Parse(src.start, path, environ)
 	}
 	metrics.ConfigLoaded(err)
 	if err != nil {
 		logger.Error("configuration refused: serving every request from Django", zap.Error(err))
-		cfg = config.FailClosed(getenv)
+		cfg = config.FailClosed(environ)
 	}
 	rollout := proxy.NewRollout(cfg, err)
 	if path != "" {
-		src.watcher = config.NewWatcher(path, getenv,
+		src.watcher = config.NewWatcher(path, environ,
 			func(c config.Config) {
 				if c.Pending == "" {
 					metrics.ConfigLoaded(nil)

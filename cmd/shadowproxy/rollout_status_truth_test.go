@@ -39,7 +39,7 @@ func TestRolloutStatusWithGoOff(t *testing.T) {
 // A configuration refused at start leaves no last good one: rollout status says the proxy
 // runs fail-closed.
 func TestRolloutStatusAfterARefusalAtStart(t *testing.T) {
-	rollout := proxy.NewRollout(config.FailClosed(func(string) string { return "" }), errors.New("invalid configuration: go_percent 500 must be between 0 and 100"))
+	rollout := proxy.NewRollout(config.FailClosed(nil), errors.New("invalid configuration: go_percent 500 must be between 0 and 100"))
 	admin := &proxy.Admin{Rollout: rollout, Metrics: proxy.NewMetrics(prometheus.NewRegistry())}
 	srv := httptest.NewServer(admin.Handler())
 	defer srv.Close()

@@ -46,8 +46,7 @@ func TestConfigRefusedAtStartIsCountedAndFailsClosed(t *testing.T) {
 		}
 		reg := prometheus.NewRegistry()
 		metrics := proxy.NewMetrics(reg)
-		getenv := func(string) string { return "" }
-		rollout, src := loadRollout(path, getenv, metrics, zap.NewNop())
+		rollout, src := loadRollout(path, nil, metrics, zap.NewNop())
 		if s := rollout.Load(); !s.KillSwitch || s.Config.Source != "fail-closed" || !strings.Contains(s.ConfigError, "sets no key") {
 			t.Fatalf("start snapshot %+v", s)
 		}
@@ -78,8 +77,7 @@ func TestConfigRefusedAtStartIsCountedAndFailsClosed(t *testing.T) {
 func TestEnvironmentBooleansReadAsDjango(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	metrics := proxy.NewMetrics(reg)
-	env := map[string]string{"SHADOWPROXY_FALLBACK": "on", "SHADOWPROXY_KILL_SWITCH": "yes"}
-	rollout, _ := loadRollout("", func(k string) string { return env[k] }, metrics, zap.NewNop())
+	rollout, _ := loadRollout("", []string{"SHADOWPROXY_FALLBACK=on", "SHADOWPROXY_KILL_SWITCH=yes"}, metrics, zap.NewNop())
 	if s := rollout.Load(); s.ConfigError != "" || !s.Config.Fallback || !s.KillSwitch || s.Config.Source != "defaults" {
 		t.Fatalf("snapshot %+v", s)
 	}
@@ -98,7 +96,7 @@ func TestSettlingContentAfterARefusalIsValid(t *testing.T) {
 		}
 		reg := prometheus.NewRegistry()
 		metrics := proxy.NewMetrics(reg)
-		rollout, src := loadRollout(path, func(string) string { return "" }, metrics, zap.NewNop())
+		rollout, src := loadRollout(path, nil, metrics, zap.NewNop())
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go src.watcher.Run(ctx, src.start)
@@ -137,7 +135,7 @@ func TestAChangeTowardGoIsShownWhileItSettles(t *testing.T) {
 		if err := os.WriteFile(path, []byte("go_percent: 3\nconfig_settle: 6s\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		rollout, src := loadRollout(path, func(string) string { return "" }, proxy.NewMetrics(prometheus.NewRegistry()), zap.NewNop())
+		rollout, src := loadRollout(path, nil, proxy.NewMetrics(prometheus.NewRegistry()), zap.NewNop())
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go src.watcher.Run(ctx, src.start)
@@ -161,4 +159,18 @@ func TestAChangeTowardGoIsShownWhileItSettles(t *testing.T) {
 			t.Fatalf("settled: go %v, pending %q", s.GoPercent, s.Config.Pending)
 		}
 	})
+}
+
+// A mistyped route variable is refused at start as a bad file is: the proxy fails closed and
+// config_error names it (it was ignored: SHADOWPROXY_ROUTE_V2SCORE_KILL_SWITCH=1 left v2-score
+// on Go).
+func TestAMistypedRouteVariableFailsClosed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rollout.yaml")
+	if err := os.WriteFile(path, []byte("go_percent: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rollout, _ := loadRollout(path, []string{"SHADOWPROXY_ROUTE_V2SCORE_KILL_SWITCH=1"}, proxy.NewMetrics(prometheus.NewRegistry()), zap.NewNop())
+	if s := rollout.Load(); !s.KillSwitch || !strings.Contains(s.ConfigError, "SHADOWPROXY_ROUTE_V2SCORE_KILL_SWITCH: unknown route (known: V2_SCORE, ") {
+		t.Fatalf("kill switch %v, config_error %q", s.KillSwitch, s.ConfigError)
+	}
 }

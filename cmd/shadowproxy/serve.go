@@ -197,7 +197,7 @@ func runServer(ctx context.Context, pc processConfig, logger *zap.Logger) error 
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(registry)
 	metrics.GoOff = pc.databaseURL == ""
-	rollout, configFile := loadRollout(pc.configPath, os.Getenv, metrics, logger)
+	rollout, configFile := loadRollout(pc.configPath, os.Environ(), metrics, logger)
 	rollout.OnPublish(metrics.ObserveSnapshot)
 	breakers := &proxy.Breakers{}
 	score := &v2.Score{}

@@ -153,34 +153,37 @@ func ValidPercent(p float64) bool {
 	return p >= 0 && p <= 100 && math.Abs(p*100-math.Round(p*100)) <= 1e-6
 }
 
-// Load reads the file (empty path: defaults only), applies SHADOWPROXY_* overrides from getenv
-// and validates the result. Any error leaves the caller with nothing half-applied.
-func Load(path string, getenv func(string) string) (Config, error) {
+// Load reads the file (empty path: defaults only), applies the SHADOWPROXY_* overrides of
+// environ (os.Environ's "KEY=value" pairs) and validates the result. Any error leaves the caller
+// with nothing half-applied.
+func Load(path string, environ []string) (Config, error) {
 	if path == "" {
-		return build(nil, "defaults", getenv)
+		return build(nil, "defaults", environ)
 	}
 	content, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(content, path, getenv)
+	return Parse(content, path, environ)
 }
 
 // Parse builds the configuration from a file's content (source names the file): the defaults,
-// the file's keys, then the SHADOWPROXY_* overrides from getenv, validated as a whole. A file
-// without any key (empty, only white space or comments, a null or empty mapping) is refused, as
-// is one with more than one YAML document or a key Config does not have.
-func Parse(content []byte, source string, getenv func(string) string) (Config, error) {
+// the file's keys, then the SHADOWPROXY_* overrides of environ (os.Environ's "KEY=value" pairs),
+// validated as a whole. A file without any key (empty, only white space or comments, a null or
+// empty mapping) is refused, as is one with more than one YAML document or a key Config does not
+// have, and so is a SHADOWPROXY_ROUTE_ variable that names no known route and key.
+func Parse(content []byte, source string, environ []string) (Config, error) {
 	if content == nil {
 		content = []byte{}
 	}
-	return build(content, source, getenv)
+	return build(content, source, environ)
 }
 
 // FailClosed is the configuration in force when none could be loaded: the defaults with the
 // environment's django_url and config_settle (when it reads; the next file settles by it), and
-// the kill switch on, so Django answers every request.
-func FailClosed(getenv func(string) string) Config {
+// the kill switch on, so Django answers every request. environ is os.Environ's "KEY=value" pairs.
+func FailClosed(environ []string) Config {
+	getenv := lookup(environ)
 	c := Defaults()
 	if u := getenv(EnvName("django_url")); u != "" {
 		c.DjangoURL = u
@@ -203,7 +206,8 @@ func (c *Config) FailClose() {
 }
 
 // build is Load and Parse's common part; a nil content means there is no file.
-func build(content []byte, source string, getenv func(string) string) (Config, error) {
+func build(content []byte, source string, environ []string) (Config, error) {
+	getenv := lookup(environ)
 	c := Defaults()
 	c.Source = source
 	if content != nil {
@@ -213,6 +217,9 @@ func build(content []byte, source string, getenv func(string) string) (Config, e
 	}
 	env, err := applyEnv(&c, getenv)
 	if err != nil {
+		return Config{}, err
+	}
+	if err := checkRouteEnv(environ); err != nil {
 		return Config{}, err
 	}
 	routeEnv, err := applyRouteEnv(&c, getenv)
@@ -336,6 +343,18 @@ var envKeys = map[string]func(c *Config, v string) error{
 // offKillSwitch reports an environment value that would turn a kill switch off: it is
 // ignored, since the kill switch wins if any source turns it on (a file's stays on).
 func offKillSwitch(key, value string) bool { return key == "kill_switch" && !DjangoBool(value) }
+
+// lookup returns the value of each variable of environ, os.Environ's "KEY=value" pairs (of a name
+// given twice, the last value, as exec.Cmd takes it); a variable not set reads "".
+func lookup(environ []string) func(string) string {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return func(k string) string { return vars[k] }
+}
 
 // EnvName is the environment variable that overrides a YAML key.
 func EnvName(key string) string { return "SHADOWPROXY_" + strings.ToUpper(key) }

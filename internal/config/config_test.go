@@ -10,7 +10,14 @@ import (
 	"time"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// env is m as os.Environ gives the environment: "KEY=value" pairs.
+func env(m map[string]string) []string {
+	var environ []string
+	for k, v := range m {
+		environ = append(environ, k+"="+v)
+	}
+	return environ
+}
 
 func write(t *testing.T, path, content string) {
 	t.Helper()
@@ -255,13 +262,13 @@ func TestEnvironmentCannotTurnTheFilesKillSwitchOff(t *testing.T) {
 // the next file settles (it kept the default 1 s whatever SHADOWPROXY_CONFIG_SETTLE said); a
 // value that does not read leaves the default.
 func TestFailClosedKeepsTheEnvironmentsSettle(t *testing.T) {
-	env := map[string]string{EnvName("config_settle"): "5s", EnvName("django_url"): "http://django:8000"}
-	c := FailClosed(func(k string) string { return env[k] })
+	vars := map[string]string{EnvName("config_settle"): "5s", EnvName("django_url"): "http://django:8000"}
+	c := FailClosed(env(vars))
 	if !c.KillSwitch || c.ConfigSettle != 5*time.Second || c.DjangoURL != "http://django:8000" {
 		t.Fatalf("fail-closed: kill switch %v, settle %v, django_url %q", c.KillSwitch, c.ConfigSettle, c.DjangoURL)
 	}
-	env[EnvName("config_settle")] = "soon"
-	if c := FailClosed(func(k string) string { return env[k] }); c.ConfigSettle != Defaults().ConfigSettle {
+	vars[EnvName("config_settle")] = "soon"
+	if c := FailClosed(env(vars)); c.ConfigSettle != Defaults().ConfigSettle {
 		t.Fatalf("an unreadable settle: %v", c.ConfigSettle)
 	}
 }

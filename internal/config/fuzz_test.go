@@ -6,7 +6,7 @@ import (
 )
 
 // envOf reads KEY=VALUE lines as an environment.
-func envOf(text string) func(string) string {
+func envOf(text string) []string {
 	m := map[string]string{}
 	for line := range strings.SplitSeq(text, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
@@ -24,8 +24,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(""), "", []byte("{}"))
 	f.Add([]byte("scorer_overrides: {\"7\": go}\nramp_ladder:\n  - {percent: 1, hold: 1m}\n"), "SHADOWPROXY_KILL_SWITCH=yes\nSHADOWPROXY_GO_PERCENT=100", []byte("scorer_overrides: {\"7\": django}\nheader_override: 1\n"))
 	f.Fuzz(func(t *testing.T, content []byte, environment string, next []byte) {
-		getenv := envOf(environment)
-		c, err := Parse(content, "fuzz.yaml", getenv)
+		environ := envOf(environment)
+		c, err := Parse(content, "fuzz.yaml", environ)
 		if err != nil {
 			return
 		}
@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 		if !ValidPercent(c.GoPercent) || !ValidPercent(c.ShadowPercent) || c.GoTimeout <= 0 || c.ConfigSettle < 0 || c.Salt == "" || len(c.Version) != 12 {
 			t.Fatalf("accepted %+v", c)
 		}
-		n, err := Parse(next, "fuzz.yaml", getenv)
+		n, err := Parse(next, "fuzz.yaml", environ)
 		if err != nil {
 			return
 		}

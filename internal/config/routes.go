@@ -160,10 +160,71 @@ func (c *Config) Route(name string) Effective {
 	return e
 }
 
+// routeEnvPrefix begins the name of every variable that overrides a route's key.
+const routeEnvPrefix = "SHADOWPROXY_ROUTE_"
+
 // RouteEnvName is the environment variable that overrides a route's key:
 // SHADOWPROXY_ROUTE_<NAME>_<KEY>, the name upper-cased with '-' as '_'.
 func RouteEnvName(route, key string) string {
-	return "SHADOWPROXY_ROUTE_" + strings.ToUpper(strings.ReplaceAll(route, "-", "_")) + "_" + strings.ToUpper(key)
+	return routeEnvPrefix + envWord(route) + "_" + envWord(key)
+}
+
+// envWord is a route name or key as a variable's name spells it: upper case, '-' as '_'.
+func envWord(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
+
+// envWords is envWord of each of names, joined by ", ".
+func envWords(names []string) string {
+	words := make([]string, len(names))
+	for i, n := range names {
+		words[i] = envWord(n)
+	}
+	return strings.Join(words, ", ")
+}
+
+// checkRouteEnv refuses, in one error naming each, the SHADOWPROXY_ROUTE_ variables of environ
+// (os.Environ's "KEY=value" pairs) that are set to a value but name no known route and key, as
+// the file's routes: refuses a name or key it does not know: a mistyped variable, a kill switch
+// among them, would otherwise be ignored without a word. Values are not quoted (a variable may
+// hold a secret).
+func checkRouteEnv(environ []string) error {
+	var problems []string
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(name, routeEnvPrefix)
+		if !ok || value == "" {
+			continue
+		}
+		if problem := routeEnvProblem(rest); problem != "" {
+			problems = append(problems, name+": "+problem)
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// routeEnvProblem says what is wrong with rest, a variable's name after SHADOWPROXY_ROUTE_, or
+// "" when it is <NAME>_<KEY> of a known route and key.
+func routeEnvProblem(rest string) string {
+	route := "" // the longest known route rest begins with
+	for _, name := range RouteNames {
+		key, ok := strings.CutPrefix(rest, envWord(name)+"_")
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(RouteKeys, func(k string) bool { return envWord(k) == key }) {
+			return ""
+		}
+		if len(name) > len(route) {
+			route = name
+		}
+	}
+	if route == "" {
+		return "unknown route (known: " + envWords(RouteNames) + ")"
+	}
+	return "unknown key for route " + route + " (known: " + envWords(RouteKeys) + ")"
 }
 
 // routeEnvKeys maps each route key to its setter from an environment value.
@@ -197,8 +258,8 @@ var routeEnvKeys = map[string]func(rs *RouteSettings, v string) error{
 
 func ptr[T any](v T) *T { return &v }
 
-// applyRouteEnv applies the SHADOWPROXY_ROUTE_* variables of every known route and returns
-// them as text for the configuration's version.
+// applyRouteEnv applies the SHADOWPROXY_ROUTE_* variables of every known route and key (the
+// others are checkRouteEnv's) and returns them as text for the configuration's version.
 func applyRouteEnv(c *Config, getenv func(string) string) (string, error) {
 	var applied strings.Builder
 	for _, name := range RouteNames {

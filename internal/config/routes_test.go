@@ -8,8 +8,8 @@ import (
 // routes: is validated strictly: unknown route names (with the known ones), unknown keys,
 // bad values; booleans read by the one rule; sources say file or env.
 func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
-	env := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_SHADOW_PERCENT": "7", "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "lambda"}
-	c, err := Parse([]byte("go_percent: 1\nroutes:\n  v2-score:\n    go_percent: 5\n    kill_switch: 'no'\n    gates: yes\n"), "f.yaml", func(k string) string { return env[k] })
+	vars := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_SHADOW_PERCENT": "7", "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "lambda"}
+	c, err := Parse([]byte("go_percent: 1\nroutes:\n  v2-score:\n    go_percent: 5\n    kill_switch: 'no'\n    gates: yes\n"), "f.yaml", env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +24,46 @@ func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
 		"routes:\n  v2-score:\n    go_percent: 101\n": "routes.v2-score.go_percent 101",
 		"routes:\n  v2-score:\n    dialect: asgi\n":   `routes.v2-score.dialect "asgi"`,
 	} {
-		if _, err := Parse([]byte(body), "f.yaml", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Parse([]byte(body), "f.yaml", nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)
 		}
 	}
-	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string {
-		return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT": "x"}[k]
-	}); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT") {
+	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", env(map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT": "x"})); err == nil || !strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT") {
 		t.Errorf("bad route env value: %v", err)
+	}
+}
+
+// A SHADOWPROXY_ROUTE_ variable that names no known route, or no key of its route, is refused
+// with the known ones, as the file's routes: are, every one in one error and none with its
+// value; it was ignored, a mistyped kill switch included.
+func TestUnknownRouteVariablesAreRefused(t *testing.T) {
+	for vars, want := range map[string][]string{
+		"SHADOWPROXY_ROUTE_V2SCORE_KILL_SWITCH=1": {"SHADOWPROXY_ROUTE_V2SCORE_KILL_SWITCH: unknown route (known: V2_SCORE, CC_STAMPS_BULK_POST, "},
+		"SHADOWPROXY_ROUTE_NOPE_GO_PERCENT=5":     {"SHADOWPROXY_ROUTE_NOPE_GO_PERCENT: unknown route (known: V2_SCORE, "},
+		"SHADOWPROXY_ROUTE_V2_SCORE_GO_PRECENT=5": {"SHADOWPROXY_ROUTE_V2_SCORE_GO_PRECENT: unknown key for route v2-score (known: GO_PERCENT, SHADOW_PERCENT, KILL_SWITCH, "},
+		"SHADOWPROXY_ROUTE_v2_score_GO_PERCENT=5": {"SHADOWPROXY_ROUTE_v2_score_GO_PERCENT: unknown route"},
+		"SHADOWPROXY_ROUTE_NOPE_GO_PERCENT=5\nSHADOWPROXY_ROUTE_CC_WEIGHTS_SALT=s3cr3t-value\nSHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT=5": {
+			"SHADOWPROXY_ROUTE_CC_WEIGHTS_SALT: unknown key for route cc-weights", "SHADOWPROXY_ROUTE_NOPE_GO_PERCENT: unknown route"},
+	} {
+		_, err := Parse([]byte("go_percent: 1\n"), "f.yaml", strings.Split(vars, "\n"))
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v, want %q", vars, err, w)
+			}
+		}
+		if err != nil && (strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "V2_SCORE_GO_PERCENT:")) {
+			t.Errorf("%s: %v quotes a value or refuses a known variable", vars, err)
+		}
+	}
+	var known []string
+	for _, name := range RouteNames {
+		for _, k := range RouteKeys {
+			known = append(known, RouteEnvName(name, k)+"=x")
+		}
+	}
+	known = append(known, "SHADOWPROXY_ROUTE_NOPE_GO_PERCENT=", "SHADOWPROXY_ROUTES=1", "SHADOWPROXY_GO_PERCENT=1")
+	if err := checkRouteEnv(known); err != nil {
+		t.Fatalf("every route's every key, an empty variable and names without the prefix: %v", err)
 	}
 }
 
@@ -40,7 +72,7 @@ func TestRouteSettingsFromFileAndEnvironment(t *testing.T) {
 // every route.
 func TestRouteChangesTowardDjango(t *testing.T) {
 	parse := func(s string) Config {
-		c, err := Parse([]byte(s), "f.yaml", func(string) string { return "" })
+		c, err := Parse([]byte(s), "f.yaml", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,15 +107,15 @@ func TestParseDialect(t *testing.T) {
 	if _, err := ParseDialect("asgi", DialectNinja); err == nil {
 		t.Fatal("asgi accepted")
 	}
-	env := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": " Lambda"}
-	c, err := Parse([]byte("routes:\n  v2-score:\n    dialect: NINJA\n"), "f.yaml", func(k string) string { return env[k] })
+	vars := map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": " Lambda"}
+	c, err := Parse([]byte("routes:\n  v2-score:\n    dialect: NINJA\n"), "f.yaml", env(vars))
 	if err != nil || c.Route("v2-score").Dialect != DialectLambda {
 		t.Fatalf("env ' Lambda' over file NINJA: %v %+v", err, c.Route("v2-score"))
 	}
-	if c, err = Parse([]byte("routes:\n  v2-score:\n    dialect: Lambda\n"), "f.yaml", func(string) string { return "" }); err != nil || c.Route("v2-score").Dialect != DialectLambda {
+	if c, err = Parse([]byte("routes:\n  v2-score:\n    dialect: Lambda\n"), "f.yaml", nil); err != nil || c.Route("v2-score").Dialect != DialectLambda {
 		t.Fatalf("file 'Lambda': %v", err)
 	}
-	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", func(k string) string { return map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"}[k] }); err == nil ||
+	if _, err := Parse([]byte("go_percent: 1\n"), "f.yaml", env(map[string]string{"SHADOWPROXY_ROUTE_V2_SCORE_DIALECT": "asgi"})); err == nil ||
 		!strings.Contains(err.Error(), "SHADOWPROXY_ROUTE_V2_SCORE_DIALECT") {
 		t.Fatalf("bad env dialect: %v", err)
 	}
@@ -93,13 +125,13 @@ func TestParseDialect(t *testing.T) {
 // whole file is invalid, as any bad file is) and from SHADOWPROXY_ROUTE_<NAME>_DIALECT, with an
 // error naming the setting, the route and the dialects it has; ninja is every route's.
 func TestLambdaDialectOnlyOnRoutesThatHaveIt(t *testing.T) {
-	none := func(string) string { return "" }
+	var none []string
 	for _, name := range RouteNames {
 		file := "go_percent: 1\nroutes:\n  " + name + ":\n    dialect: lambda\n"
 		envName := RouteEnvName(name, "dialect")
-		env := func(k string) string { return map[string]string{envName: "Lambda"}[k] }
+		vars := env(map[string]string{envName: "Lambda"})
 		_, fileErr := Parse([]byte(file), "f.yaml", none)
-		_, envErr := Parse([]byte("go_percent: 1\n"), "f.yaml", env)
+		_, envErr := Parse([]byte("go_percent: 1\n"), "f.yaml", vars)
 		if name == "v2-score" {
 			if fileErr != nil || envErr != nil {
 				t.Fatalf("v2-score has the lambda dialect: %v / %v", fileErr, envErr)
@@ -123,8 +155,8 @@ func TestLambdaDialectOnlyOnRoutesThatHaveIt(t *testing.T) {
 // require_token is off by default, read from the file and from
 // SHADOWPROXY_ROUTE_<NAME>_REQUIRE_TOKEN by the one boolean rule.
 func TestRequireTokenSetting(t *testing.T) {
-	env := map[string]string{"SHADOWPROXY_ROUTE_EMBED_SCORE_REQUIRE_TOKEN": "yes"}
-	c, err := Parse([]byte("routes:\n  embed-weights:\n    require_token: true\n"), "f.yaml", func(k string) string { return env[k] })
+	vars := map[string]string{"SHADOWPROXY_ROUTE_EMBED_SCORE_REQUIRE_TOKEN": "yes"}
+	c, err := Parse([]byte("routes:\n  embed-weights:\n    require_token: true\n"), "f.yaml", env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,9 @@ import (
 //     refusal (nothing else changes).
 //   - Reload treats the file's content as settled at once: the operator says it is complete.
 type Watcher struct {
-	Path   string
-	Getenv func(string) string
+	Path string
+	// Environ is the environment the configuration is built with: os.Environ's "KEY=value" pairs.
+	Environ []string
 	// Interval between checks of the file; zero means half a second.
 	Interval time.Duration
 	// Apply receives each configuration to put in force: the whole file's (Pending empty) or,
@@ -54,8 +55,8 @@ type candidate struct {
 }
 
 // NewWatcher returns a watcher ready for Reload calls before Run starts.
-func NewWatcher(path string, getenv func(string) string, apply func(Config), reject func(error)) *Watcher {
-	return &Watcher{Path: path, Getenv: getenv, Apply: apply, Reject: reject, reload: make(chan struct{}, 1)}
+func NewWatcher(path string, environ []string, apply func(Config), reject func(error)) *Watcher {
+	return &Watcher{Path: path, Environ: environ, Apply: apply, Reject: reject, reload: make(chan struct{}, 1)}
 }
 
 // Reload asks the watcher to load the file now and apply it whole, even if it did not change.
@@ -73,10 +74,10 @@ func (w *Watcher) Run(ctx context.Context, last []byte) {
 		w.reload = make(chan struct{}, 1)
 	}
 	w.cand = candidate{key: contentKey(last, last == nil), done: true}
-	if cfg, err := Parse(last, w.Path, w.Getenv); last != nil && err == nil {
+	if cfg, err := Parse(last, w.Path, w.Environ); last != nil && err == nil {
 		w.inForce, w.wholeKey = cfg, w.cand.key
 	} else {
-		w.inForce = FailClosed(w.Getenv)
+		w.inForce = FailClosed(w.Environ)
 	}
 	interval := w.Interval
 	if interval == 0 {
@@ -114,7 +115,7 @@ func (w *Watcher) check(force bool) {
 		if readErr != nil {
 			w.cand.err = fmt.Errorf("read config: %w", readErr)
 		} else {
-			w.cand.cfg, w.cand.err = Parse(content, w.Path, w.Getenv)
+			w.cand.cfg, w.cand.err = Parse(content, w.Path, w.Environ)
 		}
 	}
 	c := &w.cand

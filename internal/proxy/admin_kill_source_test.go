@@ -18,7 +18,7 @@ import (
 // "default"), the status page says how to turn it off (it said "resume", which cannot), and a
 // resume reports the kill switch held (it reported success).
 func TestFileKillSwitchIsShownAndHeldTruthfully(t *testing.T) {
-	cfg, err := config.Parse([]byte("kill_switch: true\n"), "f.yaml", func(string) string { return "" })
+	cfg, err := config.Parse([]byte("kill_switch: true\n"), "f.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,7 @@ func TestFileKillSwitchIsShownAndHeldTruthfully(t *testing.T) {
 // with the global one's source (it said "file", and the status page advised removing it
 // from the file).
 func TestRouteFalseKillSwitchShowsTheGlobalSource(t *testing.T) {
-	getenv := func(k string) string { return map[string]string{"SHADOWPROXY_KILL_SWITCH": "1"}[k] }
-	cfg, err := config.Parse([]byte("routes: {"+v2.ScoreName+": {kill_switch: false}}\n"), "f.yaml", getenv)
+	cfg, err := config.Parse([]byte("routes: {"+v2.ScoreName+": {kill_switch: false}}\n"), "f.yaml", []string{"SHADOWPROXY_KILL_SWITCH=1"})
 	if err != nil {
 		t.Fatal(err)
 	}

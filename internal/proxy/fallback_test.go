@@ -223,7 +223,7 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var applied []config.Config
 			var mu sync.Mutex
-			w := config.NewWatcher(path, func(string) string { return "" },
+			w := config.NewWatcher(path, nil,
 				func(c config.Config) { mu.Lock(); applied = append(applied, c); mu.Unlock() },
 				func(err error) { t.Errorf("refused: %v", err) })
 			ctx, cancel := context.WithCancel(context.Background())
@@ -247,9 +247,7 @@ func TestKillSwitchFromEachInput(t *testing.T) {
 		}
 	})
 	t.Run("environment", func(t *testing.T) {
-		c, err := config.Load("", func(k string) string {
-			return map[string]string{"SHADOWPROXY_GO_PERCENT": "100", "SHADOWPROXY_KILL_SWITCH": "1"}[k]
-		})
+		c, err := config.Load("", []string{"SHADOWPROXY_GO_PERCENT=100", "SHADOWPROXY_KILL_SWITCH=1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +262,7 @@ func TestInvalidConfigIsRejectedAndTheOldOneServes(t *testing.T) {
 	f := newGoFixture(t, allGo())
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	_ = os.WriteFile(path, []byte("go_percent: 250\n"), 0o600)
-	_, err := config.Load(path, func(string) string { return "" })
+	_, err := config.Load(path, nil)
 	if err == nil {
 		t.Fatal("invalid file accepted")
 	}

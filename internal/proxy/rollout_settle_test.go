@@ -15,7 +15,7 @@ import (
 func TestSettlingRouteShareKeepsTheGlobalAdminOverride(t *testing.T) {
 	parse := func(s string) config.Config {
 		t.Helper()
-		c, err := config.Parse([]byte(s), "f.yaml", func(string) string { return "" })
+		c, err := config.Parse([]byte(s), "f.yaml", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,11 @@ import (
 // route's share, from whatever source.
 func TestRouteEnvironmentAndTheGlobalKillSwitch(t *testing.T) {
 	load := func(env map[string]string) config.Config {
-		c, err := config.Load("", func(k string) string { return env[k] })
+		var environ []string
+		for k, v := range env {
+			environ = append(environ, k+"="+v)
+		}
+		c, err := config.Load("", environ)
 		if err != nil {
 			t.Fatal(err)
 		}
