@@ -45,6 +45,15 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			t.Errorf("serve --help does not list %s", v.Name)
 		}
 	}
+	// The rollout overrides are read at start, as every variable is; only the file is reloaded
+	// (they were said to be hot-reloaded).
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "SHADOWPROXY_<KEY>") || strings.Contains(line, "SHADOWPROXY_ROUTE_<NAME>_<KEY>") {
+			if strings.Contains(line, "reload") || !strings.Contains(line, "read at start") {
+				t.Errorf("serve --help: %s", line)
+			}
+		}
+	}
 }
 
 // `healthcheck --help` prints its usage and does not probe.

@@ -80,8 +80,8 @@ func printEnvironment(w io.Writer) {
 	for _, v := range serveEnvironment {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.Default, v.Meaning)
 	}
-	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_<KEY>", "overrides the rollout configuration's key (SHADOWPROXY_GO_PERCENT, ...), hot-reloaded")
-	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_ROUTE_<NAME>_<KEY>", "overrides a route's key (SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT, ...), hot-reloaded")
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_<KEY>", "overrides the rollout configuration's key (SHADOWPROXY_GO_PERCENT, ...); read at start, unlike the file (a change needs a restart)")
+	fmt.Fprintf(tw, "  %s\t\t%s\n", "SHADOWPROXY_ROUTE_<NAME>_<KEY>", "overrides a route's key (SHADOWPROXY_ROUTE_V2_SCORE_GO_PERCENT, ...); read at start, unlike the file")
 	fmt.Fprintf(tw, "  %s\t\t%s\n", "OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry tracing, with the standard OTEL_* variables (off when unset)")
 	_ = tw.Flush()
 }
