@@ -12,28 +12,36 @@ import (
 const DefaultWriteTimeout = 30 * time.Second
 
 // boundWrites gives every write of an answer to the client (its header, each body write, each
-// flush) timeout to complete: a client that stops reading an answer larger than the sockets
-// buffer holds its request's goroutines, buffers and Django connection for no longer. The
-// deadline is armed before each write, never for the whole request, so that neither Django's
-// thinking time nor a long streamed answer counts against it, and again when the handler
-// returns; the server's own WriteTimeout
-// (Server) arms it as each request is read, for what net/http writes itself.
+// flush) at least half of timeout to complete, and at most timeout: a client that stops reading
+// an answer larger than the sockets buffer holds its request's goroutines, buffers and Django
+// connection for no longer. The deadline moves with the writes, never bounding the whole
+// request, so that neither Django's thinking time nor a long streamed answer counts against
+// it: before a write (and when the handler returns, for what net/http writes then: the buffer's
+// rest, a chunked answer's end) it is set timeout ahead once half of it has passed. The
+// server's own WriteTimeout (Server) sets it as each request is read, so a request answered
+// within half of timeout, nearly all of them, moves no deadline itself.
 func boundWrites(h http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bw := &boundedWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}
+		bw := &boundedWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout, armed: time.Now()}
 		h.ServeHTTP(bw, r)
-		bw.arm() // for what net/http writes once the handler returns: the buffer's rest, a chunked answer's end
+		bw.arm()
 	})
 }
 
-// boundedWriter arms the connection's write deadline before each write.
+// boundedWriter moves the connection's write deadline ahead of its writes.
 type boundedWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
+	armed   time.Time // when the deadline was last set timeout ahead (by the server, at first)
 }
 
-func (w *boundedWriter) arm() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) }
+func (w *boundedWriter) arm() {
+	if now := time.Now(); now.Sub(w.armed) >= w.timeout/2 {
+		w.armed = now
+		_ = w.rc.SetWriteDeadline(now.Add(w.timeout))
+	}
+}
 
 // WriteHeader arms the deadline, then writes the header.
 func (w *boundedWriter) WriteHeader(code int) {
