@@ -361,12 +361,16 @@ func TestCeramicCacheShadowBulkPost(t *testing.T) {
 
 	cfg := withDjango(ccConfig(0, 100), f)
 	rs := cfg.Routes[ceramiccache.BulkPostName]
-	rs.NoiseRules = []config.NoiseRule{{Pattern: "body.unrelated", Reason: "replaces the defaults"}}
+	// A configured rule replaces its pattern's default (here, with a tolerance no two clocks
+	// meet); the defaults of the patterns it does not name stay.
+	rs.NoiseRules = []config.NoiseRule{{Pattern: "body.score.last_score_timestamp", Tolerance: time.Nanosecond, Reason: "replaces its default"}}
 	cfg.Routes[ceramiccache.BulkPostName] = rs
 	f.rollout.ApplyConfig(cfg)
 	f.post(a, f.bulkBody(a, "Ens"), "X-Test-Shadowed", "1")
-	if s := f.waitCCRuns(ceramiccache.BulkPostName, 2); s.Outcomes[diff.OutcomeDivergent] != 1 {
-		t.Fatalf("without the default rules: %+v", s.Outcomes)
+	s = f.waitCCRuns(ceramiccache.BulkPostName, 2)
+	if c := patternCounts(s); s.Outcomes[diff.OutcomeDivergent] != 1 || c["body.score.last_score_timestamp"].Divergent != 1 ||
+		c["writes.score.last_score_timestamp"].Divergent != 0 {
+		t.Fatalf("a configured rule for one timestamp: %+v %+v", s.Outcomes, c)
 	}
 
 	f.rollout.ApplyConfig(withDjango(ccConfig(0, 100), f))

@@ -438,8 +438,8 @@ func (s *Shadow) compare(ctx context.Context, job *shadowJob, run *diff.Run) (fi
 	return fields, err
 }
 
-// rules are the route's noise rules in force (its own, else the global ones), or
-// diff.DefaultNoiseRules for the shadow's timeout when none are configured.
+// rules are the route's noise rules in force (its own, else the global ones, with the defaults
+// of the patterns they do not name: noiseRules).
 func (s *Shadow) rules(name string) []diff.NoiseRule {
 	if s.Rollout == nil {
 		return diff.DefaultNoiseRules(s.timeout())
@@ -447,16 +447,23 @@ func (s *Shadow) rules(name string) []diff.NoiseRule {
 	return noiseRules(s.Rollout.Load(), name, s.timeout())
 }
 
-// noiseRules are the named route's noise rules in the snapshot; without configured ones the
-// defaults for shadows that live shadowTimeout.
+// noiseRules are the named route's noise rules in the snapshot: the configured ones, then the
+// defaults (for shadows that live shadowTimeout) of every pattern no configured rule names. A
+// configured rule replaces its pattern's default; a default for a field a release begins to
+// compare (an event's created_at, say) applies to a configuration written before it, which
+// would otherwise see that field diverge on every run.
 func noiseRules(snap *Snapshot, name string, shadowTimeout time.Duration) []diff.NoiseRule {
 	configured := snap.Route(name).NoiseRules
-	if configured == nil {
-		return diff.DefaultNoiseRules(shadowTimeout)
-	}
-	var out []diff.NoiseRule
+	named := make(map[string]bool, len(configured))
+	out := make([]diff.NoiseRule, 0, len(configured))
 	for _, r := range configured {
 		out = append(out, diff.NoiseRule{Pattern: r.Pattern, Tolerance: r.Tolerance, Reason: r.Reason})
+		named[r.Pattern] = true
+	}
+	for _, r := range diff.DefaultNoiseRules(shadowTimeout) {
+		if !named[r.Pattern] {
+			out = append(out, r)
+		}
 	}
 	return out
 }
