@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"net/url"
 	"strings"
 	"time"
 
@@ -23,7 +22,7 @@ const pingTimeout = 3 * time.Second
 // options, which its connection errors quote.
 func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	if misreadUserInfo(databaseURL) {
-		return nil, errors.New("DATABASE_URL has an \"@\" that is not its user information's end (percent-encode \"/\", \"?\", \"#\" and \"@\" in the password; the value is not shown, it holds a password)")
+		return nil, errors.New("DATABASE_URL may be misread (percent-encode \"/\", \"?\", \"#\" and \"@\" in the password, and \"@\" anywhere else; the value is not shown, it holds a password)")
 	}
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -35,10 +34,10 @@ func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
 }
 
 // misreadUserInfo reports a postgres:// URL whose password the parsers may read as something
-// else: an "@" that net/url does not read as the end of its user information (a password
-// beginning with "/", "?" or "#", or digits then one of them, ends the authority early, leaving
-// the password in the path or query), or an authority with more than one "@" (net/url ends the
-// user information at the last one, pgx at the first: the rest of the password becomes the host).
+// else: a "/", "?" or "#" before its first "@" (net/url ends the authority there, leaving the
+// password in the path or query; pgx reads it otherwise), or a second "@" anywhere after it
+// (net/url and pgx end the user information at the first, so the rest of the password becomes
+// the host or the database name). Such characters must be percent-encoded.
 func misreadUserInfo(dsn string) bool {
 	rest, ok := strings.CutPrefix(dsn, "postgres://")
 	if !ok {
@@ -46,13 +45,6 @@ func misreadUserInfo(dsn string) bool {
 			return false
 		}
 	}
-	authority := rest
-	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
-		authority = rest[:end]
-	}
-	if strings.Count(authority, "@") > 1 {
-		return true
-	}
-	u, err := url.Parse(dsn)
-	return err == nil && u.User == nil && strings.Contains(dsn, "@")
+	userinfo, after, found := strings.Cut(rest, "@")
+	return found && (strings.ContainsAny(userinfo, "/?#") || strings.Contains(after, "@"))
 }

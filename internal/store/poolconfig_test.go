@@ -11,7 +11,8 @@ func TestParsePoolConfigNeverQuotesTheURL(t *testing.T) {
 		// passwords net/url does not read as such (pgx would read them as the database or an option)
 		"postgres://user:/s3cret@db:5432/scorer", "postgres://user:?s3cret@db/scorer", "postgresql://user:12/s3cret@db/scorer",
 		"postgres://user:12?s3cret@db/scorer", "postgres://user:#s3cret@db/scorer",
-		"postgres://user:s3@cret@db:5432/scorer"} { // pgx would take "cret@db" for the host
+		"postgres://user:s3@cret@db:5432/scorer", // pgx would take "cret@db" for the host
+		"postgres://user:s3@c/ret@db/scorer", "postgres://user:s3?cret@db/scorer", "postgres://user:s3#cret@db/scorer"} {
 		_, err := ParsePoolConfig(u)
 		if err == nil || strings.Contains(err.Error(), "s3cr") {
 			t.Fatalf("%q: %v", u, err)
