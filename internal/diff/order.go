@@ -93,12 +93,13 @@ func explainClashes(fields []Field, ws *scoring.WriteSet, cache []store.CacheRow
 	return flipped
 }
 
-// latestLiveStamps are the stamps of the provider's live rows at its latest updated_at.
+// latestLiveStamps are the stamps of the provider's live, unrevoked rows (those aget_passport
+// reads) at its latest updated_at.
 func latestLiveStamps(cache []store.CacheRow, provider string) [][]byte {
 	var latest *time.Time
 	var out [][]byte
 	for _, r := range cache {
-		if r.Provider != provider || !r.Live() || r.UpdatedAt == nil {
+		if r.Provider != provider || !r.Live() || r.Revoked || r.UpdatedAt == nil {
 			continue
 		}
 		switch {

@@ -247,6 +247,20 @@ func TestClashResolvedTheOtherWayIsOrder(t *testing.T) {
 		if run.Outcome != OutcomeDivergent || fieldClass(run.Fields, "writes.stamps.Google") != Divergent {
 			t.Fatalf("%s: %+v", run.Outcome, run.Fields)
 		}
+		// A revoked row updated later is no row aget_passport reads: the two tied rows are.
+		fields = append(CompareResponses(Response{Status: 200, Body: []byte(djBody)}, Response{Status: 200, Body: []byte(goBody)}, nil), writes...)
+		for i := range fields {
+			fields[i].Rule = ""
+		}
+		cache = []store.CacheRow{{ID: 1, Type: 1, Provider: "Google", Stamp: credA, UpdatedAt: &earlier},
+			{ID: 2, Type: 1, Provider: "Google", Stamp: credB, UpdatedAt: &earlier},
+			{ID: 3, Type: 1, Provider: "Google", Stamp: credC, UpdatedAt: &later, Revoked: true}}
+		ExplainOrder(fields, []byte(djBody), ws, &post, cache)
+		run = &Run{Race: race}
+		run.Classify(fields)
+		if run.Outcome != OutcomeOrder {
+			t.Fatalf("a tie under a revoked, later row: %s: %+v", run.Outcome, run.Fields)
+		}
 	})
 	// Django's values are its own credential's, Go's answer names an expiry its credential does
 	// not have: the clash explains Django's side only, so Go's answer stays divergent.

@@ -111,6 +111,9 @@ type CacheRow struct {
 	IssuanceDate, ExpirationDate           *time.Time
 	ComposeDBSaveStatus, ComposeDBStreamID string
 	CreatedAt, UpdatedAt, DeletedAt        *time.Time
+	// Revoked: a ceramic_cache_revocation row names it (read by CacheRowsOfAddress; Django's
+	// reads of the live stamps leave such rows out).
+	Revoked bool
 }
 
 // Live reports whether the row is not soft-deleted.
@@ -118,9 +121,10 @@ func (r CacheRow) Live() bool { return r.DeletedAt == nil }
 
 // sqlCacheRowsOfAddress reads every row of an address, deleted or not: the shadows read it on
 // the snapshot and again after Django answered, and compare.
-const sqlCacheRowsOfAddress = `SELECT id, type, provider, proof_value, stamp::text, source_app, source_scorer_id, issuance_date, expiration_date,
-  compose_db_save_status, compose_db_stream_id, created_at, updated_at, deleted_at
-FROM ceramic_cache_ceramiccache WHERE address = $1`
+const sqlCacheRowsOfAddress = `SELECT cc.id, cc.type, cc.provider, cc.proof_value, cc.stamp::text, cc.source_app, cc.source_scorer_id, cc.issuance_date,
+  cc.expiration_date, cc.compose_db_save_status, cc.compose_db_stream_id, cc.created_at, cc.updated_at, cc.deleted_at,
+  EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
+FROM ceramic_cache_ceramiccache cc WHERE cc.address = $1`
 
 // CacheRowsOfAddress are the address's ceramic-cache rows, soft-deleted ones included, in
 // PostgreSQL's order.
@@ -129,7 +133,7 @@ func CacheRowsOfAddress(ctx context.Context, q Querier, address string) ([]Cache
 	err := readRows(ctx, q, "read ceramic cache rows", sqlCacheRowsOfAddress, []any{address}, func(rows pgx.Rows) error {
 		var r CacheRow
 		if err := rows.Scan(&r.ID, &r.Type, &r.Provider, &r.ProofValue, &r.Stamp, &r.SourceApp, &r.SourceScorerID,
-			&r.IssuanceDate, &r.ExpirationDate, &r.ComposeDBSaveStatus, &r.ComposeDBStreamID, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt); err != nil {
+			&r.IssuanceDate, &r.ExpirationDate, &r.ComposeDBSaveStatus, &r.ComposeDBStreamID, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt, &r.Revoked); err != nil {
 			return err
 		}
 		out = append(out, r)
