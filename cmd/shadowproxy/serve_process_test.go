@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,11 +30,18 @@ func startServe(t *testing.T, bin, dbURL string, env ...string) (cmd *exec.Cmd, 
 // startServeUntil is startServe waiting for probe (an admin path) to answer 200.
 func startServeUntil(t *testing.T, probe, bin, dbURL string, env ...string) (cmd *exec.Cmd, listen, admin string) {
 	t.Helper()
+	cmd, listen, admin, _ = startServeLogged(t, probe, bin, dbURL, env...)
+	return cmd, listen, admin
+}
+
+// startServeLogged is startServeUntil that also gives the process's output as it comes.
+func startServeLogged(t *testing.T, probe, bin, dbURL string, env ...string) (cmd *exec.Cmd, listen, admin string, logs *syncBuffer) {
+	t.Helper()
 	listen, admin = freeAddr(t), freeAddr(t)
 	cmd = exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "SHADOWPROXY_LISTEN="+listen, "SHADOWPROXY_ADMIN_LISTEN="+admin), env...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +53,25 @@ func startServeUntil(t *testing.T, probe, bin, dbURL string, env ...string) (cmd
 		}
 	})
 	waitStatus(t, "http://"+admin+probe, 200)
-	return cmd, listen, admin
+	return cmd, listen, admin, logs
+}
+
+// syncBuffer is a bytes.Buffer the process's output goroutines and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // A draining replica still serves (the drain delay, then the grace), so it still obeys the

@@ -1,39 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"shadowproxy/internal/pgtest"
 )
-
-// syncBuffer is a bytes.Buffer the process's output goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // A route whose Parse leaves every request to Django with the process's settings (the token
 // routes without CGRANTS_API_TOKEN, the Passport app's routes that need CERAMIC_CACHE_SCORER_ID
@@ -49,24 +28,8 @@ func TestRoutesTheSettingsLeaveToDjangoAreReportedAsDjangos(t *testing.T) {
 	pool := pgtest.NewDB(t)
 	django := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) }))
 	t.Cleanup(django.Close)
-	listen, admin := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+pool.Config().ConnString(), "SHADOWPROXY_LISTEN="+listen,
-		"SHADOWPROXY_ADMIN_LISTEN="+admin, "SHADOWPROXY_DJANGO_URL="+django.URL, "SHADOWPROXY_ADMIN_TOKEN=s3cret",
-		"SHADOWPROXY_SHADOW_PERCENT=50", "CGRANTS_API_TOKEN=", "CERAMIC_CACHE_SCORER_ID=")
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs.String())
-		}
-	})
-	waitStatus(t, "http://"+admin+"/readyz", 200)
+	_, listen, admin, logs := startServeLogged(t, "/readyz", bin, pool.Config().ConnString(), "SHADOWPROXY_DJANGO_URL="+django.URL,
+		"SHADOWPROXY_ADMIN_TOKEN=s3cret", "SHADOWPROXY_SHADOW_PERCENT=50", "CGRANTS_API_TOKEN=", "CERAMIC_CACHE_SCORER_ID=")
 	t.Setenv("SHADOWPROXY_ADMIN_URL", "http://"+admin)
 	t.Setenv("SHADOWPROXY_ADMIN_TOKEN", "s3cret")
 
