@@ -35,9 +35,11 @@ func idleConnGone(c net.Conn) error {
 	var n int
 	var peekErr error
 	var one [1]byte
-	if err := raw.Read(func(fd uintptr) bool {
+	// Control, not Read: Read takes the descriptor's read lock, which pgx's background reader
+	// may hold in a read that waits for the server (it can outlive the operation that started
+	// it), and the look would then wait for bytes the idle connection never gets.
+	if err := raw.Control(func(fd uintptr) {
 		n, _, peekErr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait for readiness: one look
 	}); err != nil {
 		return fmt.Errorf("look at the connection: %w", err)
 	}
